@@ -1,0 +1,115 @@
+"""create_app(settings, db=None) -> Starlette: the REST API, /graphql and health endpoints."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service import db as dbmod
+from service.config import Settings
+from service.errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
+from service.graphql.app import GraphQLApp
+from service.graphql.schema import build_schema
+from service.logs import request_id
+from service.rest import admin, catalog, health, observations
+from service.rest.endpoint import Endpoint, routes
+
+log = logging.getLogger("service.access")
+
+
+def all_endpoints() -> list[Endpoint]:
+    return [*health.ENDPOINTS, *catalog.ENDPOINTS, *observations.ENDPOINTS, *admin.ENDPOINTS]
+
+
+class RequestLog:
+    """Gives each request an id (X-Request-ID, taken from the client if sane) and logs it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if given.isascii() and 0 < len(given) <= 64 else secrets.token_hex(8)
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id.reset(token)
+
+
+def create_app(settings: Settings | None = None, db: dbmod.Database | None = None) -> Starlette:
+    """The ASGI app. With `db` given (tests, benchmarks) no pool is opened and nothing migrates."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if db is not None:
+            yield
+            return
+        if settings.database_url is None:
+            raise RuntimeError("KPI_DATABASE_URL is not set (kpi serve starts an embedded one)")
+        url = settings.database_url.get_secret_value()
+        con = await dbmod.connect(url, settings.db_schema)
+        try:
+            await dbmod.migrate(con, settings.db_schema)
+        finally:
+            await con.close()
+        pool = await dbmod.create_pool(
+            url, settings.db_schema, settings.pool_min_size, settings.pool_max_size
+        )
+        app.state.db = dbmod.PoolDatabase(pool)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    graphql = GraphQLApp(build_schema(settings))
+    route_list: list[BaseRoute] = [
+        *routes(all_endpoints()),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+    ]
+    app = Starlette(
+        routes=route_list,
+        middleware=[Middleware(RequestLog)],
+        exception_handlers={
+            ApiError: handle_api_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if db is not None:
+        app.state.db = db
+    return app

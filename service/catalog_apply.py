@@ -1,0 +1,268 @@
+"""KPI definitions as code: apply a catalog file (teams, services, outcomes, KPIs with their
+targets and links) idempotently. Applying never deletes; applying twice changes nothing.
+A dry run applies inside a savepoint, reports, and rolls back, so it validates exactly alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from service.db import Connection
+from service.errors import ApiError, FieldError
+from service.models.catalog import (
+    Body,
+    KpiIn,
+    OutcomeIn,
+    OutcomeLinkIn,
+    ServiceIn,
+    Slug,
+    TargetIn,
+    TeamIn,
+)
+from service.models.enums import KpiKind
+from service.store import catalog as store
+
+
+class TargetSpec(Body):
+    service: Slug | None = None
+    tier: int | None = Field(default=None, ge=1, le=4)
+    value: float = Field(allow_inf_nan=False)
+    warning: float | None = Field(default=None, allow_inf_nan=False)
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+
+
+class OutcomeLinkSpec(OutcomeLinkIn):
+    outcome: Slug
+
+
+class KpiDefinition(KpiIn):
+    targets: list[TargetSpec] = Field(default_factory=list)
+    outcomes: list[OutcomeLinkSpec] = Field(default_factory=list)
+    services: list[Slug] = Field(default_factory=list)
+
+
+class CatalogFile(Body):
+    teams: list[TeamIn] = Field(default_factory=list)
+    services: list[ServiceIn] = Field(default_factory=list)
+    outcomes: list[OutcomeIn] = Field(default_factory=list)
+    kpis: list[KpiDefinition] = Field(default_factory=list)
+
+
+class Change(BaseModel):
+    action: Literal["create", "update"]
+    kind: str
+    key: str
+    fields: dict[str, tuple[Any, Any]] = Field(
+        default_factory=dict, description="For updates: field -> [current, desired]."
+    )
+
+
+class ApplyReport(BaseModel):
+    dry_run: bool
+    changes: list[Change]
+    unchanged: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+class _DryRun(Exception):
+    """Raised to roll back the savepoint of a dry run."""
+
+
+def _diff(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {k: (current.get(k), v) for k, v in desired.items() if current.get(k) != v}
+
+
+class _Applier:
+    def __init__(self, con: Connection) -> None:
+        self.con = con
+        self.changes: list[Change] = []
+        self.unchanged = 0
+        self.where = ""
+
+    async def _sync(
+        self,
+        kind: str,
+        key: str,
+        current: BaseModel | None,
+        desired: BaseModel,
+        create: Callable[[], Awaitable[Any]],
+        update: Callable[[], Awaitable[Any]],
+        *,
+        normalise: Callable[[dict[str, Any]], dict[str, Any]] = lambda d: d,
+    ) -> None:
+        want = normalise(desired.model_dump(mode="json"))
+        if current is None:
+            await create()
+            self.changes.append(Change(action="create", kind=kind, key=key))
+            return
+        have = normalise(current.model_dump(mode="json", exclude={"id"}))
+        diff = _diff(have, want)
+        if diff:
+            await update()
+            self.changes.append(Change(action="update", kind=kind, key=key, fields=diff))
+        else:
+            self.unchanged += 1
+
+    async def teams(self, teams: Sequence[TeamIn]) -> None:
+        current = {t.slug: t for t in await store.list_teams(self.con)}
+        for i, t in enumerate(teams):
+            self.where = f"teams/{i}"
+            await self._sync(
+                "team", t.slug, current.get(t.slug), t,
+                partial(store.create_team, self.con, team=t),
+                partial(store.update_team, self.con, slug=t.slug, team=t),
+            )  # fmt: skip
+
+    async def outcomes(self, outcomes: Sequence[OutcomeIn]) -> None:
+        current = {o.slug: o for o in await store.list_outcomes(self.con)}
+        for i, o in enumerate(outcomes):
+            self.where = f"outcomes/{i}"
+            await self._sync(
+                "outcome", o.slug, current.get(o.slug), o,
+                partial(store.create_outcome, self.con, outcome=o),
+                partial(store.update_outcome, self.con, slug=o.slug, outcome=o),
+            )  # fmt: skip
+
+    async def services(self, services: Sequence[ServiceIn]) -> None:
+        current = {s.slug: s for s in await store.list_services(self.con)}
+        # New services are created bare first, so dependencies may point at any of them.
+        for i, s in enumerate(services):
+            self.where = f"services/{i}"
+            if s.slug not in current:
+                bare = s.model_copy(update={"depends_on": []})
+                await store.create_service(self.con, service=bare)
+        for i, s in enumerate(services):
+            self.where = f"services/{i}"
+            existing = current.get(s.slug)
+            if existing is None:
+                await store.update_service(self.con, slug=s.slug, service=s)
+                self.changes.append(Change(action="create", kind="service", key=s.slug))
+                continue
+            await self._sync(
+                "service", s.slug, existing, s, _noop,
+                partial(store.update_service, self.con, slug=s.slug, service=s),
+                normalise=_sorted_dependencies,
+            )  # fmt: skip
+
+    async def kpis(self, kpis: Sequence[KpiDefinition]) -> None:
+        current = {k.key: k for k in await store.list_kpis(self.con)}
+        known = set(current)
+        pending = list(kpis)
+        # Ratio KPIs after the KPIs they divide, whatever the file's order.
+        while pending:
+            ready = [k for k in pending if _ratio_refs(k) <= known | {k.key}]
+            if not ready:
+                ready = pending[:1]  # the store names the unknown reference
+            for k in ready:
+                self.where = f"kpis/{list(kpis).index(k)}"
+                await self._kpi(k, current.get(k.key))
+                known.add(k.key)
+                pending.remove(k)
+
+    async def _kpi(self, k: KpiDefinition, existing: BaseModel | None) -> None:
+        kpi = KpiIn(**k.model_dump(exclude={"targets", "outcomes", "services"}))
+        await self._sync(
+            "kpi", k.key, existing, kpi,
+            partial(store.create_kpi, self.con, kpi=kpi),
+            partial(store.update_kpi, self.con, key=k.key, kpi=kpi),
+        )  # fmt: skip
+        await self._targets(k)
+        await self._outcome_links(k)
+        await self._service_links(k)
+
+    async def _targets(self, k: KpiDefinition) -> None:
+        current = {
+            (t.service, t.tier, t.effective_from): t
+            for t in await store.list_targets(self.con, kpi=k.key)
+        }
+        for spec in k.targets:
+            target = TargetIn(kpi=k.key, **spec.model_dump())
+            existing = current.get((spec.service, spec.tier, spec.effective_from))
+            scope = spec.service or (f"tier {spec.tier}" if spec.tier else "all")
+            key = f"{k.key} [{scope}] from {spec.effective_from}"
+            await self._sync(
+                "target", key, existing, target,
+                partial(store.create_target, self.con, target=target),
+                partial(store.update_target, self.con, target_id=existing.id if existing else 0,
+                        target=target),
+            )  # fmt: skip
+
+    async def _outcome_links(self, k: KpiDefinition) -> None:
+        current = {
+            link.outcome: link for link in await store.list_outcome_links(self.con, kpi=k.key)
+        }
+        for spec in k.outcomes:
+            link = OutcomeLinkIn(weight=spec.weight, rationale=spec.rationale)
+            existing = current.get(spec.outcome)
+            have = (
+                None
+                if existing is None
+                else OutcomeLinkIn(weight=existing.weight, rationale=existing.rationale)
+            )
+
+            save = partial(store.link_outcome, self.con, kpi=k.key, outcome=spec.outcome, link=link)
+            await self._sync("kpi-outcome", f"{k.key} -> {spec.outcome}", have, link, save, save)
+
+    async def _service_links(self, k: KpiDefinition) -> None:
+        current = {link.service for link in await store.list_service_links(self.con, kpi=k.key)}
+        for slug in k.services:
+            if slug in current:
+                self.unchanged += 1
+                continue
+            await store.link_service(self.con, kpi=k.key, service=slug)
+            self.changes.append(
+                Change(action="create", kind="kpi-service", key=f"{k.key} -> {slug}")
+            )
+
+
+async def _noop() -> None:
+    return None
+
+
+def _sorted_dependencies(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "depends_on": sorted(data.get("depends_on") or [])}
+
+
+def _ratio_refs(k: KpiIn) -> set[str]:
+    if k.kind is not KpiKind.RATIO:
+        return set()
+    return {r for r in (k.numerator, k.denominator) if r}
+
+
+def _locate(exc: ApiError, prefix: str) -> ApiError:
+    """Point an error raised for one entry at that entry in the file."""
+    exc.errors = [FieldError("#/" + prefix + "/" + e.pointer.lstrip("#/"), e.detail)
+                  for e in exc.errors]  # fmt: skip
+    exc.detail = f"{prefix.replace('/', '.')}: {exc.detail}"
+    return exc
+
+
+async def apply_catalog(con: Connection, catalog: CatalogFile, *, dry_run: bool) -> ApplyReport:
+    applier = _Applier(con)
+    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+        ("teams", lambda: applier.teams(catalog.teams)),
+        ("services", lambda: applier.services(catalog.services)),
+        ("outcomes", lambda: applier.outcomes(catalog.outcomes)),
+        ("kpis", lambda: applier.kpis(catalog.kpis)),
+    ]
+    try:
+        async with con.transaction():
+            for section, step in steps:
+                try:
+                    await step()
+                except ApiError as exc:
+                    raise _locate(exc, applier.where or section) from exc
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return ApplyReport(dry_run=dry_run, changes=applier.changes, unchanged=applier.unchanged)

@@ -1,0 +1,257 @@
+"""The `kpi` command: serve, migrate, apply, token, export, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from service import db as dbmod
+from service.config import Settings
+from service.embedded import EmbeddedPostgres
+from service.errors import ApiError, from_pydantic
+from service.models.enums import Scope
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _print_err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """KPI_DATABASE_URL if set, else an embedded Postgres kept in the per-user data dir."""
+    if settings.database_url is not None:
+        yield settings.database_url.get_secret_value()
+        return
+    _print_err(f"KPI_DATABASE_URL not set: starting embedded Postgres in {settings.data_dir}")
+    with EmbeddedPostgres(settings.data_dir) as url:
+        yield url
+
+
+async def _with_connection(
+    url: str, settings: Settings, work: Callable[[dbmod.Connection], Coroutine[Any, Any, int]]
+) -> int:
+    con = await dbmod.connect(url, settings.db_schema)
+    try:
+        await dbmod.migrate(con, settings.db_schema)
+        return await work(con)
+    finally:
+        await con.close()
+
+
+def _run(settings: Settings, work: Callable[[dbmod.Connection], Coroutine[Any, Any, int]]) -> int:
+    with database_url(settings) as url:
+        try:
+            return asyncio.run(_with_connection(url, settings, work))
+        except ApiError as exc:
+            _print_err(f"error: {exc.detail}")
+            for err in exc.errors:
+                _print_err(f"  {err.field or 'body'}: {err.detail}")
+            return 1
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(con: dbmod.Connection) -> int:
+        print("schema is up to date")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
+    from service.catalog_apply import CatalogFile, apply_catalog
+
+    try:
+        data = yaml.safe_load(Path(args.file).read_text())
+        catalog = CatalogFile.model_validate(data or {})
+    except (OSError, yaml.YAMLError) as exc:
+        _print_err(f"error: cannot read {args.file}: {exc}")
+        return 2
+    except ValidationError as exc:
+        problem = from_pydantic(exc)
+        _print_err(f"error: {args.file} is not a valid catalog")
+        for err in problem.errors:
+            _print_err(f"  {err.field}: {err.detail}")
+        return 2
+
+    async def work(con: dbmod.Connection) -> int:
+        report = await apply_catalog(con, catalog, dry_run=args.dry_run)
+        for change in report.changes:
+            print(f"{'would ' if args.dry_run else ''}{change.action} {change.kind} {change.key}")
+            for name, (old, new) in change.fields.items():
+                print(
+                    f"    {name}: {json.dumps(old, default=str)} -> {json.dumps(new, default=str)}"
+                )
+        verb = "would change" if args.dry_run else "changed"
+        print(f"{verb} {len(report.changes)}, unchanged {report.unchanged}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    from service.auth import create_token
+
+    scopes = [Scope(s) for part in args.scope for s in part.split(",") if s]
+
+    async def work(con: dbmod.Connection) -> int:
+        token = await create_token(con, name=args.name, scopes=scopes)
+        print(token.token)
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from service.auth import revoke_token
+
+    async def work(con: dbmod.Connection) -> int:
+        await revoke_token(con, token_id=args.id)
+        _print_err(f"token {args.id} revoked")
+        return 0
+
+    return _run(settings, work)
+
+
+def exported_files() -> dict[Path, str]:
+    """The checked-in schema files, as the code generates them now."""
+    from service.app import all_endpoints
+    from service.graphql.schema import build_schema
+    from service.openapi import build_openapi
+
+    sdl = build_schema(Settings()).as_str() + "\n"
+    spec = json.dumps(build_openapi(all_endpoints()), indent=2, sort_keys=False) + "\n"
+    return {REPO_ROOT / "schema.graphql": sdl, REPO_ROOT / "openapi" / "openapi.json": spec}
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    stale = []
+    for path, text in exported_files().items():
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(path.relative_to(REPO_ROOT))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path.relative_to(REPO_ROOT)}")
+    if stale:
+        _print_err(f"out of date: {', '.join(map(str, stale))} (run `kpi export`)")
+        return 1
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from service import logs
+
+    logs.configure(settings.log_level)
+    with database_url(settings) as url:
+        os.environ["KPI_DATABASE_URL"] = url
+        if args.demo:
+            asyncio.run(_load_demo(url, settings, args.host, args.port))
+        uvicorn.run(
+            "service.app:create_app", factory=True, host=args.host, port=args.port,
+            workers=args.workers, log_config=None, access_log=False,
+        )  # fmt: skip
+    return 0
+
+
+async def _load_demo(url: str, settings: Settings, host: str, port: int) -> None:
+    from service.auth import create_token
+    from service.demo import load_demo
+
+    con = await dbmod.connect(url, settings.db_schema)
+    try:
+        await dbmod.migrate(con, settings.db_schema)
+        report, result = await load_demo(con)
+        token = await create_token(con, name="demo-reader", scopes=[Scope.READ])
+    finally:
+        await con.close()
+    _print_err(
+        f"demo data: {len(report.changes)} catalog changes, {result.points} observation points "
+        f"({result.inserted} new)"
+    )
+    base = f"http://{host}:{port}"
+    query = (
+        '{"query": "{ services(first: 10) { nodes { slug tier team { name } kpis { key } } } }"}'
+    )
+    print(f"read token: {token.token}")
+    print("try:")
+    print(f"  curl -s {base}/graphql -H 'Authorization: Bearer {token.token}' \\")
+    print(f"       -H 'Content-Type: application/json' -d '{query}'")
+    print(f"  curl -s '{base}/v1/kpis/it_unit_cost/series?grain=month' "
+          f"-H 'Authorization: Bearer {token.token}'")  # fmt: skip
+    sys.stdout.flush()
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from service.bench import run_benchmark
+
+    return run_benchmark(args.name, args.extra)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kpi", description="KPI service")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP server (embedded Postgres if no URL)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="load demo data and print a token")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
+
+    apply = sub.add_parser("apply", help="apply a catalog YAML file (KPIs as code)")
+    apply.add_argument("-f", "--file", required=True)
+    apply.add_argument("--dry-run", action="store_true", help="show the changes, make none")
+    apply.set_defaults(func=cmd_apply)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    create = token.add_parser("create", help="create a token and print it alone on stdout")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", action="append", required=True,
+                        help="read, ingest or admin (repeat or comma-separate)")  # fmt: skip
+    create.set_defaults(func=cmd_token_create)
+    revoke = token.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(func=cmd_token_revoke)
+
+    export = sub.add_parser("export", help="write schema.graphql and openapi/openapi.json")
+    export.add_argument("--check", action="store_true", help="fail if the files are stale")
+    export.set_defaults(func=cmd_export)
+
+    bench = sub.add_parser("bench", help="run a benchmark (see README, Performance)")
+    bench.add_argument("name")
+    bench.add_argument("extra", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "scope", None):
+        try:
+            [Scope(s) for part in args.scope for s in part.split(",") if s]
+        except ValueError as exc:
+            _print_err(f"error: {exc}; scopes are read, ingest, admin")
+            return 2
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    return func(args, Settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

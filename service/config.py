@@ -1,0 +1,36 @@
+"""Settings read from the environment (prefix KPI_); nothing reads them at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Largest JSON body accepted by any endpoint (NDJSON streams are bounded per line instead).
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Service settings; every field can be set as KPI_<NAME> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KPI_", extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None, description="Postgres URL; with none, an embedded Postgres is started."
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("kpi-service")),
+        description="Where the embedded Postgres keeps its data.",
+    )
+    db_schema: str = Field(default="public", description="Postgres schema holding the tables.")
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_batch_points: int = 10_000
+    max_ndjson_line_bytes: int = 64 * 1024
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5_000
+    log_level: str = "INFO"

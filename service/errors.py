@@ -1,0 +1,224 @@
+"""The service's error tree and its RFC 9457 problem+json rendering.
+
+ApiError                       a problem answered to the client
+ +-- BadRequest                400 the request cannot be read
+ +-- Unauthorized              401 no valid token
+ +-- Forbidden                 403 the token lacks the scope
+ +-- NotFound                  404 no such resource
+ +-- MethodNotAllowed          405
+ +-- Conflict                  409 duplicate key or a reference still in use
+ +-- PayloadTooLarge           413 body or batch over the documented limit
+ +-- UnsupportedMediaType      415 wrong Content-Type
+ +-- ValidationFailed          422 well-formed but invalid; lists each bad field
+ +-- ServiceUnavailable        503 the database cannot be reached
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import asyncpg
+import orjson
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://kpi.example/problems/"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad field: a JSON pointer into the body (or a query/path parameter name)."""
+
+    pointer: str
+    detail: str
+
+    @property
+    def field(self) -> str:
+        return ".".join(self.pointer.lstrip("#/").split("/"))
+
+    def as_dict(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "field": self.field, "detail": self.detail}
+
+
+class ApiError(Exception):
+    """A problem answered to the client as problem+json."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal Server Error"
+    slug: ClassVar[str] = "internal"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [e.as_dict() for e in self.errors]
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(ApiError):
+    """400: the request cannot be read."""
+
+    status, title, slug = 400, "Bad Request", "bad-request"
+
+
+class Unauthorized(ApiError):
+    """401: no token, or one that is unknown or revoked."""
+
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(ApiError):
+    """403: the token is valid but lacks the scope."""
+
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(ApiError):
+    """404: no such resource."""
+
+    status, title, slug = 404, "Not Found", "not-found"
+
+
+class MethodNotAllowed(ApiError):
+    """405: the path exists, the method does not."""
+
+    status, title, slug = 405, "Method Not Allowed", "method-not-allowed"
+
+
+class Conflict(ApiError):
+    """409: a duplicate key, or a resource still referenced."""
+
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    """413: the body or batch is over the documented limit."""
+
+    status, title, slug = 413, "Payload Too Large", "payload-too-large"
+
+
+class UnsupportedMediaType(ApiError):
+    """415: the Content-Type is not one the endpoint takes."""
+
+    status, title, slug = 415, "Unsupported Media Type", "unsupported-media-type"
+
+
+class ValidationFailed(ApiError):
+    """422: well-formed but invalid; `errors` names each bad field."""
+
+    status, title, slug = 422, "Unprocessable Content", "validation"
+
+
+class ServiceUnavailable(ApiError):
+    """503: the database cannot be reached; retry later."""
+
+    status, title, slug = 503, "Service Unavailable", "unavailable"
+
+
+def field_error(field: str, detail: str) -> FieldError:
+    """A FieldError from a dotted field name ("tier", "3.ts")."""
+    return FieldError("#/" + "/".join(field.split(".")) if field else "#", detail)
+
+
+def invalid(field: str, detail: str) -> ValidationFailed:
+    """A 422 naming one field."""
+    return ValidationFailed(f"{field}: {detail}", errors=[field_error(field, detail)])
+
+
+def from_pydantic(exc: ValidationError, prefix: Iterable[str | int] = ()) -> ValidationFailed:
+    """A 422 listing every error pydantic found, each with a JSON pointer to its field."""
+    errors = []
+    for err in exc.errors(include_url=False):
+        loc = [*prefix, *err["loc"]]
+        cause = err.get("ctx", {}).get("error")
+        blamed = getattr(cause, "field", None)
+        if isinstance(blamed, str):
+            loc.append(blamed)
+        pointer = "#/" + "/".join(str(p) for p in loc) if loc else "#"
+        message = str(cause) if blamed else err["msg"]
+        errors.append(FieldError(pointer, message))
+    fields = ", ".join(e.field or "body" for e in errors[:5])
+    return ValidationFailed(f"invalid fields: {fields}", errors=errors)
+
+
+def problem_response(error: ApiError, instance: str | None = None) -> Response:
+    headers = dict(error.headers)
+    return Response(
+        orjson.dumps(error.body(instance)),
+        status_code=error.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+_HTTP_STATUS_ERRORS: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+}
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return problem_response(exc, request.url.path)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    cls = _HTTP_STATUS_ERRORS.get(exc.status_code, BadRequest)
+    return problem_response(cls(str(exc.detail)), request.url.path)
+
+
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """Anything else: logged with its trace, answered without one."""
+    if isinstance(exc, _UNAVAILABLE):
+        log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
+        error: ApiError = ServiceUnavailable(
+            "the database is not reachable; retry later", headers={"Retry-After": "5"}
+        )
+    else:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        error = ApiError("an unexpected error occurred; it has been logged")
+    return problem_response(error, request.url.path)

@@ -1,0 +1,286 @@
+"""The GraphQL schema: queries (scope read) and catalog mutations (scope admin)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from pydantic import BaseModel, ValidationError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.types.graphql import OperationType
+
+from service.config import Settings
+from service.db import Connection
+from service.errors import ApiError, from_pydantic
+from service.graphql.inputs import (
+    KpiInput,
+    OutcomeInput,
+    OutcomeLinkInput,
+    ServiceInput,
+    TargetInput,
+    TeamInput,
+)
+from service.graphql.types.common import (
+    Connection as Page,
+)
+from service.graphql.types.common import (
+    Deleted,
+    Edge,
+    Info,
+    PageInfo,
+    Problem,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
+from service.graphql.types.kpi import Kpi, Target
+from service.graphql.types.outcome import Outcome
+from service.graphql.types.service import Service
+from service.graphql.types.team import Team
+from service.models import catalog as models
+from service.models.enums import Scope
+from service.store import catalog as store
+
+N = TypeVar("N")
+
+
+def _page(items: list[Any], first: int, wrap: Callable[[Any], N]) -> Page[N]:
+    more = len(items) > first
+    items = items[:first]
+    edges = [Edge(cursor=encode_cursor(i.id), node=wrap(i)) for i in items]
+    return Page(
+        edges=edges,
+        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Business services, ordered by creation; cursor-paginated.")
+    async def services(
+        self, info: Info, first: int = 50, after: str | None = None,
+        tier: int | None = None, team: str | None = None,
+    ) -> Page[Service]:  # fmt: skip
+        size = page_size(first)
+        async with info.context.db.acquire() as con:
+            rows = await store.list_services(
+                con, tier=tier, team=team, after_id=decode_cursor(after), limit=size + 1
+            )
+        for row in rows:
+            info.context.loaders.service.prime(row.id, row)
+        return _page(rows, size, Service.of)
+
+    @strawberry.field
+    async def service(self, info: Info, slug: str) -> Service | None:
+        async with info.context.db.acquire() as con:
+            found = await store.list_services(con, slugs=[slug])
+        return Service.of(found[0]) if found else None
+
+    @strawberry.field(description="KPI definitions, ordered by creation; cursor-paginated.")
+    async def kpis(
+        self, info: Info, first: int = 50, after: str | None = None,
+        board_level: bool | None = None,
+    ) -> Page[Kpi]:  # fmt: skip
+        size = page_size(first)
+        async with info.context.db.acquire() as con:
+            rows = await store.list_kpis(
+                con, after_id=decode_cursor(after), board_level=board_level, limit=size + 1
+            )
+        return _page(rows, size, Kpi.of)
+
+    @strawberry.field
+    async def kpi(self, info: Info, key: str) -> Kpi | None:
+        async with info.context.db.acquire() as con:
+            found = await store.list_kpis(con, keys=[key])
+        return Kpi.of(found[0]) if found else None
+
+    @strawberry.field
+    async def outcomes(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Page[Outcome]:
+        size = page_size(first)
+        after_id = decode_cursor(after) or 0
+        async with info.context.db.acquire() as con:
+            rows = [o for o in await store.list_outcomes(con) if o.id > after_id]
+        rows.sort(key=lambda o: o.id)
+        return _page(rows[: size + 1], size, Outcome.of)
+
+    @strawberry.field
+    async def outcome(self, info: Info, slug: str) -> Outcome | None:
+        async with info.context.db.acquire() as con:
+            found = await store.list_outcomes(con, slugs=[slug])
+        return Outcome.of(found[0]) if found else None
+
+    @strawberry.field
+    async def teams(self, info: Info, first: int = 50, after: str | None = None) -> Page[Team]:
+        size = page_size(first)
+        after_id = decode_cursor(after) or 0
+        async with info.context.db.acquire() as con:
+            rows = [t for t in await store.list_teams(con) if t.id > after_id]
+        rows.sort(key=lambda t: t.id)
+        return _page(rows[: size + 1], size, Team.of)
+
+
+TeamResult = Annotated[Team | Problem, strawberry.union("TeamResult")]
+ServiceResult = Annotated[Service | Problem, strawberry.union("ServiceResult")]
+OutcomeResult = Annotated[Outcome | Problem, strawberry.union("OutcomeResult")]
+KpiResult = Annotated[Kpi | Problem, strawberry.union("KpiResult")]
+TargetResult = Annotated[Target | Problem, strawberry.union("TargetResult")]
+DeleteResult = Annotated[Deleted | Problem, strawberry.union("DeleteResult")]
+
+
+async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> Any:
+    """Run a write in a transaction; expected failures become a Problem in the result."""
+    try:
+        async with info.context.db.acquire() as con, con.transaction():
+            return await work(con)
+    except ApiError as exc:
+        return Problem.from_error(exc)
+
+
+def _model(value: Any) -> BaseModel:
+    try:
+        model: BaseModel = value.to_pydantic()
+    except ValidationError as exc:
+        raise from_pydantic(exc) from exc
+    return model
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create the team, or replace it if the slug exists.")
+    async def upsert_team(self, info: Info, input: TeamInput) -> TeamResult:
+        async def work(con: Connection) -> Team:
+            team = _model(input)
+            assert isinstance(team, models.TeamIn)
+            exists = bool(await store.list_teams(con, slugs=[team.slug]))
+            saved = await (store.update_team(con, slug=team.slug, team=team) if exists
+                           else store.create_team(con, team=team))  # fmt: skip
+            return Team.of(saved)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Create the service, or replace it if the slug exists.")
+    async def upsert_service(self, info: Info, input: ServiceInput) -> ServiceResult:
+        async def work(con: Connection) -> Service:
+            svc = _model(input)
+            assert isinstance(svc, models.ServiceIn)
+            exists = bool(await store.list_services(con, slugs=[svc.slug]))
+            saved = await (store.update_service(con, slug=svc.slug, service=svc) if exists
+                           else store.create_service(con, service=svc))  # fmt: skip
+            return Service.of(saved)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Create the outcome, or replace it if the slug exists.")
+    async def upsert_outcome(self, info: Info, input: OutcomeInput) -> OutcomeResult:
+        async def work(con: Connection) -> Outcome:
+            outcome = _model(input)
+            assert isinstance(outcome, models.OutcomeIn)
+            exists = bool(await store.list_outcomes(con, slugs=[outcome.slug]))
+            saved = await (store.update_outcome(con, slug=outcome.slug, outcome=outcome)
+                           if exists else store.create_outcome(con, outcome=outcome))  # fmt: skip
+            return Outcome.of(saved)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Create the KPI definition, or replace it if the key exists.")
+    async def upsert_kpi(self, info: Info, input: KpiInput) -> KpiResult:
+        async def work(con: Connection) -> Kpi:
+            kpi = _model(input)
+            assert isinstance(kpi, models.KpiIn)
+            exists = bool(await store.list_kpis(con, keys=[kpi.key]))
+            saved = await (store.update_kpi(con, key=kpi.key, kpi=kpi) if exists
+                           else store.create_kpi(con, kpi=kpi))  # fmt: skip
+            return Kpi.of(saved)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    async def create_target(self, info: Info, input: TargetInput) -> TargetResult:
+        async def work(con: Connection) -> Target:
+            target = _model(input)
+            assert isinstance(target, models.TargetIn)
+            return Target.of(await store.create_target(con, target=target))
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    async def delete_target(self, info: Info, id: int) -> DeleteResult:
+        async def work(con: Connection) -> Deleted:
+            await store.delete_target(con, target_id=id)
+            return Deleted(ok=True)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Link a KPI to an outcome, or change the link's weight.")
+    async def link_kpi_outcome(self, info: Info, input: OutcomeLinkInput) -> KpiResult:
+        async def work(con: Connection) -> Kpi:
+            try:
+                link = models.OutcomeLinkIn(weight=input.weight, rationale=input.rationale)
+            except ValidationError as exc:
+                raise from_pydantic(exc) from exc
+            await store.link_outcome(con, kpi=input.kpi, outcome=input.outcome, link=link)
+            return Kpi.of(await store.get_kpi(con, key=input.kpi))
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Apply a KPI to a service.")
+    async def link_kpi_service(self, info: Info, kpi: str, service: str) -> KpiResult:
+        async def work(con: Connection) -> Kpi:
+            await store.link_service(con, kpi=kpi, service=service)
+            return Kpi.of(await store.get_kpi(con, key=kpi))
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    async def delete_kpi(self, info: Info, key: str) -> DeleteResult:
+        async def work(con: Connection) -> Deleted:
+            await store.delete_kpi(con, key=key)
+            return Deleted(ok=True)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    async def delete_service(self, info: Info, slug: str) -> DeleteResult:
+        async def work(con: Connection) -> Deleted:
+            await store.delete_service(con, slug=slug)
+            return Deleted(ok=True)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+
+class RequireScopes(SchemaExtension):
+    """Queries need the read scope (checked at the door); mutations need admin."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.operation_type is OperationType.MUTATION:
+            principal = ctx.context.principal
+            if not principal.allows(Scope.ADMIN):
+                ctx.context.response.status_code = 403
+                raise GraphQLError(
+                    "this token lacks the 'admin' scope needed for mutations",
+                    extensions={"code": "FORBIDDEN", "required_scope": "admin"},
+                )
+        yield
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            RequireScopes,
+            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        ],
+    )

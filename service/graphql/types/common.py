@@ -1,0 +1,116 @@
+"""Shared GraphQL pieces: enums, cursor pagination, owners, problems, Info."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Generic, TypeVar
+
+import strawberry
+from strawberry.types import Info as StrawberryInfo
+
+from service.errors import ApiError
+from service.graphql.context import Context
+from service.models import enums
+
+Info = StrawberryInfo[Context, None]
+
+Direction = strawberry.enum(enums.Direction)
+Aggregation = strawberry.enum(enums.Aggregation)
+KpiKind = strawberry.enum(enums.KpiKind)
+Cadence = strawberry.enum(enums.Cadence)
+Severity = strawberry.enum(enums.Severity)
+Channel = strawberry.enum(enums.Channel)
+Grain = strawberry.enum(enums.Grain)
+BuiltinMetric = strawberry.enum(enums.BuiltinMetric)
+
+N = TypeVar("N")
+
+MAX_PAGE = 100
+
+
+def encode_cursor(row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind != "id":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"invalid cursor {cursor!r}") from exc
+
+
+def page_size(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE:
+        raise ValueError(f"first must be between 1 and {MAX_PAGE}")
+    return first
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    cursor: str
+    node: N
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    edges: list[Edge[N]]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[N]:
+        return [e.node for e in self.edges]
+
+
+@strawberry.type
+class Owners:
+    business: str | None
+    technology: str | None
+
+
+@strawberry.type
+class FieldProblem:
+    pointer: str
+    field: str
+    detail: str
+
+
+@strawberry.type(description="An expected failure (RFC 9457 problem), e.g. a validation error.")
+class Problem:
+    status: int
+    title: str
+    detail: str
+    errors: list[FieldProblem]
+
+    @classmethod
+    def from_error(cls, exc: ApiError) -> Problem:
+        return cls(
+            status=exc.status,
+            title=exc.title,
+            detail=exc.detail,
+            errors=[FieldProblem(pointer=e.pointer, field=e.field, detail=e.detail)
+                    for e in exc.errors],
+        )  # fmt: skip
+
+
+@strawberry.type
+class SeriesPoint:
+    bucket: dt.datetime
+    value: float | None
+    count: int
+
+
+@strawberry.type
+class Deleted:
+    ok: bool

@@ -1,0 +1,178 @@
+"""The Kpi node: definition, owners, escalation path, targets, edges and its series."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from service.graphql.types.common import (
+    Aggregation,
+    BuiltinMetric,
+    Cadence,
+    Channel,
+    Direction,
+    Grain,
+    Info,
+    KpiKind,
+    Owners,
+    SeriesPoint,
+)
+from service.models import enums
+from service.models.catalog import Kpi as KpiModel
+from service.models.catalog import Target as TargetModel
+from service.store import catalog, observations
+
+if TYPE_CHECKING:
+    from service.graphql.types.outcome import Outcome
+    from service.graphql.types.service import Service
+
+
+@strawberry.type
+class EscalationStep:
+    position: int
+    who: str
+    channel: Channel
+    address: str
+    after_breached_periods: int
+    after_unacknowledged_minutes: int | None
+
+
+@strawberry.type(description="Target value and warning threshold from a date, for a scope.")
+class Target:
+    id: int
+    service: str | None
+    tier: int | None
+    value: float
+    warning: float | None
+    effective_from: dt.date
+    effective_to: dt.date | None
+
+    @classmethod
+    def of(cls, m: TargetModel) -> Target:
+        return cls(
+            id=m.id,
+            service=m.service,
+            tier=m.tier,
+            value=m.value,
+            warning=m.warning,
+            effective_from=m.effective_from,
+            effective_to=m.effective_to,
+        )
+
+
+@strawberry.type
+class OutcomeContribution:
+    outcome: Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")]
+    weight: float
+    rationale: str | None
+
+
+@strawberry.type(description="A KPI definition and what hangs off it.")
+class Kpi:
+    model: strawberry.Private[KpiModel]
+    key: str
+    name: str
+    strategic_question: str | None
+    business_impact: str | None
+    unit: str
+    direction: Direction
+    aggregation: Aggregation
+    kind: KpiKind
+    metric: BuiltinMetric | None
+    cadence: Cadence | None
+    board_level: bool
+    tags: list[str]
+    owners: Owners
+    escalation_path: list[EscalationStep]
+
+    @classmethod
+    def of(cls, m: KpiModel) -> Kpi:
+        return cls(
+            model=m,
+            key=m.key,
+            name=m.name,
+            strategic_question=m.strategic_question,
+            business_impact=m.business_impact,
+            unit=m.unit,
+            direction=m.direction,
+            aggregation=m.aggregation,
+            kind=m.kind,
+            metric=m.metric,
+            cadence=m.cadence,
+            board_level=m.board_level,
+            tags=m.tags,
+            owners=Owners(business=m.business_owner, technology=m.technology_owner),
+            escalation_path=[
+                EscalationStep(position=i + 1, **step.model_dump())
+                for i, step in enumerate(m.escalation_path)
+            ],
+        )
+
+    @strawberry.field(description="For a ratio KPI: the KPI divided.")
+    async def numerator(self, info: Info) -> Kpi | None:
+        return await self._by_key(info, self.model.numerator)
+
+    @strawberry.field(description="For a ratio KPI: the KPI divided by.")
+    async def denominator(self, info: Info) -> Kpi | None:
+        return await self._by_key(info, self.model.denominator)
+
+    @staticmethod
+    async def _by_key(info: Info, key: str | None) -> Kpi | None:
+        if key is None:
+            return None
+        async with info.context.db.acquire() as con:
+            found = await catalog.list_kpis(con, keys=[key])
+        return Kpi.of(found[0]) if found else None
+
+    @strawberry.field
+    async def targets(self, info: Info) -> list[Target]:
+        return [Target.of(t) for t in await info.context.loaders.targets_of_kpi.load(self.model.id)]
+
+    @strawberry.field
+    async def outcomes(self, info: Info) -> list[OutcomeContribution]:
+        from service.graphql.types.outcome import Outcome
+
+        loaders = info.context.loaders
+        links = await loaders.outcome_links_of_kpi.load(self.model.id)
+        outcomes = await loaders.outcome.load_many([link["id"] for link in links])
+        return [
+            OutcomeContribution(
+                outcome=Outcome.of(o), weight=link["weight"], rationale=link["rationale"]
+            )
+            for link, o in zip(links, outcomes, strict=True)
+            if o
+        ]
+
+    @strawberry.field(description="Services this KPI applies to.")
+    async def services(
+        self, info: Info
+    ) -> list[Annotated[Service, strawberry.lazy("service.graphql.types.service")]]:
+        from service.graphql.types.service import Service
+
+        loaders = info.context.loaders
+        ids = await loaders.services_of_kpi.load(self.model.id)
+        return [Service.of(s) for s in await loaders.service.load_many(ids) if s]
+
+    @strawberry.field(description="Points bucketed by grain (UTC) with the KPI's aggregation.")
+    async def series(
+        self,
+        info: Info,
+        service: str | None = None,
+        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
+        to: dt.datetime | None = None,
+        grain: Grain = enums.Grain.DAY,
+    ) -> list[SeriesPoint]:
+        for name, value in (("from", from_), ("to", to)):
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name}: give a time zone offset")
+        async with info.context.db.acquire() as con:
+            service_id = None
+            if service is not None:
+                (service_id,) = await catalog.service_ids(con, [service], field="service")
+            points = await observations.series(
+                con, kpi=self.model, service_id=service_id, grain=enums.Grain(grain),
+                start=from_, end=to,
+            )  # fmt: skip
+        return [SeriesPoint(bucket=p.bucket, value=p.value, count=p.count) for p in points]

@@ -1,0 +1,82 @@
+"""The business Service node and its edges: team, dependencies both ways, KPIs, outcomes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from service.graphql.types.common import Info, Owners, Severity
+from service.graphql.types.team import Team
+from service.models.catalog import Service as ServiceModel
+
+if TYPE_CHECKING:
+    from service.graphql.types.kpi import Kpi
+    from service.graphql.types.outcome import Outcome
+
+
+@strawberry.type(description="A business service, as the business sees it.")
+class Service:
+    id: strawberry.Private[int]
+    team_id: strawberry.Private[int | None]
+    slug: str
+    name: str
+    tier: int
+    revenue_per_hour: float | None
+    users: int | None
+    outage_threshold: Severity
+    owners: Owners
+
+    @classmethod
+    def of(cls, m: ServiceModel) -> Service:
+        return cls(
+            id=m.id,
+            team_id=m.team_id,
+            slug=m.slug,
+            name=m.name,
+            tier=m.tier,
+            revenue_per_hour=m.revenue_per_hour,
+            users=m.users,
+            outage_threshold=m.outage_threshold,
+            owners=Owners(business=m.business_owner, technology=m.technology_owner),
+        )
+
+    @strawberry.field
+    async def team(self, info: Info) -> Team | None:
+        if self.team_id is None:
+            return None
+        team = await info.context.loaders.team.load(self.team_id)
+        return Team.of(team) if team else None
+
+    async def _services(self, info: Info, edge: str) -> list[Service]:
+        loaders = info.context.loaders
+        ids = await getattr(loaders, edge).load(self.id)
+        return [Service.of(s) for s in await loaders.service.load_many(ids) if s]
+
+    @strawberry.field(description="Services this one depends on.")
+    async def dependencies(self, info: Info) -> list[Service]:
+        return await self._services(info, "dependencies")
+
+    @strawberry.field(description="Services that depend on this one.")
+    async def dependents(self, info: Info) -> list[Service]:
+        return await self._services(info, "dependents")
+
+    @strawberry.field(description="KPIs that apply to this service.")
+    async def kpis(
+        self, info: Info
+    ) -> list[Annotated[Kpi, strawberry.lazy("service.graphql.types.kpi")]]:
+        from service.graphql.types.kpi import Kpi
+
+        loaders = info.context.loaders
+        ids = await loaders.kpis_of_service.load(self.id)
+        return [Kpi.of(k) for k in await loaders.kpi.load_many(ids) if k]
+
+    @strawberry.field(description="Outcomes served, through the KPIs that apply here.")
+    async def outcomes(
+        self, info: Info
+    ) -> list[Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")]]:
+        from service.graphql.types.outcome import Outcome
+
+        loaders = info.context.loaders
+        ids = await loaders.outcomes_of_service.load(self.id)
+        return [Outcome.of(o) for o in await loaders.outcome.load_many(ids) if o]

@@ -1,0 +1,1 @@
+"""Pure KPI rules, free of I/O: tested as plain functions."""

@@ -1,0 +1,207 @@
+"""Request and response bodies of the catalog: teams, services, outcomes, KPIs, targets, links."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from service.models.enums import (
+    Aggregation,
+    BuiltinMetric,
+    Cadence,
+    Channel,
+    Direction,
+    KpiKind,
+    Severity,
+)
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"),
+    Field(description="Lower-case letters, digits and dashes, at most 63 characters."),
+]
+KpiKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$"),
+    Field(description="Lower-case letters, digits and underscores, starting with a letter."),
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(max_length=2000)]
+Owner = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    Field(description="A person or role, e.g. an e-mail address."),
+]
+
+
+class Body(BaseModel):
+    """Base of every request body: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldProblem(ValueError):
+    """A cross-field check that failed, naming the field to blame (see errors.from_pydantic)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TeamIn(Body):
+    slug: Slug
+    name: Name
+    email: Owner | None = None
+
+
+class Team(TeamIn):
+    id: int
+
+
+class ServiceIn(Body):
+    slug: Slug
+    name: Name
+    tier: int = Field(ge=1, le=4, description="1 is the most critical.")
+    team: Slug | None = Field(default=None, description="Slug of the owning team.")
+    business_owner: Owner | None = None
+    technology_owner: Owner | None = None
+    revenue_per_hour: float | None = Field(default=None, ge=0, le=1e12, allow_inf_nan=False)
+    users: int | None = Field(default=None, ge=0, le=10**12)
+    outage_threshold: Severity = Field(
+        default=Severity.SEV2,
+        description="Incidents of this severity or worse count as outage for availability.",
+    )
+    depends_on: list[Slug] = Field(default_factory=list, max_length=200)
+
+    @field_validator("revenue_per_hour")
+    @classmethod
+    def _cents(cls, value: float | None) -> float | None:
+        # Stored as numeric(18, 2): round here so what is read back equals what was sent.
+        return None if value is None else round(value, 2)
+
+
+class Service(ServiceIn):
+    id: int
+    team_id: int | None = Field(default=None, exclude=True)
+
+
+class OutcomeIn(Body):
+    slug: Slug
+    name: Name
+    description: Text | None = None
+    owner: Owner | None = None
+
+
+class Outcome(OutcomeIn):
+    id: int
+
+
+class EscalationStep(Body):
+    who: Owner
+    channel: Channel
+    address: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
+        description="Webhook URL or e-mail address."
+    )
+    after_breached_periods: int = Field(default=1, ge=1, le=1000)
+    after_unacknowledged_minutes: int | None = Field(default=None, ge=1, le=525_600)
+
+    @model_validator(mode="after")
+    def _address_matches_channel(self) -> Self:
+        if self.channel is Channel.WEBHOOK and not self.address.startswith(("http://", "https://")):
+            raise FieldProblem("address", "a webhook step needs an http(s) URL")
+        if self.channel is Channel.EMAIL and "@" not in self.address:
+            raise FieldProblem("address", "an email step needs an e-mail address")
+        return self
+
+
+class KpiIn(Body):
+    key: KpiKey
+    name: Name
+    strategic_question: Text | None = None
+    business_impact: Text | None = None
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    direction: Direction
+    aggregation: Aggregation
+    kind: KpiKind = KpiKind.OBSERVED
+    metric: BuiltinMetric | None = Field(default=None, description="For kind=builtin.")
+    numerator: KpiKey | None = Field(default=None, description="For kind=ratio: a KPI key.")
+    denominator: KpiKey | None = Field(default=None, description="For kind=ratio: a KPI key.")
+    cadence: Cadence | None = None
+    business_owner: Owner | None = None
+    technology_owner: Owner | None = None
+    board_level: bool = False
+    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=60)]] = Field(
+        default_factory=list, max_length=50
+    )
+    escalation_path: list[EscalationStep] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Self:
+        if self.kind is KpiKind.BUILTIN and self.metric is None:
+            raise FieldProblem("metric", "required when kind is builtin")
+        if self.kind is not KpiKind.BUILTIN and self.metric is not None:
+            raise FieldProblem("metric", "only allowed when kind is builtin")
+        for side in ("numerator", "denominator"):
+            given = getattr(self, side) is not None
+            if self.kind is KpiKind.RATIO and not given:
+                raise FieldProblem(side, "required when kind is ratio")
+            if self.kind is not KpiKind.RATIO and given:
+                raise FieldProblem(side, "only allowed when kind is ratio")
+            if getattr(self, side) == self.key:
+                raise FieldProblem(side, "a ratio KPI cannot refer to itself")
+        return self
+
+
+class Kpi(KpiIn):
+    id: int
+
+
+class TargetIn(Body):
+    kpi: KpiKey
+    service: Slug | None = Field(default=None, description="Target for one service only.")
+    tier: int | None = Field(default=None, ge=1, le=4, description="Target for one tier only.")
+    value: float = Field(allow_inf_nan=False)
+    warning: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="Values between target and warning are 'at risk'; must lie on the good "
+        "side of the target for the KPI's direction.",
+    )
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _scope_and_dates(self) -> Self:
+        if self.service is not None and self.tier is not None:
+            raise FieldProblem("tier", "give a service or a tier, not both")
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            raise FieldProblem("effective_to", "must be after effective_from")
+        return self
+
+
+class Target(TargetIn):
+    id: int
+
+
+class OutcomeLinkIn(Body):
+    weight: float = Field(default=1.0, gt=0, le=1000, allow_inf_nan=False)
+    rationale: Text | None = None
+
+
+class OutcomeLink(OutcomeLinkIn):
+    kpi: KpiKey
+    outcome: Slug
+
+
+class ServiceLink(BaseModel):
+    kpi: KpiKey
+    service: Slug

@@ -1,0 +1,83 @@
+"""The closed vocabularies of the domain, shared by REST, GraphQL and the SQL checks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    HIGHER_IS_BETTER = "higher_is_better"
+    LOWER_IS_BETTER = "lower_is_better"
+
+
+class Aggregation(StrEnum):
+    """How the points of one bucket are combined into one value."""
+
+    SUM = "sum"
+    AVG = "avg"
+    MIN = "min"
+    MAX = "max"
+    LAST = "last"
+    COUNT = "count"
+
+
+class KpiKind(StrEnum):
+    OBSERVED = "observed"
+    RATIO = "ratio"
+    BUILTIN = "builtin"
+
+
+class Cadence(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+class Severity(StrEnum):
+    SEV1 = "sev1"
+    SEV2 = "sev2"
+    SEV3 = "sev3"
+    SEV4 = "sev4"
+    SEV5 = "sev5"
+
+
+class Channel(StrEnum):
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+class Grain(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+class Scope(StrEnum):
+    READ = "read"
+    INGEST = "ingest"
+    ADMIN = "admin"
+
+
+class BuiltinMetric(StrEnum):
+    """Metrics the KPI engine computes from incidents, changes and costs."""
+
+    AVAILABILITY = "availability"
+    ERROR_BUDGET_REMAINING = "error_budget_remaining"
+    MTTD = "mttd"
+    MTTA = "mtta"
+    MTTR = "mttr"
+    TIME_TO_RESTORE = "time_to_restore"
+    INCIDENT_COUNT = "incident_count"
+    RECURRENCE_RATE = "recurrence_rate"
+    USERS_AFFECTED = "users_affected"
+    DOWNTIME_COST = "downtime_cost"
+    DEPLOYMENT_FREQUENCY = "deployment_frequency"
+    LEAD_TIME = "lead_time"
+    CHANGE_FAILURE_RATE = "change_failure_rate"
+    RECOVERY_TIME = "recovery_time"
+    REWORK_RATE = "rework_rate"
+    IT_SPEND = "it_spend"

@@ -1,0 +1,56 @@
+"""Observation points as sent by clients, ingestion results, and series read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
+
+from service.models.catalog import Body, KpiKey, Slug
+from service.models.enums import Aggregation, Grain
+
+#: Instants outside this range are refused: they are typos, and each month gets a partition.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+DimensionName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+DimensionValue = Annotated[str, StringConstraints(max_length=200)]
+
+
+class ObservationIn(Body):
+    kpi: KpiKey
+    service: Slug | None = None
+    ts: AwareDatetime = Field(description="ISO 8601 with a zone offset; stored in UTC.")
+    value: float = Field(allow_inf_nan=False)
+    dimensions: dict[DimensionName, DimensionValue] = Field(default_factory=dict, max_length=20)
+    source: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+    @field_validator("ts")
+    @classmethod
+    def _in_range(cls, ts: dt.datetime) -> dt.datetime:
+        if not EARLIEST <= ts < LATEST:
+            raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
+        return ts.astimezone(dt.UTC)
+
+
+class IngestResult(BaseModel):
+    points: int = Field(description="Points received (after dropping in-batch duplicates).")
+    inserted: int = Field(description="New points stored.")
+    updated: int = Field(description="Existing points whose value changed (revision kept).")
+    unchanged: int = Field(description="Points already stored with the same value.")
+
+
+class SeriesPoint(BaseModel):
+    bucket: dt.datetime = Field(description="Start of the bucket, UTC.")
+    value: float | None = Field(description="The bucket's aggregate; null when undefined.")
+    count: int = Field(description="Points aggregated into the bucket.")
+
+
+class Series(BaseModel):
+    kpi: str
+    service: str | None
+    grain: Grain
+    aggregation: Aggregation
+    unit: str
+    points: list[SeriesPoint]

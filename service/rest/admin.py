@@ -1,0 +1,50 @@
+"""Token administration and the catalog-as-code endpoint."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from service import auth
+from service.catalog_apply import ApplyReport, CatalogFile, apply_catalog
+from service.models.enums import Scope
+from service.rest.endpoint import Call, Endpoint, path_param
+
+
+async def create_token(call: Call) -> auth.NewToken:
+    body: auth.TokenIn = call.body
+    async with call.transaction() as con:
+        return await auth.create_token(con, name=body.name, scopes=body.scopes)
+
+
+async def list_tokens(call: Call) -> list[auth.TokenInfo]:
+    async with call.connection() as con:
+        return await auth.list_tokens(con)
+
+
+async def revoke_token(call: Call) -> None:
+    async with call.transaction() as con:
+        await auth.revoke_token(con, token_id=int(path_param(call, "id")))
+
+
+class ApplyQuery(BaseModel):
+    dry_run: bool = Field(default=False, description="Report the changes without making them.")
+
+
+async def apply(call: Call) -> ApplyReport:
+    """Create or update the catalog from a definition; applying it twice changes nothing."""
+    async with call.transaction() as con:
+        return await apply_catalog(con, call.body, dry_run=call.query.dry_run)
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/v1/tokens", create_token, Scope.ADMIN, "Create an API token", "admin",
+             body=auth.TokenIn, response=auth.NewToken, status=201, errors=(413, 415, 422),
+             description="The token is in this response only; the service keeps a hash."),
+    Endpoint("GET", "/v1/tokens", list_tokens, Scope.ADMIN, "List API tokens (no secrets)",
+             "admin", response=list[auth.TokenInfo]),
+    Endpoint("DELETE", "/v1/tokens/{id:int}", revoke_token, Scope.ADMIN,
+             "Revoke an API token, at once", "admin", status=204, errors=(404,)),
+    Endpoint("POST", "/v1/catalog/apply", apply, Scope.ADMIN,
+             "Apply a catalog definition (KPIs as code)", "admin", body=CatalogFile,
+             response=ApplyReport, query=ApplyQuery, errors=(409, 413, 415, 422)),
+]  # fmt: skip

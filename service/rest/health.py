@@ -1,0 +1,35 @@
+"""Liveness and readiness: the only endpoints without a token."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.responses import JSONResponse
+
+from service.errors import ServiceUnavailable
+from service.rest.endpoint import Call, Endpoint
+
+
+async def healthz(call: Call) -> JSONResponse:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(call: Call) -> JSONResponse:
+    """The database answers within two seconds."""
+    try:
+        async with asyncio.timeout(2):
+            async with call.connection() as con:
+                await con.fetchval("select 1")
+    except (OSError, TimeoutError, Exception) as exc:
+        raise ServiceUnavailable(
+            f"database not reachable: {type(exc).__name__}", headers={"Retry-After": "5"}
+        ) from exc
+    return JSONResponse({"status": "ready"})
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/healthz", healthz, None, "Liveness", "health"),
+    Endpoint("GET", "/readyz", readyz, None, "Readiness (database reachable)", "health",
+             errors=(503,)),
+]  # fmt: skip

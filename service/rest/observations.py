@@ -1,0 +1,139 @@
+"""Observation ingestion (JSON batches and NDJSON streams) and KPI series reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
+
+from service.errors import PayloadTooLarge, from_pydantic, invalid
+from service.models.enums import Grain, Scope
+from service.models.observations import IngestResult, ObservationIn, Series
+from service.rest.endpoint import (
+    JSON,
+    NDJSON,
+    Call,
+    Endpoint,
+    check_media_type,
+    path_param,
+    read_body,
+)
+from service.store import catalog, observations
+
+#: Points per COPY while reading an NDJSON stream: memory stays flat however long the stream.
+NDJSON_CHUNK = 5_000
+
+_batch = TypeAdapter(list[ObservationIn])
+_point = TypeAdapter(ObservationIn)
+
+
+async def _json_batch(call: Call) -> AsyncIterator[list[ObservationIn]]:
+    raw = await read_body(call.request, call.settings.max_body_bytes)
+    try:
+        points = _batch.validate_json(raw)
+    except ValidationError as exc:
+        raise from_pydantic(exc) from exc
+    limit = call.settings.max_batch_points
+    if len(points) > limit:
+        raise PayloadTooLarge(
+            f"{len(points)} points in one batch; the limit is {limit} (send NDJSON for more)",
+            limit=limit,
+        )
+    yield points
+
+
+async def _ndjson_lines(call: Call) -> AsyncIterator[bytes]:
+    limit = call.settings.max_ndjson_line_bytes
+    pending = b""
+    async for chunk in call.request.stream():
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line
+        if len(pending) > limit:
+            raise PayloadTooLarge(f"an NDJSON line is over the {limit}-byte limit", limit=limit)
+    if pending:
+        yield pending
+
+
+async def _ndjson_stream(call: Call) -> AsyncIterator[list[ObservationIn]]:
+    chunk: list[ObservationIn] = []
+    index = 0
+    async for line in _ndjson_lines(call):
+        if not line.strip():
+            continue
+        if len(line) > call.settings.max_ndjson_line_bytes:
+            limit = call.settings.max_ndjson_line_bytes
+            raise PayloadTooLarge(f"an NDJSON line is over the {limit}-byte limit", limit=limit)
+        try:
+            chunk.append(_point.validate_json(line))
+        except ValidationError as exc:
+            raise from_pydantic(exc, prefix=[index]) from exc
+        index += 1
+        if len(chunk) >= NDJSON_CHUNK:
+            yield chunk
+            chunk = []
+    yield chunk
+
+
+async def ingest_observations(call: Call) -> IngestResult:
+    """Store a batch atomically; answered only after commit. Re-sending changes nothing."""
+    kind = check_media_type(call.request, (JSON, NDJSON))
+    chunks = _json_batch(call) if kind == JSON else _ndjson_stream(call)
+    async with call.transaction() as con:
+        return await observations.ingest(con, chunks)
+
+
+class SeriesQuery(BaseModel):
+    service: str | None = Field(default=None, description="A service slug; omit for all.")
+    from_: AwareDatetime | None = Field(
+        default=None, alias="from", description="Inclusive start, ISO 8601 with zone."
+    )
+    to: AwareDatetime | None = Field(default=None, description="Exclusive end, ISO 8601 with zone.")
+    grain: Grain = Grain.DAY
+
+
+async def kpi_series(call: Call) -> Series:
+    """The KPI's points bucketed by grain (UTC) with the KPI's aggregation."""
+    query: SeriesQuery = call.query
+    start: dt.datetime | None = query.from_
+    if start is not None and query.to is not None and query.to <= start:
+        raise invalid("to", "must be after from")
+    async with call.connection() as con:
+        kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
+        service_id = None
+        if query.service is not None:
+            (service_id,) = await catalog.service_ids(con, [query.service], field="service")
+        points = await observations.series(
+            con, kpi=kpi, service_id=service_id, grain=query.grain, start=start, end=query.to
+        )
+    return Series(
+        kpi=kpi.key,
+        service=query.service,
+        grain=query.grain,
+        aggregation=kpi.aggregation,
+        unit=kpi.unit,
+        points=points,
+    )
+
+
+ENDPOINTS = [
+    Endpoint(
+        "POST", "/v1/observations", ingest_observations, Scope.INGEST,
+        "Ingest observation points", "observations",
+        body=list[ObservationIn], response=IngestResult, content_types=(JSON, NDJSON),
+        errors=(413, 415, 422), stream_body=True,
+        description="A JSON array of at most 10,000 points (and 8 MiB), or an "
+        "application/x-ndjson stream of any length (one point per line, 64 KiB per line). "
+        "All points are stored or none; the answer comes after commit. A point is identified "
+        "by (kpi, service, ts, dimensions): re-sending it changes nothing, a new value "
+        "replaces it and keeps the old one as a revision. In a batch, the last duplicate wins. "
+        "A bad point fails the request with a 422 whose pointer is its index (line - 1).",
+    ),
+    Endpoint(
+        "GET", "/v1/kpis/{key}/series", kpi_series, Scope.READ,
+        "A KPI's series, bucketed and aggregated", "observations",
+        response=Series, query=SeriesQuery, errors=(404, 409, 422),
+    ),
+]  # fmt: skip

@@ -1,0 +1,89 @@
+-- Observation ingestion (through a per-request staging table) and series reads.
+
+-- name: create_stage
+create temporary table obs_stage (
+    ord         bigint not null,
+    kpi         text not null,
+    service     text,
+    ts          timestamptz not null,
+    value       double precision not null,
+    dimensions  jsonb not null,
+    source      text
+) on commit drop;
+
+-- name: drop_stage
+drop table obs_stage;
+
+-- name: first_unresolved_point
+-- The first staged point whose KPI or service is unknown, or whose KPI is not observed.
+select s.ord, s.kpi, s.service, k.id as kpi_id, k.kind, svc.id as service_id
+from obs_stage s
+left join kpi k on k.key = s.kpi
+left join business_service svc on svc.slug = s.service
+where k.id is null or k.kind <> 'observed' or (s.service is not null and svc.id is null)
+order by s.ord
+limit 1;
+
+-- name: ensure_stage_partitions
+select ensure_observation_partitions(array(select distinct date_trunc('month', ts, 'UTC')
+                                           from obs_stage));
+
+-- name: merge_stage
+-- Last point wins inside a batch; a changed value bumps the revision and keeps the old one.
+-- Both inserts read the snapshot taken before the statement, so `replaced` sees old values.
+with incoming as (
+    select distinct on (k.id, svc.id, s.ts, s.dimensions)
+           k.id as kpi_id, svc.id as service_id, s.ts, s.value, s.dimensions, s.source
+    from obs_stage s
+    join kpi k on k.key = s.kpi
+    left join business_service svc on svc.slug = s.service
+    order by k.id, svc.id, s.ts, s.dimensions, s.ord desc
+),
+replaced as (
+    insert into observation_revision (kpi_id, service_id, ts, dimensions, value, revision, source)
+    select o.kpi_id, o.service_id, o.ts, o.dimensions, o.value, o.revision, o.source
+    from observation o
+    join incoming i on o.kpi_id = i.kpi_id and o.service_id is not distinct from i.service_id
+                   and o.ts = i.ts and o.dimensions = i.dimensions
+    where o.value is distinct from i.value
+    returning 1
+),
+upserted as (
+    insert into observation (kpi_id, service_id, ts, value, dimensions, source)
+    select kpi_id, service_id, ts, value, dimensions, source from incoming
+    on conflict (kpi_id, service_id, ts, dimensions) do update
+        set value = excluded.value, source = excluded.source,
+            revision = observation.revision + 1, ingested_at = now()
+        where observation.value is distinct from excluded.value
+    returning 1
+)
+-- Rows written are new points or changed ones; the changed ones are those `replaced` kept.
+select (select count(*) from incoming) as points,
+       (select count(*) from upserted) - (select count(*) from replaced) as inserted,
+       (select count(*) from replaced) as updated;
+
+-- name: series
+-- One KPI's points bucketed by grain (UTC) and combined by the KPI's aggregation.
+-- $2 is a service id, or null for every point of the KPI across services.
+select date_trunc($3, o.ts, 'UTC') as bucket,
+       case $4::text
+           when 'sum' then sum(o.value)
+           when 'avg' then avg(o.value)
+           when 'min' then min(o.value)
+           when 'max' then max(o.value)
+           when 'count' then count(*)::double precision
+           when 'last' then (array_agg(o.value order by o.ts desc, o.service_id desc nulls last))[1]
+       end as value,
+       count(*) as count
+from observation o
+where o.kpi_id = $1
+  and ($2::bigint is null or o.service_id = $2)
+  and ($5::timestamptz is null or o.ts >= $5)
+  and ($6::timestamptz is null or o.ts < $6)
+group by 1
+order by 1;
+
+-- name: observation_revisions
+select ts, value, revision, replaced_at from observation_revision
+where kpi_id = $1 and service_id is not distinct from $2 and ts = $3 and dimensions = $4
+order by revision;

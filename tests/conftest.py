@@ -1,0 +1,108 @@
+"""Test fixtures: a real Postgres (KPI_DATABASE_URL, else embedded), a fresh schema per run,
+and a transaction per test that is rolled back, shared by the app under test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service import auth
+from service import db as dbmod
+from service.app import create_app
+from service.config import Settings
+from service.embedded import EmbeddedPostgres
+from service.models.enums import Scope
+
+
+class SingleConnectionDatabase:
+    """Lends the test's one connection (inside its transaction) to the app, one user at a time."""
+
+    def __init__(self, con: dbmod.Connection) -> None:
+        self.con = con
+        self.lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[dbmod.Connection]:
+        async with self.lock:
+            yield self.con
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    given = os.environ.get("KPI_DATABASE_URL")
+    if given:
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="kpi-test-pg-") as tmp:
+        with EmbeddedPostgres(Path(tmp), delete_on_exit=True) as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+async def db_schema(database_url: str) -> AsyncIterator[str]:
+    name = f"kpi_test_{os.getpid()}_{secrets.token_hex(3)}"
+    con = await dbmod.connect(database_url, name)
+    try:
+        await dbmod.migrate(con, name)
+        yield name
+    finally:
+        await con.execute(f'drop schema if exists "{name}" cascade')
+        await con.close()
+
+
+@pytest.fixture(scope="session")
+async def session_con(database_url: str, db_schema: str) -> AsyncIterator[dbmod.Connection]:
+    con = await dbmod.connect(database_url, db_schema)
+    yield con
+    await con.close()
+
+
+@pytest.fixture
+async def con(session_con: dbmod.Connection) -> AsyncIterator[dbmod.Connection]:
+    tr = session_con.transaction()
+    await tr.start()
+    try:
+        yield session_con
+    finally:
+        await tr.rollback()
+
+
+@pytest.fixture
+def settings(db_schema: str) -> Settings:
+    return Settings(db_schema=db_schema)
+
+
+@pytest.fixture
+async def client(con: dbmod.Connection, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, db=SingleConnectionDatabase(con))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as client:
+        yield client
+
+
+async def _token_headers(con: dbmod.Connection, *scopes: Scope) -> dict[str, str]:
+    token = await auth.create_token(con, name="-".join(scopes), scopes=list(scopes))
+    return {"Authorization": f"Bearer {token.token}"}
+
+
+@pytest.fixture
+async def admin(con: dbmod.Connection) -> dict[str, str]:
+    return await _token_headers(con, Scope.ADMIN)
+
+
+@pytest.fixture
+async def reader(con: dbmod.Connection) -> dict[str, str]:
+    return await _token_headers(con, Scope.READ)
+
+
+@pytest.fixture
+async def ingester(con: dbmod.Connection) -> dict[str, str]:
+    return await _token_headers(con, Scope.INGEST)
