@@ -9,7 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import asyncpg
 import orjson
@@ -23,7 +23,8 @@ _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 MIGRATION_LOCK_KEY = 7_160_001
 
 
-Connection = asyncpg.Connection
+# asyncpg ships no type information, so its connection is typed as Any at our boundary.
+Connection: TypeAlias = Any
 
 
 class Database(Protocol):
@@ -89,7 +90,7 @@ async def _init_connection(con: Connection) -> None:
 
 async def connect(url: str, schema: str = "public") -> Connection:
     """One connection with the service's codecs and search path."""
-    con = await asyncpg.connect(url, server_settings={"search_path": schema})
+    con: Connection = await asyncpg.connect(url, server_settings={"search_path": schema})
     await _init_connection(con)
     return con
 
@@ -130,9 +131,9 @@ async def migrate(con: Connection, schema: str = "public") -> list[str]:
     Returns the names applied by this call; a second process waiting on the lock finds them
     recorded and applies nothing.
     """
-    await con.execute(f'create schema if not exists "{schema}"')
     await con.execute("select pg_advisory_lock($1, hashtext($2))", MIGRATION_LOCK_KEY, schema)
     try:
+        await con.execute(f'create schema if not exists "{schema}"')
         await con.execute(
             f'create table if not exists "{schema}".schema_migration ('
             " version integer primary key, name text not null,"

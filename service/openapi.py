@@ -67,7 +67,7 @@ def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[s
     ]  # fmt: skip
     if endpoint.query is not None:
         for name, info in endpoint.query.model_fields.items():
-            schema = TypeAdapter(info.annotation).json_schema(ref_template=_REF)
+            schema = TypeAdapter(info.annotation or str).json_schema(ref_template=_REF)
             for def_name, definition in schema.pop("$defs", {}).items():
                 schemas.components.setdefault(def_name, definition)
             param: dict[str, Any] = {

@@ -76,7 +76,7 @@ def crud(
     ):
         fn.__name__ = f"{verb}_{tag}"
     return [
-        Endpoint("GET", base, list_all, Scope.READ, f"List {noun}s", tag, response=list[model_out]),
+        Endpoint("GET", base, list_all, Scope.READ, f"List {noun}s", tag, response=list[model_out]),  # type: ignore[valid-type]
         Endpoint("GET", item, get_one, Scope.READ, f"Get one {noun}", tag, response=model_out,
                  errors=(404,)),
         Endpoint("POST", base, create_one, Scope.ADMIN, f"Create a {noun}", tag, body=model_in,

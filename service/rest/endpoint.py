@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
@@ -171,4 +171,4 @@ def routes(endpoints: list[Endpoint]) -> list[Route]:
 
 
 def path_param(call: Call, name: str) -> str:
-    return cast(str, call.path[name])
+    return call.path[name]

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
-import orjson
 
 from service.db import Connection, sql
 from service.errors import Conflict, NotFound, field_error, invalid
@@ -326,7 +325,7 @@ async def _set_escalation_path(con: Connection, kpi_id: int, kpi: KpiIn) -> None
         for i, step in enumerate(kpi.escalation_path)
     ]
     if steps:
-        await con.execute(q("insert_escalation_path"), kpi_id, orjson.dumps(steps).decode())
+        await con.execute(q("insert_escalation_path"), kpi_id, steps)
 
 
 async def create_kpi(con: Connection, *, kpi: KpiIn) -> Kpi:

@@ -15,14 +15,13 @@ from service.models import enums
 
 Info = StrawberryInfo[Context, None]
 
-Direction = strawberry.enum(enums.Direction)
-Aggregation = strawberry.enum(enums.Aggregation)
-KpiKind = strawberry.enum(enums.KpiKind)
-Cadence = strawberry.enum(enums.Cadence)
-Severity = strawberry.enum(enums.Severity)
-Channel = strawberry.enum(enums.Channel)
-Grain = strawberry.enum(enums.Grain)
-BuiltinMetric = strawberry.enum(enums.BuiltinMetric)
+
+# Registers the domain's enums with strawberry; annotations use the enum classes themselves.
+for _enum in (
+    enums.Direction, enums.Aggregation, enums.KpiKind, enums.Cadence, enums.Severity,
+    enums.Channel, enums.Grain, enums.BuiltinMetric,
+):  # fmt: skip
+    strawberry.enum(_enum)
 
 N = TypeVar("N")
 

@@ -8,14 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from service.graphql.types.common import (
-    Aggregation,
-    BuiltinMetric,
-    Cadence,
-    Channel,
-    Direction,
-    Grain,
     Info,
-    KpiKind,
     Owners,
     SeriesPoint,
 )
@@ -33,7 +26,7 @@ if TYPE_CHECKING:
 class EscalationStep:
     position: int
     who: str
-    channel: Channel
+    channel: enums.Channel
     address: str
     after_breached_periods: int
     after_unacknowledged_minutes: int | None
@@ -77,11 +70,11 @@ class Kpi:
     strategic_question: str | None
     business_impact: str | None
     unit: str
-    direction: Direction
-    aggregation: Aggregation
-    kind: KpiKind
-    metric: BuiltinMetric | None
-    cadence: Cadence | None
+    direction: enums.Direction
+    aggregation: enums.Aggregation
+    kind: enums.KpiKind
+    metric: enums.BuiltinMetric | None
+    cadence: enums.Cadence | None
     board_level: bool
     tags: list[str]
     owners: Owners
@@ -162,7 +155,7 @@ class Kpi:
         service: str | None = None,
         from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
         to: dt.datetime | None = None,
-        grain: Grain = enums.Grain.DAY,
+        grain: enums.Grain = enums.Grain.DAY,
     ) -> list[SeriesPoint]:
         for name, value in (("from", from_), ("to", to)):
             if value is not None and value.tzinfo is None:

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from service.graphql.types.common import Info, Owners, Severity
+from service.graphql.types.common import Info, Owners
 from service.graphql.types.team import Team
+from service.models import enums
 from service.models.catalog import Service as ServiceModel
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ class Service:
     tier: int
     revenue_per_hour: float | None
     users: int | None
-    outage_threshold: Severity
+    outage_threshold: enums.Severity
     owners: Owners
 
     @classmethod

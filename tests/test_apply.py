@@ -1,0 +1,188 @@
+"""KPI definitions as code: apply is idempotent, a dry run changes nothing, errors name the entry."""
+
+from __future__ import annotations
+
+import collections
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import yaml
+
+from service import db as dbmod
+from service.catalog_apply import CatalogFile, apply_catalog
+from service.demo import starter_catalog
+from service.store import catalog as store
+
+STARTER = Path(__file__).resolve().parent.parent / "service" / "data" / "starter-catalog.yaml"
+
+# Counted by hand from service/data/starter-catalog.yaml.
+STARTER_CREATES = {
+    "team": 4,
+    "service": 6,
+    "outcome": 4,
+    "kpi": 13,
+    "target": 17,  # availability 4 tiers, MTTR global + tier 1, one each for the other 11
+    "kpi-outcome": 17,
+    "kpi-service": 26,  # availability 6, MTTR 5, CFR 3, deploys 3, patch 6, backup 3
+}
+
+
+async def test_starter_catalog_applies_then_reapplies_as_no_change(con: dbmod.Connection) -> None:
+    first = await apply_catalog(con, starter_catalog(), dry_run=False)
+    kinds = collections.Counter(c.kind for c in first.changes)
+    assert dict(kinds) == STARTER_CREATES
+    assert {c.action for c in first.changes} == {"create"}
+    assert first.unchanged == 0
+
+    second = await apply_catalog(con, starter_catalog(), dry_run=False)
+    assert second.changes == []
+    assert second.unchanged == sum(STARTER_CREATES.values())
+
+    unit_cost = await store.get_kpi(con, key="it_unit_cost")
+    assert (unit_cost.numerator, unit_cost.denominator) == ("it_spend", "active_users")
+    checkout = await store.get_service(con, slug="checkout")
+    assert checkout.depends_on == ["identity", "payments-api"]
+    assert checkout.revenue_per_hour == 52000.0
+
+
+async def test_dry_run_reports_the_diff_and_changes_nothing(con: dbmod.Connection) -> None:
+    await apply_catalog(con, starter_catalog(), dry_run=False)
+    data = yaml.safe_load(STARTER.read_text())
+    data["services"][4]["tier"] = 1  # erp: tier 2 -> 1
+    data["kpis"][0]["escalation_path"][1]["address"] = "coo@example.com"
+    edited = CatalogFile.model_validate(data)
+
+    preview = await apply_catalog(con, edited, dry_run=True)
+    assert [(c.action, c.kind, c.key, c.fields) for c in preview.changes] == [
+        ("update", "service", "erp", {"tier": (2, 1)}),
+        (
+            "update",
+            "kpi",
+            "service_availability",
+            {
+                "escalation_path": (
+                    [
+                        {"who": "Service owner on call", "channel": "webhook",
+                         "address": "https://hooks.example.com/kpi/availability",
+                         "after_breached_periods": 1, "after_unacknowledged_minutes": 60},
+                        {"who": "CTO", "channel": "email", "address": "cto@example.com",
+                         "after_breached_periods": 2, "after_unacknowledged_minutes": None},
+                    ],
+                    [
+                        {"who": "Service owner on call", "channel": "webhook",
+                         "address": "https://hooks.example.com/kpi/availability",
+                         "after_breached_periods": 1, "after_unacknowledged_minutes": 60},
+                        {"who": "CTO", "channel": "email", "address": "coo@example.com",
+                         "after_breached_periods": 2, "after_unacknowledged_minutes": None},
+                    ],
+                )
+            },
+        ),
+    ]  # fmt: skip
+    assert (await store.get_service(con, slug="erp")).tier == 2
+
+    applied = await apply_catalog(con, edited, dry_run=False)
+    assert [c.key for c in applied.changes] == ["erp", "service_availability"]
+    assert (await store.get_service(con, slug="erp")).tier == 1
+
+
+async def test_dry_run_on_an_empty_catalog_creates_nothing(con: dbmod.Connection) -> None:
+    preview = await apply_catalog(con, starter_catalog(), dry_run=True)
+    assert len(preview.changes) == sum(STARTER_CREATES.values())
+    assert await store.list_kpis(con) == []
+    assert await store.list_teams(con) == []
+
+
+async def test_ratio_kpis_may_come_before_the_kpis_they_divide(con: dbmod.Connection) -> None:
+    catalog = CatalogFile.model_validate(
+        {
+            "kpis": [
+                {"key": "cost_per_order", "name": "Cost per order", "unit": "EUR",
+                 "direction": "lower_is_better", "aggregation": "sum", "kind": "ratio",
+                 "numerator": "cost", "denominator": "orders"},
+                {"key": "cost", "name": "Cost", "unit": "EUR", "direction": "lower_is_better",
+                 "aggregation": "sum"},
+                {"key": "orders", "name": "Orders", "unit": "orders",
+                 "direction": "higher_is_better", "aggregation": "sum"},
+            ]
+        }
+    )  # fmt: skip
+    report = await apply_catalog(con, catalog, dry_run=False)
+    assert [c.key for c in report.changes] == ["cost", "orders", "cost_per_order"]
+
+
+async def test_an_error_names_the_entry_in_the_file_and_nothing_is_applied(
+    client: httpx.AsyncClient, admin: dict[str, str], con: dbmod.Connection
+) -> None:
+    body = {
+        "teams": [{"slug": "ops", "name": "Ops"}],
+        "services": [
+            {"slug": "web", "name": "Web", "tier": 1, "team": "ops"},
+            {"slug": "api", "name": "API", "tier": 2, "team": "nobody"},
+        ],
+    }
+    r = await client.post("/v1/catalog/apply", json=body, headers=admin)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"] == [
+        {"pointer": "#/services/1/team", "field": "services.1.team",
+         "detail": "unknown team 'nobody'"}
+    ]  # fmt: skip
+    assert await store.list_teams(con) == []
+
+
+async def test_apply_endpoint_dry_run_then_apply(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    body = {"teams": [{"slug": "ops", "name": "Ops"}]}
+    preview = await client.post("/v1/catalog/apply?dry_run=true", json=body, headers=admin)
+    assert preview.status_code == 200
+    assert preview.json() == {
+        "dry_run": True,
+        "changes": [{"action": "create", "kind": "team", "key": "ops", "fields": {}}],
+        "unchanged": 0,
+    }
+    assert (await client.get("/v1/teams", headers=admin)).json() == []
+    done = await client.post("/v1/catalog/apply", json=body, headers=admin)
+    assert done.json()["changes"][0]["key"] == "ops"
+    again = await client.post("/v1/catalog/apply", json=body, headers=admin)
+    assert again.json() == {"dry_run": False, "changes": [], "unchanged": 1}
+
+
+def _kpi(database_url: str, schema: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KPI_DATABASE_URL": database_url, "KPI_DB_SCHEMA": schema}
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+async def test_cli_apply_twice_and_token_create(database_url: str) -> None:
+    schema = f"kpi_cli_{secrets.token_hex(4)}"
+    try:
+        dry = _kpi(database_url, schema, "apply", "-f", str(STARTER), "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert dry.stdout.splitlines()[-1] == "would change 87, unchanged 0"
+        assert "would create service checkout" in dry.stdout
+
+        first = _kpi(database_url, schema, "apply", "-f", str(STARTER))
+        assert first.stdout.splitlines()[-1] == "changed 87, unchanged 0"
+        second = _kpi(database_url, schema, "apply", "-f", str(STARTER))
+        assert second.stdout.splitlines() == ["changed 0, unchanged 87"]
+
+        made = _kpi(database_url, schema, "token", "create", "--name", "ci", "--scope", "ingest")
+        assert made.returncode == 0, made.stderr
+        token = made.stdout
+        assert token.startswith("kpi_") and token.endswith("\n") and token.count("\n") == 1
+
+        bad = _kpi(database_url, schema, "token", "create", "--name", "x", "--scope", "root")
+        assert bad.returncode == 2
+        assert "scopes are read, ingest, admin" in bad.stderr
+    finally:
+        con = await dbmod.connect(database_url)
+        await con.execute(f'drop schema if exists "{schema}" cascade')
+        await con.close()
