@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -151,12 +152,19 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from service import logs
 
     logs.configure(settings.log_level)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets
+    # the embedded Postgres be stopped on the way out instead of being left running.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with database_url(settings) as url:
         os.environ["KPI_DATABASE_URL"] = url
         if args.demo:

