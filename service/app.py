@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,8 +54,22 @@ class RequestLog:
                 message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
             await send(message)
 
+        started_response = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            # Answered here rather than by Starlette's outermost handler, so that even a 500
+            # carries the request id and is logged with it.
+            if started_response:
+                raise
+            response = await handle_unexpected(Request(scope), exc)
+            await response(scope, receive, send_with_id)
         finally:
             log.info(
                 "request",

@@ -88,9 +88,13 @@ async def _init_connection(con: Connection) -> None:
     )
 
 
+def _server_settings(schema: str) -> dict[str, str]:
+    return {"search_path": schema, "timezone": "UTC"}
+
+
 async def connect(url: str, schema: str = "public") -> Connection:
     """One connection with the service's codecs and search path."""
-    con: Connection = await asyncpg.connect(url, server_settings={"search_path": schema})
+    con: Connection = await asyncpg.connect(url, server_settings=_server_settings(schema))
     await _init_connection(con)
     return con
 
@@ -100,7 +104,7 @@ async def create_pool(url: str, schema: str, min_size: int, max_size: int) -> as
         url,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": schema},
+        server_settings=_server_settings(schema),
         init=_init_connection,
     )
     return pool

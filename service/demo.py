@@ -13,6 +13,7 @@ import yaml
 from service.catalog_apply import ApplyReport, CatalogFile, apply_catalog
 from service.db import Connection
 from service.models.observations import IngestResult, ObservationIn
+from service.store.observations import Numbered
 
 DAYS = 365
 
@@ -58,10 +59,10 @@ def demo_points(today: dt.date, seed: int = 42) -> Iterator[ObservationIn]:
             )
 
 
-async def _chunks(points: Iterator[ObservationIn], size: int) -> AsyncIterator[list[ObservationIn]]:
-    chunk: list[ObservationIn] = []
-    for point in points:
-        chunk.append(point)
+async def _chunks(points: Iterator[ObservationIn], size: int) -> AsyncIterator[list[Numbered]]:
+    chunk: list[Numbered] = []
+    for numbered in enumerate(points):
+        chunk.append(numbered)
         if len(chunk) >= size:
             yield chunk
             chunk = []

@@ -196,10 +196,15 @@ async def handle_api_error(request: Request, exc: Exception) -> Response:
     return problem_response(exc, request.url.path)
 
 
+def error_for_status(status: int, detail: str) -> ApiError:
+    return _HTTP_STATUS_ERRORS.get(status, BadRequest)(detail)
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    cls = _HTTP_STATUS_ERRORS.get(exc.status_code, BadRequest)
-    return problem_response(cls(str(exc.detail)), request.url.path)
+    error = error_for_status(exc.status_code, str(exc.detail))
+    error.headers.update(exc.headers or {})
+    return problem_response(error, request.url.path)
 
 
 _UNAVAILABLE = (

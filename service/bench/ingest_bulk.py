@@ -117,7 +117,7 @@ async def _http_ndjson(base: str, token: str, points: list[dict[str, object]]) -
 async def _copy_baseline(con: dbmod.Connection, points: list[dict[str, object]]) -> float:
     ids = dict(await con.fetch("select slug, id from business_service"))
     kpi_id = await con.fetchval("select id from kpi where key = 'bench_latency'")
-    records = [
+    records: list[tuple[object, ...]] = [
         (kpi_id, ids[p["service"]], dt.datetime.fromisoformat(str(p["ts"])), p["value"], {})
         for p in points
     ]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import HTTPException as StrawberryHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from service.auth import authenticate, require
 from service.db import Database
-from service.errors import BadRequest
+from service.errors import BadRequest, error_for_status, problem_response
 from service.graphql.context import Context
 from service.models.enums import Scope
 
@@ -29,6 +32,16 @@ class GraphQLApp(GraphQL[Context, None]):
             principal = await authenticate(con, request.headers.get("authorization"))
         require(principal, Scope.READ)
         return Context(request=request, response=response, db=db, principal=principal)
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            raise BadRequest("subscriptions are not offered")
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except StrawberryHTTPException as exc:
+            response = problem_response(error_for_status(exc.status_code, exc.reason), "/graphql")
+        await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         raise BadRequest("send a GraphQL query as JSON (POST) or ?query= (GET)")

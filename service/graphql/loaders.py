@@ -63,6 +63,7 @@ class Loaders:
         self.service: DataLoader[int, Service | None] = DataLoader(_by_id(db, _services))
         self.outcome: DataLoader[int, Outcome | None] = DataLoader(_by_id(db, store.outcomes_by_id))
         self.kpi: DataLoader[int, Kpi | None] = DataLoader(_by_id(db, _kpis))
+        self.kpi_by_key: DataLoader[str, Kpi | None] = DataLoader(self._kpis_by_key(db))
         self.dependencies = DataLoader(_edges(db, "dependencies_by_service"))
         self.dependents = DataLoader(_edges(db, "dependents_by_service"))
         self.kpis_of_service = DataLoader(_edges(db, "kpis_by_service"))
@@ -73,6 +74,15 @@ class Loaders:
         self.outcome_links_of_kpi = DataLoader(_grouped(db, "outcome_links_by_kpi"))
         self.kpi_links_of_outcome = DataLoader(_grouped(db, "kpi_links_by_outcome"))
         self.targets_of_kpi: DataLoader[int, list[Target]] = DataLoader(self._targets(db))
+
+    @staticmethod
+    def _kpis_by_key(db: Database) -> Callable[[list[str]], Awaitable[list[Kpi | None]]]:
+        async def load(keys: list[str]) -> list[Kpi | None]:
+            async with db.acquire() as con:
+                found = {k.key: k for k in await store.list_kpis(con, keys=keys)}
+            return [found.get(k) for k in keys]
+
+        return load
 
     @staticmethod
     def _targets(db: Database) -> Callable[[list[int]], Awaitable[list[list[Target]]]]:

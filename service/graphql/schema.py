@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
@@ -9,6 +10,7 @@ import strawberry
 from graphql import GraphQLError
 from pydantic import BaseModel, ValidationError
 from strawberry.extensions import (
+    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -49,6 +51,7 @@ from service.models.enums import Scope
 from service.store import catalog as store
 
 N = TypeVar("N")
+log = logging.getLogger(__name__)
 
 
 def _page(items: list[Any], first: int, wrap: Callable[[Any], N]) -> Page[N]:
@@ -146,11 +149,13 @@ async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> 
 
 
 def _model(value: Any) -> BaseModel:
+    """Validate a whole input with its pydantic model at once, so a nested error keeps its
+    path (escalationPath.1.address), exactly as the REST API reports it."""
+    model_cls: type[BaseModel] = type(value)._pydantic_type
     try:
-        model: BaseModel = value.to_pydantic()
+        return model_cls.model_validate(strawberry.asdict(value))
     except ValidationError as exc:
         raise from_pydantic(exc) from exc
-    return model
 
 
 @strawberry.type
@@ -273,12 +278,22 @@ class RequireScopes(SchemaExtension):
         yield
 
 
+def _is_unexpected(error: GraphQLError) -> bool:
+    """Errors from our own checks keep their message; anything else is masked (and logged)."""
+    original = error.original_error
+    if original is None or isinstance(original, ValueError | ApiError | GraphQLError):
+        return False
+    log.error("unexpected GraphQL error", exc_info=original)
+    return True
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
             RequireScopes,
+            lambda: MaskErrors(should_mask_error=_is_unexpected),
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,6 +25,16 @@ from service.models.enums import (
     Severity,
 )
 
+
+def _no_nul(text: str) -> str:
+    # Postgres text cannot hold U+0000; refusing it here lets the error name the field.
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return text
+
+
+NoNul = AfterValidator(_no_nul)
+
 Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"),
@@ -34,11 +45,12 @@ KpiKey = Annotated[
     StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$"),
     Field(description="Lower-case letters, digits and underscores, starting with a letter."),
 ]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-Text = Annotated[str, StringConstraints(max_length=2000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), NoNul]
+Text = Annotated[str, StringConstraints(max_length=2000), NoNul]
 Owner = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    NoNul,
     Field(description="A person or role, e.g. an e-mail address."),
 ]
 
@@ -108,7 +120,7 @@ class Outcome(OutcomeIn):
 class EscalationStep(Body):
     who: Owner
     channel: Channel
-    address: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
+    address: Annotated[str, StringConstraints(min_length=1, max_length=2000), NoNul] = Field(
         description="Webhook URL or e-mail address."
     )
     after_breached_periods: int = Field(default=1, ge=1, le=1000)
@@ -128,7 +140,7 @@ class KpiIn(Body):
     name: Name
     strategic_question: Text | None = None
     business_impact: Text | None = None
-    unit: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=40), NoNul]
     direction: Direction
     aggregation: Aggregation
     kind: KpiKind = KpiKind.OBSERVED
@@ -139,7 +151,7 @@ class KpiIn(Body):
     business_owner: Owner | None = None
     technology_owner: Owner | None = None
     board_level: bool = False
-    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=60)]] = Field(
+    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=60), NoNul]] = Field(
         default_factory=list, max_length=50
     )
     escalation_path: list[EscalationStep] = Field(default_factory=list, max_length=20)

@@ -7,24 +7,30 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
 
-from service.models.catalog import Body, KpiKey, Slug
+from service.models.catalog import Body, KpiKey, NoNul, Slug
 from service.models.enums import Aggregation, Grain
 
 #: Instants outside this range are refused: they are typos, and each month gets a partition.
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
-DimensionName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
-DimensionValue = Annotated[str, StringConstraints(max_length=200)]
+#: Largest magnitude of a value: far beyond any real KPI, and sums of millions of them stay finite.
+MAX_ABS_VALUE = 1e15
+
+DimensionName = Annotated[str, StringConstraints(min_length=1, max_length=60), NoNul]
+DimensionValue = Annotated[str, StringConstraints(max_length=200), NoNul]
 
 
 class ObservationIn(Body):
     kpi: KpiKey
     service: Slug | None = None
     ts: AwareDatetime = Field(description="ISO 8601 with a zone offset; stored in UTC.")
-    value: float = Field(allow_inf_nan=False)
+    value: float = Field(
+        allow_inf_nan=False, strict=True, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE,
+        description="A number (not a string or boolean), at most 1e15 in magnitude.",
+    )  # fmt: skip
     dimensions: dict[DimensionName, DimensionValue] = Field(default_factory=dict, max_length=20)
-    source: Annotated[str, StringConstraints(max_length=100)] | None = None
+    source: Annotated[str, StringConstraints(max_length=100), NoNul] | None = None
 
     @field_validator("ts")
     @classmethod

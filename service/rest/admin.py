@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from service import auth
 from service.catalog_apply import ApplyReport, CatalogFile, apply_catalog
 from service.models.enums import Scope
-from service.rest.endpoint import Call, Endpoint, path_param
+from service.rest.endpoint import Call, Endpoint, id_param
 
 
 async def create_token(call: Call) -> auth.NewToken:
@@ -23,7 +23,7 @@ async def list_tokens(call: Call) -> list[auth.TokenInfo]:
 
 async def revoke_token(call: Call) -> None:
     async with call.transaction() as con:
-        await auth.revoke_token(con, token_id=int(path_param(call, "id")))
+        await auth.revoke_token(con, token_id=id_param(call))
 
 
 class ApplyQuery(BaseModel):

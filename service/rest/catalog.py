@@ -23,7 +23,7 @@ from service.models.catalog import (
     TeamIn,
 )
 from service.models.enums import Scope
-from service.rest.endpoint import Call, Endpoint, path_param
+from service.rest.endpoint import Call, Endpoint, id_param, path_param
 from service.store import catalog as store
 
 Read = Callable[..., Awaitable[Any]]
@@ -99,7 +99,7 @@ async def list_targets(call: Call) -> list[Target]:
 
 async def get_target(call: Call) -> Target:
     async with call.connection() as con:
-        return await store.get_target(con, target_id=int(path_param(call, "id")))
+        return await store.get_target(con, target_id=id_param(call))
 
 
 async def create_target(call: Call) -> Target:
@@ -109,19 +109,18 @@ async def create_target(call: Call) -> Target:
 
 async def replace_target(call: Call) -> Target:
     async with call.transaction() as con:
-        return await store.update_target(
-            con, target_id=int(path_param(call, "id")), target=call.body
-        )
+        return await store.update_target(con, target_id=id_param(call), target=call.body)
 
 
 async def delete_target(call: Call) -> None:
     async with call.transaction() as con:
-        await store.delete_target(con, target_id=int(path_param(call, "id")))
+        await store.delete_target(con, target_id=id_param(call))
 
 
 async def list_kpi_outcomes(call: Call) -> list[OutcomeLink]:
     async with call.connection() as con:
-        return await store.list_outcome_links(con, kpi=path_param(call, "key"))
+        kpi = await store.get_kpi(con, key=path_param(call, "key"))
+        return await store.list_outcome_links(con, kpi=kpi.key)
 
 
 async def link_kpi_outcome(call: Call) -> OutcomeLink:
@@ -140,7 +139,8 @@ async def unlink_kpi_outcome(call: Call) -> None:
 
 async def list_kpi_services(call: Call) -> list[ServiceLink]:
     async with call.connection() as con:
-        return await store.list_service_links(con, kpi=path_param(call, "key"))
+        kpi = await store.get_kpi(con, key=path_param(call, "key"))
+        return await store.list_service_links(con, kpi=kpi.key)
 
 
 async def link_kpi_service(call: Call) -> ServiceLink:
@@ -187,14 +187,16 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("DELETE", TARGET, delete_target, Scope.ADMIN, "Delete a target", "targets",
              status=204, errors=(404,)),
     Endpoint("GET", "/v1/kpis/{key}/outcomes", list_kpi_outcomes, Scope.READ,
-             "List the outcomes a KPI contributes to", "links", response=list[OutcomeLink]),
+             "List the outcomes a KPI contributes to", "links", response=list[OutcomeLink],
+             errors=(404,)),
     Endpoint("PUT", KPI_OUTCOME, link_kpi_outcome, Scope.ADMIN,
              "Link a KPI to an outcome (or change the link's weight)", "links",
              body=OutcomeLinkIn, response=OutcomeLink, errors=(404, 413, 415, 422)),
     Endpoint("DELETE", KPI_OUTCOME, unlink_kpi_outcome, Scope.ADMIN,
              "Unlink a KPI from an outcome", "links", status=204, errors=(404,)),
     Endpoint("GET", "/v1/kpis/{key}/services", list_kpi_services, Scope.READ,
-             "List the services a KPI applies to", "links", response=list[ServiceLink]),
+             "List the services a KPI applies to", "links", response=list[ServiceLink],
+             errors=(404,)),
     Endpoint("PUT", KPI_SERVICE, link_kpi_service, Scope.ADMIN,
              "Apply a KPI to a service", "links", response=ServiceLink, errors=(404,)),
     Endpoint("DELETE", KPI_SERVICE, unlink_kpi_service, Scope.ADMIN,

@@ -21,6 +21,7 @@ from service.auth import Principal, authenticate, require
 from service.config import Settings
 from service.db import Connection, Database
 from service.errors import (
+    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -131,7 +132,7 @@ def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:
         raise ValidationFailed(f"invalid query parameters: {names}", errors=errors) from exc
 
 
-def route(endpoint: Endpoint) -> Route:
+def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     body_adapter = _adapter(endpoint.body) if endpoint.body is not None else None
     response_adapter = _adapter(endpoint.response) if endpoint.response is not None else None
 
@@ -163,12 +164,38 @@ def route(endpoint: Endpoint) -> Route:
         return Response(content, status_code=endpoint.status, media_type=JSON)
 
     run.__name__ = endpoint.operation_id
-    return Route(endpoint.path, run, methods=[endpoint.method])
+    return run
 
 
 def routes(endpoints: list[Endpoint]) -> list[Route]:
-    return [route(e) for e in endpoints]
+    """One route per path, dispatching on the method, so a 405 lists every allowed method."""
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for endpoint in endpoints:
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = handler(endpoint)
+    result = []
+    for path, methods in by_path.items():
+
+        async def dispatch(
+            request: Request, methods: dict[str, Callable[..., Awaitable[Response]]] = methods
+        ) -> Response:
+            method = "GET" if request.method == "HEAD" else request.method
+            return await methods[method](request)
+
+        result.append(Route(path, dispatch, methods=list(methods)))
+    return result
 
 
 def path_param(call: Call, name: str) -> str:
     return call.path[name]
+
+
+#: Largest id Postgres' bigint holds; a larger one names nothing.
+MAX_ID = 2**63 - 1
+
+
+def id_param(call: Call, name: str = "id") -> int:
+    """An integer id from the path (the route's :int convertor guarantees digits)."""
+    value = int(call.path[name])
+    if value > MAX_ID:
+        raise NotFound(f"no item with {name} {value}")
+    return value

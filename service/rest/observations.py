@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
 
-from service.errors import PayloadTooLarge, from_pydantic, invalid
+from service.errors import PayloadTooLarge, from_pydantic
 from service.models.enums import Grain, Scope
 from service.models.observations import IngestResult, ObservationIn, Series
 from service.rest.endpoint import (
@@ -20,6 +20,7 @@ from service.rest.endpoint import (
     read_body,
 )
 from service.store import catalog, observations
+from service.store.observations import Numbered
 
 #: Points per COPY while reading an NDJSON stream: memory stays flat however long the stream.
 NDJSON_CHUNK = 5_000
@@ -28,7 +29,7 @@ _batch = TypeAdapter(list[ObservationIn])
 _point = TypeAdapter(ObservationIn)
 
 
-async def _json_batch(call: Call) -> AsyncIterator[list[ObservationIn]]:
+async def _json_batch(call: Call) -> AsyncIterator[list[Numbered]]:
     raw = await read_body(call.request, call.settings.max_body_bytes)
     try:
         points = _batch.validate_json(raw)
@@ -40,7 +41,7 @@ async def _json_batch(call: Call) -> AsyncIterator[list[ObservationIn]]:
             f"{len(points)} points in one batch; the limit is {limit} (send NDJSON for more)",
             limit=limit,
         )
-    yield points
+    yield list(enumerate(points))
 
 
 async def _ndjson_lines(call: Call) -> AsyncIterator[bytes]:
@@ -57,20 +58,21 @@ async def _ndjson_lines(call: Call) -> AsyncIterator[bytes]:
         yield pending
 
 
-async def _ndjson_stream(call: Call) -> AsyncIterator[list[ObservationIn]]:
-    chunk: list[ObservationIn] = []
-    index = 0
+async def _ndjson_stream(call: Call) -> AsyncIterator[list[Numbered]]:
+    """Validated points of the stream, numbered by line (blank lines count, and are skipped)."""
+    chunk: list[Numbered] = []
+    index = -1
     async for line in _ndjson_lines(call):
+        index += 1
         if not line.strip():
             continue
         if len(line) > call.settings.max_ndjson_line_bytes:
             limit = call.settings.max_ndjson_line_bytes
             raise PayloadTooLarge(f"an NDJSON line is over the {limit}-byte limit", limit=limit)
         try:
-            chunk.append(_point.validate_json(line))
+            chunk.append((index, _point.validate_json(line)))
         except ValidationError as exc:
             raise from_pydantic(exc, prefix=[index]) from exc
-        index += 1
         if len(chunk) >= NDJSON_CHUNK:
             yield chunk
             chunk = []
@@ -98,8 +100,6 @@ async def kpi_series(call: Call) -> Series:
     """The KPI's points bucketed by grain (UTC) with the KPI's aggregation."""
     query: SeriesQuery = call.query
     start: dt.datetime | None = query.from_
-    if start is not None and query.to is not None and query.to <= start:
-        raise invalid("to", "must be after from")
     async with call.connection() as con:
         kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
         service_id = None

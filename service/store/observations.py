@@ -20,15 +20,16 @@ def q(name: str) -> str:
     return sql("observations", name)
 
 
-def _records(points: Iterable[ObservationIn], first_ord: int) -> list[tuple[object, ...]]:
-    return [
-        (first_ord + i, p.kpi, p.service, p.ts, p.value, p.dimensions, p.source)
-        for i, p in enumerate(points)
-    ]
+#: A point with its position in the request (array index, or NDJSON line number - 1).
+Numbered = tuple[int, ObservationIn]
+
+
+def _records(points: Iterable[Numbered]) -> list[tuple[object, ...]]:
+    return [(i, p.kpi, p.service, p.ts, p.value, p.dimensions, p.source) for i, p in points]
 
 
 async def ingest(
-    con: Connection, chunks: AsyncIterable[list[ObservationIn]], *, pointer_prefix: str = ""
+    con: Connection, chunks: AsyncIterable[list[Numbered]], *, pointer_prefix: str = ""
 ) -> IngestResult:
     """Store every point of every chunk, or none: the caller holds the transaction.
 
@@ -36,13 +37,11 @@ async def ingest(
     is the point's index in the request (its line number - 1 for NDJSON).
     """
     await con.execute(q("create_stage"))
-    ordinal = 0
     async for chunk in chunks:
         if chunk:
             await con.copy_records_to_table(
-                "obs_stage", records=_records(chunk, ordinal), columns=_STAGE_COLUMNS
+                "obs_stage", records=_records(chunk), columns=_STAGE_COLUMNS
             )
-            ordinal += len(chunk)
     bad = await con.fetchrow(q("first_unresolved_point"))
     if bad is not None:
         at = f"{pointer_prefix}{bad['ord']}"
@@ -72,6 +71,8 @@ async def series(
     end: dt.datetime | None,
 ) -> list[SeriesPoint]:
     """The KPI's series; a ratio KPI divides its two sides bucket by bucket."""
+    if start is not None and end is not None and end <= start:
+        raise invalid("to", "must be after from")
     if kpi.kind is KpiKind.OBSERVED:
         rows = await con.fetch(
             q("series"), kpi.id, service_id, grain.value, kpi.aggregation.value, start, end

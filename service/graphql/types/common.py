@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from typing import Generic, TypeVar
 
 import strawberry
@@ -98,9 +99,18 @@ class Problem:
             status=exc.status,
             title=exc.title,
             detail=exc.detail,
-            errors=[FieldProblem(pointer=e.pointer, field=e.field, detail=e.detail)
-                    for e in exc.errors],
-        )  # fmt: skip
+            errors=[
+                FieldProblem(
+                    pointer=camel_case(e.pointer), field=camel_case(e.field), detail=e.detail
+                )
+                for e in exc.errors
+            ],
+        )
+
+
+def camel_case(path: str) -> str:
+    """escalation_path.1.address -> escalationPath.1.address: field names as in the schema."""
+    return re.sub(r"_([a-z])", lambda m: m[1].upper(), path)
 
 
 @strawberry.type

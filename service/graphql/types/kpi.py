@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from service.errors import invalid
 from service.graphql.types.common import (
     Info,
     Owners,
@@ -115,9 +116,8 @@ class Kpi:
     async def _by_key(info: Info, key: str | None) -> Kpi | None:
         if key is None:
             return None
-        async with info.context.db.acquire() as con:
-            found = await catalog.list_kpis(con, keys=[key])
-        return Kpi.of(found[0]) if found else None
+        found = await info.context.loaders.kpi_by_key.load(key)
+        return Kpi.of(found) if found else None
 
     @strawberry.field
     async def targets(self, info: Info) -> list[Target]:
@@ -159,7 +159,7 @@ class Kpi:
     ) -> list[SeriesPoint]:
         for name, value in (("from", from_), ("to", to)):
             if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name}: give a time zone offset")
+                raise invalid(name, "give a time zone offset")
         async with info.context.db.acquire() as con:
             service_id = None
             if service is not None:
