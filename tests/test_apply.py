@@ -1,4 +1,4 @@
-"""KPI definitions as code: apply is idempotent, a dry run changes nothing, errors name the entry."""
+"""KPIs as code: apply is idempotent, a dry run changes nothing, errors name the entry."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ TODAY = dt.date(2026, 11, 23)
 async def test_demo_unit_cost_matches_a_plain_python_computation(
     con: dbmod.Connection, client: httpx.AsyncClient, reader: dict[str, str]
 ) -> None:
-    report, result = await load_demo(con, today=TODAY)
+    _, result = await load_demo(con, today=TODAY)
     points = list(demo_points(TODAY))
     assert result.points == len(points) == result.inserted
     # Unit cost for October 2026: the month's spend (sum) over its average active users.

@@ -64,8 +64,7 @@ async def test_a_failing_migration_leaves_no_trace_and_stops_the_rest(
         rows = await con.fetch(f'select version from "{schema}".schema_migration')
         assert [r["version"] for r in rows] == [1]
         tables = await con.fetch(
-            "select table_name from information_schema.tables where table_schema = $1"
-            " order by 1",
+            "select table_name from information_schema.tables where table_schema = $1 order by 1",
             schema,
         )
         assert [t["table_name"] for t in tables] == ["good", "schema_migration"]
