@@ -21,14 +21,21 @@ from service.errors import ApiError, handle_api_error, handle_http_exception, ha
 from service.graphql.app import GraphQLApp
 from service.graphql.schema import build_schema
 from service.logs import request_id
-from service.rest import admin, catalog, health, observations
+from service.rest import admin, catalog, health, incidents, observations, webhooks
 from service.rest.endpoint import Endpoint, routes
 
 log = logging.getLogger("service.access")
 
 
 def all_endpoints() -> list[Endpoint]:
-    return [*health.ENDPOINTS, *catalog.ENDPOINTS, *observations.ENDPOINTS, *admin.ENDPOINTS]
+    return [
+        *health.ENDPOINTS,
+        *catalog.ENDPOINTS,
+        *observations.ENDPOINTS,
+        *incidents.ENDPOINTS,
+        *webhooks.ENDPOINTS,
+        *admin.ENDPOINTS,
+    ]
 
 
 class RequestLog:

@@ -1,6 +1,7 @@
 """The service's error tree and its RFC 9457 problem+json rendering.
 
 ApiError                       a problem answered to the client
+ +-- Unmapped                  202 kept but not applied (not an error: a report)
  +-- BadRequest                400 the request cannot be read
  +-- Unauthorized              401 no valid token
  +-- Forbidden                 403 the token lacks the scope
@@ -82,6 +83,12 @@ class ApiError(Exception):
             body["errors"] = [e.as_dict() for e in self.errors]
         body.update(self.extra)
         return body
+
+
+class Unmapped(ApiError):
+    """202: kept, but not applied yet (unknown service, unsupported event); replayable."""
+
+    status, title, slug = 202, "Accepted but not mapped", "unmapped"
 
 
 class BadRequest(ApiError):

@@ -27,6 +27,23 @@ _STATUS_TEXT = {
 }
 
 
+#: How tools prove a webhook delivery is theirs (checked against the source's secret).
+_SOURCE_SCHEMES: dict[str, Any] = {
+    "githubSignature": {"type": "apiKey", "in": "header", "name": "X-Hub-Signature-256",
+                        "description": "sha256=<hex HMAC-SHA256 of the body with the secret>"},
+    "gitlabToken": {"type": "apiKey", "in": "header", "name": "X-Gitlab-Token",
+                    "description": "The source's secret token"},
+    "pagerdutySignature": {"type": "apiKey", "in": "header", "name": "X-PagerDuty-Signature",
+                           "description": "v1=<hex HMAC-SHA256>[,v1=...] (any may match)"},
+    "sourceBearer": {"type": "http", "scheme": "bearer",
+                     "description": "The source's secret as a bearer token"},
+    "sourceBasic": {"type": "http", "scheme": "basic",
+                    "description": "The source's username and secret"},
+    "sourceToken": {"type": "apiKey", "in": "query", "name": "token",
+                    "description": "The source's secret in the URL"},
+}  # fmt: skip
+
+
 class ProblemFieldError(BaseModel):
     pointer: str = Field(description="JSON pointer to the bad field, e.g. #/3/ts.")
     field: str = Field(description="The same as a dotted name, e.g. 3.ts.")
@@ -110,6 +127,8 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
         op["security"] = [{"bearerAuth": []}]
         op["x-required-scope"] = endpoint.scope.value
         errors |= {401, 403}
+    if endpoint.auth == "source":
+        op["security"] = [{name: []} for name in _SOURCE_SCHEMES]
     if endpoint.query is not None:
         errors.add(422)
     errors.add(503)
@@ -162,11 +181,12 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
         "components": {
             "schemas": dict(sorted(schemas.components.items())),
             "securitySchemes": {
+                **_SOURCE_SCHEMES,
                 "bearerAuth": {
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An API token from `kpi token create` or POST /v1/tokens.",
-                }
+                },
             },
         },
     }

@@ -77,6 +77,9 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     description: str = ""
     stream_body: bool = field(default=False)
+    #: "token": an API token with `scope`; "none": open (health); "source": the sending
+    #: tool's own signature or token, checked by the handler (webhooks).
+    auth: str = "token"
 
     @property
     def operation_id(self) -> str:

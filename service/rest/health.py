@@ -29,7 +29,7 @@ async def readyz(call: Call) -> JSONResponse:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/healthz", healthz, None, "Liveness", "health"),
+    Endpoint("GET", "/healthz", healthz, None, "Liveness", "health", auth="none"),
     Endpoint("GET", "/readyz", readyz, None, "Readiness (database reachable)", "health",
-             errors=(503,)),
+             errors=(503,), auth="none"),
 ]  # fmt: skip

@@ -1,0 +1,146 @@
+"""What adapters produce: tool-neutral incident and change events, and commits.
+
+An adapter turns one delivery into events; the pipeline maps each event's service reference
+to a business service, stores the event in the incident's (or change's) timeline, and rebuilds
+the incident from its whole timeline, so the order in which events arrive does not matter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from service.models.enums import Severity
+
+
+class IncidentStep(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    UPDATED = "updated"  # fields changed (priority, title ...), status unchanged
+
+
+class ChangeStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUCCESS = "success"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    CANCELED = "canceled"
+
+
+class ChangeKind(StrEnum):
+    DEPLOY = "deploy"
+    CONFIG = "config"
+    PATCH = "patch"
+    ROLLBACK = "rollback"
+    HOTFIX = "hotfix"
+
+
+class IncidentEvent(BaseModel):
+    """One step in an incident's life, with whatever fields the tool told at that step."""
+
+    external_id: str = Field(min_length=1, max_length=200)
+    event_key: str = Field(
+        min_length=1, max_length=300,
+        description="Unique per step of this incident (the tool's event id, or one derived "
+        "from the step and its time): the same step sent twice is stored once.",
+    )  # fmt: skip
+    step: IncidentStep
+    occurred_at: AwareDatetime = Field(description="When the step happened in the tool.")
+    service_ref: str | None = Field(
+        default=None, description="The tool's name or id for the affected service."
+    )
+    service_labels: dict[str, str] = Field(
+        default_factory=dict, description="Other attributes mapping rules may match on."
+    )
+    title: str | None = None
+    url: str | None = None
+    severity: Severity | None = Field(default=None, description="Normalised by tool defaults.")
+    severity_raw: str | None = Field(
+        default=None, description="The tool's own severity or priority name, for source maps."
+    )
+    priority: str | None = None
+    impact_start: AwareDatetime | None = None
+    detected_at: AwareDatetime | None = None
+    users_affected: int | None = Field(default=None, ge=0)
+    cost_estimate: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    problem_key: str | None = None
+    caused_by: str | None = Field(
+        default=None, description="A change's external id or a commit sha, given explicitly."
+    )
+    text: str | None = Field(
+        default=None, description="Free text searched for 'root cause: <sha>' / 'caused by: <id>'."
+    )
+
+
+class ChangeEvent(BaseModel):
+    """One report about a change (deployment, pipeline ...), e.g. running, then succeeded."""
+
+    external_id: str = Field(min_length=1, max_length=200)
+    event_key: str = Field(min_length=1, max_length=300)
+    status: ChangeStatus
+    occurred_at: AwareDatetime
+    service_ref: str | None = None
+    service_labels: dict[str, str] = Field(default_factory=dict)
+    environment: str | None = None
+    kind: ChangeKind = ChangeKind.DEPLOY
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    commit_sha: str | None = None
+    title: str | None = None
+    url: str | None = None
+
+
+class CommitRecord(BaseModel):
+    """A commit and when it was made: the start of lead time for changes."""
+
+    sha: str = Field(min_length=4, max_length=64)
+    committed_at: AwareDatetime
+    repo: str | None = None
+
+
+class Mapped(BaseModel):
+    """Everything one delivery said."""
+
+    incidents: list[IncidentEvent] = Field(default_factory=list)
+    changes: list[ChangeEvent] = Field(default_factory=list)
+    commits: list[CommitRecord] = Field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.incidents or self.changes or self.commits)
+
+
+class Unsupported(Exception):
+    """A valid delivery the service does not act on (an event type it does not use, a closed
+    but unmerged pull request ...): kept as unmapped with this reason, never an error."""
+
+
+class PayloadError(Exception):
+    """The payload does not have the shape the tool documents: a 422 naming the field."""
+
+    def __init__(self, pointer: str, detail: str) -> None:
+        super().__init__(f"{pointer}: {detail}")
+        self.pointer = pointer
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class AdapterOptions:
+    """Per-source settings an adapter needs."""
+
+    #: Jira issue types that count as incidents (case-insensitive).
+    incident_issue_types: tuple[str, ...] = ("incident",)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery as the adapter sees it: lower-cased headers and the parsed JSON body."""
+
+    headers: Mapping[str, str]
+    payload: object
+    received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))

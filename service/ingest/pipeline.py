@@ -1,0 +1,306 @@
+"""From a delivery to incidents and changes: verify, log, dedupe, parse, map, apply.
+
+Every delivery is logged with its outcome in the same transaction as its effect. A delivery
+whose signature fails is logged (without its body) and refused; one that is not JSON, or not
+shaped as the tool documents, is logged as invalid and refused with a 422 naming the field; a
+valid one that names an unknown service or an event the service does not use is kept as
+unmapped, to be replayed once a mapping exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, Field
+
+from service.db import Connection
+from service.errors import Conflict, NotFound, Unauthorized, ValidationFailed, invalid
+from service.errors import FieldError as ProblemField
+from service.ingest import mapping, signatures
+from service.ingest.adapter import Adapter
+from service.ingest.model import (
+    AdapterOptions,
+    ChangeEvent,
+    Delivery,
+    IncidentEvent,
+    Mapped,
+    PayloadError,
+    Unsupported,
+)
+from service.ingest.timeline import build_change, build_incident
+from service.models.sources import Source, SourceSecret
+from service.store import catalog
+from service.store import ingest as store
+
+#: Headers never written to the delivery log: they carry secrets.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "x-gitlab-token", "x-hub-signature",
+     "x-hub-signature-256", "x-pagerduty-signature"}
+)  # fmt: skip
+
+Status = Literal["applied", "unmapped", "duplicate"]
+
+
+class DeliveryOutcome(BaseModel):
+    delivery_id: int
+    status: Status
+    detail: str | None = None
+    incidents: list[int] = Field(default_factory=list, description="Incident ids touched.")
+    changes: list[int] = Field(default_factory=list, description="Change ids touched.")
+    commits: int = 0
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+
+
+def adapter_for(kind: str) -> Adapter:
+    module: Adapter = importlib.import_module(f"service.ingest.{kind}")
+    return module
+
+
+def loggable_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k not in SECRET_HEADERS}
+
+
+class _Unmapped(Exception):
+    pass
+
+
+async def receive(con: Connection, source: SourceSecret, received: Received) -> DeliveryOutcome:
+    """Handle one webhook delivery; the caller gives a connection outside any transaction."""
+    src = source.source
+    headers = loggable_headers(received.headers)
+    if not signatures.verify(
+        src.kind, received.headers, received.query, received.body, source.secret, src.username
+    ):
+        async with con.transaction():
+            await store.claim_delivery(
+                con, source_id=src.id, key=None, event_type=None, headers=headers, body=None,
+                status="rejected", detail="signature or token did not verify",
+            )  # fmt: skip
+        raise Unauthorized(f"the delivery is not signed with source {src.name!r}'s secret")
+    try:
+        payload = orjson.loads(received.body)
+    except orjson.JSONDecodeError as exc:
+        async with con.transaction():
+            await store.claim_delivery(
+                con, source_id=src.id, key=None, event_type=None, headers=headers,
+                body=received.body, status="invalid", detail=f"not JSON: {exc}",
+            )  # fmt: skip
+        raise ValidationFailed(f"the body is not JSON: {exc}", errors=[
+            ProblemField("#", "not valid JSON")]) from exc  # fmt: skip
+    adapter = adapter_for(src.kind)
+    delivery = Delivery(headers=received.headers, payload=payload)
+    failure: PayloadError | None = None
+    try:
+        key, event_type = adapter.delivery_key(delivery), adapter.event_type(delivery)
+    except PayloadError as exc:
+        key, event_type, failure = None, None, exc
+    async with con.transaction():
+        delivery_id = await store.claim_delivery(
+            con, source_id=src.id, key=key, event_type=event_type,
+            headers=headers, body=received.body, status="invalid" if failure else "applied",
+            detail=str(failure) if failure else None,
+        )  # fmt: skip
+        if delivery_id is None:
+            assert key is not None
+            first = await store.delivery_by_key(con, source_id=src.id, key=key)
+            return DeliveryOutcome(
+                delivery_id=first["id"], status="duplicate",
+                detail=f"already received (first outcome: {first['status']})",
+            )  # fmt: skip
+        if failure is None:
+            try:
+                async with con.transaction():
+                    outcome = await _process(con, src, delivery_id, adapter, delivery)
+            except PayloadError as exc:
+                failure = exc
+                await store.set_outcome(con, delivery_id, "invalid", str(exc))
+    if failure is not None:
+        raise ValidationFailed(
+            f"the payload is not a valid {src.kind} delivery: {failure}",
+            errors=[ProblemField(failure.pointer, failure.detail)],
+        )
+    return outcome
+
+
+async def _process(
+    con: Connection, src: Source, delivery_id: int, adapter: Adapter, delivery: Delivery
+) -> DeliveryOutcome:
+    options = AdapterOptions(
+        incident_issue_types=tuple(t.casefold() for t in src.incident_issue_types)
+    )
+    try:
+        mapped = adapter.parse(delivery, options)
+    except Unsupported as exc:
+        await store.set_outcome(con, delivery_id, "unmapped", str(exc))
+        return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=str(exc))
+    return await apply_mapped(con, src, delivery_id, mapped)
+
+
+async def apply_mapped(
+    con: Connection, src: Source, delivery_id: int, mapped: Mapped
+) -> DeliveryOutcome:
+    """Apply everything or, when a service cannot be mapped, nothing (kept as unmapped)."""
+    try:
+        async with con.transaction():
+            outcome = await _apply(con, src, delivery_id, mapped)
+    except _Unmapped as exc:
+        await store.set_outcome(con, delivery_id, "unmapped", str(exc))
+        return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=str(exc))
+    if mapped.is_empty():
+        detail = "the delivery carried no incident, change or commit"
+        await store.set_outcome(con, delivery_id, "unmapped", detail)
+        return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=detail)
+    await store.set_outcome(con, delivery_id, "applied", None)
+    return outcome
+
+
+async def _service_ids(
+    con: Connection, src: Source, events: Sequence[IncidentEvent | ChangeEvent]
+) -> dict[str, int]:
+    slugs = {r.service for r in src.service_rules} | {
+        e.service_ref for e in events if e.service_ref
+    }
+    rows = await con.fetch(catalog.q("service_ids_by_slug"), sorted(slugs))
+    return {r["slug"]: r["id"] for r in rows}
+
+
+def _resolve(
+    src: Source, events: Sequence[IncidentEvent | ChangeEvent], known: Mapping[str, int]
+) -> int | None:
+    for e in events:
+        slug = mapping.match_service(e.service_ref, e.service_labels, src.service_rules, known)
+        if slug is not None and slug in known:
+            return known[slug]
+    return None
+
+
+def _describe(events: Sequence[IncidentEvent | ChangeEvent]) -> str:
+    e = events[0]
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(e.service_labels.items()))
+    return f"{e.service_ref!r}" + (f" ({labels})" if labels else "")
+
+
+async def _apply(con: Connection, src: Source, delivery_id: int, mapped: Mapped) -> DeliveryOutcome:
+    known = await _service_ids(con, src, [*mapped.incidents, *mapped.changes])
+    for commit in mapped.commits:
+        await store.save_commit(con, commit)
+    change_ids = []
+    for external_id, events in _grouped(mapped.changes).items():
+        change_ids.append(await _apply_change(con, src, delivery_id, external_id, events, known))
+    incident_ids = []
+    for external_id, events in _grouped(mapped.incidents).items():
+        incident_ids.append(
+            await _apply_incident(con, src, delivery_id, external_id, events, known)
+        )
+    return DeliveryOutcome(
+        delivery_id=delivery_id, status="applied", incidents=incident_ids, changes=change_ids,
+        commits=len(mapped.commits),
+    )  # fmt: skip
+
+
+def _grouped(events: Sequence[Any]) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for e in events:
+        groups[e.external_id].append(e)
+    return groups
+
+
+async def _apply_change(
+    con: Connection, src: Source, delivery_id: int, external_id: str,
+    events: list[ChangeEvent], known: Mapping[str, int],
+) -> int:  # fmt: skip
+    change_id = 0
+    current_service = None
+    timeline: list[ChangeEvent] = []
+    for event in events:
+        change_id, current_service, timeline = await store.record_change_event(
+            con, source_id=src.id, event=event, delivery_id=delivery_id
+        )
+    service_id = _resolve(src, events, known) or current_service
+    if service_id is None:
+        raise _Unmapped(
+            f"no business service for change {external_id!r} from {_describe(events)}: add a "
+            f"service rule to source {src.name!r}, then replay"
+        )
+    rec = build_change(timeline)
+    production = mapping.is_production(rec.environment, src.production_envs)
+    await store.save_change(con, change_id, rec, service_id=service_id, production=production)
+    await store.link_waiting_incidents(
+        con, change_id=change_id, external_id=external_id, sha=rec.commit_sha
+    )
+    return change_id
+
+
+async def _apply_incident(
+    con: Connection, src: Source, delivery_id: int, external_id: str,
+    events: list[IncidentEvent], known: Mapping[str, int],
+) -> int:  # fmt: skip
+    incident_id = 0
+    current_service = None
+    timeline: list[IncidentEvent] = []
+    for event in events:
+        incident_id, current_service, timeline = await store.record_incident_event(
+            con, source_id=src.id, event=event, delivery_id=delivery_id
+        )
+    service_id = _resolve(src, events, known) or current_service
+    if service_id is None:
+        raise _Unmapped(
+            f"no business service for incident {external_id!r} from {_describe(events)}: add a "
+            f"service rule to source {src.name!r}, then replay"
+        )
+    rec = build_incident(timeline)
+    sev = mapping.severity(rec.severity, rec.severity_raw, src.severity_map)
+    change_id, link_kind = None, None
+    if rec.caused_by:
+        change_id = await store.change_by_ref(con, rec.caused_by)
+        link_kind = "explicit" if change_id else None
+    elif src.infer_links and rec.started_at is not None:
+        change_id = await store.infer_change(
+            con, service_id=service_id, before=rec.started_at,
+            window_minutes=src.infer_window_minutes,
+        )  # fmt: skip
+        link_kind = "inferred" if change_id else None
+    await store.save_incident(
+        con, incident_id, rec, service_id=service_id, severity=sev.value if sev else None,
+        change_id=change_id, link_kind=link_kind,
+    )  # fmt: skip
+    return incident_id
+
+
+async def replay(con: Connection, delivery_id: int) -> DeliveryOutcome:
+    """Process a kept delivery again (after a service rule or a catalog entry was added)."""
+    from service.store import sources
+
+    async with con.transaction():
+        row = await store.delivery_for_replay(con, delivery_id)
+        if row is None:
+            raise NotFound(f"no delivery {delivery_id}")
+        if row["status"] not in ("unmapped",):
+            raise Conflict(f"delivery {delivery_id} is {row['status']}; only unmapped ones replay")
+        src = (await sources.get_source_with_secret(con, name=row["source"])).source
+        await store.set_outcome(con, delivery_id, "unmapped", None, attempt=True)
+        payload = orjson.loads(row["body"])
+        delivery = Delivery(headers=row["headers"], payload=payload, received_at=row["received_at"])
+        if src.kind == "api":
+            mapped = Mapped.model_validate(payload)
+            return await apply_mapped(con, src, delivery_id, mapped)
+        try:
+            return await _process(con, src, delivery_id, adapter_for(src.kind), delivery)
+        except PayloadError as exc:
+            raise invalid("body", str(exc)) from exc
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -1,0 +1,56 @@
+"""Timestamps as the tools send them, to aware datetimes in UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from service.ingest.model import PayloadError
+
+_GITLAB = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)\s*(UTC|Z|[+-]\d{2}:?\d{2})$"
+)
+#: Alertmanager's "zero time": an alert that has not ended.
+ZERO_TIME_YEAR = 1
+
+
+def parse_time(value: object, pointer: str) -> dt.datetime:
+    """ISO 8601 with a zone, or GitLab's '2025-05-02 12:30:19 +0000' / '... UTC', to UTC."""
+    if not isinstance(value, str) or not value:
+        raise PayloadError(pointer, "expected a timestamp string")
+    text = value.strip()
+    match = _GITLAB.match(text)
+    if match:
+        day, clock, zone = match.groups()
+        if zone in ("UTC", "Z"):
+            zone = "+00:00"
+        elif ":" not in zone:
+            zone = f"{zone[:3]}:{zone[3:]}"
+        text = f"{day}T{clock}{zone}"
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PayloadError(pointer, f"not a timestamp: {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise PayloadError(pointer, f"timestamp without a zone: {value!r}")
+    return parsed.astimezone(dt.UTC)
+
+
+def parse_optional_time(value: object, pointer: str) -> dt.datetime | None:
+    """Like parse_time, but None, "" and Alertmanager's 0001-01-01 zero time mean 'not yet'."""
+    if value is None or value == "":
+        return None
+    parsed = parse_time(value, pointer)
+    return None if parsed.year == ZERO_TIME_YEAR else parsed
+
+
+def from_epoch_millis(value: object, pointer: str) -> dt.datetime:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(pointer, "expected epoch milliseconds")
+    return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
+
+
+def from_epoch_nanos(value: object, pointer: str) -> dt.datetime:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(pointer, "expected epoch nanoseconds")
+    return dt.datetime.fromtimestamp(value / 1e9, dt.UTC)

@@ -1,0 +1,137 @@
+"""Incidents and changes as the generic API takes them and as every API returns them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+from service.ingest.model import ChangeKind, ChangeStatus, IncidentStep
+from service.models.catalog import Body, NoNul, Slug, Text
+from service.models.enums import Severity
+
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+Url = Annotated[str, StringConstraints(max_length=2000), NoNul]
+Sha = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{7,64}$")]
+IncidentStatus = Literal["open", "acknowledged", "resolved"]
+
+
+class IncidentIn(Body):
+    """Create an incident or update it, by (source, external_id)."""
+
+    source: Slug = Field(default="api", description="A registered source; 'api' by default.")
+    external_id: ExternalId
+    service: Slug
+    severity: Severity | None = None
+    priority: Short | None = None
+    status: IncidentStatus = "open"
+    title: Text | None = None
+    url: Url | None = None
+    started_at: AwareDatetime | None = Field(default=None, description="Impact start.")
+    detected_at: AwareDatetime | None = None
+    acknowledged_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
+    users_affected: int | None = Field(default=None, ge=0, le=10**12)
+    cost_estimate: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
+    problem_key: Short | None = None
+    caused_by: Short | None = Field(default=None, description="A change id or commit sha.")
+
+
+class IncidentEventIn(Body):
+    """One lifecycle step of an existing incident."""
+
+    step: IncidentStep
+    occurred_at: AwareDatetime
+    event_id: Short | None = Field(
+        default=None, description="Your id for this step, so a retry is stored once."
+    )
+    severity: Severity | None = None
+    priority: Short | None = None
+    title: Text | None = None
+    users_affected: int | None = Field(default=None, ge=0, le=10**12)
+    cost_estimate: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
+    problem_key: Short | None = None
+    caused_by: Short | None = None
+    note: Text | None = Field(default=None, description="Searched for 'root cause: <sha>'.")
+
+
+class CommitIn(Body):
+    sha: Sha
+    committed_at: AwareDatetime
+
+
+class ChangeIn(Body):
+    """Create a change or update it, by (source, external_id)."""
+
+    source: Slug = "api"
+    external_id: ExternalId
+    service: Slug
+    environment: Short | None = None
+    kind: ChangeKind = ChangeKind.DEPLOY
+    status: ChangeStatus
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    commit_sha: Sha | None = None
+    commits: list[CommitIn] = Field(
+        default_factory=list, max_length=1000, description="Commit times, for lead time."
+    )
+    title: Text | None = None
+    url: Url | None = None
+
+
+class TimelineEntry(BaseModel):
+    at: dt.datetime
+    what: str = Field(description="The step (incident) or status (change) reported.")
+    event_key: str
+    recorded_at: dt.datetime
+    delivery_id: int | None
+
+
+class Incident(BaseModel):
+    id: int
+    source: str
+    external_id: str
+    service: str | None
+    severity: Severity | None
+    priority: str | None
+    status: IncidentStatus
+    title: str | None
+    url: str | None
+    started_at: dt.datetime | None
+    detected_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    users_affected: int | None
+    cost_estimate: float | None
+    problem_key: str | None
+    caused_by: str | None = Field(description="What the incident named as its cause.")
+    caused_by_change_id: int | None
+    link_kind: Literal["explicit", "inferred"] | None
+
+
+class Change(BaseModel):
+    id: int
+    source: str
+    external_id: str
+    service: str | None
+    environment: str | None
+    is_production: bool
+    kind: ChangeKind
+    status: ChangeStatus
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    commit_sha: str | None
+    commit_time: dt.datetime | None = Field(description="When the deployed commit was made.")
+    title: str | None
+    url: str | None
+
+
+class IncidentDetail(Incident):
+    timeline: list[TimelineEntry]
+
+
+class ChangeDetail(Change):
+    timeline: list[TimelineEntry]
+    incidents: list[int] = Field(description="Incidents linked to this change as their cause.")

@@ -1,0 +1,77 @@
+"""Sources: the tools that send incidents and changes, with their secret and mapping rules."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, SecretStr
+
+from service.models.catalog import Body, Name, Slug
+from service.models.enums import Severity
+
+
+class SourceKind(StrEnum):
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    PAGERDUTY = "pagerduty"
+    OPSGENIE = "opsgenie"
+    ALERTMANAGER = "alertmanager"
+    JIRA = "jira"
+    API = "api"
+
+
+class ServiceRule(Body):
+    """Maps what a tool calls a service to a business service: every `match` entry must equal
+    the event's attribute (`ref` is the tool's service name or id; other keys are labels such
+    as repository, environment, service_id, component:<name>)."""
+
+    match: dict[str, str] = Field(min_length=1)
+    service: Slug
+
+
+class SourceIn(Body):
+    name: Slug
+    kind: SourceKind
+    secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key (GitHub, PagerDuty), token (GitLab, bearer) or password (basic "
+        "auth). Write-only: never returned. Omit on replace to keep the current one.",
+    )
+    username: Name | None = Field(default=None, description="For basic auth.")
+    severity_map: dict[str, Severity] = Field(
+        default_factory=dict,
+        description="The tool's severity or priority names -> sev1..sev5, over the defaults.",
+    )
+    service_rules: list[ServiceRule] = Field(default_factory=list, max_length=500)
+    production_envs: list[str] = Field(default_factory=lambda: ["production", "prod"])
+    incident_issue_types: list[str] = Field(
+        default_factory=lambda: ["incident"], description="Jira issue types that are incidents."
+    )
+    infer_links: bool = Field(
+        default=True,
+        description="Link an incident to the last successful production change of its service "
+        "within infer_window_minutes before impact start, marked inferred.",
+    )
+    infer_window_minutes: int = Field(default=240, ge=1, le=43_200)
+
+
+class Source(BaseModel):
+    id: int
+    name: str
+    kind: SourceKind
+    has_secret: bool
+    username: str | None
+    severity_map: dict[str, Severity]
+    service_rules: list[ServiceRule]
+    production_envs: list[str]
+    incident_issue_types: list[str]
+    infer_links: bool
+    infer_window_minutes: int
+    webhook_path: str
+
+
+class SourceSecret(BaseModel):
+    """A source as the webhook pipeline needs it: with its secret. Never sent to a client."""
+
+    source: Source
+    secret: str | None

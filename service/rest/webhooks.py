@@ -1,0 +1,164 @@
+"""Webhook receivers (one URL per registered source), source administration, and the
+delivery log with replay."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from service.errors import Conflict, Unmapped, problem_response
+from service.ingest import pipeline
+from service.ingest.pipeline import DeliveryOutcome, Received
+from service.models.enums import Scope
+from service.models.sources import Source, SourceIn, SourceKind
+from service.rest.endpoint import Call, Endpoint, id_param, path_param, read_body
+from service.store import ingest as store
+from service.store import sources
+
+WEBHOOK_DOC = (
+    "Point the tool's webhook at this URL. GitHub: set a secret (X-Hub-Signature-256 is "
+    "verified). GitLab: set the secret token (X-Gitlab-Token). PagerDuty v3: the signing "
+    "secret (X-PagerDuty-Signature; any of several v1= values may match). Opsgenie, "
+    "Alertmanager, Jira: Authorization: Bearer <secret>, basic auth with the source's username, "
+    "or ?token=<secret>. 200: applied (or a duplicate of an earlier delivery); 202 "
+    "problem+json: kept as unmapped, with the reason (replay it after adding a mapping); 401: "
+    "not signed with the secret (logged, body not processed); 422: malformed (logged)."
+)
+
+
+def _answer(outcome: DeliveryOutcome) -> Response:
+    if outcome.status == "unmapped":
+        problem = Unmapped(outcome.detail or "not mapped", delivery_id=outcome.delivery_id)
+        return problem_response(problem)
+    return Response(outcome.model_dump_json(), media_type="application/json")
+
+
+async def receive_webhook(call: Call) -> Response:
+    """A delivery from a tool; nothing acknowledged is lost."""
+    name = path_param(call, "source")
+    raw = await read_body(call.request, call.settings.max_body_bytes)
+    received = Received(
+        headers={k.lower(): v for k, v in call.request.headers.items()},
+        query=dict(call.request.query_params),
+        body=raw,
+    )
+    async with call.connection() as con:
+        source = await sources.get_source_with_secret(con, name=name)
+        if source.source.kind is SourceKind.API:
+            raise Conflict(f"source {name!r} is the generic API: use /v1/incidents, /v1/changes")
+        outcome = await pipeline.receive(con, source, received)
+    return _answer(outcome)
+
+
+async def list_sources(call: Call) -> list[Source]:
+    async with call.connection() as con:
+        return await sources.list_sources(con)
+
+
+async def get_source(call: Call) -> Source:
+    async with call.connection() as con:
+        return await sources.get_source(con, name=path_param(call, "name"))
+
+
+async def create_source(call: Call) -> Source:
+    async with call.transaction() as con:
+        return await sources.create_source(con, source=call.body)
+
+
+async def replace_source(call: Call) -> Source:
+    async with call.transaction() as con:
+        return await sources.update_source(con, name=path_param(call, "name"), source=call.body)
+
+
+async def delete_source(call: Call) -> None:
+    async with call.transaction() as con:
+        await sources.delete_source(con, name=path_param(call, "name"))
+
+
+class DeliveryQuery(BaseModel):
+    status: Literal["applied", "unmapped", "invalid", "rejected"] | None = None
+    source: str | None = None
+    before: int | None = Field(default=None, description="Page: ids below this.")
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class DeliveryDetail(store.DeliveryRow):
+    headers: dict[str, str]
+    body: str | None = Field(description="The raw body as received (UTF-8).")
+
+
+async def list_deliveries(call: Call) -> list[store.DeliveryRow]:
+    query: DeliveryQuery = call.query
+    async with call.connection() as con:
+        return await store.list_deliveries(
+            con, status=query.status, source=query.source, before_id=query.before,
+            limit=query.limit,
+        )  # fmt: skip
+
+
+async def get_delivery(call: Call) -> DeliveryDetail:
+    async with call.connection() as con:
+        row = await store.delivery_body(con, id_param(call))
+    data = dict(row.items())
+    body = data.pop("body")
+    return DeliveryDetail(**data, body=None if body is None else body.decode("utf-8", "replace"))
+
+
+async def replay_delivery(call: Call) -> Response:
+    """Process an unmapped delivery again, e.g. after adding a service rule."""
+    async with call.connection() as con:
+        outcome = await pipeline.replay(con, id_param(call))
+    return _answer(outcome)
+
+
+class ReplayQuery(BaseModel):
+    source: str | None = Field(default=None, description="Only this source's deliveries.")
+
+
+class ReplayReport(BaseModel):
+    applied: list[int]
+    still_unmapped: list[int]
+
+
+async def replay_unmapped(call: Call) -> ReplayReport:
+    """Replay every unmapped delivery (of one source), oldest first."""
+    report = ReplayReport(applied=[], still_unmapped=[])
+    async with call.connection() as con:
+        for delivery_id in await store.unmapped_delivery_ids(con, source=call.query.source):
+            outcome = await pipeline.replay(con, delivery_id)
+            bucket = report.applied if outcome.status == "applied" else report.still_unmapped
+            bucket.append(delivery_id)
+    return report
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/v1/webhooks/{source}", receive_webhook, None,
+             "Receive a webhook delivery from a registered source", "webhooks",
+             body=dict, response=DeliveryOutcome, errors=(401, 404, 409, 413, 422),
+             description=WEBHOOK_DOC, auth="source", stream_body=True),
+    Endpoint("GET", "/v1/sources", list_sources, Scope.ADMIN, "List sources (no secrets)",
+             "sources", response=list[Source]),
+    Endpoint("GET", "/v1/sources/{name}", get_source, Scope.ADMIN, "Get a source", "sources",
+             response=Source, errors=(404,)),
+    Endpoint("POST", "/v1/sources", create_source, Scope.ADMIN, "Register a source", "sources",
+             body=SourceIn, response=Source, status=201, errors=(409, 413, 415, 422)),
+    Endpoint("PUT", "/v1/sources/{name}", replace_source, Scope.ADMIN,
+             "Replace a source's settings (omit secret to keep it)", "sources", body=SourceIn,
+             response=Source, errors=(404, 413, 415, 422)),
+    Endpoint("DELETE", "/v1/sources/{name}", delete_source, Scope.ADMIN, "Delete a source",
+             "sources", status=204, errors=(404, 409)),
+    Endpoint("GET", "/v1/deliveries", list_deliveries, Scope.ADMIN,
+             "The delivery log, newest first", "deliveries", response=list[store.DeliveryRow],
+             query=DeliveryQuery),
+    Endpoint("GET", "/v1/deliveries/{id:int}", get_delivery, Scope.ADMIN,
+             "One delivery with its headers and raw body", "deliveries",
+             response=DeliveryDetail, errors=(404,)),
+    Endpoint("POST", "/v1/deliveries/{id:int}/replay", replay_delivery, Scope.ADMIN,
+             "Replay an unmapped delivery", "deliveries", response=DeliveryOutcome,
+             errors=(404, 409, 422)),
+    Endpoint("POST", "/v1/deliveries/replay", replay_unmapped, Scope.ADMIN,
+             "Replay every unmapped delivery", "deliveries", response=ReplayReport,
+             query=ReplayQuery),
+]  # fmt: skip

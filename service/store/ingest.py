@@ -1,0 +1,244 @@
+"""Typed wrappers over sql/queries/ingest.sql: deliveries, timelines, incidents, changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+
+from service.db import Connection, sql
+from service.errors import NotFound
+from service.ingest.model import ChangeEvent, CommitRecord, IncidentEvent
+from service.ingest.timeline import ChangeRecord, IncidentRecord
+from service.models.incidents import (
+    Change,
+    ChangeDetail,
+    Incident,
+    IncidentDetail,
+    TimelineEntry,
+)
+
+
+def q(name: str) -> str:
+    return sql("ingest", name)
+
+
+class DeliveryRow(BaseModel):
+    id: int
+    source: str
+    delivery_key: str | None
+    event_type: str | None
+    received_at: dt.datetime
+    status: str
+    detail: str | None
+    applied_at: dt.datetime | None
+    attempts: int
+    body_bytes: int | None
+
+
+async def claim_delivery(
+    con: Connection,
+    *,
+    source_id: int,
+    key: str | None,
+    event_type: str | None,
+    headers: dict[str, str],
+    body: bytes | None,
+    status: str,
+    detail: str | None = None,
+) -> int | None:
+    """Log a delivery; None when one with the same key is already logged (a duplicate)."""
+    delivery_id: int | None = await con.fetchval(
+        q("insert_delivery"), source_id, key, event_type, headers, body, status, detail
+    )
+    return delivery_id
+
+
+async def delivery_by_key(con: Connection, *, source_id: int, key: str) -> Any:
+    return await con.fetchrow(q("delivery_by_key"), source_id, key)
+
+
+async def set_outcome(
+    con: Connection, delivery_id: int, status: str, detail: str | None, *, attempt: bool = False
+) -> None:
+    await con.execute(q("set_delivery_outcome"), delivery_id, status, detail, int(attempt))
+
+
+async def list_deliveries(
+    con: Connection, *, status: str | None, source: str | None, before_id: int | None, limit: int
+) -> list[DeliveryRow]:
+    rows = await con.fetch(q("list_deliveries"), status, source, before_id, limit)
+    return [DeliveryRow(**r) for r in rows]
+
+
+async def delivery_for_replay(con: Connection, delivery_id: int) -> Any:
+    return await con.fetchrow(q("delivery_for_replay"), delivery_id)
+
+
+async def unmapped_delivery_ids(con: Connection, *, source: str | None) -> list[int]:
+    return [r["id"] for r in await con.fetch(q("unmapped_delivery_ids"), source)]
+
+
+async def save_commit(con: Connection, commit: CommitRecord) -> None:
+    await con.execute(q("upsert_commit_time"), commit.sha, commit.committed_at, commit.repo)
+
+
+async def record_incident_event(
+    con: Connection, *, source_id: int, event: IncidentEvent, delivery_id: int | None
+) -> tuple[int, int | None, list[IncidentEvent]]:
+    """Add the event to its incident's timeline (once); the incident's id, its current
+    service and its whole timeline."""
+    row = await con.fetchrow(q("upsert_incident"), source_id, event.external_id)
+    incident_id: int = row["id"]
+    await con.execute(
+        q("insert_incident_event"), incident_id, event.event_key, event.step.value,
+        event.occurred_at, event.model_dump(mode="json"), delivery_id,
+    )  # fmt: skip
+    rows = await con.fetch(q("incident_event_data"), incident_id)
+    return incident_id, row["service_id"], [IncidentEvent.model_validate(r["data"]) for r in rows]
+
+
+async def record_change_event(
+    con: Connection, *, source_id: int, event: ChangeEvent, delivery_id: int | None
+) -> tuple[int, int | None, list[ChangeEvent]]:
+    row = await con.fetchrow(q("upsert_change"), source_id, event.external_id)
+    change_id: int = row["id"]
+    await con.execute(
+        q("insert_change_event"), change_id, event.event_key, event.status.value,
+        event.occurred_at, event.model_dump(mode="json"), delivery_id,
+    )  # fmt: skip
+    rows = await con.fetch(q("change_event_data"), change_id)
+    return change_id, row["service_id"], [ChangeEvent.model_validate(r["data"]) for r in rows]
+
+
+async def save_incident(
+    con: Connection,
+    incident_id: int,
+    rec: IncidentRecord,
+    *,
+    service_id: int | None,
+    severity: str | None,
+    change_id: int | None,
+    link_kind: str | None,
+) -> None:
+    await con.execute(
+        q("update_incident"), incident_id, service_id, severity, rec.priority, rec.status,
+        rec.title, rec.url, rec.started_at, rec.detected_at, rec.acknowledged_at,
+        rec.resolved_at, rec.users_affected, rec.cost_estimate, rec.problem_key, rec.caused_by,
+        change_id, link_kind,
+    )  # fmt: skip
+
+
+async def save_change(
+    con: Connection, change_id: int, rec: ChangeRecord, *, service_id: int | None, production: bool
+) -> None:
+    await con.execute(
+        q("update_change"), change_id, service_id, rec.environment, production, rec.kind.value,
+        rec.status.value, rec.started_at, rec.finished_at, rec.commit_sha, rec.title, rec.url,
+    )  # fmt: skip
+
+
+async def change_by_ref(con: Connection, ref: str) -> int | None:
+    found: int | None = await con.fetchval(q("change_by_ref"), ref)
+    return found
+
+
+async def infer_change(
+    con: Connection, *, service_id: int, before: dt.datetime, window_minutes: int
+) -> int | None:
+    found: int | None = await con.fetchval(q("infer_change"), service_id, before, window_minutes)
+    return found
+
+
+async def link_waiting_incidents(
+    con: Connection, *, change_id: int, external_id: str, sha: str | None
+) -> None:
+    await con.execute(q("link_waiting_incidents"), change_id, external_id, sha)
+
+
+# Reads ---------------------------------------------------------------------------------------
+
+
+async def list_incidents(
+    con: Connection,
+    *,
+    ids: list[int] | None = None,
+    service_ids: list[int] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    severities: list[str] | None = None,
+    statuses: list[str] | None = None,
+    before_id: int | None = None,
+    limit: int | None = None,
+) -> list[Incident]:
+    rows = await con.fetch(
+        q("list_incidents"), ids, service_ids, start, end, severities, statuses, before_id, limit
+    )
+    return [Incident(**r) for r in rows]
+
+
+async def list_changes(
+    con: Connection,
+    *,
+    ids: list[int] | None = None,
+    service_ids: list[int] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    environments: list[str] | None = None,
+    statuses: list[str] | None = None,
+    before_id: int | None = None,
+    limit: int | None = None,
+) -> list[Change]:
+    rows = await con.fetch(
+        q("list_changes"), ids, service_ids, start, end, environments, statuses, before_id, limit
+    )
+    return [Change(**r) for r in rows]
+
+
+async def timelines(con: Connection, query: str, ids: list[int]) -> dict[int, list[TimelineEntry]]:
+    result: dict[int, list[TimelineEntry]] = {i: [] for i in ids}
+    for r in await con.fetch(q(query), ids):
+        data = dict(r.items())
+        result[data.pop("key")].append(TimelineEntry(**data))
+    return result
+
+
+async def incidents_caused_by(con: Connection, change_ids: list[int]) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = {i: [] for i in change_ids}
+    for r in await con.fetch(q("incidents_caused_by"), change_ids):
+        result[r["key"]].append(r["id"])
+    return result
+
+
+async def get_incident(con: Connection, incident_id: int) -> IncidentDetail:
+    found = await list_incidents(con, ids=[incident_id])
+    if not found:
+        raise NotFound(f"no incident {incident_id}")
+    timeline = await timelines(con, "incident_timeline", [incident_id])
+    return IncidentDetail(**found[0].model_dump(), timeline=timeline[incident_id])
+
+
+async def get_change(con: Connection, change_id: int) -> ChangeDetail:
+    found = await list_changes(con, ids=[change_id])
+    if not found:
+        raise NotFound(f"no change {change_id}")
+    timeline = await timelines(con, "change_timeline", [change_id])
+    caused = await incidents_caused_by(con, [change_id])
+    return ChangeDetail(
+        **found[0].model_dump(), timeline=timeline[change_id], incidents=caused[change_id]
+    )
+
+
+async def incident_ref(con: Connection, incident_id: int) -> Any:
+    row = await con.fetchrow(q("incident_ref"), incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return row
+
+
+async def delivery_body(con: Connection, delivery_id: int) -> Any:
+    row = await con.fetchrow(q("delivery_body"), delivery_id)
+    if row is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    return row

@@ -1,0 +1,94 @@
+"""Typed wrappers over sql/queries/sources.sql."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from service.db import Connection, sql
+from service.errors import Conflict, NotFound, field_error, invalid
+from service.models.sources import Source, SourceIn, SourceKind, SourceSecret
+from service.store import catalog
+
+
+def q(name: str) -> str:
+    return sql("sources", name)
+
+
+def _source(record: Any) -> Source:
+    data = {k: v for k, v in record.items() if k != "secret"}
+    return Source(**data, webhook_path=f"/v1/webhooks/{record['name']}")
+
+
+async def list_sources(con: Connection) -> list[Source]:
+    return [_source(r) for r in await con.fetch(q("list_sources"), None)]
+
+
+async def get_source(con: Connection, *, name: str) -> Source:
+    rows = await con.fetch(q("list_sources"), name)
+    if not rows:
+        raise NotFound(f"no source {name!r}")
+    return _source(rows[0])
+
+
+async def get_source_with_secret(con: Connection, *, name: str) -> SourceSecret:
+    row = await con.fetchrow(q("source_with_secret"), name)
+    if row is None:
+        raise NotFound(f"no source {name!r}")
+    return SourceSecret(source=_source(row), secret=row["secret"])
+
+
+async def _args(con: Connection, source: SourceIn) -> tuple[Any, ...]:
+    slugs = [rule.service for rule in source.service_rules]
+    if slugs:
+        known = {r["slug"] for r in await con.fetch(catalog.q("service_ids_by_slug"), slugs)}
+        for i, slug in enumerate(slugs):
+            if slug not in known:
+                raise invalid(f"service_rules.{i}.service", f"unknown service {slug!r}")
+    return (
+        source.name,
+        source.kind.value,
+        source.secret.get_secret_value() if source.secret else None,
+        source.username,
+        {k: v.value for k, v in source.severity_map.items()},
+        [rule.model_dump() for rule in source.service_rules],
+        source.production_envs,
+        source.incident_issue_types,
+        source.infer_links,
+        source.infer_window_minutes,
+    )
+
+
+def _check_kind(source: SourceIn) -> None:
+    if source.kind is not SourceKind.API and source.secret is None:
+        raise invalid("secret", f"a {source.kind} source needs a secret to verify deliveries")
+
+
+async def create_source(con: Connection, *, source: SourceIn) -> Source:
+    _check_kind(source)
+    args = await _args(con, source)
+    try:
+        await con.fetchval(q("insert_source"), *args)
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(
+            f"source {source.name!r} already exists", errors=[field_error("name", "already exists")]
+        ) from exc
+    return await get_source(con, name=source.name)
+
+
+async def update_source(con: Connection, *, name: str, source: SourceIn) -> Source:
+    if source.name != name:
+        raise invalid("name", f"must match the path ({name!r}); renaming is not supported")
+    args = await _args(con, source)
+    if await con.fetchval(q("update_source"), *args) is None:
+        raise NotFound(f"no source {name!r}")
+    return await get_source(con, name=name)
+
+
+async def delete_source(con: Connection, *, name: str) -> None:
+    try:
+        if await con.fetchval(q("delete_source"), name) is None:
+            raise NotFound(f"no source {name!r}")
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise Conflict(f"source {name!r} has incidents or changes; it cannot be deleted") from exc

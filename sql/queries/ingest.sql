@@ -1,0 +1,177 @@
+-- The delivery log, incident and change timelines, and the records rebuilt from them.
+
+-- name: insert_delivery
+-- Claims the delivery key; a second delivery with the same key inserts nothing.
+insert into delivery (source_id, delivery_key, event_type, headers, body, status, detail)
+values ($1, $2, $3, $4, $5, $6, $7)
+on conflict (source_id, delivery_key) where delivery_key is not null and status <> 'rejected'
+do nothing
+returning id;
+
+-- name: delivery_by_key
+select id, status, detail from delivery
+where source_id = $1 and delivery_key = $2 and status <> 'rejected';
+
+-- name: set_delivery_outcome
+update delivery
+set status = $2, detail = $3, applied_at = case when $2 = 'applied' then now() end,
+    attempts = attempts + $4
+where id = $1;
+
+-- name: list_deliveries
+select d.id, s.name as source, d.delivery_key, d.event_type, d.received_at, d.status, d.detail,
+       d.applied_at, d.attempts, octet_length(d.body) as body_bytes
+from delivery d join source s on s.id = d.source_id
+where ($1::text is null or d.status = $1) and ($2::text is null or s.name = $2)
+  and ($3::bigint is null or d.id < $3)
+order by d.id desc
+limit $4;
+
+-- name: delivery_for_replay
+select d.id, s.name as source, d.headers, d.body, d.status, d.received_at
+from delivery d join source s on s.id = d.source_id
+where d.id = $1
+for update of d;
+
+-- name: unmapped_delivery_ids
+select d.id from delivery d join source s on s.id = d.source_id
+where d.status = 'unmapped' and ($1::text is null or s.name = $1)
+order by d.id;
+
+-- name: upsert_incident
+insert into incident (source_id, external_id, status) values ($1, $2, 'open')
+on conflict (source_id, external_id) do update set updated_at = now()
+returning id, service_id;
+
+-- name: insert_incident_event
+insert into incident_event (incident_id, event_key, step, occurred_at, data, delivery_id)
+values ($1, $2, $3, $4, $5, $6)
+on conflict (incident_id, event_key) do nothing
+returning id;
+
+-- name: incident_event_data
+select data from incident_event where incident_id = $1 order by id;
+
+-- name: update_incident
+update incident
+set service_id = $2, severity = $3, priority = $4, status = $5, title = $6, url = $7,
+    started_at = $8, detected_at = $9, acknowledged_at = $10, resolved_at = $11,
+    users_affected = $12, cost_estimate = $13, problem_key = $14, caused_by_ref = $15,
+    caused_by_change_id = $16, link_kind = $17, updated_at = now()
+where id = $1;
+
+-- name: upsert_change
+insert into change (source_id, external_id, kind, status) values ($1, $2, 'deploy', 'in_progress')
+on conflict (source_id, external_id) do update set updated_at = now()
+returning id, service_id;
+
+-- name: insert_change_event
+insert into change_event (change_id, event_key, status, occurred_at, data, delivery_id)
+values ($1, $2, $3, $4, $5, $6)
+on conflict (change_id, event_key) do nothing
+returning id;
+
+-- name: change_event_data
+select data from change_event where change_id = $1 order by id;
+
+-- name: update_change
+update change
+set service_id = $2, environment = $3, is_production = $4, kind = $5, status = $6,
+    started_at = $7, finished_at = $8, commit_sha = $9, title = $10, url = $11,
+    updated_at = now()
+where id = $1;
+
+-- name: upsert_commit_time
+-- The earliest time reported for a commit is kept.
+insert into commit_time (sha, committed_at, repo) values ($1, $2, $3)
+on conflict (sha) do update set committed_at = least(commit_time.committed_at, excluded.committed_at),
+                                repo = coalesce(commit_time.repo, excluded.repo);
+
+-- name: change_by_ref
+-- A change named by its external id, or by the commit it deployed (a sha or a prefix of 7+).
+select id from change
+where external_id = $1
+   or commit_sha = $1
+   or (length($1) >= 7 and commit_sha like $1 || '%')
+order by (external_id = $1) desc, finished_at desc nulls last, id desc
+limit 1;
+
+-- name: infer_change
+-- The last successful production change of the service within the window before $2.
+select id from change
+where service_id = $1 and is_production and status = 'success'
+  and finished_at <= $2 and finished_at > $2 - make_interval(mins => $3)
+order by finished_at desc
+limit 1;
+
+-- name: link_waiting_incidents
+-- Incidents that named this change (by id or sha) before it arrived.
+update incident
+set caused_by_change_id = $1, link_kind = 'explicit', updated_at = now()
+where caused_by_change_id is null and caused_by_ref is not null
+  and (caused_by_ref = $2
+       or ($3::text is not null and (caused_by_ref = $3
+            or (length(caused_by_ref) >= 7 and $3 like caused_by_ref || '%'))));
+
+-- name: list_incidents
+select i.id, so.name as source, i.external_id, s.slug as service, i.severity, i.priority,
+       i.status, i.title, i.url, i.started_at, i.detected_at, i.acknowledged_at, i.resolved_at,
+       i.users_affected, i.cost_estimate, i.problem_key, i.caused_by_ref as caused_by,
+       i.caused_by_change_id, i.link_kind
+from incident i
+join source so on so.id = i.source_id
+left join business_service s on s.id = i.service_id
+where ($1::bigint[] is null or i.id = any($1))
+  and ($2::bigint[] is null or i.service_id = any($2))
+  and ($3::timestamptz is null or coalesce(i.resolved_at, 'infinity') >= $3)
+  and ($4::timestamptz is null or i.started_at < $4)
+  and ($5::text[] is null or i.severity = any($5))
+  and ($6::text[] is null or i.status = any($6))
+  and ($7::bigint is null or i.id < $7)
+order by i.id desc
+limit $8;
+
+-- name: incident_timeline
+select incident_id as key, occurred_at as at, step as what, event_key, recorded_at, delivery_id
+from incident_event where incident_id = any($1::bigint[]) order by occurred_at, id;
+
+-- name: list_changes
+select c.id, so.name as source, c.external_id, s.slug as service, c.environment,
+       c.is_production, c.kind, c.status, c.started_at, c.finished_at, c.commit_sha,
+       ct.committed_at as commit_time, c.title, c.url
+from change c
+join source so on so.id = c.source_id
+left join business_service s on s.id = c.service_id
+left join commit_time ct on ct.sha = c.commit_sha
+where ($1::bigint[] is null or c.id = any($1))
+  and ($2::bigint[] is null or c.service_id = any($2))
+  and ($3::timestamptz is null or coalesce(c.finished_at, 'infinity') >= $3)
+  and ($4::timestamptz is null or coalesce(c.started_at, c.finished_at) < $4)
+  and ($5::text[] is null or c.environment = any($5))
+  and ($6::text[] is null or c.status = any($6))
+  and ($7::bigint is null or c.id < $7)
+order by c.id desc
+limit $8;
+
+-- name: change_timeline
+select change_id as key, occurred_at as at, status as what, event_key, recorded_at, delivery_id
+from change_event where change_id = any($1::bigint[]) order by occurred_at, id;
+
+-- name: incidents_caused_by
+select caused_by_change_id as key, id from incident
+where caused_by_change_id = any($1::bigint[]) order by id;
+
+-- name: incident_ref
+select i.id, so.name as source, i.external_id
+from incident i join source so on so.id = i.source_id where i.id = $1;
+
+-- name: delivery_body
+select d.id, s.name as source, d.delivery_key, d.event_type, d.received_at, d.status, d.detail,
+       d.applied_at, d.attempts, octet_length(d.body) as body_bytes, d.headers, d.body
+from delivery d join source s on s.id = d.source_id where d.id = $1;
+
+-- name: incident_id_by_external_id
+select id from incident where source_id = $1 and external_id = $2;
+
+-- name: change_id_by_external_id
+select id from change where source_id = $1 and external_id = $2;
