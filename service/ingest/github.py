@@ -1,0 +1,317 @@
+"""GitHub webhooks: deployments, deployment statuses and workflow runs become changes; pushes
+and merged pull requests become commits.
+
+The X-GitHub-Event header names the event and X-GitHub-Delivery is the delivery's GUID, which
+GitHub keeps when it redelivers. A deployment and all its statuses share the external id
+"deployment:<deployment id>", so the change is rebuilt from them in whatever order they come.
+A workflow run is reported only once it has completed, without an environment: it is a
+pipeline, and the pipeline's mapping rules decide whether it counts as a production change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+
+from service.ingest.model import (
+    AdapterOptions,
+    ChangeEvent,
+    ChangeKind,
+    ChangeStatus,
+    CommitRecord,
+    Delivery,
+    Mapped,
+    PayloadError,
+    Unsupported,
+)
+from service.ingest.timeparse import parse_time
+
+KIND = "github"
+
+_EVENT_HEADER = "x-github-event"
+_DELIVERY_HEADER = "x-github-delivery"
+_SHA = re.compile(r"[0-9a-fA-F]{4,64}")
+#: Ids go into external ids (at most 200 characters) with a prefix.
+_MAX_ID = 100
+
+_DEPLOYMENT_STATES: Mapping[str, ChangeStatus] = {
+    "success": ChangeStatus.SUCCESS,
+    "failure": ChangeStatus.FAILED,
+    "error": ChangeStatus.FAILED,
+    "in_progress": ChangeStatus.IN_PROGRESS,
+    "queued": ChangeStatus.IN_PROGRESS,
+    "pending": ChangeStatus.IN_PROGRESS,
+}
+_RUN_CONCLUSIONS: Mapping[str, ChangeStatus] = {
+    "success": ChangeStatus.SUCCESS,
+    "failure": ChangeStatus.FAILED,
+    "timed_out": ChangeStatus.FAILED,
+    "startup_failure": ChangeStatus.FAILED,
+    "cancelled": ChangeStatus.CANCELED,
+}
+
+
+class _Node:
+    """A JSON object and its JSON pointer: reading a member that is missing or of the wrong
+    type raises a PayloadError naming that member."""
+
+    def __init__(self, value: object, pointer: str = "#") -> None:
+        if not isinstance(value, dict):
+            raise PayloadError(pointer, "expected an object")
+        self._data: Mapping[str, object] = value
+        self.pointer = pointer
+
+    def at(self, key: str) -> str:
+        return f"{self.pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+
+    def raw(self, key: str) -> object:
+        return self._data.get(key)
+
+    def obj(self, key: str) -> _Node:
+        return _Node(self.raw(key), self.at(key))
+
+    def opt_obj(self, key: str) -> _Node | None:
+        return None if self.raw(key) is None else self.obj(key)
+
+    def items(self, key: str) -> list[_Node]:
+        value = self.raw(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise PayloadError(self.at(key), "expected an array")
+        return [_Node(item, f"{self.at(key)}/{index}") for index, item in enumerate(value)]
+
+    def opt_text(self, key: str) -> str | None:
+        """A string member; missing, null and "" all mean absent."""
+        value = self.raw(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise PayloadError(self.at(key), "expected a string")
+        return value
+
+    def text(self, key: str) -> str:
+        value = self.opt_text(key)
+        if value is None:
+            raise PayloadError(self.at(key), "required string is missing")
+        return value
+
+    def ident(self, key: str) -> str:
+        """An id GitHub sends as a number (or, in some tools' copies, a string)."""
+        value = self.raw(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and 0 < len(value) <= _MAX_ID:
+            return value
+        raise PayloadError(self.at(key), "required id is missing or too long")
+
+    def sha(self, key: str) -> str:
+        value = self.text(key)
+        if not _SHA.fullmatch(value):
+            raise PayloadError(self.at(key), f"not a commit sha: {value!r}")
+        return value
+
+    def time(self, key: str) -> dt.datetime:
+        return parse_time(self.raw(key), self.at(key))
+
+    def opt_time(self, key: str) -> dt.datetime | None:
+        return None if self.raw(key) in (None, "") else self.time(key)
+
+
+def event_type(delivery: Delivery) -> str:
+    return delivery.headers.get(_EVENT_HEADER) or "unknown"
+
+
+def delivery_key(delivery: Delivery) -> str | None:
+    return delivery.headers.get(_DELIVERY_HEADER) or None
+
+
+def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
+    """Events of one GitHub delivery; GitHub needs no per-source options."""
+    name = delivery.headers.get(_EVENT_HEADER)
+    if not name:
+        raise Unsupported("GitHub delivery without an X-GitHub-Event header")
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        raise Unsupported(f"GitHub event {name} is not used")
+    return handler(_Node(delivery.payload), delivery)
+
+
+def _received_at(delivery: Delivery) -> dt.datetime:
+    received = delivery.received_at
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=dt.UTC)
+    return received.astimezone(dt.UTC)
+
+
+def _labels(**values: str | None) -> dict[str, str]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _repository(root: _Node) -> str:
+    return root.obj("repository").text("full_name")
+
+
+def _deployment_status(root: _Node, delivery: Delivery) -> Mapped:
+    """A status of a deployment: the deployment's change, at the time of the status."""
+    report, deployment = root.obj("deployment_status"), root.obj("deployment")
+    status = _deployment_state(report)
+    repo = _repository(root)
+    occurred = report.opt_time("updated_at") or report.time("created_at")
+    environment = report.opt_text("environment") or deployment.opt_text("environment")
+    url = report.opt_text("target_url") or report.opt_text("log_url") or deployment.opt_text("url")
+    change = ChangeEvent(
+        external_id=f"deployment:{deployment.ident('id')}",
+        event_key=f"deployment_status:{report.ident('id')}",
+        status=status,
+        occurred_at=occurred,
+        service_ref=repo,
+        service_labels=_labels(repository=repo, environment=environment),
+        environment=environment,
+        kind=ChangeKind.DEPLOY,
+        started_at=deployment.opt_time("created_at"),
+        finished_at=None if status is ChangeStatus.IN_PROGRESS else occurred,
+        commit_sha=deployment.opt_text("sha"),
+        title=deployment.opt_text("description"),
+        url=url,
+    )
+    return Mapped(changes=[change])
+
+
+def _deployment_state(report: _Node) -> ChangeStatus:
+    state = report.text("state")
+    if state == "inactive":
+        raise Unsupported("deployment_status state inactive (superseded by a newer deployment)")
+    status = _DEPLOYMENT_STATES.get(state)
+    if status is None:
+        raise Unsupported(f"deployment_status state {state} is not used")
+    return status
+
+
+def _deployment(root: _Node, delivery: Delivery) -> Mapped:
+    """A deployment was created: its change starts, in progress until a status says more.
+    Older or trimmed payloads have no action, and some no created_at (then: received)."""
+    action = root.opt_text("action")
+    if action not in (None, "created"):
+        raise Unsupported(f"deployment action {action} is not used")
+    deployment = root.obj("deployment")
+    deployment_id = deployment.ident("id")
+    repo = _repository(root)
+    created = deployment.opt_time("created_at") or _received_at(delivery)
+    environment = deployment.opt_text("environment")
+    change = ChangeEvent(
+        external_id=f"deployment:{deployment_id}",
+        event_key=f"deployment:{deployment_id}:created",
+        status=ChangeStatus.IN_PROGRESS,
+        occurred_at=created,
+        service_ref=repo,
+        service_labels=_labels(repository=repo, environment=environment),
+        environment=environment,
+        kind=ChangeKind.DEPLOY,
+        started_at=created,
+        commit_sha=deployment.opt_text("sha"),
+        title=deployment.opt_text("description"),
+        url=deployment.opt_text("url"),
+    )
+    return Mapped(changes=[change])
+
+
+def _workflow_run(root: _Node, delivery: Delivery) -> Mapped:
+    """A completed workflow run, whatever the action says (copies exist with action
+    in_progress and status completed). It has no environment: it is a pipeline."""
+    run = root.obj("workflow_run")
+    status = _run_outcome(run)
+    run_id = run.ident("id")
+    attempt = run.ident("run_attempt") if run.raw("run_attempt") is not None else "1"
+    repo = _repository(root)
+    finished = run.time("updated_at")
+    workflow = run.opt_text("name")
+    change = ChangeEvent(
+        external_id=f"workflow_run:{run_id}",
+        event_key=f"workflow_run:{run_id}:{attempt}:completed",
+        status=status,
+        occurred_at=finished,
+        service_ref=repo,
+        service_labels=_labels(
+            repository=repo, workflow=workflow, branch=run.opt_text("head_branch")
+        ),
+        environment=None,
+        kind=ChangeKind.DEPLOY,
+        started_at=run.opt_time("run_started_at"),
+        finished_at=finished,
+        commit_sha=run.opt_text("head_sha"),
+        title=workflow or run.opt_text("display_title"),
+        url=run.opt_text("html_url"),
+    )
+    return Mapped(changes=[change])
+
+
+def _run_outcome(run: _Node) -> ChangeStatus:
+    state = run.opt_text("status")
+    if state != "completed":
+        raise Unsupported(f"workflow_run is {state or 'without a status'}, not completed")
+    conclusion = run.opt_text("conclusion")
+    status = _RUN_CONCLUSIONS.get(conclusion or "")
+    if status is None:
+        raise Unsupported(
+            f"workflow_run conclusion {conclusion or 'missing'} is neither a success, "
+            "a failure nor a cancellation"
+        )
+    return status
+
+
+def _push(root: _Node, delivery: Delivery) -> Mapped:
+    """The pushed commits, each at its own timestamp, and the head commit if not among them
+    (a new branch at an existing commit lists no commits but has a head commit)."""
+    repo = _repository(root)
+    commits = [_commit(node, repo) for node in root.items("commits")]
+    head = root.opt_obj("head_commit")
+    if head is not None and head.sha("id") not in {commit.sha for commit in commits}:
+        commits.append(_commit(head, repo))
+    if not commits:
+        raise Unsupported(_empty_push_reason(root))
+    return Mapped(commits=commits)
+
+
+def _empty_push_reason(root: _Node) -> str:
+    ref = root.opt_text("ref") or ""
+    if ref.startswith("refs/tags/"):
+        return "push without commits (tag deleted)"
+    if root.raw("deleted") is True:
+        return "push without commits (branch deleted)"
+    return "push without commits"
+
+
+def _commit(node: _Node, repo: str) -> CommitRecord:
+    return CommitRecord(sha=node.sha("id"), committed_at=node.time("timestamp"), repo=repo)
+
+
+def _pull_request(root: _Node, delivery: Delivery) -> Mapped:
+    """A merged pull request: its merge commit at the merge time.
+
+    Lead time starts at a change's first commit, which this payload does not list; pushes
+    record commits at their own times. The merge time stands in for the merge commit's time
+    only where no push gave it.
+    """
+    action = root.opt_text("action")
+    if action != "closed":
+        raise Unsupported(f"pull_request action {action or 'missing'} is not used")
+    pull = root.obj("pull_request")
+    if pull.raw("merged") is not True:
+        raise Unsupported("pull request closed without merging")
+    commit = CommitRecord(
+        sha=pull.sha("merge_commit_sha"),
+        committed_at=pull.time("merged_at"),
+        repo=_repository(root),
+    )
+    return Mapped(commits=[commit])
+
+
+_HANDLERS: Mapping[str, Callable[[_Node, Delivery], Mapped]] = {
+    "deployment_status": _deployment_status,
+    "deployment": _deployment,
+    "workflow_run": _workflow_run,
+    "push": _push,
+    "pull_request": _pull_request,
+}

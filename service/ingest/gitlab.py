@@ -1,0 +1,288 @@
+"""GitLab webhooks: deployments and finished pipelines become changes; pushes and merged merge
+requests become commits.
+
+X-Gitlab-Event names the hook ("Deployment Hook", "Pipeline Hook" ...); the body's object_kind
+says the same and decides, so system and group hooks parse like project hooks. Idempotency-Key
+(GitLab 17.4+) is the same on every retry; older GitLab sends only X-Gitlab-Event-UUID. GitLab
+writes most times as "2025-05-02 12:30:19 +0000" or "... UTC", which timeparse reads.
+A deployment's running and finished hooks share the external id "deployment:<deployment_id>".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+
+from service.ingest.model import (
+    AdapterOptions,
+    ChangeEvent,
+    ChangeKind,
+    ChangeStatus,
+    CommitRecord,
+    Delivery,
+    Mapped,
+    PayloadError,
+    Unsupported,
+)
+from service.ingest.timeparse import parse_time
+
+KIND = "gitlab"
+
+_EVENT_HEADER = "x-gitlab-event"
+_KEY_HEADERS = ("idempotency-key", "x-gitlab-event-uuid")
+_SHA = re.compile(r"[0-9a-fA-F]{4,64}")
+#: Ids go into external ids (at most 200 characters) with a prefix.
+_MAX_ID = 100
+_FULL_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+_NULL_SHA = re.compile(r"0{40}|0{64}")
+
+#: object_kind of each hook named by X-Gitlab-Event, for bodies that lack it.
+_HOOK_KINDS: Mapping[str, str] = {
+    "Deployment Hook": "deployment",
+    "Pipeline Hook": "pipeline",
+    "Merge Request Hook": "merge_request",
+    "Push Hook": "push",
+    "Tag Push Hook": "tag_push",
+    "Job Hook": "build",
+}
+_DEPLOYMENT_STATUSES: Mapping[str, ChangeStatus] = {
+    "running": ChangeStatus.IN_PROGRESS,
+    "success": ChangeStatus.SUCCESS,
+    "failed": ChangeStatus.FAILED,
+    "canceled": ChangeStatus.CANCELED,
+}
+_PIPELINE_STATUSES: Mapping[str, ChangeStatus] = {
+    "success": ChangeStatus.SUCCESS,
+    "failed": ChangeStatus.FAILED,
+    "canceled": ChangeStatus.CANCELED,
+}
+
+
+class _Node:
+    """A JSON object and its JSON pointer: reading a member that is missing or of the wrong
+    type raises a PayloadError naming that member."""
+
+    def __init__(self, value: object, pointer: str = "#") -> None:
+        if not isinstance(value, dict):
+            raise PayloadError(pointer, "expected an object")
+        self._data: Mapping[str, object] = value
+        self.pointer = pointer
+
+    def at(self, key: str) -> str:
+        return f"{self.pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+
+    def raw(self, key: str) -> object:
+        return self._data.get(key)
+
+    def obj(self, key: str) -> _Node:
+        return _Node(self.raw(key), self.at(key))
+
+    def items(self, key: str) -> list[_Node]:
+        value = self.raw(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise PayloadError(self.at(key), "expected an array")
+        return [_Node(item, f"{self.at(key)}/{index}") for index, item in enumerate(value)]
+
+    def opt_text(self, key: str) -> str | None:
+        """A string member; missing, null and "" all mean absent."""
+        value = self.raw(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise PayloadError(self.at(key), "expected a string")
+        return value
+
+    def text(self, key: str) -> str:
+        value = self.opt_text(key)
+        if value is None:
+            raise PayloadError(self.at(key), "required string is missing")
+        return value
+
+    def ident(self, key: str) -> str:
+        value = self.raw(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and 0 < len(value) <= _MAX_ID:
+            return value
+        raise PayloadError(self.at(key), "required id is missing or too long")
+
+    def opt_sha(self, key: str) -> str | None:
+        value = self.opt_text(key)
+        if value is not None and not _SHA.fullmatch(value):
+            raise PayloadError(self.at(key), f"not a commit sha: {value!r}")
+        return value
+
+    def sha(self, key: str) -> str:
+        value = self.opt_sha(key)
+        if value is None:
+            raise PayloadError(self.at(key), "required commit sha is missing")
+        return value
+
+    def time(self, key: str) -> dt.datetime:
+        return parse_time(self.raw(key), self.at(key))
+
+    def opt_time(self, key: str) -> dt.datetime | None:
+        return None if self.raw(key) in (None, "") else self.time(key)
+
+
+def event_type(delivery: Delivery) -> str:
+    header = delivery.headers.get(_EVENT_HEADER)
+    if header:
+        return header
+    payload = delivery.payload
+    kind = payload.get("object_kind") if isinstance(payload, dict) else None
+    return kind if isinstance(kind, str) and kind else "unknown"
+
+
+def delivery_key(delivery: Delivery) -> str | None:
+    for header in _KEY_HEADERS:
+        value = delivery.headers.get(header)
+        if value:
+            return value
+    return None
+
+
+def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
+    """Events of one GitLab delivery; GitLab needs no per-source options."""
+    root = _Node(delivery.payload)
+    kind = root.opt_text("object_kind") or _HOOK_KINDS.get(event_type(delivery))
+    handler = _HANDLERS.get(kind or "")
+    if handler is None:
+        raise Unsupported(f"GitLab event {event_type(delivery)} is not used")
+    return handler(root, delivery)
+
+
+def _received_at(delivery: Delivery) -> dt.datetime:
+    received = delivery.received_at
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=dt.UTC)
+    return received.astimezone(dt.UTC)
+
+
+def _labels(**values: str | None) -> dict[str, str]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _project(root: _Node) -> str:
+    return root.obj("project").text("path_with_namespace")
+
+
+def _status(raw: str, table: Mapping[str, ChangeStatus], what: str) -> ChangeStatus:
+    status = table.get(raw)
+    if status is None:
+        raise Unsupported(f"GitLab {what} status {raw} is not used")
+    return status
+
+
+def _deployment(root: _Node, delivery: Delivery) -> Mapped:
+    """A Deployment Hook: the deployment's change, at the time its status changed."""
+    raw_status = root.text("status")
+    status = _status(raw_status, _DEPLOYMENT_STATUSES, "deployment")
+    deployment_id = root.ident("deployment_id")
+    project = _project(root)
+    environment = root.text("environment")
+    changed = root.time("status_changed_at")
+    running = status is ChangeStatus.IN_PROGRESS
+    labels = _labels(
+        project=project, environment=environment, environment_tier=root.opt_text("environment_tier")
+    )
+    change = ChangeEvent(
+        external_id=f"deployment:{deployment_id}",
+        event_key=f"deployment:{deployment_id}:{raw_status}",
+        status=status,
+        occurred_at=changed,
+        service_ref=project,
+        service_labels=labels,
+        environment=environment,
+        kind=ChangeKind.DEPLOY,
+        started_at=changed if running else None,
+        finished_at=None if running else changed,
+        commit_sha=_deployed_sha(root),
+        url=root.opt_text("deployable_url"),
+    )
+    return Mapped(changes=[change])
+
+
+def _deployed_sha(root: _Node) -> str | None:
+    """The full sha ending commit_url, else the short sha (GitLab sends no full sha field)."""
+    tail = (root.opt_text("commit_url") or "").rstrip("/").rsplit("/", 1)[-1]
+    if _FULL_SHA.fullmatch(tail):
+        return tail
+    return root.opt_sha("short_sha")
+
+
+def _pipeline(root: _Node, delivery: Delivery) -> Mapped:
+    """A finished Pipeline Hook; without an environment, as a pipeline is not a deployment."""
+    pipeline = root.obj("object_attributes")
+    raw_status = pipeline.text("status")
+    status = _status(raw_status, _PIPELINE_STATUSES, "pipeline")
+    pipeline_id = pipeline.ident("id")
+    project = _project(root)
+    finished = pipeline.opt_time("finished_at") or _received_at(delivery)
+    ref = pipeline.opt_text("ref")
+    is_tag = pipeline.raw("tag") is True
+    change = ChangeEvent(
+        external_id=f"pipeline:{pipeline_id}",
+        event_key=f"pipeline:{pipeline_id}:{raw_status}",
+        status=status,
+        occurred_at=finished,
+        service_ref=project,
+        service_labels=_labels(
+            project=project, tag=ref if is_tag else None, branch=None if is_tag else ref
+        ),
+        environment=None,
+        kind=ChangeKind.DEPLOY,
+        started_at=pipeline.opt_time("created_at"),
+        finished_at=finished,
+        commit_sha=pipeline.opt_sha("sha"),
+        title=pipeline.opt_text("name"),
+        url=pipeline.opt_text("url"),
+    )
+    return Mapped(changes=[change])
+
+
+def _merge_request(root: _Node, delivery: Delivery) -> Mapped:
+    """A merged merge request: its last commit at its own time, and the merge commit at the
+    merge time (merged_at, else updated_at, else when received: group hooks send neither).
+    A fast-forward merge has no merge commit: the last commit is what landed."""
+    request = root.obj("object_attributes")
+    action = request.opt_text("action")
+    if action != "merge":
+        raise Unsupported(f"merge request action {action or 'missing'} is not used")
+    project = _project(root)
+    last = _commit(request.obj("last_commit"), project)
+    merge_sha = request.opt_sha("merge_commit_sha")
+    if merge_sha is None or merge_sha == last.sha:
+        return Mapped(commits=[last])
+    merged_at = (
+        request.opt_time("merged_at") or request.opt_time("updated_at") or _received_at(delivery)
+    )
+    merge = CommitRecord(sha=merge_sha, committed_at=merged_at, repo=project)
+    return Mapped(commits=[merge, last])
+
+
+def _push(root: _Node, delivery: Delivery) -> Mapped:
+    """The pushed commits (GitLab lists at most 20), each at its own timestamp."""
+    project = _project(root)
+    commits = [_commit(node, project) for node in root.items("commits")]
+    if not commits:
+        deleted = _NULL_SHA.fullmatch(root.opt_text("after") or "")
+        raise Unsupported(
+            "push without commits (branch deleted)" if deleted else "push without commits"
+        )
+    return Mapped(commits=commits)
+
+
+def _commit(node: _Node, project: str) -> CommitRecord:
+    return CommitRecord(sha=node.sha("id"), committed_at=node.time("timestamp"), repo=project)
+
+
+_HANDLERS: Mapping[str, Callable[[_Node, Delivery], Mapped]] = {
+    "deployment": _deployment,
+    "pipeline": _pipeline,
+    "merge_request": _merge_request,
+    "push": _push,
+}
