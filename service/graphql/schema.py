@@ -42,6 +42,7 @@ from service.graphql.types.common import (
     encode_cursor,
     page_size,
 )
+from service.graphql.types.incident import Change, Delivery, Incident
 from service.graphql.types.kpi import Kpi, Target
 from service.graphql.types.outcome import Outcome
 from service.graphql.types.service import Service
@@ -49,6 +50,7 @@ from service.graphql.types.team import Team
 from service.models import catalog as models
 from service.models.enums import Scope
 from service.store import catalog as store
+from service.store import ingest as ingest_store
 
 N = TypeVar("N")
 log = logging.getLogger(__name__)
@@ -120,6 +122,37 @@ class Query:
         async with info.context.db.acquire() as con:
             found = await store.list_outcomes(con, slugs=[slug])
         return Outcome.of(found[0]) if found else None
+
+    @strawberry.field
+    async def incident(self, info: Info, id: int) -> Incident | None:
+        found = await info.context.loaders.incident.load(id)
+        return Incident.of(found) if found else None
+
+    @strawberry.field
+    async def change(self, info: Info, id: int) -> Change | None:
+        found = await info.context.loaders.change.load(id)
+        return Change.of(found) if found else None
+
+    @strawberry.field(description="The webhook delivery log, newest first (admin scope).")
+    async def deliveries(
+        self, info: Info, status: str | None = None, source: str | None = None,
+        first: int = 50, before: int | None = None,
+    ) -> list[Delivery]:  # fmt: skip
+        if not info.context.principal.allows(Scope.ADMIN):
+            raise GraphQLError(
+                "deliveries need the 'admin' scope",
+                extensions={"code": "FORBIDDEN", "required_scope": "admin"},
+            )
+        async with info.context.db.acquire() as con:
+            rows = await ingest_store.list_deliveries(
+                con, status=status, source=source, before_id=before, limit=page_size(first)
+            )
+        return [
+            Delivery(id=r.id, source=r.source, delivery_key=r.delivery_key,
+                     event_type=r.event_type, received_at=r.received_at, status=r.status,
+                     detail=r.detail, attempts=r.attempts)
+            for r in rows
+        ]  # fmt: skip
 
     @strawberry.field
     async def teams(self, info: Info, first: int = 50, after: str | None = None) -> Page[Team]:

@@ -109,6 +109,7 @@ class Incident(BaseModel):
     caused_by: str | None = Field(description="What the incident named as its cause.")
     caused_by_change_id: int | None
     link_kind: Literal["explicit", "inferred"] | None
+    service_id: int | None = Field(default=None, exclude=True)
 
 
 class Change(BaseModel):
@@ -126,6 +127,7 @@ class Change(BaseModel):
     commit_time: dt.datetime | None = Field(description="When the deployed commit was made.")
     title: str | None
     url: str | None
+    service_id: int | None = Field(default=None, exclude=True)
 
 
 class IncidentDetail(Incident):

@@ -117,7 +117,7 @@ where caused_by_change_id is null and caused_by_ref is not null
 select i.id, so.name as source, i.external_id, s.slug as service, i.severity, i.priority,
        i.status, i.title, i.url, i.started_at, i.detected_at, i.acknowledged_at, i.resolved_at,
        i.users_affected, i.cost_estimate, i.problem_key, i.caused_by_ref as caused_by,
-       i.caused_by_change_id, i.link_kind
+       i.caused_by_change_id, i.link_kind, i.service_id
 from incident i
 join source so on so.id = i.source_id
 left join business_service s on s.id = i.service_id
@@ -138,7 +138,7 @@ from incident_event where incident_id = any($1::bigint[]) order by occurred_at, 
 -- name: list_changes
 select c.id, so.name as source, c.external_id, s.slug as service, c.environment,
        c.is_production, c.kind, c.status, c.started_at, c.finished_at, c.commit_sha,
-       ct.committed_at as commit_time, c.title, c.url
+       ct.committed_at as commit_time, c.title, c.url, c.service_id
 from change c
 join source so on so.id = c.source_id
 left join business_service s on s.id = c.service_id

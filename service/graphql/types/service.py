@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from service.graphql.types.common import Info, Owners
 from service.graphql.types.team import Team
+from service.ingest.model import ChangeStatus
 from service.models import enums
 from service.models.catalog import Service as ServiceModel
 
 if TYPE_CHECKING:
+    from service.graphql.types.incident import Change, Incident
     from service.graphql.types.kpi import Kpi
     from service.graphql.types.outcome import Outcome
 
@@ -81,3 +84,41 @@ class Service:
         loaders = info.context.loaders
         ids = await loaders.outcomes_of_service.load(self.id)
         return [Outcome.of(o) for o in await loaders.outcome.load_many(ids) if o]
+
+    @strawberry.field(description="Incidents of this service overlapping the window.")
+    async def incidents(
+        self,
+        info: Info,
+        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
+        to: dt.datetime | None = None,
+        severity: list[enums.Severity] | None = None,
+        status: list[str] | None = None,
+    ) -> list[Annotated[Incident, strawberry.lazy("service.graphql.types.incident")]]:
+        from service.graphql.loaders import IncidentFilter
+        from service.graphql.types.incident import Incident
+
+        f = IncidentFilter(
+            start=from_, end=to, severities=tuple(s.value for s in severity or ()),
+            statuses=tuple(status or ()),
+        )  # fmt: skip
+        found = await info.context.loaders.incidents_of_service.load((self.id, f))
+        return [Incident.of(i) for i in found]
+
+    @strawberry.field(description="Changes of this service overlapping the window.")
+    async def changes(
+        self,
+        info: Info,
+        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
+        to: dt.datetime | None = None,
+        environment: list[str] | None = None,
+        status: list[ChangeStatus] | None = None,
+    ) -> list[Annotated[Change, strawberry.lazy("service.graphql.types.incident")]]:
+        from service.graphql.loaders import ChangeFilter
+        from service.graphql.types.incident import Change
+
+        f = ChangeFilter(
+            start=from_, end=to, environments=tuple(environment or ()),
+            statuses=tuple(s.value for s in status or ()),
+        )  # fmt: skip
+        found = await info.context.loaders.changes_of_service.load((self.id, f))
+        return [Change.of(c) for c in found]
