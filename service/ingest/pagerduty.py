@@ -1,0 +1,274 @@
+"""PagerDuty incident webhooks: v3 (one `event` per delivery) and legacy v2 (`messages`).
+
+v3 sends `{"event": {"id", "event_type", "resource_type", "occurred_at", "data"}}`; `data` is
+the incident itself for most incident events, and an object pointing at the incident
+(`data.incident`) for notes, status updates, responders and conference bridges. v2 sends
+`{"messages": [{"id", "event", "created_on", "incident"}]}`, possibly several per delivery.
+
+Severity comes from the incident's priority when it is named P1..P5, else from its urgency
+(high -> sev2, low -> sev4); `severity_raw` keeps whichever name was used, so a source's
+severity map can override it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+
+from pydantic import ValidationError
+
+from service.ingest.model import (
+    AdapterOptions,
+    Delivery,
+    IncidentEvent,
+    IncidentStep,
+    Mapped,
+    PayloadError,
+    Unsupported,
+)
+from service.ingest.timeparse import parse_optional_time, parse_time
+from service.models.enums import Severity
+
+KIND = "pagerduty"
+
+Json = Mapping[str, object]
+
+#: v3 events that change fields but not the status; any `incident.responder.*` too.
+_V3_UPDATES = (
+    "priority_updated annotated escalated reassigned delegated status_update_published "
+    "unacknowledged service_updated conference_bridge.updated"
+).split()
+_V3_STEPS: dict[str, IncidentStep] = {
+    "incident.triggered": IncidentStep.TRIGGERED,
+    "incident.acknowledged": IncidentStep.ACKNOWLEDGED,
+    "incident.resolved": IncidentStep.RESOLVED,
+    "incident.reopened": IncidentStep.REOPENED,
+    **{f"incident.{name}": IncidentStep.UPDATED for name in _V3_UPDATES},
+}
+_V2_STEPS: dict[str, IncidentStep] = {
+    "incident.trigger": IncidentStep.TRIGGERED,
+    "incident.acknowledge": IncidentStep.ACKNOWLEDGED,
+    "incident.resolve": IncidentStep.RESOLVED,
+    **{
+        f"incident.{name}": IncidentStep.UPDATED
+        for name in ("unacknowledge", "assign", "escalate", "delegate", "annotate")
+    },
+}
+_PRIORITY = re.compile(r"^p([1-5])$", re.IGNORECASE)
+_URGENCY = {"high": Severity.SEV2, "low": Severity.SEV4}
+
+
+# --- the adapter contract ------------------------------------------------------------------
+
+
+def event_type(delivery: Delivery) -> str:
+    payload = delivery.payload
+    if not isinstance(payload, dict):
+        return "unknown"
+    event = payload.get("event")
+    if isinstance(event, dict) and isinstance(event.get("event_type"), str):
+        return str(event["event_type"])
+    names = [m.get("event") for m in _v2_messages(payload) if isinstance(m.get("event"), str)]
+    return ",".join(dict.fromkeys(str(n) for n in names)) or "unknown"
+
+
+def delivery_key(delivery: Delivery) -> str | None:
+    """`X-Webhook-Id` (repeated on every retry), else the v3 event id or first v2 message id."""
+    header = delivery.headers.get("x-webhook-id")
+    if header:
+        return header
+    payload = delivery.payload
+    if not isinstance(payload, dict):
+        return None
+    event = payload.get("event")
+    if isinstance(event, dict):
+        return _nonempty(event.get("id"))
+    messages = _v2_messages(payload)
+    return _nonempty(messages[0].get("id")) if messages else None
+
+
+def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
+    payload = _object(delivery.payload, "")
+    if "event" in payload:
+        return Mapped(incidents=[_v3_event(_object(payload["event"], "/event"))])
+    if "messages" in payload:
+        return Mapped(incidents=_v2_events(payload["messages"]))
+    raise PayloadError("", "expected a v3 'event' or a v2 'messages' list")
+
+
+# --- v3 ------------------------------------------------------------------------------------
+
+
+def _v3_event(event: Json) -> IncidentEvent:
+    name = _required_text(event, "event_type", "/event")
+    step = _v3_step(name, event.get("resource_type", "incident"))
+    event_key = _required_text(event, "id", "/event")
+    occurred_at = parse_time(event.get("occurred_at"), "/event/occurred_at")
+    data = _object(event.get("data"), "/event/data")
+    reference = data.get("incident")
+    if data.get("type") != "incident" and isinstance(reference, dict):
+        return _v3_about_incident(data, reference, event_key, step, occurred_at)
+    return _incident_event(data, "/event/data", event_key, step, occurred_at)
+
+
+def _v3_step(name: str, resource: object) -> IncidentStep:
+    if resource != "incident":
+        raise Unsupported(f"PagerDuty {resource} events are not incidents ({name})")
+    step = _V3_STEPS.get(name)
+    if step is None and name.startswith("incident.responder."):
+        step = IncidentStep.UPDATED
+    if step is None:
+        raise Unsupported(f"PagerDuty event {name} is not used")
+    return step
+
+
+def _v3_about_incident(
+    data: Json, reference: Json, event_key: str, step: IncidentStep, occurred_at: dt.datetime
+) -> IncidentEvent:
+    """A note, status update, responder request ...: it names the incident, and its own text
+    (a note's content, a status update's message) may say what caused it."""
+    external_id = _required_text(reference, "id", "/event/data/incident")
+    return _event(
+        "/event/data",
+        external_id=external_id,
+        event_key=event_key,
+        step=step,
+        occurred_at=occurred_at,
+        url=_nonempty(reference.get("html_url")),
+        text=_join(data.get("content"), data.get("message")),
+    )
+
+
+# --- v2 ------------------------------------------------------------------------------------
+
+
+def _v2_messages(payload: Json) -> list[Json]:
+    messages = payload.get("messages")
+    if not isinstance(messages, list):
+        return []
+    return [m for m in messages if isinstance(m, dict)]
+
+
+def _v2_events(messages: object) -> list[IncidentEvent]:
+    if not isinstance(messages, list):
+        raise PayloadError("/messages", "expected a list")
+    events: list[IncidentEvent] = []
+    skipped: list[str] = []
+    for index, value in enumerate(messages):
+        pointer = f"/messages/{index}"
+        message = _object(value, pointer)
+        name = _required_text(message, "event", pointer)
+        step = _V2_STEPS.get(name)
+        if step is None:
+            skipped.append(name)
+            continue
+        events.append(_v2_event(message, pointer, step))
+    if not events:
+        raise Unsupported(f"no PagerDuty v2 message this service uses ({', '.join(skipped)})")
+    return events
+
+
+def _v2_event(message: Json, pointer: str, step: IncidentStep) -> IncidentEvent:
+    event_key = _required_text(message, "id", pointer)
+    occurred_at = parse_time(message.get("created_on"), f"{pointer}/created_on")
+    incident = _object(message.get("incident"), f"{pointer}/incident")
+    return _incident_event(incident, f"{pointer}/incident", event_key, step, occurred_at)
+
+
+# --- the incident object (v3 data, v2 incident) --------------------------------------------
+
+
+def _incident_event(
+    incident: Json, pointer: str, event_key: str, step: IncidentStep, occurred_at: dt.datetime
+) -> IncidentEvent:
+    external_id = _required_text(incident, "id", pointer)
+    service = _optional_object(incident.get("service"), f"{pointer}/service")
+    priority = _optional_object(incident.get("priority"), f"{pointer}/priority")
+    priority_name = _nonempty(priority.get("summary")) or _nonempty(priority.get("name"))
+    urgency = _nonempty(incident.get("urgency"))
+    created_at = incident.get("created_at", incident.get("created_on"))
+    detected_at = parse_optional_time(created_at, f"{pointer}/created_at")
+    if detected_at is None and step is IncidentStep.TRIGGERED:
+        detected_at = occurred_at
+    title = _nonempty(incident.get("title")) or _v2_subject(incident)
+    return _event(
+        pointer,
+        external_id=external_id,
+        event_key=event_key,
+        step=step,
+        occurred_at=occurred_at,
+        title=title,
+        url=_nonempty(incident.get("html_url")),
+        service_ref=_service_name(service),
+        service_labels=_service_labels(service),
+        priority=priority_name,
+        severity=_severity(priority_name, urgency),
+        severity_raw=priority_name or urgency,
+        detected_at=detected_at,
+        text=_join(title, incident.get("description"), _body_details(incident)),
+    )
+
+
+def _v2_subject(incident: Json) -> str | None:
+    summary = incident.get("trigger_summary_data")
+    return _nonempty(summary.get("subject")) if isinstance(summary, dict) else None
+
+
+def _body_details(incident: Json) -> object:
+    body = incident.get("body")
+    return body.get("details") if isinstance(body, dict) else None
+
+
+def _service_name(service: Json) -> str | None:
+    return _nonempty(service.get("summary")) or _nonempty(service.get("name"))
+
+
+def _service_labels(service: Json) -> dict[str, str]:
+    labels = {"service_id": _nonempty(service.get("id")), "service_name": _service_name(service)}
+    return {key: value for key, value in labels.items() if value is not None}
+
+
+def _severity(priority: str | None, urgency: str | None) -> Severity | None:
+    match = _PRIORITY.match(priority) if priority else None
+    if match:
+        return Severity(f"sev{match[1]}")
+    return _URGENCY.get(urgency.lower()) if urgency else None
+
+
+# --- JSON helpers --------------------------------------------------------------------------
+
+
+def _event(pointer: str, **fields: object) -> IncidentEvent:
+    """The event, or a PayloadError when a value breaks the model's limits (an id too long)."""
+    try:
+        return IncidentEvent.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise PayloadError(pointer, f"{error['loc'][0]}: {error['msg']}") from exc
+
+
+def _object(value: object, pointer: str) -> Json:
+    if not isinstance(value, dict):
+        raise PayloadError(pointer, "expected an object")
+    return value
+
+
+def _optional_object(value: object, pointer: str) -> Json:
+    return {} if value is None else _object(value, pointer)
+
+
+def _required_text(obj: Json, key: str, pointer: str) -> str:
+    value = _nonempty(obj.get(key))
+    if value is None:
+        raise PayloadError(f"{pointer}/{key}", "expected a non-empty string")
+    return value
+
+
+def _nonempty(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _join(*parts: object) -> str | None:
+    texts = list(dict.fromkeys(p for p in parts if isinstance(p, str) and p.strip()))
+    return "\n".join(texts) or None
