@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from service.db import Connection
-from service.errors import ApiError, FieldError
+from service.errors import ApiError, FieldError, NotFound
 from service.models.catalog import (
     Body,
     KpiIn,
@@ -25,7 +25,9 @@ from service.models.catalog import (
     TeamIn,
 )
 from service.models.enums import KpiKind
+from service.models.sources import SourceIn
 from service.store import catalog as store
+from service.store import sources
 
 
 class TargetSpec(Body):
@@ -52,6 +54,11 @@ class CatalogFile(Body):
     services: list[ServiceIn] = Field(default_factory=list)
     outcomes: list[OutcomeIn] = Field(default_factory=list)
     kpis: list[KpiDefinition] = Field(default_factory=list)
+    sources: list[SourceIn] = Field(
+        default_factory=list,
+        description="Tools sending incidents and changes. In a file for `kpi apply`, "
+        "`secret_env: NAME` reads the secret from the environment instead of the file.",
+    )
 
 
 class Change(BaseModel):
@@ -153,6 +160,29 @@ class _Applier:
                 normalise=_sorted_dependencies,
             )  # fmt: skip
 
+    async def sources(self, wanted: Sequence[SourceIn]) -> None:
+        for i, src in enumerate(wanted):
+            self.where = f"sources/{i}"
+            try:
+                current = await sources.get_source_with_secret(self.con, name=src.name)
+            except NotFound:
+                await sources.create_source(self.con, source=src)
+                self.changes.append(Change(action="create", kind="source", key=src.name))
+                continue
+            have = current.source.model_dump(mode="json", exclude={"id", "has_secret",
+                                                                   "webhook_path"})  # fmt: skip
+            want = src.model_dump(mode="json", exclude={"secret"})
+            diff = _diff(have, want)
+            given = src.secret.get_secret_value() if src.secret else None
+            if given is not None and given != current.secret:
+                diff["secret"] = ("(hidden)", "(changed)")
+            if diff:
+                await sources.update_source(self.con, name=src.name, source=src)
+                self.changes.append(Change(action="update", kind="source", key=src.name,
+                                           fields=diff))  # fmt: skip
+            else:
+                self.unchanged += 1
+
     async def kpis(self, kpis: Sequence[KpiDefinition]) -> None:
         current = {k.key: k for k in await store.list_kpis(self.con)}
         known = set(current)
@@ -253,6 +283,7 @@ async def apply_catalog(con: Connection, catalog: CatalogFile, *, dry_run: bool)
         ("services", lambda: applier.services(catalog.services)),
         ("outcomes", lambda: applier.outcomes(catalog.outcomes)),
         ("kpis", lambda: applier.kpis(catalog.kpis)),
+        ("sources", lambda: applier.sources(catalog.sources)),
     ]
     try:
         async with con.transaction():

@@ -74,8 +74,11 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
     from service.catalog_apply import CatalogFile, apply_catalog
 
     try:
-        data = yaml.safe_load(Path(args.file).read_text())
-        catalog = CatalogFile.model_validate(data or {})
+        data = _secrets_from_environment(yaml.safe_load(Path(args.file).read_text()) or {})
+        catalog = CatalogFile.model_validate(data)
+    except KeyError as exc:
+        _print_err(f"error: {exc.args[0]}")
+        return 2
     except (OSError, yaml.YAMLError) as exc:
         _print_err(f"error: cannot read {args.file}: {exc}")
         return 2
@@ -96,6 +99,36 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
                 )
         verb = "would change" if args.dry_run else "changed"
         print(f"{verb} {len(report.changes)}, unchanged {report.unchanged}")
+        return 0
+
+    return _run(settings, work)
+
+
+def _secrets_from_environment(data: Any) -> Any:
+    """Sources may name an environment variable (secret_env) instead of writing the secret."""
+    if isinstance(data, dict):
+        for i, source in enumerate(data.get("sources") or []):
+            if isinstance(source, dict) and "secret_env" in source:
+                name = source.pop("secret_env")
+                if name not in os.environ:
+                    raise KeyError(f"sources.{i}.secret_env: {name} is not set")
+                source["secret"] = os.environ[name]
+    return data
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from service.ingest import pipeline
+    from service.store import ingest
+
+    async def work(con: dbmod.Connection) -> int:
+        ids = args.id or await ingest.unmapped_delivery_ids(con, source=args.source)
+        still = 0
+        for delivery_id in ids:
+            outcome = await pipeline.replay(con, delivery_id)
+            print(f"delivery {delivery_id}: {outcome.status}"
+                  + (f" ({outcome.detail})" if outcome.detail else ""))  # fmt: skip
+            still += outcome.status == "unmapped"
+        print(f"replayed {len(ids)}, applied {len(ids) - still}, still unmapped {still}")
         return 0
 
     return _run(settings, work)
@@ -222,6 +255,11 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
+
+    replay = sub.add_parser("replay", help="replay unmapped webhook deliveries")
+    replay.add_argument("--source", help="only this source's deliveries")
+    replay.add_argument("--id", type=int, action="append", help="this delivery (repeatable)")
+    replay.set_defaults(func=cmd_replay)
 
     apply = sub.add_parser("apply", help="apply a catalog YAML file (KPIs as code)")
     apply.add_argument("-f", "--file", required=True)

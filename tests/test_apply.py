@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from service import db as dbmod
@@ -186,3 +187,57 @@ async def test_cli_apply_twice_and_token_create(database_url: str) -> None:
         con = await dbmod.connect(database_url)
         await con.execute(f'drop schema if exists "{schema}" cascade')
         await con.close()
+
+
+async def test_sources_apply_idempotently_without_revealing_secrets(
+    con: dbmod.Connection,
+) -> None:
+    await apply_catalog(con, starter_catalog(), dry_run=False)
+    pd = {
+        "name": "pagerduty", "kind": "pagerduty", "secret": "s3cret",
+        "severity_map": {"P1": "sev1"},
+        "service_rules": [{"match": {"ref": "Checkout API"}, "service": "checkout"}],
+    }  # fmt: skip
+    first = await apply_catalog(con, CatalogFile.model_validate({"sources": [pd]}), dry_run=False)
+    assert [(c.action, c.kind, c.key) for c in first.changes] == [("create", "source", "pagerduty")]
+    again = await apply_catalog(con, CatalogFile.model_validate({"sources": [pd]}), dry_run=False)
+    assert (again.changes, again.unchanged) == ([], 1)
+
+    rotated = {**pd, "secret": "n3w", "production_envs": ["prod"]}
+    report = await apply_catalog(
+        con, CatalogFile.model_validate({"sources": [rotated]}), dry_run=False
+    )
+    (change,) = report.changes
+    assert change.fields == {
+        "production_envs": (["production", "prod"], ["prod"]),
+        "secret": ("(hidden)", "(changed)"),
+    }
+    assert "n3w" not in report.model_dump_json() and "s3cret" not in report.model_dump_json()
+    assert await con.fetchval("select secret from source where name = 'pagerduty'") == "n3w"
+
+
+def test_cli_reads_source_secrets_from_the_environment(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = f"kpi_cli_{secrets.token_hex(4)}"
+    catalog = tmp_path / "sources.yaml"
+    catalog.write_text(
+        "sources:\n  - {name: gitlab, kind: gitlab, secret_env: KPI_TEST_GITLAB_TOKEN}\n"
+    )
+    missing = _kpi(database_url, schema, "apply", "-f", str(catalog))
+    assert missing.returncode == 2
+    assert "sources.0.secret_env: KPI_TEST_GITLAB_TOKEN is not set" in missing.stderr
+    monkeypatch.setenv("KPI_TEST_GITLAB_TOKEN", "tok-123")
+    try:
+        done = _kpi(database_url, schema, "apply", "-f", str(catalog))
+        assert done.stdout.splitlines() == ["create source gitlab", "changed 1, unchanged 0"]
+        assert "tok-123" not in done.stdout + done.stderr
+    finally:
+        import asyncio
+
+        async def drop() -> None:
+            con = await dbmod.connect(database_url)
+            await con.execute(f'drop schema if exists "{schema}" cascade')
+            await con.close()
+
+        asyncio.run(drop())
