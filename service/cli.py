@@ -190,9 +190,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from service import logs
+    from service import logs, serve
 
     logs.configure(settings.log_level)
     # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets
@@ -202,10 +200,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["KPI_DATABASE_URL"] = url
         if args.demo:
             asyncio.run(_load_demo(url, settings, args.host, args.port))
-        uvicorn.run(
-            "service.app:create_app", factory=True, host=args.host, port=args.port,
-            workers=args.workers, log_config=None, access_log=False,
-        )  # fmt: skip
+        serve.run(args.host, args.port, args.workers)
     return 0
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 
-BENCHMARKS = {"ingest-bulk": "service.bench.ingest_bulk"}
+BENCHMARKS = {
+    "ingest-bulk": "service.bench.ingest_bulk",
+    "ingest-webhook": "service.bench.ingest_webhook",
+}
 
 
 def run_benchmark(name: str, argv: list[str]) -> int:

@@ -53,16 +53,13 @@ def _free_port() -> int:
 
 
 def _start_server(url: str, schema: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """`kpi serve` in a subprocess, as a user runs it."""
     env = {
-        **os.environ,
-        "KPI_DATABASE_URL": url,
-        "KPI_DB_SCHEMA": schema,
-        "KPI_LOG_LEVEL": "WARNING",
-    }
+        **os.environ, "KPI_DATABASE_URL": url, "KPI_DB_SCHEMA": schema, "KPI_LOG_LEVEL": "WARNING",
+    }  # fmt: skip
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--no-access-log", "--log-level", "warning"],
+        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers)],
         env=env,
     )  # fmt: skip
 
