@@ -127,9 +127,10 @@ async def receive(con: Connection, source: SourceSecret, received: Received) -> 
                 failure = exc
                 await store.set_outcome(con, delivery_id, "invalid", str(exc))
     if failure is not None:
+        pointer = failure.pointer if failure.pointer.startswith("#") else f"#{failure.pointer}"
         raise ValidationFailed(
             f"the payload is not a valid {src.kind} delivery: {failure}",
-            errors=[ProblemField(failure.pointer, failure.detail)],
+            errors=[ProblemField(pointer, failure.detail)],
         )
     return outcome
 

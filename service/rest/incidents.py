@@ -4,12 +4,13 @@ steps, and read them back with their timelines."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, Field
 
 from service.db import Connection
-from service.errors import invalid
+from service.errors import Conflict, field_error, invalid
 from service.ingest import pipeline
 from service.ingest.model import (
     ChangeEvent,
@@ -39,34 +40,57 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def incident_events(body: IncidentIn, *, now: dt.datetime, reopen: bool) -> list[IncidentEvent]:
-    """The steps an incident record implies, each keyed by its time so a re-post adds none."""
+def incident_events(
+    body: IncidentIn, *, now: dt.datetime, current: Incident | None
+) -> list[IncidentEvent]:
+    """The steps a posted incident record implies, given the incident as it stands.
+
+    Times the body states become steps keyed by those times, so re-posting adds nothing. A
+    status without a time is stamped now, but only when the incident is not already there:
+    re-posting `resolved` keeps the first resolution time.
+    """
     common = {"external_id": body.external_id, "service_ref": body.service}
-    detected = body.detected_at or body.started_at or now
     events = [
-        IncidentEvent(
-            step=IncidentStep.TRIGGERED, occurred_at=detected, event_key=f"triggered:{detected}",
-            impact_start=body.started_at, detected_at=body.detected_at, **common,
-        ),
         IncidentEvent(
             step=IncidentStep.UPDATED, occurred_at=now, event_key=f"fields:{now.isoformat()}",
             severity=body.severity, severity_raw=body.severity, priority=body.priority,
             title=body.title, url=body.url, users_affected=body.users_affected,
             cost_estimate=body.cost_estimate, problem_key=body.problem_key,
-            caused_by=body.caused_by, **common,
+            caused_by=body.caused_by, impact_start=body.started_at, **common,
         ),
     ]  # fmt: skip
-    acked = body.acknowledged_at or (now if body.status == "acknowledged" else None)
+    acked = body.acknowledged_at
+    if (
+        acked is None
+        and body.status == "acknowledged"
+        and (current is None or current.acknowledged_at is None)
+    ):
+        acked = now
+    resolved = body.resolved_at
+    if (
+        resolved is None
+        and body.status == "resolved"
+        and (current is None or current.status != "resolved")
+    ):
+        resolved = now
+    detected = body.detected_at
+    if detected is None and current is None:
+        # A new incident is detected when stated, else when its impact started, else at its
+        # first stated step, else now.
+        detected = body.started_at or min(t for t in (acked, resolved, now) if t is not None)
+    if detected is not None:
+        events.append(IncidentEvent(
+            step=IncidentStep.TRIGGERED, occurred_at=detected, event_key=f"triggered:{detected}",
+            detected_at=body.detected_at, **common))  # fmt: skip
     if acked is not None:
         events.append(IncidentEvent(
             step=IncidentStep.ACKNOWLEDGED, occurred_at=acked, event_key=f"acknowledged:{acked}",
             **common))  # fmt: skip
-    resolved = body.resolved_at or (now if body.status == "resolved" else None)
     if resolved is not None:
         events.append(IncidentEvent(
             step=IncidentStep.RESOLVED, occurred_at=resolved, event_key=f"resolved:{resolved}",
             **common))  # fmt: skip
-    elif reopen:
+    elif body.status == "open" and current is not None and current.status == "resolved":
         events.append(IncidentEvent(
             step=IncidentStep.REOPENED, occurred_at=now, event_key=f"reopened:{now}",
             **common))  # fmt: skip
@@ -96,14 +120,26 @@ async def _source(con: Connection, name: str) -> Source:
 
 
 async def _submit(call: Call, con: Connection, src: Source, mapped: Mapped) -> None:
-    """Log the request as a delivery of its source and apply it (a retry with the same
-    Idempotency-Key is logged once and applied once)."""
+    """Log the request as a delivery of its source and apply it. A retry with the same
+    Idempotency-Key is logged once and applied once; the key sent with another request is
+    refused."""
     key = call.request.headers.get("idempotency-key")
+    fingerprint = hashlib.sha256(
+        f"{call.request.url.path}\n".encode() + call.body.model_dump_json().encode()
+    ).hexdigest()
     delivery_id = await store.claim_delivery(
-        con, source_id=src.id, key=key, event_type="api", headers={},
+        con, source_id=src.id, key=key, event_type="api",
+        headers={"request-sha256": fingerprint},
         body=orjson.dumps(mapped.model_dump(mode="json")), status="applied",
     )  # fmt: skip
     if delivery_id is None:
+        assert key is not None
+        first = await store.delivery_by_key(con, source_id=src.id, key=key)
+        if (first["headers"] or {}).get("request-sha256") != fingerprint:
+            raise Conflict(
+                "this Idempotency-Key was already used for another request",
+                errors=[field_error("Idempotency-Key", "reused for a different request")],
+            )
         return
     outcome = await pipeline.apply_mapped(con, src, delivery_id, mapped)
     if outcome.status != "applied":
@@ -121,8 +157,7 @@ async def upsert_incident(call: Call) -> Incident:
         src = await _source(con, body.source)
         await _check_service(con, body.service)
         current = await _incident_by_external_id(con, src.id, body.external_id)
-        reopen = current is not None and current.status == "resolved" and body.status == "open"
-        mapped = Mapped(incidents=incident_events(body, now=_now(), reopen=reopen))
+        mapped = Mapped(incidents=incident_events(body, now=_now(), current=current))
         await _submit(call, con, src, mapped)
         found = await _incident_by_external_id(con, src.id, body.external_id)
         assert found is not None

@@ -9,7 +9,7 @@ do nothing
 returning id;
 
 -- name: delivery_by_key
-select id, status, detail from delivery
+select id, status, detail, headers from delivery
 where source_id = $1 and delivery_key = $2 and status <> 'rejected';
 
 -- name: set_delivery_outcome
