@@ -18,8 +18,17 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from pydantic import ValidationError
-
+from service.ingest.jsonread import (
+    Json,
+    child,
+    join_texts,
+    list_at,
+    nonempty,
+    object_at,
+    peek_text,
+    strings_at,
+    validated,
+)
 from service.ingest.model import (
     AdapterOptions,
     Delivery,
@@ -33,8 +42,6 @@ from service.ingest.timeparse import parse_optional_time, parse_time
 from service.models.enums import Severity
 
 KIND = "alertmanager"
-
-Json = Mapping[str, object]
 
 _STEPS = {"firing": IncidentStep.TRIGGERED, "resolved": IncidentStep.RESOLVED}
 _SEVERITY: dict[str, Severity | None] = {
@@ -54,9 +61,7 @@ _SEVERITY: dict[str, Severity | None] = {
 
 
 def event_type(delivery: Delivery) -> str:
-    payload = delivery.payload
-    status = payload.get("status") if isinstance(payload, dict) else None
-    return status if isinstance(status, str) and status else "unknown"
+    return peek_text(delivery.payload, "status") or "unknown"
 
 
 def delivery_key(delivery: Delivery) -> str | None:
@@ -71,7 +76,7 @@ def delivery_key(delivery: Delivery) -> str | None:
     payload = delivery.payload
     if not isinstance(payload, dict):
         return None
-    group_key, status = _nonempty(payload.get("groupKey")), _nonempty(payload.get("status"))
+    group_key, status = nonempty(payload.get("groupKey")), nonempty(payload.get("status"))
     if group_key is None or status is None:
         return None
     try:
@@ -83,37 +88,37 @@ def delivery_key(delivery: Delivery) -> str | None:
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
-    return Mapped(incidents=_events(_object(delivery.payload, "")))
+    return Mapped(incidents=_events(object_at(delivery.payload, "")))
 
 
 # --- mapping -------------------------------------------------------------------------------
 
 
 def _events(payload: Json) -> list[IncidentEvent]:
-    alerts = payload.get("alerts")
-    if not isinstance(alerts, list):
-        raise PayloadError("/alerts", "expected a list")
+    alerts = list_at(payload.get("alerts"), "/alerts")
     if not alerts:
         raise Unsupported("Alertmanager notification without alerts")
-    common = _strings(payload.get("commonLabels"), "/commonLabels")
-    group_status = _nonempty(payload.get("status"))
+    common = strings_at(payload.get("commonLabels"), "/commonLabels")
+    group_status = nonempty(payload.get("status"))
     return [
-        _alert_event(_object(alert, f"/alerts/{i}"), f"/alerts/{i}", group_status, common)
+        _alert_event(alert, child("/alerts", i), group_status, common)
         for i, alert in enumerate(alerts)
     ]
 
 
 def _alert_event(
-    alert: Json, pointer: str, group_status: str | None, common: dict[str, str]
+    value: object, pointer: str, group_status: str | None, common: dict[str, str]
 ) -> IncidentEvent:
-    labels = {**common, **_strings(alert.get("labels"), f"{pointer}/labels")}
-    annotations = _strings(alert.get("annotations"), f"{pointer}/annotations")
+    alert = object_at(value, pointer)
+    labels = {**common, **strings_at(alert.get("labels"), child(pointer, "labels"))}
+    annotations = strings_at(alert.get("annotations"), child(pointer, "annotations"))
     step = _step(alert, pointer, group_status)
-    starts_at = parse_time(alert.get("startsAt"), f"{pointer}/startsAt")
+    starts_at = parse_time(alert.get("startsAt"), child(pointer, "startsAt"))
     occurred_at = starts_at if step is IncidentStep.TRIGGERED else _ends_at(alert, pointer)
-    external_id = _nonempty(alert.get("fingerprint")) or _label_id(labels)
+    external_id = nonempty(alert.get("fingerprint")) or _label_id(labels)
     raw_severity = labels.get("severity")
-    return _event(
+    return validated(
+        IncidentEvent,
         pointer,
         external_id=external_id,
         event_key=f"{external_id}:{step}:{occurred_at.isoformat()}",
@@ -121,7 +126,7 @@ def _alert_event(
         occurred_at=occurred_at,
         impact_start=starts_at,
         title=annotations.get("summary") or labels.get("alertname"),
-        url=_nonempty(alert.get("generatorURL")),
+        url=nonempty(alert.get("generatorURL")),
         severity=_SEVERITY.get(raw_severity.lower()) if raw_severity else None,
         severity_raw=raw_severity,
         service_ref=labels.get("service") or labels.get("job") or labels.get("alertname"),
@@ -137,14 +142,15 @@ def _step(alert: Json, pointer: str, group_status: str | None) -> IncidentStep:
         status, pointer = group_status, ""
     step = _STEPS.get(status) if isinstance(status, str) else None
     if step is None:
-        raise PayloadError(f"{pointer}/status", "expected 'firing' or 'resolved'")
+        raise PayloadError(child(pointer, "status"), "expected 'firing' or 'resolved'")
     return step
 
 
 def _ends_at(alert: Json, pointer: str) -> dt.datetime:
-    ends_at = parse_optional_time(alert.get("endsAt"), f"{pointer}/endsAt")
+    at = child(pointer, "endsAt")
+    ends_at = parse_optional_time(alert.get("endsAt"), at)
     if ends_at is None:
-        raise PayloadError(f"{pointer}/endsAt", "a resolved alert needs the time it ended")
+        raise PayloadError(at, "a resolved alert needs the time it ended")
     return ends_at
 
 
@@ -155,38 +161,4 @@ def _label_id(labels: Mapping[str, str]) -> str:
 
 
 def _text(annotations: Mapping[str, str]) -> str | None:
-    parts = (annotations.get(k) for k in ("summary", "description", "message"))
-    texts = list(dict.fromkeys(p for p in parts if p and p.strip()))
-    return "\n".join(texts) or None
-
-
-# --- JSON helpers --------------------------------------------------------------------------
-
-
-def _event(pointer: str, **fields: object) -> IncidentEvent:
-    """The event, or a PayloadError when a value breaks the model's limits (an id too long)."""
-    try:
-        return IncidentEvent.model_validate(fields)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise PayloadError(pointer, f"{error['loc'][0]}: {error['msg']}") from exc
-
-
-def _object(value: object, pointer: str) -> Json:
-    if not isinstance(value, dict):
-        raise PayloadError(pointer, "expected an object")
-    return value
-
-
-def _strings(value: object, pointer: str) -> dict[str, str]:
-    """A label or annotation set: absent is empty, anything but strings is an error."""
-    if value is None:
-        return {}
-    obj = _object(value, pointer)
-    if not all(isinstance(v, str) for v in obj.values()):
-        raise PayloadError(pointer, "expected an object of strings")
-    return {str(k): str(v) for k, v in obj.items()}
-
-
-def _nonempty(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+    return join_texts(*(annotations.get(k) for k in ("summary", "description", "message")))

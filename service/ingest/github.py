@@ -10,10 +10,9 @@ pipeline, and the pipeline's mapping rules decide whether it counts as a product
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Callable, Mapping
 
+from service.ingest.jsonread import Node, without_none
 from service.ingest.model import (
     AdapterOptions,
     ChangeEvent,
@@ -22,18 +21,14 @@ from service.ingest.model import (
     CommitRecord,
     Delivery,
     Mapped,
-    PayloadError,
     Unsupported,
 )
-from service.ingest.timeparse import parse_time
+from service.ingest.timeparse import as_utc
 
 KIND = "github"
 
 _EVENT_HEADER = "x-github-event"
 _DELIVERY_HEADER = "x-github-delivery"
-_SHA = re.compile(r"[0-9a-fA-F]{4,64}")
-#: Ids go into external ids (at most 200 characters) with a prefix.
-_MAX_ID = 100
 
 _DEPLOYMENT_STATES: Mapping[str, ChangeStatus] = {
     "success": ChangeStatus.SUCCESS,
@@ -52,73 +47,6 @@ _RUN_CONCLUSIONS: Mapping[str, ChangeStatus] = {
 }
 
 
-class _Node:
-    """A JSON object and its JSON pointer: reading a member that is missing or of the wrong
-    type raises a PayloadError naming that member."""
-
-    def __init__(self, value: object, pointer: str = "#") -> None:
-        if not isinstance(value, dict):
-            raise PayloadError(pointer, "expected an object")
-        self._data: Mapping[str, object] = value
-        self.pointer = pointer
-
-    def at(self, key: str) -> str:
-        return f"{self.pointer}/{key.replace('~', '~0').replace('/', '~1')}"
-
-    def raw(self, key: str) -> object:
-        return self._data.get(key)
-
-    def obj(self, key: str) -> _Node:
-        return _Node(self.raw(key), self.at(key))
-
-    def opt_obj(self, key: str) -> _Node | None:
-        return None if self.raw(key) is None else self.obj(key)
-
-    def items(self, key: str) -> list[_Node]:
-        value = self.raw(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise PayloadError(self.at(key), "expected an array")
-        return [_Node(item, f"{self.at(key)}/{index}") for index, item in enumerate(value)]
-
-    def opt_text(self, key: str) -> str | None:
-        """A string member; missing, null and "" all mean absent."""
-        value = self.raw(key)
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            raise PayloadError(self.at(key), "expected a string")
-        return value
-
-    def text(self, key: str) -> str:
-        value = self.opt_text(key)
-        if value is None:
-            raise PayloadError(self.at(key), "required string is missing")
-        return value
-
-    def ident(self, key: str) -> str:
-        """An id GitHub sends as a number (or, in some tools' copies, a string)."""
-        value = self.raw(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        if isinstance(value, str) and 0 < len(value) <= _MAX_ID:
-            return value
-        raise PayloadError(self.at(key), "required id is missing or too long")
-
-    def sha(self, key: str) -> str:
-        value = self.text(key)
-        if not _SHA.fullmatch(value):
-            raise PayloadError(self.at(key), f"not a commit sha: {value!r}")
-        return value
-
-    def time(self, key: str) -> dt.datetime:
-        return parse_time(self.raw(key), self.at(key))
-
-    def opt_time(self, key: str) -> dt.datetime | None:
-        return None if self.raw(key) in (None, "") else self.time(key)
-
-
 def event_type(delivery: Delivery) -> str:
     return delivery.headers.get(_EVENT_HEADER) or "unknown"
 
@@ -135,25 +63,19 @@ def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
     handler = _HANDLERS.get(name)
     if handler is None:
         raise Unsupported(f"GitHub event {name} is not used")
-    return handler(_Node(delivery.payload), delivery)
+    return handler(Node(delivery.payload), delivery)
 
 
-def _received_at(delivery: Delivery) -> dt.datetime:
-    received = delivery.received_at
-    if received.tzinfo is None:
-        received = received.replace(tzinfo=dt.UTC)
-    return received.astimezone(dt.UTC)
+def _sha(node: Node, key: str) -> str:
+    """A required commit sha; a missing one is reported as any missing string is here."""
+    return node.sha(key, missing="required string is missing")
 
 
-def _labels(**values: str | None) -> dict[str, str]:
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def _repository(root: _Node) -> str:
+def _repository(root: Node) -> str:
     return root.obj("repository").text("full_name")
 
 
-def _deployment_status(root: _Node, delivery: Delivery) -> Mapped:
+def _deployment_status(root: Node, delivery: Delivery) -> Mapped:
     """A status of a deployment: the deployment's change, at the time of the status."""
     report, deployment = root.obj("deployment_status"), root.obj("deployment")
     status = _deployment_state(report)
@@ -167,7 +89,7 @@ def _deployment_status(root: _Node, delivery: Delivery) -> Mapped:
         status=status,
         occurred_at=occurred,
         service_ref=repo,
-        service_labels=_labels(repository=repo, environment=environment),
+        service_labels=without_none(repository=repo, environment=environment),
         environment=environment,
         kind=ChangeKind.DEPLOY,
         started_at=deployment.opt_time("created_at"),
@@ -179,7 +101,7 @@ def _deployment_status(root: _Node, delivery: Delivery) -> Mapped:
     return Mapped(changes=[change])
 
 
-def _deployment_state(report: _Node) -> ChangeStatus:
+def _deployment_state(report: Node) -> ChangeStatus:
     state = report.text("state")
     if state == "inactive":
         raise Unsupported("deployment_status state inactive (superseded by a newer deployment)")
@@ -189,7 +111,7 @@ def _deployment_state(report: _Node) -> ChangeStatus:
     return status
 
 
-def _deployment(root: _Node, delivery: Delivery) -> Mapped:
+def _deployment(root: Node, delivery: Delivery) -> Mapped:
     """A deployment was created: its change starts, in progress until a status says more.
     Older or trimmed payloads have no action, and some no created_at (then: received)."""
     action = root.opt_text("action")
@@ -198,7 +120,7 @@ def _deployment(root: _Node, delivery: Delivery) -> Mapped:
     deployment = root.obj("deployment")
     deployment_id = deployment.ident("id")
     repo = _repository(root)
-    created = deployment.opt_time("created_at") or _received_at(delivery)
+    created = deployment.opt_time("created_at") or as_utc(delivery.received_at)
     environment = deployment.opt_text("environment")
     change = ChangeEvent(
         external_id=f"deployment:{deployment_id}",
@@ -206,7 +128,7 @@ def _deployment(root: _Node, delivery: Delivery) -> Mapped:
         status=ChangeStatus.IN_PROGRESS,
         occurred_at=created,
         service_ref=repo,
-        service_labels=_labels(repository=repo, environment=environment),
+        service_labels=without_none(repository=repo, environment=environment),
         environment=environment,
         kind=ChangeKind.DEPLOY,
         started_at=created,
@@ -217,7 +139,7 @@ def _deployment(root: _Node, delivery: Delivery) -> Mapped:
     return Mapped(changes=[change])
 
 
-def _workflow_run(root: _Node, delivery: Delivery) -> Mapped:
+def _workflow_run(root: Node, delivery: Delivery) -> Mapped:
     """A completed workflow run, whatever the action says (copies exist with action
     in_progress and status completed). It has no environment: it is a pipeline."""
     run = root.obj("workflow_run")
@@ -233,7 +155,7 @@ def _workflow_run(root: _Node, delivery: Delivery) -> Mapped:
         status=status,
         occurred_at=finished,
         service_ref=repo,
-        service_labels=_labels(
+        service_labels=without_none(
             repository=repo, workflow=workflow, branch=run.opt_text("head_branch")
         ),
         environment=None,
@@ -247,7 +169,7 @@ def _workflow_run(root: _Node, delivery: Delivery) -> Mapped:
     return Mapped(changes=[change])
 
 
-def _run_outcome(run: _Node) -> ChangeStatus:
+def _run_outcome(run: Node) -> ChangeStatus:
     state = run.opt_text("status")
     if state != "completed":
         raise Unsupported(f"workflow_run is {state or 'without a status'}, not completed")
@@ -261,20 +183,20 @@ def _run_outcome(run: _Node) -> ChangeStatus:
     return status
 
 
-def _push(root: _Node, delivery: Delivery) -> Mapped:
+def _push(root: Node, delivery: Delivery) -> Mapped:
     """The pushed commits, each at its own timestamp, and the head commit if not among them
     (a new branch at an existing commit lists no commits but has a head commit)."""
     repo = _repository(root)
     commits = [_commit(node, repo) for node in root.items("commits")]
     head = root.opt_obj("head_commit")
-    if head is not None and head.sha("id") not in {commit.sha for commit in commits}:
+    if head is not None and _sha(head, "id") not in {commit.sha for commit in commits}:
         commits.append(_commit(head, repo))
     if not commits:
         raise Unsupported(_empty_push_reason(root))
     return Mapped(commits=commits)
 
 
-def _empty_push_reason(root: _Node) -> str:
+def _empty_push_reason(root: Node) -> str:
     ref = root.opt_text("ref") or ""
     if ref.startswith("refs/tags/"):
         return "push without commits (tag deleted)"
@@ -283,11 +205,11 @@ def _empty_push_reason(root: _Node) -> str:
     return "push without commits"
 
 
-def _commit(node: _Node, repo: str) -> CommitRecord:
-    return CommitRecord(sha=node.sha("id"), committed_at=node.time("timestamp"), repo=repo)
+def _commit(node: Node, repo: str) -> CommitRecord:
+    return CommitRecord(sha=_sha(node, "id"), committed_at=node.time("timestamp"), repo=repo)
 
 
-def _pull_request(root: _Node, delivery: Delivery) -> Mapped:
+def _pull_request(root: Node, delivery: Delivery) -> Mapped:
     """A merged pull request: its merge commit at the merge time.
 
     Lead time starts at a change's first commit, which this payload does not list; pushes
@@ -301,14 +223,14 @@ def _pull_request(root: _Node, delivery: Delivery) -> Mapped:
     if pull.raw("merged") is not True:
         raise Unsupported("pull request closed without merging")
     commit = CommitRecord(
-        sha=pull.sha("merge_commit_sha"),
+        sha=_sha(pull, "merge_commit_sha"),
         committed_at=pull.time("merged_at"),
         repo=_repository(root),
     )
     return Mapped(commits=[commit])
 
 
-_HANDLERS: Mapping[str, Callable[[_Node, Delivery], Mapped]] = {
+_HANDLERS: Mapping[str, Callable[[Node, Delivery], Mapped]] = {
     "deployment_status": _deployment_status,
     "deployment": _deployment,
     "workflow_run": _workflow_run,

@@ -10,10 +10,10 @@ A deployment's running and finished hooks share the external id "deployment:<dep
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 
+from service.ingest.jsonread import Node, peek_text, without_none
 from service.ingest.model import (
     AdapterOptions,
     ChangeEvent,
@@ -22,18 +22,14 @@ from service.ingest.model import (
     CommitRecord,
     Delivery,
     Mapped,
-    PayloadError,
     Unsupported,
 )
-from service.ingest.timeparse import parse_time
+from service.ingest.timeparse import as_utc
 
 KIND = "gitlab"
 
 _EVENT_HEADER = "x-gitlab-event"
 _KEY_HEADERS = ("idempotency-key", "x-gitlab-event-uuid")
-_SHA = re.compile(r"[0-9a-fA-F]{4,64}")
-#: Ids go into external ids (at most 200 characters) with a prefix.
-_MAX_ID = 100
 _FULL_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 _NULL_SHA = re.compile(r"0{40}|0{64}")
 
@@ -59,82 +55,12 @@ _PIPELINE_STATUSES: Mapping[str, ChangeStatus] = {
 }
 
 
-class _Node:
-    """A JSON object and its JSON pointer: reading a member that is missing or of the wrong
-    type raises a PayloadError naming that member."""
-
-    def __init__(self, value: object, pointer: str = "#") -> None:
-        if not isinstance(value, dict):
-            raise PayloadError(pointer, "expected an object")
-        self._data: Mapping[str, object] = value
-        self.pointer = pointer
-
-    def at(self, key: str) -> str:
-        return f"{self.pointer}/{key.replace('~', '~0').replace('/', '~1')}"
-
-    def raw(self, key: str) -> object:
-        return self._data.get(key)
-
-    def obj(self, key: str) -> _Node:
-        return _Node(self.raw(key), self.at(key))
-
-    def items(self, key: str) -> list[_Node]:
-        value = self.raw(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise PayloadError(self.at(key), "expected an array")
-        return [_Node(item, f"{self.at(key)}/{index}") for index, item in enumerate(value)]
-
-    def opt_text(self, key: str) -> str | None:
-        """A string member; missing, null and "" all mean absent."""
-        value = self.raw(key)
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            raise PayloadError(self.at(key), "expected a string")
-        return value
-
-    def text(self, key: str) -> str:
-        value = self.opt_text(key)
-        if value is None:
-            raise PayloadError(self.at(key), "required string is missing")
-        return value
-
-    def ident(self, key: str) -> str:
-        value = self.raw(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        if isinstance(value, str) and 0 < len(value) <= _MAX_ID:
-            return value
-        raise PayloadError(self.at(key), "required id is missing or too long")
-
-    def opt_sha(self, key: str) -> str | None:
-        value = self.opt_text(key)
-        if value is not None and not _SHA.fullmatch(value):
-            raise PayloadError(self.at(key), f"not a commit sha: {value!r}")
-        return value
-
-    def sha(self, key: str) -> str:
-        value = self.opt_sha(key)
-        if value is None:
-            raise PayloadError(self.at(key), "required commit sha is missing")
-        return value
-
-    def time(self, key: str) -> dt.datetime:
-        return parse_time(self.raw(key), self.at(key))
-
-    def opt_time(self, key: str) -> dt.datetime | None:
-        return None if self.raw(key) in (None, "") else self.time(key)
-
-
 def event_type(delivery: Delivery) -> str:
-    header = delivery.headers.get(_EVENT_HEADER)
-    if header:
-        return header
-    payload = delivery.payload
-    kind = payload.get("object_kind") if isinstance(payload, dict) else None
-    return kind if isinstance(kind, str) and kind else "unknown"
+    return (
+        delivery.headers.get(_EVENT_HEADER)
+        or peek_text(delivery.payload, "object_kind")
+        or "unknown"
+    )
 
 
 def delivery_key(delivery: Delivery) -> str | None:
@@ -147,7 +73,7 @@ def delivery_key(delivery: Delivery) -> str | None:
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
     """Events of one GitLab delivery; GitLab needs no per-source options."""
-    root = _Node(delivery.payload)
+    root = Node(delivery.payload)
     kind = root.opt_text("object_kind") or _HOOK_KINDS.get(event_type(delivery))
     handler = _HANDLERS.get(kind or "")
     if handler is None:
@@ -155,18 +81,7 @@ def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
     return handler(root, delivery)
 
 
-def _received_at(delivery: Delivery) -> dt.datetime:
-    received = delivery.received_at
-    if received.tzinfo is None:
-        received = received.replace(tzinfo=dt.UTC)
-    return received.astimezone(dt.UTC)
-
-
-def _labels(**values: str | None) -> dict[str, str]:
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def _project(root: _Node) -> str:
+def _project(root: Node) -> str:
     return root.obj("project").text("path_with_namespace")
 
 
@@ -177,7 +92,7 @@ def _status(raw: str, table: Mapping[str, ChangeStatus], what: str) -> ChangeSta
     return status
 
 
-def _deployment(root: _Node, delivery: Delivery) -> Mapped:
+def _deployment(root: Node, delivery: Delivery) -> Mapped:
     """A Deployment Hook: the deployment's change, at the time its status changed."""
     raw_status = root.text("status")
     status = _status(raw_status, _DEPLOYMENT_STATUSES, "deployment")
@@ -186,7 +101,7 @@ def _deployment(root: _Node, delivery: Delivery) -> Mapped:
     environment = root.text("environment")
     changed = root.time("status_changed_at")
     running = status is ChangeStatus.IN_PROGRESS
-    labels = _labels(
+    labels = without_none(
         project=project, environment=environment, environment_tier=root.opt_text("environment_tier")
     )
     change = ChangeEvent(
@@ -206,7 +121,7 @@ def _deployment(root: _Node, delivery: Delivery) -> Mapped:
     return Mapped(changes=[change])
 
 
-def _deployed_sha(root: _Node) -> str | None:
+def _deployed_sha(root: Node) -> str | None:
     """The full sha ending commit_url, else the short sha (GitLab sends no full sha field)."""
     tail = (root.opt_text("commit_url") or "").rstrip("/").rsplit("/", 1)[-1]
     if _FULL_SHA.fullmatch(tail):
@@ -214,14 +129,14 @@ def _deployed_sha(root: _Node) -> str | None:
     return root.opt_sha("short_sha")
 
 
-def _pipeline(root: _Node, delivery: Delivery) -> Mapped:
+def _pipeline(root: Node, delivery: Delivery) -> Mapped:
     """A finished Pipeline Hook; without an environment, as a pipeline is not a deployment."""
     pipeline = root.obj("object_attributes")
     raw_status = pipeline.text("status")
     status = _status(raw_status, _PIPELINE_STATUSES, "pipeline")
     pipeline_id = pipeline.ident("id")
     project = _project(root)
-    finished = pipeline.opt_time("finished_at") or _received_at(delivery)
+    finished = pipeline.opt_time("finished_at") or as_utc(delivery.received_at)
     ref = pipeline.opt_text("ref")
     is_tag = pipeline.raw("tag") is True
     change = ChangeEvent(
@@ -230,7 +145,7 @@ def _pipeline(root: _Node, delivery: Delivery) -> Mapped:
         status=status,
         occurred_at=finished,
         service_ref=project,
-        service_labels=_labels(
+        service_labels=without_none(
             project=project, tag=ref if is_tag else None, branch=None if is_tag else ref
         ),
         environment=None,
@@ -244,7 +159,7 @@ def _pipeline(root: _Node, delivery: Delivery) -> Mapped:
     return Mapped(changes=[change])
 
 
-def _merge_request(root: _Node, delivery: Delivery) -> Mapped:
+def _merge_request(root: Node, delivery: Delivery) -> Mapped:
     """A merged merge request: its last commit at its own time, and the merge commit at the
     merge time (merged_at, else updated_at, else when received: group hooks send neither).
     A fast-forward merge has no merge commit: the last commit is what landed."""
@@ -258,13 +173,15 @@ def _merge_request(root: _Node, delivery: Delivery) -> Mapped:
     if merge_sha is None or merge_sha == last.sha:
         return Mapped(commits=[last])
     merged_at = (
-        request.opt_time("merged_at") or request.opt_time("updated_at") or _received_at(delivery)
+        request.opt_time("merged_at")
+        or request.opt_time("updated_at")
+        or as_utc(delivery.received_at)
     )
     merge = CommitRecord(sha=merge_sha, committed_at=merged_at, repo=project)
     return Mapped(commits=[merge, last])
 
 
-def _push(root: _Node, delivery: Delivery) -> Mapped:
+def _push(root: Node, delivery: Delivery) -> Mapped:
     """The pushed commits (GitLab lists at most 20), each at its own timestamp."""
     project = _project(root)
     commits = [_commit(node, project) for node in root.items("commits")]
@@ -276,11 +193,11 @@ def _push(root: _Node, delivery: Delivery) -> Mapped:
     return Mapped(commits=commits)
 
 
-def _commit(node: _Node, project: str) -> CommitRecord:
+def _commit(node: Node, project: str) -> CommitRecord:
     return CommitRecord(sha=node.sha("id"), committed_at=node.time("timestamp"), repo=project)
 
 
-_HANDLERS: Mapping[str, Callable[[_Node, Delivery], Mapped]] = {
+_HANDLERS: Mapping[str, Callable[[Node, Delivery], Mapped]] = {
     "deployment": _deployment,
     "pipeline": _pipeline,
     "merge_request": _merge_request,

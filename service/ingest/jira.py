@@ -13,10 +13,22 @@ Times: `timestamp` (epoch ms) is when the change happened; a resolved step takes
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from urllib.parse import quote, urlsplit
 
-from pydantic import ValidationError
-
+from service.ingest.jsonread import (
+    Json,
+    child,
+    is_int,
+    join_texts,
+    list_at,
+    nonempty,
+    object_at,
+    peek,
+    peek_text,
+    required_text,
+    validated,
+)
 from service.ingest.model import (
     AdapterOptions,
     Delivery,
@@ -30,8 +42,6 @@ from service.ingest.timeparse import from_epoch_millis, parse_optional_time
 from service.models.enums import Severity
 
 KIND = "jira"
-
-Json = Mapping[str, object]
 
 _CREATED, _UPDATED = "jira:issue_created", "jira:issue_updated"
 _SEVERITY = {
@@ -51,31 +61,26 @@ _DONE_NAMES = frozenset(
 
 
 def event_type(delivery: Delivery) -> str:
-    payload = delivery.payload
-    name = payload.get("webhookEvent") if isinstance(payload, dict) else None
-    return name if isinstance(name, str) and name else "unknown"
+    return peek_text(delivery.payload, "webhookEvent") or "unknown"
 
 
 def delivery_key(delivery: Delivery) -> str | None:
     """Jira sends no delivery id: issue id, webhook event and timestamp stand in for one."""
     payload = delivery.payload
-    if not isinstance(payload, dict):
-        return None
-    issue = payload.get("issue")
-    name, stamp = payload.get("webhookEvent"), payload.get("timestamp")
-    issue_id = issue.get("id") if isinstance(issue, dict) else None
-    if not (_nonempty(issue_id) and _nonempty(name) and _is_int(stamp)):
+    name, stamp = peek(payload, "webhookEvent"), peek(payload, "timestamp")
+    issue_id = peek(peek(payload, "issue"), "id")
+    if not (nonempty(issue_id) and nonempty(name) and is_int(stamp)):
         return None
     return f"{issue_id}:{name}:{stamp}"
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
-    payload = _object(delivery.payload, "")
-    name = _required_text(payload, "webhookEvent", "")
+    payload = object_at(delivery.payload, "")
+    name = required_text(payload, "webhookEvent", "")
     if name not in (_CREATED, _UPDATED):
         raise Unsupported(f"Jira event {name} is not used")
-    issue = _object(payload.get("issue"), "/issue")
-    fields = _object(issue.get("fields"), "/issue/fields")
+    issue = object_at(payload.get("issue"), "/issue")
+    fields = object_at(issue.get("fields"), "/issue/fields")
     _check_incident_type(fields, options.incident_issue_types)
     step = IncidentStep.TRIGGERED if name == _CREATED else _update_step(payload, fields)
     return Mapped(incidents=[_issue_event(payload, issue, fields, step)])
@@ -85,8 +90,8 @@ def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
 
 
 def _check_incident_type(fields: Json, incident_types: Sequence[str]) -> None:
-    issue_type = _object(fields.get("issuetype"), "/issue/fields/issuetype")
-    type_name = _required_text(issue_type, "name", "/issue/fields/issuetype")
+    issue_type = object_at(fields.get("issuetype"), "/issue/fields/issuetype")
+    type_name = required_text(issue_type, "name", "/issue/fields/issuetype")
     if type_name.casefold() not in {t.casefold() for t in incident_types}:
         raise Unsupported(
             f"issue type {type_name} is not an incident type (configure incident_issue_types)"
@@ -94,36 +99,61 @@ def _check_incident_type(fields: Json, incident_types: Sequence[str]) -> None:
 
 
 def _issue_event(payload: Json, issue: Json, fields: Json, step: IncidentStep) -> IncidentEvent:
-    if not _is_int(payload.get("timestamp")):
+    if not is_int(payload.get("timestamp")):
         raise PayloadError("/timestamp", "expected epoch milliseconds")
     stamp = payload["timestamp"]
     occurred_at = from_epoch_millis(stamp, "/timestamp")
     if step is IncidentStep.RESOLVED:
         resolved = parse_optional_time(fields.get("resolutiondate"), "/issue/fields/resolutiondate")
         occurred_at = resolved or occurred_at
-    issue_id = _required_text(issue, "id", "/issue")
+    issue_id = required_text(issue, "id", "/issue")
+    key = required_text(issue, "key", "/issue")
     priority = _name(fields.get("priority"))
-    summary = _nonempty(fields.get("summary"))
-    return _event(
-        external_id=_required_text(issue, "key", "/issue"),
+    summary = nonempty(fields.get("summary"))
+    return validated(
+        IncidentEvent,
+        "/issue",
+        external_id=key,
         event_key=f"{issue_id}:{payload['webhookEvent']}:{stamp}",
         step=step,
         occurred_at=occurred_at,
         detected_at=parse_optional_time(fields.get("created"), "/issue/fields/created"),
         title=summary,
-        url=_nonempty(issue.get("self")),
+        url=_browse_url(issue.get("self"), key),
         priority=priority,
         severity=_SEVERITY.get(priority.lower()) if priority else None,
         severity_raw=priority,
-        service_ref=_nonempty(_mapping(fields.get("project")).get("key")),
+        service_ref=nonempty(peek(fields.get("project"), "key")),
         service_labels=_labels(fields),
-        text=_join(summary, fields.get("description")),
+        text=join_texts(summary, fields.get("description")),
     )
+
+
+def _browse_url(api_url: object, key: str) -> str | None:
+    """The issue's page for people, derived from its REST address (`issue.self`): the
+    scheme and host of https://acme.atlassian.net/rest/api/2/issue/10040, then /browse/KEY-1.
+
+    A Jira Server's context path (https://host/jira/rest/...) is kept, credentials in the
+    address are not. None if `issue.self` is not an http(s) address.
+    """
+    text = nonempty(api_url)
+    if text is None:
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
+    host = parts.netloc.rpartition("@")[2]
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    context, rest, _ = parts.path.partition("/rest/")
+    base = f"{parts.scheme}://{host}{context if rest else ''}"
+    return f"{base}/browse/{quote(key, safe='')}"
 
 
 def _labels(fields: Json) -> dict[str, str]:
     labels: dict[str, str] = {}
-    project = _nonempty(_mapping(fields.get("project")).get("key"))
+    project = nonempty(peek(fields.get("project"), "key"))
     if project:
         labels["project"] = project
     for component in _list(fields.get("components")):
@@ -131,7 +161,7 @@ def _labels(fields: Json) -> dict[str, str]:
         if name:
             labels[f"component:{name}"] = "true"
     for label in _list(fields.get("labels")):
-        if _nonempty(label):
+        if nonempty(label):
             labels[f"label:{label}"] = "true"
     return labels
 
@@ -159,43 +189,22 @@ def _changelog_items(payload: Json) -> list[Json]:
     changelog = payload.get("changelog")
     if changelog is None:
         return []
-    items = _object(changelog, "/changelog").get("items", [])
-    if not isinstance(items, list):
-        raise PayloadError("/changelog/items", "expected a list")
-    return [_object(item, f"/changelog/items/{i}") for i, item in enumerate(items)]
+    items = list_at(object_at(changelog, "/changelog").get("items", []), "/changelog/items")
+    return [object_at(item, child("/changelog/items", i)) for i, item in enumerate(items)]
 
 
 def _is_done(status_id: object, status_name: object, fields: Json) -> bool:
     """Done by the issue's status category when the move ends at its current status."""
-    current = _mapping(fields.get("status"))
-    is_current = status_id is not None and status_id == current.get("id")
-    is_current |= status_name is not None and status_name == current.get("name")
-    category = _mapping(current.get("statusCategory")).get("key")
+    current = fields.get("status")
+    is_current = status_id is not None and status_id == peek(current, "id")
+    is_current |= status_name is not None and status_name == peek(current, "name")
+    category = peek(peek(current, "statusCategory"), "key")
     if is_current and isinstance(category, str):
         return category == "done"
     return isinstance(status_name, str) and status_name.casefold() in _DONE_NAMES
 
 
-# --- JSON helpers --------------------------------------------------------------------------
-
-
-def _event(**fields: object) -> IncidentEvent:
-    """The event, or a PayloadError when a value breaks the model's limits (a key too long)."""
-    try:
-        return IncidentEvent.model_validate(fields)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise PayloadError("/issue", f"{error['loc'][0]}: {error['msg']}") from exc
-
-
-def _object(value: object, pointer: str) -> Json:
-    if not isinstance(value, dict):
-        raise PayloadError(pointer, "expected an object")
-    return value
-
-
-def _mapping(value: object) -> Json:
-    return value if isinstance(value, dict) else {}
+# --- lenient reads: what is malformed is left out -----------------------------------------
 
 
 def _list(value: object) -> list[object]:
@@ -203,24 +212,4 @@ def _list(value: object) -> list[object]:
 
 
 def _name(value: object) -> str | None:
-    return _nonempty(_mapping(value).get("name"))
-
-
-def _required_text(obj: Json, key: str, pointer: str) -> str:
-    value = _nonempty(obj.get(key))
-    if value is None:
-        raise PayloadError(f"{pointer}/{key}", "expected a non-empty string")
-    return value
-
-
-def _nonempty(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _join(*parts: object) -> str | None:
-    texts = list(dict.fromkeys(p for p in parts if isinstance(p, str) and p.strip()))
-    return "\n".join(texts) or None
+    return nonempty(peek(value, "name"))

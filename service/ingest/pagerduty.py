@@ -14,10 +14,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
 
-from pydantic import ValidationError
-
+from service.ingest.jsonread import (
+    Json,
+    child,
+    join_texts,
+    list_at,
+    nonempty,
+    object_at,
+    optional_object_at,
+    peek,
+    required_text,
+    validated,
+    without_none,
+)
 from service.ingest.model import (
     AdapterOptions,
     Delivery,
@@ -31,8 +41,6 @@ from service.ingest.timeparse import parse_optional_time, parse_time
 from service.models.enums import Severity
 
 KIND = "pagerduty"
-
-Json = Mapping[str, object]
 
 #: v3 events that change fields but not the status; any `incident.responder.*` too.
 _V3_UPDATES = (
@@ -83,15 +91,15 @@ def delivery_key(delivery: Delivery) -> str | None:
         return None
     event = payload.get("event")
     if isinstance(event, dict):
-        return _nonempty(event.get("id"))
+        return nonempty(event.get("id"))
     messages = _v2_messages(payload)
-    return _nonempty(messages[0].get("id")) if messages else None
+    return nonempty(messages[0].get("id")) if messages else None
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
-    payload = _object(delivery.payload, "")
+    payload = object_at(delivery.payload, "")
     if "event" in payload:
-        return Mapped(incidents=[_v3_event(_object(payload["event"], "/event"))])
+        return Mapped(incidents=[_v3_event(object_at(payload["event"], "/event"))])
     if "messages" in payload:
         return Mapped(incidents=_v2_events(payload["messages"]))
     raise PayloadError("", "expected a v3 'event' or a v2 'messages' list")
@@ -101,11 +109,11 @@ def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
 
 
 def _v3_event(event: Json) -> IncidentEvent:
-    name = _required_text(event, "event_type", "/event")
+    name = required_text(event, "event_type", "/event")
     step = _v3_step(name, event.get("resource_type", "incident"))
-    event_key = _required_text(event, "id", "/event")
+    event_key = required_text(event, "id", "/event")
     occurred_at = parse_time(event.get("occurred_at"), "/event/occurred_at")
-    data = _object(event.get("data"), "/event/data")
+    data = object_at(event.get("data"), "/event/data")
     reference = data.get("incident")
     if data.get("type") != "incident" and isinstance(reference, dict):
         return _v3_about_incident(data, reference, event_key, step, occurred_at)
@@ -128,15 +136,16 @@ def _v3_about_incident(
 ) -> IncidentEvent:
     """A note, status update, responder request ...: it names the incident, and its own text
     (a note's content, a status update's message) may say what caused it."""
-    external_id = _required_text(reference, "id", "/event/data/incident")
-    return _event(
+    external_id = required_text(reference, "id", "/event/data/incident")
+    return validated(
+        IncidentEvent,
         "/event/data",
         external_id=external_id,
         event_key=event_key,
         step=step,
         occurred_at=occurred_at,
-        url=_nonempty(reference.get("html_url")),
-        text=_join(data.get("content"), data.get("message")),
+        url=nonempty(reference.get("html_url")),
+        text=join_texts(data.get("content"), data.get("message")),
     )
 
 
@@ -151,14 +160,12 @@ def _v2_messages(payload: Json) -> list[Json]:
 
 
 def _v2_events(messages: object) -> list[IncidentEvent]:
-    if not isinstance(messages, list):
-        raise PayloadError("/messages", "expected a list")
     events: list[IncidentEvent] = []
     skipped: list[str] = []
-    for index, value in enumerate(messages):
-        pointer = f"/messages/{index}"
-        message = _object(value, pointer)
-        name = _required_text(message, "event", pointer)
+    for index, value in enumerate(list_at(messages, "/messages")):
+        pointer = child("/messages", index)
+        message = object_at(value, pointer)
+        name = required_text(message, "event", pointer)
         step = _V2_STEPS.get(name)
         if step is None:
             skipped.append(name)
@@ -170,10 +177,11 @@ def _v2_events(messages: object) -> list[IncidentEvent]:
 
 
 def _v2_event(message: Json, pointer: str, step: IncidentStep) -> IncidentEvent:
-    event_key = _required_text(message, "id", pointer)
-    occurred_at = parse_time(message.get("created_on"), f"{pointer}/created_on")
-    incident = _object(message.get("incident"), f"{pointer}/incident")
-    return _incident_event(incident, f"{pointer}/incident", event_key, step, occurred_at)
+    event_key = required_text(message, "id", pointer)
+    occurred_at = parse_time(message.get("created_on"), child(pointer, "created_on"))
+    at = child(pointer, "incident")
+    incident = object_at(message.get("incident"), at)
+    return _incident_event(incident, at, event_key, step, occurred_at)
 
 
 # --- the incident object (v3 data, v2 incident) --------------------------------------------
@@ -182,51 +190,49 @@ def _v2_event(message: Json, pointer: str, step: IncidentStep) -> IncidentEvent:
 def _incident_event(
     incident: Json, pointer: str, event_key: str, step: IncidentStep, occurred_at: dt.datetime
 ) -> IncidentEvent:
-    external_id = _required_text(incident, "id", pointer)
-    service = _optional_object(incident.get("service"), f"{pointer}/service")
-    priority = _optional_object(incident.get("priority"), f"{pointer}/priority")
-    priority_name = _nonempty(priority.get("summary")) or _nonempty(priority.get("name"))
-    urgency = _nonempty(incident.get("urgency"))
+    external_id = required_text(incident, "id", pointer)
+    service = optional_object_at(incident.get("service"), child(pointer, "service"))
+    priority = optional_object_at(incident.get("priority"), child(pointer, "priority"))
+    priority_name = nonempty(priority.get("summary")) or nonempty(priority.get("name"))
+    urgency = nonempty(incident.get("urgency"))
     created_at = incident.get("created_at", incident.get("created_on"))
-    detected_at = parse_optional_time(created_at, f"{pointer}/created_at")
+    detected_at = parse_optional_time(created_at, child(pointer, "created_at"))
     if detected_at is None and step is IncidentStep.TRIGGERED:
         detected_at = occurred_at
-    title = _nonempty(incident.get("title")) or _v2_subject(incident)
-    return _event(
+    title = nonempty(incident.get("title")) or _v2_subject(incident)
+    return validated(
+        IncidentEvent,
         pointer,
         external_id=external_id,
         event_key=event_key,
         step=step,
         occurred_at=occurred_at,
         title=title,
-        url=_nonempty(incident.get("html_url")),
+        url=nonempty(incident.get("html_url")),
         service_ref=_service_name(service),
         service_labels=_service_labels(service),
         priority=priority_name,
         severity=_severity(priority_name, urgency),
         severity_raw=priority_name or urgency,
         detected_at=detected_at,
-        text=_join(title, incident.get("description"), _body_details(incident)),
+        text=join_texts(title, incident.get("description"), _body_details(incident)),
     )
 
 
 def _v2_subject(incident: Json) -> str | None:
-    summary = incident.get("trigger_summary_data")
-    return _nonempty(summary.get("subject")) if isinstance(summary, dict) else None
+    return nonempty(peek(incident.get("trigger_summary_data"), "subject"))
 
 
 def _body_details(incident: Json) -> object:
-    body = incident.get("body")
-    return body.get("details") if isinstance(body, dict) else None
+    return peek(incident.get("body"), "details")
 
 
 def _service_name(service: Json) -> str | None:
-    return _nonempty(service.get("summary")) or _nonempty(service.get("name"))
+    return nonempty(service.get("summary")) or nonempty(service.get("name"))
 
 
 def _service_labels(service: Json) -> dict[str, str]:
-    labels = {"service_id": _nonempty(service.get("id")), "service_name": _service_name(service)}
-    return {key: value for key, value in labels.items() if value is not None}
+    return without_none(service_id=nonempty(service.get("id")), service_name=_service_name(service))
 
 
 def _severity(priority: str | None, urgency: str | None) -> Severity | None:
@@ -234,41 +240,3 @@ def _severity(priority: str | None, urgency: str | None) -> Severity | None:
     if match:
         return Severity(f"sev{match[1]}")
     return _URGENCY.get(urgency.lower()) if urgency else None
-
-
-# --- JSON helpers --------------------------------------------------------------------------
-
-
-def _event(pointer: str, **fields: object) -> IncidentEvent:
-    """The event, or a PayloadError when a value breaks the model's limits (an id too long)."""
-    try:
-        return IncidentEvent.model_validate(fields)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise PayloadError(pointer, f"{error['loc'][0]}: {error['msg']}") from exc
-
-
-def _object(value: object, pointer: str) -> Json:
-    if not isinstance(value, dict):
-        raise PayloadError(pointer, "expected an object")
-    return value
-
-
-def _optional_object(value: object, pointer: str) -> Json:
-    return {} if value is None else _object(value, pointer)
-
-
-def _required_text(obj: Json, key: str, pointer: str) -> str:
-    value = _nonempty(obj.get(key))
-    if value is None:
-        raise PayloadError(f"{pointer}/{key}", "expected a non-empty string")
-    return value
-
-
-def _nonempty(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def _join(*parts: object) -> str | None:
-    texts = list(dict.fromkeys(p for p in parts if isinstance(p, str) and p.strip()))
-    return "\n".join(texts) or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from service.ingest.model import PayloadError
 
@@ -33,7 +34,10 @@ def parse_time(value: object, pointer: str) -> dt.datetime:
         raise PayloadError(pointer, f"not a timestamp: {value!r}") from exc
     if parsed.tzinfo is None:
         raise PayloadError(pointer, f"timestamp without a zone: {value!r}")
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise PayloadError(pointer, f"timestamp out of range: {value!r}") from exc
 
 
 def parse_optional_time(value: object, pointer: str) -> dt.datetime | None:
@@ -45,12 +49,44 @@ def parse_optional_time(value: object, pointer: str) -> dt.datetime | None:
 
 
 def from_epoch_millis(value: object, pointer: str) -> dt.datetime:
+    """Epoch milliseconds (an integer or a float), to UTC."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(pointer, "expected epoch milliseconds")
-    return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
+    return _checked(lambda: dt.datetime.fromtimestamp(value / 1000, dt.UTC), value, pointer)
 
 
 def from_epoch_nanos(value: object, pointer: str) -> dt.datetime:
+    """Epoch nanoseconds, to UTC.
+
+    An integer is converted exactly, cut to whole microseconds (datetime's resolution): today's
+    nanoseconds since 1970 do not fit a float, so value / 1e9 would be off by up to a few
+    hundred nanoseconds and could land in the wrong microsecond. A float, inexact already, is
+    divided as it is (to the nearest microsecond).
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(pointer, "expected epoch nanoseconds")
-    return dt.datetime.fromtimestamp(value / 1e9, dt.UTC)
+    if isinstance(value, float):
+        return _checked(lambda: dt.datetime.fromtimestamp(value / 1e9, dt.UTC), value, pointer)
+    seconds, nanos = divmod(value, 10**9)
+    return _checked(
+        lambda: (
+            dt.datetime.fromtimestamp(seconds, dt.UTC) + dt.timedelta(microseconds=nanos // 1000)
+        ),
+        value,
+        pointer,
+    )
+
+
+def _checked(convert: Callable[[], dt.datetime], value: object, pointer: str) -> dt.datetime:
+    """A conversion whose input may be far outside datetime's years 1-9999: a PayloadError."""
+    try:
+        return convert()
+    except (OverflowError, ValueError, OSError) as exc:
+        raise PayloadError(pointer, f"epoch time out of range: {value!r}") from exc
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """An aware datetime in UTC; a naive one is taken to be in UTC already."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)

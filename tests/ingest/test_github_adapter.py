@@ -352,6 +352,14 @@ def test_headers() -> None:
     assert github.delivery_key(bare) is None
 
 
+@pytest.mark.parametrize("payload", [None, "push", 7, [], {"zen": 1}])
+@pytest.mark.parametrize("headers", [{}, {"x-github-event": "", "x-github-delivery": ""}])
+def test_event_type_and_delivery_key_never_raise(payload: object, headers: dict[str, str]) -> None:
+    given = Delivery(headers=headers, payload=payload)
+    assert github.event_type(given) == "unknown"
+    assert github.delivery_key(given) is None
+
+
 def test_other_event_types_are_unsupported() -> None:
     with pytest.raises(Unsupported, match=r"^GitHub event ping is not used$"):
         github.parse(delivery("ping", {"zen": "Keep it logically awesome."}), AdapterOptions())

@@ -306,6 +306,19 @@ def test_event_type_from_header_else_object_kind() -> None:
     assert gitlab.event_type(Delivery(headers={}, payload=[])) == "unknown"
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [None, "push", 7, [], {}, {"object_kind": 5}, {"object_kind": ""}, {"object_kind": ["push"]}],
+)
+@pytest.mark.parametrize(
+    "headers", [{}, {"x-gitlab-event": "", "idempotency-key": "", "x-gitlab-event-uuid": ""}]
+)
+def test_event_type_and_delivery_key_never_raise(payload: object, headers: dict[str, str]) -> None:
+    given = Delivery(headers=headers, payload=payload)
+    assert gitlab.event_type(given) == "unknown"
+    assert gitlab.delivery_key(given) is None
+
+
 def test_delivery_key_prefers_idempotency_key() -> None:
     both = {"idempotency-key": "idem-1", "x-gitlab-event-uuid": "uuid-1"}
     assert gitlab.delivery_key(delivery("Push Hook", {}, **both)) == "idem-1"

@@ -33,8 +33,9 @@ SERVER_RESOLVED = "jira/jira_issue_updated/mattermost_webhook-server-issue-updat
 
 SOFTWARE = AdapterOptions(incident_issue_types=("story", "BUG"))
 
-CLOUD_URL = "https://some-instance-test.atlassian.net/rest/api/2/issue/10040"
-SERVER_URL = "http://some-instance-test.centralus.cloudapp.azure.com:8080/rest/api/2/issue/10300"
+#: The issues' pages, from issue.self (https://some-instance-test.atlassian.net/rest/api/2/...)
+CLOUD_URL = "https://some-instance-test.atlassian.net/browse/TES-41"
+SERVER_URL = "http://some-instance-test.centralus.cloudapp.azure.com:8080/browse/TES-4"
 #: fields.created 2019-02-15T19:01:52.971-0800
 CLOUD_CREATED = dt.datetime(2019, 2, 16, 3, 1, 52, 971000, tzinfo=dt.UTC)
 #: fields.created 2019-08-13T06:14:23.580+0800
@@ -268,6 +269,28 @@ def test_rich_text_description_is_left_out_of_text() -> None:
     payload = as_incident(RAISED)
     payload["issue"]["fields"]["description"] = {"type": "doc", "version": 1, "content": []}
     assert parse(payload)[0].text == "Unit test summary 1"
+
+
+@pytest.mark.parametrize(
+    ("api_url", "page"),
+    [
+        (
+            "https://jira.example.com/jira/rest/api/2/issue/10040",
+            "https://jira.example.com/jira/browse/TES-41",
+        ),
+        (
+            "https://bot:secret@jira.example.com/rest/api/2/issue/1",
+            "https://jira.example.com/browse/TES-41",
+        ),
+        ("/rest/api/2/issue/10040", None),
+        ("http://[::1/rest/api/2/issue/10040", None),
+        (10040, None),
+    ],
+)
+def test_url_is_the_issue_page_from_its_rest_address(api_url: Any, page: str | None) -> None:
+    payload = as_incident(CREATED)
+    payload["issue"]["self"] = api_url
+    assert parse(payload)[0].url == page
 
 
 def test_delivery_key_of_garbage_is_none() -> None:
