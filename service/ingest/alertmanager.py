@@ -125,6 +125,8 @@ def _alert_event(
         step=step,
         occurred_at=occurred_at,
         impact_start=starts_at,
+        # Alertmanager fires when the rule's condition starts holding: that is the detection.
+        detected_at=starts_at,
         title=annotations.get("summary") or labels.get("alertname"),
         url=nonempty(alert.get("generatorURL")),
         severity=_SEVERITY.get(raw_severity.lower()) if raw_severity else None,

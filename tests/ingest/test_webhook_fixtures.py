@@ -214,8 +214,8 @@ CASES: list[Json] = [
                 "title": "Fire",
                 "url": FIRE_URL,
                 "started_at": "2018-11-04T21:43:58.283995Z",  # startsAt
-                # never seen firing: detected when first heard of, at the resolution
-                "detected_at": "2018-11-04T21:48:13.283995Z",
+                # never seen firing, but Alertmanager detected it when it fired (startsAt)
+                "detected_at": "2018-11-04T21:43:58.283995Z",
                 "acknowledged_at": None,
                 # endsAt 2018-11-04T22:48:13.283995108+01:00
                 "resolved_at": "2018-11-04T21:48:13.283995Z",
