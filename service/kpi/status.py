@@ -1,0 +1,60 @@
+"""A KPI value against its target: met, at risk, breached or no data, and its trend.
+
+For a higher-is-better KPI, a value at or above the warning threshold is met, at or above
+the target (but under the warning) at risk, and under the target breached; lower-is-better
+mirrors it. Without a warning threshold there is no "at risk": at or beyond target is met.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from service.models.enums import Direction
+
+
+class Status(StrEnum):
+    MET = "met"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    NO_DATA = "no_data"
+
+
+class Trend(StrEnum):
+    IMPROVING = "improving"
+    STEADY = "steady"
+    WORSENING = "worsening"
+    UNKNOWN = "unknown"
+
+
+def _at_least(value: float, bound: float, direction: Direction) -> bool:
+    """Whether `value` is as good as `bound` or better."""
+    if direction is Direction.HIGHER_IS_BETTER:
+        return value >= bound
+    return value <= bound
+
+
+def evaluate(
+    value: float | None, target: float | None, warning: float | None, direction: Direction
+) -> Status:
+    if value is None or target is None:
+        return Status.NO_DATA
+    if not _at_least(value, target, direction):
+        return Status.BREACHED
+    if warning is not None and not _at_least(value, warning, direction):
+        return Status.AT_RISK
+    return Status.MET
+
+
+def trend(
+    current: float | None, previous: float | None, direction: Direction,
+    tolerance: float = 1e-9,
+) -> Trend:  # fmt: skip
+    """Whether the KPI moved the good way since the previous period; changes within
+    `tolerance` (relative to the previous value's size, at least absolute) are steady."""
+    if current is None or previous is None:
+        return Trend.UNKNOWN
+    delta = current - previous
+    if abs(delta) <= tolerance * max(1.0, abs(previous)):
+        return Trend.STEADY
+    better = delta > 0 if direction is Direction.HIGHER_IS_BETTER else delta < 0
+    return Trend.IMPROVING if better else Trend.WORSENING
