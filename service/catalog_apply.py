@@ -75,10 +75,6 @@ class ApplyReport(BaseModel):
     changes: list[Change]
     unchanged: int
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.changes)
-
 
 class _DryRun(Exception):
     """Raised to roll back the savepoint of a dry run."""

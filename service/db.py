@@ -44,9 +44,6 @@ class PoolDatabase:
         async with self.pool.acquire() as con:
             yield con
 
-    async def close(self) -> None:
-        await self.pool.close()
-
 
 def parse_named_queries(text: str) -> dict[str, str]:
     """Split a .sql file into {name: statement} on `-- name: xxx` lines."""
@@ -162,7 +159,3 @@ async def migrate(con: Connection, schema: str = "public") -> list[str]:
         return applied
     finally:
         await con.execute("select pg_advisory_unlock($1, hashtext($2))", MIGRATION_LOCK_KEY, schema)
-
-
-def record_to_dict(record: Any) -> dict[str, Any]:
-    return dict(record.items())

@@ -215,19 +215,28 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 
 _UNAVAILABLE = (
-    OSError,
+    ConnectionError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Anything else: logged with its trace, answered without one."""
+    if isinstance(exc, asyncpg.DataError):
+        # SQLSTATE class 22: a value Postgres cannot take (out of range, bad text). Every
+        # known case is refused by validation first; this keeps any other one a client error.
+        log.warning(
+            "value refused by the database",
+            extra={"path": request.url.path, "error": type(exc).__name__},
+        )
+        error: ApiError = ValidationFailed(f"a value is out of range: {type(exc).__name__}")
+        return problem_response(error, request.url.path)
     if isinstance(exc, _UNAVAILABLE):
         log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
-        error: ApiError = ServiceUnavailable(
+        error = ServiceUnavailable(
             "the database is not reachable; retry later", headers={"Retry-After": "5"}
         )
     else:

@@ -198,6 +198,7 @@ class Mutation:
         async def work(con: Connection) -> Team:
             team = _model(input)
             assert isinstance(team, models.TeamIn)
+            await store.lock_name(con, f"team:{team.slug}")
             exists = bool(await store.list_teams(con, slugs=[team.slug]))
             saved = await (store.update_team(con, slug=team.slug, team=team) if exists
                            else store.create_team(con, team=team))  # fmt: skip
@@ -210,6 +211,7 @@ class Mutation:
         async def work(con: Connection) -> Service:
             svc = _model(input)
             assert isinstance(svc, models.ServiceIn)
+            await store.lock_name(con, f"service:{svc.slug}")
             exists = bool(await store.list_services(con, slugs=[svc.slug]))
             saved = await (store.update_service(con, slug=svc.slug, service=svc) if exists
                            else store.create_service(con, service=svc))  # fmt: skip
@@ -222,6 +224,7 @@ class Mutation:
         async def work(con: Connection) -> Outcome:
             outcome = _model(input)
             assert isinstance(outcome, models.OutcomeIn)
+            await store.lock_name(con, f"outcome:{outcome.slug}")
             exists = bool(await store.list_outcomes(con, slugs=[outcome.slug]))
             saved = await (store.update_outcome(con, slug=outcome.slug, outcome=outcome)
                            if exists else store.create_outcome(con, outcome=outcome))  # fmt: skip
@@ -234,6 +237,7 @@ class Mutation:
         async def work(con: Connection) -> Kpi:
             kpi = _model(input)
             assert isinstance(kpi, models.KpiIn)
+            await store.lock_name(con, f"kpi:{kpi.key}")
             exists = bool(await store.list_kpis(con, keys=[kpi.key]))
             saved = await (store.update_kpi(con, key=kpi.key, kpi=kpi) if exists
                            else store.create_kpi(con, kpi=kpi))  # fmt: skip

@@ -9,13 +9,13 @@ unmapped, to be replayed once a mapping exists.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import asyncpg
 import orjson
 from pydantic import BaseModel, Field
 
@@ -45,6 +45,12 @@ SECRET_HEADERS = frozenset(
 )  # fmt: skip
 
 Status = Literal["applied", "unmapped", "duplicate"]
+
+#: Text a tool may send that Postgres text cannot hold (a NUL character, say).
+_UNSTORABLE_TEXT = (
+    asyncpg.UntranslatableCharacterError,
+    asyncpg.CharacterNotInRepertoireError,
+)
 
 
 class DeliveryOutcome(BaseModel):
@@ -126,6 +132,9 @@ async def receive(con: Connection, source: SourceSecret, received: Received) -> 
             except PayloadError as exc:
                 failure = exc
                 await store.set_outcome(con, delivery_id, "invalid", str(exc))
+            except _UNSTORABLE_TEXT as exc:
+                failure = PayloadError("#", f"text Postgres cannot store: {exc.args[0]}")
+                await store.set_outcome(con, delivery_id, "invalid", str(failure))
     if failure is not None:
         pointer = failure.pointer if failure.pointer.startswith("#") else f"#{failure.pointer}"
         raise ValidationFailed(
@@ -294,14 +303,7 @@ async def replay(con: Connection, delivery_id: int) -> DeliveryOutcome:
         await store.set_outcome(con, delivery_id, "unmapped", None, attempt=True)
         payload = orjson.loads(row["body"])
         delivery = Delivery(headers=row["headers"], payload=payload, received_at=row["received_at"])
-        if src.kind == "api":
-            mapped = Mapped.model_validate(payload)
-            return await apply_mapped(con, src, delivery_id, mapped)
         try:
             return await _process(con, src, delivery_id, adapter_for(src.kind), delivery)
         except PayloadError as exc:
             raise invalid("body", str(exc)) from exc
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

@@ -35,6 +35,9 @@ def _no_nul(text: str) -> str:
 
 NoNul = AfterValidator(_no_nul)
 
+#: A row id as a client may send it: Postgres' bigint range.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
 Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from service.ingest.model import ChangeKind, ChangeStatus, IncidentStep
 from service.models.catalog import Body, NoNul, Slug, Text
 from service.models.enums import Severity
+from service.models.instants import Instant
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
@@ -29,10 +30,10 @@ class IncidentIn(Body):
     status: IncidentStatus = "open"
     title: Text | None = None
     url: Url | None = None
-    started_at: AwareDatetime | None = Field(default=None, description="Impact start.")
-    detected_at: AwareDatetime | None = None
-    acknowledged_at: AwareDatetime | None = None
-    resolved_at: AwareDatetime | None = None
+    started_at: Instant | None = Field(default=None, description="Impact start.")
+    detected_at: Instant | None = None
+    acknowledged_at: Instant | None = None
+    resolved_at: Instant | None = None
     users_affected: int | None = Field(default=None, ge=0, le=10**12)
     cost_estimate: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
     problem_key: Short | None = None
@@ -43,7 +44,7 @@ class IncidentEventIn(Body):
     """One lifecycle step of an existing incident."""
 
     step: IncidentStep
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     event_id: Short | None = Field(
         default=None, description="Your id for this step, so a retry is stored once."
     )
@@ -59,7 +60,7 @@ class IncidentEventIn(Body):
 
 class CommitIn(Body):
     sha: Sha
-    committed_at: AwareDatetime
+    committed_at: Instant
 
 
 class ChangeIn(Body):
@@ -71,8 +72,8 @@ class ChangeIn(Body):
     environment: Short | None = None
     kind: ChangeKind = ChangeKind.DEPLOY
     status: ChangeStatus
-    started_at: AwareDatetime | None = None
-    finished_at: AwareDatetime | None = None
+    started_at: Instant | None = None
+    finished_at: Instant | None = None
     commit_sha: Sha | None = None
     commits: list[CommitIn] = Field(
         default_factory=list, max_length=1000, description="Commit times, for lead time."

@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from service.models.catalog import Body, KpiKey, NoNul, Slug
 from service.models.enums import Aggregation, Grain
-
-#: Instants outside this range are refused: they are typos, and each month gets a partition.
-EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+from service.models.instants import Instant
 
 #: Largest magnitude of a value: far beyond any real KPI, and sums of millions of them stay finite.
 MAX_ABS_VALUE = 1e15
@@ -24,20 +21,13 @@ DimensionValue = Annotated[str, StringConstraints(max_length=200), NoNul]
 class ObservationIn(Body):
     kpi: KpiKey
     service: Slug | None = None
-    ts: AwareDatetime = Field(description="ISO 8601 with a zone offset; stored in UTC.")
+    ts: Instant = Field(description="ISO 8601 with a zone offset; stored in UTC.")
     value: float = Field(
         allow_inf_nan=False, strict=True, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE,
         description="A number (not a string or boolean), at most 1e15 in magnitude.",
     )  # fmt: skip
     dimensions: dict[DimensionName, DimensionValue] = Field(default_factory=dict, max_length=20)
     source: Annotated[str, StringConstraints(max_length=100), NoNul] | None = None
-
-    @field_validator("ts")
-    @classmethod
-    def _in_range(cls, ts: dt.datetime) -> dt.datetime:
-        if not EARLIEST <= ts < LATEST:
-            raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
-        return ts.astimezone(dt.UTC)
 
 
 class IngestResult(BaseModel):

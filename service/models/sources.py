@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, StringConstraints
 
-from service.models.catalog import Body, Name, Slug
+from service.models.catalog import Body, Name, NoNul, Slug
 from service.models.enums import Severity
 
 
@@ -20,31 +21,42 @@ class SourceKind(StrEnum):
     API = "api"
 
 
+def _no_nul_secret(secret: SecretStr) -> SecretStr:
+    if "\x00" in secret.get_secret_value() or not secret.get_secret_value():
+        raise ValueError("must be non-empty and without the NUL character")
+    return secret
+
+
+Word = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+
+
 class ServiceRule(Body):
     """Maps what a tool calls a service to a business service: every `match` entry must equal
     the event's attribute (`ref` is the tool's service name or id; other keys are labels such
     as repository, environment, service_id, component:<name>)."""
 
-    match: dict[str, str] = Field(min_length=1)
+    match: dict[Word, Annotated[str, StringConstraints(max_length=500), NoNul]] = Field(
+        min_length=1
+    )
     service: Slug
 
 
 class SourceIn(Body):
     name: Slug
     kind: SourceKind
-    secret: SecretStr | None = Field(
+    secret: Annotated[SecretStr, AfterValidator(_no_nul_secret)] | None = Field(
         default=None,
         description="HMAC key (GitHub, PagerDuty), token (GitLab, bearer) or password (basic "
         "auth). Write-only: never returned. Omit on replace to keep the current one.",
     )
     username: Name | None = Field(default=None, description="For basic auth.")
-    severity_map: dict[str, Severity] = Field(
+    severity_map: dict[Word, Severity] = Field(
         default_factory=dict,
         description="The tool's severity or priority names -> sev1..sev5, over the defaults.",
     )
     service_rules: list[ServiceRule] = Field(default_factory=list, max_length=500)
-    production_envs: list[str] = Field(default_factory=lambda: ["production", "prod"])
-    incident_issue_types: list[str] = Field(
+    production_envs: list[Word] = Field(default_factory=lambda: ["production", "prod"])
+    incident_issue_types: list[Word] = Field(
         default_factory=lambda: ["incident"], description="Jira issue types that are incidents."
     )
     infer_links: bool = Field(

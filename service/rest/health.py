@@ -21,7 +21,7 @@ async def readyz(call: Call) -> JSONResponse:
         async with asyncio.timeout(2):
             async with call.connection() as con:
                 await con.fetchval("select 1")
-    except (OSError, TimeoutError, Exception) as exc:
+    except Exception as exc:
         raise ServiceUnavailable(
             f"database not reachable: {type(exc).__name__}", headers={"Retry-After": "5"}
         ) from exc

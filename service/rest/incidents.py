@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from service.db import Connection
 from service.errors import Conflict, field_error, invalid
@@ -20,6 +20,7 @@ from service.ingest.model import (
     IncidentStep,
     Mapped,
 )
+from service.models.catalog import RowId
 from service.models.enums import Scope, Severity
 from service.models.incidents import (
     Change,
@@ -30,6 +31,7 @@ from service.models.incidents import (
     IncidentEventIn,
     IncidentIn,
 )
+from service.models.instants import Instant
 from service.models.sources import Source
 from service.rest.endpoint import Call, Endpoint, id_param
 from service.store import catalog, sources
@@ -207,23 +209,23 @@ async def upsert_change(call: Call) -> Change:
 
 class IncidentQuery(BaseModel):
     service: str | None = Field(default=None, description="A service slug.")
-    from_: AwareDatetime | None = Field(
+    from_: Instant | None = Field(
         default=None, alias="from", description="Incidents still open at or after this."
     )
-    to: AwareDatetime | None = Field(default=None, description="Incidents started before this.")
+    to: Instant | None = Field(default=None, description="Incidents started before this.")
     severity: list[Severity] | Severity | None = None
     status: list[str] | str | None = None
-    before: int | None = Field(default=None, description="Page: ids below this.")
+    before: RowId | None = Field(default=None, description="Page: ids below this.")
     limit: int = Field(default=100, ge=1, le=1000)
 
 
 class ChangeQuery(BaseModel):
     service: str | None = None
-    from_: AwareDatetime | None = Field(default=None, alias="from")
-    to: AwareDatetime | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
     environment: list[str] | str | None = None
     status: list[ChangeStatus] | ChangeStatus | None = None
-    before: int | None = None
+    before: RowId | None = None
     limit: int = Field(default=100, ge=1, le=1000)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 
-from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from service.errors import PayloadTooLarge, from_pydantic
 from service.models.enums import Grain, Scope
+from service.models.instants import Instant
 from service.models.observations import IngestResult, ObservationIn, Series
 from service.rest.endpoint import (
     JSON,
@@ -29,7 +30,7 @@ _batch = TypeAdapter(list[ObservationIn])
 _point = TypeAdapter(ObservationIn)
 
 
-async def _json_batch(call: Call) -> AsyncIterator[list[Numbered]]:
+async def _json_batch(call: Call) -> list[Numbered]:
     raw = await read_body(call.request, call.settings.max_body_bytes)
     try:
         points = _batch.validate_json(raw)
@@ -41,7 +42,11 @@ async def _json_batch(call: Call) -> AsyncIterator[list[Numbered]]:
             f"{len(points)} points in one batch; the limit is {limit} (send NDJSON for more)",
             limit=limit,
         )
-    yield list(enumerate(points))
+    return list(enumerate(points))
+
+
+async def _once(chunk: list[Numbered]) -> AsyncIterator[list[Numbered]]:
+    yield chunk
 
 
 async def _ndjson_lines(call: Call) -> AsyncIterator[bytes]:
@@ -82,17 +87,19 @@ async def _ndjson_stream(call: Call) -> AsyncIterator[list[Numbered]]:
 async def ingest_observations(call: Call) -> IngestResult:
     """Store a batch atomically; answered only after commit. Re-sending changes nothing."""
     kind = check_media_type(call.request, (JSON, NDJSON))
-    chunks = _json_batch(call) if kind == JSON else _ndjson_stream(call)
+    # A JSON batch is read and validated before a connection is taken, so a slow upload
+    # holds none; an NDJSON stream of any length is copied as it arrives.
+    chunks = _once(await _json_batch(call)) if kind == JSON else _ndjson_stream(call)
     async with call.transaction() as con:
         return await observations.ingest(con, chunks)
 
 
 class SeriesQuery(BaseModel):
     service: str | None = Field(default=None, description="A service slug; omit for all.")
-    from_: AwareDatetime | None = Field(
+    from_: Instant | None = Field(
         default=None, alias="from", description="Inclusive start, ISO 8601 with zone."
     )
-    to: AwareDatetime | None = Field(default=None, description="Exclusive end, ISO 8601 with zone.")
+    to: Instant | None = Field(default=None, description="Exclusive end, ISO 8601 with zone.")
     grain: Grain = Grain.DAY
 
 

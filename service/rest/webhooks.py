@@ -11,6 +11,7 @@ from starlette.responses import Response
 from service.errors import Conflict, Unmapped, problem_response
 from service.ingest import pipeline
 from service.ingest.pipeline import DeliveryOutcome, Received
+from service.models.catalog import RowId
 from service.models.enums import Scope
 from service.models.sources import Source, SourceIn, SourceKind
 from service.rest.endpoint import Call, Endpoint, id_param, path_param, read_body
@@ -80,7 +81,7 @@ async def delete_source(call: Call) -> None:
 class DeliveryQuery(BaseModel):
     status: Literal["applied", "unmapped", "invalid", "rejected"] | None = None
     source: str | None = None
-    before: int | None = Field(default=None, description="Page: ids below this.")
+    before: RowId | None = Field(default=None, description="Page: ids below this.")
     limit: int = Field(default=100, ge=1, le=1000)
 
 

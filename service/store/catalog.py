@@ -152,6 +152,8 @@ async def _set_dependencies(con: Connection, service_id: int, service: ServiceIn
             raise invalid(f"depends_on.{i}", "a service cannot depend on itself")
         if service.depends_on.index(slug) != i:
             raise invalid(f"depends_on.{i}", f"{slug!r} is listed twice")
+    # Two updates each closing half of a cycle would both pass the check unless serialised.
+    await lock_name(con, "service_dependency")
     dep_ids = await service_ids(con, service.depends_on, field="depends_on")
     await con.execute(q("delete_dependencies"), service_id)
     if not dep_ids:
@@ -199,7 +201,15 @@ async def update_service(con: Connection, *, slug: str, service: ServiceIn) -> S
     return await get_service(con, slug=slug)
 
 
+async def lock_name(con: Connection, name: str) -> None:
+    """Serialise, until commit, the writers that check and then write the same thing."""
+    await con.execute(q("lock_name"), name)
+
+
 async def delete_service(con: Connection, *, slug: str) -> None:
+    # Locked first: an ingest naming the service either finished or waits and then fails.
+    if await con.fetchval(q("lock_service_for_delete"), slug) is None:
+        raise NotFound(f"no service {slug!r}")
     service = await get_service(con, slug=slug)
     if await con.fetchval(q("has_observations_for_service"), service.id):
         raise Conflict(f"service {slug!r} has observations; it cannot be deleted")
@@ -285,6 +295,7 @@ async def kpi_refs(con: Connection, keys: Sequence[str]) -> dict[str, asyncpg.Re
 async def _ratio_ids(con: Connection, kpi: KpiIn, own_id: int | None) -> tuple[int | None, ...]:
     if kpi.numerator is None or kpi.denominator is None:
         return (None, None)
+    await lock_name(con, "kpi_ratio")
     refs = await kpi_refs(con, [kpi.numerator, kpi.denominator])
     ids = []
     for side in ("numerator", "denominator"):
@@ -348,6 +359,8 @@ async def update_kpi(con: Connection, *, key: str, kpi: KpiIn) -> Kpi:
 
 
 async def delete_kpi(con: Connection, *, key: str) -> None:
+    if await con.fetchval(q("lock_kpi_for_delete"), key) is None:
+        raise NotFound(f"no KPI {key!r}")
     kpi = await get_kpi(con, key=key)
     user = await con.fetchval(q("kpi_used_by_ratio"), kpi.id)
     if user is not None:

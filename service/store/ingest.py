@@ -81,7 +81,7 @@ async def unmapped_delivery_ids(con: Connection, *, source: str | None) -> list[
 
 
 async def save_commit(con: Connection, commit: CommitRecord) -> None:
-    await con.execute(q("upsert_commit_time"), commit.sha, commit.committed_at, commit.repo)
+    await con.execute(q("upsert_commit_time"), commit.sha.lower(), commit.committed_at, commit.repo)
 
 
 async def record_incident_event(
@@ -135,7 +135,8 @@ async def save_change(
 ) -> None:
     await con.execute(
         q("update_change"), change_id, service_id, rec.environment, production, rec.kind.value,
-        rec.status.value, rec.started_at, rec.finished_at, rec.commit_sha, rec.title, rec.url,
+        rec.status.value, rec.started_at, rec.finished_at,
+        rec.commit_sha.lower() if rec.commit_sha else None, rec.title, rec.url,
     )  # fmt: skip
 
 
@@ -154,7 +155,9 @@ async def infer_change(
 async def link_waiting_incidents(
     con: Connection, *, change_id: int, external_id: str, sha: str | None
 ) -> None:
-    await con.execute(q("link_waiting_incidents"), change_id, external_id, sha)
+    await con.execute(
+        q("link_waiting_incidents"), change_id, external_id, sha.lower() if sha else None
+    )
 
 
 # Reads ---------------------------------------------------------------------------------------

@@ -28,9 +28,7 @@ def _records(points: Iterable[Numbered]) -> list[tuple[object, ...]]:
     return [(i, p.kpi, p.service, p.ts, p.value, p.dimensions, p.source) for i, p in points]
 
 
-async def ingest(
-    con: Connection, chunks: AsyncIterable[list[Numbered]], *, pointer_prefix: str = ""
-) -> IngestResult:
+async def ingest(con: Connection, chunks: AsyncIterable[list[Numbered]]) -> IngestResult:
     """Store every point of every chunk, or none: the caller holds the transaction.
 
     A point naming an unknown KPI or service fails the whole request with a 422 whose pointer
@@ -42,9 +40,11 @@ async def ingest(
             await con.copy_records_to_table(
                 "obs_stage", records=_records(chunk), columns=_STAGE_COLUMNS
             )
+    await con.execute(q("lock_stage_kpis"))
+    await con.execute(q("lock_stage_services"))
     bad = await con.fetchrow(q("first_unresolved_point"))
     if bad is not None:
-        at = f"{pointer_prefix}{bad['ord']}"
+        at = str(bad["ord"])
         if bad["kpi_id"] is None:
             raise invalid(f"{at}.kpi", f"unknown KPI {bad['kpi']!r}")
         if bad["kind"] != KpiKind.OBSERVED:
@@ -95,7 +95,7 @@ async def series(
         )
         return divide_series(num, den)
     raise Conflict(
-        f"KPI {kpi.key!r} is the builtin metric {kpi.metric}; it is computed by the KPI engine "
-        "from incidents, changes and costs, which this version does not ingest yet",
+        f"KPI {kpi.key!r} is the builtin metric {kpi.metric}; its series comes from the KPI "
+        "engine (incidents, changes and costs), which this version does not compute yet",
         kpi=kpi.key,
     )

@@ -258,3 +258,13 @@ select exists(select 1 from observation where kpi_id = $1);
 
 -- name: has_observations_for_service
 select exists(select 1 from observation where service_id = $1);
+
+-- name: lock_service_for_delete
+select id from business_service where slug = $1 for update;
+
+-- name: lock_kpi_for_delete
+select id from kpi where key = $1 for update;
+
+-- name: lock_name
+-- Serialises writers of one name (a dependency graph, a slug being upserted) until commit.
+select pg_advisory_xact_lock(hashtext($1));

@@ -91,8 +91,8 @@ on conflict (sha) do update set committed_at = least(commit_time.committed_at, e
 -- A change named by its external id, or by the commit it deployed (a sha or a prefix of 7+).
 select id from change
 where external_id = $1
-   or commit_sha = $1
-   or (length($1) >= 7 and commit_sha like $1 || '%')
+   or commit_sha = lower($1)
+   or (length($1) >= 7 and starts_with(commit_sha, lower($1)))
 order by (external_id = $1) desc, finished_at desc nulls last, id desc
 limit 1;
 
@@ -110,8 +110,8 @@ update incident
 set caused_by_change_id = $1, link_kind = 'explicit', updated_at = now()
 where caused_by_change_id is null and caused_by_ref is not null
   and (caused_by_ref = $2
-       or ($3::text is not null and (caused_by_ref = $3
-            or (length(caused_by_ref) >= 7 and $3 like caused_by_ref || '%'))));
+       or ($3::text is not null and (lower(caused_by_ref) = $3
+            or (length(caused_by_ref) >= 7 and starts_with($3, lower(caused_by_ref))))));
 
 -- name: list_incidents
 select i.id, so.name as source, i.external_id, s.slug as service, i.severity, i.priority,

@@ -28,39 +28,39 @@ limit 1;
 select ensure_observation_partitions(array(select distinct date_trunc('month', ts, 'UTC')
                                            from obs_stage));
 
+-- name: lock_stage_kpis
+-- Holds the named KPIs and services until commit, so a concurrent delete waits for us (and
+-- one that went first leaves them unknown to the check that follows).
+select id from kpi where key in (select distinct kpi from obs_stage) for key share;
+
+-- name: lock_stage_services
+select id from business_service
+where slug in (select distinct service from obs_stage where service is not null)
+for key share;
+
 -- name: merge_stage
--- Last point wins inside a batch; a changed value bumps the revision and keeps the old one.
--- Both inserts read the snapshot taken before the statement, so `replaced` sees old values.
+-- Last point wins inside a batch. A changed value bumps the revision and keeps the replaced
+-- one (trigger keep_observation_revision); new rows are those left at revision 1.
 with incoming as (
     select distinct on (k.id, svc.id, s.ts, s.dimensions)
            k.id as kpi_id, svc.id as service_id, s.ts, s.value, s.dimensions, s.source
     from obs_stage s
     join kpi k on k.key = s.kpi
     left join business_service svc on svc.slug = s.service
+    where s.service is null or svc.id is not null
     order by k.id, svc.id, s.ts, s.dimensions, s.ord desc
 ),
-replaced as (
-    insert into observation_revision (kpi_id, service_id, ts, dimensions, value, revision, source)
-    select o.kpi_id, o.service_id, o.ts, o.dimensions, o.value, o.revision, o.source
-    from observation o
-    join incoming i on o.kpi_id = i.kpi_id and o.service_id is not distinct from i.service_id
-                   and o.ts = i.ts and o.dimensions = i.dimensions
-    where o.value is distinct from i.value
-    returning 1
-),
-upserted as (
+written as (
     insert into observation (kpi_id, service_id, ts, value, dimensions, source)
     select kpi_id, service_id, ts, value, dimensions, source from incoming
     on conflict (kpi_id, service_id, ts, dimensions) do update
-        set value = excluded.value, source = excluded.source,
-            revision = observation.revision + 1, ingested_at = now()
+        set value = excluded.value, source = excluded.source, ingested_at = now()
         where observation.value is distinct from excluded.value
-    returning 1
+    returning revision
 )
--- Rows written are new points or changed ones; the changed ones are those `replaced` kept.
 select (select count(*) from incoming) as points,
-       (select count(*) from upserted) - (select count(*) from replaced) as inserted,
-       (select count(*) from replaced) as updated;
+       (select count(*) from written where revision = 1) as inserted,
+       (select count(*) from written where revision > 1) as updated;
 
 -- name: series
 -- One KPI's points bucketed by grain (UTC) and combined by the KPI's aggregation.
@@ -82,8 +82,3 @@ where o.kpi_id = $1
   and ($6::timestamptz is null or o.ts < $6)
 group by 1
 order by 1;
-
--- name: observation_revisions
-select ts, value, revision, replaced_at from observation_revision
-where kpi_id = $1 and service_id is not distinct from $2 and ts = $3 and dimensions = $4
-order by revision;

@@ -38,9 +38,10 @@ def decode_cursor(cursor: str | None) -> int | None:
         return None
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != "id":
+        row_id = int(value)
+        if kind != "id" or not 1 <= row_id < 2**63:
             raise ValueError(kind)
-        return int(value)
+        return row_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"invalid cursor {cursor!r}") from exc
 

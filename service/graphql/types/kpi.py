@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from service.errors import invalid
 from service.graphql.types.common import (
     Info,
     Owners,
@@ -16,6 +15,7 @@ from service.graphql.types.common import (
 from service.models import enums
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
+from service.models.instants import check_instant
 from service.store import catalog, observations
 
 if TYPE_CHECKING:
@@ -157,9 +157,7 @@ class Kpi:
         to: dt.datetime | None = None,
         grain: enums.Grain = enums.Grain.DAY,
     ) -> list[SeriesPoint]:
-        for name, value in (("from", from_), ("to", to)):
-            if value is not None and value.tzinfo is None:
-                raise invalid(name, "give a time zone offset")
+        from_, to = check_instant("from", from_), check_instant("to", to)
         async with info.context.db.acquire() as con:
             service_id = None
             if service is not None:

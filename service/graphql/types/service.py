@@ -12,6 +12,7 @@ from service.graphql.types.team import Team
 from service.ingest.model import ChangeStatus
 from service.models import enums
 from service.models.catalog import Service as ServiceModel
+from service.models.instants import check_instant
 
 if TYPE_CHECKING:
     from service.graphql.types.incident import Change, Incident
@@ -98,9 +99,11 @@ class Service:
         from service.graphql.types.incident import Incident
 
         f = IncidentFilter(
-            start=from_, end=to, severities=tuple(s.value for s in severity or ()),
+            start=check_instant("from", from_),
+            end=check_instant("to", to),
+            severities=tuple(s.value for s in severity or ()),
             statuses=tuple(status or ()),
-        )  # fmt: skip
+        )
         found = await info.context.loaders.incidents_of_service.load((self.id, f))
         return [Incident.of(i) for i in found]
 
@@ -117,8 +120,10 @@ class Service:
         from service.graphql.types.incident import Change
 
         f = ChangeFilter(
-            start=from_, end=to, environments=tuple(environment or ()),
+            start=check_instant("from", from_),
+            end=check_instant("to", to),
+            environments=tuple(environment or ()),
             statuses=tuple(s.value for s in status or ()),
-        )  # fmt: skip
+        )
         found = await info.context.loaders.changes_of_service.load((self.id, f))
         return [Change.of(c) for c in found]

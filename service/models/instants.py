@@ -1,0 +1,36 @@
+"""Instants the API accepts: with a zone, between 1970 and 2200, kept in UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime
+
+#: Instants outside this range are refused: they are typos (and each month of observations
+#: gets a partition).
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
+def _in_range(ts: dt.datetime) -> dt.datetime:
+    if not EARLIEST <= ts < LATEST:
+        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
+    return ts.astimezone(dt.UTC)
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
+
+
+def check_instant(name: str, ts: dt.datetime | None) -> dt.datetime | None:
+    """The same rule for values that do not pass through a model (GraphQL arguments)."""
+    from service.errors import invalid
+
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        raise invalid(name, "give a time zone offset")
+    try:
+        return _in_range(ts)
+    except ValueError as exc:
+        raise invalid(name, str(exc)) from exc

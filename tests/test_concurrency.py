@@ -1,0 +1,130 @@
+"""Concurrent writers on real, separate connections (a fresh schema, committed data)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+
+from service import db as dbmod
+from service.errors import Conflict, ValidationFailed
+from service.models.catalog import KpiIn, ServiceIn
+from service.models.enums import Aggregation, Direction
+from service.models.observations import ObservationIn
+from service.store import catalog, observations
+
+JAN = dt.datetime(2031, 1, 15, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def two(database_url: str) -> AsyncIterator[tuple[dbmod.Connection, dbmod.Connection]]:
+    schema = f"kpi_conc_{secrets.token_hex(4)}"
+    first = await dbmod.connect(database_url, schema)
+    await dbmod.migrate(first, schema)
+    second = await dbmod.connect(database_url, schema)
+    await catalog.create_service(first, service=ServiceIn(slug="erp", name="ERP", tier=2))
+    await catalog.create_kpi(first, kpi=KpiIn(
+        key="orders", name="Orders", unit="n", direction=Direction.HIGHER_IS_BETTER,
+        aggregation=Aggregation.SUM))  # fmt: skip
+    try:
+        yield first, second
+    finally:
+        await first.execute(f'drop schema if exists "{schema}" cascade')
+        await first.close()
+        await second.close()
+
+
+async def _points(*points: ObservationIn) -> AsyncIterator[list[observations.Numbered]]:
+    yield list(enumerate(points))
+
+
+def _point(value: float) -> ObservationIn:
+    return ObservationIn(kpi="orders", service="erp", ts=JAN, value=value)
+
+
+async def _ingest(con: dbmod.Connection, value: float) -> observations.IngestResult:
+    async with con.transaction():
+        return await observations.ingest(con, _points(_point(value)))
+
+
+async def test_two_batches_opening_the_same_month_both_succeed(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, b = two
+    tr = a.transaction()
+    await tr.start()
+    await a.execute("select ensure_observation_partitions($1)", [JAN])
+    waiting = asyncio.create_task(b.execute("select ensure_observation_partitions($1)", [JAN]))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    await tr.commit()
+    await waiting  # once raised DuplicateTableError: the catalog lookup missed A's table
+    assert await a.fetchval("select to_regclass('observation_2031_01') is not null")
+
+
+async def test_concurrent_updates_of_one_point_keep_every_replaced_value(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, b = two
+    await _ingest(a, 2.0)
+    tr = a.transaction()
+    await tr.start()
+    first = await observations.ingest(a, _points(_point(3.0)))
+    waiting = asyncio.create_task(_ingest(b, 4.0))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    await tr.commit()
+    second = await waiting
+    assert (first.updated, second.updated) == (1, 1)
+    rows = await a.fetch("select value, revision from observation_revision order by revision")
+    assert [(r["value"], r["revision"]) for r in rows] == [(2.0, 1), (3.0, 2)]
+    assert await a.fetchval("select revision from observation") == 3
+
+
+async def test_a_service_deleted_during_an_ingest_is_refused_not_emptied(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, b = two
+    tr = a.transaction()
+    await tr.start()
+    await observations.ingest(a, _points(_point(1.0)))
+
+    async def delete() -> None:
+        async with b.transaction():
+            await catalog.delete_service(b, slug="erp")
+
+    waiting = asyncio.create_task(delete())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    await tr.commit()
+    with pytest.raises(Conflict, match="has observations"):
+        await waiting
+    assert await a.fetchval("select service_id from observation") is not None
+
+
+async def test_two_dependency_updates_cannot_close_a_cycle_together(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, b = two
+    await catalog.create_service(a, service=ServiceIn(slug="web", name="Web", tier=1))
+    tr = a.transaction()
+    await tr.start()
+    await catalog.update_service(
+        a, slug="erp", service=ServiceIn(slug="erp", name="ERP", tier=2, depends_on=["web"])
+    )
+
+    async def close_cycle() -> None:
+        async with b.transaction():
+            await catalog.update_service(
+                b, slug="web", service=ServiceIn(slug="web", name="Web", tier=1,
+                                                 depends_on=["erp"]))  # fmt: skip
+
+    waiting = asyncio.create_task(close_cycle())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    await tr.commit()
+    with pytest.raises(ValidationFailed, match="cycle"):
+        await waiting
