@@ -10,7 +10,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from service.db import Connection
-from service.errors import Conflict, field_error, invalid
+from service.errors import Conflict, NotFound, field_error, invalid
 from service.ingest import pipeline
 from service.ingest.model import (
     ChangeEvent,
@@ -114,11 +114,10 @@ def change_mapped(body: ChangeIn, *, now: dt.datetime) -> Mapped:
 
 
 async def _source(con: Connection, name: str) -> Source:
-    found = await sources.list_sources(con)
-    for src in found:
-        if src.name == name:
-            return src
-    raise invalid("source", f"unknown source {name!r}")
+    try:
+        return await sources.get_source(con, name=name)
+    except NotFound as exc:
+        raise invalid("source", f"unknown source {name!r}") from exc
 
 
 async def _submit(call: Call, con: Connection, src: Source, mapped: Mapped) -> None:
