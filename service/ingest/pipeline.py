@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import importlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 import orjson
@@ -227,23 +227,38 @@ def _grouped(events: Sequence[Any]) -> dict[str, list[Any]]:
     return groups
 
 
-async def _apply_change(
-    con: Connection, src: Source, delivery_id: int, external_id: str,
-    events: list[ChangeEvent], known: Mapping[str, int],
-) -> int:  # fmt: skip
-    change_id = 0
-    current_service = None
-    timeline: list[ChangeEvent] = []
+E = TypeVar("E", IncidentEvent, ChangeEvent)
+
+
+async def _record(
+    con: Connection, src: Source, delivery_id: int, noun: str, events: list[E],
+    known: Mapping[str, int],
+    record: Callable[..., Awaitable[tuple[int, int | None, list[E]]]],
+) -> tuple[int, int, list[E]]:  # fmt: skip
+    """Add the events to their record's timeline; the record's id, its business service (from
+    these events, else as already known) and its whole timeline."""
+    row_id, current_service = 0, None
+    timeline: list[E] = []
     for event in events:
-        change_id, current_service, timeline = await store.record_change_event(
+        row_id, current_service, timeline = await record(
             con, source_id=src.id, event=event, delivery_id=delivery_id
         )
     service_id = _resolve(src, events, known) or current_service
     if service_id is None:
         raise _Unmapped(
-            f"no business service for change {external_id!r} from {_describe(events)}: add a "
-            f"service rule to source {src.name!r}, then replay"
+            f"no business service for {noun} {events[0].external_id!r} from "
+            f"{_describe(events)}: add a service rule to source {src.name!r}, then replay"
         )
+    return row_id, service_id, timeline
+
+
+async def _apply_change(
+    con: Connection, src: Source, delivery_id: int, external_id: str,
+    events: list[ChangeEvent], known: Mapping[str, int],
+) -> int:  # fmt: skip
+    change_id, service_id, timeline = await _record(
+        con, src, delivery_id, "change", events, known, store.record_change_event
+    )
     rec = build_change(timeline)
     production = mapping.is_production(rec.environment, src.production_envs)
     await store.save_change(con, change_id, rec, service_id=service_id, production=production)
@@ -257,19 +272,9 @@ async def _apply_incident(
     con: Connection, src: Source, delivery_id: int, external_id: str,
     events: list[IncidentEvent], known: Mapping[str, int],
 ) -> int:  # fmt: skip
-    incident_id = 0
-    current_service = None
-    timeline: list[IncidentEvent] = []
-    for event in events:
-        incident_id, current_service, timeline = await store.record_incident_event(
-            con, source_id=src.id, event=event, delivery_id=delivery_id
-        )
-    service_id = _resolve(src, events, known) or current_service
-    if service_id is None:
-        raise _Unmapped(
-            f"no business service for incident {external_id!r} from {_describe(events)}: add a "
-            f"service rule to source {src.name!r}, then replay"
-        )
+    incident_id, service_id, timeline = await _record(
+        con, src, delivery_id, "incident", events, known, store.record_incident_event
+    )
     rec = build_incident(timeline)
     sev = mapping.severity(rec.severity, rec.severity_raw, src.severity_map)
     change_id, link_kind = None, None
