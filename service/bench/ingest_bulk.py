@@ -8,13 +8,8 @@ measured in the same run on the same database.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import os
-import secrets
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -23,8 +18,7 @@ import orjson
 
 from service import db as dbmod
 from service.auth import create_token
-from service.cli import database_url
-from service.config import Settings
+from service.bench.harness import fresh_schema, run, running_server
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction, Scope
 from service.store import catalog
@@ -43,37 +37,6 @@ def _points(n: int, offset: int) -> list[dict[str, object]]:
         }
         for i in range(n)
     ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _start_server(url: str, schema: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """`kpi serve` in a subprocess, as a user runs it."""
-    env = {
-        **os.environ, "KPI_DATABASE_URL": url, "KPI_DB_SCHEMA": schema, "KPI_LOG_LEVEL": "WARNING",
-    }  # fmt: skip
-    return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers)],
-        env=env,
-    )  # fmt: skip
-
-
-async def _wait_ready(base: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server did not become ready")
 
 
 async def _prepare(con: dbmod.Connection) -> str:
@@ -127,51 +90,38 @@ async def _copy_baseline(con: dbmod.Connection, points: list[dict[str, object]])
 
 
 async def _bench(url: str, args: argparse.Namespace) -> None:
-    schema = f"kpi_bench_{secrets.token_hex(4)}"
-    con = await dbmod.connect(url, schema)
-    port = _free_port()
-    server = None
-    try:
-        await dbmod.migrate(con, schema)
+    async with fresh_schema(url) as (con, schema):
         token = await _prepare(con)
         total = args.batches * args.batch_size
         points = _points(total, 0)
         # Partitions exist before any timing, so neither side pays for creating them.
         await con.execute(
-            "select ensure_observation_partitions($1)", [START, START + dt.timedelta(minutes=total)]
+            "select ensure_observation_partitions($1)",
+            [START, START + dt.timedelta(minutes=total)],
         )
         batches = [
             orjson.dumps(points[i : i + args.batch_size]) for i in range(0, total, args.batch_size)
         ]
-        server = _start_server(url, schema, port, args.workers)
-        base = f"http://127.0.0.1:{port}"
-        await _wait_ready(base)
-        await _http_batches(base, token, batches[:1])  # warm-up: connections, prepared plans
-        await con.execute("truncate observation, observation_revision")
-
-        results = {}
-        http_s = await _http_batches(base, token, batches)
-        results["HTTP JSON batches"] = total / http_s
-        await con.execute("truncate observation, observation_revision")
-        ndjson_s = await _http_ndjson(base, token, points)
-        results["HTTP NDJSON stream"] = total / ndjson_s
+        async with running_server(url, schema, args.workers) as base:
+            await _http_batches(base, token, batches[:1])  # warm-up: connections, plans
+            await con.execute("truncate observation, observation_revision")
+            results = {}
+            http_s = await _http_batches(base, token, batches)
+            results["HTTP JSON batches"] = total / http_s
+            await con.execute("truncate observation, observation_revision")
+            ndjson_s = await _http_ndjson(base, token, points)
+            results["HTTP NDJSON stream"] = total / ndjson_s
         await con.execute("truncate observation, observation_revision")
         copy_s = await _copy_baseline(con, points)
         baseline = total / copy_s
         stored = await con.fetchval("select count(*) from observation")
         assert stored == total, stored
 
-        print(f"ingest-bulk: {total} points, batches of {args.batch_size}, "
-              f"{args.workers} server workers, {os.cpu_count()} cores")  # fmt: skip
-        print(f"  baseline raw asyncpg COPY: {baseline:>10,.0f} points/s")
-        for name, rate in results.items():
-            print(f"  {name:<25}: {rate:>10,.0f} points/s  ratio {rate / baseline:.2f}")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        await con.execute(f'drop schema if exists "{schema}" cascade')
-        await con.close()
+    print(f"ingest-bulk: {total} points, batches of {args.batch_size}, "
+          f"{args.workers} server workers, {os.cpu_count()} cores")  # fmt: skip
+    print(f"  baseline raw asyncpg COPY: {baseline:>10,.0f} points/s")
+    for name, rate in results.items():
+        print(f"  {name:<25}: {rate:>10,.0f} points/s  ratio {rate / baseline:.2f}")
 
 
 def main(argv: list[str]) -> int:
@@ -180,6 +130,4 @@ def main(argv: list[str]) -> int:
     p.add_argument("--batch-size", type=int, default=5000)
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args(argv)
-    with database_url(Settings()) as url:
-        asyncio.run(_bench(url, args))
-    return 0
+    return run(lambda url: _bench(url, args))

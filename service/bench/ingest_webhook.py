@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import hmac
 import os
-import secrets
 import socket
 import statistics
 import time
@@ -20,10 +19,7 @@ import time
 import httpx
 import orjson
 
-from service import db as dbmod
-from service.bench.ingest_bulk import _free_port, _start_server, _wait_ready
-from service.cli import database_url
-from service.config import Settings
+from service.bench.harness import fresh_schema, run, running_server
 from service.models.catalog import ServiceIn
 from service.models.sources import ServiceRule, SourceIn, SourceKind
 from service.store import catalog, sources
@@ -108,44 +104,30 @@ def _pct(values: list[float], p: float) -> float:
 
 
 async def _bench(url: str, args: argparse.Namespace) -> None:
-    schema = f"kpi_bench_{secrets.token_hex(4)}"
-    con = await dbmod.connect(url, schema)
-    server = None
-    try:
-        await dbmod.migrate(con, schema)
+    async with fresh_schema(url) as (con, schema):
         await catalog.create_service(con, service=ServiceIn(slug="bench-svc", name="Bench", tier=1))
         await sources.create_source(con, source=SourceIn(
             name="pd", kind=SourceKind.PAGERDUTY, secret=SECRET,
             service_rules=[ServiceRule(match={"ref": "bench-svc"}, service="bench-svc")],
         ))  # fmt: skip
-        port = _free_port()
-        server = _start_server(url, schema, port, args.workers)
-        base = f"http://127.0.0.1:{port}"
-        await _wait_ready(base)
-        target = f"{base}/v1/webhooks/pd"
-        await _closed_loop(target, 10**8, 200, 8)  # warm-up, other ids
-
-        started = time.perf_counter()
-        closed = await _closed_loop(target, 0, args.requests, args.concurrency)
-        elapsed = time.perf_counter() - started
-        fixed = await _fixed_rate(target, args.requests, args.rate, args.seconds)
+        async with running_server(url, schema, args.workers) as base:
+            target = f"{base}/v1/webhooks/pd"
+            await _closed_loop(target, 10**8, 200, 8)  # warm-up, other ids
+            started = time.perf_counter()
+            closed = await _closed_loop(target, 0, args.requests, args.concurrency)
+            elapsed = time.perf_counter() - started
+            fixed = await _fixed_rate(target, args.requests, args.rate, args.seconds)
         deliveries = await con.fetchval("select count(*) from delivery where status = 'applied'")
         incidents = await con.fetchval("select count(*) from incident")
 
-        print(f"ingest-webhook: {args.workers} server workers, {os.cpu_count()} cores, "
-              f"signature verification on")  # fmt: skip
-        print(f"  closed loop, {args.concurrency} senders: {args.requests / elapsed:,.0f} req/s, "
-              f"p50 {_pct(closed, 0.5):.1f} ms, p99 {_pct(closed, 0.99):.1f} ms")  # fmt: skip
-        print(f"  fixed rate {args.rate} req/s for {args.seconds:g} s: "
-              f"p50 {_pct(fixed, 0.5):.1f} ms, p99 {_pct(fixed, 0.99):.1f} ms, "
-              f"mean {statistics.fmean(fixed) * 1000:.1f} ms")  # fmt: skip
-        print(f"  stored: {deliveries} applied deliveries, {incidents} incidents")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        await con.execute(f'drop schema if exists "{schema}" cascade')
-        await con.close()
+    print(f"ingest-webhook: {args.workers} server workers, {os.cpu_count()} cores, "
+          f"signature verification on")  # fmt: skip
+    print(f"  closed loop, {args.concurrency} senders: {args.requests / elapsed:,.0f} req/s, "
+          f"p50 {_pct(closed, 0.5):.1f} ms, p99 {_pct(closed, 0.99):.1f} ms")  # fmt: skip
+    print(f"  fixed rate {args.rate} req/s for {args.seconds:g} s: "
+          f"p50 {_pct(fixed, 0.5):.1f} ms, p99 {_pct(fixed, 0.99):.1f} ms, "
+          f"mean {statistics.fmean(fixed) * 1000:.1f} ms")  # fmt: skip
+    print(f"  stored: {deliveries} applied deliveries, {incidents} incidents")
 
 
 def main(argv: list[str]) -> int:
@@ -156,6 +138,4 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args(argv)
-    with database_url(Settings()) as url:
-        asyncio.run(_bench(url, args))
-    return 0
+    return run(lambda url: _bench(url, args))

@@ -1,0 +1,79 @@
+"""What every benchmark needs: a fresh schema, `kpi serve` in a subprocess, a clean exit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+import httpx
+
+from service import db as dbmod
+from service.cli import database_url
+from service.config import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def fresh_schema(url: str) -> AsyncIterator[tuple[dbmod.Connection, str]]:
+    """A migrated schema of its own, dropped afterwards, and a connection to it."""
+    schema = f"kpi_bench_{secrets.token_hex(4)}"
+    con = await dbmod.connect(url, schema)
+    try:
+        await dbmod.migrate(con, schema)
+        yield con, schema
+    finally:
+        await con.execute(f'drop schema if exists "{schema}" cascade')
+        await con.close()
+
+
+@contextlib.asynccontextmanager
+async def running_server(url: str, schema: str, workers: int) -> AsyncIterator[str]:
+    """`kpi serve` on loopback, as a user runs it; yields its base URL once it is ready."""
+    port = free_port()
+    env = {
+        **os.environ, "KPI_DATABASE_URL": url, "KPI_DB_SCHEMA": schema, "KPI_LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers)],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_ready(base)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+async def _wait_ready(base: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            try:
+                if (await client.get(f"{base}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("server did not become ready")
+
+
+def run(bench: Callable[[str], Coroutine[Any, Any, None]]) -> int:
+    """Run a benchmark against KPI_DATABASE_URL, else an embedded Postgres."""
+    with database_url(Settings()) as url:
+        asyncio.run(bench(url))
+    return 0

@@ -1,0 +1,36 @@
+"""The benchmarks still run end to end (tiny sizes; the figures themselves are not judged)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _bench(database_url: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "bench", *args],
+        env={**os.environ, "KPI_DATABASE_URL": database_url},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("ingest-bulk", "--batches", "2", "--batch-size", "300", "--workers", "1"),
+         ["ingest-bulk: 600 points", "baseline raw asyncpg COPY", "HTTP JSON batches",
+          "HTTP NDJSON stream"]),
+        (("ingest-webhook", "--requests", "30", "--concurrency", "2", "--rate", "20",
+          "--seconds", "0.5", "--workers", "1"),
+         ["closed loop, 2 senders", "fixed rate 20 req/s", "stored: 240 applied deliveries"]),
+    ],
+)  # fmt: skip
+def test_benchmark_smoke_run(database_url: str, args: tuple[str, ...], expected: list[str]) -> None:
+    out = _bench(database_url, *args)
+    for text in expected:
+        assert text in out, out
