@@ -4,7 +4,7 @@ so a query over N services costs the same number of statements whatever N is."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -16,44 +16,37 @@ from service.models.incidents import Change, Incident, TimelineEntry
 from service.store import catalog as store
 from service.store import ingest
 
-T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
+Fetch = Callable[[Connection, list[K]], Awaitable[Mapping[K, V]]]
 
 
-def _by_id(
-    db: Database, fetch: Callable[[Connection, list[int]], Awaitable[Sequence[Any]]]
-) -> Callable[[list[int]], Awaitable[list[Any]]]:
-    async def load(ids: list[int]) -> list[Any]:
+def _keyed(db: Database, fetch: Fetch[K, V], missing: Callable[[], V]) -> DataLoader[K, V]:
+    """A loader answering every key of a batch from one fetch: {key: value} (keys it leaves
+    out get `missing()`)."""
+
+    async def load(keys: list[K]) -> list[V]:
         async with db.acquire() as con:
-            found = {item.id: item for item in await fetch(con, ids)}
-        return [found.get(i) for i in ids]
+            found = await fetch(con, keys)
+        return [found[k] if k in found else missing() for k in keys]
 
-    return load
-
-
-def _edges(db: Database, query: str) -> Callable[[list[int]], Awaitable[list[list[int]]]]:
-    async def load(ids: list[int]) -> list[list[int]]:
-        async with db.acquire() as con:
-            result = await store.edges(con, query, ids)
-        return [result[i] for i in ids]
-
-    return load
+    return DataLoader(load)
 
 
-def _grouped(db: Database, query: str) -> Callable[[list[int]], Awaitable[list[list[Any]]]]:
-    async def load(ids: list[int]) -> list[list[Any]]:
-        async with db.acquire() as con:
-            result = await store.grouped(con, query, ids)
-        return [result[i] for i in ids]
-
-    return load
+def _by(attribute: str, rows: Sequence[Any]) -> dict[Any, Any]:
+    return {getattr(row, attribute): row for row in rows}
 
 
-async def _services(con: Connection, ids: list[int]) -> list[Service]:
-    return await store.services_by_id(con, ids)
+def _none() -> None:
+    return None
 
 
-async def _kpis(con: Connection, ids: list[int]) -> list[Kpi]:
-    return await store.list_kpis(con, ids=ids)
+def _edges(db: Database, query: str) -> DataLoader[int, list[int]]:
+    return _keyed(db, lambda con, ids: store.edges(con, query, ids), list)
+
+
+def _grouped(db: Database, query: str) -> DataLoader[int, list[Any]]:
+    return _keyed(db, lambda con, ids: store.grouped(con, query, ids), list)
 
 
 async def _targets(con: Connection, ids: list[int]) -> dict[int, list[Target]]:
@@ -63,37 +56,57 @@ async def _targets(con: Connection, ids: list[int]) -> dict[int, list[Target]]:
 
 class Loaders:
     def __init__(self, db: Database) -> None:
-        self.team: DataLoader[int, Team | None] = DataLoader(_by_id(db, store.teams_by_id))
-        self.service: DataLoader[int, Service | None] = DataLoader(_by_id(db, _services))
-        self.outcome: DataLoader[int, Outcome | None] = DataLoader(_by_id(db, store.outcomes_by_id))
-        self.kpi: DataLoader[int, Kpi | None] = DataLoader(_by_id(db, _kpis))
-        self.kpi_by_key: DataLoader[str, Kpi | None] = DataLoader(self._kpis_by_key(db))
-        self.dependencies = DataLoader(_edges(db, "dependencies_by_service"))
-        self.dependents = DataLoader(_edges(db, "dependents_by_service"))
-        self.kpis_of_service = DataLoader(_edges(db, "kpis_by_service"))
-        self.outcomes_of_service = DataLoader(_edges(db, "outcomes_by_service"))
-        self.services_of_team = DataLoader(_edges(db, "services_by_team"))
-        self.services_of_kpi = DataLoader(_edges(db, "services_by_kpi"))
-        self.services_of_outcome = DataLoader(_edges(db, "services_by_outcome"))
-        self.outcome_links_of_kpi = DataLoader(_grouped(db, "outcome_links_by_kpi"))
-        self.kpi_links_of_outcome = DataLoader(_grouped(db, "kpi_links_by_outcome"))
-        self.targets_of_kpi: DataLoader[int, list[Target]] = DataLoader(self._targets(db))
-        self.service_by_slug: DataLoader[str, Service | None] = DataLoader(
-            self._services_by_slug(db)
+        async def teams(con: Connection, ids: list[int]) -> dict[int, Team]:
+            return _by("id", await store.teams_by_id(con, ids))
+
+        async def services(con: Connection, ids: list[int]) -> dict[int, Service]:
+            return _by("id", await store.services_by_id(con, ids))
+
+        async def services_by_slug(con: Connection, slugs: list[str]) -> dict[str, Service]:
+            return _by("slug", await store.list_services(con, slugs=slugs))
+
+        async def outcomes(con: Connection, ids: list[int]) -> dict[int, Outcome]:
+            return _by("id", await store.outcomes_by_id(con, ids))
+
+        async def kpis(con: Connection, ids: list[int]) -> dict[int, Kpi]:
+            return _by("id", await store.list_kpis(con, ids=ids))
+
+        async def kpis_by_key(con: Connection, keys: list[str]) -> dict[str, Kpi]:
+            return _by("key", await store.list_kpis(con, keys=keys))
+
+        async def incidents(con: Connection, ids: list[int]) -> dict[int, Incident]:
+            return _by("id", await ingest.list_incidents(con, ids=ids))
+
+        async def changes(con: Connection, ids: list[int]) -> dict[int, Change]:
+            return _by("id", await ingest.list_changes(con, ids=ids))
+
+        self.team: DataLoader[int, Team | None] = _keyed(db, teams, _none)
+        self.service: DataLoader[int, Service | None] = _keyed(db, services, _none)
+        self.service_by_slug: DataLoader[str, Service | None] = _keyed(db, services_by_slug, _none)
+        self.outcome: DataLoader[int, Outcome | None] = _keyed(db, outcomes, _none)
+        self.kpi: DataLoader[int, Kpi | None] = _keyed(db, kpis, _none)
+        self.kpi_by_key: DataLoader[str, Kpi | None] = _keyed(db, kpis_by_key, _none)
+        self.incident: DataLoader[int, Incident | None] = _keyed(db, incidents, _none)
+        self.change: DataLoader[int, Change | None] = _keyed(db, changes, _none)
+        self.dependencies = _edges(db, "dependencies_by_service")
+        self.dependents = _edges(db, "dependents_by_service")
+        self.kpis_of_service = _edges(db, "kpis_by_service")
+        self.outcomes_of_service = _edges(db, "outcomes_by_service")
+        self.services_of_team = _edges(db, "services_by_team")
+        self.services_of_kpi = _edges(db, "services_by_kpi")
+        self.services_of_outcome = _edges(db, "services_by_outcome")
+        self.outcome_links_of_kpi = _grouped(db, "outcome_links_by_kpi")
+        self.kpi_links_of_outcome = _grouped(db, "kpi_links_by_outcome")
+        self.targets_of_kpi: DataLoader[int, list[Target]] = _keyed(db, _targets, list)
+        self.incident_timeline: DataLoader[int, list[TimelineEntry]] = _keyed(
+            db, lambda con, ids: ingest.timelines(con, "incident_timeline", ids), list
         )
-        self.incident: DataLoader[int, Incident | None] = DataLoader(
-            _by_id(db, lambda con, ids: ingest.list_incidents(con, ids=ids))
+        self.change_timeline: DataLoader[int, list[TimelineEntry]] = _keyed(
+            db, lambda con, ids: ingest.timelines(con, "change_timeline", ids), list
         )
-        self.change: DataLoader[int, Change | None] = DataLoader(
-            _by_id(db, lambda con, ids: ingest.list_changes(con, ids=ids))
+        self.incidents_caused_by: DataLoader[int, list[int]] = _keyed(
+            db, ingest.incidents_caused_by, list
         )
-        self.incident_timeline: DataLoader[int, list[TimelineEntry]] = DataLoader(
-            self._timelines(db, "incident_timeline")
-        )
-        self.change_timeline: DataLoader[int, list[TimelineEntry]] = DataLoader(
-            self._timelines(db, "change_timeline")
-        )
-        self.incidents_caused_by: DataLoader[int, list[int]] = DataLoader(self._caused_by(db))
         #: Keyed by (service id, filter): one query per distinct filter, for all services.
         self.incidents_of_service: DataLoader[tuple[int, IncidentFilter], list[Incident]] = (
             DataLoader(self._incidents_of_service(db))
@@ -101,53 +114,6 @@ class Loaders:
         self.changes_of_service: DataLoader[tuple[int, ChangeFilter], list[Change]] = DataLoader(
             self._changes_of_service(db)
         )
-
-    @staticmethod
-    def _kpis_by_key(db: Database) -> Callable[[list[str]], Awaitable[list[Kpi | None]]]:
-        async def load(keys: list[str]) -> list[Kpi | None]:
-            async with db.acquire() as con:
-                found = {k.key: k for k in await store.list_kpis(con, keys=keys)}
-            return [found.get(k) for k in keys]
-
-        return load
-
-    @staticmethod
-    def _targets(db: Database) -> Callable[[list[int]], Awaitable[list[list[Target]]]]:
-        async def load(ids: list[int]) -> list[list[Target]]:
-            async with db.acquire() as con:
-                result = await _targets(con, ids)
-            return [result[i] for i in ids]
-
-        return load
-
-    @staticmethod
-    def _services_by_slug(db: Database) -> Callable[[list[str]], Awaitable[list[Service | None]]]:
-        async def load(slugs: list[str]) -> list[Service | None]:
-            async with db.acquire() as con:
-                found = {s.slug: s for s in await store.list_services(con, slugs=slugs)}
-            return [found.get(s) for s in slugs]
-
-        return load
-
-    @staticmethod
-    def _timelines(
-        db: Database, query: str
-    ) -> Callable[[list[int]], Awaitable[list[list[TimelineEntry]]]]:
-        async def load(ids: list[int]) -> list[list[TimelineEntry]]:
-            async with db.acquire() as con:
-                found = await ingest.timelines(con, query, ids)
-            return [found[i] for i in ids]
-
-        return load
-
-    @staticmethod
-    def _caused_by(db: Database) -> Callable[[list[int]], Awaitable[list[list[int]]]]:
-        async def load(ids: list[int]) -> list[list[int]]:
-            async with db.acquire() as con:
-                found = await ingest.incidents_caused_by(con, ids)
-            return [found[i] for i in ids]
-
-        return load
 
     @staticmethod
     def _incidents_of_service(
