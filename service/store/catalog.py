@@ -47,7 +47,7 @@ async def _unique(field: str, value: str) -> AsyncIterator[None]:
 async def _still_referenced(what: str) -> AsyncIterator[None]:
     try:
         yield
-    except asyncpg.ForeignKeyViolationError as exc:
+    except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError) as exc:
         raise Conflict(f"{what} is still referenced: {exc.detail or exc}") from exc
 
 

@@ -90,5 +90,5 @@ async def delete_source(con: Connection, *, name: str) -> None:
     try:
         if await con.fetchval(q("delete_source"), name) is None:
             raise NotFound(f"no source {name!r}")
-    except asyncpg.ForeignKeyViolationError as exc:
+    except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError) as exc:
         raise Conflict(f"source {name!r} has incidents or changes; it cannot be deleted") from exc
