@@ -598,6 +598,31 @@ async def test_cursor_pagination_visits_each_service_once(
     assert last == {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
 
 
+@pytest.mark.parametrize(
+    ("root", "path", "body"),
+    [
+        ("teams", "/v1/teams", lambda i: {"slug": f"team-{i}", "name": f"T{i}"}),
+        ("outcomes", "/v1/outcomes", lambda i: {"slug": f"out-{i}", "name": f"O{i}"}),
+    ],
+)
+async def test_teams_and_outcomes_page_in_creation_order(
+    client: httpx.AsyncClient, admin: Headers, reader: Headers, root: str, path: str,
+    body: Any,
+) -> None:  # fmt: skip
+    # Created in an order unlike their slugs' order: pages follow creation.
+    for i in (3, 1, 4, 0, 2):
+        await rest(client, admin, "POST", path, body(i))
+    query = f"""query($after: String) {{ {root}(first: 2, after: $after) {{
+        nodes {{ slug }} pageInfo {{ hasNextPage endCursor }} }} }}"""
+    seen, after, more = [], None, True
+    while more:
+        page = (await gql_data(client, reader, query, {"after": after}))[root]
+        seen.append([n["slug"] for n in page["nodes"]])
+        after, more = page["pageInfo"]["endCursor"], page["pageInfo"]["hasNextPage"]
+    prefix = path.rsplit("/", 1)[1][:-1].replace("outcome", "out")
+    assert seen == [[f"{prefix}-3", f"{prefix}-1"], [f"{prefix}-4", f"{prefix}-0"], [f"{prefix}-2"]]
+
+
 @pytest.mark.parametrize("first", [0, -1, 101])
 async def test_page_size_out_of_range_is_an_error(
     client: httpx.AsyncClient, reader: Headers, first: int

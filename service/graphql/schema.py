@@ -113,9 +113,8 @@ class Query:
         size = page_size(first)
         after_id = decode_cursor(after) or 0
         async with info.context.db.acquire() as con:
-            rows = [o for o in await store.list_outcomes(con) if o.id > after_id]
-        rows.sort(key=lambda o: o.id)
-        return _page(rows[: size + 1], size, Outcome.of)
+            rows = await store.page_outcomes(con, after_id=after_id, limit=size + 1)
+        return _page(rows, size, Outcome.of)
 
     @strawberry.field
     async def outcome(self, info: Info, slug: str) -> Outcome | None:
@@ -159,9 +158,8 @@ class Query:
         size = page_size(first)
         after_id = decode_cursor(after) or 0
         async with info.context.db.acquire() as con:
-            rows = [t for t in await store.list_teams(con) if t.id > after_id]
-        rows.sort(key=lambda t: t.id)
-        return _page(rows[: size + 1], size, Team.of)
+            rows = await store.page_teams(con, after_id=after_id, limit=size + 1)
+        return _page(rows, size, Team.of)
 
 
 TeamResult = Annotated[Team | Problem, strawberry.union("TeamResult")]

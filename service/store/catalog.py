@@ -63,6 +63,11 @@ async def list_teams(con: Connection, *, slugs: Sequence[str] | None = None) -> 
     return [Team(**r) for r in await con.fetch(q("list_teams"), slugs)]
 
 
+async def page_teams(con: Connection, *, after_id: int, limit: int) -> list[Team]:
+    """Teams in creation order after `after_id`, for cursor pagination."""
+    return [Team(**r) for r in await con.fetch(q("page_teams"), after_id, limit)]
+
+
 async def get_team(con: Connection, *, slug: str) -> Team:
     found = await list_teams(con, slugs=[slug])
     if not found:
@@ -222,6 +227,11 @@ async def delete_service(con: Connection, *, slug: str) -> None:
 
 async def list_outcomes(con: Connection, *, slugs: Sequence[str] | None = None) -> list[Outcome]:
     return [Outcome(**r) for r in await con.fetch(q("list_outcomes"), slugs)]
+
+
+async def page_outcomes(con: Connection, *, after_id: int, limit: int) -> list[Outcome]:
+    """Outcomes in creation order after `after_id`, for cursor pagination."""
+    return [Outcome(**r) for r in await con.fetch(q("page_outcomes"), after_id, limit)]
 
 
 async def get_outcome(con: Connection, *, slug: str) -> Outcome:

@@ -268,3 +268,9 @@ select id from kpi where key = $1 for update;
 -- name: lock_name
 -- Serialises writers of one name (a dependency graph, a slug being upserted) until commit.
 select pg_advisory_xact_lock(hashtext($1));
+
+-- name: page_teams
+select id, slug, name, email from team where id > $1 order by id limit $2;
+
+-- name: page_outcomes
+select id, slug, name, description, owner from business_outcome where id > $1 order by id limit $2;
