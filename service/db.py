@@ -6,7 +6,7 @@ import contextlib
 import functools
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -105,6 +105,18 @@ async def create_pool(url: str, schema: str, min_size: int, max_size: int) -> as
         init=_init_connection,
     )
     return pool
+
+
+async def fetch_grouped(
+    con: Connection, statement: str, keys: Sequence[Any], convert: Callable[[dict[str, Any]], Any]
+) -> dict[Any, list[Any]]:
+    """Rows of a statement taking `$1 = keys` and returning a `key` column, grouped by it
+    (every key present, possibly with no rows); each row converted without its key."""
+    result: dict[Any, list[Any]] = {k: [] for k in keys}
+    for record in await con.fetch(statement, list(keys)):
+        data = dict(record.items())
+        result[data.pop("key")].append(convert(data))
+    return result
 
 
 @dataclass(frozen=True)

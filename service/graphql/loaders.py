@@ -49,11 +49,6 @@ def _grouped(db: Database, query: str) -> DataLoader[int, list[Any]]:
     return _keyed(db, lambda con, ids: store.grouped(con, query, ids), list)
 
 
-async def _targets(con: Connection, ids: list[int]) -> dict[int, list[Target]]:
-    grouped = await store.grouped(con, "targets_by_kpi", ids)
-    return {k: [Target(**row) for row in rows] for k, rows in grouped.items()}
-
-
 class Loaders:
     def __init__(self, db: Database) -> None:
         async def teams(con: Connection, ids: list[int]) -> dict[int, Team]:
@@ -97,7 +92,7 @@ class Loaders:
         self.services_of_outcome = _edges(db, "services_by_outcome")
         self.outcome_links_of_kpi = _grouped(db, "outcome_links_by_kpi")
         self.kpi_links_of_outcome = _grouped(db, "kpi_links_by_outcome")
-        self.targets_of_kpi: DataLoader[int, list[Target]] = _keyed(db, _targets, list)
+        self.targets_of_kpi: DataLoader[int, list[Target]] = _keyed(db, store.targets_by_kpi, list)
         self.incident_timeline: DataLoader[int, list[TimelineEntry]] = _keyed(
             db, lambda con, ids: ingest.timelines(con, "incident_timeline", ids), list
         )
@@ -109,50 +104,53 @@ class Loaders:
         )
         #: Keyed by (service id, filter): one query per distinct filter, for all services.
         self.incidents_of_service: DataLoader[tuple[int, IncidentFilter], list[Incident]] = (
-            DataLoader(self._incidents_of_service(db))
+            _per_service(db, _incidents_matching)
         )
-        self.changes_of_service: DataLoader[tuple[int, ChangeFilter], list[Change]] = DataLoader(
-            self._changes_of_service(db)
+        self.changes_of_service: DataLoader[tuple[int, ChangeFilter], list[Change]] = _per_service(
+            db, _changes_matching
         )
 
-    @staticmethod
-    def _incidents_of_service(
-        db: Database,
-    ) -> Callable[[list[tuple[int, IncidentFilter]]], Awaitable[list[list[Incident]]]]:
-        async def load(keys: list[tuple[int, IncidentFilter]]) -> list[list[Incident]]:
-            result: dict[tuple[int, IncidentFilter], list[Incident]] = {k: [] for k in keys}
-            async with db.acquire() as con:
-                for f, service_ids in _by_filter(keys).items():
-                    found = await ingest.list_incidents(
-                        con, service_ids=service_ids, start=f.start, end=f.end,
-                        severities=list(f.severities) or None, statuses=list(f.statuses) or None,
-                    )  # fmt: skip
-                    for incident in found:
-                        if incident.service_id is not None:
-                            result[(incident.service_id, f)].append(incident)
-            return [result[k] for k in keys]
 
-        return load
+R = TypeVar("R", Incident, Change)
+F = TypeVar("F")
 
-    @staticmethod
-    def _changes_of_service(
-        db: Database,
-    ) -> Callable[[list[tuple[int, ChangeFilter]]], Awaitable[list[list[Change]]]]:
-        async def load(keys: list[tuple[int, ChangeFilter]]) -> list[list[Change]]:
-            result: dict[tuple[int, ChangeFilter], list[Change]] = {k: [] for k in keys}
-            async with db.acquire() as con:
-                for f, service_ids in _by_filter(keys).items():
-                    found = await ingest.list_changes(
-                        con, service_ids=service_ids, start=f.start, end=f.end,
-                        environments=list(f.environments) or None,
-                        statuses=list(f.statuses) or None,
-                    )  # fmt: skip
-                    for change in found:
-                        if change.service_id is not None:
-                            result[(change.service_id, f)].append(change)
-            return [result[k] for k in keys]
 
-        return load
+def _per_service(
+    db: Database, fetch: Callable[[Connection, list[int], F], Awaitable[list[R]]]
+) -> DataLoader[tuple[int, F], list[R]]:
+    """Rows of many services under one filter each, fetched once per distinct filter."""
+
+    async def load(keys: list[tuple[int, F]]) -> list[list[R]]:
+        result: dict[tuple[int, F], list[R]] = {k: [] for k in keys}
+        by_filter: dict[F, list[int]] = {}
+        for service_id, f in keys:
+            by_filter.setdefault(f, []).append(service_id)
+        async with db.acquire() as con:
+            for f, service_ids in by_filter.items():
+                for row in await fetch(con, service_ids, f):
+                    if row.service_id is not None:
+                        result[(row.service_id, f)].append(row)
+        return [result[k] for k in keys]
+
+    return DataLoader(load)
+
+
+async def _incidents_matching(
+    con: Connection, service_ids: list[int], f: IncidentFilter
+) -> list[Incident]:
+    return await ingest.list_incidents(
+        con, service_ids=service_ids, start=f.start, end=f.end,
+        severities=list(f.severities) or None, statuses=list(f.statuses) or None,
+    )  # fmt: skip
+
+
+async def _changes_matching(
+    con: Connection, service_ids: list[int], f: ChangeFilter
+) -> list[Change]:
+    return await ingest.list_changes(
+        con, service_ids=service_ids, start=f.start, end=f.end,
+        environments=list(f.environments) or None, statuses=list(f.statuses) or None,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -169,13 +167,3 @@ class ChangeFilter:
     end: dt.datetime | None = None
     environments: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
-
-
-F = TypeVar("F")
-
-
-def _by_filter(keys: list[tuple[int, F]]) -> dict[F, list[int]]:
-    groups: dict[F, list[int]] = {}
-    for service_id, f in keys:
-        groups.setdefault(f, []).append(service_id)
-    return groups

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from service.db import Connection, sql
+from service.db import Connection, fetch_grouped, sql
 from service.errors import Conflict, NotFound, field_error, invalid
 from service.models.catalog import (
     Kpi,
@@ -509,16 +509,14 @@ async def list_service_links(con: Connection, *, kpi: str | None = None) -> list
 
 
 async def edges(con: Connection, query: str, keys: Sequence[int]) -> dict[int, list[int]]:
-    result: dict[int, list[int]] = {k: [] for k in keys}
-    for r in await con.fetch(q(query), list(keys)):
-        result[r["key"]].append(r["id"])
-    return result
+    """{key id: [related ids]} from a query returning (key, id) pairs."""
+    return await fetch_grouped(con, q(query), keys, lambda row: row["id"])
 
 
 async def grouped(con: Connection, query: str, keys: Sequence[int]) -> dict[int, list[Any]]:
     """Rows of `query` grouped by their `key` column, as dicts without it."""
-    result: dict[int, list[Any]] = {k: [] for k in keys}
-    for r in await con.fetch(q(query), list(keys)):
-        data = dict(r.items())
-        result[data.pop("key")].append(data)
-    return result
+    return await fetch_grouped(con, q(query), keys, dict)
+
+
+async def targets_by_kpi(con: Connection, kpi_ids: Sequence[int]) -> dict[int, list[Target]]:
+    return await fetch_grouped(con, q("targets_by_kpi"), kpi_ids, _target)

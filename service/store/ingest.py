@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from service.db import Connection, sql
+from service.db import Connection, fetch_grouped, sql
 from service.errors import NotFound
 from service.ingest.model import ChangeEvent, CommitRecord, IncidentEvent
 from service.ingest.timeline import ChangeRecord, IncidentRecord
@@ -200,18 +200,11 @@ async def list_changes(
 
 
 async def timelines(con: Connection, query: str, ids: list[int]) -> dict[int, list[TimelineEntry]]:
-    result: dict[int, list[TimelineEntry]] = {i: [] for i in ids}
-    for r in await con.fetch(q(query), ids):
-        data = dict(r.items())
-        result[data.pop("key")].append(TimelineEntry(**data))
-    return result
+    return await fetch_grouped(con, q(query), ids, lambda row: TimelineEntry(**row))
 
 
 async def incidents_caused_by(con: Connection, change_ids: list[int]) -> dict[int, list[int]]:
-    result: dict[int, list[int]] = {i: [] for i in change_ids}
-    for r in await con.fetch(q("incidents_caused_by"), change_ids):
-        result[r["key"]].append(r["id"])
-    return result
+    return await fetch_grouped(con, q("incidents_caused_by"), change_ids, lambda row: row["id"])
 
 
 async def get_incident(con: Connection, incident_id: int) -> IncidentDetail:
