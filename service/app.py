@@ -52,7 +52,7 @@ class RequestLog:
         rid = given if given.isascii() and 0 < len(given) <= 64 else secrets.token_hex(8)
         token = request_id.set(rid)
         started = time.perf_counter()
-        status = 500
+        status: int | None = None  # set once the response has started
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -61,19 +61,12 @@ class RequestLog:
                 message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
             await send(message)
 
-        started_response = False
-
-        async def send_tracked(message: Message) -> None:
-            nonlocal started_response
-            started_response = started_response or message["type"] == "http.response.start"
-            await send_with_id(message)
-
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive, send_with_id)
         except Exception as exc:
             # Answered here rather than by Starlette's outermost handler, so that even a 500
             # carries the request id and is logged with it.
-            if started_response:
+            if status is not None:
                 raise
             response = await handle_unexpected(Request(scope), exc)
             await response(scope, receive, send_with_id)
@@ -83,7 +76,7 @@ class RequestLog:
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],
-                    "status": status,
+                    "status": status or 500,
                     "ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
