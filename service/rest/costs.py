@@ -1,0 +1,74 @@
+"""Cost records (IT spend by service, category and period): batch ingestion and reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from service.errors import PayloadTooLarge
+from service.models.costs import Category, Cost, CostIn, CostIngestResult, Currency
+from service.models.enums import Scope
+from service.rest.endpoint import Call, Endpoint
+from service.store import catalog, costs
+
+#: Most records one request may send.
+MAX_BATCH_RECORDS = 10_000
+
+
+async def ingest_costs(call: Call) -> CostIngestResult:
+    """Store a batch atomically; answered only after commit. Re-sending changes nothing."""
+    records: list[CostIn] = call.body
+    if len(records) > MAX_BATCH_RECORDS:
+        raise PayloadTooLarge(
+            f"{len(records)} records in one batch; the limit is {MAX_BATCH_RECORDS}",
+            limit=MAX_BATCH_RECORDS,
+        )
+    async with call.transaction() as con:
+        return await costs.ingest(con, records)
+
+
+class CostQuery(BaseModel):
+    service: str | None = Field(default=None, description="A service slug; omit for all.")
+    category: Category | None = None
+    currency: Currency | None = None
+    from_: dt.date | None = Field(
+        default=None, alias="from", description="Records whose period ends after this day."
+    )
+    to: dt.date | None = Field(
+        default=None, description="Records whose period starts before this day (exclusive)."
+    )
+    limit: int = Field(default=1000, ge=1, le=10_000)
+
+
+async def list_costs(call: Call) -> list[Cost]:
+    """Records overlapping [from, to), by period start."""
+    query: CostQuery = call.query
+    async with call.connection() as con:
+        service_id = None
+        if query.service is not None:
+            (service_id,) = await catalog.service_ids(con, [query.service], field="service")
+        return await costs.list_costs(
+            con, service_id=service_id, category=query.category, currency=query.currency,
+            start=query.from_, end=query.to, limit=query.limit,
+        )  # fmt: skip
+
+
+ENDPOINTS = [
+    Endpoint(
+        "POST", "/v1/costs", ingest_costs, Scope.INGEST, "Ingest cost records", "costs",
+        body=list[CostIn], response=CostIngestResult, errors=(413, 415, 422),
+        description="A JSON array of at most 10,000 records (and 8 MiB). All records are "
+        "stored or none; the answer comes after commit. A record is identified by (service, "
+        "category, period_start, period_end, currency), service null meaning the whole "
+        "estate: re-sending it changes nothing, a new amount, note or source replaces the "
+        "stored one. In a batch, the last duplicate wins. A bad record fails the request with "
+        "a 422 whose pointer is its index.",
+    ),
+    Endpoint(
+        "GET", "/v1/costs", list_costs, Scope.READ, "List cost records", "costs",
+        response=list[Cost], query=CostQuery, errors=(422,),
+        description="Records overlapping the window [from, to) (dates), ordered by "
+        "period_start then id, at most `limit` (default 1,000, at most 10,000).",
+    ),
+]  # fmt: skip

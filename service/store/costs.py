@@ -1,0 +1,86 @@
+"""Typed wrappers over sql/queries/costs.sql: cost records stored by batch upsert, and read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+
+from service.db import Connection, sql
+from service.errors import invalid
+from service.models.costs import Cost, CostIn, CostIngestResult
+
+
+def q(name: str) -> str:
+    return sql("costs", name)
+
+
+#: What identifies a record: sending the same key again replaces its amount, note and source.
+Key = tuple[str | None, str, dt.date, dt.date, str]
+
+
+def _key(record: CostIn) -> Key:
+    return (
+        record.service,
+        record.category,
+        record.period_start,
+        record.period_end,
+        record.currency,
+    )
+
+
+async def _service_ids(con: Connection, records: Sequence[CostIn]) -> dict[str, int]:
+    """Ids of the services the records name, locked until commit; a 422 naming the first
+    record with an unknown one (`3.service`)."""
+    slugs = sorted({r.service for r in records if r.service is not None})
+    rows = await con.fetch(q("lock_services"), slugs)
+    ids: dict[str, int] = {r["slug"]: r["id"] for r in rows}
+    for i, record in enumerate(records):
+        if record.service is not None and record.service not in ids:
+            raise invalid(f"{i}.service", f"unknown service {record.service!r}")
+    return ids
+
+
+async def ingest(con: Connection, records: Sequence[CostIn]) -> CostIngestResult:
+    """Store every record or none, in one statement: the caller holds the transaction.
+
+    In a batch, the last record of a key wins. A record naming an unknown service fails the
+    whole request with a 422 whose pointer is the record's index in the request.
+    """
+    if not records:
+        return CostIngestResult(records=0, inserted=0, updated=0, unchanged=0)
+    ids = await _service_ids(con, records)
+    latest = {_key(r): r for r in records}
+    batch = list(latest.values())
+    row = await con.fetchrow(
+        q("upsert_costs"),
+        [None if r.service is None else ids[r.service] for r in batch],
+        [r.category for r in batch],
+        [r.period_start for r in batch],
+        [r.period_end for r in batch],
+        [Decimal(f"{r.amount:.2f}") for r in batch],
+        [r.currency for r in batch],
+        [r.note for r in batch],
+        [r.source for r in batch],
+    )
+    sent, inserted, updated = row["records"], row["inserted"], row["updated"]
+    return CostIngestResult(
+        records=sent, inserted=inserted, updated=updated, unchanged=sent - inserted - updated
+    )
+
+
+async def list_costs(
+    con: Connection,
+    *,
+    service_id: int | None = None,
+    category: str | None = None,
+    currency: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    limit: int | None = None,
+) -> list[Cost]:
+    """Records overlapping [start, end), ordered by period start then id."""
+    if start is not None and end is not None and end <= start:
+        raise invalid("to", "must be after from")
+    rows = await con.fetch(q("list_costs"), service_id, category, currency, start, end, limit)
+    return [Cost(**r) for r in rows]
