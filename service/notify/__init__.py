@@ -1,0 +1,1 @@
+"""Notifications: escalation steps delivered to webhook URLs, signed per Standard Webhooks."""

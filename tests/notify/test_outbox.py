@@ -1,0 +1,460 @@
+"""The notification outbox end to end: a real receiver on a local port that checks each
+signature with the spec's algorithm written out here, on a real Postgres, without mocks."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from service import db as dbmod
+from service.models.catalog import KpiIn
+from service.models.enums import Aggregation, Direction
+from service.notify import outbox, signing
+from service.store import catalog
+from tests.conftest import SingleConnectionDatabase
+
+Headers = dict[str, str]
+
+SECRET = signing.new_secret_key()
+T0 = dt.datetime(2031, 3, 1, 9, 0, tzinfo=dt.UTC)
+PAYLOAD: dict[str, Any] = {
+    "type": "kpi.escalation.step",
+    "timestamp": "2031-03-01T09:00:00Z",
+    "data": {"kpi": "orders", "service": "erp", "position": 1, "note": "é ✓"},
+}
+
+
+def spec_signature(secret: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
+    """The Standard Webhooks `v1` signature, computed here from the spec alone."""
+    signed = msg_id.encode() + b"." + timestamp.encode() + b"." + body
+    return "v1," + base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest()).decode()
+
+
+@dataclass
+class Received:
+    headers: Headers
+    body: bytes
+    valid: bool
+
+    @property
+    def msg_id(self) -> str:
+        return self.headers["webhook-id"]
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: checks signatures, records every request, fails when told to."""
+
+    secret: bytes = SECRET
+    fail_first: int = 0
+    fail_status: int = 500
+    delay: float = 0.0
+    received: list[Received] = field(default_factory=list)
+    url: str = ""
+
+    async def hook(self, request: Request) -> Response:
+        body = await request.body()
+        headers = dict(request.headers)
+        expected = spec_signature(
+            self.secret, headers.get("webhook-id", ""), headers.get("webhook-timestamp", ""), body
+        )
+        valid = expected in headers.get("webhook-signature", "").split(" ")
+        self.received.append(Received(headers, body, valid))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if not valid:
+            return Response(status_code=401)
+        if self.fail_first > 0:
+            self.fail_first -= 1
+            return Response(status_code=self.fail_status)
+        return Response(status_code=204)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def serving(receiver: Receiver) -> AsyncIterator[Receiver]:
+    """The receiver on 127.0.0.1 and a free port, until the block ends."""
+    app = Starlette(routes=[Route("/hook", receiver.hook, methods=["POST"])])
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", ws="none")
+    server = uvicorn.Server(config)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                await task  # raises what stopped it
+            await asyncio.sleep(0.01)
+        yield receiver
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with serving(Receiver()) as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def db(con: dbmod.Connection) -> SingleConnectionDatabase:
+    return SingleConnectionDatabase(con)
+
+
+async def queue(con: dbmod.Connection, url: str, **kwargs: Any) -> int:
+    args: dict[str, Any] = {"escalation_id": None, "position": None, "payload": PAYLOAD} | kwargs
+    outbox_id = await outbox.enqueue(con, url=url, event_type="kpi.escalation.step", **args)
+    assert outbox_id is not None
+    return outbox_id
+
+
+async def row(con: dbmod.Connection, outbox_id: int) -> outbox.Notification:
+    found = [n for n in await outbox.list_notifications(con, limit=1000) if n.id == outbox_id]
+    assert len(found) == 1
+    return found[0]
+
+
+async def test_a_notification_is_delivered_once_signed(
+    con: dbmod.Connection, db: SingleConnectionDatabase, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    outbox_id = await queue(con, receiver.url)
+    report = await outbox.deliver_due(db, http, SECRET, now=T0)
+    assert (report.delivered, report.retrying, report.failed) == ([outbox_id], [], [])
+
+    assert len(receiver.received) == 1
+    got = receiver.received[0]
+    assert got.valid
+    notification = await row(con, outbox_id)
+    assert got.msg_id == notification.message_id
+    assert notification.message_id.startswith("msg_")
+    assert got.headers["webhook-timestamp"] == str(int(T0.timestamp()))
+    assert got.headers["content-type"] == "application/json"
+    assert json.loads(got.body) == PAYLOAD
+    assert signing.verify(SECRET, got.headers, got.body, now=int(T0.timestamp()))
+
+    assert notification.state == "delivered"
+    assert notification.delivered_at == T0
+    assert notification.attempts == 1
+    assert notification.last_error is None
+    assert [(a.at, a.status_code, a.error) for a in notification.attempt_log] == [(T0, 204, None)]
+    assert notification.attempt_log[0].duration_ms > 0
+
+    # delivered is done: nothing is sent again, however late
+    report = await outbox.deliver_due(db, http, SECRET, now=T0 + dt.timedelta(days=30))
+    assert report.attempted == 0
+    assert len(receiver.received) == 1
+
+
+async def test_a_failed_attempt_is_retried_when_due_with_the_same_id(
+    con: dbmod.Connection, db: SingleConnectionDatabase, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    receiver.fail_first = 1
+    outbox_id = await queue(con, receiver.url)
+    report = await outbox.deliver_due(db, http, SECRET, now=T0)
+    assert report.retrying == [outbox_id]
+    notification = await row(con, outbox_id)
+    assert notification.state == "pending"
+    assert notification.next_attempt_at == T0 + outbox.backoff(1)
+    assert notification.last_error == "HTTP 500"
+    assert [(a.status_code, a.error) for a in notification.attempt_log] == [(500, None)]
+
+    due = T0 + outbox.backoff(1)
+    report = await outbox.deliver_due(db, http, SECRET, now=due - dt.timedelta(seconds=1))
+    assert report.attempted == 0
+    assert len(receiver.received) == 1
+
+    report = await outbox.deliver_due(db, http, SECRET, now=due)
+    assert report.delivered == [outbox_id]
+    first, second = receiver.received
+    assert first.valid and second.valid
+    assert first.msg_id == second.msg_id == notification.message_id
+    assert first.body == second.body
+    assert second.headers["webhook-timestamp"] == str(int(due.timestamp()))
+    notification = await row(con, outbox_id)
+    assert (notification.state, notification.attempts, notification.delivered_at) == (
+        "delivered", 2, due)  # fmt: skip
+    assert notification.last_error is None
+    assert [(a.at, a.status_code) for a in notification.attempt_log] == [(T0, 500), (due, 204)]
+
+
+async def test_an_unreachable_receiver_is_an_error_recorded(
+    con: dbmod.Connection, db: SingleConnectionDatabase, http: httpx.AsyncClient
+) -> None:
+    outbox_id = await queue(con, f"http://127.0.0.1:{free_port()}/hook")
+    report = await outbox.deliver_due(db, http, SECRET, now=T0)
+    assert report.retrying == [outbox_id]
+    notification = await row(con, outbox_id)
+    (attempt,) = notification.attempt_log
+    assert attempt.status_code is None
+    assert attempt.error is not None and attempt.error.startswith("ConnectError")
+    assert notification.last_error == attempt.error
+    assert notification.next_attempt_at == T0 + outbox.backoff(1)
+
+
+async def test_a_slow_receiver_times_out(
+    con: dbmod.Connection, db: SingleConnectionDatabase, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    receiver.delay = 0.5
+    outbox_id = await queue(con, receiver.url)
+    report = await outbox.deliver_due(db, http, SECRET, now=T0, timeout=0.1)
+    assert report.retrying == [outbox_id]
+    (attempt,) = (await row(con, outbox_id)).attempt_log
+    assert (attempt.status_code, attempt.error) == (None, "no answer within 0.1 s")
+    assert attempt.duration_ms < 400
+
+
+async def test_after_max_attempts_it_is_failed_and_still_listed(
+    con: dbmod.Connection, db: SingleConnectionDatabase, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    receiver.fail_first = 1000
+    outbox_id = await queue(con, receiver.url)
+    now = T0
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        report = await outbox.deliver_due(db, http, SECRET, now=now)
+        notification = await row(con, outbox_id)
+        assert notification.attempts == attempt
+        if attempt < outbox.MAX_ATTEMPTS:
+            assert report.retrying == [outbox_id]
+            assert notification.next_attempt_at == now + outbox.backoff(attempt)
+            now = notification.next_attempt_at
+    assert report.failed == [outbox_id]
+    assert len(receiver.received) == outbox.MAX_ATTEMPTS
+    assert len({r.msg_id for r in receiver.received}) == 1
+    assert all(r.valid for r in receiver.received)
+
+    report = await outbox.deliver_due(db, http, SECRET, now=now + dt.timedelta(days=30))
+    assert report.attempted == 0
+    failed = await outbox.list_notifications(con, state="failed")
+    assert [n.id for n in failed] == [outbox_id]
+    assert failed[0].last_error == "HTTP 500"
+    assert [a.status_code for a in failed[0].attempt_log] == [500] * outbox.MAX_ATTEMPTS
+    assert await outbox.list_notifications(con, state="pending") == []
+
+
+async def test_gone_stops_at_once(
+    con: dbmod.Connection, db: SingleConnectionDatabase, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    receiver.fail_first, receiver.fail_status = 1, 410
+    outbox_id = await queue(con, receiver.url)
+    report = await outbox.deliver_due(db, http, SECRET, now=T0)
+    assert report.failed == [outbox_id]
+    assert (await row(con, outbox_id)).state == "failed"
+
+
+def test_backoff() -> None:
+    waits = [outbox.backoff(n) for n in range(1, 10)]
+    assert waits == [
+        dt.timedelta(seconds=10), dt.timedelta(seconds=30), dt.timedelta(minutes=2),
+        dt.timedelta(minutes=10), dt.timedelta(minutes=30), dt.timedelta(hours=1),
+        dt.timedelta(hours=2), dt.timedelta(hours=2), dt.timedelta(hours=2),
+    ]  # fmt: skip
+
+
+class CrashAfterSend:
+    """Lends the connection for the claim, then dies before the outcome is recorded."""
+
+    def __init__(self, db: SingleConnectionDatabase) -> None:
+        self.db = db
+        self.lent = 0
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[dbmod.Connection]:
+        self.lent += 1
+        if self.lent > 1:
+            raise RuntimeError("worker died")
+        async with self.db.acquire() as con:
+            yield con
+
+
+async def test_a_crash_after_sending_means_sending_again_not_losing_it(
+    con: dbmod.Connection, db: SingleConnectionDatabase, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    outbox_id = await queue(con, receiver.url)
+    with pytest.raises(RuntimeError, match="worker died"):
+        await outbox.deliver_due(CrashAfterSend(db), http, SECRET, now=T0, timeout=5)
+    assert len(receiver.received) == 1
+    notification = await row(con, outbox_id)
+    lease_end = T0 + dt.timedelta(seconds=5) + outbox.LEASE_MARGIN
+    assert (notification.state, notification.next_attempt_at) == ("pending", lease_end)
+
+    # claimed: no other worker sends it meanwhile
+    report = await outbox.deliver_due(db, http, SECRET, now=lease_end - dt.timedelta(seconds=1))
+    assert report.attempted == 0
+    report = await outbox.deliver_due(db, http, SECRET, now=lease_end)
+    assert report.delivered == [outbox_id]
+    first, second = receiver.received
+    assert first.msg_id == second.msg_id
+
+
+async def test_one_escalation_step_is_queued_once(con: dbmod.Connection) -> None:
+    kpi = await catalog.create_kpi(con, kpi=KpiIn(
+        key="orders", name="Orders", unit="n", direction=Direction.HIGHER_IS_BETTER,
+        aggregation=Aggregation.SUM))  # fmt: skip
+    escalation_id = await con.fetchval(
+        "insert into escalation (kpi_id, opened_period, last_period) values ($1, $2, $2)"
+        " returning id",
+        kpi.id,
+        T0,
+    )
+    first = await outbox.enqueue(
+        con, escalation_id=escalation_id, position=1, url="http://127.0.0.1:9/a",
+        event_type="kpi.escalation.step", payload=PAYLOAD,
+    )  # fmt: skip
+    again = await outbox.enqueue(
+        con, escalation_id=escalation_id, position=1, url="http://127.0.0.1:9/b",
+        event_type="kpi.escalation.step", payload={"other": True},
+    )  # fmt: skip
+    next_step = await outbox.enqueue(
+        con, escalation_id=escalation_id, position=2, url="http://127.0.0.1:9/a",
+        event_type="kpi.escalation.step", payload=PAYLOAD,
+    )  # fmt: skip
+    assert first is not None and next_step is not None
+    assert again is None
+    rows = await con.fetch("select id, position, url from outbox order by id")
+    assert [(r["id"], r["position"], r["url"]) for r in rows] == [
+        (first, 1, "http://127.0.0.1:9/a"), (next_step, 2, "http://127.0.0.1:9/a")]  # fmt: skip
+
+
+async def test_signing_secret_is_made_once(con: dbmod.Connection) -> None:
+    made = await outbox.signing_secret(con, None)
+    assert len(made) == signing.SECRET_BYTES
+    assert await outbox.signing_secret(con, None) == made
+    assert await con.fetchval("select count(*) from signing_key") == 1
+    configured = signing.format_secret(SECRET)
+    assert await outbox.signing_secret(con, configured) == SECRET
+    with pytest.raises(ValueError, match="whsec_"):
+        await outbox.signing_secret(con, "not-a-secret")
+
+
+# Committed data on separate connections: each test removes what it made.
+
+
+@pytest.fixture
+async def setup_con(database_url: str, db_schema: str) -> AsyncIterator[dbmod.Connection]:
+    con = await dbmod.connect(database_url, db_schema)
+    try:
+        yield con
+    finally:
+        await con.close()
+
+
+async def test_two_first_calls_at_once_agree_on_the_signing_secret(
+    setup_con: dbmod.Connection, database_url: str, db_schema: str
+) -> None:
+    other = await dbmod.connect(database_url, db_schema)
+    try:
+        tr = setup_con.transaction()
+        await tr.start()
+        mine = await outbox.signing_secret(setup_con, None)
+
+        async def theirs() -> bytes:
+            async with other.transaction():
+                return await outbox.signing_secret(other, None)
+
+        waiting = asyncio.create_task(theirs())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # waits on the first insert
+        await tr.commit()
+        assert await waiting == mine
+    finally:
+        await setup_con.execute("delete from signing_key where name = $1", outbox.SIGNING_KEY_NAME)
+        await other.close()
+
+
+async def test_two_workers_at_once_send_each_notification_exactly_once(
+    setup_con: dbmod.Connection, database_url: str, db_schema: str, http: httpx.AsyncClient
+) -> None:
+    async with serving(Receiver(delay=0.02)) as receiver:
+        ids = [await queue(setup_con, receiver.url) for _ in range(30)]
+        pools = [await dbmod.create_pool(database_url, db_schema, 1, 2) for _ in range(2)]
+        try:
+
+            async def worker(pool: Any) -> list[int]:
+                sent: list[int] = []
+                while True:
+                    report = await outbox.deliver_due(
+                        dbmod.PoolDatabase(pool), http, SECRET, limit=4
+                    )
+                    if report.attempted == 0:
+                        return sent
+                    sent += report.delivered
+
+            first, second = await asyncio.gather(*(worker(p) for p in pools))
+        finally:
+            for pool in pools:
+                await pool.close()
+            states = await setup_con.fetch(
+                "delete from outbox where id = any($1::bigint[]) returning message_id, state", ids
+            )
+    assert first and second  # both took part
+    assert sorted(first + second) == sorted(ids)
+    assert {r["state"] for r in states} == {"delivered"}
+    counts = collections.Counter(r.msg_id for r in receiver.received)
+    assert sorted(counts) == sorted(r["message_id"] for r in states)
+    assert set(counts.values()) == {1}
+    assert all(r.valid for r in receiver.received)
+
+
+async def test_list_endpoint_shows_attempts_to_admins_only(
+    client: httpx.AsyncClient,
+    con: dbmod.Connection,
+    db: SingleConnectionDatabase,
+    receiver: Receiver,
+    http: httpx.AsyncClient,
+    admin: Headers,
+    reader: Headers,
+) -> None:
+    receiver.fail_first = 1
+    outbox_id = await queue(con, receiver.url)
+    await outbox.deliver_due(db, http, SECRET, now=T0)
+    await outbox.deliver_due(db, http, SECRET, now=T0 + outbox.backoff(1))
+
+    r = await client.get("/v1/notifications", params={"state": "delivered"}, headers=admin)
+    assert r.status_code == 200, r.text
+    (listed,) = r.json()
+    assert listed["id"] == outbox_id
+    assert listed["state"] == "delivered"
+    assert listed["message_id"] == receiver.received[0].msg_id
+    assert listed["payload"] == PAYLOAD
+    assert [a["status_code"] for a in listed["attempt_log"]] == [500, 204]
+    assert signing.format_secret(SECRET)[len("whsec_") :] not in r.text
+
+    r = await client.get("/v1/notifications", params={"state": "failed"}, headers=admin)
+    assert (r.status_code, r.json()) == (200, [])
+    r = await client.get("/v1/notifications", params={"state": "sent"}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert (await client.get("/v1/notifications", headers=reader)).status_code == 403
+    assert (await client.get("/v1/notifications")).status_code == 401
