@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -15,13 +16,25 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import background
 from service import db as dbmod
+from service.clock import Clock, utc_now
 from service.config import Settings
 from service.errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
 from service.graphql.app import GraphQLApp
 from service.graphql.schema import build_schema
 from service.logs import request_id
-from service.rest import admin, catalog, health, incidents, observations, webhooks
+from service.rest import (
+    admin,
+    catalog,
+    costs,
+    engine,
+    health,
+    incidents,
+    notifications,
+    observations,
+    webhooks,
+)
 from service.rest.endpoint import Endpoint, routes
 
 log = logging.getLogger("service.access")
@@ -32,9 +45,12 @@ def all_endpoints() -> list[Endpoint]:
         *health.ENDPOINTS,
         *catalog.ENDPOINTS,
         *observations.ENDPOINTS,
+        *costs.ENDPOINTS,
+        *engine.ENDPOINTS,
         *incidents.ENDPOINTS,
         *webhooks.ENDPOINTS,
         *admin.ENDPOINTS,
+        *notifications.ENDPOINTS,
     ]
 
 
@@ -83,8 +99,13 @@ class RequestLog:
             request_id.reset(token)
 
 
-def create_app(settings: Settings | None = None, db: dbmod.Database | None = None) -> Starlette:
-    """The ASGI app. With `db` given (tests, benchmarks) no pool is opened and nothing migrates."""
+def create_app(
+    settings: Settings | None = None,
+    db: dbmod.Database | None = None,
+    clock: Clock = utc_now,
+) -> Starlette:
+    """The ASGI app. With `db` given (tests, benchmarks) no pool is opened and nothing migrates;
+    `clock` is the time metrics are measured up to (open incidents, periods in progress)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -104,9 +125,16 @@ def create_app(settings: Settings | None = None, db: dbmod.Database | None = Non
             url, settings.db_schema, settings.pool_min_size, settings.pool_max_size
         )
         app.state.db = dbmod.PoolDatabase(pool)
+        stop = asyncio.Event()
+        worker = None
+        if settings.background:
+            worker = asyncio.create_task(background.run(app.state.db, settings, clock, stop))
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
             await pool.close()
 
     graphql = GraphQLApp(build_schema(settings))
@@ -125,6 +153,7 @@ def create_app(settings: Settings | None = None, db: dbmod.Database | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock
     if db is not None:
         app.state.db = db
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from service import db as dbmod
 from service.config import Settings
 from service.embedded import EmbeddedPostgres
 from service.errors import ApiError, from_pydantic
-from service.models.enums import Scope
+from service.models.enums import Cadence, Scope
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,6 +159,63 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, work)
 
 
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from service.clock import utc_now
+    from service.kpi.periods import period_of
+    from service.models.instants import check_instant
+    from service.store import catalog, evaluation
+
+    on = None
+    if args.period:
+        try:
+            on = check_instant("period", dt.datetime.fromisoformat(args.period))
+        except ValueError as exc:
+            _print_err(f"error: --period: {exc}")
+            return 2
+        if on is None or on.tzinfo is None:
+            _print_err("error: --period needs a zone offset, e.g. 2026-10-15T00:00:00Z")
+            return 2
+
+    async def work(con: dbmod.Connection) -> int:
+        now = utc_now()
+        if args.kpi:
+            kpis = [await catalog.get_kpi(con, key=args.kpi)]
+        else:
+            kpis = [k for k in await catalog.list_kpis(con) if k.cadence is not None]
+        for kpi in kpis:
+            cadence = Cadence(args.cadence) if args.cadence else kpi.cadence
+            period = period_of(cadence, on) if on is not None and cadence else None
+            for st in await evaluation.evaluate_kpi(
+                con, kpi, cadence=cadence, period=period, now=now, replace=True
+            ):
+                value = "no value" if st.value is None else f"{st.value:g}"
+                target = "" if st.target is None else f" (target {st.target:g})"
+                print(f"{st.kpi} {st.service or 'overall'} {st.period_start.date()}: "
+                      f"{st.status.value}, {value}{target}, {st.trend.value}")  # fmt: skip
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_notify_secret(args: argparse.Namespace, settings: Settings) -> int:
+    from service.notify import outbox, signing
+
+    configured = settings.notify_secret.get_secret_value() if settings.notify_secret else None
+    if configured is not None:
+        try:
+            print(signing.format_secret(signing.parse_secret(configured)))
+        except ValueError as exc:
+            _print_err(f"error: KPI_NOTIFY_SECRET: {exc}")
+            return 2
+        return 0
+
+    async def work(con: dbmod.Connection) -> int:
+        print(signing.format_secret(await outbox.signing_secret(con, None)))
+        return 0
+
+    return _run(settings, work)
+
+
 def exported_files() -> dict[Path, str]:
     """The checked-in schema files, as the code generates them now."""
     from service.app import all_endpoints
@@ -270,6 +328,17 @@ def parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("id", type=int)
     revoke.set_defaults(func=cmd_token_revoke)
+
+    evaluate = sub.add_parser("evaluate", help="evaluate KPIs now, store statuses, escalate")
+    evaluate.add_argument("--kpi", help="one KPI key (default: every KPI with a cadence)")
+    evaluate.add_argument("--period", help="an instant inside the period (default: last closed)")
+    evaluate.add_argument("--cadence", choices=[c.value for c in Cadence],
+                          help="default: the KPI's own")  # fmt: skip
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    sub.add_parser(
+        "notify-secret", help="print the secret (whsec_...) that verifies notifications"
+    ).set_defaults(func=cmd_notify_secret)
 
     export = sub.add_parser("export", help="write schema.graphql and openapi/openapi.json")
     export.add_argument("--check", action="store_true", help="fail if the files are stale")

@@ -34,3 +34,19 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5_000
     log_level: str = "INFO"
+    notify_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing outgoing notifications (whsec_ + base64); with none, a key "
+        "made once and kept in the database (`kpi notify-secret` prints it).",
+    )
+    notify_timeout_seconds: float = Field(
+        default=10, gt=0, description="How long a notification's receiver has to answer."
+    )
+    background: bool = Field(
+        default=True,
+        description="Run KPI evaluation at period close and notification delivery in this "
+        "process (one leader evaluates; every process delivers).",
+    )
+    background_interval_seconds: float = Field(
+        default=30, gt=0, description="Pause between background rounds."
+    )

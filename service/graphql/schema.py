@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any, TypeVar
@@ -45,11 +46,22 @@ from service.graphql.types.common import (
 from service.graphql.types.incident import Change, Delivery, Incident
 from service.graphql.types.kpi import Kpi, Target
 from service.graphql.types.outcome import Outcome
+from service.graphql.types.reports import (
+    Escalation,
+    GovernanceGap,
+    KpiStatus,
+    Scorecard,
+    convert,
+)
 from service.graphql.types.service import Service
 from service.graphql.types.team import Team
+from service.kpi.periods import period_of
 from service.models import catalog as models
 from service.models.enums import Scope
+from service.models.instants import check_instant
+from service.models.statuses import EscalationAction
 from service.store import catalog as store
+from service.store import evaluation, reports
 from service.store import ingest as ingest_store
 
 N = TypeVar("N")
@@ -161,8 +173,44 @@ class Query:
             rows = await store.page_teams(con, after_id=after_id, limit=size + 1)
         return _page(rows, size, Team.of)
 
+    @strawberry.field(
+        description="The board-level KPIs for the period of their cadence holding `period` "
+        "(default: each KPI's last closed period), with value, target, status, trend and "
+        "owners; warns when more than eight KPIs are flagged board-level."
+    )
+    async def scorecard(self, info: Info, period: dt.datetime | None = None) -> Scorecard:
+        on = check_instant("period", period)
+        async with info.context.db.acquire() as con:
+            found = await reports.scorecard(con, on, info.context.now())
+        return convert(Scorecard, found)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="KPIs missing an owner, a cadence, a target or an escalation path."
+    )
+    async def governance_gaps(self, info: Info) -> list[GovernanceGap]:
+        async with info.context.db.acquire() as con:
+            found = await reports.governance_gaps(con)
+        return [convert(GovernanceGap, g) for g in found]
+
+    @strawberry.field(description="Escalations, newest first, with their events.")
+    async def escalations(
+        self, info: Info, state: str | None = None, kpi: str | None = None, first: int = 50
+    ) -> list[Escalation]:
+        async with info.context.db.acquire() as con:
+            found = await evaluation.list_escalations(
+                con, state=state, kpi=kpi, limit=page_size(first)
+            )
+        return [convert(Escalation, e) for e in found]
+
+
+@strawberry.type(description="Statuses stored by an evaluation.")
+class Evaluation:
+    statuses: list[KpiStatus]
+
 
 TeamResult = Annotated[Team | Problem, strawberry.union("TeamResult")]
+EvaluationResult = Annotated[Evaluation | Problem, strawberry.union("EvaluationResult")]
+EscalationResult = Annotated[Escalation | Problem, strawberry.union("EscalationResult")]
 ServiceResult = Annotated[Service | Problem, strawberry.union("ServiceResult")]
 OutcomeResult = Annotated[Outcome | Problem, strawberry.union("OutcomeResult")]
 KpiResult = Annotated[Kpi | Problem, strawberry.union("KpiResult")]
@@ -295,6 +343,53 @@ class Mutation:
             return Deleted(ok=True)
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Evaluate one KPI (or every KPI with a cadence) for the period holding "
+        "`period` (default: the last closed one), store the statuses and escalate."
+    )
+    async def evaluate(
+        self, info: Info, kpi: str | None = None, period: dt.datetime | None = None
+    ) -> EvaluationResult:
+        on = check_instant("period", period)
+        now = info.context.now()
+
+        async def work(con: Connection) -> Evaluation:
+            if kpi is not None:
+                kpis = [await store.get_kpi(con, key=kpi)]
+            else:
+                kpis = [k for k in await store.list_kpis(con) if k.cadence is not None]
+            out = []
+            for k in kpis:
+                when = period_of(k.cadence, on) if on is not None and k.cadence else None
+                out += await evaluation.evaluate_kpi(con, k, period=when, now=now, replace=True)
+            return Evaluation(statuses=[convert(KpiStatus, st) for st in out])
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Acknowledge an escalation: waiting steps stop.")
+    async def acknowledge_escalation(
+        self, info: Info, id: int, by: str, note: str | None = None
+    ) -> EscalationResult:
+        return await _act(info, id, "acknowledge", by, note)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Resolve an escalation by hand.")
+    async def resolve_escalation(
+        self, info: Info, id: int, by: str, note: str | None = None
+    ) -> EscalationResult:
+        return await _act(info, id, "resolve", by, note)  # type: ignore[no-any-return]
+
+
+async def _act(info: Info, id: int, action: str, by: str, note: str | None) -> Any:
+    async def work(con: Connection) -> Escalation:
+        try:
+            body = EscalationAction(by=by, note=note)
+        except ValidationError as exc:
+            raise from_pydantic(exc) from exc
+        done = await evaluation.act(con, id, action, body.by, body.note, info.context.now())
+        return convert(Escalation, done)  # type: ignore[no-any-return]
+
+    return await _attempt(info, work)
 
 
 class RequireScopes(SchemaExtension):

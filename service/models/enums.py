@@ -54,6 +54,7 @@ class Grain(StrEnum):
     WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"
+    YEAR = "year"
 
 
 class Scope(StrEnum):

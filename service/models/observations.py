@@ -46,6 +46,8 @@ class SeriesPoint(BaseModel):
 class Series(BaseModel):
     kpi: str
     service: str | None
+    team: str | None = None
+    tier: int | None = None
     grain: Grain
     aggregation: Aggregation
     unit: str

@@ -8,6 +8,7 @@ its result. Every failure along the way is an ApiError, answered as problem+json
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from service.auth import Principal, authenticate, require
+from service.clock import Clock
 from service.config import Settings
 from service.db import Connection, Database
 from service.errors import (
@@ -56,6 +58,11 @@ class Call:
     async def connection(self) -> AsyncIterator[Connection]:
         async with self.db.acquire() as con:
             yield con
+
+    def now(self) -> dt.datetime:
+        """The app's clock: the instant metrics are measured up to."""
+        clock: Clock = self.request.app.state.clock
+        return clock()
 
 
 Handler = Callable[[Call], Awaitable[Any]]

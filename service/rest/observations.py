@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -20,7 +19,7 @@ from service.rest.endpoint import (
     path_param,
     read_body,
 )
-from service.store import catalog, observations
+from service.store import catalog, metrics, observations, series
 from service.store.observations import Numbered
 
 #: Points per COPY while reading an NDJSON stream: memory stays flat however long the stream.
@@ -95,7 +94,9 @@ async def ingest_observations(call: Call) -> IngestResult:
 
 
 class SeriesQuery(BaseModel):
-    service: str | None = Field(default=None, description="A service slug; omit for all.")
+    service: str | None = Field(default=None, description="A service slug.")
+    team: str | None = Field(default=None, description="A team slug: its services together.")
+    tier: int | None = Field(default=None, description="A tier (1-4): its services together.")
     from_: Instant | None = Field(
         default=None, alias="from", description="Inclusive start, ISO 8601 with zone."
     )
@@ -104,20 +105,22 @@ class SeriesQuery(BaseModel):
 
 
 async def kpi_series(call: Call) -> Series:
-    """The KPI's points bucketed by grain (UTC) with the KPI's aggregation."""
+    """The KPI's series bucketed by grain (UTC), for a service, a team, a tier or the fleet."""
     query: SeriesQuery = call.query
-    start: dt.datetime | None = query.from_
     async with call.connection() as con:
         kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
-        service_id = None
-        if query.service is not None:
-            (service_id,) = await catalog.service_ids(con, [query.service], field="service")
-        points = await observations.series(
-            con, kpi=kpi, service_id=service_id, grain=query.grain, start=start, end=query.to
+        scope = await metrics.resolve_scope(
+            con, service=query.service, team=query.team, tier=query.tier
         )
+        points = await series.series(
+            con, kpi=kpi, scope=scope, grain=query.grain, start=query.from_, end=query.to,
+            now=call.now(),
+        )  # fmt: skip
     return Series(
         kpi=kpi.key,
         service=query.service,
+        team=query.team,
+        tier=query.tier,
         grain=query.grain,
         aggregation=kpi.aggregation,
         unit=kpi.unit,
@@ -141,6 +144,11 @@ ENDPOINTS = [
     Endpoint(
         "GET", "/v1/kpis/{key}/series", kpi_series, Scope.READ,
         "A KPI's series, bucketed and aggregated", "observations",
-        response=Series, query=SeriesQuery, errors=(404, 409, 422),
+        response=Series, query=SeriesQuery, errors=(404, 422),
+        description="Observed KPIs give the buckets that hold points, combined by the KPI's "
+        "aggregation; builtin metrics (availability, incident times, DORA, spend) give every "
+        "bucket of the window up to now, null where undefined, and default to the last few "
+        "buckets; ratio KPIs divide their sides bucket by bucket (a zero denominator is null). "
+        "Scope: one of service, team or tier, else the whole fleet.",
     ),
 ]  # fmt: skip

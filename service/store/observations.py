@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Iterable, Sequence
 
 from service.db import Connection, sql
-from service.errors import Conflict, invalid
-from service.kpi.ratio import divide_series
+from service.errors import invalid
 from service.models.catalog import Kpi
 from service.models.enums import Grain, KpiKind
 from service.models.observations import IngestResult, ObservationIn, SeriesPoint
-from service.store import catalog
 
 _STAGE_COLUMNS = ("ord", "kpi", "service", "ts", "value", "dimensions", "source")
 
@@ -65,37 +63,13 @@ async def series(
     con: Connection,
     *,
     kpi: Kpi,
-    service_id: int | None,
+    service_ids: Sequence[int] | None,
     grain: Grain,
     start: dt.datetime | None,
     end: dt.datetime | None,
 ) -> list[SeriesPoint]:
-    """The KPI's series; a ratio KPI divides its two sides bucket by bucket."""
-    if start is not None and end is not None and end <= start:
-        raise invalid("to", "must be after from")
-    if kpi.kind is KpiKind.OBSERVED:
-        rows = await con.fetch(
-            q("series"), kpi.id, service_id, grain.value, kpi.aggregation.value, start, end
-        )
-        return [SeriesPoint(**r) for r in rows]
-    if kpi.kind is KpiKind.RATIO:
-        assert kpi.numerator is not None and kpi.denominator is not None
-        sides = await catalog.list_kpis(con, keys=[kpi.numerator, kpi.denominator])
-        by_key = {k.key: k for k in sides}
-        num = await series(
-            con, kpi=by_key[kpi.numerator], service_id=service_id, grain=grain, start=start, end=end
-        )
-        den = await series(
-            con,
-            kpi=by_key[kpi.denominator],
-            service_id=service_id,
-            grain=grain,
-            start=start,
-            end=end,
-        )
-        return divide_series(num, den)
-    raise Conflict(
-        f"KPI {kpi.key!r} is the builtin metric {kpi.metric}; its series comes from the KPI "
-        "engine (incidents, changes and costs), which this version does not compute yet",
-        kpi=kpi.key,
-    )
+    """An observed KPI's points bucketed by grain (UTC) with its aggregation: buckets with data
+    only. `service_ids` None takes every point, with or without a service."""
+    ids = None if service_ids is None else list(service_ids)
+    rows = await con.fetch(q("series"), kpi.id, ids, grain.value, kpi.aggregation.value, start, end)
+    return [SeriesPoint(**r) for r in rows]

@@ -64,7 +64,7 @@ select (select count(*) from incoming) as points,
 
 -- name: series
 -- One KPI's points bucketed by grain (UTC) and combined by the KPI's aggregation.
--- $2 is a service id, or null for every point of the KPI across services.
+-- $2 is an array of service ids, or null for every point of the KPI, with or without a service.
 select date_trunc($3, o.ts, 'UTC') as bucket,
        case $4::text
            when 'sum' then sum(o.value)
@@ -77,7 +77,7 @@ select date_trunc($3, o.ts, 'UTC') as bucket,
        count(*) as count
 from observation o
 where o.kpi_id = $1
-  and ($2::bigint is null or o.service_id = $2)
+  and ($2::bigint[] is null or o.service_id = any($2::bigint[]))
   and ($5::timestamptz is null or o.ts >= $5)
   and ($6::timestamptz is null or o.ts < $6)
 group by 1

@@ -11,12 +11,15 @@ from service.graphql.types.common import (
     Info,
     Owners,
     SeriesPoint,
+    page_size,
 )
+from service.graphql.types.reports import KpiStatus, convert
 from service.models import enums
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
 from service.models.instants import check_instant
-from service.store import catalog, observations
+from service.store import catalog, evaluation, metrics
+from service.store import series as kpi_series
 
 if TYPE_CHECKING:
     from service.graphql.types.outcome import Outcome
@@ -148,22 +151,57 @@ class Kpi:
         ids = await loaders.services_of_kpi.load(self.model.id)
         return [Service.of(s) for s in await loaders.service.load_many(ids) if s]
 
-    @strawberry.field(description="Points bucketed by grain (UTC) with the KPI's aggregation.")
+    @strawberry.field(
+        description="The KPI's series bucketed by grain (UTC), for a service, a team, a tier "
+        "or the fleet: observed points combined by the KPI's aggregation, builtin metrics for "
+        "every bucket up to now (null where undefined), ratios divided bucket by bucket."
+    )
     async def series(
         self,
         info: Info,
         service: str | None = None,
+        team: str | None = None,
+        tier: int | None = None,
         from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
         to: dt.datetime | None = None,
         grain: enums.Grain = enums.Grain.DAY,
     ) -> list[SeriesPoint]:
         from_, to = check_instant("from", from_), check_instant("to", to)
         async with info.context.db.acquire() as con:
+            scope = await metrics.resolve_scope(con, service=service, team=team, tier=tier)
+            points = await kpi_series.series(
+                con, kpi=self.model, scope=scope, grain=enums.Grain(grain), start=from_, end=to,
+                now=info.context.now(),
+            )  # fmt: skip
+        return [SeriesPoint(bucket=p.bucket, value=p.value, count=p.count) for p in points]
+
+    @strawberry.field(
+        description="The status for the period of the KPI's cadence holding `period` (default: "
+        "the last closed one), overall or for one service: stored if evaluated, else computed "
+        "now (evaluatedAt null)."
+    )
+    async def status(
+        self, info: Info, period: dt.datetime | None = None, service: str | None = None
+    ) -> KpiStatus:
+        on = check_instant("period", period)
+        async with info.context.db.acquire() as con:
+            st = await evaluation.status_for(
+                con, self.model, service=service, on=on, now=info.context.now()
+            )
+        return convert(KpiStatus, st)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Stored statuses, newest period first.")
+    async def status_history(
+        self, info: Info, service: str | None = None, before: dt.datetime | None = None,
+        first: int = 24,
+    ) -> list[KpiStatus]:  # fmt: skip
+        before = check_instant("before", before)
+        async with info.context.db.acquire() as con:
             service_id = None
             if service is not None:
                 (service_id,) = await catalog.service_ids(con, [service], field="service")
-            points = await observations.series(
-                con, kpi=self.model, service_id=service_id, grain=enums.Grain(grain),
-                start=from_, end=to,
+            found = await evaluation.history(
+                con, self.model, service_id=service_id, slug=service, before=before,
+                limit=page_size(first),
             )  # fmt: skip
-        return [SeriesPoint(bucket=p.bucket, value=p.value, count=p.count) for p in points]
+        return [convert(KpiStatus, st) for st in found]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from service.graphql.types.common import Info
+from service.graphql.types.reports import OutcomeHealth, ServiceAtRisk, convert
 from service.models.catalog import Outcome as OutcomeModel
+from service.models.instants import check_instant
+from service.store import reports
 
 if TYPE_CHECKING:
     from service.graphql.types.kpi import Kpi
@@ -55,3 +59,24 @@ class Outcome:
         loaders = info.context.loaders
         ids = await loaders.services_of_outcome.load(self.id)
         return [Service.of(s) for s in await loaders.service.load_many(ids) if s]
+
+    @strawberry.field(
+        description="Its KPIs' statuses (overall, for the period of each KPI's cadence holding "
+        "`period`, default the last closed one) rolled up by link weight: met 1, at risk 0.5, "
+        "breached 0; met from 0.9, at risk from 0.6."
+    )
+    async def health(self, info: Info, period: dt.datetime | None = None) -> OutcomeHealth:
+        on = check_instant("period", period)
+        async with info.context.db.acquire() as con:
+            found = await reports.outcome_health(con, self.id, on, info.context.now())
+        return convert(OutcomeHealth, found)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Services this outcome relies on whose KPIs are breached (latest status) "
+        "or that are down now, and services down now that a critical (tier 1) one of them "
+        "depends on, directly or not."
+    )
+    async def services_at_risk(self, info: Info) -> list[ServiceAtRisk]:
+        async with info.context.db.acquire() as con:
+            found = await reports.services_at_risk(con, self.id, info.context.now())
+        return [convert(ServiceAtRisk, s) for s in found]

@@ -8,11 +8,21 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from service.graphql.types.common import Info, Owners
+from service.graphql.types.reports import (
+    AvailabilityReport,
+    DoraReport,
+    IncidentReport,
+    SpendReport,
+    convert,
+)
 from service.graphql.types.team import Team
 from service.ingest.model import ChangeStatus
+from service.kpi.periods import Period
 from service.models import enums
 from service.models.catalog import Service as ServiceModel
 from service.models.instants import check_instant
+from service.store import reports
+from service.store.metrics import MetricScope
 
 if TYPE_CHECKING:
     from service.graphql.types.incident import Change, Incident
@@ -127,3 +137,63 @@ class Service:
         )
         found = await info.context.loaders.changes_of_service.load((self.id, f))
         return [Change.of(c) for c in found]
+
+    async def _window(
+        self, info: Info, from_: dt.datetime, to: dt.datetime | None
+    ) -> tuple[MetricScope, Period, dt.datetime]:
+        now = info.context.now()
+        start = check_instant("from", from_)
+        assert start is not None
+        end = check_instant("to", to) or now
+        scope = MetricScope("service", self.slug, (self.id,))
+        return scope, reports.measured_window(start, end, now), now
+
+    @strawberry.field(
+        description="Availability over the window (up to now): merged outage time, the "
+        "target (service, tier or global; else the tier default), error budget and burn rate."
+    )
+    async def availability(
+        self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+        to: dt.datetime | None = None,
+    ) -> AvailabilityReport:  # fmt: skip
+        scope, window, now = await self._window(info, from_, to)
+        async with info.context.db.acquire() as con:
+            report = await reports.availability(con, scope, window, now)
+        return convert(AvailabilityReport, report)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Incidents whose impact started in the window: MTTD, MTTA, MTTR and time "
+        "to restore (mean, median, p90 in minutes) overall and by severity; recurrence, users "
+        "affected and downtime cost."
+    )
+    async def incident_stats(
+        self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+        to: dt.datetime | None = None,
+    ) -> IncidentReport:  # fmt: skip
+        scope, window, now = await self._window(info, from_, to)
+        async with info.context.db.acquire() as con:
+            report = await reports.incident_report(con, scope, window, now)
+        return convert(IncidentReport, report)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="The DORA keys over production changes finished in the window, each with "
+        "its DORA 2023 band, and the rework rate."
+    )
+    async def dora(
+        self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+        to: dt.datetime | None = None,
+    ) -> DoraReport:  # fmt: skip
+        scope, window, _ = await self._window(info, from_, to)
+        async with info.context.db.acquire() as con:
+            report = await reports.dora(con, scope, window)
+        return convert(DoraReport, report)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Spend in the window per currency and category.")
+    async def spend(
+        self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+        to: dt.datetime | None = None,
+    ) -> SpendReport:  # fmt: skip
+        scope, window, _ = await self._window(info, from_, to)
+        async with info.context.db.acquire() as con:
+            report = await reports.spend(con, scope, window)
+        return convert(SpendReport, report)  # type: ignore[no-any-return]

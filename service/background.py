@@ -1,0 +1,58 @@
+"""Background work every process runs: evaluating KPIs at period close (one leader at a time,
+by advisory lock), firing time-based escalation steps, and delivering the notification outbox
+(rows claimed with skip locked, so processes share the work without sending twice)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from service.clock import Clock
+from service.config import Settings
+from service.db import Database
+from service.notify import outbox
+from service.store import evaluation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickReport:
+    statuses: int
+    delivered: int
+    retrying: int
+    failed: int
+
+
+async def tick(
+    db: Database, settings: Settings, http: httpx.AsyncClient, now: dt.datetime
+) -> TickReport:
+    """One round: evaluate what is due (if leader), then deliver due notifications."""
+    configured = settings.notify_secret.get_secret_value() if settings.notify_secret else None
+    async with db.acquire() as con:
+        statuses = await evaluation.evaluate_due(con, now)
+        secret = await outbox.signing_secret(con, configured)
+    report = await outbox.deliver_due(
+        db, http, secret, now=now, timeout=settings.notify_timeout_seconds
+    )
+    return TickReport(statuses, len(report.delivered), len(report.retrying), len(report.failed))
+
+
+async def run(db: Database, settings: Settings, clock: Clock, stop: asyncio.Event) -> None:
+    """Rounds every `background_interval_seconds` until `stop` is set; a failing round is
+    logged and retried next time."""
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        while not stop.is_set():
+            try:
+                report = await tick(db, settings, http, clock())
+                if report.statuses or report.delivered or report.retrying or report.failed:
+                    log.info("background round", extra={"report": report.__dict__})
+            except Exception:
+                log.exception("background round failed; retrying next round")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.background_interval_seconds)

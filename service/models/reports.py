@@ -1,0 +1,167 @@
+"""Leader-facing reads: a service's availability, incident, DORA and spend figures over a
+window, the scorecard, outcome health, services at risk and governance gaps.
+
+Units are fixed here, whatever a KPI's unit: percentages 0-100, durations in minutes (lead
+and recovery times in hours), money in the cost records' currency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from service.kpi.bands import Band
+from service.kpi.status import Status, Trend
+from service.kpi.targets import TargetScope
+from service.models.enums import Cadence, Severity
+
+
+class Window(BaseModel):
+    start: dt.datetime
+    end: dt.datetime = Field(description="Exclusive; at most now.")
+
+
+class AvailabilityReport(BaseModel):
+    window: Window
+    availability: float | None = Field(description="Percent of the window without outage.")
+    outage_minutes: float = Field(description="Merged outage time (overlaps counted once).")
+    outage_incidents: int
+    target: float = Field(description="Availability target in percent.")
+    target_scope: TargetScope
+    error_budget_remaining: float | None = Field(
+        description="Percent of the error budget left; negative once overspent."
+    )
+    burn_rate: float | None = Field(description="1 spends exactly the budget over the window.")
+
+
+class DurationStats(BaseModel):
+    n: int = Field(description="Incidents with both instants known.")
+    mean: float | None = Field(description="Minutes.")
+    median: float | None = Field(description="Minutes.")
+    p90: float | None = Field(description="Minutes.")
+
+
+class IncidentGroup(BaseModel):
+    severity: Severity | None = Field(default=None, description="Set in the by-severity list.")
+    service: str | None = Field(default=None, description="Set in the by-service list.")
+    incidents: int
+    mttd: DurationStats = Field(description="Detected - impact start.")
+    mtta: DurationStats = Field(description="Acknowledged - detected.")
+    mttr: DurationStats = Field(description="Resolved - detected.")
+    time_to_restore: DurationStats = Field(description="Resolved - impact start.")
+
+
+class IncidentReport(BaseModel):
+    window: Window
+    overall: IncidentGroup
+    by_severity: list[IncidentGroup]
+    by_service: list[IncidentGroup]
+    recurrence_rate: float | None = Field(
+        description="Percent of incidents with an earlier one of the same service and problem "
+        "key in the 30 days before."
+    )
+    users_affected: float
+    downtime_cost: float = Field(
+        description="Outage hours x revenue per hour, plus explicit incident cost estimates."
+    )
+
+
+class BandedValue(BaseModel):
+    value: float | None
+    band: Band | None = Field(description="DORA 2023 performance band.")
+
+
+class DoraReport(BaseModel):
+    window: Window
+    deployments: int = Field(description="Production changes finished with a final status.")
+    deployment_frequency: BandedValue = Field(description="Deployments per week.")
+    lead_time: BandedValue = Field(description="Median hours from commit to deploy.")
+    change_failure_rate: BandedValue = Field(description="Percent of deployments that failed.")
+    recovery_time: BandedValue = Field(
+        description="Median hours from a failed deployment to the resolution of its incidents."
+    )
+    rework_rate: float | None = Field(description="Percent of deployments that are hotfixes "
+                                      "or rollbacks.")  # fmt: skip
+
+
+class CategoryAmount(BaseModel):
+    category: str
+    amount: float
+
+
+class CurrencySpend(BaseModel):
+    currency: str
+    total: float
+    by_category: list[CategoryAmount]
+
+
+class SpendReport(BaseModel):
+    window: Window
+    currencies: list[CurrencySpend] = Field(
+        description="Spend per currency; cost records are spread evenly over their days."
+    )
+
+
+class ServiceReport(BaseModel):
+    service: str
+    availability: AvailabilityReport
+    incidents: IncidentReport
+    dora: DoraReport
+    spend: SpendReport
+
+
+class ScorecardItem(BaseModel):
+    kpi: str
+    name: str
+    unit: str
+    cadence: Cadence | None
+    period_start: dt.datetime | None
+    period_end: dt.datetime | None
+    value: float | None
+    target: float | None
+    warning: float | None
+    status: Status
+    previous_value: float | None
+    trend: Trend
+    business_owner: str | None
+    technology_owner: str | None
+    evaluated_at: dt.datetime | None = Field(description="Null when computed, not stored.")
+
+
+class Scorecard(BaseModel):
+    on: dt.datetime = Field(description="The instant whose periods are shown.")
+    items: list[ScorecardItem]
+    board_level: int = Field(description="KPIs flagged board-level.")
+    warnings: list[str]
+
+
+class KpiHealth(BaseModel):
+    kpi: str
+    weight: float
+    status: Status
+
+
+class OutcomeHealth(BaseModel):
+    score: float | None = Field(
+        description="Weighted share of the outcome's KPIs that are healthy: met counts 1, at "
+        "risk 0.5, breached 0; KPIs with no data are left out."
+    )
+    status: Status = Field(description="met at 0.9 or more, at risk from 0.6, else breached.")
+    kpis: list[KpiHealth]
+
+
+class ServiceAtRisk(BaseModel):
+    service: str
+    reasons: list[str]
+    via: str | None = Field(
+        description="The critical (tier 1) service that depends on this one, when the risk "
+        "comes through a dependency."
+    )
+
+
+class GovernanceGap(BaseModel):
+    kpi: str
+    missing: list[str] = Field(
+        description="business_owner, technology_owner, cadence, target, escalation_path."
+    )

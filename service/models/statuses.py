@@ -1,0 +1,61 @@
+"""Evaluated KPI statuses, escalations and their events, as read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from service.kpi.status import Status, Trend
+from service.kpi.targets import TargetScope
+from service.models.catalog import Body, Owner, Text
+from service.models.enums import Cadence
+
+
+class KpiStatus(BaseModel):
+    kpi: str
+    service: str | None = Field(description="Null for the KPI overall.")
+    cadence: Cadence
+    period_start: dt.datetime
+    period_end: dt.datetime
+    value: float | None
+    target: float | None
+    warning: float | None
+    target_scope: TargetScope | None = Field(
+        description="Where the target came from: the service's own, its tier's, the global "
+        "one, or the default availability target of the tier."
+    )
+    status: Status
+    previous_value: float | None
+    trend: Trend
+    evaluated_at: dt.datetime | None = Field(description="Null when computed, not stored.")
+
+
+class EscalationEvent(BaseModel):
+    kind: str
+    position: int | None
+    at: dt.datetime
+    detail: str | None
+
+
+class Escalation(BaseModel):
+    id: int
+    kpi: str
+    service: str | None
+    state: str
+    opened_at: dt.datetime
+    opened_period: dt.datetime
+    last_period: dt.datetime
+    breached_periods: int
+    steps_fired: int
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+    resolved_at: dt.datetime | None
+    resolved_by: str | None
+    resolution: str | None
+    events: list[EscalationEvent] = Field(default_factory=list)
+
+
+class EscalationAction(Body):
+    by: Owner = Field(description="Who acknowledges or resolves.")
+    note: Text | None = None

@@ -1,0 +1,201 @@
+"""KPI statuses, the scorecard, on-demand evaluation, escalations, service reports and
+governance gaps: the REST mirror of the leaders' reads in the graph."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from service.errors import NotFound
+from service.kpi.periods import Period, period_of
+from service.models.catalog import Body, KpiKey
+from service.models.enums import Cadence, Scope
+from service.models.instants import Instant
+from service.models.reports import GovernanceGap, Scorecard, ServiceReport
+from service.models.statuses import Escalation, EscalationAction, KpiStatus
+from service.rest.endpoint import Call, Endpoint, id_param, path_param
+from service.store import catalog, evaluation, metrics, reports
+
+
+class PeriodQuery(BaseModel):
+    period: Instant | None = Field(
+        default=None,
+        description="An instant inside the period wanted (ISO 8601 with zone); default: the "
+        "last closed period of the KPI's cadence.",
+    )
+    service: str | None = Field(default=None, description="A service slug; omit for overall.")
+
+
+async def kpi_status(call: Call) -> KpiStatus:
+    """Stored if evaluated, else computed now (evaluated_at null)."""
+    query: PeriodQuery = call.query
+    async with call.connection() as con:
+        kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
+        return await evaluation.status_for(
+            con, kpi, service=query.service, on=query.period, now=call.now()
+        )
+
+
+class HistoryQuery(BaseModel):
+    service: str | None = Field(default=None, description="A service slug; omit for overall.")
+    before: Instant | None = Field(default=None, description="Periods starting before this.")
+    limit: int = Field(default=24, ge=1, le=1000)
+
+
+async def kpi_status_history(call: Call) -> list[KpiStatus]:
+    """Stored statuses, newest period first."""
+    query: HistoryQuery = call.query
+    async with call.connection() as con:
+        kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
+        service_id = None
+        if query.service is not None:
+            (service_id,) = await catalog.service_ids(con, [query.service], field="service")
+        return await evaluation.history(
+            con, kpi, service_id=service_id, slug=query.service, before=query.before,
+            limit=query.limit,
+        )  # fmt: skip
+
+
+class ScorecardQuery(BaseModel):
+    period: Instant | None = Field(
+        default=None,
+        description="An instant inside the periods wanted; default: each KPI's last closed period.",
+    )
+
+
+async def get_scorecard(call: Call) -> Scorecard:
+    """The board-level KPIs with value, target, status, trend and owners."""
+    query: ScorecardQuery = call.query
+    async with call.connection() as con:
+        return await reports.scorecard(con, query.period, call.now())
+
+
+class EvaluateIn(Body):
+    kpi: KpiKey | None = Field(default=None, description="One KPI; omit for every KPI with "
+                               "a cadence.")  # fmt: skip
+    period: Instant | None = Field(
+        default=None, description="An instant inside the period; default: the last closed one."
+    )
+    cadence: Cadence | None = Field(default=None, description="Default: the KPI's own.")
+
+
+async def evaluate(call: Call) -> list[KpiStatus]:
+    """Evaluates now, stores (replacing the period's stored statuses) and escalates."""
+    body: EvaluateIn = call.body
+    now = call.now()
+    out: list[KpiStatus] = []
+    async with call.connection() as con:
+        if body.kpi is not None:
+            kpis = [await catalog.get_kpi(con, key=body.kpi)]
+        else:
+            kpis = [k for k in await catalog.list_kpis(con) if k.cadence is not None]
+        for kpi in kpis:
+            cadence = body.cadence or kpi.cadence
+            period = None
+            if body.period is not None and cadence is not None:
+                period = period_of(cadence, body.period)
+            out += await evaluation.evaluate_kpi(
+                con, kpi, cadence=cadence, period=period, now=now, replace=True
+            )
+    return out
+
+
+class EscalationQuery(BaseModel):
+    state: str | None = Field(default=None, pattern="^(open|acknowledged|resolved)$")
+    kpi: str | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+async def list_escalations(call: Call) -> list[Escalation]:
+    """Newest first, each with its events."""
+    query: EscalationQuery = call.query
+    async with call.connection() as con:
+        return await evaluation.list_escalations(
+            con, state=query.state, kpi=query.kpi, limit=query.limit
+        )
+
+
+async def get_escalation(call: Call) -> Escalation:
+    async with call.connection() as con:
+        found = await evaluation.list_escalations(con, escalation_id=id_param(call), limit=1)
+    if not found:
+        raise NotFound(f"no escalation {id_param(call)}")
+    return found[0]
+
+
+async def acknowledge_escalation(call: Call) -> Escalation:
+    """Stops the steps that wait for an acknowledgement; breach-count steps still fire."""
+    body: EscalationAction = call.body
+    async with call.connection() as con:
+        return await evaluation.act(con, id_param(call), "acknowledge", body.by, body.note,
+                                    call.now())  # fmt: skip
+
+
+async def resolve_escalation(call: Call) -> Escalation:
+    body: EscalationAction = call.body
+    async with call.connection() as con:
+        return await evaluation.act(con, id_param(call), "resolve", body.by, body.note,
+                                    call.now())  # fmt: skip
+
+
+class WindowQuery(BaseModel):
+    from_: Instant = Field(alias="from", description="Inclusive start, ISO 8601 with zone.")
+    to: Instant | None = Field(default=None, description="Exclusive end; default now.")
+
+
+async def service_report(call: Call) -> ServiceReport:
+    """Availability, incident statistics, DORA and spend of one service over a window."""
+    query: WindowQuery = call.query
+    now = call.now()
+    slug = path_param(call, "slug")
+    async with call.connection() as con:
+        await catalog.get_service(con, slug=slug)
+        scope = await metrics.resolve_scope(con, service=slug)
+        window: Period = reports.measured_window(query.from_, query.to or now, now)
+        return ServiceReport(
+            service=slug,
+            availability=await reports.availability(con, scope, window, now),
+            incidents=await reports.incident_report(con, scope, window, now),
+            dora=await reports.dora(con, scope, window),
+            spend=await reports.spend(con, scope, window),
+        )
+
+
+async def governance_gaps(call: Call) -> list[GovernanceGap]:
+    """KPIs missing an owner, a cadence, a target or an escalation path."""
+    async with call.connection() as con:
+        return await reports.governance_gaps(con)
+
+
+ESCALATION = "/v1/escalations/{id:int}"
+ENDPOINTS = [
+    Endpoint("GET", "/v1/kpis/{key}/status", kpi_status, Scope.READ,
+             "A KPI's status for a period", "statuses", response=KpiStatus, query=PeriodQuery,
+             errors=(404, 409, 422)),
+    Endpoint("GET", "/v1/kpis/{key}/status-history", kpi_status_history, Scope.READ,
+             "A KPI's stored statuses", "statuses", response=list[KpiStatus],
+             query=HistoryQuery, errors=(404, 422)),
+    Endpoint("GET", "/v1/scorecard", get_scorecard, Scope.READ, "The board scorecard",
+             "statuses", response=Scorecard, query=ScorecardQuery, errors=(422,)),
+    Endpoint("POST", "/v1/evaluate", evaluate, Scope.ADMIN, "Evaluate KPIs now", "statuses",
+             body=EvaluateIn, response=list[KpiStatus], errors=(404, 413, 415, 422),
+             description="Evaluates one KPI (or every KPI with a cadence) for a period, overall "
+             "and per service it applies to, stores the statuses (replacing the period's) and "
+             "opens, advances or closes escalations. The background evaluation does the same "
+             "at each period close without replacing what is stored."),
+    Endpoint("GET", "/v1/escalations", list_escalations, Scope.READ, "List escalations",
+             "escalations", response=list[Escalation], query=EscalationQuery, errors=(422,)),
+    Endpoint("GET", ESCALATION, get_escalation, Scope.READ, "Get one escalation",
+             "escalations", response=Escalation, errors=(404,)),
+    Endpoint("POST", ESCALATION + "/acknowledge", acknowledge_escalation, Scope.ADMIN,
+             "Acknowledge an escalation", "escalations", body=EscalationAction,
+             response=Escalation, errors=(404, 409, 413, 415, 422)),
+    Endpoint("POST", ESCALATION + "/resolve", resolve_escalation, Scope.ADMIN,
+             "Resolve an escalation", "escalations", body=EscalationAction,
+             response=Escalation, errors=(404, 409, 413, 415, 422)),
+    Endpoint("GET", "/v1/services/{slug}/report", service_report, Scope.READ,
+             "A service's availability, incidents, DORA and spend", "statuses",
+             response=ServiceReport, query=WindowQuery, errors=(404, 422)),
+    Endpoint("GET", "/v1/governance-gaps", governance_gaps, Scope.READ,
+             "KPIs missing owners, cadence, target or escalation path", "statuses",
+             response=list[GovernanceGap]),
+]  # fmt: skip

@@ -1,0 +1,343 @@
+"""Evaluating KPIs per period of their cadence, storing the statuses, and escalating breaches.
+
+A KPI is evaluated overall (every point, or the whole fleet for builtin metrics) and for each
+service it applies to, against the effective target (service, else tier, else global; the
+tier default for availability). Statuses are stored: the background evaluation keeps the first
+one of a period, so later target changes leave history alone; an on-demand evaluation replaces
+the period's status. A breached period opens or advances an escalation along the KPI's path;
+a later period that is not breached (met or at risk) closes it as recovered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from service.db import Connection, fetch_grouped, sql
+from service.errors import Conflict, NotFound, invalid
+from service.kpi import periods
+from service.kpi import status as rules
+from service.kpi.escalation import EscalationState, due_steps
+from service.kpi.periods import CADENCE_GRAIN, Period
+from service.kpi.targets import DEFAULT_AVAILABILITY, Effective, TargetScope, effective
+from service.kpi.units import rate
+from service.models.catalog import Kpi
+from service.models.enums import BuiltinMetric, Cadence, Channel
+from service.models.statuses import Escalation, EscalationEvent, KpiStatus
+from service.notify import outbox
+from service.store import catalog, metrics, series
+from service.store.metrics import MetricScope
+
+log = logging.getLogger(__name__)
+
+#: Key of the advisory lock the evaluating leader holds.
+LEADER_LOCK = 0x4B50_4945_5641_4C00  # "KPIEVAL\0"
+
+
+def q(name: str) -> str:
+    return sql("evaluation", name)
+
+
+@dataclass(frozen=True)
+class ScopeRef:
+    """What a status is about: the KPI overall (service None) or one service."""
+
+    service_id: int | None
+    slug: str | None
+    tier: int | None
+
+
+async def scopes_of(con: Connection, kpis: Sequence[Kpi]) -> dict[int, list[ScopeRef]]:
+    linked = await fetch_grouped(
+        con, q("kpi_scopes"), [k.id for k in kpis],
+        lambda r: ScopeRef(r["id"], r["slug"], r["tier"]),
+    )  # fmt: skip
+    return {k.id: [ScopeRef(None, None, None), *linked[k.id]] for k in kpis}
+
+
+async def _metric_scope(con: Connection, ref: ScopeRef) -> MetricScope:
+    if ref.service_id is None:
+        return await metrics.resolve_scope(con)
+    return MetricScope("service", ref.slug, (ref.service_id,))
+
+
+def target_for(kpi: Kpi, targets: Sequence[Any], ref: ScopeRef, day: dt.date) -> Effective | None:
+    found = effective(targets, service=ref.slug, tier=ref.tier, day=day)
+    if found is None and kpi.metric is BuiltinMetric.AVAILABILITY and ref.tier is not None:
+        default = rate(DEFAULT_AVAILABILITY[ref.tier], kpi.unit)
+        assert default is not None
+        return Effective(default, None, TargetScope.DEFAULT)
+    return found
+
+
+async def compute(
+    con: Connection, kpi: Kpi, ref: ScopeRef, cadence: Cadence, period: Period,
+    targets: Sequence[Any], now: dt.datetime,
+) -> KpiStatus:  # fmt: skip
+    """The KPI's status for one scope and period, with the previous period and the trend."""
+    before = periods.previous(cadence, period)
+    scope = await _metric_scope(con, ref)
+    points = await series.series(
+        con, kpi=kpi, scope=scope, grain=CADENCE_GRAIN[cadence], start=before.start,
+        end=period.end, now=now,
+    )  # fmt: skip
+    by_bucket = {p.bucket: p.value for p in points}
+    value, previous = by_bucket.get(period.start), by_bucket.get(before.start)
+    target = target_for(kpi, targets, ref, period.start.date())
+    return KpiStatus(
+        kpi=kpi.key,
+        service=ref.slug,
+        cadence=cadence,
+        period_start=period.start,
+        period_end=period.end,
+        value=value,
+        target=target.value if target else None,
+        warning=target.warning if target else None,
+        target_scope=target.scope if target else None,
+        status=rules.evaluate(
+            value,
+            target.value if target else None,
+            target.warning if target else None,
+            kpi.direction,
+        ),
+        previous_value=previous,
+        trend=rules.trend(value, previous, kpi.direction),
+        evaluated_at=None,
+    )
+
+
+async def store(con: Connection, kpi: Kpi, ref: ScopeRef, st: KpiStatus, *, replace: bool) -> bool:
+    """Stores the status; whether it was written (False: a stored one was kept)."""
+    at = await con.fetchval(
+        q("insert_status"), kpi.id, ref.service_id, st.cadence.value, st.period_start,
+        st.period_end, st.value, st.target, st.warning,
+        st.target_scope.value if st.target_scope else None, st.status.value, st.previous_value,
+        st.trend.value, replace,
+    )  # fmt: skip
+    return at is not None
+
+
+def _payload(kind: str, kpi: Kpi, st: KpiStatus | None, esc_id: int, service: str | None,
+             breached: int, position: int | None, who: str | None) -> dict[str, Any]:  # fmt: skip
+    body: dict[str, Any] = {
+        "type": kind,
+        "escalation_id": esc_id,
+        "kpi": {"key": kpi.key, "name": kpi.name, "unit": kpi.unit,
+                "direction": kpi.direction.value},
+        "service": service,
+        "breached_periods": breached,
+        "owners": {"business": kpi.business_owner, "technology": kpi.technology_owner},
+    }  # fmt: skip
+    if position is not None:
+        body["step"] = {"position": position, "who": who}
+    if st is not None:
+        body["period"] = {"start": st.period_start.isoformat(), "end": st.period_end.isoformat()}
+        body["value"], body["target"], body["warning"] = st.value, st.target, st.warning
+        body["status"] = st.status.value
+    return body
+
+
+async def _event(
+    con: Connection, esc_id: int, kind: str, position: int | None, now: dt.datetime, detail: str
+) -> bool:
+    """Records an escalation event once; whether this call recorded it."""
+    return await con.fetchval(q("record_event"), esc_id, kind, position, now, detail) is not None
+
+
+async def fire_steps(
+    con: Connection, kpi: Kpi, esc: dict[str, Any], service: str | None, now: dt.datetime,
+    st: KpiStatus | None,
+) -> list[int]:  # fmt: skip
+    """Fires the escalation's due steps in order: each recorded once, webhooks queued."""
+    state = EscalationState(
+        esc["breached_periods"], esc["steps_fired"], esc["opened_at"],
+        esc["state"] == "acknowledged",
+    )  # fmt: skip
+    fired = []
+    for position in due_steps(kpi.escalation_path, state, now):
+        step = kpi.escalation_path[position - 1]
+        detail = f"{step.who} via {step.channel.value} {step.address}"
+        if step.channel is Channel.EMAIL:
+            detail += " (recorded; this service sends no e-mail, use a webhook step to notify)"
+        if not await _event(con, esc["id"], "step", position, now, detail):
+            continue  # fired already, by another evaluation
+        if step.channel is Channel.WEBHOOK:
+            await outbox.enqueue(
+                con, escalation_id=esc["id"], position=position, url=step.address,
+                event_type="kpi.escalation.step",
+                payload=_payload("kpi.escalation.step", kpi, st, esc["id"], service,
+                                 esc["breached_periods"], position, step.who),
+            )  # fmt: skip
+        fired.append(position)
+    if fired:
+        await con.execute(q("set_steps_fired"), esc["id"], fired[-1])
+    return fired
+
+
+async def escalate(
+    con: Connection, kpi: Kpi, ref: ScopeRef, st: KpiStatus, now: dt.datetime
+) -> None:
+    """Opens, advances or closes the escalation of (KPI, scope) after a period's status."""
+    esc = await con.fetchrow(q("lock_open_escalation"), kpi.id, ref.service_id)
+    if st.status is rules.Status.BREACHED:
+        if esc is None:
+            esc_id = await con.fetchval(q("open_escalation"), kpi.id, ref.service_id, now,
+                                        st.period_start)  # fmt: skip
+            if esc_id is not None:
+                since = st.period_start.date()
+                await _event(
+                    con, esc_id, "opened", None, now, f"breached in the period from {since}"
+                )
+            esc = await con.fetchrow(q("lock_open_escalation"), kpi.id, ref.service_id)
+            if esc is None:
+                return
+        elif st.period_start > esc["last_period"]:
+            await con.execute(q("breached_again"), esc["id"], st.period_start)
+            since = st.period_start.date()
+            await _event(con, esc["id"], "breached_again", None, now, f"breached from {since}")
+            esc = await con.fetchrow(q("lock_open_escalation"), kpi.id, ref.service_id)
+            assert esc is not None
+        await fire_steps(con, kpi, dict(esc.items()), ref.slug, now, st)
+    elif st.status in (rules.Status.MET, rules.Status.AT_RISK) and esc is not None:
+        if st.period_start > esc["last_period"]:
+            await con.execute(q("recover"), esc["id"], now)
+            since = st.period_start.date()
+            await _event(con, esc["id"], "recovered", None, now, f"{st.status} from {since}")
+
+
+async def evaluate_kpi(
+    con: Connection, kpi: Kpi, *, cadence: Cadence | None = None, period: Period | None = None,
+    now: dt.datetime, replace: bool,
+) -> list[KpiStatus]:  # fmt: skip
+    """Evaluates one KPI for one period (default: the last closed period of its cadence) for
+    every scope, stores each status and escalates; one transaction."""
+    cadence = cadence or kpi.cadence
+    if cadence is None:
+        raise invalid("cadence", f"KPI {kpi.key!r} has no reporting cadence; give one")
+    period = period or periods.last_closed(cadence, now)
+    if period.start >= now:
+        raise invalid("period", "the period has not started yet")
+    targets = (await catalog.targets_by_kpi(con, [kpi.id]))[kpi.id]
+    refs = (await scopes_of(con, [kpi]))[kpi.id]
+    out = []
+    async with con.transaction():
+        for ref in refs:
+            st = await compute(con, kpi, ref, cadence, period, targets, now)
+            if await store(con, kpi, ref, st, replace=replace):
+                await escalate(con, kpi, ref, st, now)
+                st = st.model_copy(update={"evaluated_at": now})
+                out.append(st)
+    return out
+
+
+async def advance_waiting(con: Connection, now: dt.datetime) -> int:
+    """Fires time-based steps (T unacknowledged) of open escalations; the steps fired."""
+    fired = 0
+    async with con.transaction():
+        rows = await con.fetch(q("waiting_escalations"))
+        kpis = {k.id: k for k in await catalog.list_kpis(con, ids=[r["kpi_id"] for r in rows])}
+        for r in rows:
+            slug = None
+            if r["service_id"] is not None:
+                (svc,) = await catalog.services_by_id(con, [r["service_id"]])
+                slug = svc.slug
+            fired += len(await fire_steps(con, kpis[r["kpi_id"]], dict(r.items()), slug, now, None))
+    return fired
+
+
+async def evaluate_due(con: Connection, now: dt.datetime) -> int:
+    """The leader's round: each KPI with a cadence evaluated for its last closed period unless
+    stored already, then time-based escalation steps. Returns the statuses stored; does
+    nothing (0) when another process holds the leader lock."""
+    if not await con.fetchval("select pg_try_advisory_lock($1)", LEADER_LOCK):
+        return 0
+    stored = 0
+    try:
+        ids = [r["id"] for r in await con.fetch(q("kpis_with_cadence"))]
+        for kpi in await catalog.list_kpis(con, ids=ids):
+            assert kpi.cadence is not None
+            period = periods.last_closed(kpi.cadence, now)
+            if await con.fetchval(q("has_status"), kpi.id, kpi.cadence.value, period.start):
+                continue
+            try:
+                stored += len(await evaluate_kpi(con, kpi, period=period, now=now, replace=False))
+            except Exception:
+                log.exception("evaluating %s failed; retried next round", kpi.key)
+        await advance_waiting(con, now)
+    finally:
+        await con.execute("select pg_advisory_unlock($1)", LEADER_LOCK)
+    return stored
+
+
+def _status(r: Any, kpi_key: str, slug: str | None) -> KpiStatus:
+    data = dict(r.items())
+    data.pop("kpi_id")
+    data.pop("service_id")
+    return KpiStatus(kpi=kpi_key, service=slug, **data)
+
+
+async def status_for(
+    con: Connection, kpi: Kpi, *, service: str | None, on: dt.datetime | None,
+    now: dt.datetime,
+) -> KpiStatus:  # fmt: skip
+    """The status of the period holding `on` (default: the last closed one): stored if
+    evaluated, else computed now without storing it (evaluated_at null)."""
+    if kpi.cadence is None:
+        raise Conflict(f"KPI {kpi.key!r} has no reporting cadence, so no periods", kpi=kpi.key)
+    period = periods.period_of(kpi.cadence, on) if on else periods.last_closed(kpi.cadence, now)
+    ref = ScopeRef(None, None, None)
+    if service is not None:
+        found = await catalog.list_services(con, slugs=[service])
+        if not found:
+            raise invalid("service", f"unknown service {service!r}")
+        ref = ScopeRef(found[0].id, found[0].slug, found[0].tier)
+    row = await con.fetchrow(q("stored_status"), kpi.id, ref.service_id, kpi.cadence.value,
+                             period.start)  # fmt: skip
+    if row is not None:
+        return _status(row, kpi.key, ref.slug)
+    if period.start >= now:
+        raise invalid("period", "the period has not started yet")
+    targets = (await catalog.targets_by_kpi(con, [kpi.id]))[kpi.id]
+    return await compute(con, kpi, ref, kpi.cadence, period, targets, now)
+
+
+async def history(
+    con: Connection, kpi: Kpi, *, service_id: int | None, slug: str | None,
+    before: dt.datetime | None, limit: int,
+) -> list[KpiStatus]:  # fmt: skip
+    rows = await con.fetch(q("status_history"), kpi.id, service_id, before, limit)
+    return [_status(r, kpi.key, slug) for r in rows]
+
+
+async def list_escalations(
+    con: Connection, *, state: str | None = None, kpi: str | None = None,
+    escalation_id: int | None = None, limit: int = 100,
+) -> list[Escalation]:  # fmt: skip
+    rows = await con.fetch(q("list_escalations"), state, kpi, escalation_id, limit)
+    events = await fetch_grouped(
+        con, q("escalation_events"), [r["id"] for r in rows], lambda d: EscalationEvent(**d)
+    )
+    return [Escalation(**dict(r.items()), events=events[r["id"]]) for r in rows]
+
+
+async def act(
+    con: Connection, escalation_id: int, action: str, by: str, note: str | None,
+    now: dt.datetime,
+) -> Escalation:  # fmt: skip
+    """Acknowledge (stops time-based steps) or resolve an escalation by hand."""
+    async with con.transaction():
+        done = await con.fetchval(q(action), escalation_id, now, by)
+        if done is None:
+            current = await con.fetchval(q("escalation_state"), escalation_id)
+            if current is None:
+                raise NotFound(f"no escalation {escalation_id}")
+            raise Conflict(f"escalation {escalation_id} is {current}; cannot {action} it",
+                           state=current)  # fmt: skip
+        kind = "acknowledged" if action == "acknowledge" else "resolved"
+        detail = by + (f": {note}" if note else "")
+        await _event(con, escalation_id, kind, None, now, detail)
+    (esc,) = await list_escalations(con, escalation_id=escalation_id, limit=1)
+    return esc
