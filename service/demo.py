@@ -8,14 +8,20 @@ import random
 from collections.abc import AsyncIterator, Iterator
 from importlib import resources
 
+import orjson
 import yaml
 
 from service.catalog_apply import ApplyReport, CatalogFile, apply_catalog
 from service.db import Connection
+from service.ingest.model import ChangeKind, ChangeStatus, Mapped
+from service.models.costs import CostIn
+from service.models.enums import Severity
+from service.models.incidents import ChangeIn, CommitIn, IncidentIn
 from service.models.observations import IngestResult, ObservationIn
 from service.store.observations import Numbered
 
 DAYS = 365
+DEMO_SERVICES = ("checkout", "payments-api", "identity", "mobile-app", "erp", "data-warehouse")
 
 
 def starter_catalog() -> CatalogFile:
@@ -27,13 +33,12 @@ def demo_points(today: dt.date, seed: int = 42) -> Iterator[ObservationIn]:
     """A year of daily and weekly points up to `today`, the same for the same seed and day."""
     rng = random.Random(seed)
     start = today - dt.timedelta(days=DAYS)
-    services = ["checkout", "payments-api", "identity", "mobile-app", "erp", "data-warehouse"]
+    services = DEMO_SERVICES
     for day_index in range(DAYS):
         day = start + dt.timedelta(days=day_index)
         ts = dt.datetime.combine(day, dt.time(0), dt.UTC)
         growth = 1 + 0.15 * day_index / DAYS
         season = 1 + 0.05 * math.sin(2 * math.pi * day_index / 365)
-        yield ObservationIn(kpi="it_spend", ts=ts, value=round(46_000 * rng.uniform(0.9, 1.1), 2))
         yield ObservationIn(
             kpi="active_users",
             ts=ts,
@@ -59,6 +64,127 @@ def demo_points(today: dt.date, seed: int = 42) -> Iterator[ObservationIn]:
             )
 
 
+COST_CATEGORIES = {"cloud": 9_000.0, "licences": 3_500.0, "support": 2_000.0}
+
+
+def _month_starts(today: dt.date) -> list[dt.date]:
+    first = today.replace(day=1)
+    months = []
+    for back in range(12, -1, -1):
+        index = first.year * 12 + first.month - 1 - back
+        months.append(dt.date(index // 12, index % 12 + 1, 1))
+    return months
+
+
+def demo_costs(today: dt.date, seed: int = 42) -> list[CostIn]:
+    """Monthly cost records for the last twelve months and this one: per service by category,
+    plus estate-wide staff costs."""
+    rng = random.Random(seed)
+    months = _month_starts(today)
+    out = []
+    for start, end in zip(months, [*months[1:], _next_month(months[-1])], strict=True):
+        for service in DEMO_SERVICES:
+            for category, base in COST_CATEGORIES.items():
+                amount = round(base * rng.uniform(0.85, 1.15), 2)
+                out.append(CostIn(service=service, category=category, period_start=start,
+                                  period_end=end, amount=amount, currency="EUR"))  # fmt: skip
+        staff = round(1_050_000 * rng.uniform(0.97, 1.03), 2)
+        out.append(CostIn(category="staff", period_start=start, period_end=end, amount=staff,
+                          currency="EUR"))  # fmt: skip
+    return out
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def demo_incidents(today: dt.date, seed: int = 42) -> list[IncidentIn]:
+    """About two incidents a week over the year, spread over the services, all resolved but the
+    last few; some recur on the same problem."""
+    rng = random.Random(seed)
+    start = dt.datetime.combine(today - dt.timedelta(days=DAYS), dt.time(0), dt.UTC)
+    end = dt.datetime.combine(today, dt.time(0), dt.UTC)
+    out = []
+    for n in range(100):
+        began = start + (end - start) * rng.random()
+        service = rng.choice(DEMO_SERVICES)
+        severity = rng.choices(list(Severity), weights=[1, 3, 6, 6, 2])[0]
+        detected = began + dt.timedelta(minutes=rng.expovariate(1 / 8))
+        acked = detected + dt.timedelta(minutes=rng.expovariate(1 / 6))
+        resolved = acked + dt.timedelta(minutes=rng.expovariate(1 / 70))
+        still_open = resolved > end
+        out.append(IncidentIn(
+            external_id=f"demo-incident-{n}", service=service, severity=severity,
+            status="open" if still_open else "resolved", title=f"Demo incident {n}",
+            started_at=began, detected_at=detected, acknowledged_at=acked,
+            resolved_at=None if still_open else resolved,
+            users_affected=int(rng.expovariate(1 / 800)),
+            problem_key=f"{service}-{rng.randint(1, 6)}",
+        ))  # fmt: skip
+    return out
+
+
+def demo_changes(today: dt.date, seed: int = 42) -> list[ChangeIn]:
+    """Production deploys on working days for the services that ship often, a few failures,
+    rollbacks and hotfixes, each with its commit time."""
+    rng = random.Random(seed)
+    out = []
+    for day_index in range(DAYS):
+        day = today - dt.timedelta(days=DAYS - day_index)
+        if day.weekday() >= 5:
+            continue
+        for service in ("checkout", "payments-api", "mobile-app", "identity"):
+            if rng.random() > 0.45:
+                continue
+            finished = dt.datetime.combine(day, dt.time(9), dt.UTC) + dt.timedelta(
+                minutes=rng.uniform(0, 480)
+            )
+            roll = rng.random()
+            kind, status = ChangeKind.DEPLOY, ChangeStatus.SUCCESS
+            if roll < 0.04:
+                status = ChangeStatus.FAILED
+            elif roll < 0.07:
+                status = ChangeStatus.ROLLED_BACK
+            elif roll < 0.10:
+                kind = ChangeKind.HOTFIX
+            sha = f"{rng.getrandbits(160):040x}"
+            committed = finished - dt.timedelta(hours=rng.expovariate(1 / 20))
+            out.append(ChangeIn(
+                external_id=f"demo-change-{service}-{day_index}", service=service,
+                environment="production", kind=kind, status=status,
+                started_at=finished - dt.timedelta(minutes=12), finished_at=finished,
+                commit_sha=sha, commits=[CommitIn(sha=sha, committed_at=committed)],
+                title=f"Release {day.isoformat()}",
+            ))  # fmt: skip
+    return out
+
+
+async def _load_records(
+    con: Connection, incidents: list[IncidentIn], changes: list[ChangeIn], now: dt.datetime
+) -> int:
+    """Incidents and changes through the generic API's path, each logged as a delivery keyed
+    by its external id so loading twice applies once. Returns how many were applied."""
+    from service.ingest import pipeline
+    from service.rest.incidents import change_mapped, incident_events
+    from service.store import ingest, sources
+
+    src = await sources.get_source(con, name="api")
+    applied = 0
+    items: list[tuple[str, Mapped]] = [
+        (c.external_id, change_mapped(c, now=now)) for c in changes
+    ] + [(i.external_id, Mapped(incidents=incident_events(i, now=now, current=None)))
+         for i in incidents]  # fmt: skip
+    for key, mapped in items:
+        delivery_id = await ingest.claim_delivery(
+            con, source_id=src.id, key=f"demo:{key}", event_type="demo", headers={},
+            body=orjson.dumps(mapped.model_dump(mode="json")), status="applied",
+        )  # fmt: skip
+        if delivery_id is not None:
+            await pipeline.apply_mapped(con, src, delivery_id, mapped)
+            applied += 1
+    return applied
+
+
 async def _chunks(points: Iterator[ObservationIn], size: int) -> AsyncIterator[list[Numbered]]:
     chunk: list[Numbered] = []
     for numbered in enumerate(points):
@@ -72,12 +198,15 @@ async def _chunks(points: Iterator[ObservationIn], size: int) -> AsyncIterator[l
 async def load_demo(
     con: Connection, today: dt.date | None = None
 ) -> tuple[ApplyReport, IngestResult]:
-    """Apply the starter catalog and ingest the demo year in one transaction."""
-    from service.store import observations
+    """Apply the starter catalog and load the demo year in one transaction: observations,
+    cost records, incidents and changes."""
+    from service.store import costs, observations
 
+    day = today or dt.date.today()
+    now = dt.datetime.combine(day, dt.time(0), dt.UTC)
     async with con.transaction():
         report = await apply_catalog(con, starter_catalog(), dry_run=False)
-        result = await observations.ingest(
-            con, _chunks(demo_points(today or dt.date.today()), 5000)
-        )
+        result = await observations.ingest(con, _chunks(demo_points(day), 5000))
+        await costs.ingest(con, demo_costs(day))
+        await _load_records(con, demo_incidents(day), demo_changes(day), now)
     return report, result

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from service import db as dbmod
-from service.demo import demo_points, load_demo
+from service.demo import demo_changes, demo_costs, demo_incidents, demo_points, load_demo
 from service.embedded import EmbeddedPostgres
 
 TODAY = dt.date(2026, 11, 23)
@@ -25,9 +25,12 @@ async def test_demo_unit_cost_matches_a_plain_python_computation(
     _, result = await load_demo(con, today=TODAY)
     points = list(demo_points(TODAY))
     assert result.points == len(points) == result.inserted
-    # Unit cost for October 2026: the month's spend (sum) over its average active users.
+    # Unit cost for October 2026: the month's spend (the cost records of October, each a
+    # whole month) over its average active users.
     october = [p for p in points if (p.ts.year, p.ts.month) == (2026, 10)]
-    spend = sum(p.value for p in october if p.kpi == "it_spend")
+    october_costs = [c for c in demo_costs(TODAY) if c.period_start == dt.date(2026, 10, 1)]
+    assert len(october_costs) == 6 * 3 + 1  # six services x three categories, plus staff
+    spend = sum(c.amount for c in october_costs)
     users = statistics.fmean(p.value for p in october if p.kpi == "active_users")
 
     r = await client.get(
@@ -39,11 +42,45 @@ async def test_demo_unit_cost_matches_a_plain_python_computation(
     (bucket,) = r.json()["points"]
     assert bucket["bucket"] == "2026-10-01T00:00:00Z"
     assert abs(bucket["value"] - spend / users) < 1e-9
-    assert bucket["count"] == 31 + 31  # one spend and one user count a day
+    assert bucket["count"] == 19 + 31  # 19 cost records and one user count a day
 
-    # Reloading the demo changes nothing: observations are idempotent.
+    # Reloading the demo changes nothing: observations, costs, incidents and changes are
+    # idempotent.
+    counts = (
+        "select (select count(*) from incident), (select count(*) from change), "
+        "(select count(*) from cost_record)"
+    )
+    before = await con.fetchrow(counts)
+    assert tuple(before) == (len(demo_incidents(TODAY)), len(demo_changes(TODAY)), 13 * 19)
     _, again = await load_demo(con, today=TODAY)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(points))
+    assert await con.fetchrow(counts) == before
+
+
+async def test_demo_builtin_kpis_have_values(
+    con: dbmod.Connection, client: httpx.AsyncClient, reader: dict[str, str]
+) -> None:
+    await load_demo(con, today=TODAY)
+    window = {"grain": "month", "from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"}
+    # Production deploys in October, counted from the generated changes.
+    deploys = [c for c in demo_changes(TODAY) if c.finished_at is not None
+               and (c.finished_at.year, c.finished_at.month) == (2026, 10)]  # fmt: skip
+    r = await client.get("/v1/kpis/deploys_per_week/series", params=window, headers=reader)
+    assert r.status_code == 200, r.text
+    (october,) = r.json()["points"]
+    assert october["value"] == len(deploys) > 0
+    # Incidents resolved during October's impact starts: MTTR is their mean, in minutes.
+    started = [i for i in demo_incidents(TODAY) if i.started_at is not None
+               and (i.started_at.year, i.started_at.month) == (2026, 10)]  # fmt: skip
+    resolved = [i for i in started if i.resolved_at is not None and i.detected_at is not None]
+    mttr = statistics.fmean(
+        (i.resolved_at - i.detected_at).total_seconds() / 60  # type: ignore[operator]
+        for i in resolved
+    )
+    r = await client.get("/v1/kpis/incident_mttr/series", params=window, headers=reader)
+    (october,) = r.json()["points"]
+    assert abs(october["value"] - mttr) < 1e-6
+    assert october["count"] == len(resolved)
 
 
 async def test_demo_graph_answers_the_readme_query(

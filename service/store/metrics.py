@@ -137,7 +137,8 @@ async def changes(
         starts, ends = _arrays(windows)
         for r in await con.fetch(q("change_stats"), list(scope.service_ids), starts, ends):
             data = dict(r.items())
-            result[data.pop("n") - 1] = ChangeFigures(**data)
+            index = data.pop("n") - 1
+            result[index] = ChangeFigures(**data)
     return result
 
 
