@@ -264,18 +264,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _load_demo(url: str, settings: Settings, host: str, port: int) -> None:
     from service.auth import create_token
-    from service.demo import load_demo
+    from service.demo import evaluate_history, load_demo
 
     con = await dbmod.connect(url, settings.db_schema)
     try:
         await dbmod.migrate(con, settings.db_schema)
         report, result = await load_demo(con)
+        statuses = await evaluate_history(con, dt.datetime.now(dt.UTC), periods_back=6)
         token = await create_token(con, name="demo-reader", scopes=[Scope.READ])
     finally:
         await con.close()
     _print_err(
         f"demo data: {len(report.changes)} catalog changes, {result.points} observation points "
-        f"({result.inserted} new)"
+        f"({result.inserted} new), {statuses} KPI statuses evaluated"
     )
     base = f"http://{host}:{port}"
     query = (
@@ -287,6 +288,7 @@ async def _load_demo(url: str, settings: Settings, host: str, port: int) -> None
     print(f"       -H 'Content-Type: application/json' -d '{query}'")
     print(f"  curl -s '{base}/v1/kpis/it_unit_cost/series?grain=month' "
           f"-H 'Authorization: Bearer {token.token}'")  # fmt: skip
+    print(f"  curl -s '{base}/v1/scorecard' -H 'Authorization: Bearer {token.token}'")
     sys.stdout.flush()
 
 

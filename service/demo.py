@@ -195,6 +195,25 @@ async def _chunks(points: Iterator[ObservationIn], size: int) -> AsyncIterator[l
     yield chunk
 
 
+async def evaluate_history(con: Connection, now: dt.datetime, periods_back: int) -> int:
+    """Evaluates each KPI with a cadence for its last `periods_back` closed periods, oldest
+    first (so escalations open and advance as they would have), keeping stored statuses."""
+    from service.kpi import periods
+    from service.store import catalog, evaluation
+
+    stored = 0
+    for kpi in await catalog.list_kpis(con):
+        if kpi.cadence is None:
+            continue
+        period = periods.last_closed(kpi.cadence, now)
+        history = [period]
+        for _ in range(periods_back - 1):
+            history.append(periods.previous(kpi.cadence, history[-1]))
+        for p in reversed(history):
+            stored += len(await evaluation.evaluate_kpi(con, kpi, period=p, now=now, replace=False))
+    return stored
+
+
 async def load_demo(
     con: Connection, today: dt.date | None = None
 ) -> tuple[ApplyReport, IngestResult]:

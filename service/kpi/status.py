@@ -7,6 +7,7 @@ mirrors it. Without a warning threshold there is no "at risk": at or beyond targ
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from service.models.enums import Direction
@@ -58,3 +59,12 @@ def trend(
         return Trend.STEADY
     better = delta > 0 if direction is Direction.HIGHER_IS_BETTER else delta < 0
     return Trend.IMPROVING if better else Trend.WORSENING
+
+
+_SEVERITY = {Status.BREACHED: 3, Status.AT_RISK: 2, Status.MET: 1, Status.NO_DATA: 0}
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    """The worst of several statuses (breached, then at risk, then met); no data if none has
+    data."""
+    return max(statuses, key=_SEVERITY.__getitem__, default=Status.NO_DATA)

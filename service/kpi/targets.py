@@ -22,6 +22,8 @@ class TargetScope(StrEnum):
     TIER = "tier"
     GLOBAL = "global"
     DEFAULT = "default"
+    #: No target of its own: the KPI overall takes the worst status of its services.
+    SERVICES = "services"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ class KpiStatus(BaseModel):
     warning: float | None
     target_scope: TargetScope | None = Field(
         description="Where the target came from: the service's own, its tier's, the global "
-        "one, or the default availability target of the tier."
+        "one, or the default availability target of the tier; 'services' when the KPI overall "
+        "has no target and takes the worst status of the services it applies to."
     )
     status: Status
     previous_value: float | None

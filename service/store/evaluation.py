@@ -4,8 +4,10 @@ A KPI is evaluated overall (every point, or the whole fleet for builtin metrics)
 service it applies to, against the effective target (service, else tier, else global; the
 tier default for availability). Statuses are stored: the background evaluation keeps the first
 one of a period, so later target changes leave history alone; an on-demand evaluation replaces
-the period's status. A breached period opens or advances an escalation along the KPI's path;
-a later period that is not breached (met or at risk) closes it as recovered.
+the period's status. A KPI overall without a target of its own
+takes the worst status of its services (and escalates through them). A breached period opens
+or advances an escalation along the KPI's path; a later period that is not breached (met or
+at risk) closes it as recovered.
 """
 
 from __future__ import annotations
@@ -107,6 +109,16 @@ async def compute(
         trend=rules.trend(value, previous, kpi.direction),
         evaluated_at=None,
     )
+
+
+def rolled_up(overall: KpiStatus, services: Sequence[KpiStatus]) -> KpiStatus:
+    """The KPI overall without a target of its own takes the worst status of its services."""
+    if overall.target is not None or not services:
+        return overall
+    status = rules.worst(st.status for st in services)
+    if status is rules.Status.NO_DATA:
+        return overall
+    return overall.model_copy(update={"status": status, "target_scope": TargetScope.SERVICES})
 
 
 async def store(con: Connection, kpi: Kpi, ref: ScopeRef, st: KpiStatus, *, replace: bool) -> bool:
@@ -221,13 +233,19 @@ async def evaluate_kpi(
     if period.start >= now:
         raise invalid("period", "the period has not started yet")
     targets = (await catalog.targets_by_kpi(con, [kpi.id]))[kpi.id]
-    refs = (await scopes_of(con, [kpi]))[kpi.id]
+    overall, *linked = (await scopes_of(con, [kpi]))[kpi.id]
     out = []
     async with con.transaction():
-        for ref in refs:
-            st = await compute(con, kpi, ref, cadence, period, targets, now)
+        computed = [
+            (ref, await compute(con, kpi, ref, cadence, period, targets, now)) for ref in linked
+        ]
+        whole = await compute(con, kpi, overall, cadence, period, targets, now)
+        computed.append((overall, rolled_up(whole, [st for _, st in computed])))
+        for ref, st in computed:
             if await store(con, kpi, ref, st, replace=replace):
-                await escalate(con, kpi, ref, st, now)
+                # A status rolled up from the services escalates through them, not twice.
+                if st.target_scope is not TargetScope.SERVICES:
+                    await escalate(con, kpi, ref, st, now)
                 st = st.model_copy(update={"evaluated_at": now})
                 out.append(st)
     return out
@@ -301,7 +319,12 @@ async def status_for(
     if period.start >= now:
         raise invalid("period", "the period has not started yet")
     targets = (await catalog.targets_by_kpi(con, [kpi.id]))[kpi.id]
-    return await compute(con, kpi, ref, kpi.cadence, period, targets, now)
+    st = await compute(con, kpi, ref, kpi.cadence, period, targets, now)
+    if ref.service_id is None and st.target is None:
+        _, *linked = (await scopes_of(con, [kpi]))[kpi.id]
+        services = [await compute(con, kpi, r, kpi.cadence, period, targets, now) for r in linked]
+        st = rolled_up(st, services)
+    return st
 
 
 async def history(
