@@ -121,13 +121,15 @@ def rolled_up(overall: KpiStatus, services: Sequence[KpiStatus]) -> KpiStatus:
     return overall.model_copy(update={"status": status, "target_scope": TargetScope.SERVICES})
 
 
-async def store(con: Connection, kpi: Kpi, ref: ScopeRef, st: KpiStatus, *, replace: bool) -> bool:
+async def store(
+    con: Connection, kpi: Kpi, ref: ScopeRef, st: KpiStatus, *, replace: bool, now: dt.datetime
+) -> bool:
     """Stores the status; whether it was written (False: a stored one was kept)."""
     at = await con.fetchval(
         q("insert_status"), kpi.id, ref.service_id, st.cadence.value, st.period_start,
         st.period_end, st.value, st.target, st.warning,
         st.target_scope.value if st.target_scope else None, st.status.value, st.previous_value,
-        st.trend.value, replace,
+        st.trend.value, replace, now,
     )  # fmt: skip
     return at is not None
 
@@ -240,9 +242,9 @@ async def evaluate_kpi(
             (ref, await compute(con, kpi, ref, cadence, period, targets, now)) for ref in linked
         ]
         whole = await compute(con, kpi, overall, cadence, period, targets, now)
-        computed.append((overall, rolled_up(whole, [st for _, st in computed])))
+        computed.insert(0, (overall, rolled_up(whole, [st for _, st in computed])))
         for ref, st in computed:
-            if await store(con, kpi, ref, st, replace=replace):
+            if await store(con, kpi, ref, st, replace=replace, now=now):
                 # A status rolled up from the services escalates through them, not twice.
                 if st.target_scope is not TargetScope.SERVICES:
                     await escalate(con, kpi, ref, st, now)

@@ -221,9 +221,7 @@ def _item(kpi: Kpi, st: KpiStatus | None) -> ScorecardItem:
 async def outcome_health(
     con: Connection, outcome_id: int, on: dt.datetime | None, now: dt.datetime
 ) -> OutcomeHealth:
-    links = (await catalog.grouped(con, catalog.q("kpi_links_by_outcome"), [outcome_id]))[
-        outcome_id
-    ]
+    links = (await catalog.grouped(con, "kpi_links_by_outcome", [outcome_id]))[outcome_id]
     weights = {link["id"]: link["weight"] for link in links}
     kpis = await catalog.list_kpis(con, ids=list(weights))
     rows = []
@@ -243,13 +241,9 @@ async def services_at_risk(
     are down now, and services down now that a critical (tier 1) one of them depends on."""
     kpi_ids = [
         link["id"]
-        for link in (await catalog.grouped(con, catalog.q("kpi_links_by_outcome"), [outcome_id]))[
-            outcome_id
-        ]
+        for link in (await catalog.grouped(con, "kpi_links_by_outcome", [outcome_id]))[outcome_id]
     ]
-    service_ids = (await catalog.edges(con, catalog.q("services_by_outcome"), [outcome_id]))[
-        outcome_id
-    ]
+    service_ids = (await catalog.edges(con, "services_by_outcome", [outcome_id]))[outcome_id]
     services = {s.id: s for s in await catalog.services_by_id(con, service_ids)}
     reasons: dict[tuple[int, int | None], list[str]] = defaultdict(list)
     for r in await con.fetch(q("breached_latest"), kpi_ids, service_ids):

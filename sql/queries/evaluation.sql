@@ -8,15 +8,16 @@ where ks.kpi_id = any($1::bigint[])
 order by s.slug;
 
 -- name: insert_status
--- Stores an evaluation; $13 = true replaces a stored one (on demand), else the first stays.
+-- Stores an evaluation made at $14; $13 = true replaces a stored one (on demand), else the
+-- first stays.
 insert into kpi_status as k (kpi_id, service_id, cadence, period_start, period_end, value, target,
-                             warning, target_scope, status, previous_value, trend)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                             warning, target_scope, status, previous_value, trend, evaluated_at)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14)
 on conflict on constraint kpi_status_uq do update
     set period_end = excluded.period_end, value = excluded.value, target = excluded.target,
         warning = excluded.warning, target_scope = excluded.target_scope,
         status = excluded.status, previous_value = excluded.previous_value,
-        trend = excluded.trend, evaluated_at = now()
+        trend = excluded.trend, evaluated_at = excluded.evaluated_at
     where $13
 returning evaluated_at;
 
