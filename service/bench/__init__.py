@@ -7,6 +7,7 @@ import importlib
 BENCHMARKS = {
     "ingest-bulk": "service.bench.ingest_bulk",
     "ingest-webhook": "service.bench.ingest_webhook",
+    "kpi-compute": "service.bench.kpi_compute",
 }
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from service.ingest.model import ChangeKind, ChangeStatus, IncidentStep
-from service.models.catalog import Body, NoNul, Slug, Text
+from service.models.catalog import Body, FieldProblem, NoNul, Slug, Text
 from service.models.enums import Severity
 from service.models.instants import Instant
 
@@ -38,6 +38,25 @@ class IncidentIn(Body):
     cost_estimate: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
     problem_key: Short | None = None
     caused_by: Short | None = Field(default=None, description="A change id or commit sha.")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        # Impact starts, then is detected, acknowledged and resolved: a time before the one it
+        # follows would give negative durations (and a resolution before the start would be
+        # replayed as a reopening), so it is refused naming the later field.
+        order = [
+            ("started_at", self.started_at),
+            ("detected_at", self.detected_at),
+            ("acknowledged_at", self.acknowledged_at),
+            ("resolved_at", self.resolved_at),
+        ]
+        for i, (name, value) in enumerate(order):
+            if value is None:
+                continue
+            for earlier_name, earlier in order[:i]:
+                if earlier is not None and value < earlier:
+                    raise FieldProblem(name, f"must not be before {earlier_name}")
+        return self
 
 
 class IncidentEventIn(Body):

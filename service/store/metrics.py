@@ -246,9 +246,11 @@ async def values(
     assert metric is BuiltinMetric.DOWNTIME_COST
     revenue = await revenue_per_hour(con, scope.service_ids)
     estimates = await incidents(con, scope, windows)
+    # The count is the incidents whose impact started in the window (an outage running on
+    # from an earlier window adds to the value, not to the count).
     return [
-        (builtin.downtime_cost(cell, revenue, b.overall.cost_estimate), n + b.overall.incidents)
-        for cell, b, n in zip(per_window, estimates, counts, strict=True)
+        (builtin.downtime_cost(cell, revenue, b.overall.cost_estimate), b.overall.incidents)
+        for cell, b in zip(per_window, estimates, strict=True)
     ]
 
 

@@ -1,0 +1,398 @@
+"""kpi-compute: availability, MTTR by severity and the four DORA keys over one year, for one
+service and for the whole fleet, through the service's own path (service.store.metrics:
+outages + incidents + changes, one-window lists, the scope from resolve_scope) against the
+best single hand-written SQL statement for the same numbers, on the same connection in the
+same run, over a generated data set (service.bench.dataset) in a schema of its own.
+
+    kpi bench kpi-compute [--services 1000] [--incidents 1000000] [--changes 1000000]
+                          [--seed 1] [--repeat 5] [--days 730] [--end 2026-01-01T00:00:00Z]
+                          [--explain]
+
+Both sides must give the same numbers; a mismatch is printed and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from service import db as dbmod
+from service.bench.dataset import DatasetInfo, generate
+from service.bench.harness import fresh_schema, run
+from service.kpi import builtin
+from service.kpi.periods import Period
+from service.store import metrics
+from service.store.metrics import MetricScope
+
+WEEK_SECONDS = 7 * 86400
+
+#: The baseline: every figure of one scope and one window in one statement. Outages are merged
+#: per service in one window pass: ordered by start, each interval adds only what reaches past
+#: every earlier one of its service. Incidents are read once for both outages and MTTR;
+#: percentiles come from one sort per group (percentile_cont over an array of fractions).
+BASELINE = """
+with scope as materialized (
+    select id, outage_threshold from business_service where id = any($1::bigint[])
+),
+inc as materialized (
+    select i.severity, i.service_id, i.started_at, i.detected_at, i.resolved_at,
+           i.severity <= s.outage_threshold as outage
+    from incident i
+    join scope s on s.id = i.service_id
+    where i.started_at < $3 and (i.resolved_at is null or i.resolved_at > $2)
+),
+reach as (
+    select greatest(started_at, $2) as o_start, least(coalesce(resolved_at, $4), $3) as o_end,
+           max(least(coalesce(resolved_at, $4), $3)) over (
+               partition by service_id order by started_at
+               rows between unbounded preceding and 1 preceding) as covered
+    from inc
+    where outage and least(coalesce(resolved_at, $4), $3) > greatest(started_at, $2)
+),
+down as (
+    select coalesce(sum(greatest(o_end - greatest(o_start, coalesce(covered, o_start)),
+                                 interval '0')), interval '0') as outage
+    from reach
+),
+mttr as (
+    select severity, count(*) as n,
+           avg(seconds) as mean,
+           percentile_cont(array[0.5, 0.9]) within group (order by seconds) as pct
+    from (
+        select severity, extract(epoch from resolved_at - detected_at)::double precision as seconds
+        from inc
+        where started_at >= $2 and severity is not null
+          and resolved_at is not null and detected_at is not null
+    ) t
+    group by severity
+),
+deploy as (
+    select c.id, c.kind, c.status, c.finished_at, ct.committed_at
+    from change c
+    join scope s on s.id = c.service_id
+    left join commit_time ct on ct.sha = c.commit_sha
+    where c.is_production and c.status in ('success', 'failed', 'rolled_back')
+      and c.finished_at >= $2 and c.finished_at < $3
+),
+caused as (
+    select i.caused_by_change_id as id, bool_and(i.resolved_at is not null) as recovered,
+           max(i.resolved_at) as last_resolved
+    from incident i
+    join deploy d on d.id = i.caused_by_change_id
+    group by i.caused_by_change_id
+),
+dora as (
+    select count(*) as deployments,
+           count(*) filter (where d.status <> 'success' or c.id is not null) as failures,
+           count(*) filter (where d.kind in ('hotfix', 'rollback')) as rework,
+           count(d.committed_at) as lead_n,
+           percentile_cont(0.5) within group (
+               order by extract(epoch from d.finished_at - d.committed_at)::double precision
+           ) as lead_median,
+           count(*) filter (where c.recovered) as recovery_n,
+           percentile_cont(0.5) within group (
+               order by case when c.recovered
+                             then extract(epoch from c.last_resolved - d.finished_at)
+                                  ::double precision
+                        end) as recovery_median
+    from deploy d
+    left join caused c on c.id = d.id
+)
+select 1 - extract(epoch from down.outage)::double precision
+           / (cardinality($1::bigint[]) * extract(epoch from $3 - $2)::double precision)
+           as availability,
+       (select coalesce(array_agg(severity order by severity), '{}') from mttr) as severities,
+       (select coalesce(array_agg(n order by severity), '{}') from mttr) as mttr_n,
+       (select coalesce(array_agg(mean order by severity), '{}') from mttr) as mttr_mean,
+       (select coalesce(array_agg(pct[1] order by severity), '{}') from mttr) as mttr_median,
+       (select coalesce(array_agg(pct[2] order by severity), '{}') from mttr) as mttr_p90,
+       dora.*
+from down, dora
+"""
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The numbers both sides compute for one scope and window."""
+
+    availability: float | None
+    mttr: dict[str, tuple[int, float | None, float | None, float | None]]
+    deployments: int
+    failures: int
+    rework: int
+    lead_n: int
+    lead_median: float | None
+    recovery_n: int
+    recovery_median: float | None
+
+
+async def ours(
+    con: dbmod.Connection, scope: MetricScope, window: Period, now: dt.datetime
+) -> Figures:
+    """The service's path: the three metric reads and the builtin arithmetic."""
+    (cell,) = await metrics.outages(con, scope, [window], now)
+    (breakdown,) = await metrics.incidents(con, scope, [window])
+    (changes,) = await metrics.changes(con, scope, [window])
+    return Figures(
+        availability=builtin.availability(cell, len(scope.service_ids), window.seconds),
+        mttr={
+            str(sev): (f.resolve.n, f.resolve.mean, f.resolve.median, f.resolve.p90)
+            for sev, f in sorted(breakdown.by_severity.items())
+            if f.resolve.n
+        },
+        deployments=changes.deployments,
+        failures=changes.failures,
+        rework=changes.rework,
+        lead_n=changes.lead_n,
+        lead_median=changes.lead_median,
+        recovery_n=changes.recovery_n,
+        recovery_median=changes.recovery_median,
+    )
+
+
+async def baseline(
+    con: dbmod.Connection, scope: MetricScope, window: Period, now: dt.datetime
+) -> Figures:
+    r = await con.fetchrow(BASELINE, list(scope.service_ids), window.start, window.end, now)
+    return Figures(
+        availability=r["availability"] if scope.service_ids else None,
+        mttr={
+            sev: (n, mean, median, p90)
+            for sev, n, mean, median, p90 in zip(
+                r["severities"],
+                r["mttr_n"],
+                r["mttr_mean"],
+                r["mttr_median"],
+                r["mttr_p90"],
+                strict=True,
+            )
+        },
+        deployments=r["deployments"],
+        failures=r["failures"],
+        rework=r["rework"],
+        lead_n=r["lead_n"],
+        lead_median=r["lead_median"],
+        recovery_n=r["recovery_n"],
+        recovery_median=r["recovery_median"],
+    )
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return False
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return bool(a == b)
+
+
+def mismatches(a: Figures, b: Figures) -> list[str]:
+    out = []
+    for name in ("availability", "deployments", "failures", "rework", "lead_n", "lead_median",
+                 "recovery_n", "recovery_median"):  # fmt: skip
+        x, y = getattr(a, name), getattr(b, name)
+        if not _close(x, y):
+            out.append(f"{name}: ours {x!r}, baseline {y!r}")
+    if a.mttr.keys() != b.mttr.keys():
+        out.append(f"mttr severities: ours {sorted(a.mttr)}, baseline {sorted(b.mttr)}")
+    for sev in sorted(a.mttr.keys() & b.mttr.keys()):
+        for label, x, y in zip(("n", "mean", "median", "p90"), a.mttr[sev], b.mttr[sev],
+                               strict=True):  # fmt: skip
+            if not _close(x, y):
+                out.append(f"mttr {sev} {label}: ours {x!r}, baseline {y!r}")
+    return out
+
+
+def _hours(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds / 3600:.2f} h"
+
+
+def describe(f: Figures, window: Period) -> list[str]:
+    availability = "n/a" if f.availability is None else f"{f.availability * 100:.5f} %"
+    cfr = builtin.share(f.failures, f.deployments)
+    mttr = ", ".join(
+        f"{sev} {_hours(mean)} (median {_hours(median)}, p90 {_hours(p90)}, n {n})"
+        for sev, (n, mean, median, p90) in f.mttr.items()
+    )
+    return [
+        f"availability {availability}",
+        f"MTTR mean by severity: {mttr or 'no resolved incidents'}",
+        f"deployment frequency {f.deployments / (window.seconds / WEEK_SECONDS):.2f}/week "
+        f"({f.deployments} deployments), lead time median {_hours(f.lead_median)} "
+        f"(n {f.lead_n}), change failure rate "
+        + ("n/a" if cfr is None else f"{cfr * 100:.2f} %")
+        + f" ({f.failures} failures, {f.rework} rework), recovery time median "
+        f"{_hours(f.recovery_median)} (n {f.recovery_n})",
+    ]
+
+
+async def _time(call: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return time.perf_counter() - started
+
+
+@dataclass
+class Timings:
+    ours: list[float]
+    parts: dict[str, list[float]]
+    baseline: list[float]
+
+
+async def measure(
+    con: dbmod.Connection, scope: MetricScope, window: Period, now: dt.datetime, repeat: int
+) -> Timings:
+    """A warm-up of each side, then `repeat` rounds alternating the two."""
+    await ours(con, scope, window, now)
+    await baseline(con, scope, window, now)
+    t = Timings([], {"outages": [], "incidents": [], "changes": []}, [])
+    windows = [window]
+    for _ in range(repeat):
+        t.parts["outages"].append(await _time(lambda: metrics.outages(con, scope, windows, now)))
+        t.parts["incidents"].append(await _time(lambda: metrics.incidents(con, scope, windows)))
+        t.parts["changes"].append(await _time(lambda: metrics.changes(con, scope, windows)))
+        t.ours.append(await _time(lambda: ours(con, scope, window, now)))
+        t.baseline.append(await _time(lambda: baseline(con, scope, window, now)))
+    return t
+
+
+def _ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:9.1f} ms"
+
+
+def _spread(values: list[float]) -> str:
+    return f"(min {min(values) * 1000:.1f}, max {max(values) * 1000:.1f})"
+
+
+async def _explain(con: dbmod.Connection, scope: MetricScope, window: Period,
+                   now: dt.datetime) -> None:  # fmt: skip
+    ids, starts, ends = list(scope.service_ids), [window.start], [window.end]
+    statements: list[tuple[str, str, tuple[Any, ...]]] = [
+        ("outage_seconds", metrics.q("outage_seconds"), (ids, starts, ends, now)),
+        ("incident_stats", metrics.q("incident_stats"), (ids, starts, ends)),
+        ("change_stats", metrics.q("change_stats"), (ids, starts, ends)),
+        ("baseline", BASELINE, (ids, window.start, window.end, now)),
+    ]
+    for name, statement, args in statements:
+        print(f"  EXPLAIN ANALYZE {name} ({scope.kind}):")
+        for r in await con.fetch("explain (analyze, buffers) " + statement, *args):
+            print(f"    {r[0]}")
+
+
+async def _case(
+    con: dbmod.Connection, label: str, scope: MetricScope, window: Period, now: dt.datetime,
+    args: argparse.Namespace,
+) -> list[str]:  # fmt: skip
+    """Times one scope and prints it; the mismatches between the two sides."""
+    t = await measure(con, scope, window, now, args.repeat)
+    mine, theirs = await ours(con, scope, window, now), await baseline(con, scope, window, now)
+    ratio = statistics.median(t.ours) / statistics.median(t.baseline)
+    parts = ", ".join(f"{k} {statistics.median(v) * 1000:.1f}" for k, v in t.parts.items())
+    print(f"  {label}:")
+    print(f"    ours (outages + incidents + changes): {_ms(t.ours)} {_spread(t.ours)}")
+    print(f"      of which, timed alone (ms): {parts}")
+    print(f"    baseline (one hand-written statement):{_ms(t.baseline)} {_spread(t.baseline)}")
+    print(f"    ratio ours/baseline: {ratio:.2f}")
+    for line in describe(mine, window):
+        print(f"    {line}")
+    if args.explain:
+        await _explain(con, scope, window, now)
+    return [f"{label}: {m}" for m in mismatches(mine, theirs)]
+
+
+async def _in_window(con: dbmod.Connection, sid: int | None, window: Period) -> tuple[int, int]:
+    row = await con.fetchrow(
+        """select (select count(*) from incident
+                   where ($1::bigint is null or service_id = $1)
+                     and started_at >= $2 and started_at < $3) as incidents,
+                  (select count(*) from change
+                   where ($1::bigint is null or service_id = $1) and is_production
+                     and finished_at >= $2 and finished_at < $3) as changes""",
+        sid, window.start, window.end,
+    )  # fmt: skip
+    return row["incidents"], row["changes"]
+
+
+async def _bench(url: str, args: argparse.Namespace) -> int:
+    end = dt.datetime.fromisoformat(args.end.replace("Z", "+00:00"))
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=dt.UTC)
+    async with fresh_schema(url) as (con, _schema):
+        started = time.perf_counter()
+        info: DatasetInfo = await generate(
+            con, services=args.services, incidents=args.incidents, changes=args.changes,
+            seed=args.seed, end=end, days=args.days,
+        )  # fmt: skip
+        generated = time.perf_counter() - started
+        window = Period(end - dt.timedelta(days=365), end)
+        now = end
+        busiest = await con.fetchval(
+            "select service_id from incident where service_id is not null "
+            "and started_at >= $1 and started_at < $2 "
+            "group by service_id order by count(*) desc, service_id limit 1",
+            window.start, window.end,
+        )  # fmt: skip
+        slug = (
+            await con.fetchval("select slug from business_service where id = $1", busiest)
+            if busiest is not None
+            else info.service_slugs[0]
+        )
+        one = await metrics.resolve_scope(con, service=slug)
+        fleet = await metrics.resolve_scope(con)
+        one_inc, one_chg = await _in_window(con, one.service_ids[0], window)
+        all_inc, all_chg = await _in_window(con, None, window)
+
+        print(f"kpi-compute: {info.incidents:,} incidents, {info.changes:,} changes, "
+              f"{len(info.service_ids):,} services ({len(info.team_slugs)} teams), "
+              f"seed {info.seed}, {os.cpu_count()} cores")  # fmt: skip
+        print(f"  data set: {args.days} days to {info.end:%Y-%m-%d %H:%M} UTC; "
+              f"{info.open_incidents:,} incidents open, {info.linked_incidents:,} linked to a "
+              f"change; {info.production_changes:,} production changes, {info.commits:,} "
+              f"commit times; generated and loaded in {generated:.1f} s")  # fmt: skip
+        print(f"  window: {window.start:%Y-%m-%d} .. {window.end:%Y-%m-%d} (one year, now = "
+              f"its end); timings are the median of {args.repeat} after a warm-up")  # fmt: skip
+        problems = await _case(
+            con, f"one service ({slug}: {one_inc:,} incidents, {one_chg:,} production changes "
+            "in the window)", one, window, now, args,
+        )  # fmt: skip
+        problems += await _case(
+            con, f"fleet ({len(fleet.service_ids):,} services: {all_inc:,} incidents, "
+            f"{all_chg:,} production changes in the window)", fleet, window, now, args,
+        )  # fmt: skip
+    if problems:
+        print("same numbers: NO", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        print("  same numbers: NO (see stderr)")
+        return 1
+    print("  same numbers: yes (both sides agree on every figure, rel 1e-9)")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="kpi bench kpi-compute")
+    p.add_argument("--services", type=int, default=1000)
+    p.add_argument("--incidents", type=int, default=1_000_000)
+    p.add_argument("--changes", type=int, default=1_000_000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--days", type=int, default=730, help="span of the data set, ending at --end")
+    p.add_argument("--end", default="2026-01-01T00:00:00Z", help="the data set's last instant")
+    p.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each query")
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    outcome = {"code": 0}
+
+    async def bench(url: str) -> None:
+        outcome["code"] = await _bench(url, args)
+
+    run(bench)
+    return outcome["code"]
