@@ -35,9 +35,6 @@ from service.store.metrics import MetricScope
 
 log = logging.getLogger(__name__)
 
-#: Key of the advisory lock the evaluating leader holds.
-LEADER_LOCK = 0x4B50_4945_5641_4C00  # "KPIEVAL\0"
-
 
 def q(name: str) -> str:
     return sql("evaluation", name)
@@ -198,6 +195,9 @@ async def escalate(
     esc = await con.fetchrow(q("lock_open_escalation"), kpi.id, ref.service_id)
     if st.status is rules.Status.BREACHED:
         if esc is None:
+            settled = await con.fetchval(q("last_resolved_period"), kpi.id, ref.service_id)
+            if settled is not None and st.period_start <= settled:
+                return  # a period an earlier escalation already covered: no new page
             esc_id = await con.fetchval(q("open_escalation"), kpi.id, ref.service_id, now,
                                         st.period_start)  # fmt: skip
             if esc_id is not None:
@@ -217,7 +217,7 @@ async def escalate(
         await fire_steps(con, kpi, dict(esc.items()), ref.slug, now, st)
     elif st.status in (rules.Status.MET, rules.Status.AT_RISK) and esc is not None:
         if st.period_start > esc["last_period"]:
-            await con.execute(q("recover"), esc["id"], now)
+            await con.execute(q("recover"), esc["id"], now, st.period_start)
             since = st.period_start.date()
             await _event(con, esc["id"], "recovered", None, now, f"{st.status} from {since}")
 
@@ -260,11 +260,17 @@ async def advance_waiting(con: Connection, now: dt.datetime) -> int:
         rows = await con.fetch(q("waiting_escalations"))
         kpis = {k.id: k for k in await catalog.list_kpis(con, ids=[r["kpi_id"] for r in rows])}
         for r in rows:
+            kpi = kpis[r["kpi_id"]]
             slug = None
             if r["service_id"] is not None:
                 (svc,) = await catalog.services_by_id(con, [r["service_id"]])
                 slug = svc.slug
-            fired += len(await fire_steps(con, kpis[r["kpi_id"]], dict(r.items()), slug, now, None))
+            # The notification names the latest breach, as the period-driven steps do.
+            row = await con.fetchrow(
+                q("status_of_period"), kpi.id, r["service_id"], r["last_period"]
+            )
+            st = _status(row, kpi.key, slug) if row is not None else None
+            fired += len(await fire_steps(con, kpi, dict(r.items()), slug, now, st))
     return fired
 
 
@@ -272,7 +278,7 @@ async def evaluate_due(con: Connection, now: dt.datetime) -> int:
     """The leader's round: each KPI with a cadence evaluated for its last closed period unless
     stored already, then time-based escalation steps. Returns the statuses stored; does
     nothing (0) when another process holds the leader lock."""
-    if not await con.fetchval("select pg_try_advisory_lock($1)", LEADER_LOCK):
+    if not await con.fetchval(q("try_leader_lock")):
         return 0
     stored = 0
     try:
@@ -288,7 +294,7 @@ async def evaluate_due(con: Connection, now: dt.datetime) -> int:
                 log.exception("evaluating %s failed; retried next round", kpi.key)
         await advance_waiting(con, now)
     finally:
-        await con.execute("select pg_advisory_unlock($1)", LEADER_LOCK)
+        await con.execute(q("leader_unlock"))
     return stored
 
 

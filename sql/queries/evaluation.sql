@@ -78,9 +78,31 @@ returning id;
 update escalation set steps_fired = greatest(steps_fired, $2) where id = $1;
 
 -- name: recover
+-- Closes an escalation; its last period becomes the period that recovered ($3).
 update escalation set state = 'resolved', resolved_at = $2, resolved_by = 'recovery',
-                      resolution = 'recovered'
+                      resolution = 'recovered', last_period = $3
 where id = $1;
+
+-- name: last_resolved_period
+-- The latest period a resolved escalation of (KPI, service) covered: its recovery, or its last
+-- breach when resolved by hand. Breaches up to it are settled.
+select max(last_period) from escalation
+where kpi_id = $1 and coalesce(service_id, 0) = coalesce($2::bigint, 0) and state = 'resolved';
+
+-- name: status_of_period
+select kpi_id, service_id, cadence, period_start, period_end, value, target, warning,
+       target_scope, status, previous_value, trend, evaluated_at
+from kpi_status
+where kpi_id = $1 and service_id is not distinct from $2 and period_start = $3
+order by evaluated_at desc
+limit 1;
+
+-- name: try_leader_lock
+-- The evaluating leader's lock, one per schema (deployments sharing a database stay apart).
+select pg_try_advisory_lock(hashtext(current_schema()), hashtext('kpi-evaluation'));
+
+-- name: leader_unlock
+select pg_advisory_unlock(hashtext(current_schema()), hashtext('kpi-evaluation'));
 
 -- name: waiting_escalations
 -- Open, unacknowledged escalations that still have steps to fire (time-based steps).
