@@ -245,8 +245,10 @@ async def evaluate_kpi(
         computed.insert(0, (overall, rolled_up(whole, [st for _, st in computed])))
         for ref, st in computed:
             if await store(con, kpi, ref, st, replace=replace, now=now):
-                # A status rolled up from the services escalates through them, not twice.
-                if st.target_scope is not TargetScope.SERVICES:
+                # A status rolled up from the services escalates through them, not twice
+                # (but may still close an escalation opened under an earlier global target).
+                rolled = st.target_scope is TargetScope.SERVICES
+                if not rolled or st.status is not rules.Status.BREACHED:
                     await escalate(con, kpi, ref, st, now)
                 st = st.model_copy(update={"evaluated_at": now})
                 out.append(st)
