@@ -21,11 +21,15 @@ class Context:
     db: Database
     principal: Principal
     loaders: Loaders = field(init=False)
+    _now: dt.datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
 
     def now(self) -> dt.datetime:
-        """The app's clock: the instant metrics are measured up to."""
-        clock: Clock = self.request.app.state.clock
-        return clock()
+        """The instant metrics are measured up to: the app's clock, read once per request so
+        every field of one answer agrees (and batches together)."""
+        if self._now is None:
+            clock: Clock = self.request.app.state.clock
+            self._now = clock()
+        return self._now

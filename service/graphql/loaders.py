@@ -11,10 +11,13 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from service.db import Connection, Database
+from service.kpi.periods import Period
 from service.models.catalog import Kpi, Outcome, Service, Target, Team
 from service.models.incidents import Change, Incident, TimelineEntry
+from service.models.reports import AvailabilityReport
 from service.store import catalog as store
 from service.store import ingest
+from service.store import reports as report_store
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -49,6 +52,15 @@ def _grouped(db: Database, query: str) -> DataLoader[int, list[Any]]:
     return _keyed(db, lambda con, ids: store.grouped(con, query, ids), list)
 
 
+@dataclass(frozen=True)
+class AvailabilityKey:
+    """One service's availability over one window, measured up to `now`."""
+
+    service_id: int
+    window: Period
+    now: dt.datetime
+
+
 class Loaders:
     def __init__(self, db: Database) -> None:
         async def teams(con: Connection, ids: list[int]) -> dict[int, Team]:
@@ -75,6 +87,20 @@ class Loaders:
         async def changes(con: Connection, ids: list[int]) -> dict[int, Change]:
             return _by("id", await ingest.list_changes(con, ids=ids))
 
+        async def availability(
+            con: Connection, keys: list[AvailabilityKey]
+        ) -> dict[AvailabilityKey, AvailabilityReport]:
+            found: dict[AvailabilityKey, AvailabilityReport] = {}
+            for window, now in {(k.window, k.now) for k in keys}:
+                ids = sorted({k.service_id for k in keys if (k.window, k.now) == (window, now)})
+                reports = await report_store.availability_by_service(con, ids, window, now)
+                for sid, report in reports.items():
+                    found[AvailabilityKey(sid, window, now)] = report
+            return found
+
+        self.availability: DataLoader[AvailabilityKey, AvailabilityReport | None] = _keyed(
+            db, availability, _none
+        )
         self.team: DataLoader[int, Team | None] = _keyed(db, teams, _none)
         self.service: DataLoader[int, Service | None] = _keyed(db, services, _none)
         self.service_by_slug: DataLoader[str, Service | None] = _keyed(db, services_by_slug, _none)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 
 from asyncpg import Record
 
@@ -86,6 +87,30 @@ async def availability(
         error_budget_remaining=_pct(budget[0]) if budget else None,
         burn_rate=budget[1] if budget else None,
     )
+
+
+async def availability_by_service(
+    con: Connection, service_ids: Sequence[int], window: Period, now: dt.datetime
+) -> dict[int, AvailabilityReport]:
+    """Each service's own availability report, from one outage query for all of them."""
+    together = MetricScope("services", None, tuple(service_ids))
+    (cell,) = await metrics.outages(con, together, [window], now)
+    targets = (await metrics.availability_targets(con, service_ids)).on(window.start.date())
+    out = {}
+    for sid, (target, target_scope) in targets.items():
+        own = {sid: cell[sid]} if sid in cell else {}
+        budget = builtin.error_budget(own, {sid: target}, window.seconds)
+        out[sid] = AvailabilityReport(
+            window=Window(start=window.start, end=window.end),
+            availability=_pct(builtin.availability(own, 1, window.seconds)),
+            outage_minutes=sum(o.seconds for o in own.values()) / 60,
+            outage_incidents=sum(o.incidents for o in own.values()),
+            target=target * 100,
+            target_scope=target_scope,
+            error_budget_remaining=_pct(budget[0]) if budget else None,
+            burn_rate=budget[1] if budget else None,
+        )
+    return out
 
 
 def _durations(s: Summary) -> DurationStats:

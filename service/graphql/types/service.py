@@ -156,9 +156,11 @@ class Service:
         self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
         to: dt.datetime | None = None,
     ) -> AvailabilityReport:  # fmt: skip
-        scope, window, now = await self._window(info, from_, to)
-        async with info.context.db.acquire() as con:
-            report = await reports.availability(con, scope, window, now)
+        from service.graphql.loaders import AvailabilityKey
+
+        _, window, now = await self._window(info, from_, to)
+        report = await info.context.loaders.availability.load(AvailabilityKey(self.id, window, now))
+        assert report is not None
         return convert(AvailabilityReport, report)  # type: ignore[no-any-return]
 
     @strawberry.field(
