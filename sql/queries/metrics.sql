@@ -20,6 +20,7 @@ outage as (
       and i.severity <= s.outage_threshold
       and i.started_at < (select max(w_end) from w)
       and (i.resolved_at is null or i.resolved_at > (select min(w_start) from w))
+      and coalesce(i.resolved_at, $4) > i.started_at  -- no negative downtime
 ),
 clipped as (
     select w.n, o.service_id,
