@@ -28,6 +28,10 @@ def _bench(database_url: str, *args: str) -> str:
         (("ingest-webhook", "--requests", "30", "--concurrency", "2", "--rate", "20",
           "--seconds", "0.5", "--workers", "1"),
          ["closed loop, 2 senders", "fixed rate 20 req/s", "stored: 240 applied deliveries"]),
+        (("kpi-compute", "--services", "20", "--incidents", "2000", "--changes", "2000",
+          "--repeat", "1"),
+         ["kpi-compute: 2,000 incidents, 2,000 changes, 20 services", "one service (",
+          "fleet (20 services", "ratio ours/baseline", "same numbers: yes"]),
     ],
 )  # fmt: skip
 def test_benchmark_smoke_run(database_url: str, args: tuple[str, ...], expected: list[str]) -> None:

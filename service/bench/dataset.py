@@ -5,12 +5,13 @@ Same seed, same arguments: same rows (only the generated ids may differ). What i
 
 - services over tiers 1-4 and a few teams (some with no team), with revenue per hour (some
   unknown), user counts and outage thresholds (mostly sev2; sev3 for some tier 1, sev1 for
-  some tier 4); some services are much busier than others;
+  some tier 4); some services several times busier than most;
 - incidents of severity sev1-sev5 (a few unmapped, a few with no service), with impact start,
   detection, acknowledgement and resolution skewed (log-normal) by severity; bursts of incidents
   on one service that overlap; some still open (resolution after the end, or never); problem
   keys that recur on a service; users affected; a few explicit cost estimates; some caused by
-  the service's last production change before them (an explicit link);
+  the service's last production change before them when that change was a breaking one (an
+  explicit link; those are restored sooner);
 - changes in production and elsewhere, of kind deploy / config / patch / rollback / hotfix and
   status success / failed / rolled_back / in_progress / canceled, with commit shas (production
   often deploys the sha staged earlier) and commit times for lead time (a few commits unknown).
@@ -33,7 +34,7 @@ from decimal import Decimal
 from service.db import Connection
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4", "sev5")
-_SEVERITY_WEIGHTS = (3, 12, 30, 35, 20)
+_SEVERITY_WEIGHTS = (1, 4, 20, 40, 35)
 _TIER_WEIGHTS = (15, 30, 35, 20)
 _TIER_REVENUE = {1: 20_000.0, 2: 5_000.0, 3: 1_000.0, 4: 100.0}
 _TIER_USERS = {1: 200_000.0, 2: 50_000.0, 3: 5_000.0, 4: 500.0}
@@ -42,12 +43,12 @@ MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
 
-# Per severity, the median (ms) of each delay; spread is log-normal (sigma below).
+# Per severity, the median (ms) of each delay; each delay is drawn log-normal around it.
 _DETECT_MS = {"sev1": 3 * MINUTE_MS, "sev2": 6 * MINUTE_MS, "sev3": 15 * MINUTE_MS,
               "sev4": 40 * MINUTE_MS, "sev5": 2 * HOUR_MS}  # fmt: skip
 _ACK_MS = {"sev1": 2 * MINUTE_MS, "sev2": 5 * MINUTE_MS, "sev3": 20 * MINUTE_MS,
            "sev4": HOUR_MS, "sev5": 4 * HOUR_MS}  # fmt: skip
-_RESOLVE_MS = {"sev1": 50 * MINUTE_MS, "sev2": 2 * HOUR_MS, "sev3": 6 * HOUR_MS,
+_RESOLVE_MS = {"sev1": 45 * MINUTE_MS, "sev2": 90 * MINUTE_MS, "sev3": 6 * HOUR_MS,
                "sev4": DAY_MS, "sev5": 3 * DAY_MS}  # fmt: skip
 
 _CHANGE_KINDS = ("deploy", "config", "patch", "rollback", "hotfix")
@@ -115,7 +116,6 @@ class _Service:
     id: int
     slug: str
     tier: int
-    threshold: str
 
 
 @dataclass
@@ -125,6 +125,8 @@ class _Links:
     finished: list[list[int]]
     ids: list[list[int]]
     refs: list[list[str]]
+    #: Whether the change is one that breaks something (incidents after it may name it).
+    bad: list[list[bool]]
 
 
 async def _catalog(
@@ -159,7 +161,7 @@ async def _catalog(
             threshold = "sev3"
         elif tier == 4 and rng.random() < 0.3:
             threshold = "sev1"
-        out.append(_Service(sid, slug, tier, threshold))
+        out.append(_Service(sid, slug, tier))
         records.append((
             sid, slug, f"Service {i}", tier, team, f"owner-{i % 17}", f"tech-{i % 23}",
             revenue, users, threshold,
@@ -173,18 +175,24 @@ async def _catalog(
     return team_slugs, out
 
 
-def _service_weights(rng: random.Random, n: int) -> list[float]:
-    """Cumulative weights: a few services are much busier than most."""
-    return list(itertools.accumulate(rng.lognormvariate(0.0, 1.0) for _ in range(n)))
+def _service_weights(rng: random.Random, n: int, sigma: float) -> list[float]:
+    """Cumulative weights: some services are several times busier than most."""
+    return list(itertools.accumulate(rng.lognormvariate(0.0, sigma) for _ in range(n)))
 
 
 async def generate(
     con: Connection, *, services: int, incidents: int, changes: int, seed: int,
-    end: dt.datetime, days: int = 730,
+    end: dt.datetime, days: int = 730, unresolved: float = 0.0005,
 ) -> DatasetInfo:  # fmt: skip
-    """Insert a data set of the given sizes over the `days` before `end`; same seed, same rows."""
-    if services < 1 or incidents < 0 or changes < 0 or days < 1:
-        raise ValueError("need at least one service, non-negative counts and a positive span")
+    """Insert a data set of the given sizes over the `days` before `end`; same seed, same rows.
+
+    `unresolved` is the share of incidents never resolved (forgotten tickets), over and above
+    those still open at `end`: each such outage counts as downtime up to now.
+    """
+    if services < 1 or incidents < 0 or changes < 0 or days < 1 or not 0 <= unresolved <= 1:
+        raise ValueError(
+            "need at least one service, non-negative counts, a positive span and a share"
+        )
     if end.tzinfo is None:
         raise ValueError("end must be an aware datetime")
     end = end.astimezone(dt.UTC)
@@ -200,17 +208,17 @@ async def generate(
 
     # Changes, in start order, so production can deploy the sha staged before it.
     change_ids = await _allocate_ids(con, "change", changes)
-    links = _Links([[] for _ in svcs], [[] for _ in svcs], [[] for _ in svcs])
+    links = _Links([[] for _ in svcs], [[] for _ in svcs], [[] for _ in svcs], [[] for _ in svcs])
     commits: list[tuple[str, dt.datetime, str]] = []
     counts = {"production": 0}
 
     def change_rows() -> Iterator[tuple[object, ...]]:
-        cum = _service_weights(rng, len(svcs))
+        cum = _service_weights(rng, len(svcs), 0.8)
         who = rng.choices(range(len(svcs)), cum_weights=cum, k=changes)
         starts = sorted(rng.randrange(span_ms) for _ in range(changes))
         kind_of = _Picker(_CHANGE_KINDS, _CHANGE_KIND_WEIGHTS)
         status_of = _Picker(_CHANGE_STATUSES, _CHANGE_STATUS_WEIGHTS)
-        staged: list[tuple[str, int] | None] = [None] * len(svcs)
+        staged: list[str | None] = [None] * len(svcs)  # each service's last staged sha
         for j, (cid, s, begin) in enumerate(zip(change_ids, who, starts, strict=True)):
             svc = svcs[s]
             production = rng.random() < 0.55
@@ -227,14 +235,14 @@ async def generate(
             if kind != "config" or rng.random() < 0.5:
                 reuse = staged[s]
                 if production and reuse is not None and rng.random() < 0.4:
-                    sha = reuse[0]
+                    sha = reuse
                 else:
                     sha = f"{rng.getrandbits(160):040x}"
                     committed = begin - _lognormal_ms(rng, 20 * HOUR_MS, 1.2)
                     if rng.random() >= 0.05:
                         commits.append((sha, at(committed), f"example/{svc.slug}"))
                     if not production:
-                        staged[s] = (sha, committed)
+                        staged[s] = sha
             external = f"{prefix}-chg-{j:07d}"
             if production:
                 counts["production"] += 1
@@ -242,6 +250,7 @@ async def generate(
                     links.finished[s].append(finish)
                     links.ids[s].append(cid)
                     links.refs[s].append(external)
+                    links.bad[s].append(rng.random() < 0.1)
             yield (
                 cid, source_id, external, svc.id, environment, production, kind, status,
                 at(begin), None if finish is None else at(finish), sha, f"{kind} {j}",
@@ -258,11 +267,12 @@ async def generate(
         links.finished[s] = [links.finished[s][k] for k in order]
         links.ids[s] = [links.ids[s][k] for k in order]
         links.refs[s] = [links.refs[s][k] for k in order]
+        links.bad[s] = [links.bad[s][k] for k in order]
 
     stats = {"open": 0, "linked": 0}
 
     def incident_rows() -> Iterator[tuple[object, ...]]:
-        cum = _service_weights(rng, len(svcs))
+        cum = _service_weights(rng, len(svcs), 0.6)
         who = rng.choices(range(len(svcs)), cum_weights=cum, k=incidents)
         severity_of = _Picker(SEVERITIES, _SEVERITY_WEIGHTS)
         own_keys = [max(2, int(rng.lognormvariate(1.2, 0.5))) for _ in svcs]
@@ -290,6 +300,16 @@ async def generate(
             svc = svcs[s]
             previous = (s, begin, problem, severity)
             grade = severity or "sev3"
+            caused: int | None = None
+            ref: str | None = None
+            # An incident soon after a breaking production change of its service often names
+            # that change as its cause; rolling the change back restores service sooner.
+            k = bisect.bisect_right(links.finished[s], begin) - 1
+            if k >= 0 and links.bad[s][k] and begin - links.finished[s][k] <= 2 * DAY_MS:
+                if rng.random() < 0.5:
+                    caused, ref = links.ids[s][k], links.refs[s][k]
+                    stats["linked"] += 1
+            restore_ms = _RESOLVE_MS[grade] if caused is None else min(_RESOLVE_MS[grade], HOUR_MS)
             detected = begin if rng.random() < 0.25 else begin + _lognormal_ms(
                 rng, _DETECT_MS[grade], 1.0
             )  # fmt: skip
@@ -297,8 +317,8 @@ async def generate(
             acked: int | None = None
             if rng.random() >= 0.08:
                 acked = detected + _lognormal_ms(rng, _ACK_MS[grade], 1.0)
-            resolved: int | None = (acked or detected) + _lognormal_ms(rng, _RESOLVE_MS[grade], 1.2)
-            if rng.random() < 0.004 or (resolved is not None and resolved >= span_ms):
+            resolved: int | None = (acked or detected) + _lognormal_ms(rng, restore_ms, 1.2)
+            if rng.random() < unresolved or (resolved is not None and resolved >= span_ms):
                 resolved = None
             if acked is not None and acked >= span_ms:
                 acked = None
@@ -309,13 +329,6 @@ async def generate(
                 stats["open"] += 1
             users = int(_TIER_USERS[svc.tier] / 100 * rng.lognormvariate(0.0, 1.5))
             cost = round(rng.lognormvariate(math.log(2_000), 1.5), 2)
-            caused: int | None = None
-            ref: str | None = None
-            if rng.random() < 0.1:
-                k = bisect.bisect_right(links.finished[s], begin) - 1
-                if k >= 0 and begin - links.finished[s][k] <= 2 * DAY_MS:
-                    caused, ref = links.ids[s][k], links.refs[s][k]
-                    stats["linked"] += 1
             service_id: int | None = svc.id if rng.random() >= 0.005 else None
             yield (
                 source_id, f"{prefix}-inc-{i:07d}", service_id, severity,
