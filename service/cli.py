@@ -161,37 +161,31 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from service.clock import utc_now
-    from service.kpi.periods import period_of
     from service.models.instants import check_instant
-    from service.store import catalog, evaluation
+    from service.store import evaluation
 
     on = None
     if args.period:
         try:
-            on = check_instant("period", dt.datetime.fromisoformat(args.period))
+            on = dt.datetime.fromisoformat(args.period)
         except ValueError as exc:
             _print_err(f"error: --period: {exc}")
             return 2
-        if on is None or on.tzinfo is None:
-            _print_err("error: --period needs a zone offset, e.g. 2026-10-15T00:00:00Z")
+        try:
+            on = check_instant("period", on)
+        except ApiError as exc:
+            _print_err(f"error: --period: {exc.detail} (e.g. 2026-10-15T00:00:00Z)")
             return 2
 
     async def work(con: dbmod.Connection) -> int:
-        now = utc_now()
-        if args.kpi:
-            kpis = [await catalog.get_kpi(con, key=args.kpi)]
-        else:
-            kpis = [k for k in await catalog.list_kpis(con) if k.cadence is not None]
-        for kpi in kpis:
-            cadence = Cadence(args.cadence) if args.cadence else kpi.cadence
-            period = period_of(cadence, on) if on is not None and cadence else None
-            for st in await evaluation.evaluate_kpi(
-                con, kpi, cadence=cadence, period=period, now=now, replace=True
-            ):
-                value = "no value" if st.value is None else f"{st.value:g}"
-                target = "" if st.target is None else f" (target {st.target:g})"
-                print(f"{st.kpi} {st.service or 'overall'} {st.period_start.date()}: "
-                      f"{st.status.value}, {value}{target}, {st.trend.value}")  # fmt: skip
+        cadence = Cadence(args.cadence) if args.cadence else None
+        for st in await evaluation.evaluate_on_demand(
+            con, kpi=args.kpi, on=on, cadence=cadence, now=utc_now()
+        ):
+            value = "no value" if st.value is None else f"{st.value:g}"
+            target = "" if st.target is None else f" (target {st.target:g})"
+            print(f"{st.kpi} {st.service or 'overall'} {st.period_start.date()}: "
+                  f"{st.status.value}, {value}{target}, {st.trend.value}")  # fmt: skip
         return 0
 
     return _run(settings, work)

@@ -55,7 +55,6 @@ from service.graphql.types.reports import (
 )
 from service.graphql.types.service import Service
 from service.graphql.types.team import Team
-from service.kpi.periods import period_of
 from service.models import catalog as models
 from service.models.enums import Scope
 from service.models.instants import check_instant
@@ -355,14 +354,7 @@ class Mutation:
         now = info.context.now()
 
         async def work(con: Connection) -> Evaluation:
-            if kpi is not None:
-                kpis = [await store.get_kpi(con, key=kpi)]
-            else:
-                kpis = [k for k in await store.list_kpis(con) if k.cadence is not None]
-            out = []
-            for k in kpis:
-                when = period_of(k.cadence, on) if on is not None and k.cadence else None
-                out += await evaluation.evaluate_kpi(con, k, period=when, now=now, replace=True)
+            out = await evaluation.evaluate_on_demand(con, kpi=kpi, on=on, cadence=None, now=now)
             return Evaluation(statuses=[convert(KpiStatus, st) for st in out])
 
         return await _attempt(info, work)  # type: ignore[no-any-return]

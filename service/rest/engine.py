@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from service.errors import NotFound
-from service.kpi.periods import Period, period_of
+from service.kpi.periods import Period
 from service.models.catalog import Body, KpiKey
 from service.models.enums import Cadence, Scope
 from service.models.instants import Instant
@@ -81,22 +81,10 @@ class EvaluateIn(Body):
 async def evaluate(call: Call) -> list[KpiStatus]:
     """Evaluates now, stores (replacing the period's stored statuses) and escalates."""
     body: EvaluateIn = call.body
-    now = call.now()
-    out: list[KpiStatus] = []
     async with call.connection() as con:
-        if body.kpi is not None:
-            kpis = [await catalog.get_kpi(con, key=body.kpi)]
-        else:
-            kpis = [k for k in await catalog.list_kpis(con) if k.cadence is not None]
-        for kpi in kpis:
-            cadence = body.cadence or kpi.cadence
-            period = None
-            if body.period is not None and cadence is not None:
-                period = period_of(cadence, body.period)
-            out += await evaluation.evaluate_kpi(
-                con, kpi, cadence=cadence, period=period, now=now, replace=True
-            )
-    return out
+        return await evaluation.evaluate_on_demand(
+            con, kpi=body.kpi, on=body.period, cadence=body.cadence, now=call.now()
+        )
 
 
 class EscalationQuery(BaseModel):

@@ -255,6 +255,25 @@ async def evaluate_kpi(
     return out
 
 
+async def evaluate_on_demand(
+    con: Connection, *, kpi: str | None, on: dt.datetime | None, cadence: Cadence | None,
+    now: dt.datetime,
+) -> list[KpiStatus]:  # fmt: skip
+    """One KPI (or every KPI with a cadence) for the period holding `on` (default: the last
+    closed one), statuses replaced: what `kpi evaluate`, POST /v1/evaluate and the
+    `evaluate` mutation do."""
+    if kpi is not None:
+        kpis = [await catalog.get_kpi(con, key=kpi)]
+    else:
+        kpis = [k for k in await catalog.list_kpis(con) if k.cadence is not None]
+    out: list[KpiStatus] = []
+    for k in kpis:
+        chosen = cadence or k.cadence
+        period = periods.period_of(chosen, on) if on is not None and chosen else None
+        out += await evaluate_kpi(con, k, cadence=chosen, period=period, now=now, replace=True)
+    return out
+
+
 async def advance_waiting(con: Connection, now: dt.datetime) -> int:
     """Fires time-based steps (T unacknowledged) of open escalations; the steps fired."""
     fired = 0
