@@ -8,26 +8,15 @@ two processes run on committed data in a schema of their own, dropped afterwards
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
-import contextlib
 import datetime as dt
-import hashlib
-import hmac
-import json
 import secrets
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from service import background
 from service import db as dbmod
@@ -40,6 +29,7 @@ from service.models.observations import ObservationIn
 from service.notify import outbox
 from service.store import catalog, evaluation, observations
 from tests.conftest import SingleConnectionDatabase
+from tests.notify.receiver import Receiver, serving
 from tests.test_evaluation import (
     Clock,
     evaluate,
@@ -63,82 +53,6 @@ T1 = dt.datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
 
 def minutes(n: float) -> dt.timedelta:
     return dt.timedelta(minutes=n)
-
-
-# The receiver -----------------------------------------------------------------------------------
-
-
-def spec_signature(secret: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
-    """Standard Webhooks `v1`: base64 of HMAC-SHA256 over "{id}.{timestamp}.{body}"."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest()).decode()
-
-
-@dataclass
-class Received:
-    headers: Headers
-    body: bytes
-    valid: bool
-
-    @property
-    def msg_id(self) -> str:
-        return self.headers["webhook-id"]
-
-    @property
-    def payload(self) -> Json:
-        out: Json = json.loads(self.body)
-        return out
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver: checks signatures, records every request, fails when told to."""
-
-    secret: bytes = b""
-    fail_first: int = 0
-    received: list[Received] = field(default_factory=list)
-    url: str = ""
-
-    async def hook(self, request: Request) -> Response:
-        body = await request.body()
-        headers = dict(request.headers)
-        expected = spec_signature(
-            self.secret, headers.get("webhook-id", ""), headers.get("webhook-timestamp", ""), body
-        )
-        valid = expected in headers.get("webhook-signature", "").split(" ")
-        self.received.append(Received(headers, body, valid))
-        if not valid:
-            return Response(status_code=401)
-        if self.fail_first > 0:
-            self.fail_first -= 1
-            return Response(status_code=500)
-        return Response(status_code=204)
-
-    def positions(self) -> list[tuple[str | None, int]]:
-        """(service, step) of each notification received."""
-        return [(r.payload["service"], r.payload["step"]["position"]) for r in self.received]
-
-
-@contextlib.asynccontextmanager
-async def serving(receiver: Receiver) -> AsyncIterator[Receiver]:
-    """The receiver on 127.0.0.1 and a free port, until the block ends."""
-    app = Starlette(routes=[Route("/hook", receiver.hook, methods=["POST"])])
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", ws="none")
-    server = uvicorn.Server(config)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                await task  # raises what stopped it
-            await asyncio.sleep(0.01)
-        yield receiver
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 # Fixtures ---------------------------------------------------------------------------------------

@@ -4,25 +4,15 @@ signature with the spec's algorithm written out here, on a real Postgres, withou
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import contextlib
 import datetime as dt
-import hashlib
-import hmac
 import json
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from service import db as dbmod
 from service.models.catalog import KpiIn
@@ -30,6 +20,7 @@ from service.models.enums import Aggregation, Direction
 from service.notify import outbox, signing
 from service.store import catalog
 from tests.conftest import SingleConnectionDatabase
+from tests.notify.receiver import Receiver, free_port, serving
 
 Headers = dict[str, str]
 
@@ -42,84 +33,9 @@ PAYLOAD: dict[str, Any] = {
 }
 
 
-def spec_signature(secret: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
-    """The Standard Webhooks `v1` signature, computed here from the spec alone."""
-    signed = msg_id.encode() + b"." + timestamp.encode() + b"." + body
-    return "v1," + base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest()).decode()
-
-
-@dataclass
-class Received:
-    headers: Headers
-    body: bytes
-    valid: bool
-
-    @property
-    def msg_id(self) -> str:
-        return self.headers["webhook-id"]
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver: checks signatures, records every request, fails when told to."""
-
-    secret: bytes = SECRET
-    fail_first: int = 0
-    fail_status: int = 500
-    delay: float = 0.0
-    received: list[Received] = field(default_factory=list)
-    url: str = ""
-
-    async def hook(self, request: Request) -> Response:
-        body = await request.body()
-        headers = dict(request.headers)
-        expected = spec_signature(
-            self.secret, headers.get("webhook-id", ""), headers.get("webhook-timestamp", ""), body
-        )
-        valid = expected in headers.get("webhook-signature", "").split(" ")
-        self.received.append(Received(headers, body, valid))
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if not valid:
-            return Response(status_code=401)
-        if self.fail_first > 0:
-            self.fail_first -= 1
-            return Response(status_code=self.fail_status)
-        return Response(status_code=204)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.asynccontextmanager
-async def serving(receiver: Receiver) -> AsyncIterator[Receiver]:
-    """The receiver on 127.0.0.1 and a free port, until the block ends."""
-    app = Starlette(routes=[Route("/hook", receiver.hook, methods=["POST"])])
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", ws="none")
-    server = uvicorn.Server(config)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                await task  # raises what stopped it
-            await asyncio.sleep(0.01)
-        yield receiver
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    async with serving(Receiver()) as running:
+    async with serving(Receiver(secret=SECRET)) as running:
         yield running
 
 
@@ -397,7 +313,7 @@ async def test_two_first_calls_at_once_agree_on_the_signing_secret(
 async def test_two_workers_at_once_send_each_notification_exactly_once(
     setup_con: dbmod.Connection, database_url: str, db_schema: str, http: httpx.AsyncClient
 ) -> None:
-    async with serving(Receiver(delay=0.02)) as receiver:
+    async with serving(Receiver(secret=SECRET, delay=0.02)) as receiver:
         ids = [await queue(setup_con, receiver.url) for _ in range(30)]
         pools = [await dbmod.create_pool(database_url, db_schema, 1, 2) for _ in range(2)]
         try:
