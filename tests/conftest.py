@@ -17,6 +17,7 @@ import pytest
 from service import auth
 from service import db as dbmod
 from service.app import create_app
+from service.clock import Clock, utc_now
 from service.config import Settings
 from service.embedded import EmbeddedPostgres
 from service.models.enums import Scope
@@ -80,11 +81,20 @@ def settings(db_schema: str) -> Settings:
     return Settings(db_schema=db_schema)
 
 
-@pytest.fixture
-async def client(con: dbmod.Connection, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, db=SingleConnectionDatabase(con))
+@contextlib.asynccontextmanager
+async def app_client(
+    con: dbmod.Connection, settings: Settings, clock: Clock = utc_now
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app sharing the test's connection; `clock` is the app's time."""
+    app = create_app(settings, db=SingleConnectionDatabase(con), clock=clock)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as client:
+        yield client
+
+
+@pytest.fixture
+async def client(con: dbmod.Connection, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(con, settings) as client:
         yield client
 
 

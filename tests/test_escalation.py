@@ -20,7 +20,6 @@ import pytest
 
 from service import background
 from service import db as dbmod
-from service.app import create_app
 from service.config import Settings
 from service.kpi.periods import Period
 from service.models.catalog import EscalationStep, KpiIn, ServiceIn, TargetIn
@@ -28,7 +27,7 @@ from service.models.enums import Aggregation, Cadence, Channel, Direction
 from service.models.observations import ObservationIn
 from service.notify import outbox
 from service.store import catalog, evaluation, observations
-from tests.conftest import SingleConnectionDatabase
+from tests.conftest import SingleConnectionDatabase, app_client
 from tests.notify.receiver import Receiver, serving
 from tests.test_evaluation import (
     Clock,
@@ -79,9 +78,7 @@ def clock() -> Clock:
 async def api(
     con: dbmod.Connection, settings: Settings, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, db=SingleConnectionDatabase(con), clock=clock)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as client:
+    async with app_client(con, settings, clock) as client:
         yield client
 
 

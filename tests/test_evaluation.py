@@ -15,11 +15,10 @@ import httpx
 import pytest
 
 from service import db as dbmod
-from service.app import create_app
 from service.config import Settings
 from service.kpi.periods import Period
 from service.store import catalog, evaluation
-from tests.conftest import SingleConnectionDatabase
+from tests.conftest import app_client
 
 Headers = dict[str, str]
 Json = dict[str, Any]
@@ -63,9 +62,7 @@ def clock() -> Clock:
 async def api(
     con: dbmod.Connection, settings: Settings, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, db=SingleConnectionDatabase(con), clock=clock)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as client:
+    async with app_client(con, settings, clock) as client:
         yield client
 
 

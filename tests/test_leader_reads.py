@@ -14,9 +14,8 @@ import httpx
 import pytest
 
 from service import db as dbmod
-from service.app import create_app
 from service.config import Settings
-from tests.conftest import SingleConnectionDatabase
+from tests.conftest import app_client
 
 Headers = dict[str, str]
 
@@ -37,9 +36,7 @@ def iso(stamp: str) -> str:
 @pytest.fixture
 async def clocked(con: dbmod.Connection, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its clock stopped at NOW."""
-    app = create_app(settings, db=SingleConnectionDatabase(con), clock=lambda: NOW)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as client:
+    async with app_client(con, settings, lambda: NOW) as client:
         yield client
 
 

@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from service import db as dbmod
-from service.app import create_app
 from service.config import Settings
-from tests.conftest import SingleConnectionDatabase
+from tests.conftest import app_client
 from tests.test_leader_reads import (
     NOW,
     Headers,
@@ -35,9 +34,7 @@ FEB = {"periodStart": iso("02-01T00:00"), "periodEnd": iso("03-01T00:00")}
 @pytest.fixture
 async def clocked(con: dbmod.Connection, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its clock stopped at NOW (20 March 2026, 12:00 UTC)."""
-    app = create_app(settings, db=SingleConnectionDatabase(con), clock=lambda: NOW)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as client:
+    async with app_client(con, settings, lambda: NOW) as client:
         yield client
 
 

@@ -25,9 +25,8 @@ import pytest
 from pytest import approx
 
 from service import db as dbmod
-from service.app import create_app
 from service.config import Settings
-from tests.conftest import SingleConnectionDatabase
+from tests.conftest import app_client
 
 Headers = dict[str, str]
 #: A series point as (bucket day, value, count).
@@ -61,9 +60,7 @@ async def clocked_client(
     con: dbmod.Connection, settings: Settings, now: dt.datetime = NOW
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app whose clock is stopped at `now`."""
-    app = create_app(settings, db=SingleConnectionDatabase(con), clock=lambda: now)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as client:
+    async with app_client(con, settings, lambda: now) as client:
         yield client
 
 
