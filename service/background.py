@@ -1,6 +1,7 @@
 """Background work every process runs: evaluating KPIs at period close (one leader at a time,
 by advisory lock), firing time-based escalation steps, and delivering the notification outbox
-(rows claimed with skip locked, so processes share the work without sending twice)."""
+(rows claimed with skip locked, so processes share the work without sending twice), and
+forgetting stored Idempotency-Key answers after a day."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from service.clock import Clock
 from service.config import Settings
 from service.db import Database
 from service.notify import outbox
-from service.store import evaluation
+from service.store import evaluation, idempotency
 
 log = logging.getLogger(__name__)
+
+#: How long a retry may come after its first request and still get the first answer.
+IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ async def tick(
     async with db.acquire() as con:
         statuses = await evaluation.evaluate_due(con, now)
         secret = await outbox.signing_secret(con, configured)
+        await idempotency.purge(con, before=now - IDEMPOTENCY_TTL)
     report = await outbox.deliver_due(
         db, http, secret, now=now, timeout=settings.notify_timeout_seconds
     )

@@ -76,6 +76,15 @@ class _Schemas:
         return schema
 
 
+_IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "Any unique string (a UUID) per logical request, the same on every retry: "
+    "a retry gets the first answer (with Idempotent-Replayed: true) and is applied once. The "
+    "same key with a different request is a 409. Kept for 24 hours.",
+}  # fmt: skip
+
+
 def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True,
@@ -96,6 +105,8 @@ def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[s
             if info.description:
                 param["description"] = info.description
             params.append(param)
+    if endpoint.keyed or endpoint.idempotency == "delivery":
+        params.append(_IDEMPOTENCY_KEY)
     return params
 
 
@@ -131,6 +142,8 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
         op["security"] = [{name: []} for name in _SOURCE_SCHEMES]
     if endpoint.query is not None:
         errors.add(422)
+    if endpoint.keyed or endpoint.idempotency == "delivery":
+        errors |= {409, 422}
     errors.add(503)
     problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
     for status in sorted(errors):

@@ -39,7 +39,10 @@ async def apply(call: Call) -> ApplyReport:
 ENDPOINTS = [
     Endpoint("POST", "/v1/tokens", create_token, Scope.ADMIN, "Create an API token", "admin",
              body=auth.TokenIn, response=auth.NewToken, status=201, errors=(413, 415, 422),
-             description="The token is in this response only; the service keeps a hash."),
+             description="The token is in this response only; the service keeps a hash. "
+             "Idempotency-Key is not honoured here, so that the secret is never stored: a "
+             "retried create makes a second token (list and revoke the spare).",
+             idempotency="none"),
     Endpoint("GET", "/v1/tokens", list_tokens, Scope.ADMIN, "List API tokens (no secrets)",
              "admin", response=list[auth.TokenInfo]),
     Endpoint("DELETE", "/v1/tokens/{id:int}", revoke_token, Scope.ADMIN,

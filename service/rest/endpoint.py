@@ -31,6 +31,8 @@ from service.errors import (
     from_pydantic,
 )
 from service.models.enums import Scope
+from service.rest import idempotency
+from service.store import idempotency as idempotency_store
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -47,15 +49,25 @@ class Call:
     path: Mapping[str, str]
     query: Any
     body: Any
+    #: The connection of a keyed request's transaction (see rest/idempotency.py): the
+    #: handler's work joins it, so it commits with the stored answer.
+    shared: Connection | None = None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction: committed before the handler's answer is sent."""
+        if self.shared is not None:
+            async with self.shared.transaction():
+                yield self.shared
+            return
         async with self.db.acquire() as con, con.transaction():
             yield con
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
+        if self.shared is not None:
+            yield self.shared
+            return
         async with self.db.acquire() as con:
             yield con
 
@@ -87,6 +99,17 @@ class Endpoint:
     #: "token": an API token with `scope`; "none": open (health); "source": the sending
     #: tool's own signature or token, checked by the handler (webhooks).
     auth: str = "token"
+    #: How a retried write is kept from applying twice. "stored": an Idempotency-Key's first
+    #: answer is stored and replayed (rest/idempotency.py); "natural": the write is keyed by
+    #: its content, so sending it again changes nothing; "delivery": the handler logs the key
+    #: with the delivery it records; "none": not honoured (the answer holds a secret that must
+    #: not be stored).
+    idempotency: str = "stored"
+
+    @property
+    def keyed(self) -> bool:
+        """Whether the generic Idempotency-Key handling applies to this endpoint."""
+        return self.method != "GET" and self.auth == "token" and self.idempotency == "stored"
 
     @property
     def operation_id(self) -> str:
@@ -156,7 +179,9 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 principal = await authenticate(con, request.headers.get("authorization"))
             require(principal, endpoint.scope)
         query = _parse_query(endpoint.query, request) if endpoint.query else None
+        key = idempotency.key_of(request) if endpoint.keyed and principal else None
         body: Any = None
+        raw = b""
         if body_adapter is not None and not endpoint.stream_body:
             check_media_type(request, endpoint.content_types)
             raw = await read_body(request, settings.max_body_bytes)
@@ -164,8 +189,28 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 body = body_adapter.validate_json(raw)
             except ValidationError as exc:
                 raise from_pydantic(exc) from exc
+        elif key is not None:
+            raw = await read_body(request, settings.max_body_bytes)
         call = Call(request, settings, db, principal, request.path_params, query, body)
-        result = await endpoint.handler(call)
+        if key is None or principal is None:
+            return render(await endpoint.handler(call))
+        fingerprint = idempotency.fingerprint(request, raw)
+        async with db.acquire() as con, con.transaction():
+            token_id = principal.token_id
+            if not await idempotency_store.claim(
+                con, token_id=token_id, key=key, fingerprint=fingerprint
+            ):
+                answer = await idempotency_store.stored_answer(con, token_id=token_id, key=key)
+                return idempotency.replay(answer, fingerprint)
+            call.shared = con
+            response = render(await endpoint.handler(call))
+            await idempotency_store.store_answer(
+                con, token_id=token_id, key=key, status=response.status_code,
+                media_type=response.media_type, body=bytes(response.body),
+            )  # fmt: skip
+            return response
+
+    def render(result: Any) -> Response:
         if isinstance(result, Response):
             return result
         if response_adapter is None:

@@ -274,12 +274,12 @@ async def get_change(call: Call) -> ChangeDetail:
 ENDPOINTS = [
     Endpoint("POST", "/v1/incidents", upsert_incident, Scope.INGEST,
              "Create or update an incident by external id", "incidents", body=IncidentIn,
-             response=Incident, errors=(413, 415, 422),
+             response=Incident, errors=(413, 415, 422), idempotency="delivery",
              description="Send Idempotency-Key to make retries safe. status=open on a resolved "
              "incident reopens it."),
     Endpoint("POST", "/v1/incidents/{id:int}/events", add_incident_event, Scope.INGEST,
              "Add a lifecycle step to an incident", "incidents", body=IncidentEventIn,
-             response=IncidentDetail, errors=(404, 413, 415, 422)),
+             response=IncidentDetail, errors=(404, 413, 415, 422), idempotency="delivery"),
     Endpoint("GET", "/v1/incidents", list_incidents, Scope.READ, "List incidents", "incidents",
              response=list[Incident], query=IncidentQuery),
     Endpoint("GET", "/v1/incidents/{id:int}", get_incident, Scope.READ,
@@ -287,7 +287,7 @@ ENDPOINTS = [
              errors=(404,)),
     Endpoint("POST", "/v1/changes", upsert_change, Scope.INGEST,
              "Create or update a change by external id", "changes", body=ChangeIn,
-             response=Change, errors=(413, 415, 422)),
+             response=Change, errors=(413, 415, 422), idempotency="delivery"),
     Endpoint("GET", "/v1/changes", list_changes, Scope.READ, "List changes", "changes",
              response=list[Change], query=ChangeQuery),
     Endpoint("GET", "/v1/changes/{id:int}", get_change, Scope.READ,

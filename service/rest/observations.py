@@ -133,7 +133,7 @@ ENDPOINTS = [
         "POST", "/v1/observations", ingest_observations, Scope.INGEST,
         "Ingest observation points", "observations",
         body=list[ObservationIn], response=IngestResult, content_types=(JSON, NDJSON),
-        errors=(413, 415, 422), stream_body=True,
+        errors=(413, 415, 422), stream_body=True, idempotency="natural",
         description="A JSON array of at most 10,000 points (and 8 MiB), or an "
         "application/x-ndjson stream of any length (one point per line, 64 KiB per line). "
         "All points are stored or none; the answer comes after commit. A point is identified "
