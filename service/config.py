@@ -47,6 +47,17 @@ class Settings(BaseSettings):
         description="Run KPI evaluation at period close and notification delivery in this "
         "process (one leader evaluates; every process delivers).",
     )
+    rate_limit_per_second: float = Field(
+        default=100,
+        ge=0,
+        description="Requests a second each API token may send on average, "
+        "per server process (0: no limit); past it, 429 with Retry-After.",
+    )
+    rate_limit_burst: float = Field(
+        default=500,
+        ge=1,
+        description="Requests a token may send at once before the rate limit applies.",
+    )
     background_interval_seconds: float = Field(
         default=30, gt=0, description="Pause between background rounds."
     )

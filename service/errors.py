@@ -11,6 +11,7 @@ ApiError                       a problem answered to the client
  +-- PayloadTooLarge           413 body or batch over the documented limit
  +-- UnsupportedMediaType      415 wrong Content-Type
  +-- ValidationFailed          422 well-formed but invalid; lists each bad field
+ +-- RateLimited               429 the token is over its rate limit; Retry-After says when
  +-- ServiceUnavailable        503 the database cannot be reached
 """
 
@@ -143,6 +144,12 @@ class ValidationFailed(ApiError):
     """422: well-formed but invalid; `errors` names each bad field."""
 
     status, title, slug = 422, "Unprocessable Content", "validation"
+
+
+class RateLimited(ApiError):
+    """429: the token sent more than its rate limit allows; retry after Retry-After."""
+
+    status, title, slug = 429, "Too Many Requests", "rate-limited"
 
 
 class ServiceUnavailable(ApiError):

@@ -23,6 +23,7 @@ _STATUS_TEXT = {
     413: "Body or batch over the documented limit",
     415: "Unsupported Content-Type",
     422: "Validation failed; `errors` names each bad field",
+    429: "The token is over its rate limit; retry after Retry-After seconds",
     503: "The database is unreachable; retry after Retry-After seconds",
 }
 
@@ -137,7 +138,7 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
     if endpoint.scope is not None:
         op["security"] = [{"bearerAuth": []}]
         op["x-required-scope"] = endpoint.scope.value
-        errors |= {401, 403}
+        errors |= {401, 403, 429}
     if endpoint.auth == "source":
         op["security"] = [{name: []} for name in _SOURCE_SCHEMES]
     if endpoint.query is not None:
@@ -177,6 +178,8 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
                 "401": {"description": _STATUS_TEXT[401], "content": {
                     PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}},
                 "403": {"description": _STATUS_TEXT[403], "content": {
+                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}},
+                "429": {"description": _STATUS_TEXT[429], "content": {
                     PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}},
             },
         }

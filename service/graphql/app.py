@@ -12,6 +12,7 @@ from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from service import ratelimit
 from service.auth import authenticate, require
 from service.db import Database
 from service.errors import BadRequest, error_for_status, problem_response
@@ -31,6 +32,7 @@ class GraphQLApp(GraphQL[Context, None]):
         async with db.acquire() as con:
             principal = await authenticate(con, request.headers.get("authorization"))
         require(principal, Scope.READ)
+        ratelimit.check(request.app.state, principal)
         return Context(request=request, response=response, db=db, principal=principal)
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:

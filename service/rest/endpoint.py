@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from service import ratelimit
 from service.auth import Principal, authenticate, require
 from service.clock import Clock
 from service.config import Settings
@@ -178,6 +179,7 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
             async with db.acquire() as con:
                 principal = await authenticate(con, request.headers.get("authorization"))
             require(principal, endpoint.scope)
+            ratelimit.check(state, principal)
         query = _parse_query(endpoint.query, request) if endpoint.query else None
         key = idempotency.key_of(request) if endpoint.keyed and principal else None
         body: Any = None
