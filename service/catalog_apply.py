@@ -85,11 +85,12 @@ def _diff(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, tuple[A
 
 
 class _Applier:
-    def __init__(self, con: Connection) -> None:
+    def __init__(self, con: Connection, on_entry: Callable[[], None] = lambda: None) -> None:
         self.con = con
         self.changes: list[Change] = []
         self.unchanged = 0
         self.where = ""
+        self.on_entry = on_entry  # called once per entry of the file, when it is applied
 
     async def _sync(
         self,
@@ -124,6 +125,7 @@ class _Applier:
                 partial(store.create_team, self.con, team=t),
                 partial(store.update_team, self.con, slug=t.slug, team=t),
             )  # fmt: skip
+            self.on_entry()
 
     async def outcomes(self, outcomes: Sequence[OutcomeIn]) -> None:
         current = {o.slug: o for o in await store.list_outcomes(self.con)}
@@ -134,6 +136,7 @@ class _Applier:
                 partial(store.create_outcome, self.con, outcome=o),
                 partial(store.update_outcome, self.con, slug=o.slug, outcome=o),
             )  # fmt: skip
+            self.on_entry()
 
     async def services(self, services: Sequence[ServiceIn]) -> None:
         current = {s.slug: s for s in await store.list_services(self.con)}
@@ -149,12 +152,14 @@ class _Applier:
             if existing is None:
                 await store.update_service(self.con, slug=s.slug, service=s)
                 self.changes.append(Change(action="create", kind="service", key=s.slug))
+                self.on_entry()
                 continue
             await self._sync(
                 "service", s.slug, existing, s, _noop,
                 partial(store.update_service, self.con, slug=s.slug, service=s),
                 normalise=_sorted_dependencies,
             )  # fmt: skip
+            self.on_entry()
 
     async def sources(self, wanted: Sequence[SourceIn]) -> None:
         for i, src in enumerate(wanted):
@@ -164,6 +169,7 @@ class _Applier:
             except NotFound:
                 await sources.create_source(self.con, source=src)
                 self.changes.append(Change(action="create", kind="source", key=src.name))
+                self.on_entry()
                 continue
             have = current.source.model_dump(mode="json", exclude={"id", "has_secret",
                                                                    "webhook_path"})  # fmt: skip
@@ -178,6 +184,7 @@ class _Applier:
                                            fields=diff))  # fmt: skip
             else:
                 self.unchanged += 1
+            self.on_entry()
 
     async def kpis(self, kpis: Sequence[KpiDefinition]) -> None:
         current = {k.key: k for k in await store.list_kpis(self.con)}
@@ -191,6 +198,7 @@ class _Applier:
             for k in ready:
                 self.where = f"kpis/{list(kpis).index(k)}"
                 await self._kpi(k, current.get(k.key))
+                self.on_entry()
                 known.add(k.key)
                 pending.remove(k)
 
@@ -272,8 +280,36 @@ def _locate(exc: ApiError, prefix: str) -> ApiError:
     return exc
 
 
-async def apply_catalog(con: Connection, catalog: CatalogFile, *, dry_run: bool) -> ApplyReport:
-    applier = _Applier(con)
+def entry_count(catalog: CatalogFile) -> int:
+    """How many entries (teams, services, outcomes, KPIs, sources) the file holds."""
+    return (
+        len(catalog.teams)
+        + len(catalog.services)
+        + len(catalog.outcomes)
+        + len(catalog.kpis)
+        + len(catalog.sources)
+    )
+
+
+async def apply_catalog(
+    con: Connection,
+    catalog: CatalogFile,
+    *,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None = None,
+) -> ApplyReport:
+    """Apply the file in one transaction. `progress(done, total)` is called as each entry is
+    applied (a KPI with its targets and links counts as one entry)."""
+    total = entry_count(catalog)
+    done = 0
+
+    def on_entry() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    applier = _Applier(con, on_entry)
     steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
         ("teams", lambda: applier.teams(catalog.teams)),
         ("services", lambda: applier.services(catalog.services)),

@@ -1,4 +1,4 @@
-"""The `kpi` command: serve, migrate, apply, token, export, bench."""
+"""The `kpi` command: serve, migrate, apply, import, token, export, bench."""
 
 from __future__ import annotations
 
@@ -22,12 +22,20 @@ from service.config import Settings
 from service.embedded import EmbeddedPostgres
 from service.errors import ApiError, from_pydantic
 from service.models.enums import Cadence, Scope
+from service.progress import Progress
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _print_err(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def _progress(
+    args: argparse.Namespace, label: str, total: int | None = None, **kw: Any
+) -> Progress:
+    """A progress bar on stderr: drawn on a terminal only, never with --no-progress."""
+    return Progress(label, total, enabled=False if args.no_progress else None, **kw)
 
 
 @contextlib.contextmanager
@@ -91,7 +99,8 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     async def work(con: dbmod.Connection) -> int:
-        report = await apply_catalog(con, catalog, dry_run=args.dry_run)
+        with _progress(args, "applying catalog") as bar:
+            report = await apply_catalog(con, catalog, dry_run=args.dry_run, progress=bar.update)
         for change in report.changes:
             print(f"{'would ' if args.dry_run else ''}{change.action} {change.kind} {change.key}")
             for name, (old, new) in change.fields.items():
@@ -124,12 +133,71 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     async def work(con: dbmod.Connection) -> int:
         ids = args.id or await ingest.unmapped_delivery_ids(con, source=args.source)
         still = 0
-        for delivery_id in ids:
-            outcome = await pipeline.replay(con, delivery_id)
-            print(f"delivery {delivery_id}: {outcome.status}"
-                  + (f" ({outcome.detail})" if outcome.detail else ""))  # fmt: skip
-            still += outcome.status == "unmapped"
+        with _progress(args, "replaying deliveries", len(ids)) as bar:
+            for delivery_id in ids:
+                outcome = await pipeline.replay(con, delivery_id)
+                bar.echo(f"delivery {delivery_id}: {outcome.status}"
+                         + (f" ({outcome.detail})" if outcome.detail else ""))  # fmt: skip
+                still += outcome.status == "unmapped"
+                bar.advance()
         print(f"replayed {len(ids)}, applied {len(ids) - still}, still unmapped {still}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from service import imports
+
+    importer = imports.import_costs if args.kind == "costs" else imports.import_observations
+    if args.files.count("-") > 1:
+        _print_err("error: - (stdin) can be given once")
+        return 2
+    plan: list[tuple[str, imports.Format]] = []
+    for path in args.files:
+        try:
+            plan.append((path, imports.format_for(path, args.format)))
+        except imports.ImportFailed as exc:
+            _print_err(f"error: {exc}")
+            return 2
+        if path != "-" and not Path(path).is_file():
+            _print_err(f"error: cannot read {path}: no such file")
+            return 2
+
+    async def one_file(con: dbmod.Connection, path: str, fmt: imports.Format) -> int:
+        name = "<stdin>" if path == "-" else path
+        try:
+            stream = sys.stdin.buffer if path == "-" else open(path, "rb")
+        except OSError as exc:
+            _print_err(f"error: cannot read {name}: {exc.strerror or exc}")
+            return 2
+        size = None if path == "-" else os.fstat(stream.fileno()).st_size
+        try:
+            with _progress(
+                args, f"importing {Path(name).name}", size or None, in_bytes=True
+            ) as bar:
+                summary = await importer(
+                    con, stream, name=name, fmt=fmt,
+                    on_read=lambda done, rows: bar.update(done, postfix=f"{rows:,} rows"),
+                )  # fmt: skip
+        except imports.ImportFailed as exc:
+            for line in exc.lines():
+                _print_err(f"error: {line}")
+            _print_err(f"error: nothing of {name} was imported")
+            return 2
+        finally:
+            if path != "-":
+                stream.close()
+        print(f"{name}: rows {summary.rows}, inserted {summary.inserted}, "
+              f"updated {summary.updated}, unchanged {summary.unchanged}, "
+              f"duplicates {summary.duplicates}")  # fmt: skip
+        sys.stdout.flush()
+        return 0
+
+    async def work(con: dbmod.Connection) -> int:
+        for path, fmt in plan:
+            if code := await one_file(con, path, fmt):
+                return code
         return 0
 
     return _run(settings, work)
@@ -251,20 +319,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with database_url(settings) as url:
         os.environ["KPI_DATABASE_URL"] = url
         if args.demo:
-            asyncio.run(_load_demo(url, settings, args.host, args.port))
+            asyncio.run(_load_demo(url, settings, args))
         serve.run(args.host, args.port, args.workers)
     return 0
 
 
-async def _load_demo(url: str, settings: Settings, host: str, port: int) -> None:
+async def _load_demo(url: str, settings: Settings, args: argparse.Namespace) -> None:
     from service.auth import create_token
     from service.demo import evaluate_history, load_demo
 
+    host, port = args.host, args.port
     con = await dbmod.connect(url, settings.db_schema)
     try:
         await dbmod.migrate(con, settings.db_schema)
-        report, result = await load_demo(con)
-        statuses = await evaluate_history(con, dt.datetime.now(dt.UTC), periods_back=6)
+        with _progress(args, "loading demo data") as bar:
+            report, result = await load_demo(con, progress=bar.update)
+        with _progress(args, "evaluating history") as bar:
+            statuses = await evaluate_history(
+                con, dt.datetime.now(dt.UTC), periods_back=6, progress=bar.update
+            )
         token = await create_token(con, name="demo-reader", scopes=[Scope.READ])
     finally:
         await con.close()
@@ -295,8 +368,14 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kpi", description="KPI service")
     sub = p.add_subparsers(dest="command", required=True)
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (drawn only when stderr is a terminal; "
+                       "KPI_PROGRESS=0/1 forces it off/on)")  # fmt: skip
 
-    serve = sub.add_parser("serve", help="run the HTTP server (embedded Postgres if no URL)")
+    serve = sub.add_parser(
+        "serve", parents=[quiet], help="run the HTTP server (embedded Postgres if no URL)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
@@ -305,15 +384,29 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
 
-    replay = sub.add_parser("replay", help="replay unmapped webhook deliveries")
+    replay = sub.add_parser("replay", parents=[quiet], help="replay unmapped webhook deliveries")
     replay.add_argument("--source", help="only this source's deliveries")
     replay.add_argument("--id", type=int, action="append", help="this delivery (repeatable)")
     replay.set_defaults(func=cmd_replay)
 
-    apply = sub.add_parser("apply", help="apply a catalog YAML file (KPIs as code)")
+    apply = sub.add_parser(
+        "apply", parents=[quiet], help="apply a catalog YAML file (KPIs as code)"
+    )
     apply.add_argument("-f", "--file", required=True)
     apply.add_argument("--dry-run", action="store_true", help="show the changes, make none")
     apply.set_defaults(func=cmd_apply)
+
+    imports = sub.add_parser(
+        "import", help="bulk-load observation points or cost records from CSV or NDJSON files"
+    ).add_subparsers(dest="kind", required=True)
+    for kind, what in (("observations", "observation points"), ("costs", "cost records")):
+        one = imports.add_parser(
+            kind, parents=[quiet], help=f"import {what}: each file in one transaction"
+        )
+        one.add_argument("files", nargs="+", metavar="FILE",
+                         help=".csv, .ndjson or .jsonl; - reads stdin (with --format)")  # fmt: skip
+        one.add_argument("--format", choices=["csv", "ndjson"], help="default: from the suffix")
+        one.set_defaults(func=cmd_import)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="create a token and print it alone on stdout")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from importlib import resources
 
 import orjson
@@ -160,10 +160,15 @@ def demo_changes(today: dt.date, seed: int = 42) -> list[ChangeIn]:
 
 
 async def _load_records(
-    con: Connection, incidents: list[IncidentIn], changes: list[ChangeIn], now: dt.datetime
+    con: Connection,
+    incidents: list[IncidentIn],
+    changes: list[ChangeIn],
+    now: dt.datetime,
+    tick: Callable[[int], None] = lambda n: None,
 ) -> int:
     """Incidents and changes through the generic API's path, each logged as a delivery keyed
-    by its external id so loading twice applies once. Returns how many were applied."""
+    by its external id so loading twice applies once. Returns how many were applied; `tick`
+    is called after each record."""
     from service.ingest import pipeline
     from service.rest.incidents import change_mapped, incident_events
     from service.store import ingest, sources
@@ -182,50 +187,86 @@ async def _load_records(
         if delivery_id is not None:
             await pipeline.apply_mapped(con, src, delivery_id, mapped)
             applied += 1
+        tick(1)
     return applied
 
 
-async def _chunks(points: Iterator[ObservationIn], size: int) -> AsyncIterator[list[Numbered]]:
+async def _chunks(
+    points: Sequence[ObservationIn], size: int, tick: Callable[[int], None] = lambda n: None
+) -> AsyncIterator[list[Numbered]]:
     chunk: list[Numbered] = []
     for numbered in enumerate(points):
         chunk.append(numbered)
         if len(chunk) >= size:
             yield chunk
+            tick(len(chunk))
             chunk = []
     yield chunk
+    tick(len(chunk))
 
 
-async def evaluate_history(con: Connection, now: dt.datetime, periods_back: int) -> int:
+async def evaluate_history(
+    con: Connection,
+    now: dt.datetime,
+    periods_back: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Evaluates each KPI with a cadence for its last `periods_back` closed periods, oldest
-    first (so escalations open and advance as they would have), keeping stored statuses."""
+    first (so escalations open and advance as they would have), keeping stored statuses.
+    `progress(done, total)` is called after each KPI period."""
     from service.kpi import periods
     from service.store import catalog, evaluation
 
-    stored = 0
-    for kpi in await catalog.list_kpis(con):
-        if kpi.cadence is None:
-            continue
+    kpis = [kpi for kpi in await catalog.list_kpis(con) if kpi.cadence is not None]
+    total = len(kpis) * periods_back
+    done = stored = 0
+    for kpi in kpis:
+        assert kpi.cadence is not None
         period = periods.last_closed(kpi.cadence, now)
         history = [period]
         for _ in range(periods_back - 1):
             history.append(periods.previous(kpi.cadence, history[-1]))
         for p in reversed(history):
             stored += len(await evaluation.evaluate_kpi(con, kpi, period=p, now=now, replace=False))
+            done += 1
+            if progress is not None:
+                progress(done, total)
     return stored
 
 
 async def load_demo(
-    con: Connection, today: dt.date | None = None
+    con: Connection,
+    today: dt.date | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[ApplyReport, IngestResult]:
     """Apply the starter catalog and load the demo year in one transaction: observations,
-    cost records, incidents and changes."""
+    cost records, incidents and changes. `progress(done, total)` counts catalog entries,
+    points, cost records, incidents and changes as they are loaded."""
+    from service.catalog_apply import entry_count
     from service.store import costs, observations
 
     day = today or dt.date.today()
     now = dt.datetime.combine(day, dt.time(0), dt.UTC)
+    catalog = starter_catalog()
+    points = list(demo_points(day))
+    cost_records = demo_costs(day)
+    incidents, changes = demo_incidents(day), demo_changes(day)
+    total = entry_count(catalog) + len(points) + len(cost_records) + len(incidents) + len(changes)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    def applied(entries: int, _: int) -> None:
+        tick(entries - done)  # apply counts from the start, as done does
+
     async with con.transaction():
-        report = await apply_catalog(con, starter_catalog(), dry_run=False)
-        result = await observations.ingest(con, _chunks(demo_points(day), 5000))
-        await costs.ingest(con, demo_costs(day))
-        await _load_records(con, demo_incidents(day), demo_changes(day), now)
+        report = await apply_catalog(con, catalog, dry_run=False, progress=applied)
+        result = await observations.ingest(con, _chunks(points, 500, tick))
+        await costs.ingest(con, cost_records)
+        tick(len(cost_records))
+        await _load_records(con, incidents, changes, now, tick)
     return report, result
