@@ -31,11 +31,14 @@ from service.rest import (
     engine,
     health,
     incidents,
+    metrics,
     notifications,
     observations,
     webhooks,
 )
 from service.rest.endpoint import Endpoint, routes
+from service.telemetry import RequestMetrics, Telemetry
+from service.web.pages import DocsPages
 
 log = logging.getLogger("service.access")
 
@@ -51,6 +54,7 @@ def all_endpoints() -> list[Endpoint]:
         *webhooks.ENDPOINTS,
         *admin.ENDPOINTS,
         *notifications.ENDPOINTS,
+        *metrics.ENDPOINTS,
     ]
 
 
@@ -138,13 +142,19 @@ def create_app(
             await pool.close()
 
     graphql = GraphQLApp(build_schema(settings))
+    telemetry = Telemetry()
     route_list: list[BaseRoute] = [
-        *routes(all_endpoints()),
+        *routes([e for e in all_endpoints() if e not in metrics.ENDPOINTS]),
+        metrics.route(),  # its own door: it answers while the database is down
         Route("/graphql", graphql, methods=["GET", "POST"]),
     ]
     app = Starlette(
         routes=route_list,
-        middleware=[Middleware(RequestLog)],
+        middleware=[
+            Middleware(RequestMetrics, telemetry=telemetry),
+            Middleware(RequestLog),
+            Middleware(DocsPages, endpoints=all_endpoints),
+        ],
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,
@@ -154,6 +164,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.telemetry = telemetry
     if db is not None:
         app.state.db = db
     return app

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import tempfile
+from collections.abc import Iterator
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+from service.telemetry import MULTIPROC_ENV
 
 
 class _Config(uvicorn.Config):
@@ -28,12 +34,29 @@ class _Config(uvicorn.Config):
         return sock
 
 
+@contextlib.contextmanager
+def shared_metrics_dir() -> Iterator[None]:
+    """Workers share their metrics through a directory (prometheus_client's multiprocess
+    mode), so that a scrape answered by any worker counts for all: an empty one made for this
+    run and removed after it, unless the environment names one already."""
+    if os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="kpi-metrics-") as path:
+        os.environ[MULTIPROC_ENV] = path
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROC_ENV]
+
+
 def run(host: str, port: int, workers: int) -> None:
     config = _Config(
         "service.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_config=None, access_log=False,
     )  # fmt: skip
     if workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        with shared_metrics_dir():
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
         uvicorn.Server(config).run()

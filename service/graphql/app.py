@@ -6,11 +6,11 @@ from typing import Any
 
 from cross_web import HTTPException as StrawberryHTTPException
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http.base import BaseRequestProtocol
 
 from service import ratelimit
 from service.auth import authenticate, require
@@ -18,11 +18,22 @@ from service.db import Database
 from service.errors import BadRequest, error_for_status, problem_response
 from service.graphql.context import Context
 from service.models.enums import Scope
+from service.web.pages import explorer_response
+
+
+def wants_explorer(request: Request) -> bool:
+    """A browser opening /graphql: a GET without a query that accepts HTML."""
+    return (
+        request.method in ("GET", "HEAD")
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
 
 
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, schema: Any) -> None:
-        # No bundled IDE: strawberry's loads its assets from a CDN, and portals run offline.
+        # Not strawberry's bundled IDE, which loads its assets from a CDN: browsers get the
+        # explorer of service.web, whose assets the service serves itself.
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=True)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -39,11 +50,16 @@ class GraphQLApp(GraphQL[Context, None]):
         if scope["type"] != "http":
             raise BadRequest("subscriptions are not offered")
         request = Request(scope, receive)
+        if wants_explorer(request):
+            # The page needs no token; the queries sent from it do.
+            await explorer_response(request)(scope, receive, send)
+            return
         try:
             response = await self.run(request)
         except StrawberryHTTPException as exc:
             response = problem_response(error_for_status(exc.status_code, exc.reason), "/graphql")
         await response(scope, receive, send)
 
-    async def render_graphql_ide(self, request: Request) -> Response:
-        raise BadRequest("send a GraphQL query as JSON (POST) or ?query= (GET)")
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # Browsers get the explorer before this; any other GET without a query is a 400.
+        return False

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 
 import asyncpg
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from service.db import Connection
 from service.errors import Conflict, NotFound, Unauthorized, ValidationFailed, invalid
@@ -53,6 +53,17 @@ _UNSTORABLE_TEXT = (
 )
 
 
+@dataclass(frozen=True)
+class AppliedEvents:
+    """What an applied delivery carried, by source: counted by the service's metrics."""
+
+    source: str
+    kind: str
+    incidents: int
+    changes: int
+    commits: int
+
+
 class DeliveryOutcome(BaseModel):
     delivery_id: int
     status: Status
@@ -60,6 +71,12 @@ class DeliveryOutcome(BaseModel):
     incidents: list[int] = Field(default_factory=list, description="Incident ids touched.")
     changes: list[int] = Field(default_factory=list, description="Change ids touched.")
     commits: int = 0
+    _applied: AppliedEvents | None = PrivateAttr(default=None)
+
+    @property
+    def applied(self) -> AppliedEvents | None:
+        """The events applied, when the status is applied (not part of the answer)."""
+        return self._applied
 
 
 @dataclass(frozen=True)
@@ -173,6 +190,9 @@ async def apply_mapped(
         await store.set_outcome(con, delivery_id, "unmapped", detail)
         return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=detail)
     await store.set_outcome(con, delivery_id, "applied", None)
+    outcome._applied = AppliedEvents(
+        src.name, src.kind.value, len(mapped.incidents), len(mapped.changes), len(mapped.commits)
+    )
     return outcome
 
 

@@ -10,6 +10,7 @@ from service.errors import PayloadTooLarge
 from service.models.costs import Category, Cost, CostIn, CostIngestResult, Currency
 from service.models.enums import Scope
 from service.rest.endpoint import Call, Endpoint
+from service.rest.metrics import cost_records_ingested
 from service.store import catalog, costs
 
 #: Most records one request may send.
@@ -25,7 +26,9 @@ async def ingest_costs(call: Call) -> CostIngestResult:
             limit=MAX_BATCH_RECORDS,
         )
     async with call.transaction() as con:
-        return await costs.ingest(con, records)
+        result = await costs.ingest(con, records)
+    cost_records_ingested(call, result)
+    return result
 
 
 class CostQuery(BaseModel):

@@ -34,6 +34,7 @@ from service.models.incidents import (
 from service.models.instants import Instant
 from service.models.sources import Source
 from service.rest.endpoint import Call, Endpoint, id_param
+from service.rest.metrics import events_applied
 from service.store import catalog, sources
 from service.store import ingest as store
 
@@ -120,7 +121,9 @@ async def _source(con: Connection, name: str) -> Source:
         raise invalid("source", f"unknown source {name!r}") from exc
 
 
-async def _submit(call: Call, con: Connection, src: Source, mapped: Mapped) -> None:
+async def _submit(
+    call: Call, con: Connection, src: Source, mapped: Mapped
+) -> pipeline.DeliveryOutcome | None:
     """Log the request as a delivery of its source and apply it. A retry with the same
     Idempotency-Key is logged once and applied once; the key sent with another request is
     refused."""
@@ -141,10 +144,11 @@ async def _submit(call: Call, con: Connection, src: Source, mapped: Mapped) -> N
                 "this Idempotency-Key was already used for another request",
                 errors=[field_error("Idempotency-Key", "reused for a different request")],
             )
-        return
+        return None
     outcome = await pipeline.apply_mapped(con, src, delivery_id, mapped)
     if outcome.status != "applied":
         raise invalid("service", outcome.detail or "could not be applied")
+    return outcome
 
 
 async def _check_service(con: Connection, slug: str) -> None:
@@ -159,10 +163,11 @@ async def upsert_incident(call: Call) -> Incident:
         await _check_service(con, body.service)
         current = await _incident_by_external_id(con, src.id, body.external_id)
         mapped = Mapped(incidents=incident_events(body, now=_now(), current=current))
-        await _submit(call, con, src, mapped)
+        outcome = await _submit(call, con, src, mapped)
         found = await _incident_by_external_id(con, src.id, body.external_id)
         assert found is not None
-        return found
+    events_applied(call, outcome)
+    return found
 
 
 async def _incident_by_external_id(
@@ -189,8 +194,10 @@ async def add_incident_event(call: Call) -> IncidentDetail:
             cost_estimate=body.cost_estimate, problem_key=body.problem_key,
             caused_by=body.caused_by, text=body.note,
         )  # fmt: skip
-        await _submit(call, con, src, Mapped(incidents=[event]))
-        return await store.get_incident(con, incident_id)
+        outcome = await _submit(call, con, src, Mapped(incidents=[event]))
+        detail = await store.get_incident(con, incident_id)
+    events_applied(call, outcome)
+    return detail
 
 
 async def upsert_change(call: Call) -> Change:
@@ -199,11 +206,13 @@ async def upsert_change(call: Call) -> Change:
     async with call.transaction() as con:
         src = await _source(con, body.source)
         await _check_service(con, body.service)
-        await _submit(call, con, src, change_mapped(body, now=_now()))
+        outcome = await _submit(call, con, src, change_mapped(body, now=_now()))
         change_id = await con.fetchval(
             store.q("change_id_by_external_id"), src.id, body.external_id
         )
-        return (await store.list_changes(con, ids=[change_id]))[0]
+        change = (await store.list_changes(con, ids=[change_id]))[0]
+    events_applied(call, outcome)
+    return change
 
 
 class IncidentQuery(BaseModel):

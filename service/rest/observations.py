@@ -19,6 +19,7 @@ from service.rest.endpoint import (
     path_param,
     read_body,
 )
+from service.rest.metrics import points_ingested
 from service.store import catalog, metrics, observations, series
 from service.store.observations import Numbered
 
@@ -90,7 +91,9 @@ async def ingest_observations(call: Call) -> IngestResult:
     # holds none; an NDJSON stream of any length is copied as it arrives.
     chunks = _once(await _json_batch(call)) if kind == JSON else _ndjson_stream(call)
     async with call.transaction() as con:
-        return await observations.ingest(con, chunks)
+        result = await observations.ingest(con, chunks)
+    points_ingested(call, "json" if kind == JSON else "ndjson", result)
+    return result
 
 
 class SeriesQuery(BaseModel):

@@ -8,13 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from service.errors import Conflict, Unmapped, problem_response
+from service.errors import Conflict, Unauthorized, Unmapped, ValidationFailed, problem_response
 from service.ingest import pipeline
 from service.ingest.pipeline import DeliveryOutcome, Received
 from service.models.catalog import RowId
 from service.models.enums import Scope
 from service.models.sources import Source, SourceIn, SourceKind
 from service.rest.endpoint import Call, Endpoint, id_param, path_param, read_body
+from service.rest.metrics import delivery_received, events_applied
 from service.store import ingest as store
 from service.store import sources
 
@@ -49,7 +50,15 @@ async def receive_webhook(call: Call) -> Response:
         source = await sources.get_source_with_secret(con, name=name)
         if source.source.kind is SourceKind.API:
             raise Conflict(f"source {name!r} is the generic API: use /v1/incidents, /v1/changes")
-        outcome = await pipeline.receive(con, source, received)
+        try:
+            outcome = await pipeline.receive(con, source, received)
+        except (Unauthorized, ValidationFailed) as exc:
+            # Logged (and committed) as rejected or invalid before being refused.
+            refused = "rejected" if isinstance(exc, Unauthorized) else "invalid"
+            delivery_received(call, source.source, refused)
+            raise
+    delivery_received(call, source.source, outcome.status)
+    events_applied(call, outcome)
     return _answer(outcome)
 
 
@@ -111,6 +120,7 @@ async def replay_delivery(call: Call) -> Response:
     """Process an unmapped delivery again, e.g. after adding a service rule."""
     async with call.connection() as con:
         outcome = await pipeline.replay(con, id_param(call))
+    events_applied(call, outcome)
     return _answer(outcome)
 
 
@@ -129,6 +139,7 @@ async def replay_unmapped(call: Call) -> ReplayReport:
     async with call.connection() as con:
         for delivery_id in await store.unmapped_delivery_ids(con, source=call.query.source):
             outcome = await pipeline.replay(con, delivery_id)
+            events_applied(call, outcome)
             bucket = report.applied if outcome.status == "applied" else report.still_unmapped
             bucket.append(delivery_id)
     return report
