@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -103,6 +104,23 @@ class RequestLog:
             request_id.reset(token)
 
 
+def cors(settings: Settings) -> list[Middleware]:
+    """Cross-origin access for the configured origins only; with none, no CORS headers at all,
+    so browsers keep other sites' pages from reading the API (a preflight gets 405)."""
+    if not settings.cors_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
+            max_age=600,
+        )
+    ]
+
+
 def create_app(
     settings: Settings | None = None,
     db: dbmod.Database | None = None,
@@ -154,6 +172,7 @@ def create_app(
             Middleware(RequestMetrics, telemetry=telemetry),
             Middleware(RequestLog),
             Middleware(DocsPages, endpoints=all_endpoints),
+            *cors(settings),
         ],
         exception_handlers={
             ApiError: handle_api_error,

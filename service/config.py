@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import platformdirs
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Largest JSON body accepted by any endpoint (NDJSON streams are bounded per line instead).
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -34,6 +35,11 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5_000
     log_level: str = "INFO"
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins (comma-separated, e.g. https://portal.example.com) whose "
+        "pages may call the API; none by default, so no cross-origin page can read it.",
+    )
     notify_secret: SecretStr | None = Field(
         default=None,
         description="Key signing outgoing notifications (whsec_ + base64); with none, a key "
@@ -61,3 +67,10 @@ class Settings(BaseSettings):
     background_interval_seconds: float = Field(
         default=30, gt=0, description="Pause between background rounds."
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
