@@ -1,0 +1,1 @@
+"""One function per REST endpoint, each returning the Operation that calls it."""

@@ -1,0 +1,74 @@
+"""Catalog apply (KPIs as code), API tokens and the notification outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kpi_client.models import ApplyReport, CatalogFile, NewToken, Notification, TokenIn, TokenInfo
+from kpi_client.models.base import NotificationState, Scope
+from kpi_client.operation import (
+    Operation,
+    answer,
+    encode,
+    no_content,
+    query,
+    segment,
+    validated,
+)
+
+
+def apply_catalog(
+    catalog: CatalogFile | Mapping[str, Any],
+    *,
+    dry_run: bool = False,
+    idempotency_key: str | None = None,
+) -> Operation[ApplyReport]:
+    """Creates or updates teams, services, outcomes, KPIs (with targets and links) and
+    sources; never deletes. All or nothing; `dry_run` reports the changes and makes none."""
+    body = encode(validated(CatalogFile, catalog, "catalog"))
+    return Operation(
+        "POST",
+        "/v1/catalog/apply",
+        answer(ApplyReport),
+        query=query(dry_run=dry_run or None),
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+
+def create_token(
+    name: str, scopes: Sequence[Scope], *, idempotency_key: str | None = None
+) -> Operation[NewToken]:
+    """Creates an API token; its secret is in this answer only. The service does not keep
+    the answer for a retry, so this call is retried only when it surely did not arrive."""
+    body = encode(validated(TokenIn, {"name": name, "scopes": list(scopes)}))
+    return Operation(
+        "POST",
+        "/v1/tokens",
+        answer(NewToken),
+        body=body,
+        idempotency_key=idempotency_key,
+        replay_safe=False,
+    )
+
+
+def list_tokens() -> Operation[list[TokenInfo]]:
+    """Every token, without secrets."""
+    return Operation("GET", "/v1/tokens", answer(list[TokenInfo]))
+
+
+def revoke_token(token_id: int, *, idempotency_key: str | None = None) -> Operation[None]:
+    path = f"/v1/tokens/{segment(token_id)}"
+    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
+
+
+def list_notifications(
+    *,
+    state: NotificationState | None = None,
+    before: int | None = None,
+    limit: int | None = None,
+) -> Operation[list[Notification]]:
+    """Notifications sent to webhook URLs, newest first, with every attempt."""
+    params = query(state=state, before=before, limit=limit)
+    return Operation("GET", "/v1/notifications", answer(list[Notification]), query=params)

@@ -1,0 +1,41 @@
+"""Cost records: batch ingestion and reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kpi_client.models import Cost, CostIn, CostIngestResult
+from kpi_client.operation import Operation, answer, encode_list, query, validated
+
+
+def ingest_costs(
+    records: Iterable[CostIn | Mapping[str, Any]], *, idempotency_key: str | None = None
+) -> Operation[CostIngestResult]:
+    """Stores a batch of at most 10,000 records atomically; sending a record again changes
+    nothing, a new amount replaces the stored one."""
+    models = [validated(CostIn, r, f"record {i}") for i, r in enumerate(records)]
+    return Operation(
+        "POST",
+        "/v1/costs",
+        answer(CostIngestResult),
+        body=encode_list(models),
+        idempotency_key=idempotency_key,
+    )
+
+
+def list_costs(
+    *,
+    service: str | None = None,
+    category: str | None = None,
+    currency: str | None = None,
+    from_: dt.date | None = None,
+    to: dt.date | None = None,
+    limit: int | None = None,
+) -> Operation[list[Cost]]:
+    """Records overlapping [from_, to) (days), by period start."""
+    params = query(
+        service=service, category=category, currency=currency, from_=from_, to=to, limit=limit
+    )
+    return Operation("GET", "/v1/costs", answer(list[Cost]), query=params)

@@ -1,0 +1,116 @@
+"""Incidents and changes through the generic endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kpi_client.models import (
+    Change,
+    ChangeDetail,
+    ChangeIn,
+    Incident,
+    IncidentDetail,
+    IncidentEventIn,
+    IncidentIn,
+)
+from kpi_client.operation import Operation, answer, encode, query, segment, validated
+
+
+def upsert_incident(
+    incident: IncidentIn | Mapping[str, Any], *, idempotency_key: str | None = None
+) -> Operation[Incident]:
+    """Creates or updates an incident by (source, external_id); status `open` on a resolved
+    incident reopens it."""
+    body = encode(validated(IncidentIn, incident))
+    return Operation(
+        "POST", "/v1/incidents", answer(Incident), body=body, idempotency_key=idempotency_key
+    )
+
+
+def add_incident_event(
+    incident_id: int,
+    event: IncidentEventIn | Mapping[str, Any],
+    *,
+    idempotency_key: str | None = None,
+) -> Operation[IncidentDetail]:
+    """Adds a lifecycle step (acknowledged, resolved, reopened ...) to an incident."""
+    body = encode(validated(IncidentEventIn, event))
+    path = f"/v1/incidents/{segment(incident_id)}/events"
+    return Operation(
+        "POST", path, answer(IncidentDetail), body=body, idempotency_key=idempotency_key
+    )
+
+
+def list_incidents(
+    *,
+    service: str | None = None,
+    from_: dt.datetime | None = None,
+    to: dt.datetime | None = None,
+    severity: str | Sequence[str] | None = None,
+    status: str | Sequence[str] | None = None,
+    before: int | None = None,
+    limit: int | None = None,
+) -> Operation[list[Incident]]:
+    """Incidents, newest first; `before` (an id) pages."""
+    params = query(
+        service=service,
+        from_=from_,
+        to=to,
+        severity=_many(severity),
+        status=_many(status),
+        before=before,
+        limit=limit,
+    )
+    return Operation("GET", "/v1/incidents", answer(list[Incident]), query=params)
+
+
+def get_incident(incident_id: int) -> Operation[IncidentDetail]:
+    """An incident with its timeline."""
+    path = f"/v1/incidents/{segment(incident_id)}"
+    return Operation("GET", path, answer(IncidentDetail))
+
+
+def upsert_change(
+    change: ChangeIn | Mapping[str, Any], *, idempotency_key: str | None = None
+) -> Operation[Change]:
+    """Creates or updates a change by (source, external_id)."""
+    body = encode(validated(ChangeIn, change))
+    return Operation(
+        "POST", "/v1/changes", answer(Change), body=body, idempotency_key=idempotency_key
+    )
+
+
+def list_changes(
+    *,
+    service: str | None = None,
+    from_: dt.datetime | None = None,
+    to: dt.datetime | None = None,
+    environment: str | Sequence[str] | None = None,
+    status: str | Sequence[str] | None = None,
+    before: int | None = None,
+    limit: int | None = None,
+) -> Operation[list[Change]]:
+    """Changes, newest first; `before` (an id) pages."""
+    params = query(
+        service=service,
+        from_=from_,
+        to=to,
+        environment=_many(environment),
+        status=_many(status),
+        before=before,
+        limit=limit,
+    )
+    return Operation("GET", "/v1/changes", answer(list[Change]), query=params)
+
+
+def get_change(change_id: int) -> Operation[ChangeDetail]:
+    """A change with its timeline and the incidents it caused."""
+    return Operation("GET", f"/v1/changes/{segment(change_id)}", answer(ChangeDetail))
+
+
+def _many(value: str | Sequence[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)

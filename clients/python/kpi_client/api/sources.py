@@ -1,0 +1,110 @@
+"""Sources (the tools that send incidents and changes) and the delivery log with replay."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from kpi_client.models import (
+    DeliveryDetail,
+    DeliveryOutcome,
+    DeliveryRow,
+    ReplayReport,
+    Source,
+    SourceIn,
+)
+from kpi_client.models.base import DeliveryStatus
+from kpi_client.operation import (
+    Operation,
+    answer,
+    encode,
+    no_content,
+    query,
+    segment,
+    validated,
+)
+
+
+def list_sources() -> Operation[list[Source]]:
+    """Every registered source (secrets are never returned; `has_secret` says if one is set)."""
+    return Operation("GET", "/v1/sources", answer(list[Source]))
+
+
+def get_source(name: str) -> Operation[Source]:
+    return Operation("GET", f"/v1/sources/{segment(name)}", answer(Source))
+
+
+def create_source(
+    source: SourceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+) -> Operation[Source]:
+    body = encode(validated(SourceIn, source))
+    return Operation(
+        "POST", "/v1/sources", answer(Source), body=body, idempotency_key=idempotency_key
+    )
+
+
+def replace_source(
+    name: str, source: SourceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+) -> Operation[Source]:
+    """Replaces a source's settings; without `secret` the current one is kept."""
+    body = encode(validated(SourceIn, source))
+    path = f"/v1/sources/{segment(name)}"
+    return Operation("PUT", path, answer(Source), body=body, idempotency_key=idempotency_key)
+
+
+def delete_source(name: str, *, idempotency_key: str | None = None) -> Operation[None]:
+    path = f"/v1/sources/{segment(name)}"
+    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
+
+
+def list_deliveries(
+    *,
+    status: DeliveryStatus | None = None,
+    source: str | None = None,
+    before: int | None = None,
+    limit: int | None = None,
+) -> Operation[list[DeliveryRow]]:
+    """The delivery log, newest first; `before` (an id) pages."""
+    params = query(status=status, source=source, before=before, limit=limit)
+    return Operation("GET", "/v1/deliveries", answer(list[DeliveryRow]), query=params)
+
+
+def get_delivery(delivery_id: int) -> Operation[DeliveryDetail]:
+    """One delivery with its headers and raw body."""
+    return Operation("GET", f"/v1/deliveries/{segment(delivery_id)}", answer(DeliveryDetail))
+
+
+def _replay_outcome(response: httpx.Response) -> DeliveryOutcome:
+    # Still unmapped is a 202 problem+json naming the reason: a report, not an error.
+    data = json.loads(response.content)
+    if response.status_code == 202:
+        delivery_id = int(data.get("delivery_id", 0))
+        return DeliveryOutcome(
+            delivery_id=delivery_id, status="unmapped", detail=data.get("detail")
+        )
+    return DeliveryOutcome.model_validate(data)
+
+
+def replay_delivery(
+    delivery_id: int, *, idempotency_key: str | None = None
+) -> Operation[DeliveryOutcome]:
+    """Applies an unmapped delivery again (after adding a service rule, say). `status` says
+    whether it is now applied or still unmapped."""
+    path = f"/v1/deliveries/{segment(delivery_id)}/replay"
+    return Operation("POST", path, _replay_outcome, idempotency_key=idempotency_key)
+
+
+def replay_unmapped(
+    *, source: str | None = None, idempotency_key: str | None = None
+) -> Operation[ReplayReport]:
+    """Replays every unmapped delivery (of one source), oldest first."""
+    return Operation(
+        "POST",
+        "/v1/deliveries/replay",
+        answer(ReplayReport),
+        query=query(source=source),
+        idempotency_key=idempotency_key,
+    )

@@ -1,0 +1,102 @@
+"""Tokens, the notification outbox, health answers, and catalog files for apply."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import Field
+
+from kpi_client.models.base import ApiModel, Scope
+from kpi_client.models.catalog import KpiIn, OutcomeIn, OutcomeLinkIn, ServiceIn, TeamIn
+from kpi_client.models.sources import SourceIn
+
+
+class TokenIn(ApiModel):
+    name: str
+    scopes: list[Scope]
+
+
+class TokenInfo(ApiModel):
+    id: int
+    name: str
+    scopes: list[str]
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class NewToken(TokenInfo):
+    token: str = Field(description="Shown once: the service keeps only a hash.")
+
+
+class Attempt(ApiModel):
+    id: int
+    at: dt.datetime
+    duration_ms: float
+    status_code: int | None = None
+    error: str | None = None
+
+
+class Notification(ApiModel):
+    id: int
+    message_id: str
+    url: str
+    event_type: str
+    payload: dict[str, Any]
+    state: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    created_at: dt.datetime
+    escalation_id: int | None = None
+    position: int | None = None
+    delivered_at: dt.datetime | None = None
+    last_error: str | None = None
+    attempt_log: list[Attempt] = Field(default_factory=list)
+
+
+class Health(ApiModel):
+    status: str
+
+
+class TargetSpec(ApiModel):
+    value: float
+    effective_from: dt.date
+    service: str | None = None
+    tier: int | None = None
+    warning: float | None = None
+    effective_to: dt.date | None = None
+
+
+class OutcomeLinkSpec(OutcomeLinkIn):
+    outcome: str
+
+
+class KpiDefinition(KpiIn):
+    targets: list[TargetSpec] = Field(default_factory=list)
+    outcomes: list[OutcomeLinkSpec] = Field(default_factory=list)
+    services: list[str] = Field(default_factory=list)
+
+
+class CatalogFile(ApiModel):
+    """What `apply_catalog` sends: the same shape as a catalog YAML file."""
+
+    teams: list[TeamIn] = Field(default_factory=list)
+    services: list[ServiceIn] = Field(default_factory=list)
+    outcomes: list[OutcomeIn] = Field(default_factory=list)
+    kpis: list[KpiDefinition] = Field(default_factory=list)
+    sources: list[SourceIn] = Field(default_factory=list)
+
+
+class CatalogChange(ApiModel):
+    """One entry an apply created or updated; `fields` maps a field to [current, desired]."""
+
+    action: str
+    kind: str
+    key: str
+    fields: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+class ApplyReport(ApiModel):
+    dry_run: bool
+    changes: list[CatalogChange] = Field(default_factory=list)
+    unchanged: int = 0

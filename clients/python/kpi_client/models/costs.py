@@ -1,0 +1,42 @@
+"""Cost records: IT spend per service, category and period."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from kpi_client.models.base import ApiModel
+
+
+class CostIn(ApiModel):
+    """Identified by (service, category, period, currency); `period_end` is exclusive and a
+    missing service means estate-wide spend."""
+
+    category: str
+    period_start: dt.date
+    period_end: dt.date = Field(description="The day after the period's last day.")
+    amount: float
+    currency: str = Field(description="ISO 4217, e.g. EUR.")
+    service: str | None = None
+    note: str | None = None
+    source: str | None = None
+
+
+class Cost(ApiModel):
+    id: int
+    category: str
+    period_start: dt.date
+    period_end: dt.date
+    amount: float
+    currency: str
+    service: str | None = None
+    note: str | None = None
+    source: str | None = None
+
+
+class CostIngestResult(ApiModel):
+    records: int
+    inserted: int
+    updated: int
+    unchanged: int

@@ -1,0 +1,45 @@
+"""Observation points, ingestion results and series."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field
+
+from kpi_client.models.base import ApiModel, Instant
+
+
+class ObservationIn(ApiModel):
+    """One point. It is identified by (kpi, service, ts, dimensions): sending it again changes
+    nothing, sending it with a new value replaces the value."""
+
+    kpi: str
+    ts: Instant
+    value: float
+    service: str | None = None
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    source: str | None = None
+
+
+class IngestResult(ApiModel):
+    points: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+class SeriesPoint(ApiModel):
+    bucket: dt.datetime
+    value: float | None
+    count: int
+
+
+class Series(ApiModel):
+    kpi: str
+    grain: str
+    aggregation: str
+    unit: str
+    points: list[SeriesPoint]
+    service: str | None = None
+    team: str | None = None
+    tier: int | None = None

@@ -1,0 +1,86 @@
+"""Sources (the tools that send incidents and changes) and the delivery log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import Field, SecretStr, field_serializer
+
+from kpi_client.models.base import ApiModel, Severity, SourceKind
+
+
+class ServiceRule(ApiModel):
+    """Maps a tool's service to a business service when every `match` entry equals the event's
+    attribute (`ref` is the tool's service name; other keys are labels)."""
+
+    match: dict[str, str]
+    service: str
+
+
+class SourceIn(ApiModel):
+    name: str
+    kind: SourceKind
+    secret: SecretStr | None = Field(
+        default=None, description="Write-only; omit on replace to keep the current one."
+    )
+    username: str | None = None
+    severity_map: dict[str, Severity] = Field(default_factory=dict)
+    service_rules: list[ServiceRule] = Field(default_factory=list)
+    production_envs: list[str] = Field(default_factory=lambda: ["production", "prod"])
+    incident_issue_types: list[str] = Field(default_factory=lambda: ["incident"])
+    infer_links: bool = True
+    infer_window_minutes: int = 240
+
+    @field_serializer("secret", when_used="json")
+    def _reveal_on_the_wire(self, secret: SecretStr | None) -> str | None:
+        # Hidden in repr and logs, sent in the request body.
+        return None if secret is None else secret.get_secret_value()
+
+
+class Source(ApiModel):
+    id: int
+    name: str
+    kind: str
+    has_secret: bool
+    webhook_path: str
+    username: str | None = None
+    severity_map: dict[str, str] = Field(default_factory=dict)
+    service_rules: list[ServiceRule] = Field(default_factory=list)
+    production_envs: list[str] = Field(default_factory=list)
+    incident_issue_types: list[str] = Field(default_factory=list)
+    infer_links: bool = True
+    infer_window_minutes: int = 240
+
+
+class DeliveryRow(ApiModel):
+    id: int
+    source: str
+    received_at: dt.datetime
+    status: str
+    attempts: int
+    delivery_key: str | None = None
+    event_type: str | None = None
+    detail: str | None = None
+    applied_at: dt.datetime | None = None
+    body_bytes: int | None = None
+
+
+class DeliveryDetail(DeliveryRow):
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+
+
+class DeliveryOutcome(ApiModel):
+    """What a delivery (or its replay) did. `status` is applied, unmapped or duplicate."""
+
+    delivery_id: int
+    status: str
+    detail: str | None = None
+    incidents: list[int] = Field(default_factory=list)
+    changes: list[int] = Field(default_factory=list)
+    commits: int = 0
+
+
+class ReplayReport(ApiModel):
+    applied: list[int] = Field(default_factory=list)
+    still_unmapped: list[int] = Field(default_factory=list)

@@ -1,0 +1,3 @@
+from kpi_client.reporter.cli import main
+
+raise SystemExit(main())
