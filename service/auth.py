@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from service.db import Connection, sql
 from service.errors import Forbidden, NotFound, Unauthorized
-from service.models.catalog import Name
+from service.models.catalog import Body, Name
 from service.models.enums import Scope
 
 TOKEN_PREFIX = "kpi_"
@@ -29,7 +29,7 @@ class Principal:
         return scope in self.scopes or Scope.ADMIN in self.scopes
 
 
-class TokenIn(BaseModel):
+class TokenIn(Body):
     name: Name
     scopes: list[Scope] = Field(min_length=1)
 

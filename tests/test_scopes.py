@@ -198,3 +198,14 @@ async def test_token_requests_are_validated(client: httpx.AsyncClient, admin: He
     r = await client.post("/v1/tokens", json={"name": "x", "scopes": ["root"]}, headers=admin)
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["scopes.0"]
+
+
+async def test_a_token_request_with_an_unknown_field_is_refused(
+    client: httpx.AsyncClient, admin: Headers, con: dbmod.Connection
+) -> None:
+    before = await con.fetchval("select count(*) from api_token")
+    body = {"name": "dash", "scopes": ["read"], "expires": "never"}
+    r = await client.post("/v1/tokens", json=body, headers=admin)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["expires"]
+    assert await con.fetchval("select count(*) from api_token") == before
