@@ -138,15 +138,18 @@ def create_app(
         if settings.database_url is None:
             raise RuntimeError("KPI_DATABASE_URL is not set (kpi serve starts an embedded one)")
         url = settings.database_url.get_secret_value()
-        con = await dbmod.connect(url, settings.db_schema)
+        con = await dbmod.connect(
+            url, settings.db_schema, timeout=settings.db_connect_timeout_seconds
+        )
         try:
             await dbmod.migrate(con, settings.db_schema)
         finally:
             await con.close()
         pool = await dbmod.create_pool(
-            url, settings.db_schema, settings.pool_min_size, settings.pool_max_size
-        )
-        app.state.db = dbmod.PoolDatabase(pool)
+            url, settings.db_schema, settings.pool_min_size, settings.pool_max_size,
+            settings=settings,
+        )  # fmt: skip
+        app.state.db = dbmod.PoolDatabase(pool, settings.db_acquire_timeout_seconds)
         stop = asyncio.Event()
         worker = None
         if settings.background:

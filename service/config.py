@@ -28,6 +28,25 @@ class Settings(BaseSettings):
     db_schema: str = Field(default="public", description="Postgres schema holding the tables.")
     pool_min_size: int = 2
     pool_max_size: int = 10
+    db_connect_timeout_seconds: float = Field(
+        default=5,
+        gt=0,
+        description="How long opening a database connection may take before it counts as "
+        "failed (the database is unreachable).",
+    )
+    db_acquire_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="How long a request waits for a pooled connection (connecting included) "
+        "before it is answered 503 with Retry-After.",
+    )
+    db_command_timeout_seconds: float = Field(
+        default=300,
+        ge=0,
+        description="Longest one SQL statement on the server's pool (requests, background "
+        "work) may run before it is cancelled; a request meeting it is answered 503 (0: no "
+        "limit). It bounds a hang on a connection whose database vanished without closing it.",
+    )
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_batch_points: int = 10_000
     max_ndjson_line_bytes: int = 64 * 1024

@@ -14,6 +14,8 @@ from typing import Any, Protocol, TypeAlias
 import asyncpg
 import orjson
 
+from service.config import Settings
+
 log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -27,6 +29,37 @@ MIGRATION_LOCK_KEY = 7_160_001
 Connection: TypeAlias = Any
 
 
+class DatabaseUnavailable(ConnectionError):
+    """No connection to the database could be had: refused, timed out, or the server is
+    starting, stopping or recovering. Requests meeting it are answered 503 with Retry-After."""
+
+
+#: What opening a connection raises while the database is down, restarting or unreachable.
+#: OSError covers refused and reset connections, a missing socket file, name resolution
+#: and timeouts (TimeoutError is an OSError).
+_CONNECT_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.ClientCannotConnectError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def _connect_failure(exc: BaseException) -> bool:
+    if isinstance(exc, asyncpg.InterfaceError):
+        # A connection that the server closed while it was being set up.
+        return "connection is closed" in str(exc)
+    return isinstance(exc, _CONNECT_FAILURES)
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable:
+    return DatabaseUnavailable(f"cannot connect to the database: {type(exc).__name__}: {exc}")
+
+
 class Database(Protocol):
     """Anything that lends a connection: the app's pool, or a test's single connection."""
 
@@ -34,15 +67,50 @@ class Database(Protocol):
 
 
 class PoolDatabase:
-    """The production Database: an asyncpg pool."""
+    """The production Database: an asyncpg pool.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    A connection is waited for at most `acquire_timeout` seconds (by default
+    KPI_DB_ACQUIRE_TIMEOUT_SECONDS), connecting included; past that, or when connecting fails,
+    DatabaseUnavailable is raised. A connection the database closed (restart, failover) is
+    replaced on a later acquire, so the pool recovers by itself once the database is back.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float | None = None) -> None:
         self.pool = pool
+        self.acquire_timeout = (
+            Settings().db_acquire_timeout_seconds if acquire_timeout is None else acquire_timeout
+        )
 
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[Connection]:
-        async with self.pool.acquire() as con:
+        try:
+            con = await self.pool.acquire(timeout=self.acquire_timeout)
+        except TimeoutError as exc:
+            raise DatabaseUnavailable(
+                f"no database connection within {self.acquire_timeout:g} s"
+            ) from exc
+        except Exception as exc:
+            if _connect_failure(exc):
+                raise _unavailable(exc) from exc
+            raise
+        try:
             yield con
+        except BaseException:
+            await self._release(con, failed=True)
+            raise
+        await self._release(con, failed=False)
+
+    async def _release(self, con: Connection, *, failed: bool) -> None:
+        """Back to the pool. A connection that cannot be reset there (the database went away
+        meanwhile) is dropped by the pool; that must not turn work already committed into a
+        failed request, nor hide the error a failed one met."""
+        try:
+            await self.pool.release(con)
+        except Exception as exc:
+            log.warning(
+                "database connection dropped on release",
+                extra={"error": repr(exc), "request_failed": failed},
+            )
 
 
 def parse_named_queries(text: str) -> dict[str, str]:
@@ -91,21 +159,46 @@ def _server_settings(schema: str) -> dict[str, str]:
     return {"search_path": schema, "timezone": "UTC", "jit": "off"}
 
 
-async def connect(url: str, schema: str = "public") -> Connection:
-    """One connection with the service's codecs and search path."""
-    con: Connection = await asyncpg.connect(url, server_settings=_server_settings(schema))
-    await _init_connection(con)
+async def connect(url: str, schema: str = "public", *, timeout: float | None = None) -> Connection:
+    """One connection with the service's codecs and search path; DatabaseUnavailable when
+    the database cannot be reached within `timeout` (KPI_DB_CONNECT_TIMEOUT_SECONDS)."""
+    limit = Settings().db_connect_timeout_seconds if timeout is None else timeout
+    try:
+        con: Connection = await asyncpg.connect(
+            url, timeout=limit, server_settings=_server_settings(schema)
+        )
+    except Exception as exc:
+        if _connect_failure(exc):
+            raise _unavailable(exc) from exc
+        raise
+    try:
+        await _init_connection(con)
+    except BaseException:
+        con.terminate()
+        raise
     return con
 
 
-async def create_pool(url: str, schema: str, min_size: int, max_size: int) -> asyncpg.Pool:
-    pool: asyncpg.Pool = await asyncpg.create_pool(
-        url,
-        min_size=min_size,
-        max_size=max_size,
-        server_settings=_server_settings(schema),
-        init=_init_connection,
-    )
+async def create_pool(
+    url: str, schema: str, min_size: int, max_size: int, *, settings: Settings | None = None
+) -> asyncpg.Pool:
+    """The app's pool. Timeouts come from `settings` (else the environment): connecting
+    (KPI_DB_CONNECT_TIMEOUT_SECONDS) and each statement (KPI_DB_COMMAND_TIMEOUT_SECONDS)."""
+    settings = settings or Settings()
+    try:
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=settings.db_connect_timeout_seconds,
+            command_timeout=settings.db_command_timeout_seconds or None,
+            server_settings=_server_settings(schema),
+            init=_init_connection,
+        )
+    except Exception as exc:
+        if _connect_failure(exc):
+            raise _unavailable(exc) from exc
+        raise
     return pool
 
 

@@ -221,27 +221,55 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return problem_response(error, request.url.path)
 
 
+#: The database is down, restarting or out of reach: worth a retry, so 503 with Retry-After.
+#: Errors that a retry would meet again (bad SQL, a dropped database, wrong password) stay 500.
 _UNAVAILABLE = (
+    # Refused or reset connections, and service.db.DatabaseUnavailable: no connection could
+    # be had within KPI_DB_CONNECT_TIMEOUT_SECONDS / KPI_DB_ACQUIRE_TIMEOUT_SECONDS.
     ConnectionError,
+    # A statement cut off after KPI_DB_COMMAND_TIMEOUT_SECONDS (asyncpg raises TimeoutError).
+    TimeoutError,
+    # The server is starting, stopping or recovering (57P03), stopping and ending sessions
+    # (57P01, pg_ctl stop -m fast), or restarting after a backend crashed (57P02).
     asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    # The connection was lost in the middle of a statement.
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
 
 
+def refused_value(exc: asyncpg.DataError) -> ValidationFailed:
+    """A 422 for a value Postgres cannot take: SQLSTATE class 22 (out of range, bad text such
+    as a NUL character). Every known case is refused by validation first; this keeps any other
+    one a client error, in REST and GraphQL alike."""
+    return ValidationFailed(f"a value is out of range: {type(exc).__name__}")
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Anything else: logged with its trace, answered without one."""
     if isinstance(exc, asyncpg.DataError):
-        # SQLSTATE class 22: a value Postgres cannot take (out of range, bad text). Every
-        # known case is refused by validation first; this keeps any other one a client error.
         log.warning(
             "value refused by the database",
             extra={"path": request.url.path, "error": type(exc).__name__},
         )
-        error: ApiError = ValidationFailed(f"a value is out of range: {type(exc).__name__}")
+        error: ApiError = refused_value(exc)
         return problem_response(error, request.url.path)
-    if isinstance(exc, _UNAVAILABLE):
+    if (
+        isinstance(exc, _UNAVAILABLE)
+        # Using a connection the server has closed meanwhile (e.g. ending the transaction of
+        # a request whose connection was lost: the rollback finds it closed).
+        or (isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc))
+        # A pooled connection told by the server that it is ending (shutdown, 57P01) while
+        # idle, and taken before its close was seen: asyncpg's protocol is still consuming
+        # that unsolicited error and refuses the next statement.
+        or (
+            isinstance(exc, asyncpg.exceptions.InternalClientError)
+            and "another operation" in str(exc)
+        )
+    ):
         log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
         error = ServiceUnavailable(
             "the database is not reachable; retry later", headers={"Retry-After": "5"}

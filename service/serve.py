@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from service.telemetry import MULTIPROC_ENV
@@ -57,6 +58,12 @@ def run(host: str, port: int, workers: int) -> None:
     )  # fmt: skip
     if workers > 1:
         with shared_metrics_dir():
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+            supervisor.run()
+        # uvicorn's supervisor stops when a worker cannot start (the database is down at
+        # start-up, say) but returns as if asked to stop; exit as one worker would, so that a
+        # supervisor (systemd, Kubernetes) sees the failure and starts the server again.
+        if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
+            raise SystemExit(STARTUP_FAILURE)
     else:
         uvicorn.Server(config).run()
