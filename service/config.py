@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         "limit). It bounds a hang on a connection whose database vanished without closing it.",
     )
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_read_timeout_seconds: float = Field(
+        default=15,
+        gt=0,
+        description="Longest pause while a request body arrives; a client "
+        "that stops sending for longer is answered 408 and what it sent is not stored.",
+    )
     max_batch_points: int = 10_000
     max_ndjson_line_bytes: int = 64 * 1024
     graphql_max_depth: int = 10

@@ -7,6 +7,7 @@ ApiError                       a problem answered to the client
  +-- Forbidden                 403 the token lacks the scope
  +-- NotFound                  404 no such resource
  +-- MethodNotAllowed          405
+ +-- RequestTimeout            408 the client stopped sending its body
  +-- Conflict                  409 duplicate key or a reference still in use
  +-- PayloadTooLarge           413 body or batch over the documented limit
  +-- UnsupportedMediaType      415 wrong Content-Type
@@ -120,6 +121,12 @@ class MethodNotAllowed(ApiError):
     """405: the path exists, the method does not."""
 
     status, title, slug = 405, "Method Not Allowed", "method-not-allowed"
+
+
+class RequestTimeout(ApiError):
+    """408: the client stopped sending its body before it was complete."""
+
+    status, title, slug = 408, "Request Timeout", "request-timeout"
 
 
 class Conflict(ApiError):
@@ -250,6 +257,15 @@ def refused_value(exc: asyncpg.DataError) -> ValidationFailed:
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Anything else: logged with its trace, answered without one."""
+    if isinstance(exc, asyncpg.ProgramLimitExceededError):
+        # A value too long for an index (Postgres refuses btree entries over 2,704 bytes)
+        # that no field limit caught: the client's to shorten, not a server failure.
+        log.warning(
+            "value too long for the database",
+            extra={"path": request.url.path, "error": type(exc).__name__},
+        )
+        too_long = ValidationFailed("a value is too long to be stored (over 2,700 bytes in a key)")
+        return problem_response(too_long, request.url.path)
     if isinstance(exc, asyncpg.DataError):
         log.warning(
             "value refused by the database",

@@ -1561,3 +1561,14 @@ def test_exported_files_are_up_to_date() -> None:
     for path, text in files.items():
         assert path.read_text() == text, f"{path.name} is stale: run `kpi export`"
     json.loads(files[REPO_ROOT / "openapi" / "openapi.json"])
+
+
+@pytest.mark.parametrize("body", [b'"AAA"', b"42", b"null", b"true", b"{", b"[" * 5000])
+async def test_a_body_that_is_not_a_json_object_is_a_400(
+    client: httpx.AsyncClient, reader: dict[str, str], body: bytes
+) -> None:
+    r = await client.post(
+        "/graphql", content=body, headers={**reader, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from cross_web import HTTPException as StrawberryHTTPException
 from starlette.requests import Request
-from starlette.types import Receive, Send
+from starlette.types import Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -14,10 +15,12 @@ from strawberry.http.base import BaseRequestProtocol
 
 from service import ratelimit
 from service.auth import authenticate, require
+from service.config import Settings
 from service.db import Database
 from service.errors import BadRequest, error_for_status, problem_response
 from service.graphql.context import Context
 from service.models.enums import Scope
+from service.rest.endpoint import JSON, media_type, read_body
 from service.web.pages import explorer_response
 
 
@@ -28,6 +31,31 @@ def wants_explorer(request: Request) -> bool:
         and "query" not in request.query_params
         and "text/html" in request.headers.get("accept", "")
     )
+
+
+async def _checked_body(request: Request, scope: AsgiScope, receive: Receive) -> Request:
+    """The request with its body read under the REST limits (size, 413; pauses, 408) and, when
+    JSON, checked to be an object (or a batch, which strawberry refuses) nested no deeper than
+    a parser can take: a request strawberry reads from memory."""
+    settings: Settings = request.app.state.settings
+    body = await read_body(request, settings.max_body_bytes)
+    if media_type(request) == JSON:
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+        if not isinstance(parsed, dict | list):
+            raise BadRequest("the body must be a JSON object: {query, variables, operationName}")
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, replay)
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -54,6 +82,8 @@ class GraphQLApp(GraphQL[Context, None]):
             # The page needs no token; the queries sent from it do.
             await explorer_response(request)(scope, receive, send)
             return
+        if request.method == "POST":
+            request = await _checked_body(request, scope, receive)
         try:
             response = await self.run(request)
         except StrawberryHTTPException as exc:

@@ -50,6 +50,8 @@ Status = Literal["applied", "unmapped", "duplicate"]
 _UNSTORABLE_TEXT = (
     asyncpg.UntranslatableCharacterError,
     asyncpg.CharacterNotInRepertoireError,
+    # A value too long for an index (a commit sha, an alert name of thousands of bytes).
+    asyncpg.ProgramLimitExceededError,
 )
 
 

@@ -7,6 +7,7 @@ its result. Every failure along the way is an ApiError, answered as problem+json
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -26,6 +27,7 @@ from service.db import Connection, Database
 from service.errors import (
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     ValidationFailed,
     field_error,
@@ -121,6 +123,25 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
     return TypeAdapter(tp)
 
 
+async def body_chunks(request: Request) -> AsyncIterator[bytes]:
+    """The body as it arrives; a 408 when the client pauses for longer than
+    KPI_BODY_READ_TIMEOUT_SECONDS (a stalled upload must not hold the request forever)."""
+    settings: Settings = request.app.state.settings
+    idle = settings.body_read_timeout_seconds
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout(idle):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            raise RequestTimeout(
+                f"the body stopped arriving for {idle:g} s; nothing of it was stored"
+            ) from exc
+        yield chunk
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing (413) as soon as it grows past `limit` bytes."""
     declared = request.headers.get("content-length")
@@ -128,7 +149,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise PayloadTooLarge(f"the body is over the {limit}-byte limit", limit=limit)
     chunks = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request):
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"the body is over the {limit}-byte limit", limit=limit)

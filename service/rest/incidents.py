@@ -33,6 +33,7 @@ from service.models.incidents import (
 )
 from service.models.instants import Instant
 from service.models.sources import Source
+from service.rest import idempotency
 from service.rest.endpoint import Call, Endpoint, id_param
 from service.rest.metrics import events_applied
 from service.store import catalog, sources
@@ -127,7 +128,7 @@ async def _submit(
     """Log the request as a delivery of its source and apply it. A retry with the same
     Idempotency-Key is logged once and applied once; the key sent with another request is
     refused."""
-    key = call.request.headers.get("idempotency-key")
+    key = idempotency.key_of(call.request)
     fingerprint = hashlib.sha256(
         f"{call.request.url.path}\n".encode() + call.body.model_dump_json().encode()
     ).hexdigest()

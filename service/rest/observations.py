@@ -15,6 +15,7 @@ from service.rest.endpoint import (
     NDJSON,
     Call,
     Endpoint,
+    body_chunks,
     check_media_type,
     path_param,
     read_body,
@@ -52,7 +53,7 @@ async def _once(chunk: list[Numbered]) -> AsyncIterator[list[Numbered]]:
 async def _ndjson_lines(call: Call) -> AsyncIterator[bytes]:
     limit = call.settings.max_ndjson_line_bytes
     pending = b""
-    async for chunk in call.request.stream():
+    async for chunk in body_chunks(call.request):
         pending += chunk
         *lines, pending = pending.split(b"\n")
         for line in lines:

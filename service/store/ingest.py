@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import hashlib
+from typing import Any, overload
 
 from pydantic import BaseModel
 
@@ -37,6 +38,23 @@ class DeliveryRow(BaseModel):
     body_bytes: int | None
 
 
+#: Longest delivery key kept as sent (in UTF-8 bytes); a longer one is kept as its SHA-256, so
+#: it still identifies the delivery but fits the key's index (Postgres refuses btree entries
+#: over 2,704 bytes).
+MAX_KEY_BYTES = 200
+
+
+@overload
+def stored_key(key: str) -> str: ...
+@overload
+def stored_key(key: None) -> None: ...
+def stored_key(key: str | None) -> str | None:
+    """The delivery key as stored: as sent, or `sha256:<hex>` of it when it is too long."""
+    if key is None or len(key.encode()) <= MAX_KEY_BYTES:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 async def claim_delivery(
     con: Connection,
     *,
@@ -50,13 +68,14 @@ async def claim_delivery(
 ) -> int | None:
     """Log a delivery; None when one with the same key is already logged (a duplicate)."""
     delivery_id: int | None = await con.fetchval(
-        q("insert_delivery"), source_id, key, event_type, headers, body, status, detail
-    )
+        q("insert_delivery"), source_id, stored_key(key), event_type, headers, body, status,
+        detail,
+    )  # fmt: skip
     return delivery_id
 
 
 async def delivery_by_key(con: Connection, *, source_id: int, key: str) -> Any:
-    return await con.fetchrow(q("delivery_by_key"), source_id, key)
+    return await con.fetchrow(q("delivery_by_key"), source_id, stored_key(key))
 
 
 async def set_outcome(

@@ -637,6 +637,22 @@ async def test_retries_with_the_same_webhook_id_are_duplicates(
     assert await count(con, "incident_event") == 1
 
 
+async def test_a_webhook_id_too_long_to_index_is_kept_as_its_hash_and_still_dedupes(
+    client: httpx.AsyncClient, admin: Headers, con: dbmod.Connection
+) -> None:
+    """Postgres refuses index entries over 2,704 bytes: a longer key is stored as its SHA-256,
+    which identifies the retries of that delivery just the same."""
+    await pagerduty_source(client, admin)
+    body = fixture_bytes(PD_VECTOR)
+    long_id = "w" * 3_000
+    first = assert_applied(await post_pagerduty(client, body, **{"X-Webhook-Id": long_id}))
+    second = await post_pagerduty(client, body, **{"X-Webhook-Id": long_id})
+    assert second.json()["status"] == "duplicate"
+    assert second.json()["delivery_id"] == first["delivery_id"]
+    digest = hashlib.sha256(long_id.encode()).hexdigest()
+    assert [r["delivery_key"] for r in await deliveries(con)] == [f"sha256:{digest}"]
+
+
 @pytest.fixture
 async def pool_app(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, dbmod.Connection]]:
     """An app on a fresh schema with a real pool; what it writes is committed."""
