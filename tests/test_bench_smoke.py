@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,3 +39,17 @@ def test_benchmark_smoke_run(database_url: str, args: tuple[str, ...], expected:
     out = _bench(database_url, *args)
     for text in expected:
         assert text in out, out
+
+
+def test_load_smoke_run(database_url: str) -> None:
+    """`kpi bench load` for a few seconds: every kind is sent, none fails, nothing acked is lost."""
+    out = _bench(database_url, "load", "--seconds", "3", "--concurrency", "2", "--workers", "1",
+                 "--services", "20", "--batch-size", "100", "--json")  # fmt: skip
+    report = json.loads(out)
+    for kind in ("webhook", "observations", "graphql"):
+        assert report["kinds"][kind]["requests"] > 0, report["kinds"]
+        assert report["kinds"][kind]["items"] > 0, report["kinds"]
+    assert report["errors"] == 0 and report["warm_up_errors"] == 0, report["error_samples"]
+    verification = report["verification"]
+    assert verification["summary"].endswith(", 0 missing"), verification
+    assert verification["deliveries"] > 0 and verification["points"] > 0, verification

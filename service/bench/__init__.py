@@ -8,6 +8,7 @@ BENCHMARKS = {
     "ingest-bulk": "service.bench.ingest_bulk",
     "ingest-webhook": "service.bench.ingest_webhook",
     "kpi-compute": "service.bench.kpi_compute",
+    "load": "service.bench.load",
 }
 
 
