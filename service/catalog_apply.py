@@ -8,14 +8,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from service.db import Connection
 from service.errors import ApiError, FieldError, NotFound
 from service.models.catalog import (
     Body,
+    FieldProblem,
     KpiIn,
     OutcomeIn,
     OutcomeLinkIn,
@@ -37,6 +38,16 @@ class TargetSpec(Body):
     warning: float | None = Field(default=None, allow_inf_nan=False)
     effective_from: dt.date
     effective_to: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _scope_and_dates(self) -> Self:
+        # The checks TargetIn makes, here too: a file is refused whole, naming the field,
+        # before anything is applied.
+        if self.service is not None and self.tier is not None:
+            raise FieldProblem("tier", "give a service or a tier, not both")
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            raise FieldProblem("effective_to", "must be after effective_from")
+        return self
 
 
 class OutcomeLinkSpec(OutcomeLinkIn):

@@ -136,6 +136,26 @@ async def test_an_error_names_the_entry_in_the_file_and_nothing_is_applied(
     assert await store.list_teams(con) == []
 
 
+@pytest.mark.parametrize(
+    ("target", "field"),
+    [
+        ({"value": 1, "effective_from": "2026-01-02", "effective_to": "2026-01-01"},
+         "effective_to"),
+        ({"value": 1, "effective_from": "2026-01-01", "service": "web", "tier": 1}, "tier"),
+    ],
+)  # fmt: skip
+async def test_a_target_the_api_would_refuse_is_refused_in_a_file_too(
+    client: httpx.AsyncClient, admin: dict[str, str], con: dbmod.Connection,
+    target: dict[str, object], field: str,
+) -> None:  # fmt: skip
+    body = {"kpis": [{"key": "k", "name": "K", "unit": "%", "direction": "higher_is_better",
+                      "aggregation": "avg", "targets": [target]}]}  # fmt: skip
+    r = await client.post("/v1/catalog/apply", json=body, headers=admin)
+    assert r.status_code == 422, r.text  # was a 500
+    assert [e["field"] for e in r.json()["errors"]] == [f"kpis.0.targets.0.{field}"]
+    assert await store.list_kpis(con) == []
+
+
 async def test_apply_endpoint_dry_run_then_apply(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
