@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import typing
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -15,10 +17,12 @@ _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 _REF = "#/components/schemas/{model}"
 
 _STATUS_TEXT = {
+    202: "Kept but not applied (unmapped): `detail` says why; replay it once mapped",
     400: "The request cannot be read",
     401: "No valid token",
     403: "The token lacks the required scope",
     404: "No such resource",
+    408: "The body stopped arriving before it was complete",
     409: "Conflict: a duplicate key, or the resource is still referenced",
     413: "Body or batch over the documented limit",
     415: "Unsupported Content-Type",
@@ -62,16 +66,73 @@ class Problem(BaseModel):
     errors: list[ProblemFieldError] | None = None
 
 
+def _models(tp: Any, seen: set[type[BaseModel]]) -> Iterator[type[BaseModel]]:
+    """Every pydantic model `tp` is or holds, through fields, unions, lists and Annotated."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp in seen:
+            return
+        seen.add(tp)
+        yield tp
+        for info in tp.model_fields.values():
+            yield from _models(info.annotation, seen)
+    for arg in typing.get_args(tp):
+        yield from _models(arg, seen)
+
+
+def _renamed_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: (_REF.format(model=renames.get(value.rsplit("/", 1)[1], value.rsplit("/", 1)[1]))
+                  if key == "$ref" and isinstance(value, str) else _renamed_refs(value, renames))
+            for key, value in node.items()
+        }  # fmt: skip
+    if isinstance(node, list):
+        return [_renamed_refs(item, renames) for item in node]
+    return node
+
+
 class _Schemas:
+    """The spec's components. Each type's schema is made on its own, so two different models
+    of the same name (e.g. an incident's Change and an applied catalog's Change) would share a
+    component: the later one is renamed, prefixed with its module (CatalogApplyChange)."""
+
     def __init__(self) -> None:
         self.components: dict[str, Any] = {}
 
+    def _free_name(self, name: str, definition: Any, owner: Any) -> str:
+        if self.components.get(name, definition) == definition:
+            return name
+        module = next((m.__module__ for m in _models(owner, set()) if m.__name__ == name), "")
+        prefix = "".join(part.title() for part in module.rsplit(".", 1)[-1].split("_"))
+        candidate, n = prefix + name, 1
+        while self.components.get(candidate, definition) != definition:
+            n += 1
+            candidate = f"{prefix}{name}{n}"
+        return candidate
+
+    def add(self, schema: dict[str, Any], owner: Any) -> dict[str, Any]:
+        """Registers the $defs of `owner`'s schema as components; returns the schema without
+        them, its references pointing at the names registered."""
+        definitions: dict[str, Any] = schema.pop("$defs", {})
+        renames = {
+            name: free
+            for name, definition in definitions.items()
+            if (free := self._free_name(name, definition, owner)) != name
+        }
+        if renames:
+            schema = _renamed_refs(schema, renames)
+        for name, definition in definitions.items():
+            final = renames.get(name, name)
+            definition = _renamed_refs(definition, renames)
+            if self.components.setdefault(final, definition) != definition:
+                raise ValueError(f"two different schemas for the component {final!r}")
+        return schema
+
     def ref(self, tp: Any, mode: str) -> dict[str, Any]:
         schema = TypeAdapter(tp).json_schema(ref_template=_REF, mode=mode)  # type: ignore[arg-type]
-        for name, definition in schema.pop("$defs", {}).items():
-            self.components.setdefault(name, definition)
+        schema = self.add(schema, tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
-            name = tp.__name__
+            name = self._free_name(tp.__name__, schema, tp)
             self.components.setdefault(name, schema)
             return {"$ref": _REF.format(model=name)}
         return schema
@@ -94,9 +155,8 @@ def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[s
     ]  # fmt: skip
     if endpoint.query is not None:
         for name, info in endpoint.query.model_fields.items():
-            schema = TypeAdapter(info.annotation or str).json_schema(ref_template=_REF)
-            for def_name, definition in schema.pop("$defs", {}).items():
-                schemas.components.setdefault(def_name, definition)
+            annotation = info.annotation or str
+            schema = schemas.add(TypeAdapter(annotation).json_schema(ref_template=_REF), annotation)
             param: dict[str, Any] = {
                 "name": info.alias or name,
                 "in": "query",
@@ -141,7 +201,13 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
         errors |= {401, 403, 429}
     if endpoint.auth == "source":
         op["security"] = [{name: []} for name in _SOURCE_SCHEMES]
+    if endpoint.body is not None:
+        errors.add(408)  # rest.endpoint.body_chunks: the client paused too long
     if endpoint.query is not None:
+        errors.add(422)
+    if any(p["schema"]["type"] == "string" for p in params if p["in"] == "path"):
+        # A text Postgres cannot hold (a NUL character) is refused by the database: 422
+        # (errors.refused_value), whatever the operation.
         errors.add(422)
     if endpoint.keyed or endpoint.idempotency == "delivery":
         errors |= {409, 422}
@@ -151,6 +217,26 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
         responses[str(status)] = {"description": _STATUS_TEXT[status], "content": problem}
     op["responses"] = responses
     return op
+
+
+def _graphql_responses() -> dict[str, Any]:
+    """What POST /graphql answers: GraphQL results (errors included) as JSON; requests that are
+    not GraphQL requests and refused tokens as problems."""
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
+    graphql_result = {"application/json": {"schema": {"type": "object"}}}
+    responses: dict[str, Any] = {
+        "200": {"description": "A GraphQL response (data and/or errors)",
+                "content": graphql_result},
+        "400": {"description": "Not a GraphQL request: body not a JSON object, no query, an "
+                               "unknown operationName or an unsupported Content-Type",
+                "content": problem},
+        # Without the read scope the token is refused at the door (a problem); a mutation
+        # without the admin scope is refused by the graph (a GraphQL response with errors).
+        "403": {"description": _STATUS_TEXT[403], "content": {**problem, **graphql_result}},
+    }  # fmt: skip
+    for status in (401, 408, 413, 429, 503):
+        responses[str(status)] = {"description": _STATUS_TEXT[status], "content": problem}
+    return dict(sorted(responses.items()))
 
 
 def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
@@ -172,16 +258,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
                 "properties": {"query": {"type": "string"},
                                "variables": {"type": ["object", "null"]},
                                "operationName": {"type": ["string", "null"]}}}}}},
-            "responses": {
-                "200": {"description": "A GraphQL response (data and/or errors)",
-                        "content": {"application/json": {"schema": {"type": "object"}}}},
-                "401": {"description": _STATUS_TEXT[401], "content": {
-                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}},
-                "403": {"description": _STATUS_TEXT[403], "content": {
-                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}},
-                "429": {"description": _STATUS_TEXT[429], "content": {
-                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}},
-            },
+            "responses": _graphql_responses(),
         }
     }  # fmt: skip
     return {

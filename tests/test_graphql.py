@@ -639,6 +639,33 @@ async def test_invalid_cursor_is_an_error(client: httpx.AsyncClient, reader: Hea
     assert body["errors"][0]["message"] == "invalid cursor 'bm9wZQ=='"
 
 
+async def test_a_value_postgres_refuses_is_the_clients_error(
+    client: httpx.AsyncClient, reader: Headers
+) -> None:
+    """A NUL character in an argument reaches Postgres, which refuses it: that used to be
+    masked as 'Unexpected error.' (a server failure); it is reported as REST reports it."""
+    body = await gql(client, reader, '{ service(slug: "a\\u0000b") { slug } }')
+    assert body["data"] == {"service": None}
+    assert [e["message"] for e in body["errors"]] == [
+        "a value is out of range: CharacterNotInRepertoireError"
+    ]
+    assert body["errors"][0]["path"] == ["service"]
+
+
+async def test_a_value_postgres_refuses_in_a_mutation_is_a_problem(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    data = await gql_data(
+        client,
+        admin,
+        'mutation { deleteService(slug: "a\\u0000b") { ... on Problem { status detail } } }',
+    )
+    assert data["deleteService"] == {
+        "status": 422,
+        "detail": "a value is out of range: CharacterNotInRepertoireError",
+    }
+
+
 # DataLoaders ----------
 
 

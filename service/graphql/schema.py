@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
+import asyncpg
 import strawberry
 from graphql import GraphQLError
 from pydantic import BaseModel, ValidationError
@@ -21,7 +22,7 @@ from strawberry.types.graphql import OperationType
 
 from service.config import Settings
 from service.db import Connection
-from service.errors import ApiError, from_pydantic
+from service.errors import ApiError, from_pydantic, refused_value
 from service.graphql.inputs import (
     KpiInput,
     OutcomeInput,
@@ -224,6 +225,9 @@ async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> 
             return await work(con)
     except ApiError as exc:
         return Problem.from_error(exc)
+    except asyncpg.DataError as exc:
+        log.warning("value refused by the database", extra={"error": type(exc).__name__})
+        return Problem.from_error(refused_value(exc))
 
 
 def _model(value: Any) -> BaseModel:
@@ -405,8 +409,26 @@ def _is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, ValueError | ApiError | GraphQLError):
         return False
-    log.error("unexpected GraphQL error", exc_info=original)
+    if isinstance(original, asyncpg.DataError):
+        log.warning("value refused by the database", extra={"error": type(original).__name__})
+    else:
+        log.error("unexpected GraphQL error", exc_info=original)
     return True
+
+
+class _MaskErrors(MaskErrors):
+    """Masks what _is_unexpected says, but a value Postgres cannot take (e.g. a NUL character
+    in a slug) is the client's error: its message is the one REST answers with its 422."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if not isinstance(original, asyncpg.DataError):
+            return super().anonymise_error(error)
+        refused = refused_value(original)
+        return GraphQLError(
+            refused.detail, nodes=error.nodes, source=error.source,
+            positions=error.positions, path=error.path, original_error=refused,
+        )  # fmt: skip
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -415,7 +437,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         extensions=[
             RequireScopes,
-            lambda: MaskErrors(should_mask_error=_is_unexpected),
+            lambda: _MaskErrors(should_mask_error=_is_unexpected),
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

@@ -148,7 +148,7 @@ async def replay_unmapped(call: Call) -> ReplayReport:
 ENDPOINTS = [
     Endpoint("POST", "/v1/webhooks/{source}", receive_webhook, None,
              "Receive a webhook delivery from a registered source", "webhooks",
-             body=dict, response=DeliveryOutcome, errors=(401, 404, 409, 413, 422),
+             body=dict, response=DeliveryOutcome, errors=(202, 401, 404, 409, 413, 422),
              description=WEBHOOK_DOC, auth="source", stream_body=True),
     Endpoint("GET", "/v1/sources", list_sources, Scope.ADMIN, "List sources (no secrets)",
              "sources", response=list[Source]),
@@ -169,7 +169,7 @@ ENDPOINTS = [
              response=DeliveryDetail, errors=(404,)),
     Endpoint("POST", "/v1/deliveries/{id:int}/replay", replay_delivery, Scope.ADMIN,
              "Replay an unmapped delivery", "deliveries", response=DeliveryOutcome,
-             errors=(404, 409, 422)),
+             errors=(202, 404, 409, 422)),
     Endpoint("POST", "/v1/deliveries/replay", replay_unmapped, Scope.ADMIN,
              "Replay every unmapped delivery", "deliveries", response=ReplayReport,
              query=ReplayQuery),
