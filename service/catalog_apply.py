@@ -16,7 +16,6 @@ from service.db import Connection
 from service.errors import ApiError, FieldError, NotFound
 from service.models.catalog import (
     Body,
-    FieldProblem,
     KpiIn,
     OutcomeIn,
     OutcomeLinkIn,
@@ -24,6 +23,7 @@ from service.models.catalog import (
     Slug,
     TargetIn,
     TeamIn,
+    check_target,
 )
 from service.models.enums import KpiKind
 from service.models.sources import SourceIn
@@ -41,12 +41,9 @@ class TargetSpec(Body):
 
     @model_validator(mode="after")
     def _scope_and_dates(self) -> Self:
-        # The checks TargetIn makes, here too: a file is refused whole, naming the field,
-        # before anything is applied.
-        if self.service is not None and self.tier is not None:
-            raise FieldProblem("tier", "give a service or a tier, not both")
-        if self.effective_to is not None and self.effective_to <= self.effective_from:
-            raise FieldProblem("effective_to", "must be after effective_from")
+        # TargetIn's checks, here too: a file is refused whole, naming the field, before
+        # anything is applied.
+        check_target(self.service, self.tier, self.effective_from, self.effective_to)
         return self
 
 

@@ -180,6 +180,16 @@ class Kpi(KpiIn):
     id: int
 
 
+def check_target(
+    service: str | None, tier: int | None, start: dt.date, end: dt.date | None
+) -> None:
+    """A target applies to a service, a tier or all, over [start, end) with end after start."""
+    if service is not None and tier is not None:
+        raise FieldProblem("tier", "give a service or a tier, not both")
+    if end is not None and end <= start:
+        raise FieldProblem("effective_to", "must be after effective_from")
+
+
 class TargetIn(Body):
     kpi: KpiKey
     service: Slug | None = Field(default=None, description="Target for one service only.")
@@ -196,10 +206,7 @@ class TargetIn(Body):
 
     @model_validator(mode="after")
     def _scope_and_dates(self) -> Self:
-        if self.service is not None and self.tier is not None:
-            raise FieldProblem("tier", "give a service or a tier, not both")
-        if self.effective_to is not None and self.effective_to <= self.effective_from:
-            raise FieldProblem("effective_to", "must be after effective_from")
+        check_target(self.service, self.tier, self.effective_from, self.effective_to)
         return self
 
 
