@@ -96,7 +96,7 @@ def test_openapi_contract(
     case: schemathesis.Case, spec_app: Starlette, bearer: dict[str, str]
 ) -> None:
     bugs = known_bugs(case)
-    # Requests running into a bug already known (and reproduced by test_known_bugs.py).
+    # Requests running into a bug already known (known_bugs.py) are not sent.
     assume(not any(bug.covers_request(case) for bug in bugs))
     headers = dict(bearer)
     if case.operation.path == "/v1/webhooks/{source}":
