@@ -7,11 +7,19 @@ same run, over a generated data set (service.bench.dataset) in a schema of its o
     kpi bench kpi-compute [--services 1000] [--incidents 1000000] [--changes 1000000]
                           [--seed 1] [--repeat 5] [--days 730] [--end 2026-01-01T00:00:00Z]
                           [--explain] [--no-jit] [--plan-cache-mode auto]
+                          [--keep-schema NAME | --reuse-schema NAME]
 
-Each case (one service, the fleet) runs on a connection of its own, both sides on it. asyncpg
-prepares and caches statements, and with plan_cache_mode auto Postgres may switch a statement
-to a generic plan after five executions, one that assumes a scope array of about ten services:
-so both sides run with force_custom_plan unless --plan-cache-mode says otherwise.
+Generating a large data set takes minutes: --keep-schema NAME generates it into schema NAME and
+keeps it; --reuse-schema NAME times a data set kept that way (same sizes, seed and span, or it
+refuses). Drop it by hand when done: `drop schema NAME cascade`.
+
+Each case (one service, the fleet) runs on a connection of its own, both sides on it, with the
+service's connection settings (service.db: jit off, work_mem). asyncpg prepares and caches
+statements, and with plan_cache_mode auto Postgres may switch a statement to a generic plan
+after five executions, one that assumes a scope array of about ten services: so both sides run
+with force_custom_plan unless --plan-cache-mode says otherwise. (The service's metric reads
+prepare their statement for each call, so they are planned for their arguments in any mode.)
+A generated data set is vacuumed before timing, as a table long in service would be.
 
 Both sides must give the same numbers; a mismatch is printed and the exit status is 1.
 """
@@ -19,13 +27,16 @@ Both sides must give the same numbers; a mismatch is printed and the exit status
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime as dt
+import json
 import math
 import os
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +54,11 @@ WEEK_SECONDS = 7 * 86400
 #: Outages are merged per service in one window pass: ordered by start, an interval adds only
 #: what reaches past every earlier one of its service. The scope joins business_service (a small
 #: hash), so big scopes hash-join and one service uses the (service_id, time) indexes. MTTR takes
-#: one sort per severity for both percentiles (percentile_cont over an array of fractions).
+#: one sort per severity for both percentiles (percentile_cont over an array of fractions), and
+#: its mean as sum / count (avg() also keeps a running sum of squares).
 #: Changes meet their incidents in a join the planner may hash (fleet) or probe (one service),
-#: then are summed per change and once more overall. Seconds come from date_part (float8,
+#: then are summed per change and once more overall (counting the join key, not the id, so the
+#: incident side can be read from the covering index alone). Seconds come from date_part (float8,
 #: no numeric detour); they may differ from extract(epoch) in the last bit.
 BASELINE = """
 with reach as (
@@ -66,7 +79,7 @@ down as (
     from reach
 ),
 mttr as (
-    select severity, count(*) as n, avg(x) as mean,
+    select severity, count(*) as n, sum(x) / count(*) as mean,
            percentile_cont(array[0.5, 0.9]) within group (order by x) as pct
     from (
         select i.severity, date_part('epoch', i.resolved_at - i.detected_at) as x
@@ -80,7 +93,7 @@ mttr as (
 ),
 deploy as (
     select c.kind, c.status, c.finished_at, ct.committed_at,
-           count(i.id) as incidents, count(i.resolved_at) as resolved,
+           count(i.caused_by_change_id) as incidents, count(i.resolved_at) as resolved,
            max(i.resolved_at) as last_resolved
     from change c
     join business_service s on s.id = c.service_id
@@ -272,10 +285,11 @@ def _spread(values: list[float]) -> str:
 async def _explain(con: dbmod.Connection, scope: MetricScope, window: Period,
                    now: dt.datetime) -> None:  # fmt: skip
     ids, starts, ends = list(scope.service_ids), [window.start], [window.end]
+    span = (window.start, window.end)
     statements: list[tuple[str, str, tuple[Any, ...]]] = [
-        ("outage_seconds", metrics.q("outage_seconds"), (ids, starts, ends, now)),
-        ("incident_stats", metrics.q("incident_stats"), (ids, starts, ends)),
-        ("change_stats", metrics.q("change_stats"), (ids, starts, ends)),
+        ("outage_seconds", metrics.q("outage_seconds"), (ids, starts, ends, now, *span)),
+        ("incident_stats", metrics.q("incident_stats"), (ids, starts, ends, *span)),
+        ("change_stats", metrics.q("change_stats"), (ids, starts, ends, *span)),
         ("baseline", BASELINE, (ids, window.start, window.end, now)),
     ]
     for name, statement, args in statements:
@@ -327,17 +341,88 @@ async def _session(url: str, schema: str, args: argparse.Namespace) -> dbmod.Con
     return con
 
 
+def _sizes(args: argparse.Namespace, end: dt.datetime) -> dict[str, Any]:
+    return {"services": args.services, "incidents": args.incidents, "changes": args.changes,
+            "seed": args.seed, "end": end.isoformat(), "days": args.days}  # fmt: skip
+
+
+def _info_text(info: DatasetInfo, sizes: dict[str, Any], generated: float) -> str:
+    data = dataclasses.asdict(info)
+    data["start"], data["end"] = info.start.isoformat(), info.end.isoformat()
+    return json.dumps({"sizes": sizes, "info": data, "generated": generated})
+
+
+def _info_from(text: str) -> tuple[dict[str, Any], DatasetInfo, float]:
+    saved = json.loads(text)
+    data = saved["info"]
+    for name in ("start", "end"):
+        data[name] = dt.datetime.fromisoformat(data[name])
+    for name in ("team_slugs", "service_ids", "service_slugs"):
+        data[name] = tuple(data[name])
+    return saved["sizes"], DatasetInfo(**data), saved["generated"]
+
+
+@contextlib.asynccontextmanager
+async def _dataset(
+    url: str, args: argparse.Namespace, end: dt.datetime
+) -> AsyncIterator[tuple[dbmod.Connection, str, DatasetInfo, float]]:
+    """The data set in a schema: fresh and dropped afterwards, kept (--keep-schema), or one
+    kept earlier (--reuse-schema; its sizes are in the schema's comment)."""
+    sizes = _sizes(args, end)
+    if args.reuse_schema:
+        con = await dbmod.connect(url, args.reuse_schema)
+        try:
+            text = await con.fetchval(
+                "select obj_description(oid, 'pg_namespace') from pg_namespace where nspname = $1",
+                args.reuse_schema,
+            )
+            if text is None:
+                raise SystemExit(f"no data set kept in schema {args.reuse_schema!r}")
+            kept, info, generated = _info_from(text)
+            if kept != sizes:
+                raise SystemExit(f"schema {args.reuse_schema!r} holds another data set: {kept}")
+            await dbmod.migrate(con, args.reuse_schema)  # any migration added since
+            yield con, args.reuse_schema, info, generated
+        finally:
+            await con.close()
+        return
+
+    async def fill(con: dbmod.Connection) -> tuple[DatasetInfo, float]:
+        started = time.perf_counter()
+        info = await generate(
+            con, services=args.services, incidents=args.incidents, changes=args.changes,
+            seed=args.seed, end=end, days=args.days,
+        )  # fmt: skip
+        # As a table long in service would be: its pages marked all-visible (both sides may
+        # then read covering indexes alone), not waiting for autovacuum to get to it.
+        await con.execute("vacuum (analyze) incident, change, commit_time")
+        return info, time.perf_counter() - started
+
+    if args.keep_schema:
+        con = await dbmod.connect(url, args.keep_schema)
+        try:
+            if await con.fetchval(
+                "select true from pg_namespace where nspname = $1", args.keep_schema
+            ):
+                raise SystemExit(f"schema {args.keep_schema!r} exists: reuse or drop it")
+            await dbmod.migrate(con, args.keep_schema)
+            info, generated = await fill(con)
+            comment = _info_text(info, sizes, generated).replace("'", "''")
+            await con.execute(f"comment on schema \"{args.keep_schema}\" is '{comment}'")
+            yield con, args.keep_schema, info, generated
+        finally:
+            await con.close()
+        return
+    async with fresh_schema(url) as (con, schema):
+        info, generated = await fill(con)
+        yield con, schema, info, generated
+
+
 async def _bench(url: str, args: argparse.Namespace) -> int:
     end = dt.datetime.fromisoformat(args.end.replace("Z", "+00:00"))
     if end.tzinfo is None:
         end = end.replace(tzinfo=dt.UTC)
-    async with fresh_schema(url) as (con, schema):
-        started = time.perf_counter()
-        info: DatasetInfo = await generate(
-            con, services=args.services, incidents=args.incidents, changes=args.changes,
-            seed=args.seed, end=end, days=args.days,
-        )  # fmt: skip
-        generated = time.perf_counter() - started
+    async with _dataset(url, args, end) as (con, schema, info, generated):
         window = Period(end - dt.timedelta(days=365), end)
         now = end
         busiest = await con.fetchval(
@@ -417,6 +502,11 @@ def main(argv: list[str]) -> int:
     )
     p.add_argument("--no-jit", action="store_true",
                    help="time both sides with jit = off (else the server's setting)")  # fmt: skip
+    kept = p.add_mutually_exclusive_group()
+    kept.add_argument("--keep-schema", metavar="NAME",
+                      help="generate the data set into schema NAME and keep it")  # fmt: skip
+    kept.add_argument("--reuse-schema", metavar="NAME",
+                      help="time the data set kept in schema NAME (no generation)")  # fmt: skip
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")

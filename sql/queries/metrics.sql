@@ -1,56 +1,46 @@
 -- Builtin metrics, computed from incidents, changes and cost records over a list of windows.
 -- Every query takes the services in scope ($1, bigint[]) and the windows as two parallel
 -- arrays of starts and ends ($2, $3, timestamptz[]); a window is numbered n from 1 in order.
+-- The incident and change queries also take the span of all windows (its start and end, as
+-- plain timestamptz): rows are read over the span, so the planner can estimate them from its
+-- statistics, and only then spread over the windows.
 
 -- name: outage_seconds
 -- Per window and service: seconds covered by the union of outage intervals. An outage is an
 -- incident at or above the service's outage threshold (sev1 is the highest), from impact
--- start to resolution, or to $4 (now) while open. Overlaps are counted once: intervals are
--- clipped to the window, sorted, and merged into islands wherever one starts after every
--- earlier one has ended.
+-- start to resolution, or to $4 (now) while open ($5, $6: the span). Overlaps are counted
+-- once: intervals are clipped to the window and taken in order of start; each adds only what
+-- reaches past every earlier one of its service and window (the union's length, in one
+-- window pass).
 with w as (
     select w_start, w_end, n::int
     from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
 ),
-outage as (
-    select i.service_id, i.started_at as o_start, coalesce(i.resolved_at, $4) as o_end
-    from incident i
-    join business_service s on s.id = i.service_id
-    where i.service_id = any($1::bigint[])
+clipped as (
+    select w.n, i.service_id,
+           greatest(i.started_at, w.w_start) as c_start,
+           least(coalesce(i.resolved_at, $4), w.w_end) as c_end
+    from business_service s
+    join incident i on i.service_id = s.id
+    join w on i.started_at < w.w_end and coalesce(i.resolved_at, $4) > w.w_start
+    where s.id = any($1::bigint[])
       and i.severity <= s.outage_threshold
-      and i.started_at < (select max(w_end) from w)
-      and (i.resolved_at is null or i.resolved_at > (select min(w_start) from w))
+      and i.started_at < $6
+      and (i.resolved_at is null or i.resolved_at > $5)
       and coalesce(i.resolved_at, $4) > i.started_at  -- no negative downtime
 ),
-clipped as (
-    select w.n, o.service_id,
-           greatest(o.o_start, w.w_start) as c_start, least(o.o_end, w.w_end) as c_end
-    from outage o
-    join w on o.o_start < w.w_end and o.o_end > w.w_start
-),
-marked as (
+reach as (
     select n, service_id, c_start, c_end,
-           c_start > max(c_end) over (
-               partition by n, service_id order by c_start, c_end
-               rows between unbounded preceding and 1 preceding) as starts_island
+           max(c_end) over (
+               partition by n, service_id order by c_start
+               rows between unbounded preceding and 1 preceding) as covered
     from clipped
-),
-islands as (
-    select n, service_id, c_start, c_end,
-           count(*) filter (where starts_island is not false) over (
-               partition by n, service_id order by c_start, c_end
-               rows unbounded preceding) as island
-    from marked
-),
-merged as (
-    select n, service_id, max(c_end) - min(c_start) as length, count(*) as incidents
-    from islands
-    group by n, service_id, island
 )
 select n, service_id,
-       extract(epoch from sum(length))::double precision as seconds,
-       sum(incidents)::bigint as incidents
-from merged
+       extract(epoch from sum(greatest(c_end - greatest(c_start, coalesce(covered, c_start)),
+                                       interval '0')))::double precision as seconds,
+       count(*) as incidents
+from reach
 group by n, service_id
 order by n, service_id;
 
@@ -60,25 +50,38 @@ order by n, service_id;
 -- (acknowledged - detected), resolution (resolved - detected) and restore (resolved - started)
 -- times in seconds; recurrences (an earlier incident of the same service and problem key
 -- started within 30 days before); users affected; explicit cost estimates.
+-- ($4, $5: the span.) A recurrence is found in one ordered pass over the incidents with a
+-- problem key, from 30 days before the span: the one just before it in (start, id) order, if
+-- any earlier one is within 30 days, is. Means are sum / count: what avg() returns to the
+-- last bit (the same running sum), without its running sum of squares.
 with w as (
     select w_start, w_end, n::int
     from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
 ),
-inc as (
-    select w.n, i.severity, i.service_id, i.users_affected, i.cost_estimate,
-           extract(epoch from i.detected_at - i.started_at)::double precision as ttd,
-           extract(epoch from i.acknowledged_at - i.detected_at)::double precision as tta,
-           extract(epoch from i.resolved_at - i.detected_at)::double precision as ttr,
-           extract(epoch from i.resolved_at - i.started_at)::double precision as restore,
-           i.problem_key is not null and exists (
-               select 1 from incident e
-               where e.service_id = i.service_id and e.problem_key = i.problem_key
-                 and e.started_at >= i.started_at - interval '30 days'
-                 and (e.started_at, e.id) < (i.started_at, i.id)
-           ) as recurring
+keyed as (
+    select i.id, i.started_at,
+           lag(i.started_at) over (
+               partition by i.service_id, i.problem_key order by i.started_at, i.id) as previous
     from incident i
-    join w on i.started_at >= w.w_start and i.started_at < w.w_end
     where i.service_id = any($1::bigint[])
+      and i.problem_key is not null
+      and i.started_at >= $4::timestamptz - interval '30 days'
+      and i.started_at < $5
+),
+recurrence as (
+    select id from keyed where previous >= started_at - interval '30 days'
+),
+inc as (
+    select i.started_at, i.severity, i.service_id, i.users_affected, i.cost_estimate,
+           interval_seconds(i.detected_at - i.started_at) as ttd,
+           interval_seconds(i.acknowledged_at - i.detected_at) as tta,
+           interval_seconds(i.resolved_at - i.detected_at) as ttr,
+           interval_seconds(i.resolved_at - i.started_at) as restore,
+           r.id is not null as recurring
+    from incident i
+    left join recurrence r on r.id = i.id
+    where i.service_id = any($1::bigint[])
+      and i.started_at >= $4 and i.started_at < $5
 )
 select n, severity, service_id,
        grouping(severity, service_id) as level,
@@ -86,19 +89,20 @@ select n, severity, service_id,
        count(*) filter (where recurring) as recurring,
        sum(users_affected)::double precision as users_affected,
        sum(cost_estimate) as cost_estimate,
-       count(ttd) as ttd_n, avg(ttd) as ttd_mean,
+       count(ttd) as ttd_n, sum(ttd) / count(ttd) as ttd_mean,
        percentile_cont(0.5) within group (order by ttd) as ttd_median,
        percentile_cont(0.9) within group (order by ttd) as ttd_p90,
-       count(tta) as tta_n, avg(tta) as tta_mean,
+       count(tta) as tta_n, sum(tta) / count(tta) as tta_mean,
        percentile_cont(0.5) within group (order by tta) as tta_median,
        percentile_cont(0.9) within group (order by tta) as tta_p90,
-       count(ttr) as ttr_n, avg(ttr) as ttr_mean,
+       count(ttr) as ttr_n, sum(ttr) / count(ttr) as ttr_mean,
        percentile_cont(0.5) within group (order by ttr) as ttr_median,
        percentile_cont(0.9) within group (order by ttr) as ttr_p90,
-       count(restore) as restore_n, avg(restore) as restore_mean,
+       count(restore) as restore_n, sum(restore) / count(restore) as restore_mean,
        percentile_cont(0.5) within group (order by restore) as restore_median,
        percentile_cont(0.9) within group (order by restore) as restore_p90
 from inc
+join w on inc.started_at >= w.w_start and inc.started_at < w.w_end
 group by grouping sets ((n), (n, severity), (n, service_id))
 order by n, level desc, severity, service_id;
 
@@ -108,40 +112,44 @@ order by n, level desc, severity, service_id;
 -- an incident); rework (hotfixes and rollbacks); median lead time (finished - commit time) in
 -- seconds; median recovery time (the last resolution among the incidents a failed change
 -- caused - its finish) in seconds, over failed changes whose incidents are all resolved.
+-- ($4, $5: the span.) Changes meet their commit times and the incidents they caused in joins
+-- planned for the rows the span holds, are summed per change, and only then are spread over
+-- the windows (kept apart, so the windows' join does not distort the estimates).
 with w as (
     select w_start, w_end, n::int
     from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
 ),
-deploy as (
-    select w.n, c.id, c.kind, c.status, c.finished_at,
-           extract(epoch from c.finished_at - ct.committed_at)::double precision as lead,
-           caused.incidents, caused.open, caused.last_resolved
+deploy as materialized (
+    select c.kind, c.status, c.finished_at, ct.committed_at,
+           count(i.caused_by_change_id) as incidents,
+           count(i.caused_by_change_id) filter (where i.resolved_at is null) as open,
+           max(i.resolved_at) as last_resolved
     from change c
-    join w on c.finished_at >= w.w_start and c.finished_at < w.w_end
     left join commit_time ct on ct.sha = c.commit_sha
-    left join lateral (
-        select count(*) as incidents, count(*) filter (where i.resolved_at is null) as open,
-               max(i.resolved_at) as last_resolved
-        from incident i where i.caused_by_change_id = c.id
-    ) caused on true
+    left join incident i on i.caused_by_change_id = c.id
     where c.service_id = any($1::bigint[])
       and c.is_production
       and c.status in ('success', 'failed', 'rolled_back')
+      and c.finished_at >= $4 and c.finished_at < $5
+    group by c.id, ct.committed_at
 )
-select n,
+select w.n,
        count(*) as deployments,
-       count(*) filter (where status in ('failed', 'rolled_back') or incidents > 0) as failures,
-       count(*) filter (where kind in ('hotfix', 'rollback')) as rework,
-       count(lead) as lead_n,
-       percentile_cont(0.5) within group (order by lead) as lead_median,
-       count(*) filter (where incidents > 0 and open = 0) as recovery_n,
+       count(*) filter (where d.status in ('failed', 'rolled_back') or d.incidents > 0)
+           as failures,
+       count(*) filter (where d.kind in ('hotfix', 'rollback')) as rework,
+       count(d.committed_at) as lead_n,
        percentile_cont(0.5) within group (
-           order by case when incidents > 0 and open = 0
-                         then extract(epoch from last_resolved - finished_at)::double precision
+           order by interval_seconds(d.finished_at - d.committed_at)) as lead_median,
+       count(*) filter (where d.incidents > 0 and d.open = 0) as recovery_n,
+       percentile_cont(0.5) within group (
+           order by case when d.incidents > 0 and d.open = 0
+                         then interval_seconds(d.last_resolved - d.finished_at)
                     end) as recovery_median
-from deploy
-group by n
-order by n;
+from deploy d
+join w on d.finished_at >= w.w_start and d.finished_at < w.w_end
+group by w.n
+order by w.n;
 
 -- name: spend
 -- Per window, spend in one currency ($4): each cost record's amount spread evenly over the
