@@ -27,7 +27,8 @@ from service.kpi.periods import CADENCE_GRAIN, Period
 from service.kpi.targets import DEFAULT_AVAILABILITY, Effective, TargetScope, effective
 from service.kpi.units import rate
 from service.models.catalog import Kpi
-from service.models.enums import BuiltinMetric, Cadence, Channel
+from service.models.enums import BuiltinMetric, Cadence, Channel, KpiKind
+from service.models.observations import SeriesPoint
 from service.models.statuses import Escalation, EscalationEvent, KpiStatus
 from service.notify import outbox
 from service.store import catalog, metrics, series
@@ -74,15 +75,25 @@ def target_for(kpi: Kpi, targets: Sequence[Any], ref: ScopeRef, day: dt.date) ->
 
 async def compute(
     con: Connection, kpi: Kpi, ref: ScopeRef, cadence: Cadence, period: Period,
-    targets: Sequence[Any], now: dt.datetime,
+    targets: Sequence[Any], now: dt.datetime, scope: MetricScope | None = None,
 ) -> KpiStatus:  # fmt: skip
-    """The KPI's status for one scope and period, with the previous period and the trend."""
+    """The KPI's status for one scope and period, with the previous period and the trend.
+    `scope` is the metric scope of `ref` when the caller has resolved it already."""
     before = periods.previous(cadence, period)
-    scope = await _metric_scope(con, ref)
+    scope = scope or await _metric_scope(con, ref)
     points = await series.series(
         con, kpi=kpi, scope=scope, grain=CADENCE_GRAIN[cadence], start=before.start,
         end=period.end, now=now,
     )  # fmt: skip
+    return status_of_points(kpi, ref, cadence, period, targets, points)
+
+
+def status_of_points(
+    kpi: Kpi, ref: ScopeRef, cadence: Cadence, period: Period, targets: Sequence[Any],
+    points: Sequence[SeriesPoint],
+) -> KpiStatus:  # fmt: skip
+    """The status from the KPI's series over the period and the one before it."""
+    before = periods.previous(cadence, period)
     by_bucket = {p.bucket: p.value for p in points}
     value, previous = by_bucket.get(period.start), by_bucket.get(before.start)
     target = target_for(kpi, targets, ref, period.start.date())
@@ -330,17 +341,18 @@ async def status_for(
     con: Connection, kpi: Kpi, *, service: str | None, on: dt.datetime | None,
     now: dt.datetime,
 ) -> KpiStatus:  # fmt: skip
-    """The status of the period holding `on` (default: the last closed one): stored if
-    evaluated, else computed now without storing it (evaluated_at null)."""
+    """The status of the period holding `on` (default: the last closed one), overall or for
+    one service: stored if evaluated, else computed now without storing it (evaluated_at
+    null)."""
     if kpi.cadence is None:
         raise Conflict(f"KPI {kpi.key!r} has no reporting cadence, so no periods", kpi=kpi.key)
+    if service is None:
+        return (await overall_statuses(con, [kpi], on=on, now=now))[kpi.id]
     period = periods.period_of(kpi.cadence, on) if on else periods.last_closed(kpi.cadence, now)
-    ref = ScopeRef(None, None, None)
-    if service is not None:
-        found = await catalog.list_services(con, slugs=[service])
-        if not found:
-            raise invalid("service", f"unknown service {service!r}")
-        ref = ScopeRef(found[0].id, found[0].slug, found[0].tier)
+    found = await catalog.list_services(con, slugs=[service])
+    if not found:
+        raise invalid("service", f"unknown service {service!r}")
+    ref = ScopeRef(found[0].id, found[0].slug, found[0].tier)
     row = await con.fetchrow(q("stored_status"), kpi.id, ref.service_id, kpi.cadence.value,
                              period.start)  # fmt: skip
     if row is not None:
@@ -348,12 +360,58 @@ async def status_for(
     if period.start >= now:
         raise invalid("period", "the period has not started yet")
     targets = (await catalog.targets_by_kpi(con, [kpi.id]))[kpi.id]
-    st = await compute(con, kpi, ref, kpi.cadence, period, targets, now)
-    if ref.service_id is None and st.target is None:
-        _, *linked = (await scopes_of(con, [kpi]))[kpi.id]
-        services = [await compute(con, kpi, r, kpi.cadence, period, targets, now) for r in linked]
-        st = rolled_up(st, services)
-    return st
+    return await compute(con, kpi, ref, kpi.cadence, period, targets, now)
+
+
+async def overall_statuses(
+    con: Connection, kpis: Sequence[Kpi], *, on: dt.datetime | None, now: dt.datetime
+) -> dict[int, KpiStatus]:
+    """status_for(service=None) of many KPIs, by KPI id (those with a cadence): the stored
+    statuses read in one statement, and only the KPIs with none computed now, their targets,
+    services and the fleet's scope read once for all of them."""
+    wanted = {
+        k.id: periods.period_of(k.cadence, on) if on else periods.last_closed(k.cadence, now)
+        for k in kpis
+        if k.cadence is not None
+    }
+    by_id = {k.id: k for k in kpis}
+    rows = await con.fetch(
+        q("stored_overall_statuses"), list(wanted),
+        [by_id[i].cadence for i in wanted], [p.start for p in wanted.values()],
+    )  # fmt: skip
+    out = {r["kpi_id"]: _status(r, by_id[r["kpi_id"]].key, None) for r in rows}
+    missing = [by_id[i] for i in wanted if i not in out]
+    if not missing:
+        return out
+    if any(wanted[k.id].start >= now for k in missing):
+        raise invalid("period", "the period has not started yet")
+    targets = await catalog.targets_by_kpi(con, [k.id for k in missing])
+    overall = ScopeRef(None, None, None)
+    observed = [k for k in missing if k.kind is KpiKind.OBSERVED and k.cadence is not None]
+    points = await series.observed_overall(
+        con,
+        [(k, CADENCE_GRAIN[k.cadence], periods.previous(k.cadence, wanted[k.id]).start,
+          wanted[k.id].end) for k in observed if k.cadence is not None],
+    ) if observed else {}  # fmt: skip
+    fleet = None if len(observed) == len(missing) else await _metric_scope(con, overall)
+    for kpi in missing:
+        assert kpi.cadence is not None
+        period, own = wanted[kpi.id], targets[kpi.id]
+        if kpi.id in points:
+            out[kpi.id] = status_of_points(kpi, overall, kpi.cadence, period, own, points[kpi.id])
+        else:
+            out[kpi.id] = await compute(con, kpi, overall, kpi.cadence, period, own, now, fleet)
+    # A KPI without a target of its own takes the worst status of its services.
+    untargeted = [k for k in missing if out[k.id].target is None]
+    linked = await scopes_of(con, untargeted) if untargeted else {}
+    for kpi in untargeted:
+        assert kpi.cadence is not None
+        period, own = wanted[kpi.id], targets[kpi.id]
+        services = [
+            await compute(con, kpi, r, kpi.cadence, period, own, now) for r in linked[kpi.id][1:]
+        ]
+        out[kpi.id] = rolled_up(out[kpi.id], services)
+    return out
 
 
 async def history(

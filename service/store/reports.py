@@ -212,14 +212,12 @@ async def scorecard(con: Connection, on: dt.datetime | None, now: dt.datetime) -
             f"{len(kpis)} KPIs are flagged board-level; a board scorecard should hold at most "
             f"{BOARD_LIMIT}"
         )
+    statuses = await evaluation.overall_statuses(con, kpis, on=on, now=now)
     items = []
     for kpi in kpis:
         if kpi.cadence is None:
             warnings.append(f"KPI {kpi.key!r} has no reporting cadence, so no status")
-            items.append(_item(kpi, None))
-            continue
-        st = await evaluation.status_for(con, kpi, service=None, on=on, now=now)
-        items.append(_item(kpi, st))
+        items.append(_item(kpi, statuses.get(kpi.id)))
     return Scorecard(on=on or now, items=items, board_level=len(kpis), warnings=warnings)
 
 
@@ -249,12 +247,15 @@ async def outcome_health(
     links = (await catalog.grouped(con, "kpi_links_by_outcome", [outcome_id]))[outcome_id]
     weights = {link["id"]: link["weight"] for link in links}
     kpis = await catalog.list_kpis(con, ids=list(weights))
-    rows = []
-    for kpi in kpis:
-        status = Status.NO_DATA
-        if kpi.cadence is not None:
-            status = (await evaluation.status_for(con, kpi, service=None, on=on, now=now)).status
-        rows.append(KpiHealth(kpi=kpi.key, weight=weights[kpi.id], status=status))
+    statuses = await evaluation.overall_statuses(con, kpis, on=on, now=now)
+    rows = [
+        KpiHealth(
+            kpi=kpi.key,
+            weight=weights[kpi.id],
+            status=statuses[kpi.id].status if kpi.id in statuses else Status.NO_DATA,
+        )
+        for kpi in kpis
+    ]
     value = health.score((r.weight, r.status) for r in rows)
     return OutcomeHealth(score=value, status=health.status(value), kpis=rows)
 

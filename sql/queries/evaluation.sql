@@ -27,6 +27,14 @@ select kpi_id, service_id, cadence, period_start, period_end, value, target, war
 from kpi_status
 where kpi_id = $1 and service_id is not distinct from $2 and cadence = $3 and period_start = $4;
 
+-- name: stored_overall_statuses
+-- The stored overall status of each KPI ($1) for one period each (cadence $2, start $3).
+select s.kpi_id, s.service_id, s.cadence, s.period_start, s.period_end, s.value, s.target,
+       s.warning, s.target_scope, s.status, s.previous_value, s.trend, s.evaluated_at
+from unnest($1::bigint[], $2::text[], $3::timestamptz[]) as w (kpi_id, cadence, period_start)
+join kpi_status s on s.kpi_id = w.kpi_id and s.service_id is null and s.cadence = w.cadence
+                 and s.period_start = w.period_start;
+
 -- name: status_history
 select kpi_id, service_id, cadence, period_start, period_end, value, target, warning,
        target_scope, status, previous_value, trend, evaluated_at

@@ -1,4 +1,4 @@
--- Observation ingestion (through a per-request staging table) and series reads.
+-- Observation ingestion (through a per-request staging table).
 
 -- name: create_stage
 create temporary table obs_stage (
@@ -61,24 +61,3 @@ written as (
 select (select count(*) from incoming) as points,
        (select count(*) from written where revision = 1) as inserted,
        (select count(*) from written where revision > 1) as updated;
-
--- name: series
--- One KPI's points bucketed by grain (UTC) and combined by the KPI's aggregation.
--- $2 is an array of service ids, or null for every point of the KPI, with or without a service.
-select date_trunc($3, o.ts, 'UTC') as bucket,
-       case $4::text
-           when 'sum' then sum(o.value)
-           when 'avg' then avg(o.value)
-           when 'min' then min(o.value)
-           when 'max' then max(o.value)
-           when 'count' then count(*)::double precision
-           when 'last' then (array_agg(o.value order by o.ts desc, o.service_id desc nulls last))[1]
-       end as value,
-       count(*) as count
-from observation o
-where o.kpi_id = $1
-  and ($2::bigint[] is null or o.service_id = any($2::bigint[]))
-  and ($5::timestamptz is null or o.ts >= $5)
-  and ($6::timestamptz is null or o.ts < $6)
-group by 1
-order by 1;
