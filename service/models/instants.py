@@ -14,9 +14,15 @@ LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
 
 def _in_range(ts: dt.datetime) -> dt.datetime:
-    if not EARLIEST <= ts < LATEST:
+    # Converted to UTC first: comparing two UTC instants is about half the cost of comparing
+    # across offsets, and this runs once per observation point.
+    try:
+        utc = ts.astimezone(dt.UTC)
+    except OverflowError:  # beyond year 1 or 9999 once in UTC
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
         raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
-    return ts.astimezone(dt.UTC)
+    return utc
 
 
 Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]

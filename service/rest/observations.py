@@ -22,7 +22,7 @@ from service.rest.endpoint import (
 )
 from service.rest.metrics import points_ingested
 from service.store import catalog, metrics, observations, series
-from service.store.observations import Numbered
+from service.store.observations import Numbered, gc_paused
 
 #: Points per COPY while reading an NDJSON stream: memory stays flat however long the stream.
 NDJSON_CHUNK = 5_000
@@ -34,7 +34,8 @@ _point = TypeAdapter(ObservationIn)
 async def _json_batch(call: Call) -> list[Numbered]:
     raw = await read_body(call.request, call.settings.max_body_bytes)
     try:
-        points = _batch.validate_json(raw)
+        with gc_paused():
+            points = _batch.validate_json(raw)
     except ValidationError as exc:
         raise from_pydantic(exc) from exc
     limit = call.settings.max_batch_points
@@ -50,38 +51,45 @@ async def _once(chunk: list[Numbered]) -> AsyncIterator[list[Numbered]]:
     yield chunk
 
 
-async def _ndjson_lines(call: Call) -> AsyncIterator[bytes]:
+async def _ndjson_lines(call: Call) -> AsyncIterator[list[bytes]]:
+    """The stream's lines, those complete in each piece of the body as it arrives."""
     limit = call.settings.max_ndjson_line_bytes
     pending = b""
     async for chunk in body_chunks(call.request):
         pending += chunk
         *lines, pending = pending.split(b"\n")
-        for line in lines:
-            yield line
+        yield lines
         if len(pending) > limit:
             raise PayloadTooLarge(f"an NDJSON line is over the {limit}-byte limit", limit=limit)
     if pending:
-        yield pending
+        yield [pending]
 
 
 async def _ndjson_stream(call: Call) -> AsyncIterator[list[Numbered]]:
     """Validated points of the stream, numbered by line (blank lines count, and are skipped)."""
+    limit = call.settings.max_ndjson_line_bytes
     chunk: list[Numbered] = []
     index = -1
-    async for line in _ndjson_lines(call):
-        index += 1
-        if not line.strip():
-            continue
-        if len(line) > call.settings.max_ndjson_line_bytes:
-            limit = call.settings.max_ndjson_line_bytes
-            raise PayloadTooLarge(f"an NDJSON line is over the {limit}-byte limit", limit=limit)
-        try:
-            chunk.append((index, _point.validate_json(line)))
-        except ValidationError as exc:
-            raise from_pydantic(exc, prefix=[index]) from exc
-        if len(chunk) >= NDJSON_CHUNK:
-            yield chunk
-            chunk = []
+    async for lines in _ndjson_lines(call):
+        full: list[list[Numbered]] = []
+        with gc_paused():
+            for line in lines:
+                index += 1
+                if not line.strip():
+                    continue
+                if len(line) > limit:
+                    raise PayloadTooLarge(
+                        f"an NDJSON line is over the {limit}-byte limit", limit=limit
+                    )
+                try:
+                    chunk.append((index, _point.validate_json(line)))
+                except ValidationError as exc:
+                    raise from_pydantic(exc, prefix=[index]) from exc
+                if len(chunk) >= NDJSON_CHUNK:
+                    full.append(chunk)
+                    chunk = []
+        for ready in full:
+            yield ready
     yield chunk
 
 

@@ -1,75 +1,263 @@
-"""Observation ingestion by COPY into a staging table and one merge; series reads."""
+"""Observation ingestion: every point of a request stored in one transaction, or none.
+
+A request's KPI keys and service slugs are resolved to ids, and locked, as its chunks arrive.
+A request of one chunk (every JSON batch) drops its duplicates here and is merged straight
+from arrays; a longer stream is copied into a staging table chunk by chunk, each COPY running
+while the next chunk is read, and merged once at the end.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import AsyncIterable, Iterable, Sequence
+import gc
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from asyncpg import DeadlockDetectedError, UniqueViolationError
 
 from service.db import Connection, sql
-from service.errors import invalid
-from service.models.catalog import Kpi
-from service.models.enums import Grain, KpiKind
-from service.models.observations import IngestResult, ObservationIn, SeriesPoint
+from service.errors import ValidationFailed, invalid
+from service.models.enums import KpiKind
+from service.models.observations import IngestResult, ObservationIn
 
-_STAGE_COLUMNS = ("ord", "kpi", "service", "ts", "value", "dimensions", "source")
+_COLUMNS = ("kpi_id", "service_id", "ts", "value", "dimensions", "source")
+_STAGE_COLUMNS = ("ord", *_COLUMNS)
+#: Stands for "no service" in a point's key: after every id, as Postgres sorts nulls.
+_NO_SERVICE = 2**63
 
 
 def q(name: str) -> str:
     return sql("observations", name)
 
 
-#: A point with its position in the request (array index, or NDJSON line number - 1).
+#: A point with its position in the request (array index, or NDJSON line number - 1);
+#: positions increase along the request.
 Numbered = tuple[int, ObservationIn]
 
 
-def _records(points: Iterable[Numbered]) -> list[tuple[object, ...]]:
-    return [(i, p.kpi, p.service, p.ts, p.value, p.dimensions, p.source) for i, p in points]
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: for synchronous code (no await) that builds
+    thousands of objects that outlive it, such as a batch's validated points. Collections
+    meanwhile would find nothing to free, yet every few of them walk the whole heap (about
+    half the CPU of validating a 5,000-point batch in a worker); one runs after instead."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@dataclass
+class _Keys:
+    """The request's KPI keys and service slugs resolved so far (and locked until commit)."""
+
+    kpis: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (id, kind)
+    services: dict[str, int] = field(default_factory=dict)
+    unknown_kpis: set[str] = field(default_factory=set)
+    unknown_services: set[str] = field(default_factory=set)
+
+    async def resolve(self, con: Connection, chunk: list[Numbered]) -> ValidationFailed | None:
+        """Look up the chunk's new names; the problem of its first point that names an
+        unknown KPI or service, or a KPI that is not observed, if any."""
+        kpis = {p.kpi for _, p in chunk}
+        services = {p.service for _, p in chunk if p.service is not None}
+        new_kpis = kpis - self.kpis.keys() - self.unknown_kpis
+        if new_kpis:
+            rows = await con.fetch(q("lock_kpis"), list(new_kpis))
+            self.kpis.update((r["key"], (r["id"], r["kind"])) for r in rows)
+            self.unknown_kpis |= new_kpis - self.kpis.keys()
+        new_services = services - self.services.keys() - self.unknown_services
+        if new_services:
+            rows = await con.fetch(q("lock_services"), list(new_services))
+            self.services.update((r["slug"], r["id"]) for r in rows)
+            self.unknown_services |= new_services - self.services.keys()
+        if (
+            kpis & self.unknown_kpis
+            or services & self.unknown_services
+            or any(self.kpis[k][1] != KpiKind.OBSERVED for k in kpis)
+        ):
+            return next(filter(None, (self._problem(i, p) for i, p in chunk)))
+        return None
+
+    def _problem(self, at: int, point: ObservationIn) -> ValidationFailed | None:
+        kpi = self.kpis.get(point.kpi)
+        if kpi is None:
+            return invalid(f"{at}.kpi", f"unknown KPI {point.kpi!r}")
+        if kpi[1] != KpiKind.OBSERVED:
+            return invalid(
+                f"{at}.kpi", f"KPI {point.kpi!r} is {kpi[1]}: it is computed, not observed"
+            )
+        if point.service is not None and point.service not in self.services:
+            return invalid(f"{at}.service", f"unknown service {point.service!r}")
+        return None
+
+
+def _months(instants: Iterable[dt.datetime], into: dict[tuple[int, int], dt.datetime]) -> None:
+    """One instant of each UTC month among `instants` (the partitions they need)."""
+    for ts in instants:
+        utc = ts if ts.tzinfo is dt.UTC else ts.astimezone(dt.UTC)
+        into.setdefault((utc.year, utc.month), utc)
+
+
+async def _non_empty(chunks: AsyncIterable[list[Numbered]]) -> AsyncIterator[list[Numbered]]:
+    async for chunk in chunks:
+        if chunk:
+            yield chunk
 
 
 async def ingest(con: Connection, chunks: AsyncIterable[list[Numbered]]) -> IngestResult:
     """Store every point of every chunk, or none: the caller holds the transaction.
 
     A point naming an unknown KPI or service fails the whole request with a 422 whose pointer
-    is the point's index in the request (its line number - 1 for NDJSON).
+    is the point's index in the request (its line number - 1 for NDJSON); a point that fails
+    validation later in the stream is reported instead, as its chunk never arrives.
     """
+    stream = aiter(_non_empty(chunks))
+    first = await anext(stream, None)
+    if first is None:
+        return IngestResult(points=0, inserted=0, updated=0, unchanged=0)
+    second = await anext(stream, None)
+    if second is None:
+        return await _merge_chunk(con, first)
+    return await _merge_stream(con, first, second, stream)
+
+
+async def _merge_chunk(con: Connection, chunk: list[Numbered]) -> IngestResult:
+    keys = _Keys()
+    problem = await keys.resolve(con, chunk)
+    if problem is not None:
+        raise problem
+    kpi_ids = {key: kpi[0] for key, kpi in keys.kpis.items()}
+    service_ids = keys.services
+    # Last point wins: a later duplicate replaces the earlier one. (The loop is the hot path
+    # of a batch, hence written out.)
+    distinct: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    with gc_paused():
+        for _, p in chunk:
+            kpi_id, service, ts, dims = kpi_ids[p.kpi], p.service, p.ts, p.dimensions
+            service_id = None if service is None else service_ids[service]
+            key = (
+                kpi_id, _NO_SERVICE if service_id is None else service_id, ts,
+                tuple(sorted(dims.items())) if dims else (),
+            )  # fmt: skip
+            distinct[key] = (kpi_id, service_id, ts, p.value, dims, p.source)
+    instants = [row[2] for row in distinct.values()]
+    first, last = min(instants), max(instants)
+    months: dict[tuple[int, int], dt.datetime] = {}
+    _months((first, last) if _same_month(first, last) else instants, months)
+    await con.execute(q("ensure_partitions"), list(months.values()))
+    kpis = {row[0] for row in distinct.values()}
+    stored = await _stored_keys(con, kpis, first, last, len(distinct))
+    if stored is not None:
+        # In key order, as merge_points writes, so that concurrent requests lock in one order.
+        with gc_paused():
+            new = [row for key, row in sorted(distinct.items()) if key not in stored]
+        try:
+            # New points are copied (COPY inserts in bulk; INSERT ... ON CONFLICT goes row
+            # by row). A concurrent request storing one of them first makes the COPY fail:
+            # then the whole batch is merged as below.
+            async with con.transaction():
+                await con.copy_records_to_table("observation", records=new, columns=_COLUMNS)
+        except (UniqueViolationError, DeadlockDetectedError):
+            pass
+        else:
+            if len(new) == len(distinct):
+                return _result(len(distinct), len(new), 0)
+            old = [row for key, row in distinct.items() if key in stored]
+            written = await con.fetchrow(q("merge_points"), *zip(*old, strict=True))
+            return _result(len(distinct), len(new) + written["inserted"], written["updated"])
+    written = await con.fetchrow(q("merge_points"), *zip(*distinct.values(), strict=True))
+    return _result(len(distinct), written["inserted"], written["updated"])
+
+
+def _same_month(first: dt.datetime, last: dt.datetime) -> bool:
+    a, b = first.astimezone(dt.UTC), last.astimezone(dt.UTC)
+    return (a.year, a.month) == (b.year, b.month)
+
+
+async def _stored_keys(
+    con: Connection, kpi_ids: set[int], first: dt.datetime, last: dt.datetime, points: int
+) -> set[tuple[Any, ...]] | None:
+    """The keys of the stored points in the batch's KPIs and time span; None when there are
+    too many to fetch (points of other services or dimensions crowd the span)."""
+    limit = 2 * points + 1_000
+    rows = await con.fetch(q("stored_points_between"), list(kpi_ids), first, last, limit)
+    if len(rows) >= limit:
+        return None
+    return {
+        (r[0], _NO_SERVICE if r[1] is None else r[1], r[2],
+         tuple(sorted(r[3].items())) if r[3] else ())
+        for r in rows
+    }  # fmt: skip
+
+
+async def _merge_stream(
+    con: Connection,
+    first: list[Numbered],
+    second: list[Numbered],
+    rest: AsyncIterator[list[Numbered]],
+) -> IngestResult:
+    keys = _Keys()
+    months: dict[tuple[int, int], dt.datetime] = {}
+    problem: ValidationFailed | None = None
+    copying: asyncio.Task[Any] | None = None
+
+    async def chunks() -> AsyncIterator[list[Numbered]]:
+        yield first
+        yield second
+        async for chunk in rest:
+            yield chunk
+
     await con.execute(q("create_stage"))
-    async for chunk in chunks:
-        if chunk:
-            await con.copy_records_to_table(
-                "obs_stage", records=_records(chunk), columns=_STAGE_COLUMNS
+    try:
+        async for chunk in chunks():
+            if problem is not None:
+                continue  # read on: a point failing validation later is reported instead
+            if copying is not None:
+                await copying
+                copying = None
+            problem = await keys.resolve(con, chunk)
+            if problem is not None:
+                continue
+            with gc_paused():
+                records = _stage_records(chunk, keys)
+            _months((r[3] for r in records), months)
+            # The COPY runs while the next chunk is read and validated.
+            copying = asyncio.ensure_future(
+                con.copy_records_to_table("obs_stage", records=records, columns=_STAGE_COLUMNS)
             )
-    await con.execute(q("lock_stage_kpis"))
-    await con.execute(q("lock_stage_services"))
-    bad = await con.fetchrow(q("first_unresolved_point"))
-    if bad is not None:
-        at = str(bad["ord"])
-        if bad["kpi_id"] is None:
-            raise invalid(f"{at}.kpi", f"unknown KPI {bad['kpi']!r}")
-        if bad["kind"] != KpiKind.OBSERVED:
-            raise invalid(
-                f"{at}.kpi", f"KPI {bad['kpi']!r} is {bad['kind']}: it is computed, not observed"
-            )
-        raise invalid(f"{at}.service", f"unknown service {bad['service']!r}")
-    await con.execute(q("ensure_stage_partitions"))
-    row = await con.fetchrow(q("merge_stage"))
+        if copying is not None:
+            await copying
+            copying = None
+    finally:
+        if copying is not None:  # the stream failed: let the COPY end before the rollback
+            await asyncio.gather(copying, return_exceptions=True)
+    if problem is not None:
+        raise problem
+    await con.execute(q("ensure_partitions"), list(months.values()))
+    written = await con.fetchrow(q("merge_stage"))
     await con.execute(q("drop_stage"))
-    points, inserted, updated = row["points"], row["inserted"], row["updated"]
+    return _result(written["points"], written["inserted"], written["updated"])
+
+
+def _stage_records(chunk: list[Numbered], keys: _Keys) -> list[tuple[Any, ...]]:
+    kpi_ids = {key: kpi[0] for key, kpi in keys.kpis.items()}
+    service_ids = keys.services
+    return [
+        (i, kpi_ids[p.kpi], None if p.service is None else service_ids[p.service], p.ts,
+         p.value, p.dimensions, p.source)
+        for i, p in chunk
+    ]  # fmt: skip
+
+
+def _result(points: int, inserted: int, updated: int) -> IngestResult:
     return IngestResult(
         points=points, inserted=inserted, updated=updated, unchanged=points - inserted - updated
     )
-
-
-async def series(
-    con: Connection,
-    *,
-    kpi: Kpi,
-    service_ids: Sequence[int] | None,
-    grain: Grain,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-) -> list[SeriesPoint]:
-    """An observed KPI's points bucketed by grain (UTC) with its aggregation: buckets with data
-    only. `service_ids` None takes every point, with or without a service."""
-    ids = None if service_ids is None else list(service_ids)
-    rows = await con.fetch(q("series"), kpi.id, ids, grain.value, kpi.aggregation.value, start, end)
-    return [SeriesPoint(**r) for r in rows]

@@ -1,10 +1,49 @@
--- Observation ingestion (through a per-request staging table).
+-- Observation ingestion. A request's KPI keys and service slugs are resolved (and locked) by
+-- the store; a batch's new points are copied into observation and its known ones merged from
+-- arrays; a longer stream goes through a per-request staging table and one merge.
+
+-- name: lock_kpis
+-- Holds the named KPIs until commit, so a concurrent delete waits for us (and one that went
+-- first leaves them unknown).
+select key, id, kind from kpi where key = any($1::text[]) for key share;
+
+-- name: lock_services
+select slug, id from business_service where slug = any($1::text[]) for key share;
+
+-- name: ensure_partitions
+select ensure_observation_partitions($1::timestamptz[]);
+
+-- name: stored_points_between
+-- The stored points of the given KPIs from $2 to $3 (inclusive), at most $4 of them: which
+-- of a batch's points exist already (past $4 the store merges the whole batch instead).
+select kpi_id, service_id, ts, dimensions from observation
+where kpi_id = any($1::bigint[]) and ts between $2 and $3
+limit $4;
+
+-- name: merge_points
+-- Distinct points (duplicates already dropped, ordered by key so that concurrent requests
+-- lock rows in one order). A changed value bumps the revision and keeps the replaced one
+-- (trigger keep_observation_revision); new rows are those left at revision 1.
+with written as (
+    insert into observation (kpi_id, service_id, ts, value, dimensions, source)
+    select * from unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::float8[],
+                         $5::jsonb[], $6::text[]) as p (kpi_id, service_id, ts, value, dimensions,
+                                                        source)
+    order by kpi_id, service_id, ts, dimensions
+    on conflict (kpi_id, service_id, ts, dimensions) do update
+        set value = excluded.value, source = excluded.source, ingested_at = now()
+        where observation.value is distinct from excluded.value
+    returning revision
+)
+select count(*) filter (where revision = 1) as inserted,
+       count(*) filter (where revision > 1) as updated
+from written;
 
 -- name: create_stage
 create temporary table obs_stage (
     ord         bigint not null,
-    kpi         text not null,
-    service     text,
+    kpi_id      bigint not null,
+    service_id  bigint,
     ts          timestamptz not null,
     value       double precision not null,
     dimensions  jsonb not null,
@@ -14,41 +53,13 @@ create temporary table obs_stage (
 -- name: drop_stage
 drop table obs_stage;
 
--- name: first_unresolved_point
--- The first staged point whose KPI or service is unknown, or whose KPI is not observed.
-select s.ord, s.kpi, s.service, k.id as kpi_id, k.kind, svc.id as service_id
-from obs_stage s
-left join kpi k on k.key = s.kpi
-left join business_service svc on svc.slug = s.service
-where k.id is null or k.kind <> 'observed' or (s.service is not null and svc.id is null)
-order by s.ord
-limit 1;
-
--- name: ensure_stage_partitions
-select ensure_observation_partitions(array(select distinct date_trunc('month', ts, 'UTC')
-                                           from obs_stage));
-
--- name: lock_stage_kpis
--- Holds the named KPIs and services until commit, so a concurrent delete waits for us (and
--- one that went first leaves them unknown to the check that follows).
-select id from kpi where key in (select distinct kpi from obs_stage) for key share;
-
--- name: lock_stage_services
-select id from business_service
-where slug in (select distinct service from obs_stage where service is not null)
-for key share;
-
 -- name: merge_stage
--- Last point wins inside a batch. A changed value bumps the revision and keeps the replaced
--- one (trigger keep_observation_revision); new rows are those left at revision 1.
+-- Last point wins inside a request; otherwise as merge_points.
 with incoming as (
-    select distinct on (k.id, svc.id, s.ts, s.dimensions)
-           k.id as kpi_id, svc.id as service_id, s.ts, s.value, s.dimensions, s.source
-    from obs_stage s
-    join kpi k on k.key = s.kpi
-    left join business_service svc on svc.slug = s.service
-    where s.service is null or svc.id is not null
-    order by k.id, svc.id, s.ts, s.dimensions, s.ord desc
+    select distinct on (kpi_id, service_id, ts, dimensions)
+           kpi_id, service_id, ts, value, dimensions, source
+    from obs_stage
+    order by kpi_id, service_id, ts, dimensions, ord desc
 ),
 written as (
     insert into observation (kpi_id, service_id, ts, value, dimensions, source)

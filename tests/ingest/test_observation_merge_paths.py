@@ -1,0 +1,141 @@
+"""The store's ways of writing observation points give the same rows and counts: new points
+copied and known ones merged, the whole batch merged when the lookup of stored points would be
+too large or a concurrent request stored a new point first, and a stream staged chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+
+from service import db as dbmod
+from service.errors import ValidationFailed
+from service.models.catalog import KpiIn, ServiceIn
+from service.models.enums import Aggregation, Direction
+from service.models.observations import ObservationIn
+from service.store import catalog, observations
+
+JAN = dt.datetime(2031, 1, 15, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def two(database_url: str) -> AsyncIterator[tuple[dbmod.Connection, dbmod.Connection]]:
+    schema = f"kpi_merge_{secrets.token_hex(4)}"
+    first = await dbmod.connect(database_url, schema)
+    await dbmod.migrate(first, schema)
+    second = await dbmod.connect(database_url, schema)
+    for slug in ("erp", "crm"):
+        await catalog.create_service(first, service=ServiceIn(slug=slug, name=slug, tier=2))
+    await catalog.create_kpi(first, kpi=KpiIn(
+        key="orders", name="Orders", unit="n", direction=Direction.HIGHER_IS_BETTER,
+        aggregation=Aggregation.SUM))  # fmt: skip
+    try:
+        yield first, second
+    finally:
+        await first.execute(f'drop schema if exists "{schema}" cascade')
+        await first.close()
+        await second.close()
+
+
+def _point(minute: int, value: float, service: str | None = "erp") -> ObservationIn:
+    return ObservationIn(
+        kpi="orders", service=service, ts=JAN + dt.timedelta(minutes=minute), value=value
+    )
+
+
+async def _chunks(*chunks: list[ObservationIn]) -> AsyncIterator[list[observations.Numbered]]:
+    start = 0
+    for chunk in chunks:
+        yield list(enumerate(chunk, start))
+        start += len(chunk)
+
+
+async def _ingest(con: dbmod.Connection, *chunks: list[ObservationIn]) -> tuple[int, ...]:
+    async with con.transaction():
+        r = await observations.ingest(con, _chunks(*chunks))
+    return r.points, r.inserted, r.updated, r.unchanged
+
+
+async def _rows(con: dbmod.Connection) -> list[tuple[object, ...]]:
+    rows = await con.fetch(
+        "select s.slug, o.ts, o.value, o.revision from observation o"
+        " left join business_service s on s.id = o.service_id order by 1, 2"
+    )
+    return [tuple(r) for r in rows]
+
+
+async def test_new_and_known_points_in_one_batch(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, _ = two
+    assert await _ingest(a, [_point(0, 1.0), _point(1, 1.0)]) == (2, 2, 0, 0)
+    batch = [_point(0, 1.0), _point(1, 5.0), _point(2, 1.0), _point(2, 2.0), _point(3, 1, None)]
+    assert await _ingest(a, batch) == (4, 2, 1, 1)
+    assert await _rows(a) == [
+        ("erp", JAN, 1.0, 1),
+        ("erp", JAN + dt.timedelta(minutes=1), 5.0, 2),
+        ("erp", JAN + dt.timedelta(minutes=2), 2.0, 1),
+        (None, JAN + dt.timedelta(minutes=3), 1.0, 1),
+    ]
+    assert await a.fetchval("select value from observation_revision") == 1.0
+
+
+async def test_a_crowded_time_span_merges_the_whole_batch(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, _ = two
+    # More stored points of another service in the batch's span than the lookup fetches.
+    await _ingest(a, [_point(m, 1.0, "crm") for m in range(1_200)])
+    batch = [_point(0, 1.0), _point(600, 1.0), _point(1_199, 2.0, "crm")]
+    assert await _ingest(a, batch) == (3, 2, 1, 0)
+    assert len(await _rows(a)) == 1_202
+
+
+async def test_a_point_stored_first_by_a_concurrent_request(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, b = two
+    tr = a.transaction()
+    await tr.start()
+    assert await observations.ingest(a, _chunks([_point(1, 7.0)])) is not None
+    # b does not see a's point yet: it copies it as new, waits for a, then merges instead.
+    waiting = asyncio.create_task(_ingest(b, [_point(0, 1.0), _point(1, 8.0)]))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    await tr.commit()
+    assert await waiting == (2, 1, 1, 0)
+    assert [r[2:] for r in await _rows(a)] == [(1.0, 1), (8.0, 2)]
+
+
+async def test_a_stream_keeps_the_last_duplicate_across_chunks(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, _ = two
+    await _ingest(a, [_point(0, 1.0)])
+    chunks = [[_point(0, 2.0), _point(1, 1.0)], [_point(1, 3.0)], [_point(0, 4.0)]]
+    assert await _ingest(a, *chunks) == (2, 1, 1, 0)
+    assert [r[2:] for r in await _rows(a)] == [(4.0, 2), (3.0, 1)]
+    assert await a.fetch("select value from observation_revision") == [(1.0,)]
+
+
+async def test_a_stream_reports_a_later_invalid_point_before_an_unknown_kpi(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, _ = two
+
+    async def chunks() -> AsyncIterator[list[observations.Numbered]]:
+        yield [(0, ObservationIn(kpi="nope", ts=JAN, value=1.0))]
+        yield [(1, _point(1, 1.0))]
+        raise ValidationFailed("line 3 is not valid")
+
+    with pytest.raises(ValidationFailed, match="line 3"):
+        async with a.transaction():
+            await observations.ingest(a, chunks())
+    with pytest.raises(ValidationFailed, match="unknown KPI 'nope'") as caught:
+        await _ingest(a, [_point(0, 1.0)], [ObservationIn(kpi="nope", ts=JAN, value=1.0)])
+    assert caught.value.errors[0].field == "1.kpi"
+    assert await _rows(a) == []
