@@ -52,12 +52,22 @@ def shared_metrics_dir() -> Iterator[None]:
 
 
 def run(host: str, port: int, workers: int) -> None:
+    run_app("service.app:create_app", host, port, workers, shared_metrics=True)
+
+
+def run_app(
+    factory: str, host: str, port: int, workers: int, *, shared_metrics: bool = False
+) -> None:
+    """Serve the ASGI app made by `factory` ("module:function") as `kpi serve` does: the same
+    loop, HTTP implementation, socket and worker processes (benchmarks serve their baselines
+    with it, so that both sides run under the same server)."""
     config = _Config(
-        "service.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_config=None, access_log=False,
+        factory, factory=True, host=host, port=port, workers=workers, log_config=None,
+        access_log=False,
     )  # fmt: skip
     if workers > 1:
-        with shared_metrics_dir():
+        metrics = shared_metrics_dir() if shared_metrics else contextlib.nullcontext()
+        with metrics:
             supervisor = Multiprocess(config, sockets=[config.bind_socket()])
             supervisor.run()
         # uvicorn's supervisor stops when a worker cannot start (the database is down at

@@ -16,12 +16,30 @@ def match_service(
 ) -> str | None:
     """The first rule whose every `match` entry equals the event's attribute wins; without
     one, a tool service named exactly like a business service maps to it."""
+    ruled = _rule_service(ref, labels, rules)
+    if ruled is not None:
+        return ruled
+    if ref is not None and ref in known_slugs:
+        return ref
+    return None
+
+
+def candidate_service(
+    ref: str | None, labels: Mapping[str, str], rules: Sequence[ServiceRule]
+) -> str | None:
+    """The slug match_service gives when it names a business service that exists: the first
+    matching rule's, else the tool's own name (whether either exists is for the caller)."""
+    ruled = _rule_service(ref, labels, rules)
+    return ruled if ruled is not None else ref
+
+
+def _rule_service(
+    ref: str | None, labels: Mapping[str, str], rules: Sequence[ServiceRule]
+) -> str | None:
     attributes = {**labels, "ref": ref} if ref is not None else dict(labels)
     for rule in rules:
         if all(attributes.get(key) == value for key, value in rule.match.items()):
             return rule.service
-    if ref is not None and ref in known_slugs:
-        return ref
     return None
 
 

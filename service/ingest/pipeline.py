@@ -131,26 +131,102 @@ async def receive(con: Connection, source: SourceSecret, received: Received) -> 
         key, event_type = adapter.delivery_key(delivery), adapter.event_type(delivery)
     except PayloadError as exc:
         key, event_type, failure = None, None, exc
+    # Parsing reads nothing from the database, so it is done before the delivery is logged:
+    # the log then gets its outcome when the delivery is claimed, without a second write.
+    parsed: Mapped | Unsupported | None = None
+    if failure is None:
+        try:
+            parsed = adapter.parse(delivery, _options(src))
+        except Unsupported as exc:
+            parsed = exc
+        except PayloadError as exc:
+            failure = exc
+    logged = _Logged(src, key, event_type, headers, received.body, parsed, failure)
+    try:
+        return await _log_and_apply(con, logged, quick=True)
+    except _UNSTORABLE_TEXT:
+        # The quick way has no savepoint to keep the delivery's log entry through a failed
+        # write; the transaction was rolled back whole, and the delivery goes the usual way.
+        return await _log_and_apply(con, logged, quick=False)
+
+
+@dataclass(frozen=True)
+class _Logged:
+    """A delivery ready to be logged: what the adapter made of it, or why it could not."""
+
+    src: Source
+    key: str | None
+    event_type: str | None
+    headers: dict[str, str]
+    body: bytes
+    parsed: Mapped | Unsupported | None
+    failure: PayloadError | None
+
+
+async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> DeliveryOutcome:
+    """Log the delivery, dropping a duplicate, and apply it, in one transaction.
+
+    Quick: the log entry and the business services the delivery names are written and read in
+    one statement; when every record of the delivery maps to a service, it is applied without
+    the savepoint an unmapped one needs (a failed write then aborts the whole transaction)."""
+    src, failure, parsed = d.src, d.failure, d.parsed
+    if failure is not None:
+        status, detail = "invalid", str(failure)
+    elif isinstance(parsed, Unsupported):
+        status, detail = "unmapped", str(parsed)
+    else:
+        status, detail = "applied", None
+    mapped = parsed if isinstance(parsed, Mapped) else None
+    quick = quick and mapped is not None and not mapped.is_empty()
     async with con.transaction():
-        delivery_id = await store.claim_delivery(
-            con, source_id=src.id, key=key, event_type=event_type,
-            headers=headers, body=received.body, status="invalid" if failure else "applied",
-            detail=str(failure) if failure else None,
-        )  # fmt: skip
+        known: dict[str, int] | None = None
+        one_event = quick and mapped is not None and _one_incident_event(mapped)
+        if one_event:
+            assert mapped is not None
+            event = mapped.incidents[0]
+            claimed = await store.claim_incident_delivery(
+                con, source_id=src.id, key=d.key, event_type=d.event_type, headers=d.headers,
+                body=d.body, event=event, candidates=[
+                    mapping.candidate_service(event.service_ref, event.service_labels,
+                                              src.service_rules)],
+            )  # fmt: skip
+            delivery_id = claimed.delivery_id
+        elif quick:
+            assert mapped is not None
+            delivery_id, known = await store.claim_applied_delivery(
+                con, source_id=src.id, key=d.key, event_type=d.event_type, headers=d.headers,
+                body=d.body, slugs=_slugs(src, [*mapped.incidents, *mapped.changes]),
+            )  # fmt: skip
+        else:
+            delivery_id = await store.claim_delivery(
+                con, source_id=src.id, key=d.key, event_type=d.event_type, headers=d.headers,
+                body=d.body, status=status, detail=detail,
+            )  # fmt: skip
         if delivery_id is None:
-            assert key is not None
-            first = await store.delivery_by_key(con, source_id=src.id, key=key)
+            assert d.key is not None
+            first = await store.delivery_by_key(con, source_id=src.id, key=d.key)
             return DeliveryOutcome(
                 delivery_id=first["id"], status="duplicate",
                 detail=f"already received (first outcome: {first['status']})",
             )  # fmt: skip
-        if failure is None:
+        if status == "unmapped":
+            outcome = DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=detail)
+        elif one_event and claimed.service_id is not None:
+            assert mapped is not None
+            incident_id = await _save_incident(
+                con, src, claimed.incident_id, claimed.service_id, claimed.timeline
+            )
+            outcome = DeliveryOutcome(
+                delivery_id=delivery_id, status="applied", incidents=[incident_id]
+            )
+            outcome._applied = _applied_events(src, mapped)
+        elif mapped is not None and known is not None and _resolved(src, mapped, known):
+            outcome = await _apply(con, src, delivery_id, mapped, known)
+            outcome._applied = _applied_events(src, mapped)
+        elif mapped is not None:
             try:
                 async with con.transaction():
-                    outcome = await _process(con, src, delivery_id, adapter, delivery)
-            except PayloadError as exc:
-                failure = exc
-                await store.set_outcome(con, delivery_id, "invalid", str(exc))
+                    outcome = await apply_mapped(con, src, delivery_id, mapped)
             except _UNSTORABLE_TEXT as exc:
                 failure = PayloadError("#", f"text Postgres cannot store: {exc.args[0]}")
                 await store.set_outcome(con, delivery_id, "invalid", str(failure))
@@ -163,14 +239,37 @@ async def receive(con: Connection, source: SourceSecret, received: Received) -> 
     return outcome
 
 
+def _options(src: Source) -> AdapterOptions:
+    return AdapterOptions(
+        incident_issue_types=tuple(t.casefold() for t in src.incident_issue_types)
+    )
+
+
+def _applied_events(src: Source, mapped: Mapped) -> AppliedEvents:
+    return AppliedEvents(
+        src.name, src.kind.value, len(mapped.incidents), len(mapped.changes), len(mapped.commits)
+    )
+
+
+def _one_incident_event(mapped: Mapped) -> bool:
+    return len(mapped.incidents) == 1 and not mapped.changes and not mapped.commits
+
+
+def _resolved(src: Source, mapped: Mapped, known: Mapping[str, int]) -> bool:
+    """Whether every incident and change of the delivery maps to a business service by itself
+    (so none can be left unmapped, whatever its record already holds)."""
+    return all(
+        _resolve(src, events, known) is not None
+        for groups in (_grouped(mapped.incidents), _grouped(mapped.changes))
+        for events in groups.values()
+    )
+
+
 async def _process(
     con: Connection, src: Source, delivery_id: int, adapter: Adapter, delivery: Delivery
 ) -> DeliveryOutcome:
-    options = AdapterOptions(
-        incident_issue_types=tuple(t.casefold() for t in src.incident_issue_types)
-    )
     try:
-        mapped = adapter.parse(delivery, options)
+        mapped = adapter.parse(delivery, _options(src))
     except Unsupported as exc:
         await store.set_outcome(con, delivery_id, "unmapped", str(exc))
         return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=str(exc))
@@ -192,19 +291,22 @@ async def apply_mapped(
         await store.set_outcome(con, delivery_id, "unmapped", detail)
         return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=detail)
     await store.set_outcome(con, delivery_id, "applied", None)
-    outcome._applied = AppliedEvents(
-        src.name, src.kind.value, len(mapped.incidents), len(mapped.changes), len(mapped.commits)
-    )
+    outcome._applied = _applied_events(src, mapped)
     return outcome
+
+
+def _slugs(src: Source, events: Sequence[IncidentEvent | ChangeEvent]) -> list[str]:
+    """The business services the events may map to: the rules' and the tools' own names."""
+    slugs = {r.service for r in src.service_rules} | {
+        e.service_ref for e in events if e.service_ref
+    }
+    return sorted(slugs)
 
 
 async def _service_ids(
     con: Connection, src: Source, events: Sequence[IncidentEvent | ChangeEvent]
 ) -> dict[str, int]:
-    slugs = {r.service for r in src.service_rules} | {
-        e.service_ref for e in events if e.service_ref
-    }
-    rows = await con.fetch(catalog.q("service_ids_by_slug"), sorted(slugs))
+    rows = await con.fetch(catalog.q("service_ids_by_slug"), _slugs(src, events))
     return {r["slug"]: r["id"] for r in rows}
 
 
@@ -224,8 +326,12 @@ def _describe(events: Sequence[IncidentEvent | ChangeEvent]) -> str:
     return f"{e.service_ref!r}" + (f" ({labels})" if labels else "")
 
 
-async def _apply(con: Connection, src: Source, delivery_id: int, mapped: Mapped) -> DeliveryOutcome:
-    known = await _service_ids(con, src, [*mapped.incidents, *mapped.changes])
+async def _apply(
+    con: Connection, src: Source, delivery_id: int, mapped: Mapped,
+    known: Mapping[str, int] | None = None,
+) -> DeliveryOutcome:  # fmt: skip
+    if known is None:
+        known = await _service_ids(con, src, [*mapped.incidents, *mapped.changes])
     for commit in mapped.commits:
         await store.save_commit(con, commit)
     change_ids = []
@@ -297,6 +403,14 @@ async def _apply_incident(
     incident_id, service_id, timeline = await _record(
         con, src, delivery_id, "incident", events, known, store.record_incident_event
     )
+    return await _save_incident(con, src, incident_id, service_id, timeline)
+
+
+async def _save_incident(
+    con: Connection, src: Source, incident_id: int, service_id: int,
+    timeline: list[IncidentEvent],
+) -> int:  # fmt: skip
+    """Rebuild the incident from its whole timeline, link it to its cause, and save it."""
     rec = build_incident(timeline)
     sev = mapping.severity(rec.severity, rec.severity_raw, src.severity_map)
     change_id, link_kind = None, None
@@ -304,11 +418,11 @@ async def _apply_incident(
         change_id = await store.change_by_ref(con, rec.caused_by)
         link_kind = "explicit" if change_id else None
     elif src.infer_links and rec.started_at is not None:
-        change_id = await store.infer_change(
-            con, service_id=service_id, before=rec.started_at,
+        await store.save_incident_inferring_change(
+            con, incident_id, rec, service_id=service_id, severity=sev.value if sev else None,
             window_minutes=src.infer_window_minutes,
         )  # fmt: skip
-        link_kind = "inferred" if change_id else None
+        return incident_id
     await store.save_incident(
         con, incident_id, rec, service_id=service_id, severity=sev.value if sev else None,
         change_id=change_id, link_kind=link_kind,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from typing import Any, overload
 
 from pydantic import BaseModel
@@ -74,6 +75,62 @@ async def claim_delivery(
     return delivery_id
 
 
+async def claim_applied_delivery(
+    con: Connection,
+    *,
+    source_id: int,
+    key: str | None,
+    event_type: str | None,
+    headers: dict[str, str],
+    body: bytes,
+    slugs: list[str],
+) -> tuple[int | None, dict[str, int]]:
+    """claim_delivery as applied, and the ids of the business services among `slugs`, in one
+    round trip; the id is None for a duplicate."""
+    row = await con.fetchrow(
+        q("insert_applied_delivery_with_services"), source_id, stored_key(key), event_type,
+        headers, body, slugs,
+    )  # fmt: skip
+    return row["id"], dict(zip(row["slugs"], row["service_ids"], strict=True))
+
+
+@dataclass(frozen=True)
+class IncidentDelivery:
+    """What claim_incident_delivery did: delivery_id is None for a duplicate (nothing else
+    done), service_id None when no candidate service exists (only the delivery is logged)."""
+
+    delivery_id: int | None
+    service_id: int | None
+    incident_id: int
+    current_service_id: int | None
+    timeline: list[IncidentEvent]
+
+
+async def claim_incident_delivery(
+    con: Connection,
+    *,
+    source_id: int,
+    key: str | None,
+    event_type: str | None,
+    headers: dict[str, str],
+    body: bytes,
+    candidates: list[str | None],
+    event: IncidentEvent,
+) -> IncidentDelivery:
+    """claim_delivery as applied, then, unless it is a duplicate or none of the candidate
+    services exists, record_incident_event: in one round trip."""
+    row = await con.fetchrow(
+        q("ingest_incident_delivery"), source_id, stored_key(key), event_type, headers, body,
+        candidates, event.external_id, event.event_key, event.step.value, event.occurred_at,
+        event.model_dump(mode="json"),
+    )  # fmt: skip
+    timeline = [IncidentEvent.model_validate(data) for data in row["timeline"] or ()]
+    return IncidentDelivery(
+        row["delivery_id"], row["service_id"], row["incident_id"] or 0,
+        row["current_service_id"], timeline,
+    )  # fmt: skip
+
+
 async def delivery_by_key(con: Connection, *, source_id: int, key: str) -> Any:
     return await con.fetchrow(q("delivery_by_key"), source_id, stored_key(key))
 
@@ -110,11 +167,10 @@ async def record_incident_event(
     service and its whole timeline."""
     row = await con.fetchrow(q("upsert_incident"), source_id, event.external_id)
     incident_id: int = row["id"]
-    await con.execute(
-        q("insert_incident_event"), incident_id, event.event_key, event.step.value,
+    rows = await con.fetch(
+        q("insert_incident_event_timeline"), incident_id, event.event_key, event.step.value,
         event.occurred_at, event.model_dump(mode="json"), delivery_id,
     )  # fmt: skip
-    rows = await con.fetch(q("incident_event_data"), incident_id)
     return incident_id, row["service_id"], [IncidentEvent.model_validate(r["data"]) for r in rows]
 
 
@@ -123,11 +179,10 @@ async def record_change_event(
 ) -> tuple[int, int | None, list[ChangeEvent]]:
     row = await con.fetchrow(q("upsert_change"), source_id, event.external_id)
     change_id: int = row["id"]
-    await con.execute(
-        q("insert_change_event"), change_id, event.event_key, event.status.value,
+    rows = await con.fetch(
+        q("insert_change_event_timeline"), change_id, event.event_key, event.status.value,
         event.occurred_at, event.model_dump(mode="json"), delivery_id,
     )  # fmt: skip
-    rows = await con.fetch(q("change_event_data"), change_id)
     return change_id, row["service_id"], [ChangeEvent.model_validate(r["data"]) for r in rows]
 
 
@@ -149,6 +204,26 @@ async def save_incident(
     )  # fmt: skip
 
 
+async def save_incident_inferring_change(
+    con: Connection,
+    incident_id: int,
+    rec: IncidentRecord,
+    *,
+    service_id: int,
+    severity: str | None,
+    window_minutes: int,
+) -> None:
+    """save_incident, linked to the last successful production change of its service within
+    `window_minutes` before its impact start (which it must have), in one round trip."""
+    assert rec.started_at is not None
+    await con.execute(
+        q("update_incident_inferring_change"), incident_id, service_id, severity, rec.priority,
+        rec.status, rec.title, rec.url, rec.started_at, rec.detected_at, rec.acknowledged_at,
+        rec.resolved_at, rec.users_affected, rec.cost_estimate, rec.problem_key, rec.caused_by,
+        window_minutes,
+    )  # fmt: skip
+
+
 async def save_change(
     con: Connection, change_id: int, rec: ChangeRecord, *, service_id: int | None, production: bool
 ) -> None:
@@ -161,13 +236,6 @@ async def save_change(
 
 async def change_by_ref(con: Connection, ref: str) -> int | None:
     found: int | None = await con.fetchval(q("change_by_ref"), ref)
-    return found
-
-
-async def infer_change(
-    con: Connection, *, service_id: int, before: dt.datetime, window_minutes: int
-) -> int | None:
-    found: int | None = await con.fetchval(q("infer_change"), service_id, before, window_minutes)
     return found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import orjson
 
 from service.db import Connection, sql
 from service.errors import Conflict, NotFound, field_error, invalid
@@ -32,11 +33,24 @@ async def get_source(con: Connection, *, name: str) -> Source:
     return _source(rows[0])
 
 
+#: Sources as last read, by their row's content: a webhook reads its source on every delivery,
+#: and a row that has not changed needs no validating again.
+_PARSED: dict[bytes, SourceSecret] = {}
+_PARSED_MAX = 256
+
+
 async def get_source_with_secret(con: Connection, *, name: str) -> SourceSecret:
     row = await con.fetchrow(q("source_with_secret"), name)
     if row is None:
         raise NotFound(f"no source {name!r}")
-    return SourceSecret(source=_source(row), secret=row["secret"])
+    key = orjson.dumps(list(row.values()))
+    found = _PARSED.get(key)
+    if found is None:
+        found = SourceSecret(source=_source(row), secret=row["secret"])
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
 
 
 async def _args(con: Connection, source: SourceIn) -> tuple[Any, ...]:

@@ -1,12 +1,37 @@
 -- The delivery log, incident and change timelines, and the records rebuilt from them.
 
 -- name: insert_delivery
--- Claims the delivery key; a second delivery with the same key inserts nothing.
-insert into delivery (source_id, delivery_key, event_type, headers, body, status, detail)
-values ($1, $2, $3, $4, $5, $6, $7)
+-- Claims the delivery key; a second delivery with the same key inserts nothing. One claimed
+-- as applied is stamped applied now (the transaction's time), as set_delivery_outcome would.
+insert into delivery (source_id, delivery_key, event_type, headers, body, status, detail,
+                      applied_at)
+values ($1, $2, $3, $4, $5, $6, $7, case when $6::text = 'applied' then now() end)
 on conflict (source_id, delivery_key) where delivery_key is not null and status <> 'rejected'
 do nothing
 returning id;
+
+-- name: insert_applied_delivery_with_services
+-- insert_delivery (as applied), and the ids of the business services named in $6, in one
+-- round trip: id is null for a duplicate.
+with claimed as (
+    insert into delivery (source_id, delivery_key, event_type, headers, body, status,
+                          applied_at)
+    values ($1, $2, $3, $4, $5, 'applied', now())
+    on conflict (source_id, delivery_key) where delivery_key is not null and status <> 'rejected'
+    do nothing
+    returning id
+)
+select (select id from claimed) as id,
+       array(select slug from business_service where slug = any($6::text[]) order by slug)
+           as slugs,
+       array(select id from business_service where slug = any($6::text[]) order by slug)
+           as service_ids;
+
+-- name: ingest_incident_delivery
+-- A delivery of one incident event: logged as applied and added to the incident's timeline
+-- (see the function, in sql/migrations/0008_webhook_incident_delivery.sql).
+select delivery_id, service_id, incident_id, current_service_id, timeline
+from ingest_incident_delivery($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
 
 -- name: delivery_by_key
 select id, status, detail, headers from delivery
@@ -43,14 +68,24 @@ insert into incident (source_id, external_id, status) values ($1, $2, 'open')
 on conflict (source_id, external_id) do update set updated_at = now()
 returning id, service_id;
 
--- name: insert_incident_event
-insert into incident_event (incident_id, event_key, step, occurred_at, data, delivery_id)
-values ($1, $2, $3, $4, $5, $6)
-on conflict (incident_id, event_key) do nothing
-returning id;
-
--- name: incident_event_data
-select data from incident_event where incident_id = $1 order by id;
+-- name: insert_incident_event_timeline
+-- Adds the event to the incident's timeline (once per event key), then reads the whole
+-- timeline's data in insertion order, in one round trip. The statement's own snapshot does
+-- not see the row it inserts, so that row is added from RETURNING; ids grow in insertion order
+-- (events of an incident are inserted under its row lock, taken by upsert_incident), so it
+-- sorts last, as it would if read back by a later statement.
+with added as (
+    insert into incident_event (incident_id, event_key, step, occurred_at, data, delivery_id)
+    values ($1, $2, $3, $4, $5, $6)
+    on conflict (incident_id, event_key) do nothing
+    returning id, data
+)
+select data from (
+    select id, data from incident_event where incident_id = $1
+    union all
+    select id, data from added
+) timeline
+order by id;
 
 -- name: update_incident
 update incident
@@ -60,19 +95,45 @@ set service_id = $2, severity = $3, priority = $4, status = $5, title = $6, url 
     caused_by_change_id = $16, link_kind = $17, updated_at = now()
 where id = $1;
 
+-- name: update_incident_inferring_change
+-- update_incident, linked (marked inferred) to the last successful production change of its
+-- service within $16 minutes before its impact start ($8); no link when there is none.
+with inferred as (
+    select id from change
+    where service_id = $2 and is_production and status = 'success'
+      and finished_at <= $8 and finished_at > $8 - make_interval(mins => $16)
+    order by finished_at desc
+    limit 1
+)
+update incident
+set service_id = $2, severity = $3, priority = $4, status = $5, title = $6, url = $7,
+    started_at = $8, detected_at = $9, acknowledged_at = $10, resolved_at = $11,
+    users_affected = $12, cost_estimate = $13, problem_key = $14, caused_by_ref = $15,
+    caused_by_change_id = (select id from inferred),
+    link_kind = case when exists (select from inferred) then 'inferred' end,
+    updated_at = now()
+where id = $1;
+
 -- name: upsert_change
 insert into change (source_id, external_id, kind, status) values ($1, $2, 'deploy', 'in_progress')
 on conflict (source_id, external_id) do update set updated_at = now()
 returning id, service_id;
 
--- name: insert_change_event
-insert into change_event (change_id, event_key, status, occurred_at, data, delivery_id)
-values ($1, $2, $3, $4, $5, $6)
-on conflict (change_id, event_key) do nothing
-returning id;
-
--- name: change_event_data
-select data from change_event where change_id = $1 order by id;
+-- name: insert_change_event_timeline
+-- Adds the event to the change's timeline (once per event key), then reads the whole
+-- timeline's data: as insert_incident_event_timeline, under the row lock of upsert_change.
+with added as (
+    insert into change_event (change_id, event_key, status, occurred_at, data, delivery_id)
+    values ($1, $2, $3, $4, $5, $6)
+    on conflict (change_id, event_key) do nothing
+    returning id, data
+)
+select data from (
+    select id, data from change_event where change_id = $1
+    union all
+    select id, data from added
+) timeline
+order by id;
 
 -- name: update_change
 update change
@@ -94,14 +155,6 @@ where external_id = $1
    or commit_sha = lower($1)
    or (length($1) >= 7 and starts_with(commit_sha, lower($1)))
 order by (external_id = $1) desc, finished_at desc nulls last, id desc
-limit 1;
-
--- name: infer_change
--- The last successful production change of the service within the window before $2.
-select id from change
-where service_id = $1 and is_production and status = 'success'
-  and finished_at <= $2 and finished_at > $2 - make_interval(mins => $3)
-order by finished_at desc
 limit 1;
 
 -- name: link_waiting_incidents
