@@ -9,6 +9,9 @@ BENCHMARKS = {
     "ingest-webhook": "service.bench.ingest_webhook",
     "kpi-compute": "service.bench.kpi_compute",
     "load": "service.bench.load",
+    "series": "service.bench.series",
+    "graphql-portal": "service.bench.graphql_portal",
+    "memory": "service.bench.memory",
 }
 
 

@@ -90,6 +90,14 @@ class GraphQLApp(GraphQL[Context, None]):
             response = problem_response(error_for_status(exc.status_code, exc.reason), "/graphql")
         await response(scope, receive, send)
 
+    def encode_json(self, data: object) -> str | bytes:
+        # The same JSON, several times faster on a large page; what orjson cannot encode
+        # (e.g. an integer beyond 64 bits) goes the standard way.
+        try:
+            return orjson.dumps(data)
+        except orjson.JSONEncodeError:
+            return super().encode_json(data)
+
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # Browsers get the explorer before this; any other GET without a query is a 400.
         return False

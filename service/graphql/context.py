@@ -21,6 +21,9 @@ class Context:
     db: Database
     principal: Principal
     loaders: Loaders = field(init=False)
+    #: GraphQL objects built once per request and shared wherever the same row appears
+    #: (a KPI under every service it applies to, its targets, its statuses).
+    nodes: dict[Any, Any] = field(init=False, default_factory=dict)
     _now: dt.datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:

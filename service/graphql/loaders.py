@@ -3,10 +3,12 @@ so a query over N services costs the same number of statements whatever N is."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -15,13 +17,55 @@ from service.kpi.periods import Period
 from service.models.catalog import Kpi, Outcome, Service, Target, Team
 from service.models.incidents import Change, Incident, TimelineEntry
 from service.models.reports import AvailabilityReport
+from service.models.statuses import KpiStatus
 from service.store import catalog as store
-from service.store import ingest
+from service.store import ingest, portal
 from service.store import reports as report_store
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 Fetch = Callable[[Connection, list[K]], Awaitable[Mapping[K, V]]]
+
+#: Stored statuses a KPI's statusHistory gives unless told otherwise.
+HISTORY_PAGE = 24
+
+
+def _held(future: Awaitable[Any]) -> bool:
+    return (
+        isinstance(future, asyncio.Future)
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    )
+
+
+def ready(loaded: Awaitable[V], then: Callable[[V], T]) -> T:
+    """`then` of what a loader gives: at once when the loader already holds the value (primed
+    by a look-ahead), so the field resolves without a coroutine, a task or a gather; else an
+    awaitable of it, which graphql-core awaits as it would an async resolver's. Typed as the
+    value since that is what the field answers."""
+    if _held(loaded):
+        return then(cast("asyncio.Future[V]", loaded).result())
+
+    async def later() -> Any:
+        found = then(await loaded)
+        return await found if inspect.isawaitable(found) else found
+
+    return cast(T, later())
+
+
+def ready_many(loader: DataLoader[K, V], keys: Sequence[K], then: Callable[[list[V]], T]) -> T:
+    """`ready` over several keys of one loader (load_many's answer, in order)."""
+    futures = [loader.load(k) for k in keys]
+    if all(_held(f) for f in futures):
+        return then([cast("asyncio.Future[V]", f).result() for f in futures])
+
+    async def later() -> Any:
+        found = then(list(await asyncio.gather(*futures)))
+        return await found if inspect.isawaitable(found) else found
+
+    return cast(T, later())
 
 
 def _keyed(db: Database, fetch: Fetch[K, V], missing: Callable[[], V]) -> DataLoader[K, V]:
@@ -59,6 +103,40 @@ class AvailabilityKey:
     service_id: int
     window: Period
     now: dt.datetime
+
+
+@dataclass(frozen=True)
+class HistoryKey:
+    """A KPI's stored statuses for one scope (service None: overall), newest period first."""
+
+    kpi_id: int
+    kpi_key: str
+    service_id: int | None
+    slug: str | None
+    before: dt.datetime | None
+    limit: int
+
+
+def _histories(db: Database) -> DataLoader[HistoryKey, list[KpiStatus]]:
+    """Stored statuses of many KPIs, one statement per distinct scope and page."""
+
+    async def load(keys: list[HistoryKey]) -> list[list[KpiStatus]]:
+        by_page: dict[tuple[int | None, dt.datetime | None, int], set[int]] = {}
+        for k in keys:
+            by_page.setdefault((k.service_id, k.before, k.limit), set()).add(k.kpi_id)
+        found: dict[tuple[int | None, dt.datetime | None, int], dict[int, list[Any]]] = {}
+        async with db.acquire() as con:
+            for (service_id, before, limit), ids in by_page.items():
+                found[(service_id, before, limit)] = await portal.status_histories(
+                    con, sorted(ids), service_id=service_id, before=before, limit=limit
+                )
+        return [
+            [KpiStatus(kpi=k.kpi_key, service=k.slug, **row)
+             for row in found[(k.service_id, k.before, k.limit)][k.kpi_id]]
+            for k in keys
+        ]  # fmt: skip
+
+    return DataLoader(load)
 
 
 class Loaders:
@@ -118,6 +196,7 @@ class Loaders:
         self.services_of_outcome = _edges(db, "services_by_outcome")
         self.outcome_links_of_kpi = _grouped(db, "outcome_links_by_kpi")
         self.kpi_links_of_outcome = _grouped(db, "kpi_links_by_outcome")
+        self.status_history = _histories(db)
         self.targets_of_kpi: DataLoader[int, list[Target]] = _keyed(db, store.targets_by_kpi, list)
         self.incident_timeline: DataLoader[int, list[TimelineEntry]] = _keyed(
             db, lambda con, ids: ingest.timelines(con, "incident_timeline", ids), list

@@ -23,6 +23,8 @@ from strawberry.types.graphql import OperationType
 from service.config import Settings
 from service.db import Connection
 from service.errors import ApiError, from_pydantic, refused_value
+from service.graphql import prefetch
+from service.graphql.execution import ExecutionContext
 from service.graphql.inputs import (
     KpiInput,
     OutcomeInput,
@@ -92,6 +94,7 @@ class Query:
             )
         for row in rows:
             info.context.loaders.service.prime(row.id, row)
+        await prefetch.services_page(info, rows[:size])
         return _page(rows, size, Service.of)
 
     @strawberry.field
@@ -435,6 +438,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        execution_context_class=ExecutionContext,
         extensions=[
             RequireScopes,
             lambda: _MaskErrors(should_mask_error=_is_unexpected),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from service.graphql.loaders import HISTORY_PAGE, HistoryKey, ready
 from service.graphql.types.common import (
     Info,
     Owners,
@@ -18,6 +20,7 @@ from service.models import enums
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
 from service.models.instants import check_instant
+from service.models.statuses import KpiStatus as StatusModel
 from service.store import catalog, evaluation, metrics
 from service.store import series as kpi_series
 
@@ -107,6 +110,16 @@ class Kpi:
             ],
         )
 
+    @classmethod
+    def node(cls, info: Info, m: KpiModel) -> Kpi:
+        """The request's one object for this KPI row, wherever it appears."""
+        nodes = info.context.nodes
+        key = ("kpi", m.id)
+        found = nodes.get(key)
+        if found is None or found.model is not m:
+            found = nodes[key] = cls.of(m)
+        return found
+
     @strawberry.field(description="For a ratio KPI: the KPI divided.")
     async def numerator(self, info: Info) -> Kpi | None:
         return await self._by_key(info, self.model.numerator)
@@ -123,8 +136,17 @@ class Kpi:
         return Kpi.of(found) if found else None
 
     @strawberry.field
-    async def targets(self, info: Info) -> list[Target]:
-        return [Target.of(t) for t in await info.context.loaders.targets_of_kpi.load(self.model.id)]
+    def targets(self, info: Info) -> list[Target]:
+        nodes = info.context.nodes
+
+        def wrap(found: list[TargetModel]) -> list[Target]:
+            key = ("targets", id(found))
+            held = nodes.get(key)
+            if held is None or held[0] is not found:
+                held = nodes[key] = (found, [Target.of(t) for t in found])
+            return held[1]
+
+        return ready(info.context.loaders.targets_of_kpi.load(self.model.id), wrap)
 
     @strawberry.field
     async def outcomes(self, info: Info) -> list[OutcomeContribution]:
@@ -191,17 +213,41 @@ class Kpi:
         return convert(KpiStatus, st)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Stored statuses, newest period first.")
-    async def status_history(
+    def status_history(
         self, info: Info, service: str | None = None, before: dt.datetime | None = None,
-        first: int = 24,
+        first: int = HISTORY_PAGE,
     ) -> list[KpiStatus]:  # fmt: skip
         before = check_instant("before", before)
+        if service is not None:
+            return self._service_history(info, service, before, first)  # type: ignore[return-value]
+        key = HistoryKey(self.model.id, self.model.key, None, None, before, page_size(first))
+        return ready(info.context.loaders.status_history.load(key), _statuses(info, key))
+
+    async def _service_history(
+        self, info: Info, service: str, before: dt.datetime | None, first: int
+    ) -> list[KpiStatus]:
         async with info.context.db.acquire() as con:
-            service_id = None
-            if service is not None:
-                (service_id,) = await catalog.service_ids(con, [service], field="service")
-            found = await evaluation.history(
-                con, self.model, service_id=service_id, slug=service, before=before,
-                limit=page_size(first),
-            )  # fmt: skip
-        return [convert(KpiStatus, st) for st in found]
+            (service_id,) = await catalog.service_ids(con, [service], field="service")
+        key = HistoryKey(self.model.id, self.model.key, service_id, service, before,
+                         page_size(first))  # fmt: skip
+        found = await info.context.loaders.status_history.load(key)
+        return _statuses(info, key)(found)
+
+
+def _status_node(st: StatusModel) -> KpiStatus:
+    """convert(KpiStatus, st) for a model of plain fields only: the same object, built
+    directly (the generic conversion walks every field's type)."""
+    return KpiStatus(**dict(st))
+
+
+def _statuses(info: Info, key: HistoryKey) -> Callable[[list[StatusModel]], list[KpiStatus]]:
+    """Stored statuses as GraphQL objects, built once per request for each KPI and page."""
+    nodes = info.context.nodes
+
+    def wrap(found: list[StatusModel]) -> list[KpiStatus]:
+        held = nodes.get(key)
+        if held is None or held[0] is not found:
+            held = nodes[key] = (found, [_status_node(st) for st in found])
+        return held[1]
+
+    return wrap

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from service.graphql.loaders import ready, ready_many
 from service.graphql.types.common import Info, Owners
 from service.graphql.types.reports import (
     AvailabilityReport,
@@ -57,11 +58,11 @@ class Service:
         )
 
     @strawberry.field
-    async def team(self, info: Info) -> Team | None:
+    def team(self, info: Info) -> Team | None:
         if self.team_id is None:
             return None
-        team = await info.context.loaders.team.load(self.team_id)
-        return Team.of(team) if team else None
+        return ready(info.context.loaders.team.load(self.team_id),
+                     lambda team: Team.of(team) if team else None)  # fmt: skip
 
     async def _services(self, info: Info, edge: str) -> list[Service]:
         loaders = info.context.loaders
@@ -77,24 +78,32 @@ class Service:
         return await self._services(info, "dependents")
 
     @strawberry.field(description="KPIs that apply to this service.")
-    async def kpis(
+    def kpis(
         self, info: Info
     ) -> list[Annotated[Kpi, strawberry.lazy("service.graphql.types.kpi")]]:
         from service.graphql.types.kpi import Kpi
 
         loaders = info.context.loaders
-        ids = await loaders.kpis_of_service.load(self.id)
-        return [Kpi.of(k) for k in await loaders.kpi.load_many(ids) if k]
+        return ready(
+            loaders.kpis_of_service.load(self.id),
+            lambda ids: ready_many(
+                loaders.kpi, ids, lambda found: [Kpi.node(info, k) for k in found if k]
+            ),
+        )
 
     @strawberry.field(description="Outcomes served, through the KPIs that apply here.")
-    async def outcomes(
+    def outcomes(
         self, info: Info
     ) -> list[Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")]]:
         from service.graphql.types.outcome import Outcome
 
         loaders = info.context.loaders
-        ids = await loaders.outcomes_of_service.load(self.id)
-        return [Outcome.of(o) for o in await loaders.outcome.load_many(ids) if o]
+        return ready(
+            loaders.outcomes_of_service.load(self.id),
+            lambda ids: ready_many(
+                loaders.outcome, ids, lambda found: [Outcome.of(o) for o in found if o]
+            ),
+        )
 
     @strawberry.field(description="Incidents of this service overlapping the window.")
     async def incidents(
