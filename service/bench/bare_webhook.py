@@ -13,21 +13,17 @@ socket options and worker processes), so that the two differ only in what the ap
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from service import db as dbmod
-from service.bench.harness import free_port
+from service.bench.harness import running_server
 from service.config import Settings
 
 TABLE = "bare_delivery"
@@ -77,35 +73,11 @@ async def create_table(con: dbmod.Connection) -> None:
     await con.execute(CREATE_TABLE)
 
 
-@contextlib.asynccontextmanager
-async def running_baseline(url: str, schema: str, workers: int) -> AsyncIterator[str]:
+def running_baseline(
+    url: str, schema: str, workers: int
+) -> contextlib.AbstractAsyncContextManager[str]:
     """The baseline served on loopback like `kpi serve`; yields its base URL once ready."""
-    port = free_port()
-    env = {
-        **os.environ, "KPI_DATABASE_URL": url, "KPI_DB_SCHEMA": schema, "KPI_LOG_LEVEL": "WARNING",
-    }  # fmt: skip
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.bench.bare_webhook", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers)],
-        env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_ready(base)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-async def _wait_ready(base: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the baseline server did not become ready")
+    return running_server(url, schema, workers, module=("service.bench.bare_webhook",))
 
 
 def main(argv: list[str]) -> int:

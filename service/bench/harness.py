@@ -9,7 +9,7 @@ import secrets
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 import httpx
@@ -40,14 +40,17 @@ async def fresh_schema(url: str) -> AsyncIterator[tuple[dbmod.Connection, str]]:
 
 
 @contextlib.asynccontextmanager
-async def running_server(url: str, schema: str, workers: int) -> AsyncIterator[str]:
-    """`kpi serve` on loopback, as a user runs it; yields its base URL once it is ready."""
+async def running_server(
+    url: str, schema: str, workers: int, module: Sequence[str] = ("service.cli", "serve")
+) -> AsyncIterator[str]:
+    """`kpi serve` on loopback, as a user runs it (or another `python -m` server taking the
+    same options); yields its base URL once it answers /readyz."""
     port = free_port()
     env = {
         **os.environ, "KPI_DATABASE_URL": url, "KPI_DB_SCHEMA": schema, "KPI_LOG_LEVEL": "WARNING",
     }  # fmt: skip
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
+        [sys.executable, "-m", *module, "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers)],
         env=env,
     )  # fmt: skip
@@ -70,6 +73,19 @@ async def _wait_ready(base: str) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError("server did not become ready")
+
+
+def report_agreement(problems: Sequence[str]) -> int:
+    """The last line of a benchmark comparing figures with its baseline: 0 when both sides
+    gave the same numbers, else the differences on stderr and 1."""
+    if problems:
+        print("same numbers: NO", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        print("  same numbers: NO (see stderr)")
+        return 1
+    print("  same numbers: yes (both sides agree on every figure, rel 1e-9)")
+    return 0
 
 
 def run(bench: Callable[[str], Coroutine[Any, Any, None]]) -> int:

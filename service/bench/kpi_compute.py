@@ -34,7 +34,6 @@ import json
 import math
 import os
 import statistics
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from typing import Any
 
 from service import db as dbmod
 from service.bench.dataset import DatasetInfo, generate
-from service.bench.harness import fresh_schema, run
+from service.bench.harness import fresh_schema, report_agreement, run
 from service.kpi import builtin
 from service.kpi.periods import Period
 from service.store import metrics
@@ -473,14 +472,7 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
                 problems += await _case(session, label, scope, window, now, args)
             finally:
                 await session.close()
-    if problems:
-        print("same numbers: NO", file=sys.stderr)
-        for p in problems:
-            print(f"  {p}", file=sys.stderr)
-        print("  same numbers: NO (see stderr)")
-        return 1
-    print("  same numbers: yes (both sides agree on every figure, rel 1e-9)")
-    return 0
+    return report_agreement(problems)
 
 
 def main(argv: list[str]) -> int:

@@ -29,13 +29,12 @@ import datetime as dt
 import math
 import os
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from service import db as dbmod
-from service.bench.harness import fresh_schema, run
+from service.bench.harness import fresh_schema, report_agreement, run
 from service.bench.observation_data import ObservationDataInfo, generate
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
@@ -386,14 +385,7 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
             problems += await _scorecard_case(session, info, args, "statuses stored")
         finally:
             await session.close()
-    if problems:
-        print("same numbers: NO", file=sys.stderr)
-        for p in problems:
-            print(f"  {p}", file=sys.stderr)
-        print("  same numbers: NO (see stderr)")
-        return 1
-    print("  same numbers: yes (both sides agree on every figure, rel 1e-9)")
-    return 0
+    return report_agreement(problems)
 
 
 def main(argv: list[str]) -> int:
