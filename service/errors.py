@@ -13,7 +13,7 @@ ApiError                       a problem answered to the client
  +-- UnsupportedMediaType      415 wrong Content-Type
  +-- ValidationFailed          422 well-formed but invalid; lists each bad field
  +-- RateLimited               429 the token is over its rate limit; Retry-After says when
- +-- ServiceUnavailable        503 the database cannot be reached
+ +-- ServiceUnavailable        503 the database cannot be reached, or rolled the request back
 """
 
 from __future__ import annotations
@@ -272,6 +272,16 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
             extra={"path": request.url.path, "error": type(exc).__name__},
         )
         error: ApiError = refused_value(exc)
+        return problem_response(error, request.url.path)
+    if isinstance(exc, asyncpg.exceptions.TransactionRollbackError):
+        # A deadlock or serialization failure (SQLSTATE class 40): Postgres rolled the
+        # request's transaction back, so nothing of it was stored, and a retry can succeed.
+        log.warning("rolled back by the database", extra={"path": request.url.path,
+                                                          "error": type(exc).__name__})  # fmt: skip
+        error = ServiceUnavailable(
+            "the request met a concurrent write and was rolled back, storing nothing; retry",
+            headers={"Retry-After": "1"},
+        )
         return problem_response(error, request.url.path)
     if (
         isinstance(exc, _UNAVAILABLE)

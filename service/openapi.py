@@ -28,7 +28,8 @@ _STATUS_TEXT = {
     415: "Unsupported Content-Type",
     422: "Validation failed; `errors` names each bad field",
     429: "The token is over its rate limit; retry after Retry-After seconds",
-    503: "The database is unreachable; retry after Retry-After seconds",
+    503: "The database is unreachable, or rolled the request back on meeting a concurrent "
+    "write (nothing stored); retry after Retry-After seconds",
 }
 
 

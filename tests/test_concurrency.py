@@ -128,3 +128,61 @@ async def test_two_dependency_updates_cannot_close_a_cycle_together(
     await tr.commit()
     with pytest.raises(ValidationFailed, match="cycle"):
         await waiting
+
+
+DAY_ONE = dt.datetime(2031, 1, 10, 12, tzinfo=dt.UTC)
+DAY_TWO = dt.datetime(2031, 1, 11, 12, tzinfo=dt.UTC)
+
+
+async def _batch(
+    con: dbmod.Connection, *points: tuple[dt.datetime, float], stream: bool = False
+) -> None:
+    """One request's points: a JSON batch (one chunk), or a stream (a chunk per point)."""
+    sent = [ObservationIn(kpi="orders", service="erp", ts=ts, value=v) for ts, v in points]
+
+    async def chunks() -> AsyncIterator[list[observations.Numbered]]:
+        if not stream:
+            yield list(enumerate(sent))
+            return
+        for numbered in enumerate(sent):
+            yield [numbered]
+
+    async with con.transaction():
+        await observations.ingest(con, chunks())
+
+
+async def _days_against_points(con: dbmod.Connection) -> list[tuple[object, ...]]:
+    """observation_day next to the same figures summed from the points: equal when kept right."""
+    rows = await con.fetch(
+        """select d.day, d.points, d.total, d.low, d.high, d.last_ts, d.last_value,
+                  p.points as p_points, p.total as p_total, p.low as p_low, p.high as p_high,
+                  p.last_ts as p_last_ts, p.last_value as p_last_value
+           from observation_day d
+           full join (select date_bin('1 day', ts, timestamptz '2000-01-03 00:00:00+00') as day,
+                             count(*) as points, sum(value) as total, min(value) as low,
+                             max(value) as high, max(ts) as last_ts,
+                             (array_agg(value order by ts desc))[1] as last_value
+                      from observation group by 1) p using (day)
+           order by 1"""
+    )
+    return [tuple(r.values()) for r in rows]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["batch", "stream"])
+async def test_writers_crossing_two_days_neither_deadlock_nor_miscount(
+    two: tuple[dbmod.Connection, dbmod.Connection], stream: bool
+) -> None:
+    # Each round, A adds a point to day one and changes one of day two, and B the other way
+    # round: each locks the day it adds to, then the day it changes. Without one order for
+    # the two, rounds end in a deadlock (a 500 for one of the requests).
+    a, b = two
+    await _batch(a, (DAY_ONE, 0.0), (DAY_TWO, 0.0))
+    for i in range(1, 41):
+        minute = dt.timedelta(minutes=i)
+        await asyncio.gather(
+            _batch(a, (DAY_ONE + minute, 1.0), (DAY_TWO, i * 0.1), stream=stream),
+            _batch(b, (DAY_TWO + minute, 1.0), (DAY_ONE, i * 0.3), stream=stream),
+        )
+    rows = await _days_against_points(a)
+    assert [r[:7] for r in rows] == [r[:1] + r[7:] for r in rows]
+    assert [(r[1], r[2]) for r in rows] == [(41, 40 + 4.0 * 3), (41, 40 + 4.0)]

@@ -1,6 +1,8 @@
 """Observation ingestion: every point of a request stored in one transaction, or none.
 
-A request's KPI keys and service slugs are resolved to ids, and locked, as its chunks arrive.
+A request's KPI keys and service slugs are resolved to ids, and locked, as its chunks arrive;
+before its first write it waits for any other request writing points of the same KPI-days
+(one advisory lock per KPI-day, taken in one order, so crossed writers queue, not deadlock).
 A request of one chunk (every JSON batch) drops its duplicates here and is merged straight
 from arrays; a longer stream is copied into a staging table chunk by chunk, each COPY running
 while the next chunk is read, and merged once at the end.
@@ -153,16 +155,17 @@ async def _merge_chunk(con: Connection, chunk: list[Numbered]) -> IngestResult:
     months: dict[tuple[int, int], dt.datetime] = {}
     _months((first, last) if _same_month(first, last) else instants, months)
     await con.execute(q("ensure_partitions"), list(months.values()))
+    await con.execute(q("lock_days"), [row[0] for row in distinct.values()], instants)
     kpis = {row[0] for row in distinct.values()}
     stored = await _stored_keys(con, kpis, first, last, len(distinct))
     if stored is not None:
-        # In key order, as merge_points writes, so that concurrent requests lock in one order.
         with gc_paused():
-            new = [row for key, row in sorted(distinct.items()) if key not in stored]
+            new = [row for key, row in distinct.items() if key not in stored]
         try:
             # New points are copied (COPY inserts in bulk; INSERT ... ON CONFLICT goes row
-            # by row). A concurrent request storing one of them first makes the COPY fail:
-            # then the whole batch is merged as below.
+            # by row). The day locks keep other writers of these points out until we commit;
+            # should a point be stored meanwhile all the same, the COPY fails and the whole
+            # batch is merged as below.
             async with con.transaction():
                 await con.copy_records_to_table("observation", records=new, columns=_COLUMNS)
         except (UniqueViolationError, DeadlockDetectedError):
@@ -242,6 +245,7 @@ async def _merge_stream(
     if problem is not None:
         raise problem
     await con.execute(q("ensure_partitions"), list(months.values()))
+    await con.execute(q("lock_stage_days"))
     written = await con.fetchrow(q("merge_stage"))
     await con.execute(q("drop_stage"))
     return _result(written["points"], written["inserted"], written["updated"])

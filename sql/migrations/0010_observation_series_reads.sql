@@ -26,6 +26,17 @@ create table observation_day (
     primary key (kpi_id, day)
 );
 
+-- Every writer of points takes one transaction-scoped advisory lock per KPI-day it writes,
+-- all of them before its first write and in the order of this key: a request adds some points
+-- (the insert trigger locks their days) and changes others (the update trigger locks theirs)
+-- in statements of its own, and two requests doing so in crossed orders would otherwise
+-- deadlock on the day rows. Two KPI-days sharing a key only wait for each other.
+create function observation_day_lock_key(kpi_id bigint, ts timestamptz) returns integer
+language sql immutable parallel safe as $$
+    select (((kpi_id << 16) + ((ts at time zone 'UTC')::date - date '2000-01-03'))
+            % 2147483647)::integer
+$$;
+
 -- New points add to their day (one upsert per day, in key order so that concurrent writers
 -- queue on the same rows in the same order).
 create function observation_day_add() returns trigger
@@ -59,11 +70,12 @@ begin
 end;
 $$;
 
--- A changed value moves its day's sum by the difference, and the day's low, high and last
--- point are taken again from the points (idempotent, so it does not matter whether points new
--- in the same statement were added already). The days are locked first, so that second look
--- (a statement of its own, with a snapshot of its own) sees every point whose writer added
--- to them before us.
+-- A changed value (ingestion changes values only, never a point's KPI, service or instant)
+-- leaves its day's count alone; the day's sum, low, high and last point are taken again from
+-- its points, exactly as a fresh sum would give them (adding the difference would carry the
+-- float rounding of every change along). The days are locked first, so that second look (a
+-- statement of its own, with a snapshot of its own) sees every point whose writer added to
+-- them before us.
 create function observation_day_change() returns trigger
 language plpgsql as $$
 begin
@@ -74,16 +86,13 @@ begin
     order by d.kpi_id, d.day
     for update;
     update observation_day d
-    set total = d.total + c.delta, low = a.low, high = a.high, last_ts = a.last_ts,
+    set total = a.total, low = a.low, high = a.high, last_ts = a.last_ts,
         last_service_id = a.last_service_id, last_value = a.last_value
-    from (select kpi_id, date_bin('1 day', ts, timestamptz '2000-01-03 00:00:00+00') as day,
-                 sum(value) as delta
-          from (select kpi_id, ts, value from new_points
-                union all
-                select kpi_id, ts, -value from old_points) x
-          group by 1, 2) c
+    from (select distinct kpi_id, date_bin('1 day', ts, timestamptz '2000-01-03 00:00:00+00')
+                 as day
+          from new_points) c
     cross join lateral (
-        select min(o.value) as low, max(o.value) as high,
+        select sum(o.value) as total, min(o.value) as low, max(o.value) as high,
                (array_agg(o.ts order by o.ts desc, o.service_id desc nulls last))[1] as last_ts,
                (array_agg(o.service_id order by o.ts desc, o.service_id desc nulls last))[1]
                    as last_service_id,

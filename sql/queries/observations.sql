@@ -13,6 +13,18 @@ select slug, id from business_service where slug = any($1::text[]) for key share
 -- name: ensure_partitions
 select ensure_observation_partitions($1::timestamptz[]);
 
+-- name: lock_days
+-- Waits for any other request writing points of the same KPI-days, and holds them until
+-- commit: one lock per KPI-day, taken in key order (see observation_day_lock_key).
+select count(pg_advisory_xact_lock(hashtext('observation_day'), k))
+from (select distinct observation_day_lock_key(kpi_id, ts) as k
+      from unnest($1::bigint[], $2::timestamptz[]) as p (kpi_id, ts)
+      order by k) as keys;
+
+-- name: lock_stage_days
+select count(pg_advisory_xact_lock(hashtext('observation_day'), k))
+from (select distinct observation_day_lock_key(kpi_id, ts) as k from obs_stage order by k) as keys;
+
 -- name: stored_points_between
 -- The stored points of the given KPIs from $2 to $3 (inclusive), at most $4 of them: which
 -- of a batch's points exist already (past $4 the store merges the whole batch instead).

@@ -207,6 +207,24 @@ async def test_database_unavailable_is_a_503_with_retry_after(exc: Exception) ->
 @pytest.mark.parametrize(
     "exc",
     [
+        E.DeadlockDetectedError("deadlock detected"),
+        E.SerializationError("could not serialize access due to concurrent update"),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+async def test_a_transaction_the_database_rolled_back_is_a_503_to_retry(exc: Exception) -> None:
+    status, headers, body = await _answer(exc)
+    assert status == 503
+    assert headers["retry-after"] == "1"
+    assert body["type"].endswith("/unavailable")
+    assert body["detail"] == (
+        "the request met a concurrent write and was rolled back, storing nothing; retry"
+    )
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
         asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),
         E.InternalClientError("unexpected error while performing authentication"),
         E.DatabaseDroppedError("terminating connection because the database was dropped"),
