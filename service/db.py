@@ -187,13 +187,13 @@ async def connect(url: str, schema: str = "public", *, timeout: float | None = N
 
 
 async def _reset_on_release(con: Connection) -> None:
-    """What the pool runs when a connection comes back. The service keeps no session state
-    (no SET, LISTEN, cursors or session advisory locks outside a try/finally that releases
-    them; temporary tables are dropped on commit), so an idle connection needs no reset, and
-    skipping asyncpg's default one (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) saves a
-    round trip per request. One left inside a transaction is rolled back and reset in full."""
-    if con.is_in_transaction():
-        await con.reset()
+    """What the pool runs when a connection comes back, after asyncpg has rolled back any
+    transaction left open: nothing. The service keeps no session state (no SET, LISTEN or
+    cursors; temporary tables are dropped on commit; the one session-level lock, the
+    evaluation leader's, is released in a finally that closes the connection if releasing
+    fails), so skipping asyncpg's default reset (advisory unlock, CLOSE ALL, UNLISTEN,
+    RESET ALL) saves a round trip per request."""
+    del con
 
 
 async def create_pool(

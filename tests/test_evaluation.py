@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -670,4 +671,35 @@ async def test_a_leader_of_another_schema_does_not_hold_back_this_ones(
         assert await other.fetchval(lock, db_schema)
         assert await evaluation.evaluate_due(con, NOW) == 0
     finally:
+        await other.close()
+
+
+class _UnlockFails(asyncpg.Connection):  # type: ignore[misc]
+    """A real connection whose release of the leader lock fails, as a lost or cancelled
+    statement would."""
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        if "pg_advisory_unlock" in query:
+            raise ConnectionResetError("connection lost while releasing the lock")
+        result: str = await super().execute(query, *args, timeout=timeout)
+        return result
+
+
+async def test_a_leader_that_cannot_release_its_lock_closes_its_connection(
+    database_url: str, db_schema: str
+) -> None:
+    leader = await asyncpg.connect(
+        database_url, connection_class=_UnlockFails, server_settings={"search_path": db_schema}
+    )
+    other = await dbmod.connect(database_url, db_schema)
+    try:
+        with pytest.raises(ConnectionResetError):
+            await evaluation.evaluate_due(leader, NOW)
+        # Closed, so the lock went with the session and the next round can lead.
+        assert leader.is_closed()
+        lock = "select pg_try_advisory_lock(hashtext($1), hashtext('kpi-evaluation'))"
+        assert await other.fetchval(lock, db_schema)
+        await other.execute("select pg_advisory_unlock_all()")
+    finally:
+        leader.terminate()
         await other.close()

@@ -326,7 +326,13 @@ async def evaluate_due(con: Connection, now: dt.datetime) -> int:
                 log.exception("evaluating %s failed; retried next round", kpi.key)
         await advance_waiting(con, now)
     finally:
-        await con.execute(q("leader_unlock"))
+        try:
+            await con.execute(q("leader_unlock"))
+        except BaseException:
+            # The lock belongs to the session: a connection that could not let go of it must
+            # not go back to the pool (no other process could lead until it was closed).
+            con.terminate()
+            raise
     return stored
 
 
