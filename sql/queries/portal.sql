@@ -12,6 +12,7 @@ cross join lateral (
     from kpi_status
     where kpi_id = k.id and service_id is not distinct from $2
       and ($3::timestamptz is null or period_start < $3)
-    order by period_start desc
+    order by period_start desc, cadence
     limit $4
-) as s;
+) as s
+order by s.kpi_id, s.period_start desc, s.cadence;
