@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from service.bench.harness import allocate_ids
 from service.db import Connection
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4", "sev5")
@@ -100,17 +101,6 @@ def _lognormal_ms(rng: random.Random, median_ms: float, sigma: float) -> int:
     return max(1, int(median_ms * math.exp(sigma * rng.gauss(0.0, 1.0))))
 
 
-async def _allocate_ids(con: Connection, table: str, n: int) -> list[int]:
-    """n fresh ids from the table's identity sequence, so rows can name each other before COPY."""
-    if n == 0:
-        return []
-    ids: list[int] = await con.fetchval(
-        "select array_agg(nextval(pg_get_serial_sequence($1, 'id'))) from generate_series(1, $2)",
-        table, n,
-    )  # fmt: skip
-    return ids
-
-
 @dataclass
 class _Service:
     id: int
@@ -133,7 +123,7 @@ async def _catalog(
     con: Connection, rng: random.Random, prefix: str, services: int
 ) -> tuple[list[str], list[_Service]]:
     n_teams = max(1, min(60, services // 8 + 1))
-    team_ids = await _allocate_ids(con, "team", n_teams)
+    team_ids = await allocate_ids(con, "team", n_teams)
     team_slugs = [f"{prefix}-team-{i:03d}" for i in range(n_teams)]
     await con.copy_records_to_table(
         "team",
@@ -143,7 +133,7 @@ async def _catalog(
         ],
         columns=("id", "slug", "name", "email"),
     )
-    ids = await _allocate_ids(con, "business_service", services)
+    ids = await allocate_ids(con, "business_service", services)
     out: list[_Service] = []
     records = []
     for i, sid in enumerate(ids):
@@ -207,7 +197,7 @@ async def generate(
         return start + dt.timedelta(milliseconds=ms)
 
     # Changes, in start order, so production can deploy the sha staged before it.
-    change_ids = await _allocate_ids(con, "change", changes)
+    change_ids = await allocate_ids(con, "change", changes)
     links = _Links([[] for _ in svcs], [[] for _ in svcs], [[] for _ in svcs], [[] for _ in svcs])
     commits: list[tuple[str, dt.datetime, str]] = []
     counts = {"production": 0}

@@ -44,7 +44,13 @@ import orjson
 
 from service import db as dbmod
 from service.auth import create_token
-from service.bench.harness import free_port, fresh_schema, run, running_server
+from service.bench.harness import (
+    allocate_ids,
+    free_port,
+    fresh_schema,
+    run,
+    running_server,
+)
 from service.bench.load import server_processes
 from service.kpi import periods
 from service.models.enums import Cadence, Scope
@@ -137,14 +143,6 @@ _STATUSES = ("met", "met", "met", "at_risk", "breached", "no_data")
 _TRENDS = ("improving", "steady", "worsening", "unknown")
 
 
-async def _ids(con: dbmod.Connection, table: str, n: int) -> list[int]:
-    ids: list[int] = await con.fetchval(
-        "select array_agg(nextval(pg_get_serial_sequence($1, 'id'))) from generate_series(1, $2)",
-        table, n,
-    )  # fmt: skip
-    return ids
-
-
 async def seed_portal(con: dbmod.Connection, *, services: int, periods_per_kpi: int,
                       seed: int) -> Seeded:  # fmt: skip
     """Teams, services, outcomes, KPIs (four shared by every service, one to four of each
@@ -153,12 +151,12 @@ async def seed_portal(con: dbmod.Connection, *, services: int, periods_per_kpi: 
     rng = random.Random(seed)
     p = f"p{seed}"
     n_teams = max(2, services // 8)
-    team_ids = await _ids(con, "team", n_teams)
+    team_ids = await allocate_ids(con, "team", n_teams)
     await con.copy_records_to_table("team", columns=("id", "slug", "name", "email"), records=[
         (tid, f"{p}-team-{t:03d}", f"Team {t}", None if t % 5 == 4 else f"team{t}@example.com")
         for t, tid in enumerate(team_ids)
     ])  # fmt: skip
-    svc_ids = await _ids(con, "business_service", services)
+    svc_ids = await allocate_ids(con, "business_service", services)
     tiers = [rng.choices((1, 2, 3, 4), weights=(15, 30, 35, 20))[0] for _ in svc_ids]
     await con.copy_records_to_table(
         "business_service",
@@ -171,7 +169,7 @@ async def seed_portal(con: dbmod.Connection, *, services: int, periods_per_kpi: 
         ],
     )  # fmt: skip
     n_outcomes = 12
-    outcome_ids = await _ids(con, "business_outcome", n_outcomes)
+    outcome_ids = await allocate_ids(con, "business_outcome", n_outcomes)
     await con.copy_records_to_table(
         "business_outcome", columns=("id", "slug", "name", "description", "owner"),
         records=[(oid, f"{p}-outcome-{o:02d}", f"Outcome {o}", f"Why outcome {o} matters",
@@ -187,7 +185,7 @@ async def seed_portal(con: dbmod.Connection, *, services: int, periods_per_kpi: 
             defs.append((f"{p}_s{i:04d}_k{j}", f"Service {i} KPI {j}", unit, direction, "avg",
                          "observed", None, _CADENCES[rng.randrange(len(_CADENCES))]))  # fmt: skip
             applies.append([i])
-    kpi_ids = await _ids(con, "kpi", len(defs))
+    kpi_ids = await allocate_ids(con, "kpi", len(defs))
     await con.copy_records_to_table(
         "kpi",
         columns=("id", "key", "name", "unit", "direction", "aggregation", "kind",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import secrets
 import socket
@@ -24,6 +25,26 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+async def allocate_ids(con: dbmod.Connection, table: str, n: int) -> list[int]:
+    """n fresh ids from the table's identity sequence, so rows can name each other before COPY."""
+    if n == 0:
+        return []
+    ids: list[int] = await con.fetchval(
+        "select array_agg(nextval(pg_get_serial_sequence($1, 'id'))) from generate_series(1, $2)",
+        table, n,
+    )  # fmt: skip
+    return ids
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal, floats to within 1e-9 (the two sides of a benchmark may sum in other orders)."""
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return False
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return bool(a == b)
 
 
 @contextlib.asynccontextmanager

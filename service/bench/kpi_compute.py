@@ -31,7 +31,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-import math
 import os
 import statistics
 import time
@@ -41,7 +40,7 @@ from typing import Any
 
 from service import db as dbmod
 from service.bench.dataset import DatasetInfo, generate
-from service.bench.harness import fresh_schema, report_agreement, run
+from service.bench.harness import fresh_schema, report_agreement, run, same_value
 from service.kpi import builtin
 from service.kpi.periods import Period
 from service.store import metrics
@@ -195,27 +194,19 @@ async def baseline(
     )
 
 
-def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return False
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return bool(a == b)
-
-
 def mismatches(a: Figures, b: Figures) -> list[str]:
     out = []
     for name in ("availability", "deployments", "failures", "rework", "lead_n", "lead_median",
                  "recovery_n", "recovery_median"):  # fmt: skip
         x, y = getattr(a, name), getattr(b, name)
-        if not _close(x, y):
+        if not same_value(x, y):
             out.append(f"{name}: ours {x!r}, baseline {y!r}")
     if a.mttr.keys() != b.mttr.keys():
         out.append(f"mttr severities: ours {sorted(a.mttr)}, baseline {sorted(b.mttr)}")
     for sev in sorted(a.mttr.keys() & b.mttr.keys()):
         for label, x, y in zip(("n", "mean", "median", "p90"), a.mttr[sev], b.mttr[sev],
                                strict=True):  # fmt: skip
-            if not _close(x, y):
+            if not same_value(x, y):
                 out.append(f"mttr {sev} {label}: ours {x!r}, baseline {y!r}")
     return out
 

@@ -27,6 +27,7 @@ import random
 from dataclasses import dataclass
 from operator import itemgetter
 
+from service.bench.harness import allocate_ids
 from service.db import Connection
 
 AGGREGATIONS = ("avg", "sum", "max", "last", "min", "count")
@@ -67,19 +68,11 @@ def _months(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     return out
 
 
-async def _ids(con: Connection, table: str, n: int) -> list[int]:
-    ids: list[int] = await con.fetchval(
-        "select array_agg(nextval(pg_get_serial_sequence($1, 'id'))) from generate_series(1, $2)",
-        table, n,
-    )  # fmt: skip
-    return ids
-
-
 async def _catalog(
     con: Connection, rng: random.Random, prefix: str, services: int, kpis: int, board: int,
     start: dt.datetime,
 ) -> tuple[list[int], list[int], list[str], list[float]]:  # fmt: skip
-    service_ids = await _ids(con, "business_service", services)
+    service_ids = await allocate_ids(con, "business_service", services)
     await con.copy_records_to_table(
         "business_service",
         records=[
@@ -88,7 +81,7 @@ async def _catalog(
         ],
         columns=("id", "slug", "name", "tier"),
     )
-    kpi_ids = await _ids(con, "kpi", kpis)
+    kpi_ids = await allocate_ids(con, "kpi", kpis)
     keys = [f"{prefix}_kpi_{i:03d}" for i in range(kpis)]
     levels = [round(10 ** rng.uniform(1, 3), 1) for _ in range(kpis)]
     records = []

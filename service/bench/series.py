@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import os
 import statistics
 import time
@@ -34,7 +33,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from service import db as dbmod
-from service.bench.harness import fresh_schema, report_agreement, run
+from service.bench.harness import fresh_schema, report_agreement, run, same_value
 from service.bench.observation_data import ObservationDataInfo, generate
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
@@ -171,21 +170,13 @@ async def baseline_scorecard(con: dbmod.Connection, now: dt.datetime) -> list[_S
     return [tuple(r.values()) for r in rows]
 
 
-def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return False
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return bool(a == b)
-
-
 def series_mismatches(a: list[SeriesPoint], b: list[SeriesPoint]) -> list[str]:
     if [p.bucket for p in a] != [p.bucket for p in b]:
         return [f"buckets: ours {len(a)}, baseline {len(b)} (or at other instants)"]
     return [
         f"{p.bucket:%Y-%m-%d}: ours {p.value!r} ({p.count}), baseline {r.value!r} ({r.count})"
         for p, r in zip(a, b, strict=True)
-        if p.count != r.count or not _close(p.value, r.value)
+        if p.count != r.count or not same_value(p.value, r.value)
     ]
 
 
@@ -195,7 +186,7 @@ def scorecard_mismatches(a: list[_ScorecardRow], b: list[_ScorecardRow]) -> list
     return [
         f"{x[0]}: ours {x[1:]}, baseline {y[1:]}"
         for x, y in zip(a, b, strict=True)
-        if not all(_close(u, v) for u, v in zip(x, y, strict=True))
+        if not all(same_value(u, v) for u, v in zip(x, y, strict=True))
     ]
 
 
