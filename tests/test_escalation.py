@@ -336,7 +336,7 @@ async def test_notifications_are_signed_and_carry_the_breach(
         "breached_periods": 1,
         "owners": {"business": "sales@example.com", "technology": None},
         "step": {"position": 1, "who": "ops-lead"},
-        "period": {"start": "2031-01-01T00:00:00+00:00", "end": "2031-02-01T00:00:00+00:00"},
+        "period": {"start": "2031-01-01T00:00:00Z", "end": "2031-02-01T00:00:00Z"},
         "value": 50.0,
         "target": 100.0,
         "warning": None,
@@ -677,5 +677,5 @@ async def test_a_time_based_step_names_the_breach_too(
     keys = ("kpi", "service", "breached_periods", "period", "value", "target", "status")
     assert {k: third["payload"].get(k) for k in keys} == {k: second["payload"][k] for k in keys}
     assert third["payload"]["period"] == {
-        "start": "2031-02-01T00:00:00+00:00", "end": "2031-03-01T00:00:00+00:00"}  # fmt: skip
+        "start": "2031-02-01T00:00:00Z", "end": "2031-03-01T00:00:00Z"}  # fmt: skip
     assert (third["payload"]["value"], third["payload"]["target"]) == (60.0, 100.0)

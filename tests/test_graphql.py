@@ -396,10 +396,10 @@ async def test_kpi_by_key_with_edges_and_series(
             },
         ],
         "series": [
-            {"bucket": "2024-01-01T00:00:00+00:00", "value": 15.0, "count": 2},
-            {"bucket": "2024-02-01T00:00:00+00:00", "value": 10.0, "count": 2},
+            {"bucket": "2024-01-01T00:00:00Z", "value": 15.0, "count": 2},
+            {"bucket": "2024-02-01T00:00:00Z", "value": 10.0, "count": 2},
         ],
-        "apiSeries": [{"bucket": "2024-01-01T00:00:00+00:00", "value": 15.0, "count": 2}],
+        "apiSeries": [{"bucket": "2024-01-01T00:00:00Z", "value": 15.0, "count": 2}],
     }
     assert [{k: v for k, v in t.items() if k != "id"} for t in targets] == [
         {
@@ -445,8 +445,8 @@ async def test_kpi_by_key_with_edges_and_series(
     ]
     # numerator and denominator are each summed per month, then divided
     assert rate["series"] == [
-        {"bucket": "2024-01-01T00:00:00+00:00", "value": pytest.approx(1 / 15), "count": 3},
-        {"bucket": "2024-02-01T00:00:00+00:00", "value": pytest.approx(2 / 7), "count": 2},
+        {"bucket": "2024-01-01T00:00:00Z", "value": pytest.approx(1 / 15), "count": 3},
+        {"bucket": "2024-02-01T00:00:00Z", "value": pytest.approx(2 / 7), "count": 2},
     ]
     assert data["missing"] is None
 

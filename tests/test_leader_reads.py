@@ -29,8 +29,8 @@ def at(stamp: str) -> str:
 
 
 def iso(stamp: str) -> str:
-    """'03-02T10:00' -> '2026-03-02T10:00:00+00:00', as the API writes instants."""
-    return f"2026-{stamp}:00+00:00"
+    """'03-02T10:00' -> '2026-03-02T10:00:00Z', as every API writes instants."""
+    return f"2026-{stamp}:00Z"
 
 
 @pytest.fixture
@@ -106,8 +106,9 @@ ENUMS = {"severity", "band", "targetScope", "status", "trend", "cadence"}
 
 
 def as_rest(value: Any) -> Any:
-    """A GraphQL answer as REST writes it: keys in snake case, enums in lower case, instants
-    in UTC with a Z (numbers left as they are, approximations included)."""
+    """A GraphQL answer as REST writes it: keys in snake case, enums in lower case (instants
+    are already written alike, RFC 3339 in UTC with a Z; numbers left as they are,
+    approximations included)."""
     if isinstance(value, dict):
         return {
             snake(k): v.lower() if k in ENUMS and isinstance(v, str) else as_rest(v)
@@ -115,8 +116,6 @@ def as_rest(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [as_rest(v) for v in value]
-    if isinstance(value, str) and value.endswith("+00:00"):
-        return value.removesuffix("+00:00") + "Z"
     return value
 
 

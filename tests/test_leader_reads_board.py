@@ -365,7 +365,7 @@ async def test_services_at_risk_through_dependencies_and_breaches(
 
     down = {
         "service": "search-db",
-        "reasons": ["down: 1 open outage incident(s), worst sev1, since 2026-03-20T10:00:00+00:00"],
+        "reasons": ["down: 1 open outage incident(s), worst sev1, since 2026-03-20T10:00:00Z"],
         "via": "storefront",
     }
     data = await gql_data(clocked, reader, AT_RISK)

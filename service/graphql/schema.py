@@ -18,6 +18,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types.graphql import OperationType
 
 from service.config import Settings
@@ -37,6 +38,7 @@ from service.graphql.types.common import (
     Connection as Page,
 )
 from service.graphql.types.common import (
+    DateTime,
     Deleted,
     Edge,
     Info,
@@ -439,6 +441,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         execution_context_class=ExecutionContext,
+        config=StrawberryConfig(scalar_map={dt.datetime: DateTime}),
         extensions=[
             RequireScopes,
             lambda: _MaskErrors(should_mask_error=_is_unexpected),

@@ -2,13 +2,22 @@
 
 A notification is a group: `status`, `groupKey`, `commonLabels` and `alerts[]`, each alert
 with its own `status`, `labels`, `annotations`, `startsAt`, `endsAt` and `fingerprint`. An
-alert is an incident: it opens when it fires (at `startsAt`) and closes when it resolves (at
-`endsAt`); `endsAt` of 0001-01-01 means it has not ended.
+alert fires at `startsAt` and resolves at `endsAt`; `endsAt` of 0001-01-01 means it has not
+ended (a firing alert otherwise carries the time it would end if not refreshed).
 
-Identity: the alert's `fingerprint` (a hash Alertmanager computes from the label set). Older
-Alertmanagers and trimmed payloads send none; the adapter then derives its own stable id,
-"labels-" + the first 16 hex digits of SHA-256 over the alert's sorted labels (as compact
-JSON), so every notification about the same label set names the same incident.
+Identity: one incident per firing episode, the alert's `fingerprint` (a hash Alertmanager
+computes from the label set) and its `startsAt`: an alert that fires, resolves and fires
+again later is two incidents, each with its own outage. Older Alertmanagers and trimmed
+payloads send no fingerprint; the adapter then derives its own stable one, "labels-" + the
+first 16 hex digits of SHA-256 over the alert's sorted labels (as compact JSON).
+
+Alertmanager has no delivery id and re-sends a firing group unchanged on `repeat_interval`;
+it also retracts a resolution by sending the alert firing again with its original
+`startsAt` (when the alert's source refreshed it after Alertmanager had timed it out). So no
+notification is dropped as a duplicate: each is applied, its steps are kept once each (the
+firing of an episode once, each resolution once), and a firing alert of a resolved episode
+whose `endsAt` lies after the resolution reopens it from the resolution on (see the
+pipeline: `firing_until`).
 """
 
 from __future__ import annotations
@@ -40,8 +49,12 @@ from service.ingest.model import (
 )
 from service.ingest.timeparse import parse_optional_time, parse_time
 from service.models.enums import Severity
+from service.models.instants import rfc3339
 
 KIND = "alertmanager"
+
+#: The end of a firing alert that states none.
+FOREVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 _STEPS = {"firing": IncidentStep.TRIGGERED, "resolved": IncidentStep.RESOLVED}
 _SEVERITY: dict[str, Severity | None] = {
@@ -65,26 +78,8 @@ def event_type(delivery: Delivery) -> str:
 
 
 def delivery_key(delivery: Delivery) -> str | None:
-    """`groupKey:status:` + a digest of the alerts' event keys.
-
-    Alertmanager repeats a notification unchanged (same alerts, same times) until it is
-    resolved; those repeats share this key. The digest covers each alert's id, step and time,
-    so an alert that fires again after resolving, or resolves inside a still-firing group,
-    gives a new key. A digest rather than the ids themselves keeps the key short for big
-    groups.
-    """
-    payload = delivery.payload
-    if not isinstance(payload, dict):
-        return None
-    group_key, status = nonempty(payload.get("groupKey")), nonempty(payload.get("status"))
-    if group_key is None or status is None:
-        return None
-    try:
-        events = _events(payload)
-    except (PayloadError, Unsupported):
-        return None
-    keys = ",".join(sorted(e.event_key for e in events))
-    return f"{group_key}:{status}:{hashlib.sha256(keys.encode()).hexdigest()[:32]}"
+    """None: no notification is a duplicate of another (see the module docstring)."""
+    return None
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
@@ -114,16 +109,19 @@ def _alert_event(
     annotations = strings_at(alert.get("annotations"), child(pointer, "annotations"))
     step = _step(alert, pointer, group_status)
     starts_at = parse_time(alert.get("startsAt"), child(pointer, "startsAt"))
-    occurred_at = starts_at if step is IncidentStep.TRIGGERED else _ends_at(alert, pointer)
-    external_id = nonempty(alert.get("fingerprint")) or _label_id(labels)
+    firing = step is IncidentStep.TRIGGERED
+    occurred_at = starts_at if firing else _ends_at(alert, pointer)
+    fingerprint = nonempty(alert.get("fingerprint")) or _label_id(labels)
+    external_id = f"{fingerprint}@{rfc3339(starts_at)}"
     raw_severity = labels.get("severity")
     return validated(
         IncidentEvent,
         pointer,
         external_id=external_id,
-        event_key=f"{external_id}:{step}:{occurred_at.isoformat()}",
+        event_key=f"{step}:{rfc3339(occurred_at)}",
         step=step,
         occurred_at=occurred_at,
+        firing_until=_firing_until(alert, pointer) if firing else None,
         impact_start=starts_at,
         # Alertmanager fires when the rule's condition starts holding: that is the detection.
         detected_at=starts_at,
@@ -146,6 +144,12 @@ def _step(alert: Json, pointer: str, group_status: str | None) -> IncidentStep:
     if step is None:
         raise PayloadError(child(pointer, "status"), "expected 'firing' or 'resolved'")
     return step
+
+
+def _firing_until(alert: Json, pointer: str) -> dt.datetime:
+    """Until when a firing alert holds unless refreshed; for ever when it has no end."""
+    ends_at = parse_optional_time(alert.get("endsAt"), child(pointer, "endsAt"))
+    return ends_at or FOREVER
 
 
 def _ends_at(alert: Json, pointer: str) -> dt.datetime:

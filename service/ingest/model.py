@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -20,9 +21,16 @@ from service.models.enums import Severity
 class IncidentStep(StrEnum):
     TRIGGERED = "triggered"
     ACKNOWLEDGED = "acknowledged"
+    #: Back to open without a resolution: unacknowledged, or reassigned to someone who has
+    #: not acknowledged it yet (PagerDuty puts a reassigned incident back to triggered).
+    UNACKNOWLEDGED = "unacknowledged"
     RESOLVED = "resolved"
     REOPENED = "reopened"
-    UPDATED = "updated"  # fields changed (priority, title ...), status unchanged
+    UPDATED = "updated"  # fields changed (priority, title ...); the status only if `status` says
+
+
+#: An incident's status: open (triggered, not acknowledged), acknowledged, or resolved.
+IncidentStatus = Literal["open", "acknowledged", "resolved"]
 
 
 class ChangeStatus(StrEnum):
@@ -52,6 +60,11 @@ class IncidentEvent(BaseModel):
     )  # fmt: skip
     step: IncidentStep
     occurred_at: AwareDatetime = Field(description="When the step happened in the tool.")
+    status: IncidentStatus | None = Field(
+        default=None,
+        description="The incident's status as the tool states it as of this step (PagerDuty "
+        "sends it with every event); when given it wins over what the step implies.",
+    )
     service_ref: str | None = Field(
         default=None, description="The tool's name or id for the affected service."
     )
@@ -76,6 +89,12 @@ class IncidentEvent(BaseModel):
     text: str | None = Field(
         default=None, description="Free text searched for 'root cause: <sha>' / 'caused by: <id>'."
     )
+    firing_until: AwareDatetime | None = Field(
+        default=None,
+        description="An alerting tool's word that the alert is firing as of this delivery, "
+        "and until when it holds unless refreshed: a resolution before that time has been "
+        "retracted (Alertmanager re-sends a resolved alert firing to say so).",
+    )
 
 
 class ChangeEvent(BaseModel):
@@ -92,6 +111,9 @@ class ChangeEvent(BaseModel):
     started_at: AwareDatetime | None = None
     finished_at: AwareDatetime | None = None
     commit_sha: str | None = None
+    commits: list[str] = Field(
+        default_factory=list, description="Shas of every commit the change shipped."
+    )
     title: str | None = None
     url: str | None = None
 

@@ -1,8 +1,9 @@
 """Opsgenie alert webhooks: `{"action": "Create" | "Acknowledge" | "Close" | ..., "alert": {...}}`.
 
-Create opens the incident (keyed by `alert.alertId`), Acknowledge and Close move it on, every
-other action on an alert (AddNote, AssignOwnership, ...) is an update. Opsgenie gives
-`alert.createdAt` in epoch milliseconds and `alert.updatedAt` in epoch nanoseconds.
+Create opens the incident (keyed by `alert.alertId`), Acknowledge, UnAcknowledge and Close
+move it on, every other action on an alert (AddNote, AssignOwnership, ...) is an update.
+Opsgenie gives `alert.createdAt` in epoch milliseconds and `alert.updatedAt` in epoch
+nanoseconds.
 
 The webhook carries no event id, so a step is keyed by alert, action and the request that
 caused it (`alertFlowContext.requestId`), or the alert's `updatedAt` when there is none.
@@ -41,6 +42,7 @@ KIND = "opsgenie"
 _STEPS = {
     "Create": IncidentStep.TRIGGERED,
     "Acknowledge": IncidentStep.ACKNOWLEDGED,
+    "UnAcknowledge": IncidentStep.UNACKNOWLEDGED,
     "Close": IncidentStep.RESOLVED,
 }
 _PRIORITY = re.compile(r"^p([1-5])$", re.IGNORECASE)

@@ -5,6 +5,11 @@ the incident itself for most incident events, and an object pointing at the inci
 (`data.incident`) for notes, status updates, responders and conference bridges. v2 sends
 `{"messages": [{"id", "event", "created_on", "incident"}]}`, possibly several per delivery.
 
+The status follows what PagerDuty says: the incident object of every event carries its
+status as of that event (`triggered`, `acknowledged`, `resolved`), and events are ordered by
+PagerDuty's own time (`occurred_at`, `created_on`), never by arrival. A reassigned or
+unacknowledged incident is back to triggered; its first acknowledgement is kept for MTTA.
+
 Severity comes from the incident's priority when it is named P1..P5, else from its urgency
 (high -> sev2, low -> sev4); `severity_raw` keeps whichever name was used, so a source's
 severity map can override it.
@@ -32,6 +37,7 @@ from service.ingest.model import (
     AdapterOptions,
     Delivery,
     IncidentEvent,
+    IncidentStatus,
     IncidentStep,
     Mapped,
     PayloadError,
@@ -42,14 +48,17 @@ from service.models.enums import Severity
 
 KIND = "pagerduty"
 
-#: v3 events that change fields but not the status; any `incident.responder.*` too.
+#: v3 events that change fields; any `incident.responder.*` too. Their incident object says
+#: its status all the same, and that status is followed (a reassigned incident goes back to
+#: triggered until the new assignee acknowledges it).
 _V3_UPDATES = (
     "priority_updated annotated escalated reassigned delegated status_update_published "
-    "unacknowledged service_updated conference_bridge.updated"
+    "service_updated conference_bridge.updated"
 ).split()
 _V3_STEPS: dict[str, IncidentStep] = {
     "incident.triggered": IncidentStep.TRIGGERED,
     "incident.acknowledged": IncidentStep.ACKNOWLEDGED,
+    "incident.unacknowledged": IncidentStep.UNACKNOWLEDGED,
     "incident.resolved": IncidentStep.RESOLVED,
     "incident.reopened": IncidentStep.REOPENED,
     **{f"incident.{name}": IncidentStep.UPDATED for name in _V3_UPDATES},
@@ -57,11 +66,18 @@ _V3_STEPS: dict[str, IncidentStep] = {
 _V2_STEPS: dict[str, IncidentStep] = {
     "incident.trigger": IncidentStep.TRIGGERED,
     "incident.acknowledge": IncidentStep.ACKNOWLEDGED,
+    "incident.unacknowledge": IncidentStep.UNACKNOWLEDGED,
     "incident.resolve": IncidentStep.RESOLVED,
     **{
         f"incident.{name}": IncidentStep.UPDATED
-        for name in ("unacknowledge", "assign", "escalate", "delegate", "annotate")
+        for name in ("assign", "escalate", "delegate", "annotate")
     },
+}
+#: PagerDuty's incident statuses, as the service names them.
+_STATUS: dict[str, IncidentStatus] = {
+    "triggered": "open",
+    "acknowledged": "acknowledged",
+    "resolved": "resolved",
 }
 _PRIORITY = re.compile(r"^p([1-5])$", re.IGNORECASE)
 _URGENCY = {"high": Severity.SEV2, "low": Severity.SEV4}
@@ -215,8 +231,19 @@ def _incident_event(
         severity=_severity(priority_name, urgency),
         severity_raw=priority_name or urgency,
         detected_at=detected_at,
+        status=_status(incident.get("status"), child(pointer, "status")),
         text=join_texts(title, incident.get("description"), _body_details(incident)),
     )
+
+
+def _status(value: object, pointer: str) -> IncidentStatus | None:
+    """The incident's status as of the event, which every incident event carries."""
+    if value is None:
+        return None
+    status = _STATUS.get(value) if isinstance(value, str) else None
+    if status is None:
+        raise PayloadError(pointer, f"expected one of {', '.join(_STATUS)}")
+    return status
 
 
 def _v2_subject(incident: Json) -> str | None:

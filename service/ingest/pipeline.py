@@ -33,7 +33,7 @@ from service.ingest.model import (
     PayloadError,
     Unsupported,
 )
-from service.ingest.timeline import build_change, build_incident
+from service.ingest.timeline import build_change, build_incident, retraction
 from service.models.sources import Source, SourceSecret
 from service.store import catalog
 from service.store import ingest as store
@@ -214,8 +214,9 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
         elif one_event and claimed.service_id is not None:
             assert mapped is not None
             incident_id = await _save_incident(
-                con, src, claimed.incident_id, claimed.service_id, claimed.timeline
-            )
+                con, src, delivery_id, claimed.incident_id, claimed.service_id,
+                claimed.timeline, mapped.incidents,
+            )  # fmt: skip
             outcome = DeliveryOutcome(
                 delivery_id=delivery_id, status="applied", incidents=[incident_id]
             )
@@ -393,6 +394,7 @@ async def _apply_change(
     await store.link_waiting_incidents(
         con, change_id=change_id, external_id=external_id, sha=rec.commit_sha
     )
+    await store.relink_inferred_around_change(con, change_id)
     return change_id
 
 
@@ -403,15 +405,24 @@ async def _apply_incident(
     incident_id, service_id, timeline = await _record(
         con, src, delivery_id, "incident", events, known, store.record_incident_event
     )
-    return await _save_incident(con, src, incident_id, service_id, timeline)
+    return await _save_incident(con, src, delivery_id, incident_id, service_id, timeline, events)
 
 
 async def _save_incident(
-    con: Connection, src: Source, incident_id: int, service_id: int,
-    timeline: list[IncidentEvent],
+    con: Connection, src: Source, delivery_id: int, incident_id: int, service_id: int,
+    timeline: list[IncidentEvent], arrived: Sequence[IncidentEvent],
 ) -> int:  # fmt: skip
-    """Rebuild the incident from its whole timeline, link it to its cause, and save it."""
+    """Rebuild the incident from its whole timeline, link it to its cause, and save it.
+
+    `arrived` are the events of this delivery: an alert they say is still firing after the
+    incident's resolution retracts that resolution (recorded as a reopening at it)."""
     rec = build_incident(timeline)
+    retracted = retraction(rec, arrived)
+    if retracted is not None:
+        _, _, timeline = await store.record_incident_event(
+            con, source_id=src.id, event=retracted, delivery_id=delivery_id
+        )
+        rec = build_incident(timeline)
     sev = mapping.severity(rec.severity, rec.severity_raw, src.severity_map)
     change_id, link_kind = None, None
     if rec.caused_by:

@@ -8,28 +8,49 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from service.ingest.model import ChangeEvent, ChangeKind, ChangeStatus, IncidentEvent, IncidentStep
+from service.ingest.model import (
+    ChangeEvent,
+    ChangeKind,
+    ChangeStatus,
+    IncidentEvent,
+    IncidentStatus,
+    IncidentStep,
+)
 from service.models.enums import Severity
+from service.models.instants import rfc3339
 
 _STEP_RANK = {
     IncidentStep.TRIGGERED: 0,
     IncidentStep.UPDATED: 1,
     IncidentStep.ACKNOWLEDGED: 2,
-    IncidentStep.RESOLVED: 3,
-    IncidentStep.REOPENED: 4,
+    IncidentStep.UNACKNOWLEDGED: 3,
+    IncidentStep.RESOLVED: 4,
+    IncidentStep.REOPENED: 5,
+}
+#: The status a step leads to when the event does not state one (None: unchanged).
+_STEP_STATUS: dict[IncidentStep, IncidentStatus | None] = {
+    IncidentStep.TRIGGERED: "open",
+    IncidentStep.UNACKNOWLEDGED: "open",
+    IncidentStep.REOPENED: "open",
+    IncidentStep.ACKNOWLEDGED: "acknowledged",
+    IncidentStep.RESOLVED: "resolved",
+    IncidentStep.UPDATED: None,
 }
 _ROOT_CAUSE = re.compile(r"root[ _-]?cause\s*:\s*([0-9a-f]{7,40})\b", re.IGNORECASE)
 _CAUSED_BY = re.compile(
     r"caused[ _-]?by\s*:\s*([A-Za-z0-9][A-Za-z0-9_.:/#-]{0,199})", re.IGNORECASE
 )
 
+#: An outage interval: from its start to its end, or open (None) while the incident is.
+Interval = tuple[dt.datetime, dt.datetime | None]
+
 
 @dataclass
 class IncidentRecord:
-    status: str = "open"
+    status: IncidentStatus = "open"
     severity: Severity | None = None
     severity_raw: str | None = None
     priority: str | None = None
@@ -45,6 +66,9 @@ class IncidentRecord:
     caused_by: str | None = None
     service_ref: str | None = None
     service_labels: dict[str, str] = field(default_factory=dict)
+    #: When the service was down because of it: from impact start to the first resolution,
+    #: then from each reopening to the next resolution; the last one open while it is.
+    outages: list[Interval] = field(default_factory=list)
 
 
 def caused_by_in_text(text: str | None) -> str | None:
@@ -55,34 +79,55 @@ def caused_by_in_text(text: str | None) -> str | None:
     return match[1] if match else None
 
 
-def _ordered_incident(events: Iterable[IncidentEvent]) -> list[IncidentEvent]:
+def ordered_incident(events: Iterable[IncidentEvent]) -> list[IncidentEvent]:
+    """The events in the order they happened in the tool: by its time, then by a fixed rank
+    of steps (a trigger before an acknowledgement before a resolution at the same instant),
+    then by key, so that arrival order never matters."""
     return sorted(events, key=lambda e: (e.occurred_at, _STEP_RANK[e.step], e.event_key))
 
 
+def status_after(current: IncidentStatus, event: IncidentEvent) -> IncidentStatus:
+    """The status after `event`: the one the tool states, else the one its step leads to. An
+    acknowledgement does not reopen a resolved incident."""
+    if event.status is not None:
+        return event.status
+    implied = _STEP_STATUS[event.step]
+    if implied is None or (implied == "acknowledged" and current == "resolved"):
+        return current
+    return implied
+
+
+_FIELDS = ("severity", "severity_raw", "priority", "title", "url", "users_affected",
+           "cost_estimate", "problem_key", "caused_by", "service_ref")  # fmt: skip
+
+
 def build_incident(events: Iterable[IncidentEvent]) -> IncidentRecord:
-    ordered = _ordered_incident(events)
+    """The incident as its whole timeline says, whatever order the events came in.
+
+    The status follows the events in the tool's order; the first acknowledgement is kept
+    (for MTTA) through unacknowledgements and reopenings; `resolved_at` is the final
+    resolution, and each stretch between a resolution and a reopening is up time."""
+    ordered = ordered_incident(events)
     if not ordered:
         raise ValueError("an incident needs at least one event")
     rec = IncidentRecord()
     detected: list[dt.datetime] = []
+    # (time, resolved afterwards) at each change between resolved and not resolved.
+    turns: list[tuple[dt.datetime, bool]] = []
     for e in ordered:
-        if e.step in (IncidentStep.TRIGGERED, IncidentStep.REOPENED):
-            rec.status, rec.resolved_at = "open", None
-            if e.step is IncidentStep.TRIGGERED:
-                detected.append(e.occurred_at)
-        elif e.step is IncidentStep.ACKNOWLEDGED:
-            if rec.status != "resolved":
-                rec.status = "acknowledged"
+        before, rec.status = rec.status, status_after(rec.status, e)
+        if (before == "resolved") != (rec.status == "resolved"):
+            turns.append((e.occurred_at, rec.status == "resolved"))
+        if rec.status == "acknowledged" or e.step is IncidentStep.ACKNOWLEDGED:
             if rec.acknowledged_at is None:
                 rec.acknowledged_at = e.occurred_at
-        elif e.step is IncidentStep.RESOLVED:
-            rec.status, rec.resolved_at = "resolved", e.occurred_at
+        if e.step is IncidentStep.TRIGGERED:
+            detected.append(e.occurred_at)
         if e.detected_at is not None:
             detected.append(e.detected_at)
         if e.impact_start is not None:
             rec.started_at = min(filter(None, (rec.started_at, e.impact_start)))
-        for name in ("severity", "severity_raw", "priority", "title", "url", "users_affected",
-                     "cost_estimate", "problem_key", "caused_by", "service_ref"):  # fmt: skip
+        for name in _FIELDS:
             value = getattr(e, name)
             if value is not None:
                 setattr(rec, name, value)
@@ -93,7 +138,49 @@ def build_incident(events: Iterable[IncidentEvent]) -> IncidentRecord:
     if rec.started_at is None:
         # Without a stated impact start, impact is taken to start when it was detected.
         rec.started_at = rec.detected_at
+    rec.resolved_at = turns[-1][0] if rec.status == "resolved" and turns else None
+    if rec.status == "resolved" and rec.resolved_at is None:
+        rec.resolved_at = ordered[-1].occurred_at
+    rec.outages = outage_intervals(rec.started_at, turns)
     return rec
+
+
+def retraction(rec: IncidentRecord, arrived: Sequence[IncidentEvent]) -> IncidentEvent | None:
+    """The step a resolution's retraction adds: when an alert of this delivery is firing
+    until after the incident's resolution, that resolution no longer holds, and the incident
+    is open again from it (so its outage goes on without a gap). None otherwise."""
+    if rec.status != "resolved" or rec.resolved_at is None:
+        return None
+    at = rec.resolved_at
+    for e in arrived:
+        if e.firing_until is not None and e.firing_until > at:
+            return IncidentEvent(
+                external_id=e.external_id, event_key=f"retracted:{rfc3339(at)}",
+                step=IncidentStep.REOPENED, occurred_at=at,
+                text="the alert fired again with its original start: the resolution was "
+                "retracted",
+            )  # fmt: skip
+    return None
+
+
+def outage_intervals(
+    started_at: dt.datetime, turns: Sequence[tuple[dt.datetime, bool]]
+) -> list[Interval]:
+    """Down from impact start until resolved, up until reopened, and so on; an interval that
+    would end before it starts (a resolution stated before the impact start) is empty and
+    left out."""
+    intervals: list[Interval] = []
+    start: dt.datetime | None = started_at
+    for at, resolved in turns:
+        if resolved and start is not None:
+            if at > start:
+                intervals.append((start, at))
+            start = None
+        elif not resolved and start is None:
+            start = max(at, started_at)
+    if start is not None:
+        intervals.append((start, None))
+    return intervals
 
 
 @dataclass
@@ -104,18 +191,28 @@ class ChangeRecord:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     commit_sha: str | None = None
+    #: Every commit any report said the change shipped (lower-case shas).
+    commits: set[str] = field(default_factory=set)
     title: str | None = None
     url: str | None = None
     service_ref: str | None = None
     service_labels: dict[str, str] = field(default_factory=dict)
 
 
+#: Of reports at the same instant, the later in this rank wins: a terminal one over a running
+#: one (GitLab may send both), and a worse outcome over a better one (a deploy corrected to
+#: failed at its finish time stays failed whichever report arrived last).
+_CHANGE_RANK = {
+    ChangeStatus.IN_PROGRESS: 0,
+    ChangeStatus.CANCELED: 1,
+    ChangeStatus.SUCCESS: 2,
+    ChangeStatus.FAILED: 3,
+    ChangeStatus.ROLLED_BACK: 4,
+}
+
+
 def build_change(events: Iterable[ChangeEvent]) -> ChangeRecord:
-    # A terminal report outranks a running one at the same instant: GitLab may send both.
-    ordered = sorted(
-        events,
-        key=lambda e: (e.occurred_at, e.status is not ChangeStatus.IN_PROGRESS, e.event_key),
-    )
+    ordered = sorted(events, key=lambda e: (e.occurred_at, _CHANGE_RANK[e.status], e.event_key))
     if not ordered:
         raise ValueError("a change needs at least one event")
     rec = ChangeRecord()
@@ -135,4 +232,5 @@ def build_change(events: Iterable[ChangeEvent]) -> ChangeRecord:
             if value is not None:
                 setattr(rec, name, value)
         rec.service_labels.update(e.service_labels)
+        rec.commits.update(sha.lower() for sha in e.commits)
     return rec

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from service.ingest.model import ChangeKind, ChangeStatus, IncidentStep
+from service.ingest.model import ChangeKind, ChangeStatus, IncidentStatus, IncidentStep
 from service.models.catalog import Body, FieldProblem, NoNul, Slug, Text
 from service.models.enums import Severity
 from service.models.instants import Instant
@@ -16,7 +16,6 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200), NoN
 Short = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Url = Annotated[str, StringConstraints(max_length=2000), NoNul]
 Sha = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{7,64}$")]
-IncidentStatus = Literal["open", "acknowledged", "resolved"]
 
 
 class IncidentIn(Body):
@@ -34,6 +33,12 @@ class IncidentIn(Body):
     detected_at: Instant | None = None
     acknowledged_at: Instant | None = None
     resolved_at: Instant | None = None
+    reopened_at: Instant | None = Field(
+        default=None,
+        description="When a resolved incident was reopened (with status open). Without it, "
+        "status open reopens a resolved incident now, but only in a body that states no "
+        "time: a record with older times is the incident as it was then.",
+    )
     users_affected: int | None = Field(default=None, ge=0, le=10**12)
     cost_estimate: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
     problem_key: Short | None = None
@@ -49,6 +54,7 @@ class IncidentIn(Body):
             ("detected_at", self.detected_at),
             ("acknowledged_at", self.acknowledged_at),
             ("resolved_at", self.resolved_at),
+            ("reopened_at", self.reopened_at),
         ]
         for i, (name, value) in enumerate(order):
             if value is None:
@@ -56,6 +62,8 @@ class IncidentIn(Body):
             for earlier_name, earlier in order[:i]:
                 if earlier is not None and value < earlier:
                     raise FieldProblem(name, f"must not be before {earlier_name}")
+        if self.reopened_at is not None and self.status != "open":
+            raise FieldProblem("status", "must be open when reopened_at is given")
         return self
 
 
@@ -65,7 +73,11 @@ class IncidentEventIn(Body):
     step: IncidentStep
     occurred_at: Instant
     event_id: Short | None = Field(
-        default=None, description="Your id for this step, so a retry is stored once."
+        default=None,
+        deprecated=True,
+        description="Not needed: a step is identified by what it is and when it happened, "
+        "and fields by their content, so a retry (or the same step sent with the incident) "
+        "is stored once whatever id it carries.",
     )
     severity: Severity | None = None
     priority: Short | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 
 import orjson
 from pydantic import BaseModel, Field
@@ -31,7 +32,7 @@ from service.models.incidents import (
     IncidentEventIn,
     IncidentIn,
 )
-from service.models.instants import Instant
+from service.models.instants import Instant, rfc3339
 from service.models.sources import Source
 from service.rest import idempotency
 from service.rest.endpoint import Call, Endpoint, id_param
@@ -40,8 +41,30 @@ from service.store import catalog, sources
 from service.store import ingest as store
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def fields_event(external_id: str, at: dt.datetime, **fields: object) -> IncidentEvent | None:
+    """What a request says about an incident's fields as of `at`: one event keyed by its
+    content, so the same fields sent again are one fact, and fields sent with a step never
+    collide with the step itself. None when it says nothing."""
+    stated = {k: v for k, v in fields.items() if v is not None}
+    if not stated:
+        return None
+    content = orjson.dumps(stated, default=str, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    return IncidentEvent.model_validate({
+        "external_id": external_id, "step": IncidentStep.UPDATED, "occurred_at": at,
+        "event_key": f"fields:{rfc3339(at)}:{digest}", **stated,
+    })  # fmt: skip
+
+
+def step_event(external_id: str, step: IncidentStep, at: dt.datetime, **extra: object) -> (
+    IncidentEvent
+):  # fmt: skip
+    """A lifecycle step, keyed by what it is and when: the same step sent through any
+    endpoint, or again, is one step of the timeline."""
+    return IncidentEvent.model_validate({
+        "external_id": external_id, "step": step, "occurred_at": at,
+        "event_key": f"{step}:{rfc3339(at)}", **extra,
+    })  # fmt: skip
 
 
 def incident_events(
@@ -49,20 +72,16 @@ def incident_events(
 ) -> list[IncidentEvent]:
     """The steps a posted incident record implies, given the incident as it stands.
 
-    Times the body states become steps keyed by those times, so re-posting adds nothing. A
-    status without a time is stamped now, but only when the incident is not already there:
-    re-posting `resolved` keeps the first resolution time.
+    Each time the body states is a step at that time, so a record sent again (or late,
+    after later steps) changes nothing. A status without its time is stamped now, but only
+    when the incident is not in it already: re-posting `resolved` keeps the first resolution
+    time. `status: open` reopens a resolved incident (and un-acknowledges an acknowledged
+    one) at `reopened_at`, or now when the body states no time at all; a record with older
+    times saying open is the incident as it was then. The fields (severity, title ...) are
+    a step of their own: as of the latest time a new incident's record states, and now for
+    an existing incident whose fields they change.
     """
-    common = {"external_id": body.external_id, "service_ref": body.service}
-    events = [
-        IncidentEvent(
-            step=IncidentStep.UPDATED, occurred_at=now, event_key=f"fields:{now.isoformat()}",
-            severity=body.severity, severity_raw=body.severity, priority=body.priority,
-            title=body.title, url=body.url, users_affected=body.users_affected,
-            cost_estimate=body.cost_estimate, problem_key=body.problem_key,
-            caused_by=body.caused_by, impact_start=body.started_at, **common,
-        ),
-    ]  # fmt: skip
+    xid = body.external_id
     acked = body.acknowledged_at
     if (
         acked is None
@@ -82,22 +101,70 @@ def incident_events(
         # A new incident is detected when stated, else when its impact started, else at its
         # first stated step, else now.
         detected = body.started_at or min(t for t in (acked, resolved, now) if t is not None)
+    steps: list[IncidentEvent] = []
     if detected is not None:
-        events.append(IncidentEvent(
-            step=IncidentStep.TRIGGERED, occurred_at=detected, event_key=f"triggered:{detected}",
-            detected_at=body.detected_at, **common))  # fmt: skip
+        steps.append(step_event(xid, IncidentStep.TRIGGERED, detected,
+                                detected_at=body.detected_at))  # fmt: skip
     if acked is not None:
-        events.append(IncidentEvent(
-            step=IncidentStep.ACKNOWLEDGED, occurred_at=acked, event_key=f"acknowledged:{acked}",
-            **common))  # fmt: skip
+        steps.append(step_event(xid, IncidentStep.ACKNOWLEDGED, acked))
     if resolved is not None:
-        events.append(IncidentEvent(
-            step=IncidentStep.RESOLVED, occurred_at=resolved, event_key=f"resolved:{resolved}",
-            **common))  # fmt: skip
-    elif body.status == "open" and current is not None and current.status == "resolved":
-        events.append(IncidentEvent(
-            step=IncidentStep.REOPENED, occurred_at=now, event_key=f"reopened:{now}",
-            **common))  # fmt: skip
+        steps.append(step_event(xid, IncidentStep.RESOLVED, resolved))
+    stated = [body.started_at, body.detected_at, body.acknowledged_at, body.resolved_at,
+              body.reopened_at]  # fmt: skip
+    if body.reopened_at is not None:
+        steps.append(step_event(xid, IncidentStep.REOPENED, body.reopened_at))
+    elif body.status == "open" and current is not None and not any(stated):
+        if current.status == "resolved":
+            steps.append(step_event(xid, IncidentStep.REOPENED, now))
+        elif current.status == "acknowledged":
+            steps.append(step_event(xid, IncidentStep.UNACKNOWLEDGED, now))
+    fields = {
+        "service_ref": body.service, "severity": body.severity, "severity_raw": body.severity,
+        "priority": body.priority, "title": body.title, "url": body.url,
+        "users_affected": body.users_affected, "cost_estimate": body.cost_estimate,
+        "problem_key": body.problem_key, "caused_by": body.caused_by,
+        "impact_start": body.started_at,
+    }  # fmt: skip
+    if current is None:
+        times = [t for t in stated if t is not None] + [e.occurred_at for e in steps]
+        update = fields_event(xid, max(times, default=now), **fields)
+    elif _changes(current, fields):
+        update = fields_event(xid, now, **fields)
+    else:
+        update = None
+    return steps + ([update] if update is not None else [])
+
+
+#: The incident's attribute each field of fields_event is read back as.
+_READ_BACK = {"service_ref": "service", "impact_start": "started_at"}
+
+
+def _changes(current: Incident, fields: Mapping[str, object]) -> bool:
+    """Whether any field given differs from the incident as it stands."""
+    for name, value in fields.items():
+        if value is None or name == "severity_raw":
+            continue
+        if getattr(current, _READ_BACK.get(name, name)) != value:
+            return True
+    return False
+
+
+def event_events(external_id: str, body: IncidentEventIn) -> list[IncidentEvent]:
+    """The step of POST /v1/incidents/{id}/events, and the fields sent with it (if any)."""
+    at = body.occurred_at
+    events = []
+    if body.step is not IncidentStep.UPDATED:
+        events.append(step_event(external_id, body.step, at))
+    fields = fields_event(
+        external_id, at, severity=body.severity, severity_raw=body.severity,
+        priority=body.priority, title=body.title, users_affected=body.users_affected,
+        cost_estimate=body.cost_estimate, problem_key=body.problem_key,
+        caused_by=body.caused_by, text=body.note,
+    )  # fmt: skip
+    if fields is not None:
+        events.append(fields)
+    elif body.step is IncidentStep.UPDATED:
+        events.append(step_event(external_id, body.step, at))
     return events
 
 
@@ -106,10 +173,11 @@ def change_mapped(body: ChangeIn, *, now: dt.datetime) -> Mapped:
         body.started_at or now
     )
     event = ChangeEvent(
-        external_id=body.external_id, event_key=f"{body.status}:{at.isoformat()}",
+        external_id=body.external_id, event_key=f"{body.status}:{rfc3339(at)}",
         status=body.status, occurred_at=at, service_ref=body.service,
         environment=body.environment, kind=body.kind, started_at=body.started_at,
         finished_at=body.finished_at, commit_sha=body.commit_sha, title=body.title, url=body.url,
+        commits=[c.sha for c in body.commits],
     )  # fmt: skip
     commits = [CommitRecord(sha=c.sha, committed_at=c.committed_at) for c in body.commits]
     return Mapped(changes=[event], commits=commits)
@@ -163,8 +231,12 @@ async def upsert_incident(call: Call) -> Incident:
         src = await _source(con, body.source)
         await _check_service(con, body.service)
         current = await _incident_by_external_id(con, src.id, body.external_id)
-        mapped = Mapped(incidents=incident_events(body, now=_now(), current=current))
-        outcome = await _submit(call, con, src, mapped)
+        events = incident_events(body, now=call.now(), current=current)
+        if not events:
+            # The record says nothing the incident does not hold already.
+            assert current is not None
+            return current
+        outcome = await _submit(call, con, src, Mapped(incidents=events))
         found = await _incident_by_external_id(con, src.id, body.external_id)
         assert found is not None
     events_applied(call, outcome)
@@ -187,15 +259,8 @@ async def add_incident_event(call: Call) -> IncidentDetail:
     async with call.transaction() as con:
         ref = await store.incident_ref(con, incident_id)
         src = await _source(con, ref["source"])
-        event = IncidentEvent(
-            external_id=ref["external_id"], step=body.step, occurred_at=body.occurred_at,
-            event_key=body.event_id or f"{body.step}:{body.occurred_at.isoformat()}",
-            severity=body.severity, severity_raw=body.severity, priority=body.priority,
-            title=body.title, users_affected=body.users_affected,
-            cost_estimate=body.cost_estimate, problem_key=body.problem_key,
-            caused_by=body.caused_by, text=body.note,
-        )  # fmt: skip
-        outcome = await _submit(call, con, src, Mapped(incidents=[event]))
+        events = event_events(ref["external_id"], body)
+        outcome = await _submit(call, con, src, Mapped(incidents=events))
         detail = await store.get_incident(con, incident_id)
     events_applied(call, outcome)
     return detail
@@ -207,7 +272,7 @@ async def upsert_change(call: Call) -> Change:
     async with call.transaction() as con:
         src = await _source(con, body.source)
         await _check_service(con, body.service)
-        outcome = await _submit(call, con, src, change_mapped(body, now=_now()))
+        outcome = await _submit(call, con, src, change_mapped(body, now=call.now()))
         change_id = await con.fetchval(
             store.q("change_id_by_external_id"), src.id, body.external_id
         )

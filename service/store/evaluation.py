@@ -28,6 +28,7 @@ from service.kpi.targets import DEFAULT_AVAILABILITY, Effective, TargetScope, ef
 from service.kpi.units import rate
 from service.models.catalog import Kpi
 from service.models.enums import BuiltinMetric, Cadence, Channel, KpiKind
+from service.models.instants import rfc3339
 from service.models.observations import SeriesPoint
 from service.models.statuses import Escalation, EscalationEvent, KpiStatus
 from service.notify import outbox
@@ -156,7 +157,7 @@ def _payload(kind: str, kpi: Kpi, st: KpiStatus | None, esc_id: int, service: st
     if position is not None:
         body["step"] = {"position": position, "who": who}
     if st is not None:
-        body["period"] = {"start": st.period_start.isoformat(), "end": st.period_end.isoformat()}
+        body["period"] = {"start": rfc3339(st.period_start), "end": rfc3339(st.period_end)}
         body["value"], body["target"], body["warning"] = st.value, st.target, st.warning
         body["status"] = st.status.value
     return body

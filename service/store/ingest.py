@@ -200,7 +200,7 @@ async def save_incident(
         q("update_incident"), incident_id, service_id, severity, rec.priority, rec.status,
         rec.title, rec.url, rec.started_at, rec.detected_at, rec.acknowledged_at,
         rec.resolved_at, rec.users_affected, rec.cost_estimate, rec.problem_key, rec.caused_by,
-        change_id, link_kind,
+        change_id, link_kind, *_outage_arrays(rec),
     )  # fmt: skip
 
 
@@ -220,8 +220,18 @@ async def save_incident_inferring_change(
         q("update_incident_inferring_change"), incident_id, service_id, severity, rec.priority,
         rec.status, rec.title, rec.url, rec.started_at, rec.detected_at, rec.acknowledged_at,
         rec.resolved_at, rec.users_affected, rec.cost_estimate, rec.problem_key, rec.caused_by,
-        window_minutes,
+        window_minutes, *_outage_arrays(rec),
     )  # fmt: skip
+
+
+def _outage_arrays(rec: IncidentRecord) -> tuple[list[dt.datetime], list[dt.datetime | None]]:
+    """The outage stretches as the parallel arrays of starts and ends the SQL takes."""
+    return [start for start, _ in rec.outages], [end for _, end in rec.outages]
+
+
+async def relink_inferred_around_change(con: Connection, change_id: int) -> None:
+    """Link again the incidents whose inferred cause a saved change may have changed."""
+    await con.execute(q("relink_inferred_around_change"), change_id)
 
 
 async def save_change(
@@ -232,6 +242,8 @@ async def save_change(
         rec.status.value, rec.started_at, rec.finished_at,
         rec.commit_sha.lower() if rec.commit_sha else None, rec.title, rec.url,
     )  # fmt: skip
+    if rec.commits:
+        await con.execute(q("insert_change_commits"), change_id, sorted(rec.commits))
 
 
 async def change_by_ref(con: Connection, ref: str) -> int | None:

@@ -17,6 +17,7 @@ from service.kpi.status import Status, Trend
 from service.kpi.targets import TargetScope
 from service.models.catalog import Kpi
 from service.models.enums import Severity
+from service.models.instants import rfc3339
 from service.models.reports import (
     AvailabilityReport,
     BandedValue,
@@ -300,7 +301,7 @@ async def services_at_risk(
 def _outage_reason(r: Record) -> str:
     return (
         f"down: {r['incidents']} open outage incident(s), worst {r['worst']}, "
-        f"since {r['since'].isoformat()}"
+        f"since {rfc3339(r['since'])}"
     )
 
 

@@ -88,21 +88,27 @@ select data from (
 order by id;
 
 -- name: update_incident
+-- $18, $19: the starts and ends (null: still open) of the outage stretches.
 update incident
 set service_id = $2, severity = $3, priority = $4, status = $5, title = $6, url = $7,
     started_at = $8, detected_at = $9, acknowledged_at = $10, resolved_at = $11,
     users_affected = $12, cost_estimate = $13, problem_key = $14, caused_by_ref = $15,
-    caused_by_change_id = $16, link_kind = $17, updated_at = now()
+    caused_by_change_id = $16, link_kind = $17,
+    outage = (select coalesce(range_agg(tstzrange(s, e)), '{}')
+              from unnest($18::timestamptz[], $19::timestamptz[]) as o (s, e)),
+    updated_at = now()
 where id = $1;
 
 -- name: update_incident_inferring_change
 -- update_incident, linked (marked inferred) to the last successful production change of its
--- service within $16 minutes before its impact start ($8); no link when there is none.
+-- service within $16 minutes before its impact start ($8); no link when there is none. Of
+-- changes finished at the same instant, the one with the greatest external id is taken, so
+-- the link never depends on the order deliveries arrived in.
 with inferred as (
     select id from change
     where service_id = $2 and is_production and status = 'success'
       and finished_at <= $8 and finished_at > $8 - make_interval(mins => $16)
-    order by finished_at desc
+    order by finished_at desc, external_id desc, source_id
     limit 1
 )
 update incident
@@ -111,8 +117,49 @@ set service_id = $2, severity = $3, priority = $4, status = $5, title = $6, url 
     users_affected = $12, cost_estimate = $13, problem_key = $14, caused_by_ref = $15,
     caused_by_change_id = (select id from inferred),
     link_kind = case when exists (select from inferred) then 'inferred' end,
+    outage = (select coalesce(range_agg(tstzrange(s, e)), '{}')
+              from unnest($17::timestamptz[], $18::timestamptz[]) as o (s, e)),
     updated_at = now()
 where id = $1;
+
+-- name: relink_inferred_around_change
+-- After change $1 was saved: the incidents whose inferred cause it may have changed are
+-- linked again, so an incident posted before the deploy that preceded it gets the same link
+-- as one posted after. Those are the incidents inferred from it so far, and those of its
+-- service whose impact started within their source's inference window after it finished.
+-- Each gets the last successful production change of its service within the window before
+-- its impact start (as update_incident_inferring_change), or none. Incidents that name a
+-- cause themselves, and those of sources with infer_links off, are left alone.
+with candidate as (
+    select i.id, i.service_id, i.started_at, so.infer_window_minutes as minutes
+    from incident i
+    join source so on so.id = i.source_id
+    where so.infer_links and i.caused_by_ref is null and i.started_at is not null
+      and ((i.caused_by_change_id = $1 and i.link_kind = 'inferred')
+           or exists (
+               select from change c
+               where c.id = $1 and c.service_id = i.service_id and c.finished_at is not null
+                 and i.started_at >= c.finished_at
+                 and i.started_at < c.finished_at + make_interval(mins => so.infer_window_minutes)))
+    order by i.id
+    for update of i
+),
+best as (
+    select a.id,
+           (select c.id from change c
+            where c.service_id = a.service_id and c.is_production and c.status = 'success'
+              and c.finished_at <= a.started_at
+              and c.finished_at > a.started_at - make_interval(mins => a.minutes)
+            order by c.finished_at desc, c.external_id desc, c.source_id
+            limit 1) as change_id
+    from candidate a
+)
+update incident i
+set caused_by_change_id = b.change_id,
+    link_kind = case when b.change_id is not null then 'inferred' end,
+    updated_at = now()
+from best b
+where i.id = b.id and i.caused_by_change_id is distinct from b.change_id;
 
 -- name: upsert_change
 insert into change (source_id, external_id, kind, status) values ($1, $2, 'deploy', 'in_progress')
@@ -141,6 +188,12 @@ set service_id = $2, environment = $3, is_production = $4, kind = $5, status = $
     started_at = $7, finished_at = $8, commit_sha = $9, title = $10, url = $11,
     updated_at = now()
 where id = $1;
+
+-- name: insert_change_commits
+-- The commits change $1 shipped ($2); those recorded already are kept.
+insert into change_commit (change_id, sha)
+select $1, sha from unnest($2::text[]) as s (sha)
+on conflict do nothing;
 
 -- name: upsert_commit_time
 -- The earliest time reported for a commit is kept.

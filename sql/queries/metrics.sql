@@ -7,27 +7,33 @@
 
 -- name: outage_seconds
 -- Per window and service: seconds covered by the union of outage intervals. An outage is an
--- incident at or above the service's outage threshold (sev1 is the highest), from impact
--- start to resolution, or to $4 (now) while open ($5, $6: the span). Overlaps are counted
--- once: intervals are clipped to the window and taken in order of start; each adds only what
--- reaches past every earlier one of its service and window (the union's length, in one
--- window pass).
+-- incident at or above the service's outage threshold (sev1 is the highest), over the
+-- stretches it was down (`outage`: from impact start to resolution, and from each reopening to
+-- the next resolution), the last one to $4 (now) while open ($5, $6: the span). Overlaps are
+-- counted once: stretches are clipped to the window and taken in order of start; each adds
+-- only what reaches past every earlier one of its service and window (the union's length,
+-- in one window pass).
 with w as (
     select w_start, w_end, n::int
     from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
 ),
-clipped as (
-    select w.n, i.service_id,
-           greatest(i.started_at, w.w_start) as c_start,
-           least(coalesce(i.resolved_at, $4), w.w_end) as c_end
+stretch as (
+    select i.id, i.service_id, lower(o.r) as o_start, coalesce(upper(o.r), $4) as o_end
     from business_service s
     join incident i on i.service_id = s.id
-    join w on i.started_at < w.w_end and coalesce(i.resolved_at, $4) > w.w_start
+    cross join lateral unnest(incident_outage(i.outage, i.started_at, i.resolved_at)) as o (r)
     where s.id = any($1::bigint[])
       and i.severity <= s.outage_threshold
       and i.started_at < $6
       and (i.resolved_at is null or i.resolved_at > $5)
-      and coalesce(i.resolved_at, $4) > i.started_at  -- no negative downtime
+),
+clipped as (
+    select w.n, t.service_id,
+           greatest(t.o_start, w.w_start) as c_start,
+           least(t.o_end, w.w_end) as c_end
+    from stretch t
+    join w on t.o_start < w.w_end and t.o_end > w.w_start
+    where t.o_end > t.o_start  -- no negative downtime
 ),
 reach as (
     select n, service_id, c_start, c_end,
@@ -109,47 +115,69 @@ order by n, level desc, severity, service_id;
 -- name: change_stats
 -- Per window, DORA over production changes that finished in it with a final status (success,
 -- failed, rolled back): deployments; failures (failed or rolled back, or named as the cause of
--- an incident); rework (hotfixes and rollbacks); median lead time (finished - commit time) in
--- seconds; median recovery time (the last resolution among the incidents a failed change
--- caused - its finish) in seconds, over failed changes whose incidents are all resolved.
--- ($4, $5: the span.) Changes meet their commit times and the incidents they caused in joins
--- planned for the rows the span holds, are summed per change, and only then are spread over
--- the windows (kept apart, so the windows' join does not distort the estimates).
+-- an incident); rework (hotfixes and rollbacks); lead time: the median, over every commit
+-- each deployment shipped (its `commit_sha` and the commits sent with it) whose commit time
+-- is known, of finished - commit time, in seconds (lead_n: those commits); median recovery
+-- time (the last resolution among the incidents a failed change caused - its finish) in
+-- seconds, over failed changes whose incidents are all resolved.
+-- ($4, $5: the span.) Changes meet the incidents they caused in a join planned for the rows
+-- the span holds, are summed per change, and only then are spread over the windows (kept
+-- apart, so the windows' join does not distort the estimates).
 with w as (
     select w_start, w_end, n::int
     from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
 ),
 deploy as materialized (
-    select c.kind, c.status, c.finished_at, ct.committed_at,
+    select c.id, c.kind, c.status, c.finished_at, c.commit_sha,
            count(i.caused_by_change_id) as incidents,
            count(i.caused_by_change_id) filter (where i.resolved_at is null) as open,
            max(i.resolved_at) as last_resolved
     from change c
-    left join commit_time ct on ct.sha = c.commit_sha
     left join incident i on i.caused_by_change_id = c.id
     where c.service_id = any($1::bigint[])
       and c.is_production
       and c.status in ('success', 'failed', 'rolled_back')
       and c.finished_at >= $4 and c.finished_at < $5
-    group by c.id, ct.committed_at
+    group by c.id
+),
+shipped as (
+    select d.finished_at, interval_seconds(d.finished_at - ct.committed_at) as lead
+    from deploy d
+    cross join lateral (
+        select cc.sha from change_commit cc where cc.change_id = d.id
+        union
+        select d.commit_sha where d.commit_sha is not null
+    ) s
+    join commit_time ct on ct.sha = s.sha
+),
+lead as (
+    select w.n, count(*) as lead_n,
+           percentile_cont(0.5) within group (order by s.lead) as lead_median
+    from shipped s
+    join w on s.finished_at >= w.w_start and s.finished_at < w.w_end
+    group by w.n
+),
+counted as (
+    select w.n,
+           count(*) as deployments,
+           count(*) filter (where d.status in ('failed', 'rolled_back') or d.incidents > 0)
+               as failures,
+           count(*) filter (where d.kind in ('hotfix', 'rollback')) as rework,
+           count(*) filter (where d.incidents > 0 and d.open = 0) as recovery_n,
+           percentile_cont(0.5) within group (
+               order by case when d.incidents > 0 and d.open = 0
+                             then interval_seconds(d.last_resolved - d.finished_at)
+                        end) as recovery_median
+    from deploy d
+    join w on d.finished_at >= w.w_start and d.finished_at < w.w_end
+    group by w.n
 )
-select w.n,
-       count(*) as deployments,
-       count(*) filter (where d.status in ('failed', 'rolled_back') or d.incidents > 0)
-           as failures,
-       count(*) filter (where d.kind in ('hotfix', 'rollback')) as rework,
-       count(d.committed_at) as lead_n,
-       percentile_cont(0.5) within group (
-           order by interval_seconds(d.finished_at - d.committed_at)) as lead_median,
-       count(*) filter (where d.incidents > 0 and d.open = 0) as recovery_n,
-       percentile_cont(0.5) within group (
-           order by case when d.incidents > 0 and d.open = 0
-                         then interval_seconds(d.last_resolved - d.finished_at)
-                    end) as recovery_median
-from deploy d
-join w on d.finished_at >= w.w_start and d.finished_at < w.w_end
-group by w.n
-order by w.n;
+select c.n, c.deployments, c.failures, c.rework,
+       coalesce(l.lead_n, 0) as lead_n, l.lead_median,
+       c.recovery_n, c.recovery_median
+from counted c
+left join lead l on l.n = c.n
+order by c.n;
 
 -- name: spend
 -- Per window, spend in one currency ($4): each cost record's amount spread evenly over the

@@ -17,13 +17,18 @@ from kpi k
 order by k.key;
 
 -- name: outages_now
--- Services among $1 with an outage under way at $2: open incidents at or above the threshold.
-select i.service_id, min(i.severity) as worst, count(*) as incidents, min(i.started_at) as since
-from incident i join business_service s on s.id = i.service_id
+-- Services among $1 with an outage under way at $2: incidents at or above the threshold down
+-- at that instant (`since`: the start of the stretch under way).
+select i.service_id, min(i.severity) as worst, count(*) as incidents,
+       min(lower(o.r)) as since
+from incident i
+join business_service s on s.id = i.service_id
+cross join lateral unnest(incident_outage(i.outage, i.started_at, i.resolved_at)) as o (r)
 where i.service_id = any($1::bigint[])
   and i.severity <= s.outage_threshold
   and i.started_at <= $2
   and (i.resolved_at is null or i.resolved_at > $2)
+  and o.r @> $2::timestamptz
 group by i.service_id;
 
 -- name: dependency_closure

@@ -20,6 +20,7 @@ from service.ingest.model import (
     Unsupported,
 )
 from service.models.enums import Severity
+from service.models.instants import rfc3339
 from tests.ingest.fixtures import all_fixtures, fixture
 
 BOT_FIRING = "alertmanager/firing/alertmanager-bot_firing_sh_body.json"
@@ -29,6 +30,11 @@ ZULIP = "alertmanager/firing/zulip_alert.json"
 
 #: No fingerprint in the bot's payloads: the id derived from {alertname=Fire, severity=critical}.
 FIRE_ID = "labels-d5e10d7b75435f55"
+#: The incident: one firing episode of that alert, named by its fingerprint and start.
+FIRE_EPISODE = f"{FIRE_ID}@2018-11-04T21:43:58.283995Z"
+#: The firing alert's endsAt, 2018-11-04T22:46:58.283995108+01:00: when it would end unless
+#: refreshed.
+FIRE_UNTIL = dt.datetime(2018, 11, 4, 21, 46, 58, 283995, tzinfo=dt.UTC)
 FIRE_LABELS = {"alertname": "Fire", "severity": "critical"}
 FIRE_URL = "http://localhost:9090/graph?g0.expr=vector%28666%29&g0.tab=1"
 #: startsAt 2018-11-04T22:43:58.283995108+01:00
@@ -47,10 +53,11 @@ ZULIP_LABELS = {"alertname": "High CPU Temperature", "host": "andromeda", "sever
 
 def fire(step: IncidentStep, occurred_at: dt.datetime) -> IncidentEvent:
     return IncidentEvent(
-        external_id=FIRE_ID,
-        event_key=f"{FIRE_ID}:{step}:{occurred_at.isoformat()}",
+        external_id=FIRE_EPISODE,
+        event_key=f"{step}:{rfc3339(occurred_at)}",
         step=step,
         occurred_at=occurred_at,
+        firing_until=FIRE_UNTIL if step is IncidentStep.TRIGGERED else None,
         impact_start=FIRE_START,
         detected_at=FIRE_START,
         title="Fire",
@@ -66,10 +73,12 @@ def fire(step: IncidentStep, occurred_at: dt.datetime) -> IncidentEvent:
 
 def zulip(fingerprint: str, temperature: str) -> IncidentEvent:
     return IncidentEvent(
-        external_id=fingerprint,
-        event_key=f"{fingerprint}:triggered:2020-02-06T00:17:58.432911+00:00",
+        external_id=f"{fingerprint}@2020-02-06T00:17:58.432911Z",
+        event_key="triggered:2020-02-06T00:17:58.432911Z",
         step=IncidentStep.TRIGGERED,
         occurred_at=ZULIP_START,
+        # endsAt 0001-01-01: firing with no end in sight.
+        firing_until=alertmanager.FOREVER,
         impact_start=ZULIP_START,
         detected_at=ZULIP_START,
         title="High CPU core temperature",
@@ -98,10 +107,11 @@ CASES: dict[str, tuple[str, list[IncidentEvent]]] = {
         '{}:{alertname="high_memory_load"}:firing',
         [
             IncidentEvent(
-                external_id=MSTEAMS_ID,
-                event_key=f"{MSTEAMS_ID}:triggered:2018-03-07T11:33:21.873077+00:00",
+                external_id=f"{MSTEAMS_ID}@2018-03-07T11:33:21.873077Z",
+                event_key="triggered:2018-03-07T11:33:21.873077Z",
                 step=IncidentStep.TRIGGERED,
                 occurred_at=MSTEAMS_START,
+                firing_until=alertmanager.FOREVER,
                 impact_start=MSTEAMS_START,
                 detected_at=MSTEAMS_START,
                 title="Server High Memory usage",
@@ -136,11 +146,6 @@ def parse(payload: Any) -> list[IncidentEvent]:
     return alertmanager.parse(delivery(payload), AdapterOptions()).incidents
 
 
-def digest(events: list[IncidentEvent]) -> str:
-    keys = ",".join(sorted(e.event_key for e in events))
-    return hashlib.sha256(keys.encode()).hexdigest()[:32]
-
-
 def test_every_alertmanager_fixture_is_covered() -> None:
     assert sorted(CASES) == [f for f in all_fixtures() if f.startswith("alertmanager/")]
 
@@ -151,7 +156,9 @@ def test_fixture(name: str) -> None:
     given = delivery(fixture(name))
     assert alertmanager.KIND == "alertmanager"
     assert alertmanager.event_type(given) == prefix.rsplit(":", 1)[1]
-    assert alertmanager.delivery_key(given) == f"{prefix}:{digest(events)}"
+    # No delivery is a duplicate of another: Alertmanager re-sends unchanged notifications
+    # and retracts resolutions by re-sending the firing alert (see the module docstring).
+    assert alertmanager.delivery_key(given) is None
     assert alertmanager.parse(given, AdapterOptions()).incidents == events
 
 
@@ -162,7 +169,7 @@ def test_derived_id_is_the_documented_hash_of_the_sorted_labels() -> None:
 
 def test_firing_and_resolved_notifications_name_one_incident() -> None:
     [firing], [resolved] = parse(fixture(BOT_FIRING)), parse(fixture(BOT_RESOLVED))
-    assert firing.external_id == resolved.external_id == FIRE_ID
+    assert firing.external_id == resolved.external_id == FIRE_EPISODE
     assert firing.impact_start == resolved.impact_start == FIRE_START
     assert resolved.occurred_at - firing.occurred_at == dt.timedelta(minutes=4, seconds=15)
 
@@ -183,16 +190,18 @@ def test_alert_status_wins_over_the_group_status() -> None:
     assert first.step is IncidentStep.TRIGGERED
     assert second.step is IncidentStep.RESOLVED
     assert second.occurred_at == dt.datetime(2020, 2, 6, 0, 30, tzinfo=dt.UTC)
-    assert alertmanager.delivery_key(delivery(payload)) != alertmanager.delivery_key(
-        delivery(fixture(ZULIP))
-    )
+    assert first.firing_until == alertmanager.FOREVER
+    assert second.firing_until is None
 
 
-def test_a_refiring_alert_gets_a_new_delivery_key() -> None:
+def test_a_refiring_alert_is_another_episode() -> None:
+    """Fired again after it resolved (a new startsAt): another incident, whose outage starts
+    anew; the first one's stays as it was."""
     again = copy.deepcopy(fixture(BOT_FIRING))
     again["alerts"][0]["startsAt"] = "2018-11-05T08:00:00+01:00"
-    first = alertmanager.delivery_key(delivery(fixture(BOT_FIRING)))
-    assert alertmanager.delivery_key(delivery(again)) != first
+    [first], [second] = parse(fixture(BOT_FIRING)), parse(again)
+    assert first.external_id == FIRE_EPISODE
+    assert second.external_id == f"{FIRE_ID}@2018-11-05T07:00:00Z"
 
 
 @pytest.mark.parametrize(

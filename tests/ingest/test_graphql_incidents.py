@@ -67,15 +67,15 @@ async def test_incidents_and_changes_on_services(
     assert first["slug"] == "svc-00"
     assert first["incidents"] == [{
         "externalId": "inc-0", "severity": "SEV1", "status": "resolved",
-        "startedAt": "2026-03-01T09:30:00+00:00", "resolvedAt": "2026-03-01T10:00:00+00:00",
+        "startedAt": "2026-03-01T09:30:00Z", "resolvedAt": "2026-03-01T10:00:00Z",
         "linkKind": "explicit",
         "timeline": [
-            {"what": "triggered", "at": "2026-03-01T09:30:00+00:00"},
-            {"what": "resolved", "at": "2026-03-01T10:00:00+00:00"},
+            {"what": "triggered", "at": "2026-03-01T09:30:00Z"},
+            {"what": "resolved", "at": "2026-03-01T10:00:00Z"},
             {"what": "updated", "at": first["incidents"][0]["timeline"][2]["at"]},
         ],
         "causedBy": {"externalId": "deploy-0", "commitSha": "00" + "ab" * 19,
-                     "commitTime": "2026-02-28T17:00:00+00:00"},
+                     "commitTime": "2026-02-28T17:00:00Z"},
     }]  # fmt: skip
     assert first["changes"] == [{
         "externalId": "deploy-0", "status": "SUCCESS", "isProduction": True,

@@ -448,18 +448,21 @@ async def test_shared_secret_source_bearer_basic_query_token(
         await post_webhook(client, "am", body, {"Authorization": "Bearer am-secret"})
     )
     assert len(first["incidents"]) == 1
-    # The same notification again, authenticated the two other ways: duplicates of the first.
+    # The same notification again, authenticated the two other ways. Alertmanager re-sends
+    # unchanged notifications and has no delivery id, so each is applied: to the same
+    # incident, whose timeline already holds the step.
     for headers, params in [
         (basic("alertmanager", "am-secret"), None),
         ({}, {"token": "am-secret"}),
     ]:
         answer = await post_webhook(client, "am", body, headers, params)
         assert answer.status_code == 200, answer.text
-        assert answer.json()["status"] == "duplicate"
-        assert answer.json()["delivery_id"] == first["delivery_id"]
+        assert answer.json()["status"] == "applied"
+        assert answer.json()["incidents"] == first["incidents"]
     statuses = [r["status"] for r in await deliveries(con)]
-    assert statuses == ["rejected"] * len(wrong) + ["applied"]
+    assert statuses == ["rejected"] * len(wrong) + ["applied"] * 3
     assert await count(con, "incident") == 1
+    assert await count(con, "incident_event") == 1
 
 
 async def test_unknown_source_is_404(client: httpx.AsyncClient) -> None:
@@ -1179,9 +1182,33 @@ async def test_repost_with_status_open_reopens_a_resolved_incident(
         client, ingester, "INC-reopen-api", started_at=iso(T0), resolved_at=iso(T2),
         status="resolved",
     )  # fmt: skip
-    reopened = await open_incident(client, ingester, "INC-reopen-api", started_at=iso(T0))
+    # The record as it was before its resolution (sent late, or again): still resolved.
+    stale = await open_incident(client, ingester, "INC-reopen-api", started_at=iso(T0))
+    assert (stale["status"], ts(stale["resolved_at"])) == ("resolved", T2)
+    # Open, with the time it was reopened: open again from T3.
+    reopened = await open_incident(
+        client, ingester, "INC-reopen-api", status="open", reopened_at=iso(T3)
+    )
     assert reopened["status"] == "open"
     assert reopened["resolved_at"] is None
+
+
+async def test_bare_status_open_reopens_a_resolved_incident_now(
+    client: httpx.AsyncClient, admin: Headers, ingester: Headers, reader: Headers
+) -> None:
+    await create_service(client, admin, "checkout")
+    await open_incident(
+        client, ingester, "INC-reopen-now", started_at=iso(T0), resolved_at=iso(T2),
+        status="resolved",
+    )  # fmt: skip
+    reopened = await open_incident(client, ingester, "INC-reopen-now", status="open")
+    assert (reopened["status"], reopened["resolved_at"]) == ("open", None)
+    detail = (await client.get(f"/v1/incidents/{reopened['id']}", headers=reader)).json()
+    steps = [(e["what"], ts(e["at"])) for e in detail["timeline"]]
+    # Triggered at the impact start, resolved at T2, the fields of the record as of T2, and
+    # reopened when the bare status came (the wall clock: after T2).
+    assert [what for what, _ in steps] == ["triggered", "resolved", "updated", "reopened"]
+    assert steps[-1][1] > T2
 
 
 async def test_post_incident_status_and_times(

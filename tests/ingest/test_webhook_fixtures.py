@@ -145,8 +145,9 @@ CASES: list[Json] = [
         "fixture": "alertmanager/firing/alertmanager-bot_firing_sh_body.json",
         "incidents": [
             {
-                # no fingerprint: "labels-" + sha256 of the sorted label set, 16 hex digits
-                "external_id": "labels-d5e10d7b75435f55",
+                # no fingerprint: "labels-" + sha256 of the sorted label set, 16 hex digits;
+                # one incident per firing episode: "@" + its startsAt
+                "external_id": "labels-d5e10d7b75435f55@2018-11-04T21:43:58.283995Z",
                 "service": "fire",
                 "severity": "sev1",  # severity=critical
                 "priority": None,
@@ -166,7 +167,7 @@ CASES: list[Json] = [
         "fixture": "alertmanager/firing/prometheus-msteams_prom_post_request.json",
         "incidents": [
             {
-                "external_id": "labels-dcb8f3f3db95181f",
+                "external_id": "labels-dcb8f3f3db95181f@2018-03-07T11:33:21.873077Z",
                 "service": "docker-nodes",  # job=docker_nodes
                 "severity": "sev3",  # severity=warning
                 "priority": None,
@@ -186,7 +187,7 @@ CASES: list[Json] = [
         "fixture": "alertmanager/firing/zulip_alert.json",
         "incidents": [
             {
-                "external_id": fingerprint,
+                "external_id": f"{fingerprint}@2020-02-06T00:17:58.432911Z",
                 "service": "andromeda",
                 "severity": "sev1",
                 "priority": None,
@@ -206,7 +207,7 @@ CASES: list[Json] = [
         "fixture": "alertmanager/resolved/alertmanager-bot_resolved_sh_body.json",
         "incidents": [
             {
-                "external_id": "labels-d5e10d7b75435f55",
+                "external_id": "labels-d5e10d7b75435f55@2018-11-04T21:43:58.283995Z",
                 "service": "fire",
                 "severity": "sev1",
                 "priority": None,
@@ -1362,7 +1363,7 @@ async def test_alertmanager_firing_then_resolved_is_one_resolved_incident(
     [first], [second] = ids
     assert first == second
     assert incident_view(await incident_record(client, reader, first)) == {
-        "external_id": "labels-d5e10d7b75435f55",
+        "external_id": "labels-d5e10d7b75435f55@2018-11-04T21:43:58.283995Z",
         "service": "fire",
         "severity": "sev1",
         "priority": None,

@@ -245,7 +245,7 @@ WRITES: list[Write] = [
           wrong_types=(("step", "exploded"), ("severity", 2), ("note", {"text": "x"})),
           numbers=(("users_affected", True), ("cost_estimate", True)),
           instants=("occurred_at",),
-          texts=free("event_id", "priority", "title", "problem_key", "caused_by", "note"),
+          texts=free("priority", "title", "problem_key", "caused_by", "note"),
           deep_field="note"),
     Write("changes", "POST", "/v1/changes", CHANGE,
           required=("external_id", "service", "status", "commits.0.sha",

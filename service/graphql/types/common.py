@@ -13,8 +13,25 @@ from strawberry.types import Info as StrawberryInfo
 from service.errors import ApiError
 from service.graphql.context import Context
 from service.models import enums
+from service.models.instants import rfc3339
 
 Info = StrawberryInfo[Context, None]
+
+
+def _parse_instant(value: object) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an RFC 3339 string, got {type(value).__name__}")
+    return dt.datetime.fromisoformat(value)
+
+
+#: Instants as REST writes them (RFC 3339 in UTC with Z), instead of Python's isoformat.
+DateTime = strawberry.scalar(
+    name="DateTime",
+    description="An instant in RFC 3339, e.g. 2026-12-05T20:35:00Z. Answers are in UTC with "
+    "Z; arguments need a zone offset.",
+    serialize=rfc3339,
+    parse_value=_parse_instant,
+)
 
 
 # Registers the domain's enums with strawberry; annotations use the enum classes themselves.

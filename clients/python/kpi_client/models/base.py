@@ -46,7 +46,9 @@ Channel = Literal["webhook", "email"]
 Scope = Literal["read", "ingest", "admin"]
 SourceKind = Literal["github", "gitlab", "pagerduty", "opsgenie", "alertmanager", "jira", "api"]
 IncidentStatus = Literal["open", "acknowledged", "resolved"]
-IncidentStep = Literal["triggered", "acknowledged", "resolved", "reopened", "updated"]
+IncidentStep = Literal[
+    "triggered", "acknowledged", "unacknowledged", "resolved", "reopened", "updated"
+]
 ChangeKind = Literal["deploy", "config", "patch", "rollback", "hotfix"]
 ChangeStatus = Literal["in_progress", "success", "failed", "rolled_back", "canceled"]
 EscalationState = Literal["open", "acknowledged", "resolved"]

@@ -32,6 +32,9 @@ class IncidentIn(ApiModel):
     detected_at: Instant | None = None
     acknowledged_at: Instant | None = None
     resolved_at: Instant | None = None
+    reopened_at: Instant | None = Field(
+        default=None, description="When a resolved incident was reopened (with status open)."
+    )
     users_affected: int | None = None
     cost_estimate: float | None = None
     problem_key: str | None = None
@@ -43,7 +46,10 @@ class IncidentEventIn(ApiModel):
 
     step: IncidentStep
     occurred_at: Instant
-    event_id: str | None = Field(default=None, description="Your id, so a retry is kept once.")
+    event_id: str | None = Field(
+        default=None,
+        description="Not needed (deprecated): a step is identified by what it is and when.",
+    )
     severity: Severity | None = None
     priority: str | None = None
     title: str | None = None
