@@ -183,7 +183,7 @@ def from_pydantic(exc: ValidationError, prefix: Iterable[str | int] = ()) -> Val
         cause = err.get("ctx", {}).get("error")
         blamed = getattr(cause, "field", None)
         if isinstance(blamed, str):
-            loc.append(blamed)
+            loc.extend(blamed.split("."))
         pointer = "#/" + "/".join(str(p) for p in loc) if loc else "#"
         message = str(cause) if blamed else err["msg"]
         errors.append(FieldError(pointer, message))

@@ -504,6 +504,8 @@ async def test_kpi_create_get_list_replace_delete(
         **body,
         "kind": "observed",
         "metric": None,
+        "filter": None,
+        "availability_kpi": None,
         "numerator": None,
         "denominator": None,
         "escalation_path": [full_step(s) for s in ESCALATION],
@@ -524,6 +526,8 @@ async def test_kpi_create_get_list_replace_delete(
         kpi_body("availability", kind="builtin", metric="availability", unit="percent"),
     )
     assert (availability["kind"], availability["metric"]) == ("builtin", "availability")
+    # A builtin KPI is combined by its definition: the aggregation sent is not kept.
+    assert availability["aggregation"] is None
     orders = await post(client, admin, "/v1/kpis", kpi_body("orders"))
     assert without_id(orders) == {
         **kpi_body("orders"),
@@ -531,6 +535,8 @@ async def test_kpi_create_get_list_replace_delete(
         "business_impact": None,
         "kind": "observed",
         "metric": None,
+        "filter": None,
+        "availability_kpi": None,
         "numerator": None,
         "denominator": None,
         "cadence": None,

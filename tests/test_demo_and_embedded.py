@@ -62,24 +62,32 @@ async def test_demo_builtin_kpis_have_values(
 ) -> None:
     await load_demo(con, today=TODAY)
     window = {"grain": "month", "from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"}
-    # Production deploys in October, counted from the generated changes.
+    # Production deploys of the KPI's services in October, counted from the generated changes,
+    # per week: October has 31 days, 31 / 7 weeks.
+    deploy_services = {"checkout", "payments-api", "mobile-app"}
     deploys = [c for c in demo_changes(TODAY) if c.finished_at is not None
-               and (c.finished_at.year, c.finished_at.month) == (2026, 10)]  # fmt: skip
+               and (c.finished_at.year, c.finished_at.month) == (2026, 10)
+               and c.service in deploy_services]  # fmt: skip
     r = await client.get("/v1/kpis/deploys_per_week/series", params=window, headers=reader)
     assert r.status_code == 200, r.text
     (october,) = r.json()["points"]
-    assert october["value"] == len(deploys) > 0
-    # Incidents resolved during October's impact starts: MTTR is their mean, in minutes.
+    assert len(deploys) > 0
+    assert october["value"] == pytest.approx(len(deploys) / (31 / 7))
+    assert october["count"] == len(deploys)
+    # Mean time to restore (sev1-sev2): the mean of resolved - impact start over the sev1 and
+    # sev2 incidents of the KPI's five services whose impact started in October, in minutes.
+    mttr_services = {"checkout", "payments-api", "identity", "mobile-app", "erp"}
     started = [i for i in demo_incidents(TODAY) if i.started_at is not None
-               and (i.started_at.year, i.started_at.month) == (2026, 10)]  # fmt: skip
-    resolved = [i for i in started if i.resolved_at is not None and i.detected_at is not None]
-    mttr = statistics.fmean(
-        (i.resolved_at - i.detected_at).total_seconds() / 60  # type: ignore[operator]
+               and (i.started_at.year, i.started_at.month) == (2026, 10)
+               and i.severity in ("sev1", "sev2") and i.service in mttr_services]  # fmt: skip
+    resolved = [i for i in started if i.resolved_at is not None]
+    restore = statistics.fmean(
+        (i.resolved_at - i.started_at).total_seconds() / 60  # type: ignore[operator]
         for i in resolved
     )
     r = await client.get("/v1/kpis/incident_mttr/series", params=window, headers=reader)
     (october,) = r.json()["points"]
-    assert abs(october["value"] - mttr) < 1e-6
+    assert abs(october["value"] - restore) < 1e-6
     assert october["count"] == len(resolved)
 
 

@@ -123,8 +123,8 @@ def as_rest(value: Any) -> Any:
 
 AVAILABILITY = """query($from: DateTime!, $to: DateTime) { service(slug: "shop") {
   availability(from: $from, to: $to) {
-    window { start end } availability outageMinutes outageIncidents target targetScope
-    errorBudgetRemaining burnRate
+    window { start end complete } availability outageMinutes outageIncidents target targetScope
+    targetKpi errorBudgetRemaining burnRate
   }
 } }"""
 
@@ -165,12 +165,13 @@ async def test_availability_merges_overlapping_outages_against_the_tier_default(
     # Tier 2 default target 99.9 %: budget = 0.001 x 14,400 = 14.4 minutes;
     # burn rate = 180 / 14.4 = 12.5; budget left = 1 - 12.5 = -11.5 -> -1,150 %.
     expected = {
-        "window": {"start": iso("03-01T00:00"), "end": iso("03-11T00:00")},
+        "window": {"start": iso("03-01T00:00"), "end": iso("03-11T00:00"), "complete": True},
         "availability": pytest.approx(98.75),
         "outageMinutes": pytest.approx(180.0),
         "outageIncidents": 2,
         "target": pytest.approx(99.9),
         "targetScope": "DEFAULT",
+        "targetKpi": None,
         "errorBudgetRemaining": pytest.approx(-1150.0),
         "burnRate": pytest.approx(12.5),
     }
@@ -190,9 +191,11 @@ async def test_availability_merges_overlapping_outages_against_the_tier_default(
     report = await availability_of_shop(clocked, reader, "03-01T00:00", "03-11T00:00")
     # Target 98 %: budget = 0.02 x 14,400 = 288 minutes; burn rate = 180 / 288 = 0.625;
     # budget left = 1 - 0.625 = 0.375 -> 37.5 %.
+    # It is the only builtin availability KPI, so its targets apply to every service.
     expected |= {
         "target": pytest.approx(98.0),
         "targetScope": "SERVICE",
+        "targetKpi": "availability",
         "errorBudgetRemaining": pytest.approx(37.5),
         "burnRate": pytest.approx(0.625),
     }
@@ -210,13 +213,15 @@ async def test_availability_counts_an_open_outage_up_to_now(
     report = await availability_of_shop(clocked, reader, "03-19T12:00", None)
     # Window: 24 h = 1,440 minutes; outage 360 minutes; availability = 1 - 360/1,440 = 75 %.
     # Default 99.9 %: budget 1.44 minutes; burn 360 / 1.44 = 250; left 1 - 250 = -249 -> -24,900 %.
+    # The window runs up to NOW: its figures still move, so it is not complete.
     assert report == {
-        "window": {"start": iso("03-19T12:00"), "end": iso("03-20T12:00")},
+        "window": {"start": iso("03-19T12:00"), "end": iso("03-20T12:00"), "complete": False},
         "availability": pytest.approx(75.0),
         "outageMinutes": pytest.approx(360.0),
         "outageIncidents": 1,
         "target": pytest.approx(99.9),
         "targetScope": "DEFAULT",
+        "targetKpi": None,
         "errorBudgetRemaining": pytest.approx(-24900.0),
         "burnRate": pytest.approx(250.0),
     }
@@ -234,7 +239,7 @@ fragment G on IncidentGroup {
 }
 query($from: DateTime!, $to: DateTime) { service(slug: "pay") {
   incidentStats(from: $from, to: $to) {
-    window { start end }
+    window { start end complete }
     overall { ...G } bySeverity { ...G } byService { ...G }
     recurrenceRate usersAffected downtimeCost
   }
@@ -309,7 +314,7 @@ async def test_incident_stats_by_severity_with_recurrence_users_and_cost(
     # Downtime: the sev1 outages, 70 + 150 = 220 minutes = 11/3 h x 1,200/h = 4,400, plus the
     # estimates 500 + 250 = 5,150. The sev3 ones are below the outage threshold (sev2).
     expected = {
-        "window": {"start": iso("03-01T00:00"), "end": iso("03-11T00:00")},
+        "window": {"start": iso("03-01T00:00"), "end": iso("03-11T00:00"), "complete": True},
         "overall": overall,
         "bySeverity": [sev1, sev3],
         "byService": [overall | {"service": "pay"}],
@@ -326,8 +331,8 @@ async def test_incident_stats_by_severity_with_recurrence_users_and_cost(
 
 DORA = """query($from: DateTime!, $to: DateTime) { service(slug: "checkout") {
   dora(from: $from, to: $to) {
-    window { start end } deployments
-    deploymentFrequency { value band } leadTime { value band }
+    window { start end complete } deployments
+    deploymentsPerWeek { value band } leadTime { value band }
     changeFailureRate { value band } recoveryTime { value band } reworkRate
   }
 } }"""
@@ -384,9 +389,9 @@ async def test_dora_keys_with_their_bands(
     # Recovery: d4's incident resolved 12:00 - d4 finished 10:00 = 2 h (under a day) -> high.
     # Rework: the hotfix d5 and the rollback d6: 2 / 6 = 33.3 %.
     expected = {
-        "window": {"start": iso("03-01T00:00"), "end": iso("03-15T00:00")},
+        "window": {"start": iso("03-01T00:00"), "end": iso("03-15T00:00"), "complete": True},
         "deployments": 6,
-        "deploymentFrequency": {"value": pytest.approx(3.0), "band": "HIGH"},
+        "deploymentsPerWeek": {"value": pytest.approx(3.0), "band": "HIGH"},
         "leadTime": {"value": pytest.approx(24.0), "band": "HIGH"},
         "changeFailureRate": {"value": pytest.approx(50.0), "band": "LOW"},
         "recoveryTime": {"value": pytest.approx(2.0), "band": "HIGH"},
@@ -402,7 +407,7 @@ async def test_dora_keys_with_their_bands(
     assert data["service"]["dora"] | {"window": None} == {
         "window": None,
         "deployments": 0,
-        "deploymentFrequency": {"value": 0.0, "band": "LOW"},
+        "deploymentsPerWeek": {"value": 0.0, "band": "LOW"},
         "leadTime": {"value": None, "band": None},
         "changeFailureRate": {"value": None, "band": None},
         "recoveryTime": {"value": None, "band": None},
@@ -414,7 +419,7 @@ async def test_dora_keys_with_their_bands(
 
 SPEND = """query($from: DateTime!, $to: DateTime) { service(slug: "shop") {
   spend(from: $from, to: $to) {
-    window { start end } currencies { currency total byCategory { category amount } }
+    window { start end complete } currencies { currency total byCategory { category amount } }
   }
 } }"""
 
@@ -449,7 +454,7 @@ async def test_spend_per_currency_and_category(
     data = await gql_data(clocked, reader, SPEND, {"from": at("03-01T00:00"),
                                                    "to": at("03-11T00:00")})  # fmt: skip
     expected = {
-        "window": {"start": iso("03-01T00:00"), "end": iso("03-11T00:00")},
+        "window": {"start": iso("03-01T00:00"), "end": iso("03-11T00:00"), "complete": True},
         "currencies": [
             {"currency": "EUR", "total": pytest.approx(1500.0), "byCategory": [
                 {"category": "cloud", "amount": pytest.approx(1000.0)},

@@ -102,8 +102,9 @@ async def board(client: httpx.AsyncClient, admin: Headers) -> None:
 SCORECARD = """query($period: DateTime) { scorecard(period: $period) {
   on boardLevel warnings
   items {
-    kpi name unit cadence periodStart periodEnd value target warning status previousValue
-    trend businessOwner technologyOwner evaluatedAt
+    kpi name unit cadence periodStart periodEnd value target warning targetScope status
+    driver { service value target targetScope } previousValue trend complete businessOwner
+    technologyOwner evaluatedAt
   }
 } }"""
 
@@ -113,21 +114,24 @@ NO_CADENCE_WARNING = "KPI 'pipeline' has no reporting cadence, so no status"
 def computed_february() -> list[dict[str, Any]]:
     return [
         {"kpi": "revenue", "name": "Revenue", "unit": "EUR", "cadence": "MONTHLY", **FEB,
-         "value": 120.0, "target": 100.0, "warning": 130.0, "status": "AT_RISK",
-         "previousValue": 100.0, "trend": "IMPROVING", "businessOwner": "cfo@example.com",
+         "value": 120.0, "target": 100.0, "warning": 130.0, "targetScope": "GLOBAL",
+         "status": "AT_RISK", "driver": None, "previousValue": 100.0, "trend": "IMPROVING",
+         "complete": True, "businessOwner": "cfo@example.com",
          "technologyOwner": "cto@example.com", "evaluatedAt": None},
         {"kpi": "churn", "name": "Churn", "unit": "percent", "cadence": "MONTHLY", **FEB,
-         "value": 6.0, "target": 5.0, "warning": None, "status": "BREACHED",
-         "previousValue": 5.0, "trend": "WORSENING", "businessOwner": "cco@example.com",
-         "technologyOwner": None, "evaluatedAt": None},
+         "value": 6.0, "target": 5.0, "warning": None, "targetScope": "GLOBAL",
+         "status": "BREACHED", "driver": None, "previousValue": 5.0, "trend": "WORSENING",
+         "complete": True, "businessOwner": "cco@example.com", "technologyOwner": None,
+         "evaluatedAt": None},
         {"kpi": "nps", "name": "Nps", "unit": "points", "cadence": "MONTHLY", **FEB,
-         "value": 40.0, "target": 30.0, "warning": None, "status": "MET",
-         "previousValue": None, "trend": "UNKNOWN", "businessOwner": None,
-         "technologyOwner": None, "evaluatedAt": None},
+         "value": 40.0, "target": 30.0, "warning": None, "targetScope": "GLOBAL",
+         "status": "MET", "driver": None, "previousValue": None, "trend": "UNKNOWN",
+         "complete": True, "businessOwner": None, "technologyOwner": None, "evaluatedAt": None},
         {"kpi": "pipeline", "name": "Pipeline", "unit": "count", "cadence": None,
          "periodStart": None, "periodEnd": None, "value": None, "target": None,
-         "warning": None, "status": "NO_DATA", "previousValue": None, "trend": "UNKNOWN",
-         "businessOwner": None, "technologyOwner": None, "evaluatedAt": None},
+         "warning": None, "targetScope": None, "status": "NO_DATA", "driver": None,
+         "previousValue": None, "trend": "UNKNOWN", "complete": True, "businessOwner": None,
+         "technologyOwner": None, "evaluatedAt": None},
     ]  # fmt: skip
 
 

@@ -70,7 +70,9 @@ async def make_catalog(client: httpx.AsyncClient, admin: dict[str, str]) -> None
         numerator="failed_orders",
         denominator="orders",
     )
-    await create_kpi(client, admin, "availability", "avg", kind="builtin", metric="availability")
+    await create_kpi(
+        client, admin, "availability", "avg", kind="builtin", metric="availability", unit="percent"
+    )
 
 
 # Helpers -----------------------------------------------------------------------------------------

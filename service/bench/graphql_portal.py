@@ -129,9 +129,9 @@ class Seeded:
 
 _SHARED = (
     # key, name, unit, direction, aggregation, kind, metric, cadence
-    ("availability", "Availability", "percent", "higher_is_better", "avg", "builtin",
+    ("availability", "Availability", "percent", "higher_is_better", None, "builtin",
      "availability", "monthly"),
-    ("mttr", "Mean time to restore", "minutes", "lower_is_better", "avg", "builtin", "mttr",
+    ("mttr", "Mean time to restore", "minutes", "lower_is_better", None, "builtin", "mttr",
      "weekly"),
     ("p95_latency", "p95 latency", "ms", "lower_is_better", "max", "observed", None, "weekly"),
     ("error_rate", "Error rate", "percent", "lower_is_better", "avg", "observed", None, "weekly"),

@@ -29,6 +29,11 @@ class EscalationStepInput:
     pass
 
 
+@pydantic_input(model=catalog.BuiltinFilter, all_fields=True)
+class BuiltinFilterInput:
+    pass
+
+
 @pydantic_input(model=catalog.KpiIn, all_fields=True)
 class KpiInput:
     pass

@@ -103,6 +103,8 @@ class AvailabilityKey:
     service_id: int
     window: Period
     now: dt.datetime
+    #: The availability KPI whose targets apply (None: the one that applies to the service).
+    kpi: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,11 +171,15 @@ class Loaders:
             con: Connection, keys: list[AvailabilityKey]
         ) -> dict[AvailabilityKey, AvailabilityReport]:
             found: dict[AvailabilityKey, AvailabilityReport] = {}
-            for window, now in {(k.window, k.now) for k in keys}:
-                ids = sorted({k.service_id for k in keys if (k.window, k.now) == (window, now)})
-                reports = await report_store.availability_by_service(con, ids, window, now)
+            for window, now, key in {(k.window, k.now, k.kpi) for k in keys}:
+                ids = sorted({k.service_id for k in keys
+                              if (k.window, k.now, k.kpi) == (window, now, key)})  # fmt: skip
+                objective = await report_store.availability_kpi(con, key)
+                reports = await report_store.availability_by_service(
+                    con, ids, window, now, objective
+                )
                 for sid, report in reports.items():
-                    found[AvailabilityKey(sid, window, now)] = report
+                    found[AvailabilityKey(sid, window, now, key)] = report
             return found
 
         self.availability: DataLoader[AvailabilityKey, AvailabilityReport | None] = _keyed(

@@ -127,12 +127,13 @@ def incident_value(
 
 
 def change_value(
-    metric: BuiltinMetric, figures: ChangeFigures, unit: str
+    metric: BuiltinMetric, figures: ChangeFigures, unit: str, seconds: float
 ) -> tuple[float | None, int]:
-    """The metric's value in the KPI's unit, and the changes behind it."""
+    """The metric's value in the KPI's unit, and the changes behind it (`seconds`: how much of
+    the bucket was measured, for a frequency per day or week)."""
     f = figures
     if metric is BuiltinMetric.DEPLOYMENT_FREQUENCY:
-        return float(f.deployments), f.deployments
+        return units.deploys(f.deployments, seconds, unit), f.deployments
     if metric is BuiltinMetric.LEAD_TIME:
         return units.duration(f.lead_median, unit), f.lead_n
     if metric is BuiltinMetric.CHANGE_FAILURE_RATE:

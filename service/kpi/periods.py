@@ -123,3 +123,17 @@ DEFAULT_SPAN = {
 
 def default_start(grain: Grain, end: dt.datetime) -> dt.datetime:
     return advance(grain, truncate(grain, end), -(DEFAULT_SPAN[grain] - 1))
+
+
+def is_complete(
+    grain: Grain, bucket_start: dt.datetime, start: dt.datetime | None, end: dt.datetime | None,
+    now: dt.datetime,
+) -> bool:  # fmt: skip
+    """Whether the bucket's figure covers its whole period: the period has ended by `now`,
+    and the window [start, end) (None: open) cuts nothing off it."""
+    whole = Period(bucket_start, advance(grain, bucket_start))
+    return (
+        whole.end <= now
+        and (start is None or start <= whole.start)
+        and (end is None or whole.end <= end)
+    )

@@ -20,5 +20,6 @@ def divide_series(
         if den is not None and num.value is not None and den.value:
             value = num.value / den.value
         count = num.count + (den.count if den else 0)
-        out.append(SeriesPoint(bucket=num.bucket, value=value, count=count))
+        complete = num.complete and (den is None or den.complete)
+        out.append(SeriesPoint(bucket=num.bucket, value=value, count=count, complete=complete))
     return out

@@ -7,7 +7,7 @@ mirrors it. Without a warning threshold there is no "at risk": at or beyond targ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from service.models.enums import Direction
@@ -68,3 +68,26 @@ def worst(statuses: Iterable[Status]) -> Status:
     """The worst of several statuses (breached, then at risk, then met); no data if none has
     data."""
     return max(statuses, key=_SEVERITY.__getitem__, default=Status.NO_DATA)
+
+
+def gap(value: float | None, target: float | None, direction: Direction) -> float:
+    """How far `value` lies on the bad side of `target`, relative to the target's size
+    (negative when it is on the good side); 0 when either is unknown."""
+    if value is None or target is None:
+        return 0.0
+    beyond = target - value if direction is Direction.HIGHER_IS_BETTER else value - target
+    return beyond / abs(target) if target else beyond
+
+
+def driver(
+    items: Sequence[tuple[Status, float | None, float | None]], direction: Direction
+) -> int | None:
+    """Of (status, value, target) items, the index of the one that sets their worst status:
+    the worst status, and of those the furthest beyond (or nearest to) its target; the
+    first of equals. None when no item has data."""
+    ranked = [
+        (_SEVERITY[status], gap(value, target, direction), -i)
+        for i, (status, value, target) in enumerate(items)
+        if status is not Status.NO_DATA
+    ]
+    return -max(ranked)[2] if ranked else None

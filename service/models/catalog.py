@@ -15,6 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+from service.ingest.model import ChangeKind
+from service.kpi.units import unit_problem
 from service.models.enums import (
     Aggregation,
     BuiltinMetric,
@@ -138,16 +140,85 @@ class EscalationStep(Body):
         return self
 
 
+EnvironmentName = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+
+
+class BuiltinFilter(Body):
+    """What a builtin KPI counts, beyond its services (the services it applies to, or every
+    one): only incidents of these severities, only changes to these environments (by default
+    the source's production environments) and of these kinds. Left out: no restriction."""
+
+    severities: list[Severity] | None = Field(
+        default=None, min_length=1, max_length=5,
+        description="Incidents of these severities only (incident and outage metrics).",
+    )  # fmt: skip
+    environments: list[EnvironmentName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="Changes to these environments (case-insensitive), production or not, "
+        "instead of the production ones (change metrics).",
+    )
+    change_kinds: list[ChangeKind] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=5,
+        description="Changes of these kinds only (change metrics).",
+    )
+
+    def is_empty(self) -> bool:
+        return self.severities is None and self.environments is None and self.change_kinds is None
+
+
+#: Which builtin metrics each part of a filter applies to.
+_INCIDENT_LIKE = frozenset({
+    BuiltinMetric.AVAILABILITY, BuiltinMetric.ERROR_BUDGET_REMAINING, BuiltinMetric.MTTD,
+    BuiltinMetric.MTTA, BuiltinMetric.MTTR, BuiltinMetric.TIME_TO_RESTORE,
+    BuiltinMetric.INCIDENT_COUNT, BuiltinMetric.RECURRENCE_RATE, BuiltinMetric.USERS_AFFECTED,
+    BuiltinMetric.DOWNTIME_COST,
+})  # fmt: skip
+_CHANGE_LIKE = frozenset({
+    BuiltinMetric.DEPLOYMENT_FREQUENCY, BuiltinMetric.LEAD_TIME,
+    BuiltinMetric.CHANGE_FAILURE_RATE, BuiltinMetric.RECOVERY_TIME, BuiltinMetric.REWORK_RATE,
+})  # fmt: skip
+
+
+def _check_filter(metric: BuiltinMetric, f: BuiltinFilter) -> None:
+    if f.severities is not None and metric not in _INCIDENT_LIKE:
+        raise FieldProblem("filter.severities", f"{metric} counts no incidents")
+    for name in ("environments", "change_kinds"):
+        if getattr(f, name) is not None and metric not in _CHANGE_LIKE:
+            raise FieldProblem(f"filter.{name}", f"{metric} counts no changes")
+
+
 class KpiIn(Body):
     key: KpiKey
     name: Name
     strategic_question: Text | None = None
     business_impact: Text | None = None
-    unit: Annotated[str, StringConstraints(min_length=1, max_length=40), NoNul]
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=40), NoNul] = Field(
+        description="What the value is in. A builtin metric takes only the units it is "
+        "reported in: a time unit for durations, percent or share for rates, deploys, "
+        "deploys/day or deploys/week for deployment frequency, a currency code for spend."
+    )
     direction: Direction
-    aggregation: Aggregation
+    aggregation: Aggregation | None = Field(
+        default=None,
+        description="How an observed KPI combines the points of a bucket (required for "
+        "observed KPIs). Builtin and ratio KPIs are combined by their definition: a value "
+        "given for them is ignored.",
+    )
     kind: KpiKind = KpiKind.OBSERVED
     metric: BuiltinMetric | None = Field(default=None, description="For kind=builtin.")
+    filter: BuiltinFilter | None = Field(
+        default=None, description="For kind=builtin: which incidents and changes it counts."
+    )
+    availability_kpi: KpiKey | None = Field(
+        default=None,
+        description="For metric error_budget_remaining: the builtin availability KPI whose "
+        "targets (the service's, its tier's or the global one) are the objectives the budget "
+        "is computed from; without one, each tier's default objective.",
+    )
     numerator: KpiKey | None = Field(default=None, description="For kind=ratio: a KPI key.")
     denominator: KpiKey | None = Field(default=None, description="For kind=ratio: a KPI key.")
     cadence: Cadence | None = None
@@ -165,6 +236,23 @@ class KpiIn(Body):
             raise FieldProblem("metric", "required when kind is builtin")
         if self.kind is not KpiKind.BUILTIN and self.metric is not None:
             raise FieldProblem("metric", "only allowed when kind is builtin")
+        if self.kind is KpiKind.OBSERVED and self.aggregation is None:
+            raise FieldProblem("aggregation", "required for an observed KPI")
+        if self.kind is not KpiKind.OBSERVED:
+            self.aggregation = None
+        if self.metric is not None:
+            problem = unit_problem(self.metric, self.unit)
+            if problem is not None:
+                raise FieldProblem("unit", problem)
+            if self.filter is not None:
+                _check_filter(self.metric, self.filter)
+                if self.filter.is_empty():
+                    self.filter = None
+        elif self.filter is not None:
+            raise FieldProblem("filter", "only allowed when kind is builtin")
+        budget = self.metric is BuiltinMetric.ERROR_BUDGET_REMAINING
+        if not budget and self.availability_kpi is not None:
+            raise FieldProblem("availability_kpi", "only allowed for error_budget_remaining")
         for side in ("numerator", "denominator"):
             given = getattr(self, side) is not None
             if self.kind is KpiKind.RATIO and not given:

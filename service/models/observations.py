@@ -41,6 +41,11 @@ class SeriesPoint(BaseModel):
     bucket: dt.datetime = Field(description="Start of the bucket, UTC.")
     value: float | None = Field(description="The bucket's aggregate; null when undefined.")
     count: int = Field(description="Points aggregated into the bucket.")
+    complete: bool = Field(
+        default=True,
+        description="Whether the figure covers the bucket's whole period: false for the "
+        "period under way (the figure will still move) and for a bucket the window cuts.",
+    )
 
 
 class Series(BaseModel):
@@ -49,6 +54,6 @@ class Series(BaseModel):
     team: str | None = None
     tier: int | None = None
     grain: Grain
-    aggregation: Aggregation
+    aggregation: Aggregation | None = Field(description="Observed KPIs' only.")
     unit: str
     points: list[SeriesPoint]

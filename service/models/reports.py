@@ -15,11 +15,17 @@ from service.kpi.bands import Band
 from service.kpi.status import Status, Trend
 from service.kpi.targets import TargetScope
 from service.models.enums import Cadence, Severity
+from service.models.statuses import StatusDriver
 
 
 class Window(BaseModel):
     start: dt.datetime
     end: dt.datetime = Field(description="Exclusive; at most now.")
+    complete: bool = Field(
+        default=True,
+        description="False when the window asked for runs past now: the figures cover only "
+        "its part up to now and will still move.",
+    )
 
 
 class AvailabilityReport(BaseModel):
@@ -28,7 +34,16 @@ class AvailabilityReport(BaseModel):
     outage_minutes: float = Field(description="Merged outage time (overlaps counted once).")
     outage_incidents: int
     target: float = Field(description="Availability target in percent.")
-    target_scope: TargetScope
+    target_scope: TargetScope = Field(
+        description="Where the target came from: the service's own, its tier's or the global "
+        "target of `target_kpi`, or the tier default when none applies."
+    )
+    target_kpi: str | None = Field(
+        default=None,
+        description="The availability KPI whose targets apply: the one asked for, else the "
+        "builtin availability KPI that applies to the service (the first by key), else the "
+        "only builtin availability KPI when there is exactly one; null for the tier default.",
+    )
     error_budget_remaining: float | None = Field(
         description="Percent of the error budget left; negative once overspent."
     )
@@ -75,7 +90,9 @@ class BandedValue(BaseModel):
 class DoraReport(BaseModel):
     window: Window
     deployments: int = Field(description="Production changes finished with a final status.")
-    deployment_frequency: BandedValue = Field(description="Deployments per week.")
+    deployments_per_week: BandedValue = Field(
+        description="Deployments per week of the window (deployments / window days x 7)."
+    )
     lead_time: BandedValue = Field(description="Median hours from commit to deploy.")
     change_failure_rate: BandedValue = Field(description="Percent of deployments that failed.")
     recovery_time: BandedValue = Field(
@@ -121,9 +138,15 @@ class ScorecardItem(BaseModel):
     value: float | None
     target: float | None
     warning: float | None
+    target_scope: TargetScope | None = Field(
+        description="Where the target came from (see KpiStatus); 'services' for a status "
+        "rolled up from the KPI's services, with `driver` naming the one that set it."
+    )
     status: Status
+    driver: StatusDriver | None
     previous_value: float | None
     trend: Trend
+    complete: bool = Field(description="Whether the period has ended.")
     business_owner: str | None
     technology_owner: str | None
     evaluated_at: dt.datetime | None = Field(description="Null when computed, not stored.")

@@ -12,6 +12,15 @@ from service.models.catalog import Body, Owner, Text
 from service.models.enums import Cadence
 
 
+class StatusDriver(BaseModel):
+    """The service whose status a rolled-up status is: its value and its own target."""
+
+    service: str
+    value: float | None
+    target: float | None
+    target_scope: TargetScope | None = Field(description="Where that service's target came from.")
+
+
 class KpiStatus(BaseModel):
     kpi: str
     service: str | None = Field(description="Null for the KPI overall.")
@@ -24,11 +33,23 @@ class KpiStatus(BaseModel):
     target_scope: TargetScope | None = Field(
         description="Where the target came from: the service's own, its tier's, the global "
         "one, or the default availability target of the tier; 'services' when the KPI overall "
-        "has no target and takes the worst status of the services it applies to."
+        "has no target and takes the worst status of the services it applies to (`driver` "
+        "then names the service that set it)."
     )
     status: Status
+    driver: StatusDriver | None = Field(
+        default=None,
+        description="For a status rolled up from the KPI's services: the service that set it "
+        "(the worst, and of equally bad ones the furthest from its target), with its value "
+        "and target.",
+    )
     previous_value: float | None
     trend: Trend
+    complete: bool = Field(
+        default=True,
+        description="Whether the period has ended. Statuses of a period under way are "
+        "computed, never stored, and will still move.",
+    )
     evaluated_at: dt.datetime | None = Field(description="Null when computed, not stored.")
 
 

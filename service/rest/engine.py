@@ -128,6 +128,12 @@ async def resolve_escalation(call: Call) -> Escalation:
 class WindowQuery(BaseModel):
     from_: Instant = Field(alias="from", description="Inclusive start, ISO 8601 with zone.")
     to: Instant | None = Field(default=None, description="Exclusive end; default now.")
+    kpi: str | None = Field(
+        default=None,
+        description="The availability KPI whose targets apply (default: the builtin "
+        "availability KPI that applies to the service, else the only one there is, else the "
+        "tier default).",
+    )
 
 
 async def service_report(call: Call) -> ServiceReport:
@@ -139,12 +145,13 @@ async def service_report(call: Call) -> ServiceReport:
         await catalog.get_service(con, slug=slug)
         scope = await metrics.resolve_scope(con, service=slug)
         window: Period = reports.measured_window(query.from_, query.to or now, now)
+        objective = await reports.availability_kpi(con, query.kpi)
         return ServiceReport(
             service=slug,
-            availability=await reports.availability(con, scope, window, now),
+            availability=await reports.availability(con, scope, window, now, objective),
             incidents=await reports.incident_report(con, scope, window, now),
-            dora=await reports.dora(con, scope, window),
-            spend=await reports.spend(con, scope, window),
+            dora=await reports.dora(con, scope, window, now),
+            spend=await reports.spend(con, scope, window, now),
         )
 
 

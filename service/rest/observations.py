@@ -121,8 +121,8 @@ async def kpi_series(call: Call) -> Series:
     query: SeriesQuery = call.query
     async with call.connection() as con:
         kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
-        scope = await metrics.resolve_scope(
-            con, service=query.service, team=query.team, tier=query.tier
+        scope = await metrics.scope_of_kpi(
+            con, kpi, service=query.service, team=query.team, tier=query.tier
         )
         points = await series.series(
             con, kpi=kpi, scope=scope, grain=query.grain, start=query.from_, end=query.to,
@@ -161,6 +161,7 @@ ENDPOINTS = [
         "aggregation; builtin metrics (availability, incident times, DORA, spend) give every "
         "bucket of the window up to now, null where undefined, and default to the last few "
         "buckets; ratio KPIs divide their sides bucket by bucket (a zero denominator is null). "
-        "Scope: one of service, team or tier, else the whole fleet.",
+        "Scope: one of service, team or tier; else a builtin KPI's own services (those it "
+        "applies to, or every one) and every point of an observed KPI.",
     ),
 ]  # fmt: skip

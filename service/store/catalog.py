@@ -25,7 +25,7 @@ from service.models.catalog import (
     Team,
     TeamIn,
 )
-from service.models.enums import Direction
+from service.models.enums import BuiltinMetric, Direction
 
 
 def q(name: str) -> str:
@@ -272,7 +272,7 @@ async def delete_outcome(con: Connection, *, slug: str) -> None:
 
 
 def _kpi(record: asyncpg.Record) -> Kpi:
-    return Kpi(**dict(record.items()))
+    return Kpi.model_validate(dict(record.items()))
 
 
 async def list_kpis(
@@ -319,7 +319,27 @@ async def _ratio_ids(con: Connection, kpi: KpiIn, own_id: int | None) -> tuple[i
     return tuple(ids)
 
 
-def _kpi_args(kpi: KpiIn, ratio_ids: tuple[int | None, ...]) -> tuple[Any, ...]:
+async def _availability_kpi_id(con: Connection, kpi: KpiIn) -> int | None:
+    """The id of the availability KPI an error budget KPI names (checked to be one)."""
+    if kpi.availability_kpi is None:
+        return None
+    refs = await kpi_refs(con, [kpi.availability_kpi])
+    found = refs.get(kpi.availability_kpi)
+    metric = None
+    if found is not None:
+        metric = await con.fetchval(q("builtin_metric_of_kpi"), found["id"])
+    if metric != BuiltinMetric.AVAILABILITY.value:
+        raise invalid(
+            "availability_kpi", f"{kpi.availability_kpi!r} is not a builtin availability KPI"
+        )
+    assert found is not None
+    kpi_id: int = found["id"]
+    return kpi_id
+
+
+def _kpi_args(
+    kpi: KpiIn, ratio_ids: tuple[int | None, ...], availability_id: int | None
+) -> tuple[Any, ...]:
     return (
         kpi.key,
         kpi.name,
@@ -327,7 +347,7 @@ def _kpi_args(kpi: KpiIn, ratio_ids: tuple[int | None, ...]) -> tuple[Any, ...]:
         kpi.business_impact,
         kpi.unit,
         kpi.direction.value,
-        kpi.aggregation.value,
+        kpi.aggregation.value if kpi.aggregation else None,
         kpi.kind.value,
         kpi.metric.value if kpi.metric else None,
         *ratio_ids,
@@ -336,6 +356,8 @@ def _kpi_args(kpi: KpiIn, ratio_ids: tuple[int | None, ...]) -> tuple[Any, ...]:
         kpi.technology_owner,
         kpi.board_level,
         kpi.tags,
+        kpi.filter.model_dump(mode="json", exclude_none=True) if kpi.filter else None,
+        availability_id,
     )
 
 
@@ -351,9 +373,12 @@ async def _set_escalation_path(con: Connection, kpi_id: int, kpi: KpiIn) -> None
 
 async def create_kpi(con: Connection, *, kpi: KpiIn) -> Kpi:
     ratio_ids = await _ratio_ids(con, kpi, None)
+    availability_id = await _availability_kpi_id(con, kpi)
     async with con.transaction():
         async with _unique("key", kpi.key):
-            kpi_id = await con.fetchval(q("insert_kpi"), *_kpi_args(kpi, ratio_ids))
+            kpi_id = await con.fetchval(
+                q("insert_kpi"), *_kpi_args(kpi, ratio_ids, availability_id)
+            )
         await _set_escalation_path(con, kpi_id, kpi)
     return Kpi(id=kpi_id, **kpi.model_dump())
 
@@ -362,8 +387,17 @@ async def update_kpi(con: Connection, *, key: str, kpi: KpiIn) -> Kpi:
     _check_path_key("key", key, kpi.key)
     current = await get_kpi(con, key=key)
     ratio_ids = await _ratio_ids(con, kpi, current.id)
+    availability_id = await _availability_kpi_id(con, kpi)
+    if kpi.metric is not BuiltinMetric.AVAILABILITY:
+        users = await con.fetch(q("kpi_used_for_error_budget"), current.id)
+        if users:
+            budget = users[0]["key"]
+            raise invalid(
+                "metric", f"error budget KPI {budget!r} takes its objectives from {key!r}, "
+                "which must stay an availability KPI",
+            )  # fmt: skip
     async with con.transaction():
-        await con.fetchval(q("update_kpi"), *_kpi_args(kpi, ratio_ids))
+        await con.fetchval(q("update_kpi"), *_kpi_args(kpi, ratio_ids, availability_id))
         await _set_escalation_path(con, current.id, kpi)
     return Kpi(id=current.id, **kpi.model_dump())
 
@@ -375,6 +409,10 @@ async def delete_kpi(con: Connection, *, key: str) -> None:
     user = await con.fetchval(q("kpi_used_by_ratio"), kpi.id)
     if user is not None:
         raise Conflict(f"KPI {key!r} is used by ratio KPI {user!r}")
+    budgets = await con.fetch(q("kpi_used_for_error_budget"), kpi.id)
+    if budgets:
+        raise Conflict(f"KPI {key!r} sets the objectives of error budget KPI "
+                       f"{budgets[0]['key']!r}")  # fmt: skip
     if await con.fetchval(q("has_observations_for_kpi"), kpi.id):
         raise Conflict(f"KPI {key!r} has observations; it cannot be deleted")
     await con.execute(q("delete_kpi"), key)

@@ -30,7 +30,7 @@ from service.models.catalog import Kpi
 from service.models.enums import BuiltinMetric, Cadence, Channel, KpiKind
 from service.models.instants import rfc3339
 from service.models.observations import SeriesPoint
-from service.models.statuses import Escalation, EscalationEvent, KpiStatus
+from service.models.statuses import Escalation, EscalationEvent, KpiStatus, StatusDriver
 from service.notify import outbox
 from service.store import catalog, metrics, series
 from service.store.metrics import MetricScope
@@ -59,9 +59,9 @@ async def scopes_of(con: Connection, kpis: Sequence[Kpi]) -> dict[int, list[Scop
     return {k.id: [ScopeRef(None, None, None), *linked[k.id]] for k in kpis}
 
 
-async def _metric_scope(con: Connection, ref: ScopeRef) -> MetricScope:
+async def _metric_scope(con: Connection, kpi: Kpi, ref: ScopeRef) -> MetricScope:
     if ref.service_id is None:
-        return await metrics.resolve_scope(con)
+        return await metrics.kpi_scope(con, kpi)
     return MetricScope("service", ref.slug, (ref.service_id,))
 
 
@@ -81,17 +81,38 @@ async def compute(
     """The KPI's status for one scope and period, with the previous period and the trend.
     `scope` is the metric scope of `ref` when the caller has resolved it already."""
     before = periods.previous(cadence, period)
-    scope = scope or await _metric_scope(con, ref)
+    scope = scope or await _metric_scope(con, kpi, ref)
     points = await series.series(
         con, kpi=kpi, scope=scope, grain=CADENCE_GRAIN[cadence], start=before.start,
         end=period.end, now=now,
     )  # fmt: skip
-    return status_of_points(kpi, ref, cadence, period, targets, points)
+    return status_of_points(kpi, ref, cadence, period, targets, points, now)
+
+
+async def compute_services(
+    con: Connection, kpi: Kpi, refs: Sequence[ScopeRef], cadence: Cadence, period: Period,
+    targets: Sequence[Any], now: dt.datetime,
+) -> list[KpiStatus]:  # fmt: skip
+    """`compute` for each service of `refs`, in the statements of one (their number does not
+    grow with the services)."""
+    if not refs:
+        return []
+    before = periods.previous(cadence, period)
+    ids = [r.service_id for r in refs if r.service_id is not None]
+    assert len(ids) == len(refs), "service scopes only"
+    found = await series.series_by_service(
+        con, kpi=kpi, service_ids=ids, grain=CADENCE_GRAIN[cadence], start=before.start,
+        end=period.end, now=now,
+    )  # fmt: skip
+    return [
+        status_of_points(kpi, r, cadence, period, targets, found[sid], now)
+        for r, sid in zip(refs, ids, strict=True)
+    ]
 
 
 def status_of_points(
     kpi: Kpi, ref: ScopeRef, cadence: Cadence, period: Period, targets: Sequence[Any],
-    points: Sequence[SeriesPoint],
+    points: Sequence[SeriesPoint], now: dt.datetime,
 ) -> KpiStatus:  # fmt: skip
     """The status from the KPI's series over the period and the one before it."""
     before = periods.previous(cadence, period)
@@ -116,29 +137,42 @@ def status_of_points(
         ),
         previous_value=previous,
         trend=rules.trend(value, previous, kpi.direction),
+        complete=period.end <= now,
         evaluated_at=None,
     )
 
 
-def rolled_up(overall: KpiStatus, services: Sequence[KpiStatus]) -> KpiStatus:
-    """The KPI overall without a target of its own takes the worst status of its services."""
+def rolled_up(kpi: Kpi, overall: KpiStatus, services: Sequence[KpiStatus]) -> KpiStatus:
+    """The KPI overall without a target of its own takes the worst status of its services,
+    and names the service that set it (with that service's value and target)."""
     if overall.target is not None or not services:
         return overall
-    status = rules.worst(st.status for st in services)
-    if status is rules.Status.NO_DATA:
+    index = rules.driver([(st.status, st.value, st.target) for st in services], kpi.direction)
+    if index is None:
         return overall
-    return overall.model_copy(update={"status": status, "target_scope": TargetScope.SERVICES})
+    worst = services[index]
+    assert worst.service is not None
+    return overall.model_copy(update={
+        "status": worst.status, "target_scope": TargetScope.SERVICES,
+        "driver": StatusDriver(service=worst.service, value=worst.value, target=worst.target,
+                               target_scope=worst.target_scope),
+    })  # fmt: skip
 
 
 async def store(
-    con: Connection, kpi: Kpi, ref: ScopeRef, st: KpiStatus, *, replace: bool, now: dt.datetime
-) -> bool:
-    """Stores the status; whether it was written (False: a stored one was kept)."""
+    con: Connection, kpi: Kpi, ref: ScopeRef, st: KpiStatus, *, replace: bool, now: dt.datetime,
+    driver_id: int | None = None,
+) -> bool:  # fmt: skip
+    """Stores the status of a closed period; whether it was written (False: a stored one
+    was kept). `driver_id`: the id of the service a rolled-up status names."""
+    assert st.complete, "statuses are stored for closed periods only"
+    d = st.driver
     at = await con.fetchval(
         q("insert_status"), kpi.id, ref.service_id, st.cadence.value, st.period_start,
         st.period_end, st.value, st.target, st.warning,
         st.target_scope.value if st.target_scope else None, st.status.value, st.previous_value,
-        st.trend.value, replace, now,
+        st.trend.value, replace, now, driver_id, d.value if d else None,
+        d.target if d else None, d.target_scope.value if d and d.target_scope else None,
     )  # fmt: skip
     return at is not None
 
@@ -239,7 +273,8 @@ async def evaluate_kpi(
     now: dt.datetime, replace: bool,
 ) -> list[KpiStatus]:  # fmt: skip
     """Evaluates one KPI for one period (default: the last closed period of its cadence) for
-    every scope, stores each status and escalates; one transaction."""
+    every scope, stores each status and escalates; one transaction. A period under way is
+    computed and answered, never stored (its figures still move): nothing escalates on it."""
     cadence = cadence or kpi.cadence
     if cadence is None:
         raise invalid("cadence", f"KPI {kpi.key!r} has no reporting cadence; give one")
@@ -248,15 +283,18 @@ async def evaluate_kpi(
         raise invalid("period", "the period has not started yet")
     targets = (await catalog.targets_by_kpi(con, [kpi.id]))[kpi.id]
     overall, *linked = (await scopes_of(con, [kpi]))[kpi.id]
+    services = await compute_services(con, kpi, linked, cadence, period, targets, now)
+    whole = rolled_up(kpi, await compute(con, kpi, overall, cadence, period, targets, now),
+                      services)  # fmt: skip
+    computed = [(overall, whole), *zip(linked, services, strict=True)]
+    if period.end > now:
+        return [st for _, st in computed]
+    ids = {r.slug: r.service_id for r in linked}
     out = []
     async with con.transaction():
-        computed = [
-            (ref, await compute(con, kpi, ref, cadence, period, targets, now)) for ref in linked
-        ]
-        whole = await compute(con, kpi, overall, cadence, period, targets, now)
-        computed.insert(0, (overall, rolled_up(whole, [st for _, st in computed])))
         for ref, st in computed:
-            if await store(con, kpi, ref, st, replace=replace, now=now):
+            driver_id = ids[st.driver.service] if st.driver else None
+            if await store(con, kpi, ref, st, replace=replace, now=now, driver_id=driver_id):
                 # A status rolled up from the services escalates through them, not twice
                 # (but may still close an escalation opened under an earlier global target).
                 rolled = st.target_scope is TargetScope.SERVICES
@@ -338,10 +376,20 @@ async def evaluate_due(con: Connection, now: dt.datetime) -> int:
 
 
 def _status(r: Any, kpi_key: str, slug: str | None) -> KpiStatus:
+    """A stored status (of a closed period) as read back from kpi_status_read."""
     data = dict(r.items())
-    data.pop("kpi_id")
-    data.pop("service_id")
-    return KpiStatus(kpi=kpi_key, service=slug, **data)
+    for name in ("kpi_id", "service_id"):
+        data.pop(name)
+    driver = {k: data.pop(f"driver_{k}") for k in ("service", "value", "target", "target_scope")}
+    return KpiStatus(
+        kpi=kpi_key, service=slug, **data,
+        driver=StatusDriver(**driver) if driver["service"] is not None else None,
+    )  # fmt: skip
+
+
+def _period_asked(cadence: Cadence, on: dt.datetime | None, now: dt.datetime) -> Period:
+    """The period holding `on`, else the last closed one."""
+    return periods.period_of(cadence, on) if on else periods.last_closed(cadence, now)
 
 
 async def status_for(
@@ -355,19 +403,48 @@ async def status_for(
         raise Conflict(f"KPI {kpi.key!r} has no reporting cadence, so no periods", kpi=kpi.key)
     if service is None:
         return (await overall_statuses(con, [kpi], on=on, now=now))[kpi.id]
-    period = periods.period_of(kpi.cadence, on) if on else periods.last_closed(kpi.cadence, now)
     found = await catalog.list_services(con, slugs=[service])
     if not found:
         raise invalid("service", f"unknown service {service!r}")
     ref = ScopeRef(found[0].id, found[0].slug, found[0].tier)
-    row = await con.fetchrow(q("stored_status"), kpi.id, ref.service_id, kpi.cadence.value,
-                             period.start)  # fmt: skip
-    if row is not None:
-        return _status(row, kpi.key, ref.slug)
-    if period.start >= now:
-        raise invalid("period", "the period has not started yet")
-    targets = (await catalog.targets_by_kpi(con, [kpi.id]))[kpi.id]
-    return await compute(con, kpi, ref, kpi.cadence, period, targets, now)
+    return (await service_statuses(con, [(kpi, ref)], on=on, now=now))[(kpi.id, found[0].id)]
+
+
+async def service_statuses(
+    con: Connection, pairs: Sequence[tuple[Kpi, ScopeRef]], *, on: dt.datetime | None,
+    now: dt.datetime,
+) -> dict[tuple[int, int], KpiStatus]:  # fmt: skip
+    """status_for of many (KPI, service) pairs, by (KPI id, service id), for the KPIs with a
+    cadence: the stored statuses read in one statement; the rest computed, each KPI's
+    services together. The statements do not grow with the number of services."""
+    wanted = [(k, r, _period_asked(k.cadence, on, now)) for k, r in pairs if k.cadence]
+    rows = await con.fetch(
+        q("stored_service_statuses"), [k.id for k, _, _ in wanted],
+        [r.service_id for _, r, _ in wanted], [k.cadence for k, _, _ in wanted],
+        [p.start for _, _, p in wanted],
+    )  # fmt: skip
+    slugs = {r.service_id: r.slug for _, r, _ in wanted}
+    by_key = {k.id: k.key for k, _, _ in wanted}
+    out = {(r["kpi_id"], r["service_id"]): _status(r, by_key[r["kpi_id"]], slugs[r["service_id"]])
+           for r in rows}  # fmt: skip
+    missing: dict[tuple[int, Period], list[ScopeRef]] = {}
+    kpis = {}
+    for k, r, p in wanted:
+        assert r.service_id is not None
+        if (k.id, r.service_id) not in out:
+            if p.start >= now:
+                raise invalid("period", "the period has not started yet")
+            missing.setdefault((k.id, p), []).append(r)
+            kpis[k.id] = k
+    targets = await catalog.targets_by_kpi(con, list(kpis)) if kpis else {}
+    for (kpi_id, period), refs in missing.items():
+        kpi = kpis[kpi_id]
+        assert kpi.cadence is not None
+        computed = await compute_services(con, kpi, refs, kpi.cadence, period, targets[kpi_id], now)
+        for ref, st in zip(refs, computed, strict=True):
+            assert ref.service_id is not None
+            out[(kpi_id, ref.service_id)] = st
+    return out
 
 
 async def overall_statuses(
@@ -375,12 +452,8 @@ async def overall_statuses(
 ) -> dict[int, KpiStatus]:
     """status_for(service=None) of many KPIs, by KPI id (those with a cadence): the stored
     statuses read in one statement, and only the KPIs with none computed now, their targets,
-    services and the fleet's scope read once for all of them."""
-    wanted = {
-        k.id: periods.period_of(k.cadence, on) if on else periods.last_closed(k.cadence, now)
-        for k in kpis
-        if k.cadence is not None
-    }
+    services and scopes read once for all of them."""
+    wanted = {k.id: _period_asked(k.cadence, on, now) for k in kpis if k.cadence is not None}
     by_id = {k.id: k for k in kpis}
     rows = await con.fetch(
         q("stored_overall_statuses"), list(wanted),
@@ -393,6 +466,7 @@ async def overall_statuses(
     if any(wanted[k.id].start >= now for k in missing):
         raise invalid("period", "the period has not started yet")
     targets = await catalog.targets_by_kpi(con, [k.id for k in missing])
+    linked = await scopes_of(con, missing)
     overall = ScopeRef(None, None, None)
     observed = [k for k in missing if k.kind is KpiKind.OBSERVED and k.cadence is not None]
     points = await series.observed_overall(
@@ -400,24 +474,25 @@ async def overall_statuses(
         [(k, CADENCE_GRAIN[k.cadence], periods.previous(k.cadence, wanted[k.id]).start,
           wanted[k.id].end) for k in observed if k.cadence is not None],
     ) if observed else {}  # fmt: skip
-    fleet = None if len(observed) == len(missing) else await _metric_scope(con, overall)
+    fleet: MetricScope | None = None
     for kpi in missing:
         assert kpi.cadence is not None
-        period, own = wanted[kpi.id], targets[kpi.id]
+        period, own, services = wanted[kpi.id], targets[kpi.id], linked[kpi.id][1:]
         if kpi.id in points:
-            out[kpi.id] = status_of_points(kpi, overall, kpi.cadence, period, own, points[kpi.id])
+            st = status_of_points(kpi, overall, kpi.cadence, period, own, points[kpi.id], now)
         else:
-            out[kpi.id] = await compute(con, kpi, overall, kpi.cadence, period, own, now, fleet)
-    # A KPI without a target of its own takes the worst status of its services.
-    untargeted = [k for k in missing if out[k.id].target is None]
-    linked = await scopes_of(con, untargeted) if untargeted else {}
-    for kpi in untargeted:
-        assert kpi.cadence is not None
-        period, own = wanted[kpi.id], targets[kpi.id]
-        services = [
-            await compute(con, kpi, r, kpi.cadence, period, own, now) for r in linked[kpi.id][1:]
-        ]
-        out[kpi.id] = rolled_up(out[kpi.id], services)
+            if kpi.kind is KpiKind.BUILTIN and services:
+                ids = tuple(r.service_id for r in services if r.service_id is not None)
+                scope = MetricScope("kpi", kpi.key, ids)
+            else:
+                fleet = fleet or await metrics.resolve_scope(con)
+                scope = fleet
+            st = await compute(con, kpi, overall, kpi.cadence, period, own, now, scope)
+        if st.target is None:
+            # A KPI without a target of its own takes the worst status of its services.
+            found = await compute_services(con, kpi, services, kpi.cadence, period, own, now)
+            st = rolled_up(kpi, st, found)
+        out[kpi.id] = st
     return out
 
 

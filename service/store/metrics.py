@@ -9,9 +9,9 @@ open incident counts up to now and a bucket in progress is measured over its ela
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from service.db import Connection, sql
 from service.errors import invalid
@@ -24,6 +24,8 @@ from service.models.catalog import Kpi, Service, Target
 from service.models.enums import BuiltinMetric, Grain, KpiKind, Severity
 from service.models.observations import SeriesPoint
 from service.store import catalog
+
+T = TypeVar("T")
 
 
 def q(name: str) -> str:
@@ -39,6 +41,50 @@ class MetricScope:
     name: str | None
     service_ids: tuple[int, ...]
     whole_estate: bool = False
+
+
+@dataclass(frozen=True)
+class MetricFilter:
+    """Which incidents and changes a figure counts (None: no restriction; for changes, the
+    production ones)."""
+
+    severities: list[str] | None = None
+    environments: list[str] | None = None
+    change_kinds: list[str] | None = None
+
+    @classmethod
+    def of(cls, kpi: Kpi) -> MetricFilter:
+        f = kpi.filter
+        if f is None:
+            return NO_FILTER
+        return cls(
+            severities=[s.value for s in f.severities] if f.severities else None,
+            environments=[e.casefold() for e in f.environments] if f.environments else None,
+            change_kinds=[k.value for k in f.change_kinds] if f.change_kinds else None,
+        )
+
+
+NO_FILTER = MetricFilter()
+
+
+async def scope_of_kpi(
+    con: Connection, kpi: Kpi, *, service: str | None = None, team: str | None = None,
+    tier: int | None = None,
+) -> MetricScope:  # fmt: skip
+    """The scope asked for (one of service, team or tier), else the KPI's own (kpi_scope)."""
+    if service is None and team is None and tier is None:
+        return await kpi_scope(con, kpi)
+    return await resolve_scope(con, service=service, team=team, tier=tier)
+
+
+async def kpi_scope(con: Connection, kpi: Kpi) -> MetricScope:
+    """What a KPI's overall figure is about: a builtin KPI's the services it applies to when
+    it names any, else (and for observed and ratio KPIs) the whole fleet."""
+    if kpi.kind is KpiKind.BUILTIN:
+        ids = await con.fetchval(q("services_of_kpi"), kpi.id)
+        if ids:
+            return MetricScope("kpi", kpi.key, tuple(ids))
+    return await resolve_scope(con)
 
 
 async def resolve_scope(
@@ -88,16 +134,18 @@ def _span(windows: Sequence[Period]) -> tuple[dt.datetime, dt.datetime]:
 
 
 async def outages(
-    con: Connection, scope: MetricScope, windows: Sequence[Period], now: dt.datetime
-) -> list[dict[int, Outage]]:
+    con: Connection, scope: MetricScope, windows: Sequence[Period], now: dt.datetime,
+    only: MetricFilter = NO_FILTER,
+) -> list[dict[int, Outage]]:  # fmt: skip
     """Per window, each service's merged outage seconds (services without outage absent)."""
     result: list[dict[int, Outage]] = [{} for _ in windows]
     if not windows or not scope.service_ids:
         return result
     starts, ends = _arrays(windows)
     rows = await _fetch_planned(
-        con, "outage_seconds", list(scope.service_ids), starts, ends, now, *_span(windows)
-    )
+        con, "outage_seconds", list(scope.service_ids), starts, ends, now, *_span(windows),
+        only.severities,
+    )  # fmt: skip
     for r in rows:
         result[r["n"] - 1][r["service_id"]] = Outage(r["seconds"], r["incidents"])
     return result
@@ -128,8 +176,9 @@ def _incident_figures(r: Any) -> IncidentFigures:
 
 
 async def incidents(
-    con: Connection, scope: MetricScope, windows: Sequence[Period]
-) -> list[IncidentBreakdown]:
+    con: Connection, scope: MetricScope, windows: Sequence[Period],
+    only: MetricFilter = NO_FILTER,
+) -> list[IncidentBreakdown]:  # fmt: skip
     """Per window, incident figures overall, by severity and by service."""
     overall: list[IncidentFigures] = [IncidentFigures() for _ in windows]
     by_severity: list[dict[Severity, IncidentFigures]] = [{} for _ in windows]
@@ -137,8 +186,9 @@ async def incidents(
     if windows and scope.service_ids:
         starts, ends = _arrays(windows)
         rows = await _fetch_planned(
-            con, "incident_stats", list(scope.service_ids), starts, ends, *_span(windows)
-        )
+            con, "incident_stats", list(scope.service_ids), starts, ends, *_span(windows),
+            only.severities,
+        )  # fmt: skip
         for r in rows:
             i = r["n"] - 1
             if r["level"] == 3:
@@ -153,19 +203,47 @@ async def incidents(
 
 
 async def changes(
-    con: Connection, scope: MetricScope, windows: Sequence[Period]
-) -> list[ChangeFigures]:
+    con: Connection, scope: MetricScope, windows: Sequence[Period],
+    only: MetricFilter = NO_FILTER, window_services: Sequence[int] | None = None,
+) -> list[ChangeFigures]:  # fmt: skip
+    """Per window, DORA figures of the scope's changes (with `window_services`, each window
+    counts that one service's changes only)."""
     result = [ChangeFigures() for _ in windows]
     if windows and scope.service_ids:
         starts, ends = _arrays(windows)
         rows = await _fetch_planned(
-            con, "change_stats", list(scope.service_ids), starts, ends, *_span(windows)
-        )
+            con, "change_stats", list(scope.service_ids), starts, ends, *_span(windows),
+            only.environments, only.change_kinds,
+            None if window_services is None else list(window_services),
+        )  # fmt: skip
         for r in rows:
             data = dict(r.items())
             index = data.pop("n") - 1
             result[index] = ChangeFigures(**data)
     return result
+
+
+def _each_service(
+    service_ids: Sequence[int], windows: Sequence[Period]
+) -> tuple[list[Period], list[int]]:
+    """The windows repeated for each service, and the service of each: one statement then
+    gives every service's figures."""
+    return [w for _ in service_ids for w in windows], [s for s in service_ids for _ in windows]
+
+
+def _split(service_ids: Sequence[int], values: Sequence[T], per: int) -> dict[int, list[T]]:
+    return {sid: list(values[i * per : (i + 1) * per]) for i, sid in enumerate(service_ids)}
+
+
+async def changes_by_service(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period],
+    only: MetricFilter = NO_FILTER,
+) -> dict[int, list[ChangeFigures]]:  # fmt: skip
+    """`changes` of each service apart, in one statement."""
+    repeated, owners = _each_service(service_ids, windows)
+    scope = MetricScope("services", None, tuple(service_ids))
+    figures = await changes(con, scope, repeated, only, owners)
+    return _split(service_ids, figures, len(windows))
 
 
 @dataclass(frozen=True)
@@ -180,20 +258,32 @@ class Spend:
 
 
 async def spend(
-    con: Connection, scope: MetricScope, windows: Sequence[Period], currency: str
-) -> list[Spend]:
-    """Per window, spend in `currency` by category, cost records spread evenly over their days."""
+    con: Connection, scope: MetricScope, windows: Sequence[Period], currency: str,
+    window_services: Sequence[int] | None = None,
+) -> list[Spend]:  # fmt: skip
+    """Per window, spend in `currency` by category, cost records spread evenly over their days
+    (with `window_services`, each window counts that one service's records only)."""
     cells: list[dict[str, float]] = [{} for _ in windows]
     records = [0 for _ in windows]
     if windows and (scope.service_ids or scope.whole_estate):
         starts, ends = _arrays(windows)
         rows = await con.fetch(
-            q("spend"), list(scope.service_ids), starts, ends, currency, scope.whole_estate
-        )
+            q("spend"), list(scope.service_ids), starts, ends, currency, scope.whole_estate,
+            None if window_services is None else list(window_services),
+        )  # fmt: skip
         for r in rows:
             cells[r["n"] - 1][r["category"]] = r["amount"]
             records[r["n"] - 1] += r["records"]
     return [Spend(currency, c, n) for c, n in zip(cells, records, strict=True)]
+
+
+async def spend_by_service(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period], currency: str
+) -> dict[int, list[Spend]]:
+    """`spend` of each service apart (its own records), in one statement."""
+    repeated, owners = _each_service(service_ids, windows)
+    scope = MetricScope("services", None, tuple(service_ids))
+    return _split(service_ids, await spend(con, scope, repeated, currency, owners), len(windows))
 
 
 async def currencies(con: Connection, scope: MetricScope) -> list[str]:
@@ -203,34 +293,56 @@ async def currencies(con: Connection, scope: MetricScope) -> list[str]:
 
 @dataclass(frozen=True)
 class AvailabilityTargets:
-    """The services' availability targets: the targets of the first builtin availability KPI
-    (service, else tier, else global), else the tier default."""
+    """The services' availability targets, each from an availability KPI's targets (the
+    service's own, else its tier's, else the global one), else the tier default."""
 
     services: list[Service]
-    targets: list[Target]
-    unit: str
+    #: The availability KPI whose targets apply to each service (absent: the tier default).
+    kpis: dict[int, Kpi]
+    targets: dict[int, list[Target]]
 
     def on(self, day: dt.date) -> dict[int, tuple[float, TargetScope]]:
         """Each service's target on `day` as a share, and where it comes from."""
         result = {}
         for s in self.services:
-            found = effective(self.targets, service=s.slug, tier=s.tier, day=day)
-            if found is None:
+            kpi = self.kpis.get(s.id)
+            found = None
+            if kpi is not None:
+                found = effective(self.targets[kpi.id], service=s.slug, tier=s.tier, day=day)
+            if kpi is None or found is None:
                 result[s.id] = (DEFAULT_AVAILABILITY[s.tier], TargetScope.DEFAULT)
             else:
-                result[s.id] = (share(found.value, self.unit), found.scope)
+                result[s.id] = (share(found.value, kpi.unit), found.scope)
         return result
 
 
-async def availability_targets(con: Connection, service_ids: Sequence[int]) -> AvailabilityTargets:
+async def availability_targets(
+    con: Connection, service_ids: Sequence[int], kpi: Kpi | None = None
+) -> AvailabilityTargets:
+    """The targets of `kpi` (an availability KPI) for every service; without one, each
+    service's from the builtin availability KPI that applies to it (the first by key), else
+    from the only one there is."""
     services = await catalog.services_by_id(con, service_ids)
-    kpi_id = await con.fetchval(q("availability_kpi"))
-    if kpi_id is None:
-        return AvailabilityTargets(services, [], "percent")
-    (kpi,) = await catalog.list_kpis(con, ids=[kpi_id])
-    return AvailabilityTargets(
-        services, (await catalog.targets_by_kpi(con, [kpi_id]))[kpi_id], kpi.unit
-    )
+    if kpi is not None:
+        chosen = {s.id: kpi for s in services}
+    else:
+        rows = await con.fetch(q("availability_kpis_of_services"), list(service_ids))
+        found = {k.id: k for k in await catalog.list_kpis(con, ids=[r["kpi_id"] for r in rows])}
+        chosen = {r["service_id"]: found[r["kpi_id"]] for r in rows}
+    ids = sorted({k.id for k in chosen.values()})
+    return AvailabilityTargets(services, chosen, await catalog.targets_by_kpi(con, ids))
+
+
+async def objective_targets(
+    con: Connection, kpi: Kpi, service_ids: Sequence[int]
+) -> AvailabilityTargets:
+    """An error budget KPI's objectives: the targets of the availability KPI it names, else
+    the tier defaults."""
+    services = await catalog.services_by_id(con, service_ids)
+    if kpi.availability_kpi is None:
+        return AvailabilityTargets(services, {}, {})
+    objective = await catalog.get_kpi(con, key=kpi.availability_kpi)
+    return await availability_targets(con, service_ids, objective)
 
 
 async def revenue_per_hour(con: Connection, service_ids: Sequence[int]) -> dict[int, float]:
@@ -238,46 +350,146 @@ async def revenue_per_hour(con: Connection, service_ids: Sequence[int]) -> dict[
     return {s.id: s.revenue_per_hour or 0.0 for s in services}
 
 
+Value = tuple[float | None, int]
+#: Per window, a builtin KPI's value in its unit and the records behind it: overall (key
+#: None) or for each service asked for.
+Values = dict[int | None, list[Value]]
+
+
 async def values(
     con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period], now: dt.datetime
-) -> list[tuple[float | None, int]]:
+) -> list[Value]:
     """The builtin KPI's value (in its unit) and record count for each window."""
+    return (await _values(con, kpi, scope, windows, now, None))[None]
+
+
+async def values_by_service(
+    con: Connection, kpi: Kpi, service_ids: Sequence[int], windows: Sequence[Period],
+    now: dt.datetime,
+) -> dict[int, list[Value]]:  # fmt: skip
+    """`values` for each service apart, with the same statements as for them together (their
+    number does not grow with the services)."""
+    scope = MetricScope("services", None, tuple(service_ids))
+    found = await _values(con, kpi, scope, windows, now, service_ids)
+    return {sid: found[sid] for sid in service_ids}
+
+
+async def _values(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
+    now: dt.datetime, each: Sequence[int] | None,
+) -> Values:  # fmt: skip
     assert kpi.kind is KpiKind.BUILTIN and kpi.metric is not None
-    metric, unit = kpi.metric, kpi.unit
-    if metric in builtin.INCIDENT_METRICS:
-        return [
-            builtin.incident_value(metric, b.overall, unit)
-            for b in await incidents(con, scope, windows)
+    if kpi.metric in builtin.INCIDENT_METRICS:
+        compute = _incident_values
+    elif kpi.metric in builtin.CHANGE_METRICS:
+        compute = _change_values
+    elif kpi.metric is BuiltinMetric.IT_SPEND:
+        compute = _spend_values
+    else:
+        compute = _outage_values
+    return await compute(con, kpi, scope, windows, now, each)
+
+
+async def _incident_values(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
+    now: dt.datetime, each: Sequence[int] | None,
+) -> Values:  # fmt: skip
+    assert kpi.metric is not None
+    found = await incidents(con, scope, windows, MetricFilter.of(kpi))
+    out: Values = {None: [builtin.incident_value(kpi.metric, b.overall, kpi.unit) for b in found]}
+    for sid in each or ():
+        out[sid] = [
+            builtin.incident_value(kpi.metric, b.by_service.get(sid, IncidentFigures()), kpi.unit)
+            for b in found
         ]
-    if metric in builtin.CHANGE_METRICS:
-        return [builtin.change_value(metric, f, unit) for f in await changes(con, scope, windows)]
-    if metric is BuiltinMetric.IT_SPEND:
-        return [(s.total if s.records else None, s.records)
-                for s in await spend(con, scope, windows, unit.upper())]  # fmt: skip
-    per_window = await outages(con, scope, windows, now)
-    counts = [sum(o.incidents for o in cell.values()) for cell in per_window]
-    if metric is BuiltinMetric.AVAILABILITY:
+    return out
+
+
+async def _change_values(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
+    now: dt.datetime, each: Sequence[int] | None,
+) -> Values:  # fmt: skip
+    metric, only = kpi.metric, MetricFilter.of(kpi)
+    assert metric is not None
+
+    def of(figures: Sequence[ChangeFigures]) -> list[Value]:
         return [
-            (rate(builtin.availability(cell, len(scope.service_ids), w.seconds), unit), n)
-            for cell, w, n in zip(per_window, windows, counts, strict=True)
+            builtin.change_value(metric, f, kpi.unit, w.seconds)
+            for f, w in zip(figures, windows, strict=True)
         ]
-    if metric is BuiltinMetric.ERROR_BUDGET_REMAINING:
-        out: list[tuple[float | None, int]] = []
-        targets = await availability_targets(con, scope.service_ids)
-        for cell, w, n in zip(per_window, windows, counts, strict=True):
-            shares = {sid: t for sid, (t, _) in targets.on(w.start.date()).items()}
-            budget = builtin.error_budget(cell, shares, w.seconds)
-            out.append((rate(budget[0] if budget else None, unit), n))
-        return out
-    assert metric is BuiltinMetric.DOWNTIME_COST
+
+    if each is None:
+        return {None: of(await changes(con, scope, windows, only))}
+    return {sid: of(f) for sid, f in (await changes_by_service(con, each, windows, only)).items()}
+
+
+async def _spend_values(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
+    now: dt.datetime, each: Sequence[int] | None,
+) -> Values:  # fmt: skip
+    def of(spent: Sequence[Spend]) -> list[Value]:
+        return [(s.total if s.records else None, s.records) for s in spent]
+
+    currency = kpi.unit.upper()
+    if each is None:
+        return {None: of(await spend(con, scope, windows, currency))}
+    found = await spend_by_service(con, each, windows, currency)
+    return {sid: of(spent) for sid, spent in found.items()}
+
+
+async def _outage_values(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
+    now: dt.datetime, each: Sequence[int] | None,
+) -> Values:  # fmt: skip
+    """Availability, error budget remaining and downtime cost, from the merged outages."""
+    only = MetricFilter.of(kpi)
+    cells = await outages(con, scope, windows, now, only)
+    groups: dict[int | None, tuple[int, ...]] = {None: scope.service_ids}
+    groups.update({sid: (sid,) for sid in each or ()})
+    if kpi.metric is BuiltinMetric.AVAILABILITY:
+        return {
+            key: [(rate(builtin.availability(_only(cell, ids), len(ids), w.seconds), kpi.unit),
+                   _count(cell, ids)) for cell, w in zip(cells, windows, strict=True)]
+            for key, ids in groups.items()
+        }  # fmt: skip
+    if kpi.metric is BuiltinMetric.ERROR_BUDGET_REMAINING:
+        targets = await objective_targets(con, kpi, scope.service_ids)
+        days = [{sid: t for sid, (t, _) in targets.on(w.start.date()).items()} for w in windows]
+        return {
+            key: [(rate(_remaining(_only(cell, ids), _only(shares, ids), w.seconds), kpi.unit),
+                   _count(cell, ids))
+                  for cell, shares, w in zip(cells, days, windows, strict=True)]
+            for key, ids in groups.items()
+        }  # fmt: skip
+    assert kpi.metric is BuiltinMetric.DOWNTIME_COST
     revenue = await revenue_per_hour(con, scope.service_ids)
-    estimates = await incidents(con, scope, windows)
+    found = await incidents(con, scope, windows, only)
     # The count is the incidents whose impact started in the window (an outage running on
     # from an earlier window adds to the value, not to the count).
-    return [
-        (builtin.downtime_cost(cell, revenue, b.overall.cost_estimate), b.overall.incidents)
-        for cell, b in zip(per_window, estimates, strict=True)
-    ]
+    return {
+        key: [(builtin.downtime_cost(_only(cell, ids), revenue, _figures(b, key).cost_estimate),
+               _figures(b, key).incidents) for cell, b in zip(cells, found, strict=True)]
+        for key, ids in groups.items()
+    }  # fmt: skip
+
+
+def _only(cell: Mapping[int, T], ids: Sequence[int]) -> dict[int, T]:
+    return {sid: cell[sid] for sid in ids if sid in cell}
+
+
+def _count(cell: Mapping[int, Outage], ids: Sequence[int]) -> int:
+    return sum(cell[sid].incidents for sid in ids if sid in cell)
+
+
+def _remaining(
+    cell: Mapping[int, Outage], shares: Mapping[int, float], seconds: float
+) -> float | None:
+    budget = builtin.error_budget(cell, shares, seconds)
+    return budget[0] if budget else None
+
+
+def _figures(b: IncidentBreakdown, key: int | None) -> IncidentFigures:
+    return b.overall if key is None else b.by_service.get(key, IncidentFigures())
 
 
 def series_windows(
@@ -304,7 +516,24 @@ async def series(
     """A builtin KPI's series: every bucket of the window up to now, null where undefined."""
     kept, parts = series_windows(grain, start, end, now)
     figures = await values(con, kpi, scope, parts, now)
+    return _points(kept, parts, figures)
+
+
+async def series_by_service(
+    con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
+    start: dt.datetime, end: dt.datetime, now: dt.datetime,
+) -> dict[int, list[SeriesPoint]]:  # fmt: skip
+    """`series` of each service apart, in the statements of one."""
+    kept, parts = series_windows(grain, start, end, now)
+    found = await values_by_service(con, kpi, service_ids, parts, now)
+    return {sid: _points(kept, parts, figures) for sid, figures in found.items()}
+
+
+def _points(
+    buckets: Sequence[Period], parts: Sequence[Period], figures: Sequence[Value]
+) -> list[SeriesPoint]:
+    """The series' points: a bucket is complete when all of it was measured."""
     return [
-        SeriesPoint(bucket=b.start, value=v, count=n)
-        for b, (v, n) in zip(kept, figures, strict=True)
+        SeriesPoint(bucket=b.start, value=v, count=n, complete=b == part)
+        for b, part, (v, n) in zip(buckets, parts, figures, strict=True)
     ]

@@ -14,9 +14,8 @@ from service.kpi import bands, builtin, health
 from service.kpi.builtin import IncidentFigures, Summary
 from service.kpi.periods import Period
 from service.kpi.status import Status, Trend
-from service.kpi.targets import TargetScope
 from service.models.catalog import Kpi
-from service.models.enums import Severity
+from service.models.enums import BuiltinMetric, Severity
 from service.models.instants import rfc3339
 from service.models.reports import (
     AvailabilityReport,
@@ -69,45 +68,54 @@ def _hours(value: float | None) -> float | None:
     return None if value is None else value / 3600
 
 
+async def availability_kpi(con: Connection, key: str | None) -> Kpi | None:
+    """The availability KPI a report is asked against (checked to be one), if any."""
+    if key is None:
+        return None
+    found = await catalog.list_kpis(con, keys=[key])
+    if not found or found[0].metric is not BuiltinMetric.AVAILABILITY:
+        raise invalid("kpi", f"{key!r} is not a builtin availability KPI")
+    return found[0]
+
+
+def _window(window: Period, now: dt.datetime) -> Window:
+    """A report's window: complete unless it runs up to now (measured_window cut it there)."""
+    return Window(start=window.start, end=window.end, complete=window.end < now)
+
+
 async def availability(
-    con: Connection, scope: MetricScope, window: Period, now: dt.datetime
-) -> AvailabilityReport:
-    (cell,) = await metrics.outages(con, scope, [window], now)
-    targets = (await metrics.availability_targets(con, scope.service_ids)).on(window.start.date())
-    shares = {sid: t for sid, (t, _) in targets.items()}
-    budget = builtin.error_budget(cell, shares, window.seconds)
-    scopes = {s for _, s in targets.values()}
-    mean_target = sum(shares.values()) / len(shares) if shares else 1.0
-    return AvailabilityReport(
-        window=Window(start=window.start, end=window.end),
-        availability=_pct(builtin.availability(cell, len(scope.service_ids), window.seconds)),
-        outage_minutes=sum(o.seconds for o in cell.values()) / 60,
-        outage_incidents=sum(o.incidents for o in cell.values()),
-        target=mean_target * 100,
-        target_scope=scopes.pop() if len(scopes) == 1 else TargetScope.SERVICE,
-        error_budget_remaining=_pct(budget[0]) if budget else None,
-        burn_rate=budget[1] if budget else None,
-    )
+    con: Connection, scope: MetricScope, window: Period, now: dt.datetime,
+    kpi: Kpi | None = None,
+) -> AvailabilityReport:  # fmt: skip
+    """A service's availability report (a scope of one service)."""
+    (sid,) = scope.service_ids
+    return (await availability_by_service(con, [sid], window, now, kpi))[sid]
 
 
 async def availability_by_service(
-    con: Connection, service_ids: Sequence[int], window: Period, now: dt.datetime
-) -> dict[int, AvailabilityReport]:
-    """Each service's own availability report, from one outage query for all of them."""
+    con: Connection, service_ids: Sequence[int], window: Period, now: dt.datetime,
+    kpi: Kpi | None = None,
+) -> dict[int, AvailabilityReport]:  # fmt: skip
+    """Each service's own availability report, from one outage query for all of them, against
+    the targets of `kpi` (an availability KPI), else of the availability KPI that applies to
+    each service."""
     together = MetricScope("services", None, tuple(service_ids))
     (cell,) = await metrics.outages(con, together, [window], now)
-    targets = (await metrics.availability_targets(con, service_ids)).on(window.start.date())
+    found = await metrics.availability_targets(con, service_ids, kpi)
+    targets = found.on(window.start.date())
     out = {}
     for sid, (target, target_scope) in targets.items():
         own = {sid: cell[sid]} if sid in cell else {}
         budget = builtin.error_budget(own, {sid: target}, window.seconds)
+        objective = found.kpis.get(sid)
         out[sid] = AvailabilityReport(
-            window=Window(start=window.start, end=window.end),
+            window=_window(window, now),
             availability=_pct(builtin.availability(own, 1, window.seconds)),
             outage_minutes=sum(o.seconds for o in own.values()) / 60,
             outage_incidents=sum(o.incidents for o in own.values()),
             target=target * 100,
             target_scope=target_scope,
+            target_kpi=objective.key if objective else None,
             error_budget_remaining=_pct(budget[0]) if budget else None,
             burn_rate=budget[1] if budget else None,
         )
@@ -142,7 +150,7 @@ async def incident_report(
     revenue = await metrics.revenue_per_hour(con, scope.service_ids)
     slugs = {s.id: s.slug for s in await catalog.services_by_id(con, list(b.by_service))}
     return IncidentReport(
-        window=Window(start=window.start, end=window.end),
+        window=_window(window, now),
         overall=_group(b.overall),
         by_severity=[_group(f, severity=sev) for sev, f in sorted(b.by_severity.items())],
         by_service=[
@@ -155,16 +163,16 @@ async def incident_report(
     )
 
 
-async def dora(con: Connection, scope: MetricScope, window: Period) -> DoraReport:
+async def dora(con: Connection, scope: MetricScope, window: Period, now: dt.datetime) -> DoraReport:
     (f,) = await metrics.changes(con, scope, [window])
     span = dt.timedelta(seconds=window.seconds)
     cfr = builtin.share(f.failures, f.deployments)
     lead = f.lead_median
     recovery = f.recovery_median
     return DoraReport(
-        window=Window(start=window.start, end=window.end),
+        window=_window(window, now),
         deployments=f.deployments,
-        deployment_frequency=BandedValue(
+        deployments_per_week=BandedValue(
             value=f.deployments / (window.seconds / WEEK_SECONDS),
             band=bands.deployment_frequency_band(f.deployments, span),
         ),
@@ -185,7 +193,9 @@ async def dora(con: Connection, scope: MetricScope, window: Period) -> DoraRepor
     )
 
 
-async def spend(con: Connection, scope: MetricScope, window: Period) -> SpendReport:
+async def spend(
+    con: Connection, scope: MetricScope, window: Period, now: dt.datetime
+) -> SpendReport:
     out = []
     for currency in await metrics.currencies(con, scope):
         (s,) = await metrics.spend(con, scope, [window], currency)
@@ -200,7 +210,7 @@ async def spend(con: Connection, scope: MetricScope, window: Period) -> SpendRep
                     ],
                 )
             )
-    return SpendReport(window=Window(start=window.start, end=window.end), currencies=out)
+    return SpendReport(window=_window(window, now), currencies=out)
 
 
 async def scorecard(con: Connection, on: dt.datetime | None, now: dt.datetime) -> Scorecard:
@@ -233,9 +243,12 @@ def _item(kpi: Kpi, st: KpiStatus | None) -> ScorecardItem:
         value=st.value if st else None,
         target=st.target if st else None,
         warning=st.warning if st else None,
+        target_scope=st.target_scope if st else None,
         status=st.status if st else Status.NO_DATA,
+        driver=st.driver if st else None,
         previous_value=st.previous_value if st else None,
         trend=st.trend if st else Trend.UNKNOWN,
+        complete=st.complete if st else True,
         business_owner=kpi.business_owner,
         technology_owner=kpi.technology_owner,
         evaluated_at=st.evaluated_at if st else None,

@@ -1,4 +1,4 @@
--- KPI statuses per period, and the escalations breaches open.
+-- KPI statuses per period, the leader that evaluates them, and the escalations breaches open.
 
 -- name: kpi_scopes
 -- The services each KPI applies to, with their tier (a KPI is also evaluated overall).
@@ -9,49 +9,59 @@ order by s.slug;
 
 -- name: insert_status
 -- Stores an evaluation made at $14; $13 = true replaces a stored one (on demand), else the
--- first stays.
+-- first stays. $15-$18: the driving service of a rolled-up status, its value, target and
+-- the target's scope.
 insert into kpi_status as k (kpi_id, service_id, cadence, period_start, period_end, value, target,
-                             warning, target_scope, status, previous_value, trend, evaluated_at)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14)
+                             warning, target_scope, status, previous_value, trend, evaluated_at,
+                             driver_service_id, driver_value, driver_target,
+                             driver_target_scope)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17, $18)
 on conflict on constraint kpi_status_uq do update
     set period_end = excluded.period_end, value = excluded.value, target = excluded.target,
         warning = excluded.warning, target_scope = excluded.target_scope,
         status = excluded.status, previous_value = excluded.previous_value,
-        trend = excluded.trend, evaluated_at = excluded.evaluated_at
+        trend = excluded.trend, evaluated_at = excluded.evaluated_at,
+        driver_service_id = excluded.driver_service_id, driver_value = excluded.driver_value,
+        driver_target = excluded.driver_target,
+        driver_target_scope = excluded.driver_target_scope
     where $13
 returning evaluated_at;
 
 -- name: stored_status
 select kpi_id, service_id, cadence, period_start, period_end, value, target, warning,
-       target_scope, status, previous_value, trend, evaluated_at
-from kpi_status
+       target_scope, status, previous_value, trend, evaluated_at, driver_service, driver_value,
+       driver_target, driver_target_scope
+from kpi_status_read
 where kpi_id = $1 and service_id is not distinct from $2 and cadence = $3 and period_start = $4;
 
 -- name: stored_overall_statuses
 -- The stored overall status of each KPI ($1) for one period each (cadence $2, start $3).
 select s.kpi_id, s.service_id, s.cadence, s.period_start, s.period_end, s.value, s.target,
-       s.warning, s.target_scope, s.status, s.previous_value, s.trend, s.evaluated_at
+       s.warning, s.target_scope, s.status, s.previous_value, s.trend, s.evaluated_at,
+       s.driver_service, s.driver_value, s.driver_target, s.driver_target_scope
 from unnest($1::bigint[], $2::text[], $3::timestamptz[]) as w (kpi_id, cadence, period_start)
-join kpi_status s on s.kpi_id = w.kpi_id and s.service_id is null and s.cadence = w.cadence
-                 and s.period_start = w.period_start;
+join kpi_status_read s on s.kpi_id = w.kpi_id and s.service_id is null
+                      and s.cadence = w.cadence and s.period_start = w.period_start;
+
+-- name: stored_service_statuses
+-- The stored status of each (KPI $1, service $2) for one period each (cadence $3, start $4).
+select s.kpi_id, s.service_id, s.cadence, s.period_start, s.period_end, s.value, s.target,
+       s.warning, s.target_scope, s.status, s.previous_value, s.trend, s.evaluated_at,
+       s.driver_service, s.driver_value, s.driver_target, s.driver_target_scope
+from unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[])
+     as w (kpi_id, service_id, cadence, period_start)
+join kpi_status_read s on s.kpi_id = w.kpi_id and s.service_id = w.service_id
+                      and s.cadence = w.cadence and s.period_start = w.period_start;
 
 -- name: status_history
 select kpi_id, service_id, cadence, period_start, period_end, value, target, warning,
-       target_scope, status, previous_value, trend, evaluated_at
-from kpi_status
+       target_scope, status, previous_value, trend, evaluated_at, driver_service, driver_value,
+       driver_target, driver_target_scope
+from kpi_status_read
 where kpi_id = $1 and service_id is not distinct from $2
   and ($3::timestamptz is null or period_start < $3)
 order by period_start desc
 limit $4;
-
--- name: latest_statuses
--- The latest stored status of each KPI for each of its scopes (overall and per service).
-select distinct on (kpi_id, service_id)
-       kpi_id, service_id, cadence, period_start, period_end, value, target, warning,
-       target_scope, status, previous_value, trend, evaluated_at
-from kpi_status
-where kpi_id = any($1::bigint[])
-order by kpi_id, service_id, period_start desc;
 
 -- name: has_status
 select exists(select 1 from kpi_status
@@ -59,6 +69,22 @@ select exists(select 1 from kpi_status
 
 -- name: kpis_with_cadence
 select id from kpi where cadence is not null order by id;
+
+-- name: status_of_period
+select kpi_id, service_id, cadence, period_start, period_end, value, target, warning,
+       target_scope, status, previous_value, trend, evaluated_at, driver_service, driver_value,
+       driver_target, driver_target_scope
+from kpi_status_read
+where kpi_id = $1 and service_id is not distinct from $2 and period_start = $3
+order by evaluated_at desc
+limit 1;
+
+-- name: try_leader_lock
+-- The evaluating leader's lock, one per schema (deployments sharing a database stay apart).
+select pg_try_advisory_lock(hashtext(current_schema()), hashtext('kpi-evaluation'));
+
+-- name: leader_unlock
+select pg_advisory_unlock(hashtext(current_schema()), hashtext('kpi-evaluation'));
 
 -- name: lock_open_escalation
 select id, state, opened_at, last_period, breached_periods, steps_fired
@@ -96,21 +122,6 @@ where id = $1;
 -- breach when resolved by hand. Breaches up to it are settled.
 select max(last_period) from escalation
 where kpi_id = $1 and coalesce(service_id, 0) = coalesce($2::bigint, 0) and state = 'resolved';
-
--- name: status_of_period
-select kpi_id, service_id, cadence, period_start, period_end, value, target, warning,
-       target_scope, status, previous_value, trend, evaluated_at
-from kpi_status
-where kpi_id = $1 and service_id is not distinct from $2 and period_start = $3
-order by evaluated_at desc
-limit 1;
-
--- name: try_leader_lock
--- The evaluating leader's lock, one per schema (deployments sharing a database stay apart).
-select pg_try_advisory_lock(hashtext(current_schema()), hashtext('kpi-evaluation'));
-
--- name: leader_unlock
-select pg_advisory_unlock(hashtext(current_schema()), hashtext('kpi-evaluation'));
 
 -- name: waiting_escalations
 -- Open, unacknowledged escalations that still have steps to fire (time-based steps).

@@ -12,7 +12,7 @@
 -- the next resolution), the last one to $4 (now) while open ($5, $6: the span). Overlaps are
 -- counted once: stretches are clipped to the window and taken in order of start; each adds
 -- only what reaches past every earlier one of its service and window (the union's length,
--- in one window pass).
+-- in one window pass). $7: the severities counted (null: every one).
 with w as (
     select w_start, w_end, n::int
     from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
@@ -24,11 +24,12 @@ stretch as (
     cross join lateral unnest(incident_outage(i.outage, i.started_at, i.resolved_at)) as o (r)
     where s.id = any($1::bigint[])
       and i.severity <= s.outage_threshold
+      and ($7::text[] is null or i.severity = any($7))
       and i.started_at < $6
       and (i.resolved_at is null or i.resolved_at > $5)
 ),
 clipped as (
-    select w.n, t.service_id,
+    select w.n, t.service_id, t.id,
            greatest(t.o_start, w.w_start) as c_start,
            least(t.o_end, w.w_end) as c_end
     from stretch t
@@ -36,7 +37,7 @@ clipped as (
     where t.o_end > t.o_start  -- no negative downtime
 ),
 reach as (
-    select n, service_id, c_start, c_end,
+    select n, service_id, id, c_start, c_end,
            max(c_end) over (
                partition by n, service_id order by c_start
                rows between unbounded preceding and 1 preceding) as covered
@@ -45,7 +46,7 @@ reach as (
 select n, service_id,
        extract(epoch from sum(greatest(c_end - greatest(c_start, coalesce(covered, c_start)),
                                        interval '0')))::double precision as seconds,
-       count(*) as incidents
+       count(distinct id) as incidents
 from reach
 group by n, service_id
 order by n, service_id;
@@ -57,17 +58,21 @@ order by n, service_id;
 -- times in seconds; recurrences (an earlier incident of the same service and problem key
 -- started within 30 days before); users affected; explicit cost estimates.
 -- ($4, $5: the span.) A recurrence is found in one ordered pass over the incidents with a
--- problem key, from 30 days before the span: the one just before it in (start, id) order, if
--- any earlier one is within 30 days, is. Means are sum / count: what avg() returns to the
--- last bit (the same running sum), without its running sum of squares.
+-- problem key, from 30 days before the span: the latest one that started strictly earlier (an
+-- incident starting at the same instant is not an earlier one), if within 30 days, makes it
+-- recur. Means are sum / count: what avg() returns to the
+-- last bit (the same running sum), without its running sum of squares. $6: the severities
+-- counted (null: every one); an earlier incident of any severity makes one recur.
 with w as (
     select w_start, w_end, n::int
     from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
 ),
 keyed as (
     select i.id, i.started_at,
-           lag(i.started_at) over (
-               partition by i.service_id, i.problem_key order by i.started_at, i.id) as previous
+           max(i.started_at) over (
+               partition by i.service_id, i.problem_key order by i.started_at
+               range between unbounded preceding and interval '1 microsecond' preceding)
+               as previous
     from incident i
     where i.service_id = any($1::bigint[])
       and i.problem_key is not null
@@ -88,6 +93,7 @@ inc as (
     left join recurrence r on r.id = i.id
     where i.service_id = any($1::bigint[])
       and i.started_at >= $4 and i.started_at < $5
+      and ($6::text[] is null or i.severity = any($6))
 )
 select n, severity, service_id,
        grouping(severity, service_id) as level,
@@ -122,26 +128,34 @@ order by n, level desc, severity, service_id;
 -- seconds, over failed changes whose incidents are all resolved.
 -- ($4, $5: the span.) Changes meet the incidents they caused in a join planned for the rows
 -- the span holds, are summed per change, and only then are spread over the windows (kept
--- apart, so the windows' join does not distort the estimates).
+-- apart, so the windows' join does not distort the estimates). $6: the environments counted
+-- (lower case; null: the production ones), $7: the change kinds (null: every one). $8, when
+-- given, names a service for each window: that window counts that service's changes only
+-- (so one statement gives every service's figures).
 with w as (
-    select w_start, w_end, n::int
-    from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
+    select w_start, w_end, sid, n::int
+    from unnest($2::timestamptz[], $3::timestamptz[], $8::bigint[])
+         with ordinality as w(w_start, w_end, sid, n)
+    where w_start is not null
 ),
 deploy as materialized (
-    select c.id, c.kind, c.status, c.finished_at, c.commit_sha,
+    select c.id, c.service_id, c.kind, c.status, c.finished_at, c.commit_sha,
            count(i.caused_by_change_id) as incidents,
            count(i.caused_by_change_id) filter (where i.resolved_at is null) as open,
            max(i.resolved_at) as last_resolved
     from change c
     left join incident i on i.caused_by_change_id = c.id
     where c.service_id = any($1::bigint[])
-      and c.is_production
+      and (case when $6::text[] is null then c.is_production
+                else lower(c.environment) = any($6) end)
+      and ($7::text[] is null or c.kind = any($7))
       and c.status in ('success', 'failed', 'rolled_back')
       and c.finished_at >= $4 and c.finished_at < $5
     group by c.id
 ),
 shipped as (
-    select d.finished_at, interval_seconds(d.finished_at - ct.committed_at) as lead
+    select d.service_id, d.finished_at,
+           interval_seconds(d.finished_at - ct.committed_at) as lead
     from deploy d
     cross join lateral (
         select cc.sha from change_commit cc where cc.change_id = d.id
@@ -155,6 +169,7 @@ lead as (
            percentile_cont(0.5) within group (order by s.lead) as lead_median
     from shipped s
     join w on s.finished_at >= w.w_start and s.finished_at < w.w_end
+              and (w.sid is null or s.service_id = w.sid)
     group by w.n
 ),
 counted as (
@@ -170,6 +185,7 @@ counted as (
                         end) as recovery_median
     from deploy d
     join w on d.finished_at >= w.w_start and d.finished_at < w.w_end
+              and (w.sid is null or d.service_id = w.sid)
     group by w.n
 )
 select c.n, c.deployments, c.failures, c.rework,
@@ -182,13 +198,16 @@ order by c.n;
 -- name: spend
 -- Per window, spend in one currency ($4): each cost record's amount spread evenly over the
 -- days of its period, counted for the days that fall in the window. $5 includes records that
--- belong to no service (the estate as a whole).
+-- belong to no service (the estate as a whole). $6, when given, names a service for each
+-- window, which then counts that service's records only.
 with w as (
-    select w_start, w_end, n::int
-    from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
+    select w_start, w_end, sid, n::int
+    from unnest($2::timestamptz[], $3::timestamptz[], $6::bigint[])
+         with ordinality as w(w_start, w_end, sid, n)
+    where w_start is not null
 ),
 cost as (
-    select c.amount::double precision as amount, c.category,
+    select c.amount::double precision as amount, c.category, c.service_id,
            c.period_start::timestamp at time zone 'UTC' as p_start,
            c.period_end::timestamp at time zone 'UTC' as p_end
     from cost_record c
@@ -203,6 +222,7 @@ select w.n, c.category,
        count(*) as records
 from cost c
 join w on c.p_start < w.w_end and c.p_end > w.w_start
+          and (w.sid is null or c.service_id = w.sid)
 group by w.n, c.category
 order by w.n, c.category;
 
@@ -220,6 +240,24 @@ select coalesce(array_agg(id order by id), '{}') from business_service where tea
 -- name: scope_tier_services
 select coalesce(array_agg(id order by id), '{}') from business_service where tier = $1;
 
--- name: availability_kpi
--- The KPI whose targets are the services' availability targets: the first builtin one.
-select id from kpi where builtin_metric = 'availability' order by id limit 1;
+-- name: availability_kpis_of_services
+-- For each service among $1, the builtin availability KPI whose targets apply to it: the one
+-- that applies to it (linked; the first by key when several do), else the only builtin
+-- availability KPI when there is exactly one. Services with none are absent (tier default).
+select s.id as service_id, coalesce(linked.kpi_id, sole.id) as kpi_id
+from unnest($1::bigint[]) as s (id)
+left join lateral (
+    select k.id as kpi_id
+    from kpi_service ks join kpi k on k.id = ks.kpi_id
+    where ks.service_id = s.id and k.builtin_metric = 'availability'
+    order by k.key
+    limit 1
+) linked on true
+left join (
+    select min(id) as id from kpi where builtin_metric = 'availability' having count(*) = 1
+) sole on true
+where coalesce(linked.kpi_id, sole.id) is not null;
+
+-- name: services_of_kpi
+select coalesce(array_agg(service_id order by service_id), '{}') from kpi_service
+where kpi_id = $1;

@@ -61,6 +61,33 @@ where o.kpi_id = $1
 group by 1
 order by 1;
 
+-- name: observed_by_service
+-- `observed_services`, each service's points bucketed apart.
+select o.service_id,
+       case $3::text
+           when 'hour' then date_bin('1 hour', o.ts, timestamptz '2000-01-03 00:00:00+00')
+           when 'day' then date_bin('1 day', o.ts, timestamptz '2000-01-03 00:00:00+00')
+           when 'week' then date_bin('7 days', o.ts, timestamptz '2000-01-03 00:00:00+00')
+           else date_trunc($3, o.ts, 'UTC')
+       end as bucket,
+       case $4::text
+           when 'sum' then sum(o.value) filter (where $4::text = 'sum')
+           when 'avg' then avg(o.value) filter (where $4::text = 'avg')
+           when 'min' then min(o.value) filter (where $4::text = 'min')
+           when 'max' then max(o.value) filter (where $4::text = 'max')
+           when 'count' then count(*)::double precision
+           when 'last' then (array_agg(o.value order by o.ts desc)
+                             filter (where $4::text = 'last'))[1]
+       end as value,
+       count(*) as count
+from observation o
+where o.kpi_id = $1
+  and o.service_id = any($2::bigint[])
+  and o.ts >= coalesce($5::timestamptz, '-infinity')
+  and o.ts < coalesce($6::timestamptz, 'infinity')
+group by 1, 2
+order by 1, 2;
+
 -- name: observed_days
 -- The same as `observed` for every point of a KPI (any service or none) at a grain of a day
 -- or more, over whole UTC days ($4, $5 midnights or null), from the KPI's day rows.

@@ -90,6 +90,8 @@ async def test_a_reopened_incident_counts_only_its_actual_outage(
     got = await report(clocked, reader, "shop", "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z")
     availability = got["availability"]
     assert availability["outage_minutes"] == pytest.approx(90)
+    # Down twice, but one incident.
+    assert availability["outage_incidents"] == 1
     # 1 - 90 / 1440 minutes of the day = 93.75 %.
     assert availability["availability"] == pytest.approx(93.75)
     # MTTR runs to the final resolution: detected 10:00 (the impact start), resolved 12:00.
@@ -124,6 +126,21 @@ async def test_reopening_gives_the_same_figures_whatever_order_the_steps_arrive_
     got = await report(clocked, reader, "shop", "2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z")
     # 24 incidents of 90 minutes each, all at the same times: their union is 90 minutes.
     assert got["availability"]["outage_minutes"] == pytest.approx(90)
+
+
+async def test_incidents_starting_at_the_same_instant_are_not_recurrences_of_each_other(
+    clocked: httpx.AsyncClient, admin: Headers, ingester: Headers, reader: Headers
+) -> None:
+    """Two incidents of one problem starting at 10:00 on 1 March are not earlier than each
+    other; a third on 11 March recurs (10 days after): 1 of 3 = 33.3 %, in any order."""
+    await service(clocked, admin, "shop")
+    for external_id, day in (("C", 11), ("A", 1), ("B", 1)):
+        await post(clocked, ingester, "/v1/incidents", {
+            "external_id": external_id, "service": "shop", "severity": "sev3",
+            "problem_key": "db-pool", "started_at": z(utc(day, 10)),
+        })  # fmt: skip
+    got = await report(clocked, reader, "shop", "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z")
+    assert got["incidents"]["recurrence_rate"] == pytest.approx(100 / 3)
 
 
 # 8. PagerDuty: the status follows what PagerDuty says, in PagerDuty's order ------------------

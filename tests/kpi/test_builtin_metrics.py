@@ -390,8 +390,8 @@ async def test_error_budget_with_tier_default_targets(
 ) -> None:
     await estate(api, admin)
     await add_service(api, admin, "archive", 4, team="platform")
-    # No availability KPI, so no targets: the tier defaults apply. A day is 86,400 s, so a
-    # day's budget is (1 - target) x 86,400 s:
+    # The error budget names no availability KPI: the tier defaults are its objectives. A day
+    # is 86,400 s, so a day's budget is (1 - target) x 86,400 s:
     #   tier 1 99.95 %: 43.2 s   tier 2 99.9 %: 86.4 s   tier 3 99.5 %: 432 s   tier 4 99 %: 864 s
     await add_kpi(api, admin, "error_budget", "error_budget_remaining", "percent")
     # 10 March: shop 21.6 s, ledger 86.4 s (sev3, its threshold), infra 216 s, archive 864 s.
@@ -454,7 +454,8 @@ async def test_error_budget_with_explicit_targets(
     await add_target(api, admin, "availability", 99.0)
     await add_target(api, admin, "availability", 99.9, tier=1)
     await add_target(api, admin, "availability", 99.99, service="shop")
-    await add_kpi(api, admin, "error_budget", "error_budget_remaining", "percent")
+    await add_kpi(api, admin, "error_budget", "error_budget_remaining", "percent",
+                  availability_kpi="availability")  # fmt: skip
     # Budgets over 10 March (86,400 s): shop 0.0001 x 86,400 = 8.64 s; portal 86.4 s;
     # ledger and search 864 s.
     # Outages: shop 4.32 s, portal 21.6 s, ledger 1,296 s (21 min 36 s).

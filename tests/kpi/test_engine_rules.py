@@ -88,12 +88,48 @@ def test_units_convert_seconds_and_shares() -> None:
     assert units.duration(5400, "hours") == 1.5
     assert units.duration(86400 * 3, "days") == 3
     assert units.duration(42, "s") == 42
-    assert units.duration(120, "incidents") == 2  # no time unit: minutes
     assert units.duration(None, "minutes") is None
     assert units.rate(0.125, "percent") == 12.5
     assert units.rate(0.125, "%") == 12.5
     assert units.rate(0.125, "ratio") == 0.125
     assert units.share(99.9, "percent") == pytest.approx(0.999)
+    # Deployment frequency: a count per bucket, or per day or week of what was measured:
+    # 6 deploys in a 3-day stretch are 2 a day, 14 a week.
+    assert units.deploys(6, 3 * 86400, "deploys") == 6
+    assert units.deploys(6, 3 * 86400, "deploys/day") == 2
+    assert units.deploys(6, 3 * 86400, "Deploys/Week") == 14
+
+
+@pytest.mark.parametrize(
+    ("metric", "unit", "problem"),
+    [
+        ("mttr", "minutes", None),
+        (
+            "mttr",
+            "incidents",
+            "mttr is reported in a time unit (seconds, minutes, hours or days), not 'incidents'",
+        ),
+        ("availability", "%", None),
+        (
+            "availability",
+            "nines",
+            "availability is reported in percent (or %, pct) or a share "
+            "(share, ratio, fraction), not 'nines'",
+        ),
+        ("deployment_frequency", "deploys/week", None),
+        (
+            "deployment_frequency",
+            "per fortnight",
+            "deployment_frequency is reported in deploys "
+            "(per bucket), deploys/day or deploys/week, not 'per fortnight'",
+        ),
+        ("it_spend", "eur", None),
+        ("it_spend", "euros", "it_spend is reported in a currency code such as EUR, not 'euros'"),
+        ("incident_count", "incidents", None),
+    ],
+)
+def test_builtin_metrics_take_only_their_units(metric: str, unit: str, problem: str | None) -> None:
+    assert units.unit_problem(BuiltinMetric(metric), unit) == problem
 
 
 def _target(value: float, *, service: str | None = None, tier: int | None = None,
@@ -198,11 +234,17 @@ def test_incident_and_change_values_in_the_kpi_unit() -> None:
     assert builtin.incident_value(BuiltinMetric.RECURRENCE_RATE, figures, "percent") == (25.0, 4)
     assert builtin.incident_value(BuiltinMetric.MTTD, figures, "minutes") == (None, 0)
     changes = ChangeFigures(deployments=8, failures=1, rework=2, lead_n=6, lead_median=7200.0)
-    assert builtin.change_value(BuiltinMetric.CHANGE_FAILURE_RATE, changes, "percent") == (
-        12.5, 8
-    )  # fmt: skip
-    assert builtin.change_value(BuiltinMetric.REWORK_RATE, changes, "ratio") == (0.25, 8)
-    assert builtin.change_value(BuiltinMetric.LEAD_TIME, changes, "hours") == (2.0, 6)
-    assert builtin.change_value(BuiltinMetric.RECOVERY_TIME, changes, "hours") == (None, 0)
-    empty = ChangeFigures()
-    assert builtin.change_value(BuiltinMetric.CHANGE_FAILURE_RATE, empty, "percent") == (None, 0)
+    week = 7 * 86400.0
+
+    def value(metric: BuiltinMetric, unit: str, figures: ChangeFigures = changes) -> object:
+        return builtin.change_value(metric, figures, unit, week)
+
+    assert value(BuiltinMetric.CHANGE_FAILURE_RATE, "percent") == (12.5, 8)
+    assert value(BuiltinMetric.REWORK_RATE, "ratio") == (0.25, 8)
+    assert value(BuiltinMetric.LEAD_TIME, "hours") == (2.0, 6)
+    assert value(BuiltinMetric.RECOVERY_TIME, "hours") == (None, 0)
+    # 8 deploys over a week: 8 in the bucket, 8 a week, 8 / 7 a day.
+    assert value(BuiltinMetric.DEPLOYMENT_FREQUENCY, "deploys") == (8.0, 8)
+    assert value(BuiltinMetric.DEPLOYMENT_FREQUENCY, "deploys/week") == (8.0, 8)
+    assert value(BuiltinMetric.DEPLOYMENT_FREQUENCY, "deploys/day") == (pytest.approx(8 / 7), 8)
+    assert value(BuiltinMetric.CHANGE_FAILURE_RATE, "percent", ChangeFigures()) == (None, 0)

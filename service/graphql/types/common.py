@@ -12,8 +12,10 @@ from strawberry.types import Info as StrawberryInfo
 
 from service.errors import ApiError
 from service.graphql.context import Context
+from service.ingest.model import ChangeKind, ChangeStatus
 from service.models import enums
 from service.models.instants import rfc3339
+from service.models.observations import SeriesPoint as ObservationsSeriesPoint
 
 Info = StrawberryInfo[Context, None]
 
@@ -37,7 +39,7 @@ DateTime = strawberry.scalar(
 # Registers the domain's enums with strawberry; annotations use the enum classes themselves.
 for _enum in (
     enums.Direction, enums.Aggregation, enums.KpiKind, enums.Cadence, enums.Severity,
-    enums.Channel, enums.Grain, enums.BuiltinMetric,
+    enums.Channel, enums.Grain, enums.BuiltinMetric, ChangeKind, ChangeStatus,
 ):  # fmt: skip
     strawberry.enum(_enum)
 
@@ -136,6 +138,14 @@ class SeriesPoint:
     bucket: dt.datetime
     value: float | None
     count: int
+    complete: bool = strawberry.field(
+        description="Whether the figure covers the bucket's whole period: false for the "
+        "period under way and for a bucket the window cuts."
+    )
+
+    @classmethod
+    def of(cls, p: ObservationsSeriesPoint) -> SeriesPoint:
+        return cls(bucket=p.bucket, value=p.value, count=p.count, complete=p.complete)
 
 
 @strawberry.type

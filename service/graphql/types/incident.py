@@ -15,9 +15,6 @@ from service.models import incidents as models
 if TYPE_CHECKING:
     from service.graphql.types.service import Service
 
-strawberry.enum(ChangeKind)
-strawberry.enum(ChangeStatus)
-
 
 @strawberry.type(description="One step as the tool reported it.")
 class TimelineEntry:

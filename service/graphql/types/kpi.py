@@ -16,6 +16,7 @@ from service.graphql.types.common import (
     page_size,
 )
 from service.graphql.types.reports import KpiStatus, convert
+from service.ingest.model import ChangeKind
 from service.models import enums
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
@@ -69,6 +70,13 @@ class OutcomeContribution:
     rationale: str | None
 
 
+@strawberry.type(description="Which incidents and changes a builtin KPI counts.")
+class BuiltinFilter:
+    severities: list[enums.Severity] | None
+    environments: list[str] | None
+    change_kinds: list[ChangeKind] | None
+
+
 @strawberry.type(description="A KPI definition and what hangs off it.")
 class Kpi:
     model: strawberry.Private[KpiModel]
@@ -78,7 +86,7 @@ class Kpi:
     business_impact: str | None
     unit: str
     direction: enums.Direction
-    aggregation: enums.Aggregation
+    aggregation: enums.Aggregation | None
     kind: enums.KpiKind
     metric: enums.BuiltinMetric | None
     cadence: enums.Cadence | None
@@ -86,6 +94,11 @@ class Kpi:
     tags: list[str]
     owners: Owners
     escalation_path: list[EscalationStep]
+    filter: BuiltinFilter | None
+    availability_kpi: str | None = strawberry.field(
+        description="For an error budget KPI: the availability KPI whose targets are its "
+        "objectives."
+    )
 
     @classmethod
     def of(cls, m: KpiModel) -> Kpi:
@@ -108,6 +121,8 @@ class Kpi:
                 EscalationStep(position=i + 1, **step.model_dump())
                 for i, step in enumerate(m.escalation_path)
             ],
+            filter=BuiltinFilter(**m.filter.model_dump()) if m.filter else None,
+            availability_kpi=m.availability_kpi,
         )
 
     @classmethod
@@ -190,12 +205,14 @@ class Kpi:
     ) -> list[SeriesPoint]:
         from_, to = check_instant("from", from_), check_instant("to", to)
         async with info.context.db.acquire() as con:
-            scope = await metrics.resolve_scope(con, service=service, team=team, tier=tier)
+            scope = await metrics.scope_of_kpi(
+                con, self.model, service=service, team=team, tier=tier
+            )
             points = await kpi_series.series(
                 con, kpi=self.model, scope=scope, grain=enums.Grain(grain), start=from_, end=to,
                 now=info.context.now(),
             )  # fmt: skip
-        return [SeriesPoint(bucket=p.bucket, value=p.value, count=p.count) for p in points]
+        return [SeriesPoint.of(p) for p in points]
 
     @strawberry.field(
         description="The status for the period of the KPI's cadence holding `period` (default: "

@@ -60,6 +60,11 @@ class SpendReport:
     pass
 
 
+@from_model.type(model=statuses.StatusDriver, all_fields=True)
+class StatusDriver:
+    pass
+
+
 @from_model.type(model=reports.ScorecardItem, all_fields=True)
 class ScorecardItem:
     pass

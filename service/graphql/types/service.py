@@ -159,16 +159,19 @@ class Service:
 
     @strawberry.field(
         description="Availability over the window (up to now): merged outage time, the "
-        "target (service, tier or global; else the tier default), error budget and burn rate."
+        "target (service, tier or global target of `kpi`, else of the availability KPI that "
+        "applies to the service, else of the only one there is; else the tier default), "
+        "error budget and burn rate."
     )
     async def availability(
         self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
-        to: dt.datetime | None = None,
+        to: dt.datetime | None = None, kpi: str | None = None,
     ) -> AvailabilityReport:  # fmt: skip
         from service.graphql.loaders import AvailabilityKey
 
         _, window, now = await self._window(info, from_, to)
-        report = await info.context.loaders.availability.load(AvailabilityKey(self.id, window, now))
+        key = AvailabilityKey(self.id, window, now, kpi)
+        report = await info.context.loaders.availability.load(key)
         assert report is not None
         return convert(AvailabilityReport, report)  # type: ignore[no-any-return]
 
@@ -196,7 +199,7 @@ class Service:
     ) -> DoraReport:  # fmt: skip
         scope, window, _ = await self._window(info, from_, to)
         async with info.context.db.acquire() as con:
-            report = await reports.dora(con, scope, window)
+            report = await reports.dora(con, scope, window, info.context.now())
         return convert(DoraReport, report)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Spend in the window per currency and category.")
@@ -206,5 +209,5 @@ class Service:
     ) -> SpendReport:  # fmt: skip
         scope, window, _ = await self._window(info, from_, to)
         async with info.context.db.acquire() as con:
-            report = await reports.spend(con, scope, window)
+            report = await reports.spend(con, scope, window, info.context.now())
         return convert(SpendReport, report)  # type: ignore[no-any-return]

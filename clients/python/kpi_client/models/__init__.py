@@ -16,6 +16,7 @@ from kpi_client.models.admin import (
 )
 from kpi_client.models.base import ApiModel, Instant
 from kpi_client.models.catalog import (
+    BuiltinFilter,
     EscalationStep,
     EscalationStepIn,
     Kpi,
@@ -74,6 +75,7 @@ from kpi_client.models.statuses import (
     KpiStatus,
     Scorecard,
     ScorecardItem,
+    StatusDriver,
 )
 
 __all__ = [
@@ -82,6 +84,7 @@ __all__ = [
     "Attempt",
     "AvailabilityReport",
     "BandedValue",
+    "BuiltinFilter",
     "CatalogChange",
     "CatalogFile",
     "CategoryAmount",
@@ -137,6 +140,7 @@ __all__ = [
     "Source",
     "SourceIn",
     "SpendReport",
+    "StatusDriver",
     "Target",
     "TargetIn",
     "TargetSpec",

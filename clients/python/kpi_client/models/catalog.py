@@ -11,6 +11,7 @@ from kpi_client.models.base import (
     ApiModel,
     BuiltinMetric,
     Cadence,
+    ChangeKind,
     Channel,
     Direction,
     KpiKind,
@@ -89,16 +90,31 @@ class EscalationStep(ApiModel):
     after_unacknowledged_minutes: int | None = None
 
 
+class BuiltinFilter(ApiModel):
+    """What a builtin KPI counts: incidents of these severities, changes to these
+    environments (instead of the production ones) and of these kinds."""
+
+    severities: list[Severity] | None = None
+    environments: list[str] | None = None
+    change_kinds: list[ChangeKind] | None = None
+
+
 class KpiIn(ApiModel):
     key: str
     name: str
     unit: str
     direction: Direction
-    aggregation: Aggregation
+    aggregation: Aggregation | None = Field(
+        default=None, description="Required for observed KPIs only."
+    )
     strategic_question: str | None = None
     business_impact: str | None = None
     kind: KpiKind = "observed"
     metric: BuiltinMetric | None = None
+    filter: BuiltinFilter | None = None
+    availability_kpi: str | None = Field(
+        default=None, description="For error_budget_remaining: the availability KPI."
+    )
     numerator: str | None = None
     denominator: str | None = None
     cadence: Cadence | None = None
@@ -115,11 +131,13 @@ class Kpi(ApiModel):
     name: str
     unit: str
     direction: str
-    aggregation: str
+    aggregation: str | None = None
     strategic_question: str | None = None
     business_impact: str | None = None
     kind: str = "observed"
     metric: str | None = None
+    filter: BuiltinFilter | None = None
+    availability_kpi: str | None = None
     numerator: str | None = None
     denominator: str | None = None
     cadence: str | None = None

@@ -32,12 +32,15 @@ class SeriesPoint(ApiModel):
     bucket: dt.datetime
     value: float | None
     count: int
+    complete: bool = Field(
+        default=True, description="False for the period under way or a bucket the window cuts."
+    )
 
 
 class Series(ApiModel):
     kpi: str
     grain: str
-    aggregation: str
+    aggregation: str | None = None
     unit: str
     points: list[SeriesPoint]
     service: str | None = None

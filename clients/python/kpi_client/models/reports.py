@@ -12,6 +12,7 @@ from kpi_client.models.base import ApiModel
 class Window(ApiModel):
     start: dt.datetime
     end: dt.datetime
+    complete: bool = True
 
 
 class AvailabilityReport(ApiModel):
@@ -20,6 +21,7 @@ class AvailabilityReport(ApiModel):
     outage_incidents: int
     target: float
     target_scope: str
+    target_kpi: str | None = None
     availability: float | None = None
     error_budget_remaining: float | None = None
     burn_rate: float | None = None
@@ -60,7 +62,7 @@ class BandedValue(ApiModel):
 class DoraReport(ApiModel):
     window: Window
     deployments: int
-    deployment_frequency: BandedValue
+    deployments_per_week: BandedValue
     lead_time: BandedValue
     change_failure_rate: BandedValue
     recovery_time: BandedValue

@@ -9,6 +9,15 @@ from pydantic import Field
 from kpi_client.models.base import ApiModel
 
 
+class StatusDriver(ApiModel):
+    """The service that set a status rolled up from the KPI's services."""
+
+    service: str
+    value: float | None = None
+    target: float | None = None
+    target_scope: str | None = None
+
+
 class KpiStatus(ApiModel):
     kpi: str
     cadence: str
@@ -21,7 +30,9 @@ class KpiStatus(ApiModel):
     target: float | None = None
     warning: float | None = None
     target_scope: str | None = None
+    driver: StatusDriver | None = None
     previous_value: float | None = None
+    complete: bool = True
     evaluated_at: dt.datetime | None = Field(default=None, description="None when computed.")
 
 
@@ -37,7 +48,10 @@ class ScorecardItem(ApiModel):
     value: float | None = None
     target: float | None = None
     warning: float | None = None
+    target_scope: str | None = None
+    driver: StatusDriver | None = None
     previous_value: float | None = None
+    complete: bool = True
     business_owner: str | None = None
     technology_owner: str | None = None
     evaluated_at: dt.datetime | None = None
