@@ -133,8 +133,15 @@ class Alertmanager:
 
 
 @pytest.fixture
-async def alertmanager(kpi: Kpi, tmp_path: Path) -> AsyncIterator[Alertmanager]:
-    binary = program("prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager")
+def alertmanager_program() -> str:
+    return program("prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager")
+
+
+@pytest.fixture
+async def alertmanager(
+    alertmanager_program: str, kpi: Kpi, tmp_path: Path
+) -> AsyncIterator[Alertmanager]:
+    """Looked for before the service starts: a missing program stops the test at once."""
     webhook = f"{kpi.base}/v1/webhooks/{SOURCE}"
     config = {
         "global": {"resolve_timeout": "1h"},
@@ -147,7 +154,7 @@ async def alertmanager(kpi: Kpi, tmp_path: Path) -> AsyncIterator[Alertmanager]:
     }  # fmt: skip
     (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(config))
     port, log = free_port(), tmp_path / "alertmanager.log"
-    args = [binary, f"--config.file={tmp_path / 'alertmanager.yml'}",
+    args = [alertmanager_program, f"--config.file={tmp_path / 'alertmanager.yml'}",
             f"--storage.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address=", "--log.level=debug"]  # fmt: skip
     with running(args, log) as process:
