@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,16 @@ from hypothesis import strategies as st
 from service import db as dbmod
 from service.config import Settings
 from tests.conftest import app_client
-from tests.kpi.histories import T0, Copy, Request, Scenario, in_time_order, scenarios, shuffled
+from tests.kpi.histories import (
+    T0,
+    Copy,
+    Request,
+    Scenario,
+    in_time_order,
+    iso,
+    scenarios,
+    shuffled,
+)
 from tests.reference import figures
 from tests.reference.links import links
 from tests.reference.timeline import distinct_steps, fold_change, fold_incident
@@ -281,12 +290,17 @@ def timeline_problems(copy: Copy, observed: Observed) -> list[str]:
         given = {incident.detected_at, incident.started_at, *(s.at for s in incident.steps)}
         sent = {(s.kind, s.at) for s in distinct_steps(incident) if s.kind != "updated"}
         if len(set(entries)) != len(entries):
-            out.append(f"{copy.prefix}{name}: a step is on the timeline twice: {entries}")
+            out.append(f"{copy.prefix}{name}: a step is on the timeline twice: {steps(entries)}")
         if stray := [e for e in entries if e[1] not in given]:
-            out.append(f"{copy.prefix}{name}: steps at times the tool never gave: {stray}")
+            out.append(f"{copy.prefix}{name}: steps at times the tool never gave: {steps(stray)}")
         if missing := sent - set(entries):
-            out.append(f"{copy.prefix}{name}: steps sent but not on the timeline: {missing}")
+            out.append(f"{copy.prefix}{name}: steps sent but not on the timeline: "
+                       f"{steps(sorted(missing))}")  # fmt: skip
     return out
+
+
+def steps(entries: Iterable[tuple[str, dt.datetime]]) -> str:
+    return ", ".join(f"{what} {iso(at)}" for what, at in entries)
 
 
 def describe(scenario: Scenario, requests: list[Request]) -> str:
