@@ -22,6 +22,19 @@ from service.config import Settings
 from service.embedded import EmbeddedPostgres
 from service.models.enums import Scope
 
+#: Tests of real third-party components carry this marker; KPI_TEST_COMPONENTS=0 deselects them
+#: (.ci/run runs them in one of its two PostgreSQL passes only).
+COMPONENTS_MARKER = "components"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("KPI_TEST_COMPONENTS", "1") != "0":
+        return
+    deselected = [item for item in items if item.get_closest_marker(COMPONENTS_MARKER)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(COMPONENTS_MARKER)]
+
 
 class SingleConnectionDatabase:
     """Lends the test's one connection (inside its transaction) to the app, one user at a time."""
