@@ -135,7 +135,7 @@ def group_of(g: Mapping[str, Any]) -> dict[str, Any]:
 
 def report_of(r: Mapping[str, Any], strip: Any) -> dict[str, Any]:
     a, i, d = r["availability"], r["incidents"], r["dora"]
-    banded = ("deployment_frequency", "lead_time", "change_failure_rate", "recovery_time")
+    banded = ("deployments_per_week", "lead_time", "change_failure_rate", "recovery_time")
     return {
         "availability": {k: a[k] for k in ("availability", "outage_minutes", "outage_incidents",
                                            "target", "error_budget_remaining", "burn_rate")},

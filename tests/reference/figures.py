@@ -239,7 +239,7 @@ class Banded:
 @dataclass(frozen=True)
 class Dora:
     deployments: int
-    deployment_frequency: Banded  # per week
+    deployments_per_week: Banded
     lead_time: Banded  # hours
     change_failure_rate: Banded  # percent
     recovery_time: Banded  # hours
@@ -316,7 +316,7 @@ def dora(
     cfr = failures / deployed if deployed else None
     return Dora(
         deployments=deployed,
-        deployment_frequency=Banded(
+        deployments_per_week=Banded(
             deployed / (window.seconds / WEEK), frequency_band(deployed, window.seconds)
         ),
         lead_time=Banded(

@@ -298,7 +298,7 @@ def test_every_dora_key_with_its_band() -> None:
                        now=at("2026-10-10 00:00")).dora  # fmt: skip
     # D1-D5: 5 deployments in one week: 5 per week, 5/7 a day: weekly or better = high.
     assert d.deployments == 5
-    assert d.deployment_frequency == figures.Banded(approx(5), "high")
+    assert d.deployments_per_week == figures.Banded(approx(5), "high")
     # Failed: D2 (failed), D4 (caused X1), D5 (rolled back): 3/5 = 60 % -> low.
     assert d.change_failure_rate == figures.Banded(approx(60), "low")
     # Rework: D3 hotfix, D5 rollback: 2/5 = 40 %.
