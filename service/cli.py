@@ -320,7 +320,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["KPI_DATABASE_URL"] = url
         if args.demo:
             asyncio.run(_load_demo(url, settings, args))
-        serve.run(args.host, args.port, args.workers)
+        serve.run(
+            args.host, args.port, args.workers, forwarded_allow_ips=settings.forwarded_allow_ips
+        )
     return 0
 
 

@@ -27,7 +27,8 @@ _STATUS_TEXT = {
     413: "Body or batch over the documented limit",
     415: "Unsupported Content-Type",
     422: "Validation failed; `errors` names each bad field",
-    429: "The token is over its rate limit; retry after Retry-After seconds",
+    429: "Over a rate limit (the token's; on webhooks, the client address's or the source's "
+    "limit of refused requests); retry after Retry-After seconds",
     503: "The database is unreachable, or rolled the request back on meeting a concurrent "
     "write (nothing stored); retry after Retry-After seconds",
 }

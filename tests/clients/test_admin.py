@@ -138,6 +138,26 @@ async def test_deliveries_and_replay(kpi: AsyncClient, asgi: httpx.ASGITransport
     ]
 
 
+async def test_webhook_rejections(
+    kpi: AsyncClient, asgi: httpx.ASGITransport
+) -> None:
+    await make_catalog(kpi)
+    await kpi.create_source({"name": "am", "kind": "alertmanager", "secret": "s"})
+    async with httpx.AsyncClient(transport=asgi, base_url=BASE_URL) as stranger:
+        sent = await stranger.post(
+            "/v1/webhooks/am", content=AM_FIRING.read_bytes(),
+            headers={"Authorization": "Bearer wrong", "Content-Type": "application/json"},
+        )  # fmt: skip
+    assert sent.status_code == 401, sent.text
+    (record,) = await kpi.list_webhook_rejections(source="am")
+    assert (record.source, record.kind, record.reason, record.count) == (
+        "am", "alertmanager", "signature", 1
+    )  # fmt: skip
+    (sample,) = record.samples
+    assert sample.client == "127.0.0.1" and "authorization" not in sample.headers
+    assert await kpi.list_webhook_rejections(source="nobody") == []
+
+
 async def test_health_and_readiness(asgi: httpx.ASGITransport) -> None:
     async with AsyncClient(BASE_URL, transport=asgi) as anonymous:
         assert (await anonymous.health()).status == "ok"

@@ -62,10 +62,12 @@ from kpi_client.models.sources import (
     DeliveryDetail,
     DeliveryOutcome,
     DeliveryRow,
+    RejectionSample,
     ReplayReport,
     ServiceRule,
     Source,
     SourceIn,
+    WebhookRejections,
 )
 from kpi_client.models.statuses import (
     Escalation,
@@ -124,6 +126,7 @@ __all__ = [
     "OutcomeLink",
     "OutcomeLinkIn",
     "OutcomeLinkSpec",
+    "RejectionSample",
     "ReplayReport",
     "Scorecard",
     "ScorecardItem",
@@ -145,5 +148,6 @@ __all__ = [
     "TimelineEntry",
     "TokenIn",
     "TokenInfo",
+    "WebhookRejections",
     "Window",
 ]

@@ -70,6 +70,28 @@ class DeliveryDetail(DeliveryRow):
     body: str | None = None
 
 
+class RejectionSample(ApiModel):
+    """A webhook delivery refused for not proving its source: when, from which address, and
+    its headers (without those carrying secrets, cut short); never its body."""
+
+    received_at: dt.datetime
+    client: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class WebhookRejections(ApiModel):
+    """How many deliveries to a source were refused for a reason (`signature`), since when,
+    with the last few as samples, newest first."""
+
+    source: str
+    kind: str
+    reason: str
+    count: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+    samples: list[RejectionSample] = Field(default_factory=list)
+
+
 class DeliveryOutcome(ApiModel):
     """What a delivery (or its replay) did. `status` is applied, unmapped or duplicate."""
 
