@@ -20,7 +20,7 @@ _STATUS_TEXT = {
     202: "Kept but not applied (unmapped): `detail` says why; replay it once mapped",
     400: "The request cannot be read",
     401: "No valid token",
-    403: "The token lacks the required scope",
+    403: "The token lacks the required scope, or may not write to the source named",
     404: "No such resource",
     408: "The body stopped arriving before it was complete",
     409: "Conflict: a duplicate key, or the resource is still referenced",

@@ -30,6 +30,11 @@ class SourceIn(ApiModel):
     incident_issue_types: list[str] = Field(default_factory=lambda: ["incident"])
     infer_links: bool = True
     infer_window_minutes: int = 240
+    open_to_api: bool = Field(
+        default=False,
+        description="Let the generic incident and change endpoints write to this source "
+        "(sources of kind api always are).",
+    )
 
     @field_serializer("secret", when_used="json")
     def _reveal_on_the_wire(self, secret: SecretStr | None) -> str | None:
@@ -50,6 +55,7 @@ class Source(ApiModel):
     incident_issue_types: list[str] = Field(default_factory=list)
     infer_links: bool = True
     infer_window_minutes: int = 240
+    open_to_api: bool = False
 
 
 class DeliveryRow(ApiModel):
