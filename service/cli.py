@@ -321,8 +321,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if args.demo:
             asyncio.run(_load_demo(url, settings, args))
         serve.run(
-            args.host, args.port, args.workers, forwarded_allow_ips=settings.forwarded_allow_ips
-        )
+            args.host, args.port, args.workers, log_level=settings.log_level,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )  # fmt: skip
     return 0
 
 
