@@ -320,7 +320,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["KPI_DATABASE_URL"] = url
         if args.demo:
             asyncio.run(_load_demo(url, settings, args))
-        serve.run(args.host, args.port, args.workers)
+        serve.run(
+            args.host, args.port, args.workers, log_level=settings.log_level,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )  # fmt: skip
     return 0
 
 

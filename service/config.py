@@ -89,6 +89,43 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests a token may send at once before the rate limit applies.",
     )
+    webhook_client_refusals_per_second: float = Field(
+        default=1,
+        ge=0,
+        description="Webhook requests a client address may have refused for not proving a "
+        "source (401, 404, 409), a second on average, per server process; once its bucket is "
+        "empty, every webhook request from it is answered 429 with Retry-After (0: no limit).",
+    )
+    webhook_client_refusals_burst: float = Field(
+        default=30,
+        ge=1,
+        description="Refused webhook requests a client address may make at once.",
+    )
+    webhook_source_rejections_per_second: float = Field(
+        default=2,
+        ge=0,
+        description="Deliveries to one source that fail its signature check and are recorded, "
+        "a second on average, per server process; past it they are answered 429 and not "
+        "recorded (0: no limit). Deliveries that verify are never limited.",
+    )
+    webhook_source_rejections_burst: float = Field(
+        default=100,
+        ge=1,
+        description="Deliveries to one source that may fail its signature check at once.",
+    )
+    webhook_rejection_samples: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="Rejected deliveries kept as samples (headers cut short, no body) per "
+        "source and reason; older ones are overwritten in turn.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Comma-separated addresses or networks of the proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are trusted for the client's address (uvicorn's "
+        "forwarded_allow_ips; '*' trusts any peer).",
+    )
     background_interval_seconds: float = Field(
         default=30, gt=0, description="Pause between background rounds."
     )

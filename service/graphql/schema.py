@@ -25,6 +25,7 @@ from service.config import Settings
 from service.db import Connection
 from service.errors import ApiError, from_pydantic, refused_value
 from service.graphql import prefetch
+from service.graphql.error_log import LoggedSchema
 from service.graphql.execution import ExecutionContext
 from service.graphql.inputs import (
     KpiInput,
@@ -231,7 +232,7 @@ async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> 
     except ApiError as exc:
         return Problem.from_error(exc)
     except asyncpg.DataError as exc:
-        log.warning("value refused by the database", extra={"error": type(exc).__name__})
+        log.info("value refused by the database", extra={"error": type(exc).__name__})
         return Problem.from_error(refused_value(exc))
 
 
@@ -410,15 +411,10 @@ class RequireScopes(SchemaExtension):
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
-    """Errors from our own checks keep their message; anything else is masked (and logged)."""
+    """Errors from our own checks keep their message; anything else is masked (and logged, by
+    service/graphql/error_log.py)."""
     original = error.original_error
-    if original is None or isinstance(original, ValueError | ApiError | GraphQLError):
-        return False
-    if isinstance(original, asyncpg.DataError):
-        log.warning("value refused by the database", extra={"error": type(original).__name__})
-    else:
-        log.error("unexpected GraphQL error", exc_info=original)
-    return True
+    return not (original is None or isinstance(original, ValueError | ApiError | GraphQLError))
 
 
 class _MaskErrors(MaskErrors):
@@ -437,7 +433,7 @@ class _MaskErrors(MaskErrors):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return LoggedSchema(
         query=Query,
         mutation=Mutation,
         execution_context_class=ExecutionContext,

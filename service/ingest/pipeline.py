@@ -1,10 +1,11 @@
 """From a delivery to incidents and changes: verify, log, dedupe, parse, map, apply.
 
 Every delivery is logged with its outcome in the same transaction as its effect. A delivery
-whose signature fails is logged (without its body) and refused; one that is not JSON, or not
-shaped as the tool documents, is logged as invalid and refused with a 422 naming the field; a
-valid one that names an unknown service or an event the service does not use is kept as
-unmapped, to be replayed once a mapping exists.
+whose signature fails is refused, and counted in a bounded record rather than logged
+(service/ingest/rejections.py); one that is not JSON, or not shaped as the tool documents, is
+logged as invalid and refused with a 422 naming the field; a valid one that names an unknown
+service or an event the service does not use is kept as unmapped, to be replayed once a mapping
+exists.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import orjson
 from pydantic import BaseModel, Field, PrivateAttr
 
 from service.db import Connection
-from service.errors import Conflict, NotFound, Unauthorized, ValidationFailed, invalid
+from service.errors import Conflict, NotFound, ValidationFailed, invalid
 from service.errors import FieldError as ProblemField
 from service.ingest import mapping, signatures
 from service.ingest.adapter import Adapter
@@ -33,6 +34,7 @@ from service.ingest.model import (
     PayloadError,
     Unsupported,
 )
+from service.ingest.rejections import Rejections
 from service.ingest.timeline import build_change, build_incident, retraction
 from service.models.sources import Source, SourceSecret
 from service.store import catalog
@@ -86,6 +88,8 @@ class Received:
     headers: Mapping[str, str]
     query: Mapping[str, str]
     body: bytes
+    #: The client's address, kept with a sample of a rejected delivery.
+    client: str | None = None
 
 
 def adapter_for(kind: str) -> Adapter:
@@ -101,19 +105,18 @@ class _Unmapped(Exception):
     pass
 
 
-async def receive(con: Connection, source: SourceSecret, received: Received) -> DeliveryOutcome:
-    """Handle one webhook delivery; the caller gives a connection outside any transaction."""
+async def receive(
+    con: Connection, source: SourceSecret, received: Received,
+    rejections: Rejections | None = None,
+) -> DeliveryOutcome:  # fmt: skip
+    """Handle one webhook delivery; the caller gives a connection outside any transaction and
+    says how a delivery failing its signature check is refused (default: recorded, 401)."""
     src = source.source
     headers = loggable_headers(received.headers)
     if not signatures.verify(
         src.kind, received.headers, received.query, received.body, source.secret, src.username
     ):
-        async with con.transaction():
-            await store.claim_delivery(
-                con, source_id=src.id, key=None, event_type=None, headers=headers, body=None,
-                status="rejected", detail="signature or token did not verify",
-            )  # fmt: skip
-        raise Unauthorized(f"the delivery is not signed with source {src.name!r}'s secret")
+        await (rejections or Rejections()).refuse(con, src, headers, received.client)
     try:
         payload = orjson.loads(received.body)
     except orjson.JSONDecodeError as exc:

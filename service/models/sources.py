@@ -65,6 +65,12 @@ class SourceIn(Body):
         "within infer_window_minutes before impact start, marked inferred.",
     )
     infer_window_minutes: int = Field(default=240, ge=1, le=43_200)
+    open_to_api: bool = Field(
+        default=False,
+        description="Let the generic endpoints (POST /v1/incidents, /v1/incidents/{id}/events, "
+        "/v1/changes) write to this source with an ingest token. Off by default: what a "
+        "signed tool reported is changed only by the tool. Sources of kind api are always open.",
+    )
 
 
 class Source(BaseModel):
@@ -79,6 +85,7 @@ class Source(BaseModel):
     incident_issue_types: list[str]
     infer_links: bool
     infer_window_minutes: int
+    open_to_api: bool
     webhook_path: str
 
 

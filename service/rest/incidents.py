@@ -11,7 +11,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from service.db import Connection
-from service.errors import Conflict, NotFound, field_error, invalid
+from service.errors import Conflict, Forbidden, NotFound, field_error, invalid
 from service.ingest import pipeline
 from service.ingest.model import (
     ChangeEvent,
@@ -33,7 +33,7 @@ from service.models.incidents import (
     IncidentIn,
 )
 from service.models.instants import Instant, rfc3339
-from service.models.sources import Source
+from service.models.sources import Source, SourceKind
 from service.rest import idempotency
 from service.rest.endpoint import Call, Endpoint, id_param
 from service.rest.metrics import events_applied
@@ -184,10 +184,30 @@ def change_mapped(body: ChangeIn, *, now: dt.datetime) -> Mapped:
 
 
 async def _source(con: Connection, name: str) -> Source:
+    """The source named in the body, if the generic endpoints may write to it."""
     try:
-        return await sources.get_source(con, name=name)
+        src = await sources.get_source(con, name=name)
     except NotFound as exc:
         raise invalid("source", f"unknown source {name!r}") from exc
+    if not _open(src):
+        why = _closed(src)
+        raise Forbidden(f"source: {why}", errors=[field_error("source", why)], source=src.name)
+    return src
+
+
+def _open(src: Source) -> bool:
+    """Whether the generic endpoints may write to the source: api sources, and any other an
+    admin opened to them (open_to_api), since an ingest token must not rewrite what a tool
+    reported through its signed deliveries."""
+    return src.kind is SourceKind.API or src.open_to_api
+
+
+def _closed(src: Source) -> str:
+    return (
+        f"{src.name!r} is a {src.kind.value} source, written only by its signed webhook "
+        "deliveries; the generic endpoints write to sources of kind api, or to a source an "
+        "admin opened to them (open_to_api: true)"
+    )
 
 
 async def _submit(
@@ -258,7 +278,11 @@ async def add_incident_event(call: Call) -> IncidentDetail:
     incident_id = id_param(call)
     async with call.transaction() as con:
         ref = await store.incident_ref(con, incident_id)
-        src = await _source(con, ref["source"])
+        src = await sources.get_source(con, name=ref["source"])
+        if not _open(src):
+            raise Forbidden(
+                f"incident {incident_id} belongs to source {_closed(src)}", source=src.name
+            )
         events = event_events(ref["external_id"], body)
         outcome = await _submit(call, con, src, Mapped(incidents=events))
         detail = await store.get_incident(con, incident_id)
@@ -346,15 +370,23 @@ async def get_change(call: Call) -> ChangeDetail:
         return await store.get_change(con, id_param(call))
 
 
+OPEN_SOURCES_DOC = (
+    "`source` must be a source of kind api (`api` by default) or one an admin opened to the "
+    "generic endpoints (open_to_api: true); any other is a 403 naming `source`, since an "
+    "ingest token must not rewrite what a tool reported through its signed deliveries."
+)
+
 ENDPOINTS = [
     Endpoint("POST", "/v1/incidents", upsert_incident, Scope.INGEST,
              "Create or update an incident by external id", "incidents", body=IncidentIn,
              response=Incident, errors=(413, 415, 422), idempotency="delivery",
              description="Send Idempotency-Key to make retries safe. status=open on a resolved "
-             "incident reopens it."),
+             "incident reopens it. " + OPEN_SOURCES_DOC),
     Endpoint("POST", "/v1/incidents/{id:int}/events", add_incident_event, Scope.INGEST,
              "Add a lifecycle step to an incident", "incidents", body=IncidentEventIn,
-             response=IncidentDetail, errors=(404, 413, 415, 422), idempotency="delivery"),
+             response=IncidentDetail, errors=(404, 413, 415, 422), idempotency="delivery",
+             description="The incident's source must be open to the generic endpoints: "
+             "of kind api, or opened by an admin (open_to_api); otherwise 403."),
     Endpoint("GET", "/v1/incidents", list_incidents, Scope.READ, "List incidents", "incidents",
              response=list[Incident], query=IncidentQuery),
     Endpoint("GET", "/v1/incidents/{id:int}", get_incident, Scope.READ,
@@ -362,7 +394,8 @@ ENDPOINTS = [
              errors=(404,)),
     Endpoint("POST", "/v1/changes", upsert_change, Scope.INGEST,
              "Create or update a change by external id", "changes", body=ChangeIn,
-             response=Change, errors=(413, 415, 422), idempotency="delivery"),
+             response=Change, errors=(413, 415, 422), idempotency="delivery",
+             description=OPEN_SOURCES_DOC),
     Endpoint("GET", "/v1/changes", list_changes, Scope.READ, "List changes", "changes",
              response=list[Change], query=ChangeQuery),
     Endpoint("GET", "/v1/changes/{id:int}", get_change, Scope.READ,

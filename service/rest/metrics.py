@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import cast
 
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -39,6 +39,7 @@ from service.models.enums import Scope
 from service.models.observations import IngestResult
 from service.models.sources import Source
 from service.rest.endpoint import Call, Endpoint
+from service.store import rejections
 from service.store import telemetry as store
 from service.telemetry import CONTENT_TYPE, PENDING, Telemetry
 
@@ -102,6 +103,12 @@ def delivery_received(call: Call, source: Source, outcome: str) -> None:
     """A webhook delivery logged with its outcome (applied, unmapped, duplicate, invalid,
     rejected)."""
     after_commit(call, lambda t: t.deliveries.labels(source.name, source.kind.value, outcome).inc())
+
+
+def webhook_rate_limited(call: Call, limit: str, source: Source | None) -> None:
+    """A webhook request answered 429 by the limit per client address or per source."""
+    name = source.name if source is not None else ""
+    after_commit(call, lambda t: t.webhook_rate_limited.labels(limit, name).inc())
 
 
 def events_applied(call: Call, outcome: DeliveryOutcome | None) -> None:
@@ -190,6 +197,7 @@ async def _database_families(call: Call) -> list[Metric]:
             async with call.connection() as con:
                 unmapped = await store.unmapped_deliveries(con)
                 outbox = await store.outbox_backlog(con)
+                rejected = await rejections.webhook_rejection_counts(con)
     except Exception as exc:
         log.warning("metrics without the database's backlogs", extra={"error": repr(exc)})
         up.add_metric([], 0)
@@ -209,7 +217,16 @@ async def _database_families(call: Call) -> list[Metric]:
     )
     backlog.add_metric(["pending"], outbox.pending)
     backlog.add_metric(["failed"], outbox.failed)
-    return [up, waiting, backlog]
+    stored = CounterMetricFamily(
+        "kpi_webhook_rejections_recorded",
+        "Webhook deliveries refused for not proving their source and recorded (GET "
+        "/v1/webhook-rejections), by source name, kind and reason, since the first; every "
+        "worker's, read from the database.",
+        labels=["source", "kind", "reason"],
+    )
+    for count in rejected:
+        stored.add_metric([count.source, count.kind, count.reason], count.count)
+    return [up, waiting, backlog, stored]
 
 
 async def scrape_metrics(call: Call) -> Response:
@@ -228,9 +245,10 @@ ENDPOINTS = [
         errors=(503,),
         description="Text exposition format 0.0.4 (text/plain; version=0.0.4): HTTP requests "
         "and latency by route template, ingested points, cost records, events and webhook "
-        "deliveries, database pool use, unmapped deliveries and the notification outbox (the "
-        "last two read from the database when scraped; left out, with kpi_database_up 0, when "
-        "it cannot be reached). A token the database accepted in the last ten minutes still "
+        "deliveries, webhook requests refused by their rate limits, database pool use, "
+        "unmapped deliveries, the notification outbox and recorded webhook rejections (the "
+        "last three read from the database when scraped; left out, with kpi_database_up 0, "
+        "when it cannot be reached). A token the database accepted in the last ten minutes still "
         "opens it while the database is down; another then gets a 503.",
     ),
 ]  # fmt: skip

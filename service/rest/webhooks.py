@@ -8,16 +8,28 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from service.errors import Conflict, Unauthorized, Unmapped, ValidationFailed, problem_response
+from service import webhook_guard
+from service.errors import (
+    Conflict,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    Unmapped,
+    ValidationFailed,
+    problem_response,
+)
 from service.ingest import pipeline
 from service.ingest.pipeline import DeliveryOutcome, Received
+from service.ingest.rejections import Rejections
 from service.models.catalog import RowId
 from service.models.enums import Scope
 from service.models.sources import Source, SourceIn, SourceKind
 from service.rest.endpoint import Call, Endpoint, id_param, path_param, read_body
-from service.rest.metrics import delivery_received, events_applied
+from service.rest.metrics import delivery_received, events_applied, webhook_rate_limited
 from service.store import ingest as store
+from service.store import rejections as rejections_store
 from service.store import sources
+from service.store.rejections import WebhookRejections
 
 WEBHOOK_DOC = (
     "Point the tool's webhook at this URL. GitHub: set a secret (X-Hub-Signature-256 is "
@@ -26,7 +38,18 @@ WEBHOOK_DOC = (
     "Alertmanager, Jira: Authorization: Bearer <secret>, basic auth with the source's username, "
     "or ?token=<secret>. 200: applied (or a duplicate of an earlier delivery); 202 "
     "problem+json: kept as unmapped, with the reason (replay it after adding a mapping); 401: "
-    "not signed with the secret (logged, body not processed); 422: malformed (logged)."
+    "not signed with the secret (counted, see /v1/webhook-rejections; body not processed); "
+    "422: malformed (logged); 429: the client address or the source is over its limit of "
+    "refused requests (Retry-After says when to retry)."
+)
+
+
+REJECTIONS_DOC = (
+    "Per source and reason (`signature`: the signature or token did not verify), how many "
+    "deliveries were refused since the first and when, with the last few as samples: the "
+    "client's address and the headers, without those carrying secrets and cut short; never "
+    "the body. Counted in place, so the record stays the same size however many arrive; "
+    "rejections past a source's rate limit are answered 429 and only counted in /metrics."
 )
 
 
@@ -39,23 +62,43 @@ def _answer(outcome: DeliveryOutcome) -> Response:
 
 async def receive_webhook(call: Call) -> Response:
     """A delivery from a tool; nothing acknowledged is lost."""
+    guard = webhook_guard.guard(call.request.app.state)
+    client = call.request.client.host if call.request.client else None
+    try:
+        guard.check_client(client)
+    except RateLimited:
+        webhook_rate_limited(call, "client", None)
+        raise
+    try:
+        return await _receive(call, guard, client)
+    except (Unauthorized, NotFound, Conflict, RateLimited):
+        guard.client_refused(client)
+        raise
+
+
+async def _receive(call: Call, guard: webhook_guard.WebhookGuard, client: str | None) -> Response:
     name = path_param(call, "source")
     raw = await read_body(call.request, call.settings.max_body_bytes)
     received = Received(
         headers={k.lower(): v for k, v in call.request.headers.items()},
         query=dict(call.request.query_params),
         body=raw,
+        client=client,
     )
+    rejections = Rejections(call.settings.webhook_rejection_samples, guard)
     async with call.connection() as con:
         source = await sources.get_source_with_secret(con, name=name)
         if source.source.kind is SourceKind.API:
             raise Conflict(f"source {name!r} is the generic API: use /v1/incidents, /v1/changes")
         try:
-            outcome = await pipeline.receive(con, source, received)
+            outcome = await pipeline.receive(con, source, received, rejections)
         except (Unauthorized, ValidationFailed) as exc:
-            # Logged (and committed) as rejected or invalid before being refused.
+            # Recorded (and committed) as rejected or invalid before being refused.
             refused = "rejected" if isinstance(exc, Unauthorized) else "invalid"
             delivery_received(call, source.source, refused)
+            raise
+        except RateLimited:
+            webhook_rate_limited(call, "source", source.source)
             raise
     delivery_received(call, source.source, outcome.status)
     events_applied(call, outcome)
@@ -94,6 +137,10 @@ class DeliveryQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
 
 
+class RejectionQuery(BaseModel):
+    source: str | None = Field(default=None, description="Only this source's rejections.")
+
+
 class DeliveryDetail(store.DeliveryRow):
     headers: dict[str, str]
     body: str | None = Field(description="The raw body as received (UTF-8).")
@@ -114,6 +161,14 @@ async def get_delivery(call: Call) -> DeliveryDetail:
     data = dict(row.items())
     body = data.pop("body")
     return DeliveryDetail(**data, body=None if body is None else body.decode("utf-8", "replace"))
+
+
+async def list_webhook_rejections(call: Call) -> list[WebhookRejections]:
+    query: RejectionQuery = call.query
+    async with call.connection() as con:
+        return await rejections_store.list_webhook_rejections(
+            con, source=query.source, samples=call.settings.webhook_rejection_samples
+        )
 
 
 async def replay_delivery(call: Call) -> Response:
@@ -148,7 +203,7 @@ async def replay_unmapped(call: Call) -> ReplayReport:
 ENDPOINTS = [
     Endpoint("POST", "/v1/webhooks/{source}", receive_webhook, None,
              "Receive a webhook delivery from a registered source", "webhooks",
-             body=dict, response=DeliveryOutcome, errors=(202, 401, 404, 409, 413, 422),
+             body=dict, response=DeliveryOutcome, errors=(202, 401, 404, 409, 413, 422, 429),
              description=WEBHOOK_DOC, auth="source", stream_body=True),
     Endpoint("GET", "/v1/sources", list_sources, Scope.ADMIN, "List sources (no secrets)",
              "sources", response=list[Source]),
@@ -167,6 +222,10 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/deliveries/{id:int}", get_delivery, Scope.ADMIN,
              "One delivery with its headers and raw body", "deliveries",
              response=DeliveryDetail, errors=(404,)),
+    Endpoint("GET", "/v1/webhook-rejections", list_webhook_rejections, Scope.ADMIN,
+             "Webhook deliveries refused for not proving their source: counts and samples",
+             "deliveries", response=list[WebhookRejections], query=RejectionQuery,
+             description=REJECTIONS_DOC),
     Endpoint("POST", "/v1/deliveries/{id:int}/replay", replay_delivery, Scope.ADMIN,
              "Replay an unmapped delivery", "deliveries", response=DeliveryOutcome,
              errors=(202, 404, 409, 422)),

@@ -71,6 +71,7 @@ async def _args(con: Connection, source: SourceIn) -> tuple[Any, ...]:
         source.incident_issue_types,
         source.infer_links,
         source.infer_window_minutes,
+        source.open_to_api,
     )
 
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kpi_client import AsyncClient, GraphQLError, NotFound, TransportError, Unauthorized
+from kpi_client import (
+    AsyncClient,
+    Forbidden,
+    GraphQLError,
+    NotFound,
+    TransportError,
+    Unauthorized,
+)
 from kpi_client.api.graphql import is_mutation
 from kpi_client.models import CatalogFile, ServiceRule, SourceIn
 
@@ -136,6 +143,37 @@ async def test_deliveries_and_replay(kpi: AsyncClient, asgi: httpx.ASGITransport
     assert [d.id for d in await kpi.list_deliveries(before=delivery_id + 1, limit=1)] == [
         delivery_id
     ]
+
+
+async def test_webhook_rejections_and_a_source_opened_to_the_api(
+    kpi: AsyncClient, asgi: httpx.ASGITransport
+) -> None:
+    await make_catalog(kpi)
+    created = await kpi.create_source({"name": "am", "kind": "alertmanager", "secret": "s"})
+    assert created.open_to_api is False
+    async with httpx.AsyncClient(transport=asgi, base_url=BASE_URL) as stranger:
+        sent = await stranger.post(
+            "/v1/webhooks/am", content=AM_FIRING.read_bytes(),
+            headers={"Authorization": "Bearer wrong", "Content-Type": "application/json"},
+        )  # fmt: skip
+    assert sent.status_code == 401, sent.text
+    (record,) = await kpi.list_webhook_rejections(source="am")
+    assert (record.source, record.kind, record.reason, record.count) == (
+        "am", "alertmanager", "signature", 1
+    )  # fmt: skip
+    (sample,) = record.samples
+    assert sample.client == "127.0.0.1" and "authorization" not in sample.headers
+    assert await kpi.list_webhook_rejections(source="nobody") == []
+
+    incident = {"source": "am", "external_id": "A-1", "service": "checkout"}
+    with pytest.raises(Forbidden) as refused:
+        await kpi.upsert_incident(incident)
+    assert [e.field for e in refused.value.errors] == ["source"]
+    opened = await kpi.replace_source(
+        "am", SourceIn(name="am", kind="alertmanager", open_to_api=True)
+    )
+    assert opened.open_to_api is True
+    assert (await kpi.upsert_incident(incident)).source == "am"
 
 
 async def test_health_and_readiness(asgi: httpx.ASGITransport) -> None:

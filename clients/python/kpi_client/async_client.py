@@ -189,6 +189,7 @@ class AsyncClient:
     delete_source = endpoint(sources.delete_source)
     list_deliveries = endpoint(sources.list_deliveries)
     get_delivery = endpoint(sources.get_delivery)
+    list_webhook_rejections = endpoint(sources.list_webhook_rejections)
     replay_delivery = endpoint(sources.replay_delivery)
     replay_unmapped = endpoint(sources.replay_unmapped)
     # Administration

@@ -15,6 +15,7 @@ from kpi_client.models import (
     ReplayReport,
     Source,
     SourceIn,
+    WebhookRejections,
 )
 from kpi_client.models.base import DeliveryStatus
 from kpi_client.operation import (
@@ -75,6 +76,15 @@ def list_deliveries(
 def get_delivery(delivery_id: int) -> Operation[DeliveryDetail]:
     """One delivery with its headers and raw body."""
     return Operation("GET", f"/v1/deliveries/{segment(delivery_id)}", answer(DeliveryDetail))
+
+
+def list_webhook_rejections(*, source: str | None = None) -> Operation[list[WebhookRejections]]:
+    """Webhook deliveries refused for not proving their source: per source and reason, the
+    count since the first and the last few as samples (headers cut short, never the body)."""
+    return Operation(
+        "GET", "/v1/webhook-rejections", answer(list[WebhookRejections]),
+        query=query(source=source),
+    )  # fmt: skip
 
 
 def _replay_outcome(response: httpx.Response) -> DeliveryOutcome:

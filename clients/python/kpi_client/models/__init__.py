@@ -63,10 +63,12 @@ from kpi_client.models.sources import (
     DeliveryDetail,
     DeliveryOutcome,
     DeliveryRow,
+    RejectionSample,
     ReplayReport,
     ServiceRule,
     Source,
     SourceIn,
+    WebhookRejections,
 )
 from kpi_client.models.statuses import (
     Escalation,
@@ -127,6 +129,7 @@ __all__ = [
     "OutcomeLink",
     "OutcomeLinkIn",
     "OutcomeLinkSpec",
+    "RejectionSample",
     "ReplayReport",
     "Scorecard",
     "ScorecardItem",
@@ -149,5 +152,6 @@ __all__ = [
     "TimelineEntry",
     "TokenIn",
     "TokenInfo",
+    "WebhookRejections",
     "Window",
 ]

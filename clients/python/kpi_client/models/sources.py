@@ -30,6 +30,11 @@ class SourceIn(ApiModel):
     incident_issue_types: list[str] = Field(default_factory=lambda: ["incident"])
     infer_links: bool = True
     infer_window_minutes: int = 240
+    open_to_api: bool = Field(
+        default=False,
+        description="Let the generic incident and change endpoints write to this source "
+        "(sources of kind api always are).",
+    )
 
     @field_serializer("secret", when_used="json")
     def _reveal_on_the_wire(self, secret: SecretStr | None) -> str | None:
@@ -50,6 +55,7 @@ class Source(ApiModel):
     incident_issue_types: list[str] = Field(default_factory=list)
     infer_links: bool = True
     infer_window_minutes: int = 240
+    open_to_api: bool = False
 
 
 class DeliveryRow(ApiModel):
@@ -68,6 +74,28 @@ class DeliveryRow(ApiModel):
 class DeliveryDetail(DeliveryRow):
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = None
+
+
+class RejectionSample(ApiModel):
+    """A webhook delivery refused for not proving its source: when, from which address, and
+    its headers (without those carrying secrets, cut short); never its body."""
+
+    received_at: dt.datetime
+    client: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class WebhookRejections(ApiModel):
+    """How many deliveries to a source were refused for a reason (`signature`), since when,
+    with the last few as samples, newest first."""
+
+    source: str
+    kind: str
+    reason: str
+    count: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+    samples: list[RejectionSample] = Field(default_factory=list)
 
 
 class DeliveryOutcome(ApiModel):

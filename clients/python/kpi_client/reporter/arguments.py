@@ -41,6 +41,7 @@ Create or update an incident by (source, external id). The external id defaults 
 run and the service, so a later step of the run (resolved) updates the same incident."""
 
 OBSERVATION = "Send one point of an observed KPI, at --ts or now."
+SOURCE_HELP = "a source of kind api, or one an admin opened to the API (default api)"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +112,7 @@ def _change(commands: Any) -> None:
     p.add_argument("--started", type=instant_argument, metavar="TIME")
     p.add_argument("--finished", type=instant_argument, metavar="TIME")
     p.add_argument("--external-id", help="default: from the CI run (required outside CI)")
-    p.add_argument("--source", default="api", help="a registered source (default api)")
+    p.add_argument("--source", default="api", help=SOURCE_HELP)
     p.add_argument("--title", help="default: workflow name, commit title or job name")
     p.add_argument("--link", metavar="URL", help="default: the CI run's URL")
     p.set_defaults(build=bodies.change)
@@ -133,7 +134,7 @@ def _incident(commands: Any) -> None:
     p.add_argument("--problem-key")
     p.add_argument("--caused-by", metavar="SHA_OR_ID", help="the change or commit to blame")
     p.add_argument("--external-id", help="default: from the CI run (required outside CI)")
-    p.add_argument("--source", default="api", help="a registered source (default api)")
+    p.add_argument("--source", default="api", help=SOURCE_HELP)
     p.add_argument("--link", metavar="URL", help="default: the CI run's URL")
     p.set_defaults(build=bodies.incident)
 
