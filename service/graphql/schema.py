@@ -38,9 +38,7 @@ from service.graphql.types.common import (
 )
 from service.graphql.types.common import (
     Deleted,
-    Edge,
     Info,
-    PageInfo,
     Problem,
     decode_cursor,
     encode_cursor,
@@ -72,12 +70,7 @@ log = logging.getLogger(__name__)
 
 def _page(items: list[Any], first: int, wrap: Callable[[Any], N]) -> Page[N]:
     more = len(items) > first
-    items = items[:first]
-    edges = [Edge(cursor=encode_cursor(i.id), node=wrap(i)) for i in items]
-    return Page(
-        edges=edges,
-        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-    )
+    return Page.of([(encode_cursor(i.id), wrap(i)) for i in items[:first]], more)
 
 
 @strawberry.type
@@ -147,26 +140,28 @@ class Query:
         found = await info.context.loaders.change.load(id)
         return Change.of(found) if found else None
 
-    @strawberry.field(description="The webhook delivery log, newest first (admin scope).")
+    @strawberry.field(
+        description="The webhook delivery log, newest first (admin scope); cursor-paginated."
+    )
     async def deliveries(
         self, info: Info, status: str | None = None, source: str | None = None,
-        first: int = 50, before: int | None = None,
-    ) -> list[Delivery]:  # fmt: skip
+        first: int = 50, after: str | None = None,
+    ) -> Page[Delivery]:  # fmt: skip
         if not info.context.principal.allows(Scope.ADMIN):
             raise GraphQLError(
                 "deliveries need the 'admin' scope",
                 extensions={"code": "FORBIDDEN", "required_scope": "admin"},
             )
+        size = page_size(first)
         async with info.context.db.acquire() as con:
             rows = await ingest_store.list_deliveries(
-                con, status=status, source=source, before_id=before, limit=page_size(first)
-            )
-        return [
-            Delivery(id=r.id, source=r.source, delivery_key=r.delivery_key,
-                     event_type=r.event_type, received_at=r.received_at, status=r.status,
-                     detail=r.detail, attempts=r.attempts)
-            for r in rows
-        ]  # fmt: skip
+                con, status=status, source=source, before_id=decode_cursor(after),
+                limit=size + 1,
+            )  # fmt: skip
+        return _page(rows, size, lambda r: Delivery(
+            id=r.id, source=r.source, delivery_key=r.delivery_key, event_type=r.event_type,
+            received_at=r.received_at, status=r.status, detail=r.detail, attempts=r.attempts,
+        ))  # fmt: skip
 
     @strawberry.field
     async def teams(self, info: Info, first: int = 50, after: str | None = None) -> Page[Team]:
@@ -195,15 +190,17 @@ class Query:
             found = await reports.governance_gaps(con)
         return [convert(GovernanceGap, g) for g in found]
 
-    @strawberry.field(description="Escalations, newest first, with their events.")
+    @strawberry.field(description="Escalations, newest first, with their events; cursor-paginated.")
     async def escalations(
-        self, info: Info, state: str | None = None, kpi: str | None = None, first: int = 50
-    ) -> list[Escalation]:
+        self, info: Info, state: str | None = None, kpi: str | None = None, first: int = 50,
+        after: str | None = None,
+    ) -> Page[Escalation]:  # fmt: skip
+        size = page_size(first)
         async with info.context.db.acquire() as con:
             found = await evaluation.list_escalations(
-                con, state=state, kpi=kpi, limit=page_size(first)
+                con, state=state, kpi=kpi, before_id=decode_cursor(after), limit=size + 1
             )
-        return [convert(Escalation, e) for e in found]
+        return _page(found, size, lambda e: convert(Escalation, e))
 
 
 @strawberry.type(description="Statuses stored by an evaluation.")
