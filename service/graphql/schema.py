@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSchema
 from pydantic import BaseModel, ValidationError
 from strawberry.extensions import (
     MaskErrors,
@@ -33,6 +33,7 @@ from service.graphql.inputs import (
     TargetInput,
     TeamInput,
 )
+from service.graphql.limits import CostLimit, cost_schema
 from service.graphql.types.common import (
     Connection as Page,
 )
@@ -432,7 +433,13 @@ class _MaskErrors(MaskErrors):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    costed: GraphQLSchema | None = None
+
+    def cost_limit() -> CostLimit:
+        assert costed is not None
+        return CostLimit(schema=costed, settings=settings)
+
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         execution_context_class=ExecutionContext,
@@ -442,5 +449,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            cost_limit,
         ],
     )
+    costed = cost_schema(schema)
+    return schema
