@@ -41,7 +41,8 @@ class CostLimit(SchemaExtension):
         self.schema = schema
         self.settings = settings
         self.cost: int | None = None
-        self.charged = 0
+        #: requests counted against the rate limit: the door's one, then the cost's
+        self.charged = 1
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
