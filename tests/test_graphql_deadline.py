@@ -100,10 +100,16 @@ class Watch:
 
     def __init__(self, con: dbmod.Connection) -> None:
         self.con = con
+        #: the test asks too, between two samples: one statement at a time on the connection
+        self.lock = asyncio.Lock()
         self.most = 0
         self.samples = 0
 
     async def running(self) -> int:
+        async with self.lock:
+            return await self._count()
+
+    async def _count(self) -> int:
         found: int = await self.con.fetchval(
             "select count(*) from pg_stat_activity where datname = current_database() "
             "and state = 'active' and pid <> pg_backend_pid() and query like $1",
