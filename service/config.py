@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Largest JSON body accepted by any endpoint (NDJSON streams are bounded per line instead).
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+#: Highest GraphQL cost let through by default: a portal page of 100 services with their
+#: KPIs, targets, latest status and outcomes fits, as do the README's examples.
+DEFAULT_GRAPHQL_MAX_COST = 2_000_000
 
 
 class Settings(BaseSettings):
@@ -59,6 +62,30 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5_000
+    graphql_max_cost: int = Field(
+        default=DEFAULT_GRAPHQL_MAX_COST,
+        ge=1,
+        description="Highest static cost of a GraphQL operation (each field 1 times the "
+        "product of the page sizes of the lists enclosing it; a series its buckets); a query "
+        "costing more is refused before it runs.",
+    )
+    graphql_cost_per_request: int = Field(
+        default=10_000,
+        ge=1,
+        description="GraphQL cost counted as one request against the token's rate limit: a "
+        "query costing N counts as ceil(N / this) requests (at least 1, at most a burst).",
+    )
+    graphql_deadline_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="Longest a GraphQL request may run; past it, its work is cancelled, its "
+        "database connections handed back, and it is answered with a DEADLINE_EXCEEDED error.",
+    )
+    graphql_max_connections: int = Field(
+        default=3,
+        ge=1,
+        description="Most database connections one GraphQL request may hold at once.",
+    )
     log_level: str = "INFO"
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -5,6 +5,8 @@ answered 429 with Retry-After, the seconds until its next request would be let t
 buckets live in the process, so with N workers a token's ceiling is N times the setting (a
 shared counter would cost a database write per request); webhook deliveries are checked
 against their source's secret, not a token, and are not limited here.
+
+A GraphQL query counts as more requests the more it costs (service/graphql/limits.py).
 """
 
 from __future__ import annotations
@@ -36,18 +38,20 @@ class TokenBuckets:
         self.clock = clock
         self.buckets: dict[int, _Bucket] = {}
 
-    def take(self, key: int) -> float:
-        """Take one request from `key`'s bucket: 0 when allowed, else the seconds to wait."""
+    def take(self, key: int, amount: float = 1.0) -> float:
+        """Take `amount` requests (at most a burst) from `key`'s bucket: 0 when allowed,
+        else the seconds to wait until they are there."""
+        amount = min(amount, self.burst)
         now = self.clock()
         bucket = self.buckets.get(key)
         if bucket is None:
             bucket = self.buckets[key] = _Bucket(self.burst, now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
+        if bucket.tokens >= amount:
+            bucket.tokens -= amount
             return 0.0
-        return (1 - bucket.tokens) / self.rate
+        return (amount - bucket.tokens) / self.rate
 
 
 def limiter(state: State) -> TokenBuckets | None:
@@ -62,12 +66,13 @@ def limiter(state: State) -> TokenBuckets | None:
     return found
 
 
-def check(state: State, principal: Principal) -> None:
-    """Let the request through, or raise a 429 telling when to retry."""
+def check(state: State, principal: Principal, amount: float = 1.0) -> None:
+    """Let the request through, or raise a 429 telling when to retry. `amount` is how many
+    requests it counts as (a costly GraphQL query counts as several)."""
     buckets = limiter(state)
     if buckets is None:
         return
-    wait = buckets.take(principal.token_id)
+    wait = buckets.take(principal.token_id, amount)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         raise RateLimited(

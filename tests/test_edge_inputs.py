@@ -47,7 +47,7 @@ async def test_graphql_refuses_huge_cursors_and_zoneless_windows(
         headers=reader,
     )  # fmt: skip
     assert "invalid cursor" in r.json()["errors"][0]["message"]
-    query = '{ services { nodes { incidents(from: "2026-01-01T00:00:00") { id } } } }'
+    query = '{ services { nodes { incidents(from: "2026-01-01T00:00:00") { nodes { id } } } } }'
     r = await client.post("/graphql", json={"query": query}, headers=reader)
     assert "from: give a time zone offset" in r.json()["errors"][0]["message"]
 

@@ -254,21 +254,42 @@ def slugs(items: list[dict[str, Any]], key: str = "slug") -> list[str]:
     return sorted(i[key] for i in items)
 
 
+def unwrap(data: dict[str, Any]) -> Any:
+    """The answer with each connection below the root fields that is asked only for its
+    `nodes` read as that list."""
+    return {
+        root: {k: _nodes(v) for k, v in value.items()} if isinstance(value, dict) else value
+        for root, value in data.items()
+    }
+
+
+def _nodes(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"nodes"}:
+            return [_nodes(v) for v in value["nodes"]]
+        return {k: _nodes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nodes(v) for v in value]
+    return value
+
+
 SERVICE_FIELDS = """
     slug name tier revenuePerHour users outageThreshold owners { business technology }
     team { slug name email }
-    dependencies { slug }
-    dependents { slug }
+    dependencies { nodes { slug } }
+    dependents { nodes { slug } }
     kpis { key }
-    outcomes { slug }
+    outcomes { nodes { slug } }
 """
 
 
 async def test_services_with_their_edges(
     client: httpx.AsyncClient, reader: Headers, catalog: None
 ) -> None:
-    data = await gql_data(
-        client, reader, f"{{ services {{ nodes {{ {SERVICE_FIELDS} }} edges {{ cursor }} }} }}"
+    data = unwrap(
+        await gql_data(
+            client, reader, f"{{ services {{ nodes {{ {SERVICE_FIELDS} }} edges {{ cursor }} }} }}"
+        )
     )
     nodes = data["services"]["nodes"]
     assert [n["slug"] for n in nodes] == ["db", "api", "web"]  # in creation order
@@ -304,11 +325,13 @@ async def test_services_with_their_edges(
 
 
 async def test_service_by_slug(client: httpx.AsyncClient, reader: Headers, catalog: None) -> None:
-    data = await gql_data(
-        client,
-        reader,
-        f'{{ web: service(slug: "web") {{ {SERVICE_FIELDS} }} '
-        f'missing: service(slug: "nope") {{ slug }} }}',
+    data = unwrap(
+        await gql_data(
+            client,
+            reader,
+            f'{{ web: service(slug: "web") {{ {SERVICE_FIELDS} }} '
+            f'missing: service(slug: "nope") {{ slug }} }}',
+        )
     )
     web = data["web"]
     assert web["name"] == "Web shop"
@@ -325,19 +348,20 @@ KPI_FIELDS = """
     escalationPath { position who channel address afterBreachedPeriods afterUnacknowledgedMinutes }
     numerator { key }
     denominator { key }
-    targets { id service tier value warning effectiveFrom effectiveTo }
-    outcomes { outcome { slug name } weight rationale }
-    services { slug }
+    targets { nodes { id service tier value warning effectiveFrom effectiveTo } }
+    outcomes { nodes { outcome { slug name } weight rationale } }
+    services { nodes { slug } }
 """
 
 
 async def test_kpi_by_key_with_edges_and_series(
     client: httpx.AsyncClient, reader: Headers, catalog: None
 ) -> None:
-    data = await gql_data(
-        client,
-        reader,
-        f"""{{
+    data = unwrap(
+        await gql_data(
+            client,
+            reader,
+            f"""{{
           orders: kpi(key: "orders") {{
             {KPI_FIELDS}
             series(grain: MONTH) {{ bucket value count }}
@@ -350,6 +374,7 @@ async def test_kpi_by_key_with_edges_and_series(
           }}
           missing: kpi(key: "nope") {{ key }}
         }}""",
+        )
     )
     orders = data["orders"]
     targets = orders.pop("targets")
@@ -493,13 +518,18 @@ async def test_kpis_list(client: httpx.AsyncClient, reader: Headers, catalog: No
 async def test_outcomes_with_their_edges(
     client: httpx.AsyncClient, reader: Headers, catalog: None
 ) -> None:
-    fields = "slug name description owner kpis { kpi { key } weight rationale } services { slug }"
-    data = await gql_data(
-        client,
-        reader,
-        f"{{ outcomes {{ nodes {{ {fields} }} pageInfo {{ hasNextPage }} }} "
-        f'one: outcome(slug: "delight-users") {{ {fields} }} '
-        f'missing: outcome(slug: "nope") {{ slug }} }}',
+    fields = (
+        "slug name description owner kpis { nodes { kpi { key } weight rationale } } "
+        "services { nodes { slug } }"
+    )
+    data = unwrap(
+        await gql_data(
+            client,
+            reader,
+            f"{{ outcomes {{ nodes {{ {fields} }} pageInfo {{ hasNextPage }} }} "
+            f'one: outcome(slug: "delight-users") {{ {fields} }} '
+            f'missing: outcome(slug: "nope") {{ slug }} }}',
+        )
     )
     nodes = data["outcomes"]["nodes"]
     assert [n["slug"] for n in nodes] == ["protect-revenue", "delight-users"]  # creation order
@@ -531,8 +561,9 @@ async def test_teams_with_their_services(
     client: httpx.AsyncClient, reader: Headers, catalog: None
 ) -> None:
     data = await gql_data(
-        client, reader, "{ teams { nodes { slug name email services { slug tier } } } }"
+        client, reader, "{ teams { nodes { slug name email services { nodes { slug tier } } } } }"
     )
+    data = unwrap(data)
     assert data["teams"]["nodes"] == [
         {
             "slug": "payments",
@@ -697,10 +728,10 @@ LOADER_QUERY = """{
     nodes {
       slug
       team { slug }
-      dependencies { slug }
-      dependents { slug }
-      kpis { key targets { value } outcomes { outcome { slug } } }
-      outcomes { slug }
+      dependencies { nodes { slug } }
+      dependents { nodes { slug } }
+      kpis { key targets(first: 10) { nodes { value } } outcomes { nodes { outcome { slug } } } }
+      outcomes { nodes { slug } }
       availability(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") {
         availability targetScope
       }
@@ -719,7 +750,7 @@ async def count_statements(
 
     con.add_query_logger(log)
     try:
-        data = await gql_data(client, headers, LOADER_QUERY)
+        data = unwrap(await gql_data(client, headers, LOADER_QUERY))
     finally:
         con.remove_query_logger(log)
     return len(statements), data
@@ -853,12 +884,18 @@ async def test_ratio_sides_are_loaded_in_batches(
 
 
 def nested(levels: int) -> str:
-    """A query `levels` fields deep, the leaf included: services > nodes > team > services ..."""
-    names = ["services", "nodes"] + ["team", "services"] * levels
-    inner = "slug"
-    for name in reversed(names[: levels - 1]):
-        inner = f"{name} {{ {inner} }}"
-    return f"{{ {inner} }}"
+    """A query `levels` fields deep, the leaf included: services > nodes > team > services >
+    nodes > team ... (pages of one, so its cost stays small)."""
+    for prefix in (["services(first: 1)", "nodes"], ['service(slug: "none")']):
+        for tail in (["slug"], ["team", "slug"]):
+            cycles, left = divmod(levels - len(prefix) - len(tail), 3)
+            if cycles >= 0 and left == 0:
+                names = [*prefix, *["team", "services(first: 1)", "nodes"] * cycles, *tail]
+                inner = names[-1]
+                for name in reversed(names[:-1]):
+                    inner = f"{name} {{ {inner} }}"
+                return f"{{ {inner} }}"
+    raise ValueError(levels)
 
 
 async def test_depth_limit(client: httpx.AsyncClient, reader: Headers) -> None:
@@ -913,7 +950,8 @@ UPSERT_TEAM = """mutation($input: TeamInput!) {
 UPSERT_SERVICE = """mutation($input: ServiceInput!) {
   upsertService(input: $input) {
     __typename
-    ... on Service { slug name tier team { slug } dependencies { slug } outageThreshold }
+    ... on Service { slug name tier team { slug } dependencies { nodes { slug } }
+                     outageThreshold }
     ... on Problem { status title detail errors { field pointer detail } }
   }
 }"""
@@ -949,7 +987,7 @@ DELETE_RESULT = """
 async def mutate(
     client: httpx.AsyncClient, admin: Headers, query: str, variables: dict[str, Any]
 ) -> dict[str, Any]:
-    data = await gql_data(client, admin, query, variables)
+    data = unwrap(await gql_data(client, admin, query, variables))
     (result,) = data.values()
     assert isinstance(result, dict)
     return result
@@ -1394,7 +1432,7 @@ async def test_targets_links_and_deletes(
         admin,
         """mutation {
       linkKpiOutcome(input: {kpi: "sales", outcome: "grow", weight: 3, rationale: "why"}) {
-        __typename ... on Kpi { key outcomes { outcome { slug } weight rationale } }
+        __typename ... on Kpi { key outcomes { nodes { outcome { slug } weight rationale } } }
       } }""",
         {},
     )
@@ -1408,7 +1446,7 @@ async def test_targets_links_and_deletes(
         admin,
         """mutation {
       linkKpiOutcome(input: {kpi: "sales", outcome: "grow", weight: 1.5}) {
-        __typename ... on Kpi { outcomes { weight rationale } }
+        __typename ... on Kpi { outcomes { nodes { weight rationale } } }
       } }""",
         {},
     )
@@ -1439,7 +1477,7 @@ async def test_targets_links_and_deletes(
         admin,
         """mutation {
       linkKpiService(kpi: "sales", service: "a") {
-        __typename ... on Kpi { key services { slug } }
+        __typename ... on Kpi { key services { nodes { slug } } }
       } }""",
         {},
     )
@@ -1453,8 +1491,10 @@ async def test_targets_links_and_deletes(
         {},
     )
     assert no_service == {"__typename": "Problem", "status": 404}
-    outcome = await gql_data(client, reader, '{ outcome(slug: "grow") { services { slug } } }')
-    assert outcome == {"outcome": {"services": [{"slug": "a"}]}}
+    outcome = await gql_data(
+        client, reader, '{ outcome(slug: "grow") { services { nodes { slug } } } }'
+    )
+    assert outcome == {"outcome": {"services": {"nodes": [{"slug": "a"}]}}}
 
     deleted_kpi = await mutate(
         client, admin, f'mutation {{ deleteKpi(key: "sales") {{ {DELETE_RESULT} }} }}', {}

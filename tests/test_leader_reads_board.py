@@ -152,7 +152,7 @@ EVALUATE = """mutation($kpi: String) { evaluate(kpi: $kpi) {
 
 CHURN = """{ kpi(key: "churn") {
   status { periodStart value status trend evaluatedAt }
-  statusHistory { periodStart value status evaluatedAt }
+  statusHistory { nodes { periodStart value status evaluatedAt } }
 } }"""
 
 
@@ -173,7 +173,7 @@ async def test_scorecard_computed_then_stored_by_evaluate(
     assert churn == {
         "status": {"periodStart": iso("02-01T00:00"), "value": 6.0, "status": "BREACHED",
                    "trend": "WORSENING", "evaluatedAt": None},
-        "statusHistory": [],
+        "statusHistory": {"nodes": []},
     }  # fmt: skip
 
     # Evaluating needs the admin scope: a reader is refused and nothing is stored.
@@ -211,7 +211,7 @@ async def test_scorecard_computed_then_stored_by_evaluate(
     assert rest == as_rest(card)
     churn = (await gql_data(clocked, reader, CHURN))["kpi"]
     assert churn["status"]["evaluatedAt"] == stamp
-    assert churn["statusHistory"] == [
+    assert churn["statusHistory"]["nodes"] == [
         {"periodStart": iso("02-01T00:00"), "value": 6.0, "status": "BREACHED",
          "evaluatedAt": stamp},
     ]  # fmt: skip
@@ -220,10 +220,10 @@ async def test_scorecard_computed_then_stored_by_evaluate(
     data = await gql_data(
         clocked,
         reader,
-        """{ escalations(kpi: "churn") {
-        kpi service state openedAt openedPeriod breachedPeriods events { kind at detail } } }""",
+        """{ escalations(kpi: "churn") { nodes {
+        kpi service state openedAt openedPeriod breachedPeriods events { kind at detail } } } }""",
     )
-    assert data["escalations"] == [{
+    assert data["escalations"]["nodes"] == [{
         "kpi": "churn", "service": None, "state": "open", "openedAt": iso("03-20T12:00"),
         "openedPeriod": iso("02-01T00:00"), "breachedPeriods": 1,
         "events": [{"kind": "opened", "at": iso("03-20T12:00"),
@@ -334,7 +334,7 @@ async def test_outcome_health_is_the_weighted_mean_of_kpi_statuses(
 
 
 AT_RISK = """{ outcome(slug: "keep-selling") {
-  services { slug }
+  services { nodes { slug } }
   servicesAtRisk { service reasons via }
 } }"""
 
@@ -373,7 +373,7 @@ async def test_services_at_risk_through_dependencies_and_breaches(
         "via": "storefront",
     }
     data = await gql_data(clocked, reader, AT_RISK)
-    assert sorted(s["slug"] for s in data["outcome"]["services"]) == [
+    assert sorted(s["slug"] for s in data["outcome"]["services"]["nodes"]) == [
         "billing", "ledger", "storefront",
     ]  # fmt: skip
     # billing's status is not stored yet: only the dependency that is down.

@@ -67,3 +67,14 @@ async def test_rate_zero_turns_limits_off(con: dbmod.Connection, settings: Setti
     async with app_client(con, off) as client:
         codes = {(await client.get("/v1/teams", headers=a)).status_code for _ in range(20)}
     assert codes == {200}
+
+
+def test_a_request_may_count_as_several_up_to_a_burst() -> None:
+    clock = FakeClock()
+    buckets = TokenBuckets(rate=2, burst=3, clock=clock)
+    assert buckets.take(1, 2) == 0  # 1 left
+    assert buckets.take(1, 2) == 0.5  # one missing: half a second at 2 a second
+    # more than a burst counts as a whole burst, else it could never pass
+    clock.now += 10
+    assert buckets.take(1, 50) == 0
+    assert buckets.take(1) == 0.5

@@ -69,10 +69,12 @@ query Portal($first: Int!) {
         key name unit direction cadence
         owners { business technology }
         escalationPath { position who channel afterBreachedPeriods }
-        targets { service tier value warning effectiveFrom effectiveTo }
-        statusHistory(first: 1) { periodStart periodEnd value target status trend evaluatedAt }
+        targets(first: 10) { nodes { service tier value warning effectiveFrom effectiveTo } }
+        statusHistory(first: 1) {
+          nodes { periodStart periodEnd value target status trend evaluatedAt }
+        }
       }
-      outcomes { slug name }
+      outcomes(first: 20) { nodes { slug name } }
     }
   }
 }
@@ -309,11 +311,11 @@ def ours_projected(answer: dict[str, Any]) -> list[Any]:
              k["owners"]["business"], k["owners"]["technology"],
              tuple((e["position"], e["who"], _lower(e["channel"]), e["afterBreachedPeriods"])
                    for e in k["escalationPath"]),
-             tuple(sorted(_target(t, t["service"]) for t in k["targets"])),
-             _status(k["statusHistory"][0] if k["statusHistory"] else None))
+             tuple(sorted(_target(t, t["service"]) for t in k["targets"]["nodes"])),
+             _status(k["statusHistory"]["nodes"][0] if k["statusHistory"]["nodes"] else None))
             for k in s["kpis"]
         )  # fmt: skip
-        outcomes = sorted((o["slug"], o["name"]) for o in s["outcomes"])
+        outcomes = sorted((o["slug"], o["name"]) for o in s["outcomes"]["nodes"])
         out.append((s["slug"], s["name"], s["tier"],
                     None if team is None else (team["slug"], team["name"], team["email"]),
                     kpis, outcomes))  # fmt: skip

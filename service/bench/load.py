@@ -87,7 +87,7 @@ query Portal($tier: Int!, $from: DateTime!, $slug: String!) {
     kpis { key status(service: $slug) { status value target trend periodStart } }
   }
   kpis(first: 20) {
-    nodes { key name statusHistory(first: 1) { service status value periodStart } }
+    nodes { key name statusHistory(first: 1) { nodes { service status value periodStart } } }
   }
 }
 """

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 from starlette.websockets import WebSocket
@@ -19,9 +22,12 @@ from service.config import Settings
 from service.db import Database
 from service.errors import BadRequest, error_for_status, problem_response
 from service.graphql.context import Context
+from service.graphql.guard import RequestDatabase
 from service.models.enums import Scope
 from service.rest.endpoint import JSON, media_type, read_body
 from service.web.pages import explorer_response
+
+log = logging.getLogger(__name__)
 
 
 def wants_explorer(request: Request) -> bool:
@@ -72,7 +78,35 @@ class GraphQLApp(GraphQL[Context, None]):
             principal = await authenticate(con, request.headers.get("authorization"))
         require(principal, Scope.READ)
         ratelimit.check(request.app.state, principal)
-        return Context(request=request, response=response, db=db, principal=principal)
+        work: RequestDatabase = request.state.graphql_work
+        return Context(request=request, response=response, db=work, principal=principal)
+
+    async def run_within_deadline(self, request: Request) -> Response:
+        """Run the request with its own door to the database (at most
+        KPI_GRAPHQL_MAX_CONNECTIONS at once); past KPI_GRAPHQL_DEADLINE_SECONDS its work is
+        cancelled, every connection it held handed back, and the answer is an error."""
+        settings: Settings = request.app.state.settings
+        work = RequestDatabase(request.app.state.db, settings.graphql_max_connections)
+        request.state.graphql_work = work
+        deadline = settings.graphql_deadline_seconds
+        try:
+            async with asyncio.timeout(deadline) as within:
+                return await self.run(request)
+        except TimeoutError:
+            if not within.expired():
+                raise
+        await work.cancel()
+        log.warning("GraphQL request cancelled at its deadline",
+                    extra={"deadline_seconds": deadline})  # fmt: skip
+        body = {
+            "data": None,
+            "errors": [{
+                "message": f"the query did not finish within the {deadline:g} s deadline and "
+                "was cancelled; ask for less (smaller pages, shorter series)",
+                "extensions": {"code": "DEADLINE_EXCEEDED", "deadlineSeconds": deadline},
+            }],
+        }  # fmt: skip
+        return Response(orjson.dumps(body), media_type="application/json")
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,7 +119,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if request.method == "POST":
             request = await _checked_body(request, scope, receive)
         try:
-            response = await self.run(request)
+            response = await self.run_within_deadline(request)
         except StrawberryHTTPException as exc:
             response = problem_response(error_for_status(exc.status_code, exc.reason), "/graphql")
         await response(scope, receive, send)

@@ -249,32 +249,41 @@ def _per_service(
 async def _incidents_matching(
     con: Connection, service_ids: list[int], f: IncidentFilter
 ) -> list[Incident]:
-    return await ingest.list_incidents(
-        con, service_ids=service_ids, start=f.start, end=f.end,
-        severities=list(f.severities) or None, statuses=list(f.statuses) or None,
+    return await ingest.incident_pages_by_service(
+        con, service_ids, start=f.start, end=f.end, severities=list(f.severities) or None,
+        statuses=list(f.statuses) or None, before_id=f.before_id, limit=f.limit,
     )  # fmt: skip
 
 
 async def _changes_matching(
     con: Connection, service_ids: list[int], f: ChangeFilter
 ) -> list[Change]:
-    return await ingest.list_changes(
-        con, service_ids=service_ids, start=f.start, end=f.end,
-        environments=list(f.environments) or None, statuses=list(f.statuses) or None,
+    return await ingest.change_pages_by_service(
+        con, service_ids, start=f.start, end=f.end, environments=list(f.environments) or None,
+        statuses=list(f.statuses) or None, before_id=f.before_id, limit=f.limit,
     )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class IncidentFilter:
+    """A page of a service's incidents: the filter, then at most `limit` older than
+    `before_id`."""
+
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     severities: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    before_id: int | None = None
+    limit: int = 51
 
 
 @dataclass(frozen=True)
 class ChangeFilter:
+    """A page of a service's changes, as IncidentFilter."""
+
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     environments: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    before_id: int | None = None
+    limit: int = 51

@@ -83,8 +83,10 @@ async def _kpis_of(loaders: Loaders, service_ids: list[int], fields: list[Select
         if isinstance(first, str) and first.isdigit():  # a literal comes as its text
             first = int(first)
         if (args.get("service") is None and args.get("before") is None
+                and args.get("after") is None
                 and type(first) is int and 1 <= first <= MAX_PAGE):  # fmt: skip
+            # the page and one more status, to know whether a next page exists
             jobs.append(loaders.status_history.load_many(
-                [HistoryKey(k.id, k.key, None, None, None, first) for k in kpis]
+                [HistoryKey(k.id, k.key, None, None, None, first + 1) for k in kpis]
             ))  # fmt: skip
     await _gather(jobs)

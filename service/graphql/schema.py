@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSchema
 from pydantic import BaseModel, ValidationError
 from strawberry.extensions import (
     MaskErrors,
@@ -35,15 +35,14 @@ from service.graphql.inputs import (
     TargetInput,
     TeamInput,
 )
+from service.graphql.limits import CostLimit, cost_schema
 from service.graphql.types.common import (
     Connection as Page,
 )
 from service.graphql.types.common import (
     DateTime,
     Deleted,
-    Edge,
     Info,
-    PageInfo,
     Problem,
     decode_cursor,
     encode_cursor,
@@ -75,12 +74,7 @@ log = logging.getLogger(__name__)
 
 def _page(items: list[Any], first: int, wrap: Callable[[Any], N]) -> Page[N]:
     more = len(items) > first
-    items = items[:first]
-    edges = [Edge(cursor=encode_cursor(i.id), node=wrap(i)) for i in items]
-    return Page(
-        edges=edges,
-        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-    )
+    return Page.of([(encode_cursor(i.id), wrap(i)) for i in items[:first]], more)
 
 
 @strawberry.type
@@ -150,26 +144,28 @@ class Query:
         found = await info.context.loaders.change.load(id)
         return Change.of(found) if found else None
 
-    @strawberry.field(description="The webhook delivery log, newest first (admin scope).")
+    @strawberry.field(
+        description="The webhook delivery log, newest first (admin scope); cursor-paginated."
+    )
     async def deliveries(
         self, info: Info, status: str | None = None, source: str | None = None,
-        first: int = 50, before: int | None = None,
-    ) -> list[Delivery]:  # fmt: skip
+        first: int = 50, after: str | None = None,
+    ) -> Page[Delivery]:  # fmt: skip
         if not info.context.principal.allows(Scope.ADMIN):
             raise GraphQLError(
                 "deliveries need the 'admin' scope",
                 extensions={"code": "FORBIDDEN", "required_scope": "admin"},
             )
+        size = page_size(first)
         async with info.context.db.acquire() as con:
             rows = await ingest_store.list_deliveries(
-                con, status=status, source=source, before_id=before, limit=page_size(first)
-            )
-        return [
-            Delivery(id=r.id, source=r.source, delivery_key=r.delivery_key,
-                     event_type=r.event_type, received_at=r.received_at, status=r.status,
-                     detail=r.detail, attempts=r.attempts)
-            for r in rows
-        ]  # fmt: skip
+                con, status=status, source=source, before_id=decode_cursor(after),
+                limit=size + 1,
+            )  # fmt: skip
+        return _page(rows, size, lambda r: Delivery(
+            id=r.id, source=r.source, delivery_key=r.delivery_key, event_type=r.event_type,
+            received_at=r.received_at, status=r.status, detail=r.detail, attempts=r.attempts,
+        ))  # fmt: skip
 
     @strawberry.field
     async def teams(self, info: Info, first: int = 50, after: str | None = None) -> Page[Team]:
@@ -198,15 +194,17 @@ class Query:
             found = await reports.governance_gaps(con)
         return [convert(GovernanceGap, g) for g in found]
 
-    @strawberry.field(description="Escalations, newest first, with their events.")
+    @strawberry.field(description="Escalations, newest first, with their events; cursor-paginated.")
     async def escalations(
-        self, info: Info, state: str | None = None, kpi: str | None = None, first: int = 50
-    ) -> list[Escalation]:
+        self, info: Info, state: str | None = None, kpi: str | None = None, first: int = 50,
+        after: str | None = None,
+    ) -> Page[Escalation]:  # fmt: skip
+        size = page_size(first)
         async with info.context.db.acquire() as con:
             found = await evaluation.list_escalations(
-                con, state=state, kpi=kpi, limit=page_size(first)
+                con, state=state, kpi=kpi, before_id=decode_cursor(after), limit=size + 1
             )
-        return [convert(Escalation, e) for e in found]
+        return _page(found, size, lambda e: convert(Escalation, e))
 
 
 @strawberry.type(description="Statuses stored by an evaluation.")
@@ -433,7 +431,13 @@ class _MaskErrors(MaskErrors):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return LoggedSchema(
+    costed: GraphQLSchema | None = None
+
+    def cost_limit() -> CostLimit:
+        assert costed is not None
+        return CostLimit(schema=costed, settings=settings)
+
+    schema = LoggedSchema(
         query=Query,
         mutation=Mutation,
         execution_context_class=ExecutionContext,
@@ -444,5 +448,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            cost_limit,
         ],
     )
+    costed = cost_schema(schema)
+    return schema

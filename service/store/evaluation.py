@@ -506,9 +506,9 @@ async def history(
 
 async def list_escalations(
     con: Connection, *, state: str | None = None, kpi: str | None = None,
-    escalation_id: int | None = None, limit: int = 100,
+    escalation_id: int | None = None, before_id: int | None = None, limit: int = 100,
 ) -> list[Escalation]:  # fmt: skip
-    rows = await con.fetch(q("list_escalations"), state, kpi, escalation_id, limit)
+    rows = await con.fetch(q("list_escalations"), state, kpi, escalation_id, limit, before_id)
     events = await fetch_grouped(
         con, q("escalation_events"), [r["id"] for r in rows], lambda d: EscalationEvent(**d)
     )

@@ -298,6 +298,28 @@ async def list_changes(
     return [Change(**r) for r in rows]
 
 
+async def incident_pages_by_service(
+    con: Connection, service_ids: list[int], *, start: dt.datetime | None,
+    end: dt.datetime | None, severities: list[str] | None, statuses: list[str] | None,
+    before_id: int | None, limit: int,
+) -> list[Incident]:  # fmt: skip
+    """`list_incidents` of each service, newest first, at most `limit` each."""
+    rows = await con.fetch(q("incident_pages_by_service"), service_ids, start, end, severities,
+                           statuses, before_id, limit)  # fmt: skip
+    return [Incident(**r) for r in rows]
+
+
+async def change_pages_by_service(
+    con: Connection, service_ids: list[int], *, start: dt.datetime | None,
+    end: dt.datetime | None, environments: list[str] | None, statuses: list[str] | None,
+    before_id: int | None, limit: int,
+) -> list[Change]:  # fmt: skip
+    """`list_changes` of each service, newest first, at most `limit` each."""
+    rows = await con.fetch(q("change_pages_by_service"), service_ids, start, end,
+                           environments, statuses, before_id, limit)  # fmt: skip
+    return [Change(**r) for r in rows]
+
+
 async def timelines(con: Connection, query: str, ids: list[int]) -> dict[int, list[TimelineEntry]]:
     return await fetch_grouped(con, q(query), ids, lambda row: TimelineEntry(**row))
 

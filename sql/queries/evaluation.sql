@@ -142,6 +142,7 @@ left join business_service s on s.id = e.service_id
 where ($1::text is null or e.state = $1)
   and ($2::text is null or k.key = $2)
   and ($3::bigint is null or e.id = $3)
+  and ($5::bigint is null or e.id < $5)
 order by e.id desc
 limit $4;
 

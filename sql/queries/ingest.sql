@@ -281,3 +281,48 @@ select id from incident where source_id = $1 and external_id = $2;
 
 -- name: change_id_by_external_id
 select id from change where source_id = $1 and external_id = $2;
+
+-- name: incident_pages_by_service
+-- `list_incidents` of several services ($1), newest first, a page of at most $7 each: one
+-- index walk per service, however many incidents the others have.
+select p.*
+from unnest($1::bigint[]) as wanted(service_id)
+cross join lateral (
+    select i.id, so.name as source, i.external_id, s.slug as service, i.severity, i.priority,
+           i.status, i.title, i.url, i.started_at, i.detected_at, i.acknowledged_at,
+           i.resolved_at, i.users_affected, i.cost_estimate, i.problem_key,
+           i.caused_by_ref as caused_by, i.caused_by_change_id, i.link_kind, i.service_id
+    from incident i
+    join source so on so.id = i.source_id
+    join business_service s on s.id = i.service_id
+    where i.service_id = wanted.service_id
+      and ($2::timestamptz is null or coalesce(i.resolved_at, 'infinity') >= $2)
+      and ($3::timestamptz is null or i.started_at < $3)
+      and ($4::text[] is null or i.severity = any($4))
+      and ($5::text[] is null or i.status = any($5))
+      and ($6::bigint is null or i.id < $6)
+    order by i.id desc
+    limit $7
+) p;
+
+-- name: change_pages_by_service
+-- `list_changes` of several services ($1), newest first, a page of at most $7 each.
+select p.*
+from unnest($1::bigint[]) as wanted(service_id)
+cross join lateral (
+    select c.id, so.name as source, c.external_id, s.slug as service, c.environment,
+           c.is_production, c.kind, c.status, c.started_at, c.finished_at, c.commit_sha,
+           ct.committed_at as commit_time, c.title, c.url, c.service_id
+    from change c
+    join source so on so.id = c.source_id
+    join business_service s on s.id = c.service_id
+    left join commit_time ct on ct.sha = c.commit_sha
+    where c.service_id = wanted.service_id
+      and ($2::timestamptz is null or coalesce(c.finished_at, 'infinity') >= $2)
+      and ($3::timestamptz is null or coalesce(c.started_at, c.finished_at) < $3)
+      and ($4::text[] is null or c.environment = any($4))
+      and ($5::text[] is null or c.status = any($5))
+      and ($6::bigint is null or c.id < $6)
+    order by c.id desc
+    limit $7
+) p;

@@ -14,12 +14,12 @@ QUERY = """
 query ($from: DateTime, $sev: [Severity!]) {
   services(first: 100) { nodes {
     slug
-    incidents(from: $from, severity: $sev) {
+    incidents(from: $from, severity: $sev) { nodes {
       externalId severity status startedAt resolvedAt linkKind
-      timeline { what at }
+      timeline { nodes { what at } }
       causedBy { externalId commitSha commitTime }
-    }
-    changes { externalId status isProduction incidents { externalId } }
+    } }
+    changes { nodes { externalId status isProduction incidents { nodes { externalId } } } }
   } }
 }
 """
@@ -65,21 +65,22 @@ async def test_incidents_and_changes_on_services(
     assert "errors" not in body, body
     first = body["data"]["services"]["nodes"][0]
     assert first["slug"] == "svc-00"
-    assert first["incidents"] == [{
+    assert first["incidents"]["nodes"] == [{
         "externalId": "inc-0", "severity": "SEV1", "status": "resolved",
         "startedAt": "2026-03-01T09:30:00Z", "resolvedAt": "2026-03-01T10:00:00Z",
         "linkKind": "explicit",
-        "timeline": [
+        "timeline": {"nodes": [
             {"what": "triggered", "at": "2026-03-01T09:30:00Z"},
             {"what": "resolved", "at": "2026-03-01T10:00:00Z"},
-            {"what": "updated", "at": first["incidents"][0]["timeline"][2]["at"]},
-        ],
+            # The record's fields, as of the latest time it states.
+            {"what": "updated", "at": "2026-03-01T10:00:00Z"},
+        ]},
         "causedBy": {"externalId": "deploy-0", "commitSha": "00" + "ab" * 19,
                      "commitTime": "2026-02-28T17:00:00Z"},
     }]  # fmt: skip
-    assert first["changes"] == [{
+    assert first["changes"]["nodes"] == [{
         "externalId": "deploy-0", "status": "SUCCESS", "isProduction": True,
-        "incidents": [{"externalId": "inc-0"}],
+        "incidents": {"nodes": [{"externalId": "inc-0"}]},
     }]  # fmt: skip
 
 
@@ -123,10 +124,11 @@ async def _catalog_more(client: httpx.AsyncClient, admin: Headers, start: int, e
 async def test_deliveries_need_admin(
     client: httpx.AsyncClient, admin: Headers, reader: Headers
 ) -> None:
-    query = {"query": "{ deliveries { id status source } }"}
+    query = {"query": "{ deliveries { nodes { id status source } } }"}
     refused = (await client.post("/graphql", json=query, headers=reader)).json()
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     await _catalog(client, admin, 1)
     allowed = (await client.post("/graphql", json=query, headers=admin)).json()
-    assert [d["status"] for d in allowed["data"]["deliveries"]] == ["applied"] * 3
-    assert {d["source"] for d in allowed["data"]["deliveries"]} == {"api"}
+    deliveries = allowed["data"]["deliveries"]["nodes"]
+    assert [d["status"] for d in deliveries] == ["applied"] * 3
+    assert {d["source"] for d in deliveries} == {"api"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from typing import Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Generic, Literal, TypeVar
 
 import strawberry
 from strawberry.types import Info as StrawberryInfo
@@ -44,23 +45,30 @@ for _enum in (
     strawberry.enum(_enum)
 
 N = TypeVar("N")
+K = TypeVar("K")
+V = TypeVar("V")
 
 MAX_PAGE = 100
 
 
-def encode_cursor(row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{row_id}".encode()).decode()
+#: Cursor kinds: a row id (lists in id order), a position in a list loaded whole (1-based),
+#: or a period start in microseconds since 1970 (status histories, newest first).
+CursorKind = Literal["id", "offset", "period"]
 
 
-def decode_cursor(cursor: str | None) -> int | None:
+def encode_cursor(value: int, kind: CursorKind = "id") -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None, kind: CursorKind = "id") -> int | None:
     if cursor is None:
         return None
     try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        row_id = int(value)
-        if kind != "id" or not 1 <= row_id < 2**63:
-            raise ValueError(kind)
-        return row_id
+        found, _, text = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        value = int(text)
+        if found != kind or not (0 if kind == "period" else 1) <= value < 2**63:
+            raise ValueError(found)
+        return value
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"invalid cursor {cursor!r}") from exc
 
@@ -83,14 +91,49 @@ class Edge(Generic[N]):
     node: N
 
 
-@strawberry.type
+@strawberry.type(
+    description="A page of a list: `first` items (at most 100) after the cursor "
+    "`after`; `pageInfo.endCursor` is the `after` of the next page."
+)
 class Connection(Generic[N]):
     edges: list[Edge[N]]
     page_info: PageInfo
+    nodes: list[N]
 
-    @strawberry.field
-    def nodes(self) -> list[N]:
-        return [e.node for e in self.edges]
+    @classmethod
+    def of(cls, items: Sequence[tuple[str, N]], more: bool) -> Connection[N]:
+        """A page of (cursor, node) pairs; `more` says whether a next page exists."""
+        edges = [Edge(cursor=c, node=n) for c, n in items]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            nodes=[n for _, n in items],
+        )
+
+
+def page_of_list(items: Sequence[N], first: int, after: str | None) -> Connection[N]:
+    """A page of a list loaded whole (a graph edge, a timeline), by position."""
+    size = page_size(first)
+    start = decode_cursor(after, "offset") or 0
+    chosen = items[start : start + size]
+    pairs = [(encode_cursor(start + i + 1, "offset"), n) for i, n in enumerate(chosen)]
+    return Connection.of(pairs, start + size < len(items))
+
+
+def page_mapped(window: Connection[K], found: Sequence[V | None], wrap: Callable[[V], N]
+                ) -> Connection[N]:  # fmt: skip
+    """The page `window` of keys with each key's row (`found`, in order) wrapped as a node;
+    rows gone meanwhile (None) are left out."""
+    return Connection.of(
+        [(e.cursor, wrap(x)) for e, x in zip(window.edges, found, strict=True) if x is not None],
+        window.page_info.has_next_page,
+    )
+
+
+def page_by_id(items: Sequence[N], first: int, row_id: Callable[[N], int]) -> Connection[N]:
+    """A page of rows read with `limit first + 1`, in id order, with id cursors."""
+    return Connection.of([(encode_cursor(row_id(n)), n) for n in items[:first]],
+                         len(items) > first)  # fmt: skip
 
 
 @strawberry.type

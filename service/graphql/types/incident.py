@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from service.graphql.types.common import Info
+from service.graphql.types.common import Connection, Info, page_mapped, page_of_list
 from service.ingest.model import ChangeKind, ChangeStatus
 from service.models import enums
 from service.models import incidents as models
@@ -78,10 +78,12 @@ class Incident:
     ) -> Annotated[Service, strawberry.lazy("service.graphql.types.service")] | None:
         return await _service(info, self.model.service)
 
-    @strawberry.field
-    async def timeline(self, info: Info) -> list[TimelineEntry]:
+    @strawberry.field(description="Its steps in the order they happened; cursor-paginated.")
+    async def timeline(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[TimelineEntry]:
         entries = await info.context.loaders.incident_timeline.load(self.id)
-        return [TimelineEntry.of(e) for e in entries]
+        return page_of_list([TimelineEntry.of(e) for e in entries], first, after)
 
     @strawberry.field(description="The change that caused it, if known.")
     async def caused_by(self, info: Info) -> Change | None:
@@ -123,16 +125,22 @@ class Change:
     ) -> Annotated[Service, strawberry.lazy("service.graphql.types.service")] | None:
         return await _service(info, self.model.service)
 
-    @strawberry.field
-    async def timeline(self, info: Info) -> list[TimelineEntry]:
+    @strawberry.field(description="Its steps in the order they happened; cursor-paginated.")
+    async def timeline(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[TimelineEntry]:
         entries = await info.context.loaders.change_timeline.load(self.id)
-        return [TimelineEntry.of(e) for e in entries]
+        return page_of_list([TimelineEntry.of(e) for e in entries], first, after)
 
-    @strawberry.field(description="Incidents linked to this change as their cause.")
-    async def incidents(self, info: Info) -> list[Incident]:
+    @strawberry.field(
+        description="Incidents linked to this change as their cause; cursor-paginated."
+    )
+    async def incidents(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Incident]:
         loaders = info.context.loaders
-        ids = await loaders.incidents_caused_by.load(self.id)
-        return [Incident.of(i) for i in await loaders.incident.load_many(ids) if i]
+        window = page_of_list(await loaders.incidents_caused_by.load(self.id), first, after)
+        return page_mapped(window, await loaders.incident.load_many(window.nodes), Incident.of)
 
 
 @strawberry.type(description="A webhook delivery as logged (admin only).")

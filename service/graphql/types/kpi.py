@@ -10,9 +10,14 @@ import strawberry
 
 from service.graphql.loaders import HISTORY_PAGE, HistoryKey, ready
 from service.graphql.types.common import (
+    Connection,
     Info,
     Owners,
     SeriesPoint,
+    decode_cursor,
+    encode_cursor,
+    page_mapped,
+    page_of_list,
     page_size,
 )
 from service.graphql.types.reports import KpiStatus, convert
@@ -150,43 +155,47 @@ class Kpi:
         found = await info.context.loaders.kpi_by_key.load(key)
         return Kpi.of(found) if found else None
 
-    @strawberry.field
-    def targets(self, info: Info) -> list[Target]:
+    @strawberry.field(
+        description="Targets (service ones, tier ones, then global, each by "
+        "start date); cursor-paginated."
+    )
+    def targets(self, info: Info, first: int = 50, after: str | None = None
+                ) -> Connection[Target]:  # fmt: skip
         nodes = info.context.nodes
+        page_size(first)
 
-        def wrap(found: list[TargetModel]) -> list[Target]:
+        def wrap(found: list[TargetModel]) -> Connection[Target]:
             key = ("targets", id(found))
             held = nodes.get(key)
             if held is None or held[0] is not found:
                 held = nodes[key] = (found, [Target.of(t) for t in found])
-            return held[1]
+            return page_of_list(held[1], first, after)
 
         return ready(info.context.loaders.targets_of_kpi.load(self.model.id), wrap)
 
-    @strawberry.field
-    async def outcomes(self, info: Info) -> list[OutcomeContribution]:
+    @strawberry.field(description="Outcomes this KPI contributes to; cursor-paginated.")
+    async def outcomes(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[OutcomeContribution]:
         from service.graphql.types.outcome import Outcome
 
         loaders = info.context.loaders
-        links = await loaders.outcome_links_of_kpi.load(self.model.id)
-        outcomes = await loaders.outcome.load_many([link["id"] for link in links])
-        return [
-            OutcomeContribution(
-                outcome=Outcome.of(o), weight=link["weight"], rationale=link["rationale"]
-            )
-            for link, o in zip(links, outcomes, strict=True)
-            if o
-        ]
+        window = page_of_list(await loaders.outcome_links_of_kpi.load(self.model.id), first, after)
+        outcomes = await loaders.outcome.load_many([link["id"] for link in window.nodes])
+        return page_mapped(window, [
+            OutcomeContribution(outcome=Outcome.of(o), weight=link["weight"],
+                                rationale=link["rationale"]) if o else None
+            for link, o in zip(window.nodes, outcomes, strict=True)
+        ], lambda c: c)  # fmt: skip
 
-    @strawberry.field(description="Services this KPI applies to.")
+    @strawberry.field(description="Services this KPI applies to; cursor-paginated.")
     async def services(
-        self, info: Info
-    ) -> list[Annotated[Service, strawberry.lazy("service.graphql.types.service")]]:
-        from service.graphql.types.service import Service
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Annotated[Service, strawberry.lazy("service.graphql.types.service")]]:
+        from service.graphql.types.service import services_page
 
-        loaders = info.context.loaders
-        ids = await loaders.services_of_kpi.load(self.model.id)
-        return [Service.of(s) for s in await loaders.service.load_many(ids) if s]
+        edge = info.context.loaders.services_of_kpi
+        return await services_page(info, edge, self.model.id, first, after)
 
     @strawberry.field(
         description="The KPI's series bucketed by grain (UTC), for a service, a team, a tier "
@@ -229,26 +238,45 @@ class Kpi:
             )
         return convert(KpiStatus, st)  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Stored statuses, newest period first.")
+    @strawberry.field(
+        description="Stored statuses, newest period first (before `before` if given); "
+        "cursor-paginated."
+    )
     def status_history(
         self, info: Info, service: str | None = None, before: dt.datetime | None = None,
-        first: int = HISTORY_PAGE,
-    ) -> list[KpiStatus]:  # fmt: skip
-        before = check_instant("before", before)
+        first: int = HISTORY_PAGE, after: str | None = None,
+    ) -> Connection[KpiStatus]:  # fmt: skip
+        before = _history_start(check_instant("before", before), after)
+        size = page_size(first)
         if service is not None:
-            return self._service_history(info, service, before, first)  # type: ignore[return-value]
-        key = HistoryKey(self.model.id, self.model.key, None, None, before, page_size(first))
-        return ready(info.context.loaders.status_history.load(key), _statuses(info, key))
+            return self._service_history(info, service, before, size)  # type: ignore[return-value]
+        key = HistoryKey(self.model.id, self.model.key, None, None, before, size + 1)
+        return ready(info.context.loaders.status_history.load(key), _statuses(info, key, size))
 
     async def _service_history(
-        self, info: Info, service: str, before: dt.datetime | None, first: int
-    ) -> list[KpiStatus]:
+        self, info: Info, service: str, before: dt.datetime | None, size: int
+    ) -> Connection[KpiStatus]:
         async with info.context.db.acquire() as con:
             (service_id,) = await catalog.service_ids(con, [service], field="service")
-        key = HistoryKey(self.model.id, self.model.key, service_id, service, before,
-                         page_size(first))  # fmt: skip
+        key = HistoryKey(self.model.id, self.model.key, service_id, service, before, size + 1)
         found = await info.context.loaders.status_history.load(key)
-        return _statuses(info, key)(found)
+        return _statuses(info, key, size)(found)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _history_start(before: dt.datetime | None, after: str | None) -> dt.datetime | None:
+    """Periods before this start: `before`, or the cursor's period if earlier."""
+    micros = decode_cursor(after, "period")
+    if micros is None:
+        return before
+    cursor = _EPOCH + dt.timedelta(microseconds=micros)
+    return cursor if before is None else min(before, cursor)
+
+
+def _period_cursor(st: StatusModel) -> str:
+    return encode_cursor((st.period_start - _EPOCH) // dt.timedelta(microseconds=1), "period")
 
 
 def _status_node(st: StatusModel) -> KpiStatus:
@@ -257,14 +285,20 @@ def _status_node(st: StatusModel) -> KpiStatus:
     return KpiStatus(**dict(st))
 
 
-def _statuses(info: Info, key: HistoryKey) -> Callable[[list[StatusModel]], list[KpiStatus]]:
-    """Stored statuses as GraphQL objects, built once per request for each KPI and page."""
+def _statuses(
+    info: Info, key: HistoryKey, size: int
+) -> Callable[[list[StatusModel]], Connection[KpiStatus]]:
+    """A page of stored statuses (read `size + 1` to know whether more follow) as GraphQL
+    objects, built once per request for each KPI and page."""
     nodes = info.context.nodes
 
-    def wrap(found: list[StatusModel]) -> list[KpiStatus]:
+    def wrap(found: list[StatusModel]) -> Connection[KpiStatus]:
         held = nodes.get(key)
         if held is None or held[0] is not found:
-            held = nodes[key] = (found, [_status_node(st) for st in found])
-        return held[1]
+            built = Connection.of([(_period_cursor(st), _status_node(st)) for st in found[:size]],
+                                  len(found) > size)  # fmt: skip
+            held = nodes[key] = (found, built)
+        page: Connection[KpiStatus] = held[1]
+        return page
 
     return wrap

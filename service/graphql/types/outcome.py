@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from service.graphql.types.common import Info
+from service.graphql.types.common import Connection, Info, page_mapped, page_of_list
 from service.graphql.types.reports import OutcomeHealth, ServiceAtRisk, convert
 from service.models.catalog import Outcome as OutcomeModel
 from service.models.instants import check_instant
@@ -37,28 +37,33 @@ class Outcome:
     def of(cls, m: OutcomeModel) -> Outcome:
         return cls(id=m.id, slug=m.slug, name=m.name, description=m.description, owner=m.owner)
 
-    @strawberry.field
-    async def kpis(self, info: Info) -> list[KpiContribution]:
+    @strawberry.field(
+        description="KPIs contributing to this outcome, with their weights; cursor-paginated."
+    )
+    async def kpis(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[KpiContribution]:
         from service.graphql.types.kpi import Kpi
 
         loaders = info.context.loaders
-        links = await loaders.kpi_links_of_outcome.load(self.id)
-        kpis = await loaders.kpi.load_many([link["id"] for link in links])
-        return [
+        window = page_of_list(await loaders.kpi_links_of_outcome.load(self.id), first, after)
+        kpis = await loaders.kpi.load_many([link["id"] for link in window.nodes])
+        return page_mapped(window, [
             KpiContribution(kpi=Kpi.of(k), weight=link["weight"], rationale=link["rationale"])
-            for link, k in zip(links, kpis, strict=True)
-            if k
-        ]
+            if k else None
+            for link, k in zip(window.nodes, kpis, strict=True)
+        ], lambda c: c)  # fmt: skip
 
-    @strawberry.field(description="Services whose KPIs contribute to this outcome.")
+    @strawberry.field(
+        description="Services whose KPIs contribute to this outcome; cursor-paginated."
+    )
     async def services(
-        self, info: Info
-    ) -> list[Annotated[Service, strawberry.lazy("service.graphql.types.service")]]:
-        from service.graphql.types.service import Service
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Annotated[Service, strawberry.lazy("service.graphql.types.service")]]:
+        from service.graphql.types.service import services_page
 
-        loaders = info.context.loaders
-        ids = await loaders.services_of_outcome.load(self.id)
-        return [Service.of(s) for s in await loaders.service.load_many(ids) if s]
+        edge = info.context.loaders.services_of_outcome
+        return await services_page(info, edge, self.id, first, after)
 
     @strawberry.field(
         description="Its KPIs' statuses (overall, for the period of each KPI's cadence holding "

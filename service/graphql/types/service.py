@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from service.graphql.loaders import ready, ready_many
-from service.graphql.types.common import Info, Owners
+from service.graphql.types.common import (
+    Connection,
+    Info,
+    Owners,
+    decode_cursor,
+    page_by_id,
+    page_mapped,
+    page_of_list,
+    page_size,
+)
 from service.graphql.types.reports import (
     AvailabilityReport,
     DoraReport,
@@ -26,9 +35,20 @@ from service.store import reports
 from service.store.metrics import MetricScope
 
 if TYPE_CHECKING:
+    from strawberry.dataloader import DataLoader
+
     from service.graphql.types.incident import Change, Incident
     from service.graphql.types.kpi import Kpi
     from service.graphql.types.outcome import Outcome
+
+
+async def services_page(
+    info: Info, edge: DataLoader[int, list[int]], key: int, first: int, after: str | None
+) -> Connection[Service]:
+    """A page of the services an edge loader gives for `key` (a service, KPI, team ...)."""
+    window = page_of_list(await edge.load(key), first, after)
+    return page_mapped(window, await info.context.loaders.service.load_many(window.nodes),
+                       Service.of)  # fmt: skip
 
 
 @strawberry.type(description="A business service, as the business sees it.")
@@ -64,18 +84,17 @@ class Service:
         return ready(info.context.loaders.team.load(self.team_id),
                      lambda team: Team.of(team) if team else None)  # fmt: skip
 
-    async def _services(self, info: Info, edge: str) -> list[Service]:
-        loaders = info.context.loaders
-        ids = await getattr(loaders, edge).load(self.id)
-        return [Service.of(s) for s in await loaders.service.load_many(ids) if s]
+    @strawberry.field(description="Services this one depends on; cursor-paginated.")
+    async def dependencies(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Service]:
+        return await services_page(info, info.context.loaders.dependencies, self.id, first, after)
 
-    @strawberry.field(description="Services this one depends on.")
-    async def dependencies(self, info: Info) -> list[Service]:
-        return await self._services(info, "dependencies")
-
-    @strawberry.field(description="Services that depend on this one.")
-    async def dependents(self, info: Info) -> list[Service]:
-        return await self._services(info, "dependents")
+    @strawberry.field(description="Services that depend on this one; cursor-paginated.")
+    async def dependents(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Service]:
+        return await services_page(info, info.context.loaders.dependents, self.id, first, after)
 
     @strawberry.field(description="KPIs that apply to this service.")
     def kpis(
@@ -91,21 +110,28 @@ class Service:
             ),
         )
 
-    @strawberry.field(description="Outcomes served, through the KPIs that apply here.")
+    @strawberry.field(
+        description="Outcomes served, through the KPIs that apply here; cursor-paginated."
+    )
     def outcomes(
-        self, info: Info
-    ) -> list[Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")]]:
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")]]:
         from service.graphql.types.outcome import Outcome
 
         loaders = info.context.loaders
-        return ready(
-            loaders.outcomes_of_service.load(self.id),
-            lambda ids: ready_many(
-                loaders.outcome, ids, lambda found: [Outcome.of(o) for o in found if o]
-            ),
-        )
+        page_size(first)
 
-    @strawberry.field(description="Incidents of this service overlapping the window.")
+        def page(ids: list[int]) -> Connection[Outcome]:
+            window = page_of_list(ids, first, after)
+            return ready_many(loaders.outcome, window.nodes,
+                              lambda found: page_mapped(window, found, Outcome.of))  # fmt: skip
+
+        return ready(loaders.outcomes_of_service.load(self.id), page)
+
+    @strawberry.field(
+        description="Incidents of this service overlapping the window, newest first; "
+        "cursor-paginated."
+    )
     async def incidents(
         self,
         info: Info,
@@ -113,20 +139,28 @@ class Service:
         to: dt.datetime | None = None,
         severity: list[enums.Severity] | None = None,
         status: list[str] | None = None,
-    ) -> list[Annotated[Incident, strawberry.lazy("service.graphql.types.incident")]]:
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[Annotated[Incident, strawberry.lazy("service.graphql.types.incident")]]:
         from service.graphql.loaders import IncidentFilter
         from service.graphql.types.incident import Incident
 
+        size = page_size(first)
         f = IncidentFilter(
             start=check_instant("from", from_),
             end=check_instant("to", to),
             severities=tuple(s.value for s in severity or ()),
             statuses=tuple(status or ()),
+            before_id=decode_cursor(after),
+            limit=size + 1,
         )
         found = await info.context.loaders.incidents_of_service.load((self.id, f))
-        return [Incident.of(i) for i in found]
+        return page_by_id([Incident.of(i) for i in found], size, lambda i: i.id)
 
-    @strawberry.field(description="Changes of this service overlapping the window.")
+    @strawberry.field(
+        description="Changes of this service overlapping the window, newest first; "
+        "cursor-paginated."
+    )
     async def changes(
         self,
         info: Info,
@@ -134,18 +168,23 @@ class Service:
         to: dt.datetime | None = None,
         environment: list[str] | None = None,
         status: list[ChangeStatus] | None = None,
-    ) -> list[Annotated[Change, strawberry.lazy("service.graphql.types.incident")]]:
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[Annotated[Change, strawberry.lazy("service.graphql.types.incident")]]:
         from service.graphql.loaders import ChangeFilter
         from service.graphql.types.incident import Change
 
+        size = page_size(first)
         f = ChangeFilter(
             start=check_instant("from", from_),
             end=check_instant("to", to),
             environments=tuple(environment or ()),
             statuses=tuple(s.value for s in status or ()),
+            before_id=decode_cursor(after),
+            limit=size + 1,
         )
         found = await info.context.loaders.changes_of_service.load((self.id, f))
-        return [Change.of(c) for c in found]
+        return page_by_id([Change.of(c) for c in found], size, lambda c: c.id)
 
     async def _window(
         self, info: Info, from_: dt.datetime, to: dt.datetime | None

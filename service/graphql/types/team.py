@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from service.graphql.types.common import Info
+from service.graphql.types.common import Connection, Info
 from service.models.catalog import Team as TeamModel
 
 if TYPE_CHECKING:
@@ -24,12 +24,11 @@ class Team:
     def of(cls, m: TeamModel) -> Team:
         return cls(id=m.id, slug=m.slug, name=m.name, email=m.email)
 
-    @strawberry.field
+    @strawberry.field(description="The team's services, by slug; cursor-paginated.")
     async def services(
-        self, info: Info
-    ) -> list[Annotated[Service, strawberry.lazy("service.graphql.types.service")]]:
-        from service.graphql.types.service import Service
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Annotated[Service, strawberry.lazy("service.graphql.types.service")]]:
+        from service.graphql.types.service import services_page
 
-        loaders = info.context.loaders
-        ids = await loaders.services_of_team.load(self.id)
-        return [Service.of(s) for s in await loaders.service.load_many(ids) if s]
+        edge = info.context.loaders.services_of_team
+        return await services_page(info, edge, self.id, first, after)

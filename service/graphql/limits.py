@@ -1,0 +1,92 @@
+"""The GraphQL cost budget: each operation's static cost (service.graphql.cost) is computed
+after validation and before execution, refused above KPI_GRAPHQL_MAX_COST, counted against
+the token's rate limit, and reported in the answer's `extensions.cost`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSchema
+from graphql import build_schema as build_graphql_schema
+from strawberry import Schema
+from strawberry.extensions import SchemaExtension
+
+from service import ratelimit
+from service.config import Settings
+from service.errors import RateLimited
+from service.graphql.context import Context
+from service.graphql.cost import CostError, operation_cost
+
+
+def cost_schema(schema: Schema) -> GraphQLSchema:
+    """The graphql-core schema the cost is computed over, built from the printed SDL: the
+    same types, fields, arguments and defaults (enum values come as their names, instants
+    as their text)."""
+    return build_graphql_schema(schema.as_str())
+
+
+def requests_for(cost: int, settings: Settings) -> int:
+    """How many requests a query of this cost counts as against the token's rate limit."""
+    return max(1, math.ceil(cost / settings.graphql_cost_per_request))
+
+
+class CostLimit(SchemaExtension):
+    """Refuses an operation whose cost is above the budget before it runs, and charges the
+    token's rate limit for the rest of its cost (the door already took one request)."""
+
+    def __init__(self, *, schema: GraphQLSchema, settings: Settings) -> None:
+        super().__init__()
+        self.schema = schema
+        self.settings = settings
+        self.cost: int | None = None
+        #: requests counted against the rate limit: the door's one, then the cost's
+        self.charged = 1
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        context: Context = ctx.context
+        limit = self.settings.graphql_max_cost
+        assert ctx.graphql_document is not None
+        try:
+            self.cost = operation_cost(self.schema, ctx.graphql_document, ctx.operation_name,
+                                       ctx.variables, context.now())  # fmt: skip
+        except CostError:
+            # The variables do not coerce: execution refuses them before any resolver runs.
+            yield
+            return
+        if self.cost > limit:
+            raise GraphQLError(
+                f"this query costs {self.cost:,}, above the limit of {limit:,} "
+                "(each field costs 1 times the product of the page sizes of the lists "
+                "enclosing it; ask for smaller pages or fewer fields)",
+                extensions={"code": "COST_LIMIT_EXCEEDED", "cost": self.cost, "limit": limit},
+            )
+        requests = requests_for(self.cost, self.settings)
+        if requests > 1:
+            try:
+                ratelimit.check(context.request.app.state, context.principal, requests - 1)
+            except RateLimited as exc:
+                context.response.status_code = 429
+                context.response.headers.update(exc.headers)
+                raise GraphQLError(
+                    f"{exc.detail} (this query costs {self.cost:,}, counted as {requests} "
+                    "requests)",
+                    extensions={"code": "RATE_LIMITED", "cost": self.cost,
+                                "requests": requests,
+                                "retryAfter": int(exc.headers["Retry-After"])},
+                ) from None  # fmt: skip
+        self.charged = requests
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None:
+            return {}
+        return {
+            "cost": {
+                "requested": self.cost,
+                "limit": self.settings.graphql_max_cost,
+                "requests": self.charged,
+            }
+        }
