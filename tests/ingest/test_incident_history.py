@@ -371,7 +371,7 @@ async def test_a_backfilled_incident_has_no_step_at_the_time_it_was_posted(
         headers=reader,
         json={
             "query": f"""{{
-        incident(id: {inc["id"]}) {{ startedAt timeline {{ at what }} }} }}"""
+        incident(id: {inc["id"]}) {{ startedAt timeline {{ nodes {{ at what }} }} }} }}"""
         },
     )
     data = graph.json()["data"]["incident"]
