@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import signal
@@ -148,8 +149,13 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from service import imports
+    from service.observation_limits import partition_horizon
 
-    importer = imports.import_costs if args.kind == "costs" else imports.import_observations
+    horizon = partition_horizon(dt.datetime.now(dt.UTC), settings)
+    importer = (
+        imports.import_costs if args.kind == "costs"
+        else functools.partial(imports.import_observations, horizon=horizon)
+    )  # fmt: skip
     if args.files.count("-") > 1:
         _print_err("error: - (stdin) can be given once")
         return 2

@@ -56,6 +56,24 @@ class Settings(BaseSettings):
     )
     max_batch_points: int = 10_000
     max_ndjson_line_bytes: int = 64 * 1024
+    observation_window_past_days: float = Field(
+        default=90,
+        ge=0,
+        description="How far back (days) a token without the admin scope may send observation "
+        "points; older ones are a backfill, for an admin token or `kpi import`.",
+    )
+    observation_window_future_days: float = Field(
+        default=1,
+        ge=0,
+        description="How far ahead (days) a token without the admin scope may send points.",
+    )
+    observation_partition_years: int = Field(
+        default=5,
+        ge=0,
+        le=100,
+        description="Months from this many years before now to a year after get a partition "
+        "of their own; points of other months share one default partition.",
+    )
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5_000

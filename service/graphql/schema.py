@@ -22,7 +22,7 @@ from strawberry.types.graphql import OperationType
 
 from service.config import Settings
 from service.db import Connection
-from service.errors import ApiError, from_pydantic, refused_value
+from service.errors import ApiError, blames_client, from_pydantic, refused_value
 from service.graphql import prefetch
 from service.graphql.execution import ExecutionContext
 from service.graphql.inputs import (
@@ -229,6 +229,8 @@ async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> 
     except ApiError as exc:
         return Problem.from_error(exc)
     except asyncpg.DataError as exc:
+        if not blames_client(exc):
+            raise  # stored data out of range: a server error, masked and logged
         log.warning("value refused by the database", extra={"error": type(exc).__name__})
         return Problem.from_error(refused_value(exc))
 
@@ -412,7 +414,7 @@ def _is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, ValueError | ApiError | GraphQLError):
         return False
-    if isinstance(original, asyncpg.DataError):
+    if isinstance(original, asyncpg.DataError) and blames_client(original):
         log.warning("value refused by the database", extra={"error": type(original).__name__})
     else:
         log.error("unexpected GraphQL error", exc_info=original)
@@ -425,7 +427,7 @@ class _MaskErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if not isinstance(original, asyncpg.DataError):
+        if not isinstance(original, asyncpg.DataError) or not blames_client(original):
             return super().anonymise_error(error)
         refused = refused_value(original)
         return GraphQLError(

@@ -24,6 +24,7 @@ from service.models.enums import (
     KpiKind,
     Severity,
 )
+from service.models.instants import Day
 
 
 def _no_nul(text: str) -> str:
@@ -201,8 +202,8 @@ class TargetIn(Body):
         description="Values between target and warning are 'at risk'; must lie on the good "
         "side of the target for the KPI's direction.",
     )
-    effective_from: dt.date
-    effective_to: dt.date | None = None
+    effective_from: Day
+    effective_to: Day | None = None
 
     @model_validator(mode="after")
     def _scope_and_dates(self) -> Self:
