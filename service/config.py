@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(
         default=10, gt=0, description="How long a notification's receiver has to answer."
     )
+    outbound_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts, addresses and CIDR networks (comma-separated) that notifications "
+        "may be sent to although they are private, loopback or link-local; none by default.",
+    )
     background: bool = Field(
         default=True,
         description="Run KPI evaluation at period close and notification delivery in this "
@@ -111,7 +116,7 @@ class Settings(BaseSettings):
         default=30, gt=0, description="Pause between background rounds."
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "outbound_allow", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

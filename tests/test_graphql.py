@@ -381,7 +381,7 @@ async def test_kpi_by_key_with_edges_and_series(
                 "position": 2,
                 "who": "ops",
                 "channel": "WEBHOOK",
-                "address": "https://hooks.example/ops",
+                "address": "hooks.example",  # a read token sees the webhook's host only
                 "afterBreachedPeriods": 2,
                 "afterUnacknowledgedMinutes": 30,
             },

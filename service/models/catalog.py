@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from service import outbound
 from service.models.enums import (
     Aggregation,
     BuiltinMetric,
@@ -125,15 +126,20 @@ class EscalationStep(Body):
     who: Owner
     channel: Channel
     address: Annotated[str, StringConstraints(min_length=1, max_length=2000), NoNul] = Field(
-        description="Webhook URL or e-mail address."
+        description="Webhook URL (http or https, no credentials; shown whole to admin tokens "
+        "only, others see its host) or e-mail address."
     )
     after_breached_periods: int = Field(default=1, ge=1, le=1000)
     after_unacknowledged_minutes: int | None = Field(default=None, ge=1, le=525_600)
 
     @model_validator(mode="after")
     def _address_matches_channel(self) -> Self:
-        if self.channel is Channel.WEBHOOK and not self.address.startswith(("http://", "https://")):
-            raise FieldProblem("address", "a webhook step needs an http(s) URL")
+        if self.channel is Channel.WEBHOOK:
+            # Syntax here; whether its host may be reached is decided at each send.
+            try:
+                outbound.check_url(self.address)
+            except ValueError as exc:
+                raise FieldProblem("address", f"a webhook step's URL {exc}") from exc
         if self.channel is Channel.EMAIL and "@" not in self.address:
             raise FieldProblem("address", "an email step needs an e-mail address")
         return self
@@ -179,6 +185,18 @@ class KpiIn(Body):
 
 class Kpi(KpiIn):
     id: int
+
+    def as_seen(self, *, admin: bool) -> Kpi:
+        """The definition as a token may read it: webhook URLs whole for admins, their host
+        alone for others (a URL may hold a secret path or query)."""
+        if admin or not any(s.channel is Channel.WEBHOOK for s in self.escalation_path):
+            return self
+        steps = [
+            s.model_copy(update={"address": outbound.shown_url(s.address, admin=False)})
+            if s.channel is Channel.WEBHOOK else s
+            for s in self.escalation_path
+        ]  # fmt: skip
+        return self.model_copy(update={"escalation_path": steps})
 
 
 def check_target(

@@ -19,6 +19,7 @@ from service.graphql.types.reports import KpiStatus, convert
 from service.models import enums
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
+from service.models.enums import Scope
 from service.models.instants import check_instant
 from service.models.statuses import KpiStatus as StatusModel
 from service.store import catalog, evaluation, metrics
@@ -85,7 +86,17 @@ class Kpi:
     board_level: bool
     tags: list[str]
     owners: Owners
-    escalation_path: list[EscalationStep]
+
+    @strawberry.field(
+        description="Who is told, how and when the KPI stays breached; webhook URLs whole for "
+        "admin tokens only, others get the URL's host."
+    )
+    def escalation_path(self, info: Info) -> list[EscalationStep]:
+        admin = info.context.principal.allows(Scope.ADMIN)
+        return [
+            EscalationStep(position=i + 1, **step.model_dump())
+            for i, step in enumerate(self.model.as_seen(admin=admin).escalation_path)
+        ]
 
     @classmethod
     def of(cls, m: KpiModel) -> Kpi:
@@ -104,10 +115,6 @@ class Kpi:
             board_level=m.board_level,
             tags=m.tags,
             owners=Owners(business=m.business_owner, technology=m.technology_owner),
-            escalation_path=[
-                EscalationStep(position=i + 1, **step.model_dump())
-                for i, step in enumerate(m.escalation_path)
-            ],
         )
 
     @classmethod
