@@ -38,6 +38,7 @@ from service.errors import ValidationFailed, from_pydantic
 from service.models.costs import CostIn
 from service.models.observations import ObservationIn
 from service.observation_limits import Horizon
+from service.rest.duplicate_keys import refuse_duplicate_keys
 from service.store import costs, observations
 from service.store.observations import Numbered
 
@@ -234,9 +235,13 @@ def _ndjson_rows(lines: _Lines, name: str, model: type[M]) -> Iterator[tuple[int
         if not raw.strip():
             continue
         try:
+            refuse_duplicate_keys(raw)
             yield lines.number, model.model_validate_json(raw)
         except ValidationError as exc:
             raise ImportFailed(name, _problems(exc, lines.number, csv_columns=False)) from exc
+        except ValidationFailed as exc:
+            (error,) = exc.errors
+            raise _fail(name, lines.number, error.field, error.detail) from exc
 
 
 def _rows(

@@ -33,6 +33,7 @@ from service.graphql.inputs import (
     TargetInput,
     TeamInput,
 )
+from service.graphql.nul_guard import RefuseNulCharacters
 from service.graphql.types.common import (
     Connection as Page,
 )
@@ -443,6 +444,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         execution_context_class=ExecutionContext,
         extensions=[
             RequireScopes,
+            RefuseNulCharacters,
             lambda: _MaskErrors(should_mask_error=_is_unexpected),
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),

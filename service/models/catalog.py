@@ -26,6 +26,7 @@ from service.models.enums import (
     Severity,
 )
 from service.models.instants import Day
+from service.models.text import Identifier, Visible
 
 
 def _no_nul(text: str) -> str:
@@ -50,12 +51,14 @@ KpiKey = Annotated[
     StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$"),
     Field(description="Lower-case letters, digits and underscores, starting with a letter."),
 ]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), NoNul]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), Visible
+]
 Text = Annotated[str, StringConstraints(max_length=2000), NoNul]
 Owner = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
-    NoNul,
+    Visible,
     Field(description="A person or role, e.g. an e-mail address."),
 ]
 
@@ -161,7 +164,7 @@ class KpiIn(Body):
     business_owner: Owner | None = None
     technology_owner: Owner | None = None
     board_level: bool = False
-    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=60), NoNul]] = Field(
+    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=60), Identifier]] = Field(
         default_factory=list, max_length=50
     )
     escalation_path: list[EscalationStep] = Field(default_factory=list, max_length=20)

@@ -11,6 +11,7 @@ from service.models.enums import Grain, Scope
 from service.models.instants import Instant
 from service.models.observations import IngestResult, ObservationIn, Series
 from service.observation_limits import Window, ingest_window, partition_horizon
+from service.rest.duplicate_keys import refuse_duplicate_keys, refuse_duplicate_keys_in_lines
 from service.rest.endpoint import (
     JSON,
     NDJSON,
@@ -34,6 +35,7 @@ _point = TypeAdapter(ObservationIn)
 
 async def _json_batch(call: Call) -> list[Numbered]:
     raw = await read_body(call.request, call.settings.max_body_bytes)
+    refuse_duplicate_keys(raw)
     try:
         with gc_paused():
             points = _batch.validate_json(raw)
@@ -73,19 +75,21 @@ async def _ndjson_stream(call: Call) -> AsyncIterator[list[Numbered]]:
     index = -1
     async for lines in _ndjson_lines(call):
         full: list[list[Numbered]] = []
+        numbered: list[tuple[int, bytes]] = []
+        for line in lines:
+            index += 1
+            if not line.strip():
+                continue
+            if len(line) > limit:
+                raise PayloadTooLarge(f"an NDJSON line is over the {limit}-byte limit", limit=limit)
+            numbered.append((index, line))
+        refuse_duplicate_keys_in_lines(numbered)
         with gc_paused():
-            for line in lines:
-                index += 1
-                if not line.strip():
-                    continue
-                if len(line) > limit:
-                    raise PayloadTooLarge(
-                        f"an NDJSON line is over the {limit}-byte limit", limit=limit
-                    )
+            for at, line in numbered:
                 try:
-                    chunk.append((index, _point.validate_json(line)))
+                    chunk.append((at, _point.validate_json(line)))
                 except ValidationError as exc:
-                    raise from_pydantic(exc, prefix=[index]) from exc
+                    raise from_pydantic(exc, prefix=[at]) from exc
                 if len(chunk) >= NDJSON_CHUNK:
                     full.append(chunk)
                     chunk = []
