@@ -1,4 +1,4 @@
-"""The `kpi` command: serve, migrate, apply, import, token, export, bench."""
+"""The `kpi` command: serve, migrate, apply, import, token, doctor, export, bench."""
 
 from __future__ import annotations
 
@@ -233,6 +233,16 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, work)
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from service import doctor
+
+    async def work(con: dbmod.Connection) -> int:
+        now = dt.datetime.now(dt.UTC)
+        return await doctor.run(con, settings, now, print, fold=args.fold_partitions)
+
+    return _run(settings, work)
+
+
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from service.clock import utc_now
     from service.models.instants import check_instant
@@ -423,6 +433,15 @@ def parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("id", type=int)
     revoke.set_defaults(func=cmd_token_revoke)
+
+    doctor = sub.add_parser(
+        "doctor", help="find stored data the current rules refuse (exit 1 if any), and the fix"
+    )
+    doctor.add_argument(
+        "--fold-partitions", action="store_true",
+        help="first move far monthly observation partitions into the default one",
+    )  # fmt: skip
+    doctor.set_defaults(func=cmd_doctor)
 
     evaluate = sub.add_parser("evaluate", help="evaluate KPIs now, store statuses, escalate")
     evaluate.add_argument("--kpi", help="one KPI key (default: every KPI with a cadence)")

@@ -121,6 +121,21 @@ def _blocked(address: IPAddress) -> bool:
     return not address.is_global or address.is_multicast
 
 
+def refusal_without_lookup(url: str, allow: AllowList) -> str | None:
+    """Why a request to `url` would be refused, as far as can be told without resolving its
+    host (a literal address or a localhost name); None when nothing says so."""
+    try:
+        target = check_url(url)
+    except ValueError as exc:
+        return f"the URL {exc}"
+    address = _numeric_host(target.host)
+    if address is None and (target.host == "localhost" or target.host.endswith(".localhost")):
+        address = ipaddress.IPv4Address("127.0.0.1")
+    if address is not None and _blocked(address) and not allow.permits(target.host, address):
+        return NOT_ALLOWED
+    return None
+
+
 async def _getaddrinfo(host: str, port: int) -> Sequence[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]

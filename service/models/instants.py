@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, ValidationInfo
+
+from service.models.stored import is_stored
 
 #: Instants outside [EARLIEST, LATEST) are refused: they are typos, Postgres would store the
 #: ends of the calendar as +-infinity, and each month of observations gets a partition.
@@ -75,8 +77,10 @@ def _day_text(value: Any) -> Any:
     raise ValueError(f"must be {DAY_TEXT}")
 
 
-def _day_in_range(day: dt.date) -> dt.date:
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
+def _day_in_range(day: dt.date, info: ValidationInfo) -> dt.date:
+    # A day read back from the database is taken as stored (an 'infinity' there is for
+    # `kpi doctor` to report, not a reason to refuse reading the row).
+    if not EARLIEST_DAY <= day <= LATEST_DAY and not is_stored(info):
         raise ValueError(f"must be {RANGE}")
     return day
 

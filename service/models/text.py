@@ -11,14 +11,17 @@ and Indic writing need; values that tell series apart refuse them too. For ident
 letters must come from one script (with the mixes Japanese and Korean writing use): the cheap
 rule of Unicode's confusable detection (UTS #39, "single script"), which refuses that
 `region`. ASCII text needs none of this and takes a fast path: these run for every dimension
-of every point.
+of every point. Names read back from the database (service/models/stored.py) are taken as
+stored.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo
+
+from service.models.stored import is_stored
 
 #: Unicode categories that show nothing, or nothing that tells two names apart.
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
@@ -52,8 +55,8 @@ def _clean(text: str, joiners: bool) -> str:
     return text
 
 
-def _visible(text: str) -> str:
-    return _clean(text, joiners=True)
+def _visible(text: str, info: ValidationInfo) -> str:
+    return text if is_stored(info) else _clean(text, joiners=True)
 
 
 def _distinct(text: str) -> str:
@@ -66,7 +69,9 @@ def _script(char: str) -> str:
     return unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
 
 
-def _one_script(text: str) -> str:
+def _one_script(text: str, info: ValidationInfo) -> str:
+    if is_stored(info):
+        return text
     text = _clean(text, joiners=False)
     if text.isascii():
         return text

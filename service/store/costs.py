@@ -11,6 +11,7 @@ import asyncpg
 from service.db import Connection, sql
 from service.errors import Conflict, NotFound, field_error, invalid
 from service.models.costs import Cost, CostIn, CostIngestResult
+from service.models.stored import read
 
 
 def q(name: str) -> str:
@@ -85,14 +86,14 @@ async def list_costs(
     if start is not None and end is not None and end <= start:
         raise invalid("to", "must be after from")
     rows = await con.fetch(q("list_costs"), service_id, category, currency, start, end, limit)
-    return [Cost(**r) for r in rows]
+    return [read(Cost, r) for r in rows]
 
 
 async def get_cost(con: Connection, *, cost_id: int) -> Cost:
     row = await con.fetchrow(q("get_cost"), cost_id)
     if row is None:
         raise NotFound(f"no cost record {cost_id}")
-    return Cost(**row)
+    return read(Cost, row)
 
 
 async def update_cost(con: Connection, *, cost_id: int, record: CostIn) -> Cost:

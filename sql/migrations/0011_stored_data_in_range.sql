@@ -89,11 +89,13 @@ begin
 end;
 $$;
 
--- Moves the rows of every monthly partition outside [monthly_from, monthly_to) into the
--- default partition and drops it; returns how many were folded. Nothing is lost: the rows,
--- their revisions and the daily rollup stay as they were.
-create function fold_observation_partitions(monthly_from timestamptz, monthly_to timestamptz)
-returns integer
+-- Moves the rows of monthly partitions outside [monthly_from, monthly_to) into the default
+-- partition and drops them, at most `most` of them (each one takes a few locks until commit:
+-- thousands at once would exhaust the lock table); returns how many were folded. Nothing is
+-- lost: the rows, their revisions and the daily rollup stay as they were.
+create function fold_observation_partitions(
+    monthly_from timestamptz, monthly_to timestamptz, most integer
+) returns integer
 language plpgsql as $$
 declare
     part      record;
@@ -119,15 +121,52 @@ begin
         execute format('insert into observation_default select * from %I', part.name);
         execute format('drop table %I', part.name);
         folded := folded + 1;
+        exit when folded >= most;
     end loop;
     return folded;
 end;
 $$;
 
--- Partitions made before this rule, for months outside the default horizon, are folded now.
+-- Partitions made before this rule, for months outside the default horizon, are folded now,
+-- up to 200 of them; `kpi doctor` lists any left and `kpi doctor --fold-partitions` folds them.
 select fold_observation_partitions(
     date_trunc('month', now() - interval '5 years', 'UTC'),
-    date_trunc('month', now() + interval '1 year', 'UTC') + interval '1 month');
+    date_trunc('month', now() + interval '1 year', 'UTC') + interval '1 month',
+    200);
+
+-- 4. What `kpi doctor` reads: every row whose date or time column lies outside 1970-2200, by
+--    table and column (the observation partitions are read through their parent).
+create function out_of_range_dates()
+returns table (in_table text, in_column text, rows bigint, first_ids text)
+language plpgsql as $$
+declare
+    found record;
+    has_id boolean;
+begin
+    for found in
+        select c.table_name as t, c.column_name as c, c.data_type as type
+        from information_schema.columns c
+        join pg_class r on r.relname = c.table_name
+                       and r.relnamespace = to_regnamespace(current_schema())
+        where c.table_schema = current_schema()
+          and c.data_type in ('date', 'timestamp with time zone', 'timestamp without time zone')
+          and not r.relispartition and r.relkind in ('r', 'p')
+        order by 1, 2
+    loop
+        has_id := exists (select 1 from information_schema.columns
+                          where table_schema = current_schema() and table_name = found.t
+                            and column_name = 'id');
+        return query execute format(
+            'select %L::text, %L::text, count(*), %s from %I where not in_api_range(%I%s)'
+            ' having count(*) > 0',
+            found.t, found.c,
+            case when has_id then 'array_to_string((array_agg(id order by id))[1:20], '','')'
+                 else 'null::text' end,
+            found.t, found.c, case when found.type = 'date' then '' else '::timestamptz' end)
+        ;
+    end loop;
+end;
+$$;
 
 -- 3. Escalation events named the webhook URL a step posted to, credentials and all, and
 --    every read token can list events: they keep its host only. The URL itself stays in the
