@@ -5,10 +5,10 @@ Kinds: dates and times outside 1970-2200 (a period at 'infinity', which asyncpg 
 last day Python has); observation partitions for months outside the horizon (such as the
 thousands one point a month from 1970 to 2199 made); webhook URLs of escalation steps, and of
 notifications still to send, that the outbound rules refuse; escalation events whose text
-still names a webhook URL. Migration 0011 repaired what it could without losing anything
-(open-ended targets, URLs in event text, up to 200 far partitions); what is left needs a
-decision, which each finding's fix describes. `--fold-partitions` folds far partitions into
-the default one, 200 to a transaction.
+still names a webhook URL. The migration `stored_data_in_range` repaired what it could without
+losing anything (open-ended targets, URLs in event text, up to 200 far partitions); what is
+left needs a decision, which each finding's fix describes. `--fold-partitions` folds far
+partitions into the default one, 200 to a transaction.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ async def _urls(con: Connection, settings: Settings) -> list[Finding]:
         found.append(Finding(
             "escalation events naming URLs", events,
             f"{events} escalation event(s) whose text names a webhook URL, which read tokens see",
-            "run `kpi migrate` (migration 0011 keeps their host only)",
+            "run `kpi migrate` (the migration stored_data_in_range keeps their host only)",
         ))  # fmt: skip
     return found
 

@@ -1,6 +1,6 @@
 """`kpi doctor` over rows written as the code before the hardening wrote them (inserted with
-SQL, the checks that now refuse them lifted for the test's transaction), and migration 0011
-repairing what it can of such rows."""
+SQL, the checks that now refuse them lifted for the test's transaction), and the migration
+`stored_data_in_range` repairing what it can of such rows."""
 
 from __future__ import annotations
 
@@ -159,21 +159,25 @@ async def test_the_fixes_the_doctor_names_clear_its_findings(
     assert (code, said) == (0, ["ok: no stored data breaks the current rules"])
 
 
+HARDENING = "stored_data_in_range"
+
+
 @pytest.fixture
-async def schema_at_0010(con: dbmod.Connection) -> str:
-    """A schema of its own (inside the test's transaction) migrated up to 0010: the database
-    as it was before the hardening."""
-    name = f"before_0011_{secrets.token_hex(3)}"
+async def schema_before_hardening(con: dbmod.Connection) -> str:
+    """A schema of its own (inside the test's transaction) migrated up to the migration before
+    `stored_data_in_range`: the database as it was before the hardening."""
+    name = f"before_hardening_{secrets.token_hex(3)}"
     await con.execute(f'create schema "{name}"')
     await con.execute(f'set local search_path to "{name}"')
+    (hardening,) = [m for m in dbmod.load_migrations() if m.name == HARDENING]
     for migration in dbmod.load_migrations():
-        if migration.version <= 10:
+        if migration.version < hardening.version:
             await con.execute(migration.sql)
     return name
 
 
-async def test_migration_0011_repairs_what_it_can_without_losing_anything(
-    con: dbmod.Connection, schema_at_0010: str
+async def test_the_migration_repairs_what_it_can_without_losing_anything(
+    con: dbmod.Connection, schema_before_hardening: str
 ) -> None:
     kpi_id = await con.fetchval(
         "insert into kpi (key, name, unit, direction, aggregation, kind) values"
@@ -207,7 +211,7 @@ async def test_migration_0011_repairs_what_it_can_without_losing_anything(
     )  # fmt: skip
     day_rows = await con.fetchval("select count(*) from observation_day")
 
-    (migration,) = [m for m in dbmod.load_migrations() if m.version == 11]
+    (migration,) = [m for m in dbmod.load_migrations() if m.name == HARDENING]
     await con.execute(migration.sql)
 
     targets = await con.fetch("select value, effective_to from target order by value")
