@@ -13,6 +13,7 @@ from service.db import Connection, sql
 from service.errors import Forbidden, NotFound, Unauthorized
 from service.models.catalog import Body, Name
 from service.models.enums import Scope
+from service.models.stored import read
 
 TOKEN_PREFIX = "kpi_"
 
@@ -60,7 +61,7 @@ async def create_token(con: Connection, *, name: str, scopes: list[Scope]) -> Ne
 
 
 async def list_tokens(con: Connection) -> list[TokenInfo]:
-    return [TokenInfo(**r) for r in await con.fetch(sql("tokens", "list_tokens"))]
+    return [read(TokenInfo, r) for r in await con.fetch(sql("tokens", "list_tokens"))]
 
 
 async def revoke_token(con: Connection, *, token_id: int) -> None:

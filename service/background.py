@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from service import outbound
 from service.clock import Clock
 from service.config import Settings
 from service.db import Database
@@ -43,15 +44,17 @@ async def tick(
         secret = await outbox.signing_secret(con, configured)
         await idempotency.purge(con, before=now - IDEMPOTENCY_TTL)
     report = await outbox.deliver_due(
-        db, http, secret, now=now, timeout=settings.notify_timeout_seconds
-    )
+        db, http, secret, now=now, timeout=settings.notify_timeout_seconds,
+        allow=outbound.AllowList.parse(settings.outbound_allow),
+    )  # fmt: skip
     return TickReport(statuses, len(report.delivered), len(report.retrying), len(report.failed))
 
 
 async def run(db: Database, settings: Settings, clock: Clock, stop: asyncio.Event) -> None:
     """Rounds every `background_interval_seconds` until `stop` is set; a failing round is
     logged and retried next time."""
-    async with httpx.AsyncClient(follow_redirects=False) as http:
+    # trust_env off: no proxy from the environment stands between the guard and the receiver.
+    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
         while not stop.is_set():
             try:
                 report = await tick(db, settings, http, clock())

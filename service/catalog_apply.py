@@ -5,7 +5,6 @@ A dry run applies inside a savepoint, reports, and rolls back, so it validates e
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, Literal, Self
@@ -26,6 +25,7 @@ from service.models.catalog import (
     check_target,
 )
 from service.models.enums import KpiKind
+from service.models.instants import Day
 from service.models.sources import SourceIn
 from service.store import catalog as store
 from service.store import sources
@@ -36,8 +36,8 @@ class TargetSpec(Body):
     tier: int | None = Field(default=None, ge=1, le=4)
     value: float = Field(allow_inf_nan=False)
     warning: float | None = Field(default=None, allow_inf_nan=False)
-    effective_from: dt.date
-    effective_to: dt.date | None = None
+    effective_from: Day
+    effective_to: Day | None = None
 
     @model_validator(mode="after")
     def _scope_and_dates(self) -> Self:

@@ -1,4 +1,4 @@
-"""The `kpi` command: serve, migrate, apply, import, token, export, bench."""
+"""The `kpi` command: serve, migrate, apply, import, token, doctor, export, bench."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import signal
@@ -148,8 +149,13 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from service import imports
+    from service.observation_limits import partition_horizon
 
-    importer = imports.import_costs if args.kind == "costs" else imports.import_observations
+    horizon = partition_horizon(dt.datetime.now(dt.UTC), settings)
+    importer = (
+        imports.import_costs if args.kind == "costs"
+        else functools.partial(imports.import_observations, horizon=horizon)
+    )  # fmt: skip
     if args.files.count("-") > 1:
         _print_err("error: - (stdin) can be given once")
         return 2
@@ -223,6 +229,16 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
         await revoke_token(con, token_id=args.id)
         _print_err(f"token {args.id} revoked")
         return 0
+
+    return _run(settings, work)
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from service import doctor
+
+    async def work(con: dbmod.Connection) -> int:
+        now = dt.datetime.now(dt.UTC)
+        return await doctor.run(con, settings, now, print, fold=args.fold_partitions)
 
     return _run(settings, work)
 
@@ -420,6 +436,15 @@ def parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("id", type=int)
     revoke.set_defaults(func=cmd_token_revoke)
+
+    doctor = sub.add_parser(
+        "doctor", help="find stored data the current rules refuse (exit 1 if any), and the fix"
+    )
+    doctor.add_argument(
+        "--fold-partitions", action="store_true",
+        help="first move far monthly observation partitions into the default one",
+    )  # fmt: skip
+    doctor.set_defaults(func=cmd_doctor)
 
     evaluate = sub.add_parser("evaluate", help="evaluate KPIs now, store statuses, escalate")
     evaluate.add_argument("--kpi", help="one KPI key (default: every KPI with a cadence)")

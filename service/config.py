@@ -59,6 +59,24 @@ class Settings(BaseSettings):
     )
     max_batch_points: int = 10_000
     max_ndjson_line_bytes: int = 64 * 1024
+    observation_window_past_days: float = Field(
+        default=90,
+        ge=0,
+        description="How far back (days) a token without the admin scope may send observation "
+        "points; older ones are a backfill, for an admin token or `kpi import`.",
+    )
+    observation_window_future_days: float = Field(
+        default=1,
+        ge=0,
+        description="How far ahead (days) a token without the admin scope may send points.",
+    )
+    observation_partition_years: int = Field(
+        default=5,
+        ge=0,
+        le=100,
+        description="Months from this many years before now to a year after get a partition "
+        "of their own; points of other months share one default partition.",
+    )
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5_000
@@ -99,6 +117,11 @@ class Settings(BaseSettings):
     )
     notify_timeout_seconds: float = Field(
         default=10, gt=0, description="How long a notification's receiver has to answer."
+    )
+    outbound_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts, addresses and CIDR networks (comma-separated) that notifications "
+        "may be sent to although they are private, loopback or link-local; none by default.",
     )
     background: bool = Field(
         default=True,
@@ -157,7 +180,7 @@ class Settings(BaseSettings):
         default=30, gt=0, description="Pause between background rounds."
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "outbound_allow", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -266,6 +266,26 @@ _UNAVAILABLE = (
 )
 
 
+#: SQLSTATE class 22 errors that no value of a request can cause, since every date and time
+#: is checked to lie between 1970 and 2200 before it reaches the database: they come from data
+#: stored before that check (a period ending at 'infinity') or from a bug. A 500, logged with
+#: its trace (`kpi doctor` finds such data); never a 422 blaming the caller.
+_STORED_DATA_ERRORS = (
+    asyncpg.exceptions.DatetimeFieldOverflowError,
+    asyncpg.exceptions.IntervalFieldOverflowError,
+)
+STORED_DATA_DETAIL = (
+    "stored data could not be read (a date or time out of range); it has been logged: "
+    "`kpi doctor` finds and explains such data"
+)
+
+
+def blames_client(exc: asyncpg.DataError) -> bool:
+    """Whether a value Postgres refused came from the request (a 422) rather than from stored
+    data or the server's own arithmetic (a 500)."""
+    return not isinstance(exc, _STORED_DATA_ERRORS)
+
+
 def refused_value(exc: asyncpg.DataError) -> ValidationFailed:
     """A 422 for a value Postgres cannot take: SQLSTATE class 22 (out of range, bad text such
     as a NUL character). Every known case is refused by validation first; this keeps any other
@@ -284,6 +304,9 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         )
         too_long = ValidationFailed("a value is too long to be stored (over 2,700 bytes in a key)")
         return problem_response(too_long, request.url.path)
+    if isinstance(exc, asyncpg.DataError) and not blames_client(exc):
+        log.error("stored data out of range", exc_info=exc, extra={"path": request.url.path})
+        return problem_response(ApiError(STORED_DATA_DETAIL), request.url.path)
     if isinstance(exc, asyncpg.DataError):
         log.info(
             "value refused by the database",

@@ -37,6 +37,8 @@ from service.db import Connection
 from service.errors import ValidationFailed, from_pydantic
 from service.models.costs import CostIn
 from service.models.observations import ObservationIn
+from service.observation_limits import Horizon
+from service.rest.duplicate_keys import refuse_duplicate_keys
 from service.store import costs, observations
 from service.store.observations import Numbered
 
@@ -233,9 +235,13 @@ def _ndjson_rows(lines: _Lines, name: str, model: type[M]) -> Iterator[tuple[int
         if not raw.strip():
             continue
         try:
+            refuse_duplicate_keys(raw)
             yield lines.number, model.model_validate_json(raw)
         except ValidationError as exc:
             raise ImportFailed(name, _problems(exc, lines.number, csv_columns=False)) from exc
+        except ValidationFailed as exc:
+            (error,) = exc.errors
+            raise _fail(name, lines.number, error.field, error.detail) from exc
 
 
 def _rows(
@@ -284,8 +290,10 @@ async def import_observations(
     name: str,
     fmt: Format,
     on_read: ReadCallback | None = None,
+    horizon: Horizon | None = None,
 ) -> Summary:
-    """Store every point of the file in one transaction, or none (ImportFailed)."""
+    """Store every point of the file in one transaction, or none (ImportFailed). A backfill:
+    any instant from 1970 to 2200 (months outside `horizon` share the default partition)."""
     lines = _Lines(stream)
     rows = 0
 
@@ -299,7 +307,7 @@ async def import_observations(
 
     try:
         async with con.transaction():
-            result = await observations.ingest(con, numbered())
+            result = await observations.ingest(con, numbered(), horizon=horizon)
     except ValidationFailed as exc:
         raise _from_store(name, exc, lambda line: line) from exc
     return Summary(rows, result.points, result.inserted, result.updated, result.unchanged)

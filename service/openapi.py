@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -25,7 +25,7 @@ _STATUS_TEXT = {
     408: "The body stopped arriving before it was complete",
     409: "Conflict: a duplicate key, or the resource is still referenced",
     413: "Body or batch over the documented limit",
-    415: "Unsupported Content-Type",
+    415: "Unsupported Content-Type, or a compressed body (any Content-Encoding but identity)",
     422: "Validation failed; `errors` names each bad field",
     429: "Over a rate limit (the token's; on webhooks, the client address's or the source's "
     "limit of refused requests); retry after Retry-After seconds",
@@ -158,7 +158,17 @@ def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[s
     if endpoint.query is not None:
         for name, info in endpoint.query.model_fields.items():
             annotation = info.annotation or str
-            schema = schemas.add(TypeAdapter(annotation).json_schema(ref_template=_REF), annotation)
+            # With the field's own constraints (a limit's maximum, a pattern, a length), which
+            # the annotation alone leaves out: the spec states every bound the service checks.
+            metadata = [*info.metadata]
+            if info.json_schema_extra:
+                metadata.append(Field(json_schema_extra=info.json_schema_extra))
+            constrained: Any = annotation
+            if metadata:
+                constrained = Annotated[annotation, *metadata]
+            schema = schemas.add(
+                TypeAdapter(constrained).json_schema(ref_template=_REF), annotation
+            )
             param: dict[str, Any] = {
                 "name": info.alias or name,
                 "in": "query",
@@ -203,8 +213,9 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
         errors |= {401, 403, 429}
     if endpoint.auth == "source":
         op["security"] = [{name: []} for name in _SOURCE_SCHEMES]
-    if endpoint.body is not None:
-        errors.add(408)  # rest.endpoint.body_chunks: the client paused too long
+    if endpoint.body is not None or endpoint.keyed:
+        # rest.endpoint.body_chunks: the client paused too long, or compressed the body.
+        errors |= {408, 415}
     if endpoint.query is not None:
         errors.add(422)
     if any(p["schema"]["type"] == "string" for p in params if p["in"] == "path"):
@@ -236,7 +247,11 @@ def _graphql_responses() -> dict[str, Any]:
         # without the admin scope is refused by the graph (a GraphQL response with errors).
         "403": {"description": _STATUS_TEXT[403], "content": {**problem, **graphql_result}},
     }  # fmt: skip
-    for status in (401, 408, 413, 429, 503):
+    responses["422"] = {
+        "description": "The body repeats a key in a JSON object",
+        "content": problem,
+    }
+    for status in (401, 408, 413, 415, 429, 503):
         responses[str(status)] = {"description": _STATUS_TEXT[status], "content": problem}
     return dict(sorted(responses.items()))
 

@@ -56,8 +56,9 @@ async def test_two_batches_opening_the_same_month_both_succeed(
     a, b = two
     tr = a.transaction()
     await tr.start()
-    await a.execute("select ensure_observation_partitions($1)", [JAN])
-    waiting = asyncio.create_task(b.execute("select ensure_observation_partitions($1)", [JAN]))
+    ensure = "select ensure_observation_partitions($1, '-infinity', 'infinity')"
+    await a.execute(ensure, [JAN])
+    waiting = asyncio.create_task(b.execute(ensure, [JAN]))
     await asyncio.sleep(0.3)
     assert not waiting.done()
     await tr.commit()

@@ -183,7 +183,7 @@ async def test_higher_is_better_met_at_risk_breached_and_no_data(
     await make_kpi(api, admin, "orders")
     # At or above 120 is met, from 100 up to 120 at risk, under 100 breached.
     await make_target(api, admin, "orders", 100.0, warning=120.0)
-    await observe(api, ingester, "orders", [
+    await observe(api, admin, "orders", [
         (dt.datetime(2031, 1, 3, tzinfo=UTC), 100.0), (dt.datetime(2031, 1, 20, tzinfo=UTC), 30.0),
         (dt.datetime(2031, 2, 10, tzinfo=UTC), 110.0),
         (dt.datetime(2031, 3, 10, tzinfo=UTC), 90.0),
@@ -230,7 +230,7 @@ async def test_lower_is_better_mirrors_the_thresholds(
     await make_kpi(api, admin, "sev1_incidents", direction="lower_is_better")
     # At or below 3 is met, above 3 up to 5 at risk, above 5 breached.
     await make_target(api, admin, "sev1_incidents", 5.0, warning=3.0)
-    await observe(api, ingester, "sev1_incidents", [
+    await observe(api, admin, "sev1_incidents", [
         (dt.datetime(2031, 1, 5, tzinfo=UTC), 2.0),
         (dt.datetime(2031, 2, 5, tzinfo=UTC), 1.0), (dt.datetime(2031, 2, 6, tzinfo=UTC), 3.0),
         (dt.datetime(2031, 3, 5, tzinfo=UTC), 7.0),
@@ -261,7 +261,7 @@ async def test_without_a_warning_threshold_there_is_no_at_risk(
 ) -> None:
     await make_kpi(api, admin, "orders")
     await make_target(api, admin, "orders", 100.0)
-    await observe(api, ingester, "orders", [
+    await observe(api, admin, "orders", [
         (dt.datetime(2031, 5, 5, tzinfo=UTC), 100.0), (dt.datetime(2031, 6, 5, tzinfo=UTC), 99.5),
     ])  # fmt: skip
     may = await status(api, reader, "orders", month(2031, 5))
@@ -274,7 +274,7 @@ async def test_without_a_target_a_value_is_no_data_but_keeps_its_trend(
     api: httpx.AsyncClient, admin: Headers, ingester: Headers, reader: Headers
 ) -> None:
     await make_kpi(api, admin, "signups")
-    await observe(api, ingester, "signups", [
+    await observe(api, admin, "signups", [
         (dt.datetime(2031, 6, 5, tzinfo=UTC), 10.0), (dt.datetime(2031, 7, 5, tzinfo=UTC), 12.0),
     ])  # fmt: skip
     (st,) = await evaluate(api, admin, "signups")  # the last closed month: July
@@ -304,9 +304,9 @@ async def test_service_target_beats_tier_target_beats_global(
     await make_target(api, admin, "orders", 150.0, tier=1)
     await make_target(api, admin, "orders", 120.0, service="web")  # beats web's tier target
     july = dt.datetime(2031, 7, 10, tzinfo=UTC)
-    await observe(api, ingester, "orders", [(july, 90.0)], service="erp")
-    await observe(api, ingester, "orders", [(july, 130.0)], service="web")
-    await observe(api, ingester, "orders", [(july, 95.0)], service="crm")
+    await observe(api, admin, "orders", [(july, 90.0)], service="erp")
+    await observe(api, admin, "orders", [(july, 130.0)], service="web")
+    await observe(api, admin, "orders", [(july, 95.0)], service="crm")
 
     statuses = await evaluate(api, admin, "orders", july)
     by_scope = {
@@ -343,8 +343,8 @@ async def test_overall_without_a_global_target_takes_the_worst_service_status(
     await make_target(api, admin, "orders", 80.0, tier=2, warning=100.0)
     await make_target(api, admin, "orders", 70.0, service="web")
     july = dt.datetime(2031, 7, 10, tzinfo=UTC)
-    await observe(api, ingester, "orders", [(july, 90.0)], service="erp")
-    await observe(api, ingester, "orders", [(july, 75.0)], service="web")
+    await observe(api, admin, "orders", [(july, 90.0)], service="erp")
+    await observe(api, admin, "orders", [(july, 75.0)], service="web")
 
     computed = await status(api, reader, "orders")
     statuses = await evaluate(api, admin, "orders")
@@ -380,7 +380,7 @@ async def test_a_target_change_leaves_evaluated_periods_alone(
     sept, octo, nov = month(2031, 9), month(2031, 10), month(2031, 11)
     await make_kpi(api, admin, "orders")
     old = await make_target(api, admin, "orders", 100.0, effective_from="2031-01-01")
-    await observe(api, ingester, "orders", [
+    await observe(api, admin, "orders", [
         (sept + dt.timedelta(days=3), 90.0), (octo + dt.timedelta(days=3), 90.0),
         (nov + dt.timedelta(days=3), 90.0),
     ])  # fmt: skip
@@ -402,7 +402,7 @@ async def test_a_target_change_leaves_evaluated_periods_alone(
         (octo, 80.0, "met"), (sept, 100.0, "breached")]  # fmt: skip
 
     # Late data for both months. The background path keeps what is stored ...
-    await observe(api, ingester, "orders", [
+    await observe(api, admin, "orders", [
         (sept + dt.timedelta(days=20), 20.0), (octo + dt.timedelta(days=20), 5.0)])  # fmt: skip
     kpi = await catalog.get_kpi(con, key="orders")
     assert await evaluation.evaluate_due(con, clock.now) == 0  # October is stored already
@@ -486,7 +486,7 @@ async def test_status_is_computed_when_not_stored_and_read_back_when_stored(
 ) -> None:
     await make_kpi(api, admin, "orders")
     await make_target(api, admin, "orders", 100.0)
-    await observe(api, ingester, "orders", [(dt.datetime(2031, 7, 9, tzinfo=UTC), 120.0)])
+    await observe(api, admin, "orders", [(dt.datetime(2031, 7, 9, tzinfo=UTC), 120.0)])
     computed = await status(api, reader, "orders")  # default: the last closed month, July
     assert summary(computed) == (month(2031, 7), 120.0, "met", None, "unknown")
     assert computed["evaluated_at"] is None
@@ -494,7 +494,7 @@ async def test_status_is_computed_when_not_stored_and_read_back_when_stored(
 
     await evaluate(api, admin, "orders")
     # A later point changes what would be computed, not what is stored.
-    await observe(api, ingester, "orders", [(dt.datetime(2031, 7, 10, tzinfo=UTC), -40.0)])
+    await observe(api, admin, "orders", [(dt.datetime(2031, 7, 10, tzinfo=UTC), -40.0)])
     stored = await status(api, reader, "orders", dt.datetime(2031, 7, 31, 23, tzinfo=UTC))
     assert summary(stored) == (month(2031, 7), 120.0, "met", None, "unknown")
     assert stored["evaluated_at"] is not None
@@ -511,7 +511,7 @@ async def test_an_evaluation_answers_with_the_statuses_it_stored(
 ) -> None:
     await make_kpi(api, admin, "orders")
     await make_target(api, admin, "orders", 100.0)
-    await observe(api, ingester, "orders", [(dt.datetime(2031, 7, 9, tzinfo=UTC), 120.0)])
+    await observe(api, admin, "orders", [(dt.datetime(2031, 7, 9, tzinfo=UTC), 120.0)])
     (answered,) = await evaluate(api, admin, "orders")
     # What the evaluation reports is what is kept: reading it back gives the same status,
     # evaluated_at included.
@@ -554,8 +554,8 @@ async def test_evaluating_every_kpi_with_a_cadence(
     await make_kpi(api, admin, "orders")
     await make_kpi(api, admin, "weekly_orders", cadence="weekly")
     await make_target(api, admin, "orders", 100.0)
-    await observe(api, ingester, "orders", [(dt.datetime(2031, 7, 9, tzinfo=UTC), 50.0)])
-    await observe(api, ingester, "weekly_orders", [(dt.datetime(2031, 8, 8, tzinfo=UTC), 7.0)])
+    await observe(api, admin, "orders", [(dt.datetime(2031, 7, 9, tzinfo=UTC), 50.0)])
+    await observe(api, admin, "weekly_orders", [(dt.datetime(2031, 8, 8, tzinfo=UTC), 7.0)])
     got = {st["kpi"]: st for st in await evaluate(api, admin, None)}
     assert set(got) == {"orders", "weekly_orders"}
     assert summary(got["orders"]) == (month(2031, 7), 50.0, "breached", None, "unknown")
@@ -575,7 +575,7 @@ async def test_scorecard_shows_board_kpis_against_the_global_target(
     await apply_to(api, admin, "orders", "erp")
     await make_target(api, admin, "orders", 100.0, warning=150.0)
     await make_target(api, admin, "orders", 10.0, service="erp")
-    await observe(api, ingester, "orders", [
+    await observe(api, admin, "orders", [
         (dt.datetime(2031, 6, 9, tzinfo=UTC), 140.0), (dt.datetime(2031, 7, 9, tzinfo=UTC), 120.0),
     ], service="erp")  # fmt: skip
     r = await api.get("/v1/scorecard", headers=reader)
@@ -611,7 +611,7 @@ async def test_a_target_applies_to_a_period_when_in_effect_on_its_first_day(
     await make_target(api, admin, "orders", 100.0, effective_from="2031-01-01")
     await make_target(api, admin, "orders", 50.0, effective_from="2031-05-01")  # later wins
     await make_target(api, admin, "orders", 10.0, effective_from="2031-07-02")  # from the 2nd
-    await observe(api, ingester, "orders", [
+    await observe(api, admin, "orders", [
         (dt.datetime(2031, m, 10, tzinfo=UTC), 70.0) for m in (4, 5, 6, 7)])  # fmt: skip
     got = [await status(api, reader, "orders", month(2031, m)) for m in (4, 5, 6, 7)]
     assert [(s["target"], s["status"]) for s in got] == [
@@ -621,7 +621,7 @@ async def test_a_target_applies_to_a_period_when_in_effect_on_its_first_day(
     await make_kpi(api, admin, "returns", direction="lower_is_better")
     await make_target(api, admin, "returns", 5.0, effective_from="2031-01-01",
                       effective_to="2031-07-01")  # fmt: skip
-    await observe(api, ingester, "returns", [(dt.datetime(2031, m, 3, tzinfo=UTC), 1.0)
+    await observe(api, admin, "returns", [(dt.datetime(2031, m, 3, tzinfo=UTC), 1.0)
                                              for m in (6, 7)])  # fmt: skip
     june, july = [await status(api, reader, "returns", month(2031, m)) for m in (6, 7)]
     assert (june["target"], june["status"]) == (5.0, "met")
@@ -633,7 +633,7 @@ async def test_status_history_pages_back_with_before_and_limit(
 ) -> None:
     await make_kpi(api, admin, "orders")
     for m in (3, 4, 5, 6, 7):
-        await observe(api, ingester, "orders", [(dt.datetime(2031, m, 3, tzinfo=UTC), float(m))])
+        await observe(api, admin, "orders", [(dt.datetime(2031, m, 3, tzinfo=UTC), float(m))])
         await evaluate(api, admin, "orders", month(2031, m))
     r = await api.get("/v1/kpis/orders/status-history", headers=reader,
                       params={"limit": 2, "before": iso(month(2031, 6))})  # fmt: skip
@@ -660,7 +660,7 @@ async def test_a_leader_of_another_schema_does_not_hold_back_this_ones(
     database_url: str, db_schema: str,
 ) -> None:  # fmt: skip
     await make_kpi(api, admin, "orders")
-    await observe(api, ingester, "orders", [(dt.datetime(2031, 7, 3, tzinfo=UTC), 1.0)])
+    await observe(api, admin, "orders", [(dt.datetime(2031, 7, 3, tzinfo=UTC), 1.0)])
     # Another deployment in the same database, its tables in another schema, is mid-round.
     other = await dbmod.connect(database_url, f"{db_schema}_other")
     try:

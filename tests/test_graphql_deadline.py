@@ -52,7 +52,10 @@ async def slow(database_url: str) -> AsyncIterator[Slow]:
             key="latency", name="Latency", unit="ms", direction=Direction.LOWER_IS_BETTER,
             aggregation=Aggregation.AVG))  # fmt: skip
         months = [dt.datetime(2025, m, 1, tzinfo=dt.UTC) for m in range(1, 13)]
-        await con.execute("select ensure_observation_partitions($1)", months)
+        await con.execute(
+            "select ensure_observation_partitions($1::timestamptz[], '-infinity', 'infinity')",
+            months,
+        )
         await con.execute(
             "insert into observation (kpi_id, service_id, ts, value) "
             "select $1, $2, timestamptz '2025-01-01 00:00:00+00' + g * interval '30 seconds', "

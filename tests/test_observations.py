@@ -15,6 +15,7 @@ from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
 from tests.conftest import SingleConnectionDatabase
+from tests.conftest import app_client as clocked_client
 
 UTC = dt.UTC
 OBS = "/v1/observations"
@@ -168,6 +169,7 @@ def point(kpi: str, ts: str, value: float, **extra: Any) -> dict[str, Any]:
 async def test_json_batch_counts_and_rows(
     client: httpx.AsyncClient,
     con: dbmod.Connection,
+    settings: Settings,
     admin: dict[str, str],
     ingester: dict[str, str],
 ) -> None:
@@ -178,7 +180,10 @@ async def test_json_batch_counts_and_rows(
         point("orders", "2024-03-10T08:15:00Z", 12),
         point("failed_orders", "2024-03-09T23:30:00-01:00", 1.5, service="checkout"),
     ]
-    assert await ingest(client, ingester, batch) == {
+    # Sent a few days later, inside the window an ingest token may write in.
+    async with clocked_client(con, settings, clock=lambda: utc(2024, 3, 12)) as client:
+        result = await ingest(client, ingester, batch)
+    assert result == {
         "points": 4,
         "inserted": 4,
         "updated": 0,
@@ -281,6 +286,7 @@ def _stream_points(n: int) -> list[dict[str, Any]]:
 async def test_ndjson_stream_of_several_chunks(
     client: httpx.AsyncClient,
     con: dbmod.Connection,
+    settings: Settings,
     admin: dict[str, str],
     ingester: dict[str, str],
 ) -> None:
@@ -288,30 +294,32 @@ async def test_ndjson_stream_of_several_chunks(
     body = ndjson_body(_stream_points(12_000))
     chunks = [body[i : i + 7919] for i in range(0, len(body), 7919)]
     assert sum(not c.endswith(b"\n") for c in chunks) > 100  # lines really are split
-    resp = await client.post(OBS, content=pieces(body, 7919), headers={**ingester, **NDJSON})
-    assert resp.status_code == 200, resp.text
-    assert resp.json() == {"points": 12_000, "inserted": 12_000, "updated": 0, "unchanged": 0}
-    row = await con.fetchrow(
-        "select count(*) as n, sum(value) as total, min(ts) as first, max(ts) as last,"
-        " count(*) filter (where service_id is null) as no_service from observation"
-    )
-    assert row["n"] == 12_000
-    assert row["total"] == 11_999 * 12_000 / 2  # 0 + 1 + ... + 11,999 = 71,994,000
-    assert row["first"] == utc(2024, 1, 1)
-    assert row["last"] == utc(2024, 1, 9, 7, 59)  # 11,999 minutes later
-    assert row["no_service"] == 4_000
-    # Line 7,001 (index 7,000 = 7000 % 3 == 1: billing), at 7,000 minutes = 4d 20h 40m.
-    sample = await con.fetchrow(
-        "select s.slug, o.value from observation o left join business_service s"
-        " on s.id = o.service_id where o.ts = $1",
-        utc(2024, 1, 5, 20, 40),
-    )
-    assert (sample["slug"], sample["value"]) == ("billing", 7000.0)
+    # Sent the day after its last point, inside the window an ingest token may write in.
+    async with clocked_client(con, settings, clock=lambda: utc(2024, 1, 10)) as client:
+        resp = await client.post(OBS, content=pieces(body, 7919), headers={**ingester, **NDJSON})
+        assert resp.status_code == 200, resp.text
+        assert resp.json() == {"points": 12_000, "inserted": 12_000, "updated": 0, "unchanged": 0}
+        row = await con.fetchrow(
+            "select count(*) as n, sum(value) as total, min(ts) as first, max(ts) as last,"
+            " count(*) filter (where service_id is null) as no_service from observation"
+        )
+        assert row["n"] == 12_000
+        assert row["total"] == 11_999 * 12_000 / 2  # 0 + 1 + ... + 11,999 = 71,994,000
+        assert row["first"] == utc(2024, 1, 1)
+        assert row["last"] == utc(2024, 1, 9, 7, 59)  # 11,999 minutes later
+        assert row["no_service"] == 4_000
+        # Line 7,001 (index 7,000 = 7000 % 3 == 1: billing), at 7,000 minutes = 4d 20h 40m.
+        sample = await con.fetchrow(
+            "select s.slug, o.value from observation o left join business_service s"
+            " on s.id = o.service_id where o.ts = $1",
+            utc(2024, 1, 5, 20, 40),
+        )
+        assert (sample["slug"], sample["value"]) == ("billing", 7000.0)
 
-    # The same stream again changes nothing.
-    resp = await client.post(OBS, content=pieces(body, 4096), headers={**ingester, **NDJSON})
-    assert resp.json() == {"points": 12_000, "inserted": 0, "updated": 0, "unchanged": 12_000}
-    assert await count_rows(con) == 12_000
+        # The same stream again changes nothing.
+        resp = await client.post(OBS, content=pieces(body, 4096), headers={**ingester, **NDJSON})
+        assert resp.json() == {"points": 12_000, "inserted": 0, "updated": 0, "unchanged": 12_000}
+        assert await count_rows(con) == 12_000
 
 
 async def test_ndjson_duplicate_across_chunks_last_one_wins(
@@ -1078,6 +1086,7 @@ async def test_series_of_a_ratio_kpi(
 async def test_scopes(
     client: httpx.AsyncClient,
     con: dbmod.Connection,
+    settings: Settings,
     admin: dict[str, str],
     reader: dict[str, str],
     ingester: dict[str, str],
@@ -1091,5 +1100,6 @@ async def test_scopes(
     problem(await client.post(OBS, json=batch), 401)
     problem(await client.get("/v1/kpis/orders/series"), 401)
     assert await count_rows(con) == 0
-    assert (await ingest(client, ingester, batch))["inserted"] == 1
+    async with clocked_client(con, settings, clock=lambda: utc(2024, 1, 2)) as at_the_time:
+        assert (await ingest(at_the_time, ingester, batch))["inserted"] == 1
     assert buckets(await series(client, reader, "orders")) == [("2024-01-01T00:00:00Z", 1.0, 1)]

@@ -33,7 +33,9 @@ from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction, Scope
 from service.store import catalog
 
-START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+#: The first point's instant: midnight 80 days before the run, so that the default 100,000
+#: points a minute apart stay inside the window ingest tokens may write in (90 days back).
+START = dt.datetime.combine(dt.date.today() - dt.timedelta(days=80), dt.time(), dt.UTC)
 KPI = "bench_latency"
 SERVICES = ("svc-a", "svc-b")
 #: Bytes per piece of the NDJSON body as the client sends it.
@@ -88,7 +90,7 @@ def ndjson_pieces(points: Iterator[dict[str, object]], piece: int = NDJSON_PIECE
     return out
 
 
-async def _prepare(con: dbmod.Connection) -> str:
+async def _prepare(con: dbmod.Connection, scope: Scope = Scope.INGEST) -> str:
     for slug in SERVICES:
         await catalog.create_service(con, service=ServiceIn(slug=slug, name=slug, tier=2))
     await catalog.create_kpi(
@@ -96,7 +98,7 @@ async def _prepare(con: dbmod.Connection) -> str:
         kpi=KpiIn(key=KPI, name="Bench latency", unit="ms",
                   direction=Direction.LOWER_IS_BETTER, aggregation=Aggregation.AVG),
     )  # fmt: skip
-    return (await create_token(con, name="bench", scopes=[Scope.INGEST])).token
+    return (await create_token(con, name="bench", scopes=[scope])).token
 
 
 @dataclass
@@ -189,7 +191,7 @@ async def _bench(url: str, args: argparse.Namespace) -> None:
         token = await _prepare(con)
         # Partitions exist before any timing, so neither side pays for creating them.
         await con.execute(
-            "select ensure_observation_partitions($1)",
+            "select ensure_observation_partitions($1, '-infinity', 'infinity')",
             [START, START + dt.timedelta(minutes=total)],
         )
         async with running_server(url, schema, args.workers) as base:

@@ -157,7 +157,9 @@ async def generate(
     )
     streams = _streams(rng, observations, service_ids, kpi_ids, levels, span_us)
     months = _months(start, end)
-    await con.execute("select ensure_observation_partitions($1::timestamptz[])", months)
+    await con.execute(
+        "select ensure_observation_partitions($1::timestamptz[], '-infinity', 'infinity')", months
+    )
     loaded = 0
     empty: dict[str, object] = {}
     for m, month in enumerate(months):

@@ -24,6 +24,7 @@ from service.errors import BadRequest, error_for_status, problem_response
 from service.graphql.context import Context
 from service.graphql.guard import RequestDatabase
 from service.models.enums import Scope
+from service.rest.duplicate_keys import refuse_duplicate_keys
 from service.rest.endpoint import JSON, media_type, read_body
 from service.web.pages import explorer_response
 
@@ -52,6 +53,7 @@ async def _checked_body(request: Request, scope: AsgiScope, receive: Receive) ->
             raise BadRequest(f"the body is not valid JSON: {exc}") from exc
         if not isinstance(parsed, dict | list):
             raise BadRequest("the body must be a JSON object: {query, variables, operationName}")
+        refuse_duplicate_keys(body)
     sent = False
 
     async def replay() -> Message:

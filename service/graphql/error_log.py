@@ -20,7 +20,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
-from service.errors import ApiError
+from service.errors import ApiError, blames_client
 
 log = logging.getLogger("service.graphql")
 
@@ -36,7 +36,10 @@ def is_client_error(error: GraphQLError) -> bool:
         return True
     if isinstance(original, ApiError):
         return original.status < 500
-    return isinstance(original, ValueError | GraphQLError | asyncpg.DataError)
+    if isinstance(original, asyncpg.DataError):
+        # A value of the request Postgres refused; not stored data out of range.
+        return blames_client(original)
+    return isinstance(original, ValueError | GraphQLError)
 
 
 def _cut(text: str) -> str:

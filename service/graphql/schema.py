@@ -23,7 +23,7 @@ from strawberry.types.graphql import OperationType
 
 from service.config import Settings
 from service.db import Connection
-from service.errors import ApiError, from_pydantic, refused_value
+from service.errors import ApiError, blames_client, from_pydantic, refused_value
 from service.graphql import prefetch
 from service.graphql.error_log import LoggedSchema
 from service.graphql.execution import ExecutionContext
@@ -36,6 +36,7 @@ from service.graphql.inputs import (
     TeamInput,
 )
 from service.graphql.limits import CostLimit, cost_schema
+from service.graphql.nul_guard import RefuseNulCharacters
 from service.graphql.types.common import (
     Connection as Page,
 )
@@ -230,6 +231,8 @@ async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> 
     except ApiError as exc:
         return Problem.from_error(exc)
     except asyncpg.DataError as exc:
+        if not blames_client(exc):
+            raise  # stored data out of range: a server error, masked and logged
         log.info("value refused by the database", extra={"error": type(exc).__name__})
         return Problem.from_error(refused_value(exc))
 
@@ -421,7 +424,7 @@ class _MaskErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if not isinstance(original, asyncpg.DataError):
+        if not isinstance(original, asyncpg.DataError) or not blames_client(original):
             return super().anonymise_error(error)
         refused = refused_value(original)
         return GraphQLError(
@@ -444,6 +447,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         config=StrawberryConfig(scalar_map={dt.datetime: DateTime}),
         extensions=[
             RequireScopes,
+            RefuseNulCharacters,
             lambda: _MaskErrors(should_mask_error=_is_unexpected),
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 from service.ingest.model import PayloadError
+from service.models.instants import EARLIEST, LATEST
 
 _GITLAB = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)\s*(UTC|Z|[+-]\d{2}:?\d{2})$"
@@ -16,7 +17,20 @@ ZERO_TIME_YEAR = 1
 
 
 def parse_time(value: object, pointer: str) -> dt.datetime:
-    """ISO 8601 with a zone, or GitLab's '2025-05-02 12:30:19 +0000' / '... UTC', to UTC."""
+    """ISO 8601 with a zone, or GitLab's '2025-05-02 12:30:19 +0000' / '... UTC', to UTC,
+    between 1970 and 2200 as every instant the service keeps."""
+    return _in_range(_parse(value, pointer), value, pointer)
+
+
+def _in_range(parsed: dt.datetime, value: object, pointer: str) -> dt.datetime:
+    if not EARLIEST <= parsed < LATEST:
+        raise PayloadError(
+            pointer, f"timestamp out of range {EARLIEST.year}-{LATEST.year}: {value!r}"
+        )
+    return parsed
+
+
+def _parse(value: object, pointer: str) -> dt.datetime:
     if not isinstance(value, str) or not value:
         raise PayloadError(pointer, "expected a timestamp string")
     text = value.strip()
@@ -44,8 +58,8 @@ def parse_optional_time(value: object, pointer: str) -> dt.datetime | None:
     """Like parse_time, but None, "" and Alertmanager's 0001-01-01 zero time mean 'not yet'."""
     if value is None or value == "":
         return None
-    parsed = parse_time(value, pointer)
-    return None if parsed.year == ZERO_TIME_YEAR else parsed
+    parsed = _parse(value, pointer)
+    return None if parsed.year == ZERO_TIME_YEAR else _in_range(parsed, value, pointer)
 
 
 def from_epoch_millis(value: object, pointer: str) -> dt.datetime:
@@ -78,11 +92,13 @@ def from_epoch_nanos(value: object, pointer: str) -> dt.datetime:
 
 
 def _checked(convert: Callable[[], dt.datetime], value: object, pointer: str) -> dt.datetime:
-    """A conversion whose input may be far outside datetime's years 1-9999: a PayloadError."""
+    """A conversion whose input may be far outside datetime's years 1-9999: a PayloadError,
+    as is an instant outside 1970-2200."""
     try:
-        return convert()
+        converted = convert()
     except (OverflowError, ValueError, OSError) as exc:
         raise PayloadError(pointer, f"epoch time out of range: {value!r}") from exc
+    return _in_range(converted, value, pointer)
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Self
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from service.models.catalog import Body, FieldProblem, NoNul, Slug, Text
+from service.models.instants import Day
 
 #: Largest magnitude of an amount: far beyond any real budget line, and within numeric(20, 2).
 MAX_ABS_AMOUNT = 1e13
@@ -30,8 +30,10 @@ Currency = Annotated[
 class CostIn(Body):
     service: Slug | None = Field(default=None, description="A service slug; omit for the estate.")
     category: Category
-    period_start: dt.date = Field(description="First day of the period.")
-    period_end: dt.date = Field(description="Day after the period's last day (exclusive).")
+    period_start: Day = Field(description="First day of the period.")
+    period_end: Day = Field(
+        description="Day after the period's last day (exclusive); at most 2200-01-01."
+    )
     amount: float = Field(
         allow_inf_nan=False, strict=True, ge=-MAX_ABS_AMOUNT, le=MAX_ABS_AMOUNT,
         description="A number (not a string or boolean), at most 1e13 in magnitude; kept to "

@@ -7,15 +7,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from service.models.catalog import Body, KpiKey, NoNul, Slug
+from service.models.catalog import Body, KpiKey, Slug
 from service.models.enums import Aggregation, Grain
 from service.models.instants import Instant
+from service.models.text import Distinct, Identifier, Visible
 
 #: Largest magnitude of a value: far beyond any real KPI, and sums of millions of them stay finite.
 MAX_ABS_VALUE = 1e15
 
-DimensionName = Annotated[str, StringConstraints(min_length=1, max_length=60), NoNul]
-DimensionValue = Annotated[str, StringConstraints(max_length=200), NoNul]
+DimensionName = Annotated[str, StringConstraints(min_length=1, max_length=60), Identifier]
+DimensionValue = Annotated[str, StringConstraints(max_length=200), Distinct]
 
 
 class ObservationIn(Body):
@@ -27,7 +28,7 @@ class ObservationIn(Body):
         description="A number (not a string or boolean), at most 1e15 in magnitude.",
     )  # fmt: skip
     dimensions: dict[DimensionName, DimensionValue] = Field(default_factory=dict, max_length=20)
-    source: Annotated[str, StringConstraints(max_length=100), NoNul] | None = None
+    source: Annotated[str, StringConstraints(max_length=100), Visible] | None = None
 
 
 class IngestResult(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import httpx
 import orjson
 from pydantic import BaseModel, Field
 
+from service import outbound
 from service.clock import utc_now
 from service.db import Connection, Database, fetch_grouped, sql
 from service.notify import signing
@@ -46,6 +48,7 @@ SIGNING_KEY_NAME = "notifications"
 MAX_ERROR_CHARS = 500
 
 NotificationState = Literal["pending", "delivered", "failed"]
+log = logging.getLogger(__name__)
 
 
 def q(name: str) -> str:
@@ -56,7 +59,10 @@ class Attempt(BaseModel):
     id: int
     at: dt.datetime = Field(description="When the attempt was made (its webhook-timestamp).")
     status_code: int | None = Field(description="The receiver's HTTP status, if it answered.")
-    error: str | None = Field(description="Why no answer came (connection, timeout, ...).")
+    error: str | None = Field(
+        description="Why no answer came: refused by the outbound rules, no answer in time, or "
+        "no connection (without network detail)."
+    )
     duration_ms: float
 
 
@@ -146,14 +152,10 @@ class _Outcome:
         return self.status_code == 410 or self.attempts >= MAX_ATTEMPTS
 
 
-def _describe(exc: Exception) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 async def _send(
-    http: httpx.AsyncClient, secret: bytes, row: Any, at: dt.datetime, timeout: float
-) -> _Outcome:
+    http: httpx.AsyncClient, secret: bytes, row: Any, at: dt.datetime, timeout: float,
+    allow: outbound.AllowList,
+) -> _Outcome:  # fmt: skip
     body = orjson.dumps(row["payload"])
     request_headers = {
         **signing.headers(secret, row["message_id"], int(at.timestamp()), body),
@@ -165,17 +167,18 @@ async def _send(
     try:
         # httpx's timeout bounds each phase; this bounds the whole attempt, within the lease.
         async with asyncio.timeout(timeout):
-            async with http.stream(
-                "POST", row["url"], content=body, headers=request_headers, timeout=timeout,
-                follow_redirects=False,
+            async with outbound.stream(
+                http, "POST", row["url"], allow=allow, timeout=timeout, content=body,
+                headers=request_headers,
             ) as response:  # fmt: skip
                 status_code = response.status_code  # the body is not read: only the status
-    except TimeoutError:
-        error = f"no answer within {timeout:g} s"
     except Exception as exc:
-        # Whatever went wrong with this receiver is this attempt's error: recorded, retried,
-        # and no reason to leave the other rows of the batch unrecorded.
-        error = _describe(exc)[:MAX_ERROR_CHARS]
+        # Whatever went wrong with this receiver is this attempt's error: recorded (without
+        # the network detail behind it), retried, and no reason to leave the other rows of the
+        # batch unrecorded. The operator's log has the detail.
+        error = outbound.failure_text(exc, timeout)
+        detail = repr(exc)[:MAX_ERROR_CHARS]
+        log.info("notification not delivered", extra={"outbox_id": row["id"], "error": detail})
     duration_ms = (time.perf_counter() - started) * 1000
     return _Outcome(row["id"], row["attempts"], status_code, error, duration_ms)
 
@@ -188,9 +191,11 @@ async def deliver_due(
     now: dt.datetime | None = None,
     limit: int = 50,
     timeout: float = 10.0,
+    allow: outbound.AllowList,
 ) -> DeliveryReport:
     """Send up to `limit` notifications due at `now` (default: the clock), at once, each
-    within `timeout` seconds, and record each attempt. Call it again to go on."""
+    within `timeout` seconds, through the outbound guard (non-public addresses only when
+    `allow` names them), and record each attempt. Call it again to go on."""
     at = now if now is not None else utc_now()
     lease_end = at + dt.timedelta(seconds=timeout) + LEASE_MARGIN
     async with db.acquire() as con, con.transaction():
@@ -198,7 +203,7 @@ async def deliver_due(
     report = DeliveryReport()
     if not rows:
         return report
-    outcomes = await asyncio.gather(*(_send(http, secret, row, at, timeout) for row in rows))
+    outcomes = await asyncio.gather(*(_send(http, secret, row, at, timeout, allow) for row in rows))
     async with db.acquire() as con, con.transaction():
         for outcome in sorted(outcomes, key=lambda o: o.outbox_id):
             await con.execute(

@@ -43,17 +43,25 @@ def crud(
     update: Read,
     delete: Read,
     arg: str,
+    seen: Callable[[Any, bool], Any] | None = None,
 ) -> list[Endpoint]:
-    """The five endpoints of one catalog collection, keyed by `key` in the path."""
+    """The five endpoints of one catalog collection, keyed by `key` in the path; `seen(item,
+    admin)` gives what a reading token may see of an item."""
     item = f"{base}/{{{key}}}"
+
+    def shown(call: Call, found: Any) -> Any:
+        if seen is None:
+            return found
+        admin = call.principal is not None and call.principal.allows(Scope.ADMIN)
+        return [seen(i, admin) for i in found] if isinstance(found, list) else seen(found, admin)
 
     async def list_all(call: Call) -> Any:
         async with call.connection() as con:
-            return await list_(con)
+            return shown(call, await list_(con))
 
     async def get_one(call: Call) -> Any:
         async with call.connection() as con:
-            return await get(con, **{key: path_param(call, key)})
+            return shown(call, await get(con, **{key: path_param(call, key)}))
 
     async def create_one(call: Call) -> Any:
         async with call.transaction() as con:
@@ -175,7 +183,8 @@ ENDPOINTS: list[Endpoint] = [
           delete=store.delete_outcome, arg="outcome"),
     *crud(tag="kpis", base="/v1/kpis", key="key", noun="KPI definition", model_in=KpiIn,
           model_out=Kpi, list_=store.list_kpis, get=store.get_kpi, create=store.create_kpi,
-          update=store.update_kpi, delete=store.delete_kpi, arg="kpi"),
+          update=store.update_kpi, delete=store.delete_kpi, arg="kpi",
+          seen=lambda kpi, admin: kpi.as_seen(admin=admin)),
     Endpoint("GET", "/v1/targets", list_targets, Scope.READ, "List targets", "targets",
              response=list[Target], query=TargetFilter),
     Endpoint("GET", TARGET, get_target, Scope.READ, "Get one target", "targets",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import BaseModel, Field
 
 from service.errors import PayloadTooLarge
 from service.models.costs import Category, Cost, CostIn, CostIngestResult, Currency
 from service.models.enums import Scope
-from service.rest.endpoint import Call, Endpoint
+from service.models.instants import Day
+from service.rest.endpoint import Call, Endpoint, id_param
 from service.rest.metrics import cost_records_ingested
 from service.store import catalog, costs
 
@@ -35,10 +34,10 @@ class CostQuery(BaseModel):
     service: str | None = Field(default=None, description="A service slug; omit for all.")
     category: Category | None = None
     currency: Currency | None = None
-    from_: dt.date | None = Field(
+    from_: Day | None = Field(
         default=None, alias="from", description="Records whose period ends after this day."
     )
-    to: dt.date | None = Field(
+    to: Day | None = Field(
         default=None, description="Records whose period starts before this day (exclusive)."
     )
     limit: int = Field(default=1000, ge=1, le=10_000)
@@ -57,6 +56,23 @@ async def list_costs(call: Call) -> list[Cost]:
         )  # fmt: skip
 
 
+async def get_cost(call: Call) -> Cost:
+    async with call.connection() as con:
+        return await costs.get_cost(con, cost_id=id_param(call))
+
+
+async def replace_cost(call: Call) -> Cost:
+    """Corrects a record, its period and other key fields included."""
+    async with call.transaction() as con:
+        return await costs.update_cost(con, cost_id=id_param(call), record=call.body)
+
+
+async def delete_cost(call: Call) -> None:
+    async with call.transaction() as con:
+        await costs.delete_cost(con, cost_id=id_param(call))
+
+
+COST = "/v1/costs/{id:int}"
 ENDPOINTS = [
     Endpoint(
         "POST", "/v1/costs", ingest_costs, Scope.INGEST, "Ingest cost records", "costs",
@@ -74,4 +90,13 @@ ENDPOINTS = [
         description="Records overlapping the window [from, to) (dates), ordered by "
         "period_start then id, at most `limit` (default 1,000, at most 10,000).",
     ),
+    Endpoint("GET", COST, get_cost, Scope.READ, "Get one cost record", "costs",
+             response=Cost, errors=(404,)),
+    Endpoint("PUT", COST, replace_cost, Scope.ADMIN, "Correct a cost record", "costs",
+             body=CostIn, response=Cost, errors=(404, 409, 413, 415, 422),
+             description="Replaces every field of the record, its service, category, period "
+             "and currency included: the way to correct a record sent with a wrong key. A 409 "
+             "when another record already has the new key."),
+    Endpoint("DELETE", COST, delete_cost, Scope.ADMIN, "Delete a cost record", "costs",
+             status=204, errors=(404,)),
 ]  # fmt: skip

@@ -35,6 +35,7 @@ from service.errors import (
 )
 from service.models.enums import Scope
 from service.rest import idempotency
+from service.rest.duplicate_keys import refuse_duplicate_keys
 from service.store import idempotency as idempotency_store
 
 JSON = "application/json"
@@ -123,9 +124,22 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
     return TypeAdapter(tp)
 
 
+def check_content_encoding(request: Request) -> None:
+    """Bodies are taken as sent: a compressed one (any Content-Encoding but identity) is a 415,
+    so that the body limits bound what is stored and no small body can inflate to gigabytes."""
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise UnsupportedMediaType(
+            f"Content-Encoding {encoding!r} is not accepted: send the body uncompressed",
+            header="Content-Encoding",
+        )
+
+
 async def body_chunks(request: Request) -> AsyncIterator[bytes]:
-    """The body as it arrives; a 408 when the client pauses for longer than
-    KPI_BODY_READ_TIMEOUT_SECONDS (a stalled upload must not hold the request forever)."""
+    """The body as it arrives; a 415 for a compressed one; a 408 when the client pauses for
+    longer than KPI_BODY_READ_TIMEOUT_SECONDS (a stalled upload must not hold the request
+    forever)."""
+    check_content_encoding(request)
     settings: Settings = request.app.state.settings
     idle = settings.body_read_timeout_seconds
     chunks = request.stream().__aiter__()
@@ -144,6 +158,7 @@ async def body_chunks(request: Request) -> AsyncIterator[bytes]:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing (413) as soon as it grows past `limit` bytes."""
+    check_content_encoding(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is over the {limit}-byte limit", limit=limit)
@@ -208,6 +223,7 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         if body_adapter is not None and not endpoint.stream_body:
             check_media_type(request, endpoint.content_types)
             raw = await read_body(request, settings.max_body_bytes)
+            refuse_duplicate_keys(raw)
             try:
                 body = body_adapter.validate_json(raw)
             except ValidationError as exc:

@@ -10,6 +10,8 @@ from service.errors import PayloadTooLarge, from_pydantic
 from service.models.enums import Grain, Scope
 from service.models.instants import Instant
 from service.models.observations import IngestResult, ObservationIn, Series
+from service.observation_limits import Window, ingest_window, partition_horizon
+from service.rest.duplicate_keys import refuse_duplicate_keys, refuse_duplicate_keys_in_lines
 from service.rest.endpoint import (
     JSON,
     NDJSON,
@@ -33,6 +35,7 @@ _point = TypeAdapter(ObservationIn)
 
 async def _json_batch(call: Call) -> list[Numbered]:
     raw = await read_body(call.request, call.settings.max_body_bytes)
+    refuse_duplicate_keys(raw)
     try:
         with gc_paused():
             points = _batch.validate_json(raw)
@@ -72,19 +75,21 @@ async def _ndjson_stream(call: Call) -> AsyncIterator[list[Numbered]]:
     index = -1
     async for lines in _ndjson_lines(call):
         full: list[list[Numbered]] = []
+        numbered: list[tuple[int, bytes]] = []
+        for line in lines:
+            index += 1
+            if not line.strip():
+                continue
+            if len(line) > limit:
+                raise PayloadTooLarge(f"an NDJSON line is over the {limit}-byte limit", limit=limit)
+            numbered.append((index, line))
+        refuse_duplicate_keys_in_lines(numbered)
         with gc_paused():
-            for line in lines:
-                index += 1
-                if not line.strip():
-                    continue
-                if len(line) > limit:
-                    raise PayloadTooLarge(
-                        f"an NDJSON line is over the {limit}-byte limit", limit=limit
-                    )
+            for at, line in numbered:
                 try:
-                    chunk.append((index, _point.validate_json(line)))
+                    chunk.append((at, _point.validate_json(line)))
                 except ValidationError as exc:
-                    raise from_pydantic(exc, prefix=[index]) from exc
+                    raise from_pydantic(exc, prefix=[at]) from exc
                 if len(chunk) >= NDJSON_CHUNK:
                     full.append(chunk)
                     chunk = []
@@ -93,14 +98,27 @@ async def _ndjson_stream(call: Call) -> AsyncIterator[list[Numbered]]:
     yield chunk
 
 
+async def _in_window(
+    chunks: AsyncIterator[list[Numbered]], window: Window
+) -> AsyncIterator[list[Numbered]]:
+    async for chunk in chunks:
+        window.check(chunk)
+        yield chunk
+
+
 async def ingest_observations(call: Call) -> IngestResult:
-    """Store a batch atomically; answered only after commit. Re-sending changes nothing."""
+    """Store a batch atomically; answered only after commit. Re-sending changes nothing.
+    Tokens without the admin scope write only inside the window around now."""
     kind = check_media_type(call.request, (JSON, NDJSON))
+    now = call.now()
     # A JSON batch is read and validated before a connection is taken, so a slow upload
     # holds none; an NDJSON stream of any length is copied as it arrives.
     chunks = _once(await _json_batch(call)) if kind == JSON else _ndjson_stream(call)
+    if call.principal is None or not call.principal.allows(Scope.ADMIN):
+        chunks = _in_window(chunks, ingest_window(now, call.settings))
+    horizon = partition_horizon(now, call.settings)
     async with call.transaction() as con:
-        result = await observations.ingest(con, chunks)
+        result = await observations.ingest(con, chunks, horizon=horizon)
     points_ingested(call, "json" if kind == JSON else "ndjson", result)
     return result
 
@@ -148,6 +166,9 @@ ENDPOINTS = [
         errors=(413, 415, 422), stream_body=True, idempotency="natural",
         description="A JSON array of at most 10,000 points (and 8 MiB), or an "
         "application/x-ndjson stream of any length (one point per line, 64 KiB per line). "
+        "A token without the admin scope may send points from 90 days before now to a day "
+        "after (KPI_OBSERVATION_WINDOW_PAST_DAYS / _FUTURE_DAYS); older history is a backfill "
+        "for an admin token or `kpi import`. "
         "All points are stored or none; the answer comes after commit. A point is identified "
         "by (kpi, service, ts, dimensions): re-sending it changes nothing, a new value "
         "replaces it and keeps the old one as a revision. In a batch, the last duplicate wins. "

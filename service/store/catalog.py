@@ -26,6 +26,7 @@ from service.models.catalog import (
     TeamIn,
 )
 from service.models.enums import BuiltinMetric, Direction
+from service.models.stored import read
 
 
 def q(name: str) -> str:
@@ -60,12 +61,12 @@ def _check_path_key(field: str, path_value: str, body_value: str) -> None:
 
 
 async def list_teams(con: Connection, *, slugs: Sequence[str] | None = None) -> list[Team]:
-    return [Team(**r) for r in await con.fetch(q("list_teams"), slugs)]
+    return [read(Team, r) for r in await con.fetch(q("list_teams"), slugs)]
 
 
 async def page_teams(con: Connection, *, after_id: int, limit: int) -> list[Team]:
     """Teams in creation order after `after_id`, for cursor pagination."""
-    return [Team(**r) for r in await con.fetch(q("page_teams"), after_id, limit)]
+    return [read(Team, r) for r in await con.fetch(q("page_teams"), after_id, limit)]
 
 
 async def get_team(con: Connection, *, slug: str) -> Team:
@@ -76,7 +77,7 @@ async def get_team(con: Connection, *, slug: str) -> Team:
 
 
 async def teams_by_id(con: Connection, ids: Sequence[int]) -> list[Team]:
-    return [Team(**r) for r in await con.fetch(q("teams_by_id"), list(ids))]
+    return [read(Team, r) for r in await con.fetch(q("teams_by_id"), list(ids))]
 
 
 async def create_team(con: Connection, *, team: TeamIn) -> Team:
@@ -103,7 +104,7 @@ async def delete_team(con: Connection, *, slug: str) -> None:
 
 
 def _service(record: asyncpg.Record) -> Service:
-    return Service(**record)
+    return read(Service, record)
 
 
 async def list_services(
@@ -226,12 +227,12 @@ async def delete_service(con: Connection, *, slug: str) -> None:
 
 
 async def list_outcomes(con: Connection, *, slugs: Sequence[str] | None = None) -> list[Outcome]:
-    return [Outcome(**r) for r in await con.fetch(q("list_outcomes"), slugs)]
+    return [read(Outcome, r) for r in await con.fetch(q("list_outcomes"), slugs)]
 
 
 async def page_outcomes(con: Connection, *, after_id: int, limit: int) -> list[Outcome]:
     """Outcomes in creation order after `after_id`, for cursor pagination."""
-    return [Outcome(**r) for r in await con.fetch(q("page_outcomes"), after_id, limit)]
+    return [read(Outcome, r) for r in await con.fetch(q("page_outcomes"), after_id, limit)]
 
 
 async def get_outcome(con: Connection, *, slug: str) -> Outcome:
@@ -242,7 +243,7 @@ async def get_outcome(con: Connection, *, slug: str) -> Outcome:
 
 
 async def outcomes_by_id(con: Connection, ids: Sequence[int]) -> list[Outcome]:
-    return [Outcome(**r) for r in await con.fetch(q("outcomes_by_id"), list(ids))]
+    return [read(Outcome, r) for r in await con.fetch(q("outcomes_by_id"), list(ids))]
 
 
 async def create_outcome(con: Connection, *, outcome: OutcomeIn) -> Outcome:
@@ -272,7 +273,7 @@ async def delete_outcome(con: Connection, *, slug: str) -> None:
 
 
 def _kpi(record: asyncpg.Record) -> Kpi:
-    return Kpi.model_validate(dict(record.items()))
+    return read(Kpi, record)
 
 
 async def list_kpis(
@@ -425,7 +426,7 @@ def _target(record: asyncpg.Record) -> Target:
     data = dict(record.items())
     data.pop("kpi_id", None)
     data.pop("key", None)
-    return Target(**data)
+    return read(Target, data)
 
 
 async def list_targets(

@@ -6,9 +6,12 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
+import asyncpg
+
 from service.db import Connection, sql
-from service.errors import invalid
+from service.errors import Conflict, NotFound, field_error, invalid
 from service.models.costs import Cost, CostIn, CostIngestResult
+from service.models.stored import read
 
 
 def q(name: str) -> str:
@@ -83,4 +86,41 @@ async def list_costs(
     if start is not None and end is not None and end <= start:
         raise invalid("to", "must be after from")
     rows = await con.fetch(q("list_costs"), service_id, category, currency, start, end, limit)
-    return [Cost(**r) for r in rows]
+    return [read(Cost, r) for r in rows]
+
+
+async def get_cost(con: Connection, *, cost_id: int) -> Cost:
+    row = await con.fetchrow(q("get_cost"), cost_id)
+    if row is None:
+        raise NotFound(f"no cost record {cost_id}")
+    return read(Cost, row)
+
+
+async def update_cost(con: Connection, *, cost_id: int, record: CostIn) -> Cost:
+    """Replaces a record whole, its period and other key fields included; a 409 when another
+    record already has the new key."""
+    service_id = None
+    if record.service is not None:
+        rows = await con.fetch(q("lock_services"), [record.service])
+        if not rows:
+            raise invalid("service", f"unknown service {record.service!r}")
+        service_id = rows[0]["id"]
+    try:
+        found = await con.fetchval(
+            q("update_cost"), cost_id, service_id, record.category,
+            record.period_start, record.period_end, Decimal(f"{record.amount:.2f}"),
+            record.currency, record.note, record.source,
+        )  # fmt: skip
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(
+            "another cost record has this service, category, period and currency",
+            errors=[field_error("period_start", "already taken by another record")],
+        ) from exc
+    if found is None:
+        raise NotFound(f"no cost record {cost_id}")
+    return Cost(id=cost_id, **record.model_dump())
+
+
+async def delete_cost(con: Connection, *, cost_id: int) -> None:
+    if await con.fetchval(q("delete_cost"), cost_id) is None:
+        raise NotFound(f"no cost record {cost_id}")

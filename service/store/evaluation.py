@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from service import outbound
 from service.db import Connection, fetch_grouped, sql
 from service.errors import Conflict, NotFound, invalid
 from service.kpi import periods
@@ -216,7 +217,10 @@ async def fire_steps(
     fired = []
     for position in due_steps(kpi.escalation_path, state, now):
         step = kpi.escalation_path[position - 1]
-        detail = f"{step.who} via {step.channel.value} {step.address}"
+        # Every read token can list events: a webhook is named by its host alone (the URL is
+        # in the outbox, which admins read).
+        address = outbound.shown_url(step.address, admin=step.channel is Channel.EMAIL)
+        detail = f"{step.who} via {step.channel.value} {address}"
         if step.channel is Channel.EMAIL:
             detail += " (recorded; this service sends no e-mail, use a webhook step to notify)"
         if not await _event(con, esc["id"], "step", position, now, detail):

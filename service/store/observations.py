@@ -16,7 +16,7 @@ import datetime as dt
 import gc
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asyncpg import DeadlockDetectedError, UniqueViolationError
 
@@ -24,6 +24,9 @@ from service.db import Connection, sql
 from service.errors import ValidationFailed, invalid
 from service.models.enums import KpiKind
 from service.models.observations import IngestResult, ObservationIn
+
+if TYPE_CHECKING:
+    from service.observation_limits import Horizon
 
 _COLUMNS = ("kpi_id", "service_id", "ts", "value", "dimensions", "source")
 _STAGE_COLUMNS = ("ord", *_COLUMNS)
@@ -114,8 +117,14 @@ async def _non_empty(chunks: AsyncIterable[list[Numbered]]) -> AsyncIterator[lis
             yield chunk
 
 
-async def ingest(con: Connection, chunks: AsyncIterable[list[Numbered]]) -> IngestResult:
+async def ingest(
+    con: Connection, chunks: AsyncIterable[list[Numbered]], *, horizon: Horizon | None = None
+) -> IngestResult:
     """Store every point of every chunk, or none: the caller holds the transaction.
+
+    Months inside `horizon` (default: observation_limits.partition_horizon of now) get a
+    partition of their own when first written; points of other months go to the default
+    partition.
 
     A point naming an unknown KPI or service fails the whole request with a 422 whose pointer
     is the point's index in the request (its line number - 1 for NDJSON); a point that fails
@@ -125,13 +134,17 @@ async def ingest(con: Connection, chunks: AsyncIterable[list[Numbered]]) -> Inge
     first = await anext(stream, None)
     if first is None:
         return IngestResult(points=0, inserted=0, updated=0, unchanged=0)
+    if horizon is None:
+        from service.observation_limits import partition_horizon
+
+        horizon = partition_horizon(dt.datetime.now(dt.UTC))
     second = await anext(stream, None)
     if second is None:
-        return await _merge_chunk(con, first)
-    return await _merge_stream(con, first, second, stream)
+        return await _merge_chunk(con, first, horizon)
+    return await _merge_stream(con, first, second, stream, horizon)
 
 
-async def _merge_chunk(con: Connection, chunk: list[Numbered]) -> IngestResult:
+async def _merge_chunk(con: Connection, chunk: list[Numbered], horizon: Horizon) -> IngestResult:
     keys = _Keys()
     problem = await keys.resolve(con, chunk)
     if problem is not None:
@@ -154,7 +167,7 @@ async def _merge_chunk(con: Connection, chunk: list[Numbered]) -> IngestResult:
     first, last = min(instants), max(instants)
     months: dict[tuple[int, int], dt.datetime] = {}
     _months((first, last) if _same_month(first, last) else instants, months)
-    await con.execute(q("ensure_partitions"), list(months.values()))
+    await con.execute(q("ensure_partitions"), list(months.values()), horizon.start, horizon.end)
     await con.execute(q("lock_days"), [row[0] for row in distinct.values()], instants)
     kpis = {row[0] for row in distinct.values()}
     stored = await _stored_keys(con, kpis, first, last, len(distinct))
@@ -206,6 +219,7 @@ async def _merge_stream(
     first: list[Numbered],
     second: list[Numbered],
     rest: AsyncIterator[list[Numbered]],
+    horizon: Horizon,
 ) -> IngestResult:
     keys = _Keys()
     months: dict[tuple[int, int], dt.datetime] = {}
@@ -244,7 +258,7 @@ async def _merge_stream(
             await asyncio.gather(copying, return_exceptions=True)
     if problem is not None:
         raise problem
-    await con.execute(q("ensure_partitions"), list(months.values()))
+    await con.execute(q("ensure_partitions"), list(months.values()), horizon.start, horizon.end)
     await con.execute(q("lock_stage_days"))
     written = await con.fetchrow(q("merge_stage"))
     await con.execute(q("drop_stage"))

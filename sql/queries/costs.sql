@@ -45,3 +45,22 @@ where ($1::bigint is null or c.service_id = $1)
   and ($5::date is null or c.period_start < $5)
 order by c.period_start, c.id
 limit $6;
+
+-- name: get_cost
+select c.id, s.slug as service, c.category, c.period_start, c.period_end,
+       c.amount::float8 as amount, c.currency, c.note, c.source
+from cost_record c
+left join business_service s on s.id = c.service_id
+where c.id = $1;
+
+-- name: update_cost
+-- Replaces every field of one record (its key included: a record sent with a wrong period
+-- is corrected here, not by sending another one).
+update cost_record
+set service_id = $2, category = $3, period_start = $4, period_end = $5, amount = $6,
+    currency = $7, note = $8, source = $9, updated_at = now()
+where id = $1
+returning id;
+
+-- name: delete_cost
+delete from cost_record where id = $1 returning id;

@@ -11,7 +11,8 @@ select key, id, kind from kpi where key = any($1::text[]) for key share;
 select slug, id from business_service where slug = any($1::text[]) for key share;
 
 -- name: ensure_partitions
-select ensure_observation_partitions($1::timestamptz[]);
+-- Monthly partitions for the months of $1 inside [$2, $3); other months go to the default one.
+select ensure_observation_partitions($1::timestamptz[], $2, $3);
 
 -- name: lock_days
 -- Waits for any other request writing points of the same KPI-days, and holds them until

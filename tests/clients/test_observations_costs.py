@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from kpi_client import AsyncClient, Forbidden, RequestInvalid
+from kpi_client import AsyncClient, Forbidden, NotFound, RequestInvalid
 from kpi_client.models import CostIn, ObservationIn
 
 from service import db as dbmod
@@ -164,6 +164,24 @@ async def test_costs_round_trip(kpi: AsyncClient, con: dbmod.Connection) -> None
     assert [c.amount for c in only] == [9120.5]
     assert await kpi.list_costs(from_=dt.date(2031, 6, 1)) == []
     assert await con.fetchval("select count(*) from cost_record") == 2
+
+
+async def test_a_cost_record_is_corrected_and_deleted(
+    kpi: AsyncClient, con: dbmod.Connection
+) -> None:
+    await make_catalog(kpi)
+    sent = {"category": "cloud", "period_start": "2031-01-01", "period_end": "2031-12-01",
+            "amount": 12.5, "currency": "EUR"}  # fmt: skip
+    await kpi.ingest_costs([sent])
+    (record,) = await kpi.list_costs()
+    assert (await kpi.get_cost(record.id)).period_end == dt.date(2031, 12, 1)
+    fixed = await kpi.replace_cost(record.id, {**sent, "period_end": "2031-02-01"})
+    assert (fixed.id, fixed.period_end, fixed.amount) == (record.id, dt.date(2031, 2, 1), 12.5)
+    assert (await kpi.get_cost(record.id)).period_end == dt.date(2031, 2, 1)
+    await kpi.delete_cost(record.id)
+    with pytest.raises(NotFound):
+        await kpi.get_cost(record.id)
+    assert await con.fetchval("select count(*) from cost_record") == 0
 
 
 async def test_ingest_token_can_write_but_not_administer(

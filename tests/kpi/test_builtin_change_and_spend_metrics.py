@@ -350,7 +350,8 @@ async def test_spend_per_active_user(
         {"kpi": "active_users", "ts": at("2025-11-20"), "value": 1500},
         {"kpi": "active_users", "ts": at("2025-12-10"), "value": 0},
     ]
-    await send(api, ingester, "POST", "/v1/observations", points, status=200)
+    # History, sent months later: an admin's backfill.
+    await send(api, admin, "POST", "/v1/observations", points, status=200)
     # Fleet, by month (spend per bucket first, then divided):
     #   October: 3,100 EUR over no users: null (1 record + 0 points).
     #   November: 12,600 / 1,500 = 8.4 (4 records + 2 points).

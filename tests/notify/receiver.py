@@ -21,8 +21,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from service.outbound import AllowList
+
 Headers = dict[str, str]
 Json = dict[str, Any]
+
+#: The receiver listens on loopback, which the outbound guard refuses unless allowed: tests
+#: allow it as a deployment would allow its own internal receivers (KPI_OUTBOUND_ALLOW).
+LOOPBACK = AllowList.parse(["127.0.0.1"])
 
 
 def spec_signature(secret: bytes, msg_id: str, timestamp: str, body: bytes) -> str:

@@ -20,7 +20,7 @@ from service.models.enums import Aggregation, Direction
 from service.notify import outbox, signing
 from service.store import catalog
 from tests.conftest import SingleConnectionDatabase
-from tests.notify.receiver import Receiver, free_port, serving
+from tests.notify.receiver import LOOPBACK, Receiver, free_port, serving
 
 Headers = dict[str, str]
 
@@ -67,7 +67,7 @@ async def test_a_notification_is_delivered_once_signed(
     con: dbmod.Connection, db: SingleConnectionDatabase, receiver: Receiver, http: httpx.AsyncClient
 ) -> None:
     outbox_id = await queue(con, receiver.url)
-    report = await outbox.deliver_due(db, http, SECRET, now=T0)
+    report = await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
     assert (report.delivered, report.retrying, report.failed) == ([outbox_id], [], [])
 
     assert len(receiver.received) == 1
@@ -89,7 +89,9 @@ async def test_a_notification_is_delivered_once_signed(
     assert notification.attempt_log[0].duration_ms > 0
 
     # delivered is done: nothing is sent again, however late
-    report = await outbox.deliver_due(db, http, SECRET, now=T0 + dt.timedelta(days=30))
+    report = await outbox.deliver_due(
+        db, http, SECRET, now=T0 + dt.timedelta(days=30), allow=LOOPBACK
+    )
     assert report.attempted == 0
     assert len(receiver.received) == 1
 
@@ -99,7 +101,7 @@ async def test_a_failed_attempt_is_retried_when_due_with_the_same_id(
 ) -> None:
     receiver.fail_first = 1
     outbox_id = await queue(con, receiver.url)
-    report = await outbox.deliver_due(db, http, SECRET, now=T0)
+    report = await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
     assert report.retrying == [outbox_id]
     notification = await row(con, outbox_id)
     assert notification.state == "pending"
@@ -108,11 +110,13 @@ async def test_a_failed_attempt_is_retried_when_due_with_the_same_id(
     assert [(a.status_code, a.error) for a in notification.attempt_log] == [(500, None)]
 
     due = T0 + outbox.backoff(1)
-    report = await outbox.deliver_due(db, http, SECRET, now=due - dt.timedelta(seconds=1))
+    report = await outbox.deliver_due(
+        db, http, SECRET, now=due - dt.timedelta(seconds=1), allow=LOOPBACK
+    )
     assert report.attempted == 0
     assert len(receiver.received) == 1
 
-    report = await outbox.deliver_due(db, http, SECRET, now=due)
+    report = await outbox.deliver_due(db, http, SECRET, now=due, allow=LOOPBACK)
     assert report.delivered == [outbox_id]
     first, second = receiver.received
     assert first.valid and second.valid
@@ -130,12 +134,13 @@ async def test_an_unreachable_receiver_is_an_error_recorded(
     con: dbmod.Connection, db: SingleConnectionDatabase, http: httpx.AsyncClient
 ) -> None:
     outbox_id = await queue(con, f"http://127.0.0.1:{free_port()}/hook")
-    report = await outbox.deliver_due(db, http, SECRET, now=T0)
+    report = await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
     assert report.retrying == [outbox_id]
     notification = await row(con, outbox_id)
     (attempt,) = notification.attempt_log
     assert attempt.status_code is None
-    assert attempt.error is not None and attempt.error.startswith("ConnectError")
+    # Said without the system's error text, address or port: nothing to map a network with.
+    assert attempt.error == "no answer: the connection could not be made or was lost"
     assert notification.last_error == attempt.error
     assert notification.next_attempt_at == T0 + outbox.backoff(1)
 
@@ -145,7 +150,7 @@ async def test_a_slow_receiver_times_out(
 ) -> None:
     receiver.delay = 0.5
     outbox_id = await queue(con, receiver.url)
-    report = await outbox.deliver_due(db, http, SECRET, now=T0, timeout=0.1)
+    report = await outbox.deliver_due(db, http, SECRET, now=T0, timeout=0.1, allow=LOOPBACK)
     assert report.retrying == [outbox_id]
     (attempt,) = (await row(con, outbox_id)).attempt_log
     assert (attempt.status_code, attempt.error) == (None, "no answer within 0.1 s")
@@ -159,7 +164,7 @@ async def test_after_max_attempts_it_is_failed_and_still_listed(
     outbox_id = await queue(con, receiver.url)
     now = T0
     for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
-        report = await outbox.deliver_due(db, http, SECRET, now=now)
+        report = await outbox.deliver_due(db, http, SECRET, now=now, allow=LOOPBACK)
         notification = await row(con, outbox_id)
         assert notification.attempts == attempt
         if attempt < outbox.MAX_ATTEMPTS:
@@ -171,7 +176,9 @@ async def test_after_max_attempts_it_is_failed_and_still_listed(
     assert len({r.msg_id for r in receiver.received}) == 1
     assert all(r.valid for r in receiver.received)
 
-    report = await outbox.deliver_due(db, http, SECRET, now=now + dt.timedelta(days=30))
+    report = await outbox.deliver_due(
+        db, http, SECRET, now=now + dt.timedelta(days=30), allow=LOOPBACK
+    )
     assert report.attempted == 0
     failed = await outbox.list_notifications(con, state="failed")
     assert [n.id for n in failed] == [outbox_id]
@@ -185,7 +192,7 @@ async def test_gone_stops_at_once(
 ) -> None:
     receiver.fail_first, receiver.fail_status = 1, 410
     outbox_id = await queue(con, receiver.url)
-    report = await outbox.deliver_due(db, http, SECRET, now=T0)
+    report = await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
     assert report.failed == [outbox_id]
     assert (await row(con, outbox_id)).state == "failed"
 
@@ -220,16 +227,20 @@ async def test_a_crash_after_sending_means_sending_again_not_losing_it(
 ) -> None:
     outbox_id = await queue(con, receiver.url)
     with pytest.raises(RuntimeError, match="worker died"):
-        await outbox.deliver_due(CrashAfterSend(db), http, SECRET, now=T0, timeout=5)
+        await outbox.deliver_due(
+            CrashAfterSend(db), http, SECRET, now=T0, timeout=5, allow=LOOPBACK
+        )
     assert len(receiver.received) == 1
     notification = await row(con, outbox_id)
     lease_end = T0 + dt.timedelta(seconds=5) + outbox.LEASE_MARGIN
     assert (notification.state, notification.next_attempt_at) == ("pending", lease_end)
 
     # claimed: no other worker sends it meanwhile
-    report = await outbox.deliver_due(db, http, SECRET, now=lease_end - dt.timedelta(seconds=1))
+    report = await outbox.deliver_due(
+        db, http, SECRET, now=lease_end - dt.timedelta(seconds=1), allow=LOOPBACK
+    )
     assert report.attempted == 0
-    report = await outbox.deliver_due(db, http, SECRET, now=lease_end)
+    report = await outbox.deliver_due(db, http, SECRET, now=lease_end, allow=LOOPBACK)
     assert report.delivered == [outbox_id]
     first, second = receiver.received
     assert first.msg_id == second.msg_id
@@ -322,7 +333,7 @@ async def test_two_workers_at_once_send_each_notification_exactly_once(
                 sent: list[int] = []
                 while True:
                     report = await outbox.deliver_due(
-                        dbmod.PoolDatabase(pool), http, SECRET, limit=4
+                        dbmod.PoolDatabase(pool), http, SECRET, limit=4, allow=LOOPBACK
                     )
                     if report.attempted == 0:
                         return sent
@@ -355,8 +366,8 @@ async def test_list_endpoint_shows_attempts_to_admins_only(
 ) -> None:
     receiver.fail_first = 1
     outbox_id = await queue(con, receiver.url)
-    await outbox.deliver_due(db, http, SECRET, now=T0)
-    await outbox.deliver_due(db, http, SECRET, now=T0 + outbox.backoff(1))
+    await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
+    await outbox.deliver_due(db, http, SECRET, now=T0 + outbox.backoff(1), allow=LOOPBACK)
 
     r = await client.get("/v1/notifications", params={"state": "delivered"}, headers=admin)
     assert r.status_code == 200, r.text

@@ -34,8 +34,9 @@ SOURCE = "github-reliability"
 SECRET = "reliability-webhook-secret"
 #: A deployment as GitHub published it; each delivery gets its own deployment id.
 DEPLOYMENT_FIXTURE = "github/deployment/octokit_payload.json"
-#: Points of one request lie on this day, a second apart.
-BASE = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+#: Points of one request lie on this day, a second apart: two days before the run, inside the
+#: window an ingest token may write in.
+BASE = dt.datetime.combine(dt.date.today() - dt.timedelta(days=2), dt.time(), dt.UTC)
 
 CATALOG: dict[str, Any] = {
     "services": [{"slug": SERVICE, "name": "Hello World", "tier": 2}],

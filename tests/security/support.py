@@ -94,8 +94,9 @@ async def stored_anywhere(con: dbmod.Connection, value: object) -> list[str]:
 
 
 async def make_catalog(con: dbmod.Connection) -> dict[str, int]:
-    """Team, service, outcome, KPI, a target and an open incident, written straight to the
-    database (fast: this runs before each of hundreds of cases); the ids of the last two."""
+    """Team, service, outcome, KPI, a target, an open incident and a cost record, written
+    straight to the database (fast: this runs before each of hundreds of cases); the ids of
+    the last three."""
     await catalog.create_team(con, team=TeamIn(slug=TEAM, name="Core"))
     await catalog.create_service(
         con, service=ServiceIn(slug=SERVICE, name="ERP", tier=2, team=TEAM)
@@ -113,7 +114,13 @@ async def make_catalog(con: dbmod.Connection) -> dict[str, int]:
         SERVICE,
         dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC),
     )
-    return {"incident": incident, "target": target.id}
+    cost = await con.fetchval(
+        "insert into cost_record (service_id, category, period_start, period_end, amount,"
+        " currency) select id, 'cloud', '2026-01-01', '2026-02-01', 10, 'EUR'"
+        " from business_service where slug = $1 returning id",
+        SERVICE,
+    )
+    return {"incident": incident, "target": target.id, "cost": cost}
 
 
 async def make_sources(con: dbmod.Connection) -> None:

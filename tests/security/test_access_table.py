@@ -336,7 +336,9 @@ async def test_secrets_are_never_logged_nor_answered(
     all_logs: Callable[[], list[str]],
     notify_receiver: Receiver,
 ) -> None:
-    settings = settings.model_copy(update={"notify_secret": SecretStr(NOTIFY_SECRET)})
+    settings = settings.model_copy(
+        update={"notify_secret": SecretStr(NOTIFY_SECRET), "outbound_allow": ["127.0.0.1"]}
+    )
     await make_catalog(con)
     responses = Responses()
     secret_values: dict[str, str] = {

@@ -161,6 +161,9 @@ class Client:
     get_series = endpoint(observations.get_series)
     ingest_costs = endpoint(costs.ingest_costs)
     list_costs = endpoint(costs.list_costs)
+    get_cost = endpoint(costs.get_cost)
+    replace_cost = endpoint(costs.replace_cost)
+    delete_cost = endpoint(costs.delete_cost)
     # Incidents and changes
     upsert_incident = endpoint(incidents.upsert_incident)
     add_incident_event = endpoint(incidents.add_incident_event)

@@ -25,6 +25,7 @@ from service.ingest.model import ChangeKind
 from service.models import enums
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
+from service.models.enums import Scope
 from service.models.instants import check_instant
 from service.models.statuses import KpiStatus as StatusModel
 from service.store import catalog, evaluation, metrics
@@ -98,12 +99,22 @@ class Kpi:
     board_level: bool
     tags: list[str]
     owners: Owners
-    escalation_path: list[EscalationStep]
     filter: BuiltinFilter | None
     availability_kpi: str | None = strawberry.field(
         description="For an error budget KPI: the availability KPI whose targets are its "
         "objectives."
     )
+
+    @strawberry.field(
+        description="Who is told, how and when the KPI stays breached; webhook URLs whole for "
+        "admin tokens only, others get the URL's host."
+    )
+    def escalation_path(self, info: Info) -> list[EscalationStep]:
+        admin = info.context.principal.allows(Scope.ADMIN)
+        return [
+            EscalationStep(position=i + 1, **step.model_dump())
+            for i, step in enumerate(self.model.as_seen(admin=admin).escalation_path)
+        ]
 
     @classmethod
     def of(cls, m: KpiModel) -> Kpi:
@@ -122,10 +133,6 @@ class Kpi:
             board_level=m.board_level,
             tags=m.tags,
             owners=Owners(business=m.business_owner, technology=m.technology_owner),
-            escalation_path=[
-                EscalationStep(position=i + 1, **step.model_dump())
-                for i, step in enumerate(m.escalation_path)
-            ],
             filter=BuiltinFilter(**m.filter.model_dump()) if m.filter else None,
             availability_kpi=m.availability_kpi,
         )

@@ -7,7 +7,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kpi_client.models import Cost, CostIn, CostIngestResult
-from kpi_client.operation import Operation, answer, encode_list, query, validated
+from kpi_client.operation import (
+    Operation,
+    answer,
+    encode,
+    encode_list,
+    no_content,
+    query,
+    segment,
+    validated,
+)
 
 
 def ingest_costs(
@@ -39,3 +48,22 @@ def list_costs(
         service=service, category=category, currency=currency, from_=from_, to=to, limit=limit
     )
     return Operation("GET", "/v1/costs", answer(list[Cost]), query=params)
+
+
+def get_cost(cost_id: int) -> Operation[Cost]:
+    return Operation("GET", f"/v1/costs/{segment(cost_id)}", answer(Cost))
+
+
+def replace_cost(
+    cost_id: int, record: CostIn | Mapping[str, Any], *, idempotency_key: str | None = None
+) -> Operation[Cost]:
+    """Corrects a record whole, its period, service, category and currency included (admin)."""
+    body = encode(validated(CostIn, record))
+    path = f"/v1/costs/{segment(cost_id)}"
+    return Operation("PUT", path, answer(Cost), body=body, idempotency_key=idempotency_key)
+
+
+def delete_cost(cost_id: int, *, idempotency_key: str | None = None) -> Operation[None]:
+    """Deletes a record (admin)."""
+    path = f"/v1/costs/{segment(cost_id)}"
+    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
