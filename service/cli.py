@@ -366,7 +366,8 @@ async def _load_demo(url: str, settings: Settings, args: argparse.Namespace) -> 
     )
     base = f"http://{host}:{port}"
     query = (
-        '{"query": "{ services(first: 10) { nodes { slug tier team { name } kpis { key } } } }"}'
+        '{"query": "{ services(first: 10) { nodes { slug tier team { name } '
+        'kpis { nodes { kpi { key } status { value status } } } } } }"}'
     )
     print(f"read token: {token.token}")
     print("try:")

@@ -95,15 +95,29 @@ async def test_demo_graph_answers_the_readme_query(
     con: dbmod.Connection, client: httpx.AsyncClient, reader: dict[str, str]
 ) -> None:
     await load_demo(con, today=TODAY)
-    query = "{ services(first: 10) { nodes { slug tier team { name } kpis { key } } } }"
+    status = "value status target targetScope complete"
+    query = ("{ services(first: 10) { nodes { slug tier team { name } "
+             f"kpis {{ nodes {{ kpi {{ key }} status {{ {status} }} }} }} }} }} }}")  # fmt: skip
     r = await client.post("/graphql", json={"query": query}, headers=reader)
     nodes = r.json()["data"]["services"]["nodes"]
     by_slug = {n["slug"]: n for n in nodes}
     assert len(nodes) == 6
     assert by_slug["checkout"]["team"] == {"name": "Digital Channels"}
-    assert sorted(k["key"] for k in by_slug["erp"]["kpis"]) == [
+    assert sorted(k["kpi"]["key"] for k in by_slug["erp"]["kpis"]["nodes"]) == [
         "backup_success_rate", "incident_mttr", "patch_compliance", "service_availability",
     ]  # fmt: skip
+    # Each service's KPI status is that service's own: the same as asking the KPI for it.
+    pairs = [(n["slug"], k) for n in nodes for k in n["kpis"]["nodes"]]
+    assert len(pairs) > 20
+    for slug, k in pairs:
+        own = f'{{ kpi(key: "{k["kpi"]["key"]}") {{ status(service: "{slug}") {{ {status} }} }} }}'
+        r = await client.post("/graphql", json={"query": own}, headers=reader)
+        assert k["status"] == r.json()["data"]["kpi"]["status"], (slug, k)
+    # Not one fleet-wide figure repeated under every service: the services' own.
+    availability = {n["slug"]: k["status"]["value"] for n in nodes for k in n["kpis"]["nodes"]
+                    if k["kpi"]["key"] == "service_availability"}  # fmt: skip
+    assert len(availability) == 6
+    assert len(set(availability.values())) > 1, availability
     patch = defaultdict(list)
     for p in demo_points(TODAY):
         if p.kpi == "patch_compliance" and p.service == "erp" and p.ts.month == 3:

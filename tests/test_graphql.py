@@ -278,7 +278,7 @@ SERVICE_FIELDS = """
     team { slug name email }
     dependencies { nodes { slug } }
     dependents { nodes { slug } }
-    kpis { key }
+    kpis { nodes { kpi { key } } }
     outcomes { nodes { slug } }
 """
 
@@ -314,12 +314,12 @@ async def test_services_with_their_edges(
     assert api["owners"] == {"business": None, "technology": None}
     assert api["dependencies"] == [{"slug": "db"}]
     assert api["dependents"] == [{"slug": "web"}]
-    assert slugs(api["kpis"], "key") == ["failure_rate", "orders"]
+    assert slugs([n["kpi"] for n in api["kpis"]], "key") == ["failure_rate", "orders"]
     assert slugs(api["outcomes"]) == ["delight-users", "protect-revenue"]
     assert web["team"]["slug"] == "payments"
     assert slugs(web["dependencies"]) == ["api", "db"]
     assert web["dependents"] == []
-    assert web["kpis"] == [{"key": "orders"}]
+    assert web["kpis"] == [{"kpi": {"key": "orders"}}]
     assert web["outcomes"] == [{"slug": "protect-revenue"}]
     assert len({e["cursor"] for e in data["services"]["edges"]}) == 3
 
@@ -338,7 +338,7 @@ async def test_service_by_slug(client: httpx.AsyncClient, reader: Headers, catal
     assert web["tier"] == 3
     assert web["team"] == {"slug": "payments", "name": "Payments", "email": "payments@example.com"}
     assert slugs(web["dependencies"]) == ["api", "db"]
-    assert web["kpis"] == [{"key": "orders"}]
+    assert web["kpis"] == [{"kpi": {"key": "orders"}}]
     assert data["missing"] is None
 
 
@@ -724,7 +724,8 @@ LOADER_QUERY = """{
       team { slug }
       dependencies { nodes { slug } }
       dependents { nodes { slug } }
-      kpis { key targets(first: 10) { nodes { value } } outcomes { nodes { outcome { slug } } } }
+      kpis { nodes { kpi { key targets(first: 10) { nodes { value } }
+                            outcomes { nodes { outcome { slug } } } } } }
       outcomes { nodes { slug } }
       availability(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") {
         availability targetScope
@@ -792,7 +793,7 @@ async def test_dataloaders_make_statement_count_independent_of_size(
     assert nodes[1]["dependencies"] == [{"slug": "s0"}]
     assert nodes[1]["dependents"] == [{"slug": "s2"}]
     assert slugs(nodes[1]["outcomes"]) == ["o-1", "o-2"]
-    kpis = sorted(nodes[1]["kpis"], key=lambda k: k["key"])
+    kpis = sorted((n["kpi"] for n in nodes[1]["kpis"]), key=lambda k: k["key"])
     assert [k["key"] for k in kpis] == ["k_a", "k_b"]
     assert sorted(t["value"] for t in kpis[0]["targets"]) == [0.0, 1.0, 1.0, 2.0]
     assert slugs([o["outcome"] for o in kpis[1]["outcomes"]]) == ["o-1", "o-2"]

@@ -121,18 +121,18 @@ def test_kept_lists_count_at_their_bound() -> None:
 def test_the_portal_page_the_readme_and_introspection_fit_the_default_budget() -> None:
     # per KPI: key name unit direction cadence 5 + owners 3 + escalationPath 1 + 20 x 4
     #   + targets 1 + nodes 1 + 10 x 6 + statusHistory 1 + nodes 1 + 1 x 7 = 160;
-    # per service: slug name tier 3 + team 4 + kpis 1 + 100 x 160 (a list without `first`
-    #   counts 100) + outcomes 1 + nodes 1 + 20 x 2 = 16,050;
-    # services 1 + nodes 1 + 100 x 16,050 = 1,605,002
+    # per service: slug name tier 3 + team 4 + kpis 1 + nodes 1 + 50 x (kpi 1 + 160)
+    #   + outcomes 1 + nodes 1 + 20 x 2 = 3 + 4 + 8,052 + 42 = 8,101;
+    # services 1 + nodes 1 + 100 x 8,101 = 810,102
     portal = cost(OUR_QUERY, {"first": 100})
-    assert portal == 1_605_002
+    assert portal == 810_102
     assert portal < DEFAULT_GRAPHQL_MAX_COST
     readme = """{
       services(first: 10) { nodes {
         slug tier owners { business technology } team { name }
         dependencies(first: 10) { nodes { slug } }
-        kpis { key targets { nodes { value warning tier } }
-               outcomes { nodes { outcome { slug } weight } } }
+        kpis { nodes { kpi { key targets { nodes { value warning tier } }
+                             outcomes { nodes { outcome { slug } weight } } } } }
       } }
       kpi(key: "it_unit_cost") { series(grain: MONTH) { bucket value } }
       scorecard { warnings items { kpi value target status trend businessOwner } }
@@ -211,15 +211,16 @@ async def test_the_nested_query_of_the_issue_is_refused_before_execution(
         assert r.status_code == 201, r.text
     await con.execute("insert into kpi_service (kpi_id, service_id) "
                       "select k.id, s.id from kpi k cross join business_service s")  # fmt: skip
-    # Depth 10, no alias. services 1, nodes 1, slug 1, kpis 1; under kpis (a list without
-    # `first`: 100) key, services, nodes: 3 x 100; under Kpi.services (default page 50):
-    # slug, kpis: 2 x 5,000; under kpis: key, services, nodes: 3 x 500,000; then slug, kpis:
-    # 2 x 25,000,000; then key: 2,500,000,000.
-    # 4 + 300 + 10,000 + 1,500,000 + 50,000,000 + 2,500,000,000 = 2,551,510,304
-    query = """{ services(first: 1) { nodes { slug kpis { key services { nodes { slug
-        kpis { key services { nodes { slug kpis { key } } } } } } } } } }"""
+    # The issue's shape (services, their KPIs, those KPIs' services, theirs ...), every page
+    # at 100, within the depth limit and without an alias. From the inside out: a KPI edge
+    # (kpi, key) 2 x 100 = 200, + inner service (slug, kpis, nodes) 3 = 203; x 100 services
+    # = 20,300 + the KPI above it (kpi, key, services, nodes) 4 = 20,304; x 100 = 2,030,400
+    # + the first service (slug, kpis, nodes) 3 = 2,030,403; + services, nodes 2 = 2,030,405.
+    query = """{ services(first: 1) { nodes { slug kpis(first: 100) { nodes { kpi { key
+        services(first: 100) { nodes { slug kpis(first: 100) { nodes { kpi { key } } } } }
+        } } } } } }"""
     r, seen = await _statements(con, client, reader, query)
-    _refused_before_execution(r, seen, 2_551_510_304)
+    _refused_before_execution(r, seen, 2_030_405)
 
 
 async def test_thirty_aliases_of_hourly_series_are_refused_before_execution(

@@ -65,13 +65,17 @@ query Portal($first: Int!) {
     nodes {
       slug name tier
       team { slug name email }
-      kpis {
-        key name unit direction cadence
-        owners { business technology }
-        escalationPath { position who channel afterBreachedPeriods }
-        targets(first: 10) { nodes { service tier value warning effectiveFrom effectiveTo } }
-        statusHistory(first: 1) {
-          nodes { periodStart periodEnd value target status trend evaluatedAt }
+      kpis(first: 50) {
+        nodes {
+          kpi {
+            key name unit direction cadence
+            owners { business technology }
+            escalationPath { position who channel afterBreachedPeriods }
+            targets(first: 10) { nodes { service tier value warning effectiveFrom effectiveTo } }
+            statusHistory(first: 1) {
+              nodes { periodStart periodEnd value target status trend evaluatedAt }
+            }
+          }
         }
       }
       outcomes(first: 20) { nodes { slug name } }
@@ -313,7 +317,7 @@ def ours_projected(answer: dict[str, Any]) -> list[Any]:
                    for e in k["escalationPath"]),
              tuple(sorted(_target(t, t["service"]) for t in k["targets"]["nodes"])),
              _status(k["statusHistory"]["nodes"][0] if k["statusHistory"]["nodes"] else None))
-            for k in s["kpis"]
+            for k in (edge["kpi"] for edge in s["kpis"]["nodes"])
         )  # fmt: skip
         outcomes = sorted((o["slug"], o["name"]) for o in s["outcomes"]["nodes"])
         out.append((s["slug"], s["name"], s["tier"],

@@ -76,7 +76,7 @@ query Portal($tier: Int!, $from: DateTime!, $slug: String!) {
     nodes {
       slug name tier outageThreshold
       team { slug name }
-      kpis { key kind unit }
+      kpis(first: 50) { nodes { kpi { key kind unit } } }
       availability(from: $from) {
         availability outageMinutes outageIncidents target errorBudgetRemaining burnRate
       }
@@ -84,7 +84,7 @@ query Portal($tier: Int!, $from: DateTime!, $slug: String!) {
   }
   service(slug: $slug) {
     slug
-    kpis { key status(service: $slug) { status value target trend periodStart } }
+    kpis(first: 50) { nodes { kpi { key } status { status value target trend periodStart } } }
   }
   kpis(first: 20) {
     nodes { key name statusHistory(first: 1) { nodes { service status value periodStart } } }

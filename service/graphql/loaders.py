@@ -15,12 +15,16 @@ from strawberry.dataloader import DataLoader
 from service.db import Connection, Database
 from service.kpi.periods import Period
 from service.models.catalog import Kpi, Outcome, Service, Target, Team
+from service.models.enums import Grain
 from service.models.incidents import Change, Incident, TimelineEntry
+from service.models.observations import SeriesPoint
 from service.models.reports import AvailabilityReport
 from service.models.statuses import KpiStatus
 from service.store import catalog as store
-from service.store import ingest, portal
+from service.store import evaluation, ingest, portal
 from service.store import reports as report_store
+from service.store import series as kpi_series
+from service.store.evaluation import ScopeRef
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -120,23 +124,91 @@ class HistoryKey:
 
 
 def _histories(db: Database) -> DataLoader[HistoryKey, list[KpiStatus]]:
-    """Stored statuses of many KPIs, one statement per distinct scope and page."""
+    """Stored statuses of many (KPI, scope) pairs, one statement per distinct page."""
 
     async def load(keys: list[HistoryKey]) -> list[list[KpiStatus]]:
-        by_page: dict[tuple[int | None, dt.datetime | None, int], set[int]] = {}
+        by_page: dict[tuple[dt.datetime | None, int], list[HistoryKey]] = {}
         for k in keys:
-            by_page.setdefault((k.service_id, k.before, k.limit), set()).add(k.kpi_id)
-        found: dict[tuple[int | None, dt.datetime | None, int], dict[int, list[Any]]] = {}
+            by_page.setdefault((k.before, k.limit), []).append(k)
+        found: dict[HistoryKey, list[KpiStatus]] = {}
         async with db.acquire() as con:
-            for (service_id, before, limit), ids in by_page.items():
-                found[(service_id, before, limit)] = await portal.status_histories(
-                    con, sorted(ids), service_id=service_id, before=before, limit=limit
+            for (before, limit), page in by_page.items():
+                rows = await portal.status_histories(
+                    con, [(k.kpi_id, k.service_id) for k in page], before=before, limit=limit
                 )
-        return [
-            [KpiStatus(kpi=k.kpi_key, service=k.slug, **row)
-             for row in found[(k.service_id, k.before, k.limit)][k.kpi_id]]
-            for k in keys
-        ]  # fmt: skip
+                for k, statuses in zip(page, rows, strict=True):
+                    found[k] = [evaluation.stored_status(r, k.kpi_key, k.slug) for r in statuses]
+        return [found[k] for k in keys]
+
+    return DataLoader(load)
+
+
+@dataclass(frozen=True)
+class ServiceStatusKey:
+    """A KPI's status for one service, for the period holding `on` (None: the last closed)."""
+
+    kpi_id: int
+    service_id: int
+    on: dt.datetime | None
+    now: dt.datetime
+
+
+@dataclass(frozen=True)
+class ServiceSeriesKey:
+    """A KPI's series for one service."""
+
+    kpi_id: int
+    service_id: int
+    grain: Grain
+    start: dt.datetime | None
+    end: dt.datetime | None
+    now: dt.datetime
+
+
+def _service_statuses(db: Database) -> DataLoader[ServiceStatusKey, KpiStatus | None]:
+    """(KPI, service) statuses: the stored ones in one statement, the rest computed for each
+    KPI's services together (evaluation.service_statuses); None for a KPI without cadence."""
+
+    async def load(keys: list[ServiceStatusKey]) -> list[KpiStatus | None]:
+        found: dict[ServiceStatusKey, KpiStatus] = {}
+        async with db.acquire() as con:
+            kpis = _by("id", await store.list_kpis(con, ids=sorted({k.kpi_id for k in keys})))
+            ids = sorted({k.service_id for k in keys})
+            services = _by("id", await store.services_by_id(con, ids))
+            for on, now in {(k.on, k.now) for k in keys}:
+                group = [k for k in keys if (k.on, k.now) == (on, now)]
+                pairs = [
+                    (kpis[k.kpi_id], ScopeRef(k.service_id, services[k.service_id].slug,
+                                              services[k.service_id].tier))
+                    for k in group if k.kpi_id in kpis and k.service_id in services
+                ]  # fmt: skip
+                statuses = await evaluation.service_statuses(con, pairs, on=on, now=now)
+                for k in group:
+                    if (k.kpi_id, k.service_id) in statuses:
+                        found[k] = statuses[(k.kpi_id, k.service_id)]
+        return [found.get(k) for k in keys]
+
+    return DataLoader(load)
+
+
+def _service_series(db: Database) -> DataLoader[ServiceSeriesKey, list[SeriesPoint]]:
+    """(KPI, service) series, each KPI's services computed together (series_by_service)."""
+
+    async def load(keys: list[ServiceSeriesKey]) -> list[list[SeriesPoint]]:
+        found: dict[ServiceSeriesKey, list[SeriesPoint]] = {}
+        groups: dict[tuple[int, Grain, Any, Any, dt.datetime], list[ServiceSeriesKey]] = {}
+        for k in keys:
+            groups.setdefault((k.kpi_id, k.grain, k.start, k.end, k.now), []).append(k)
+        async with db.acquire() as con:
+            kpis = _by("id", await store.list_kpis(con, ids=sorted({k.kpi_id for k in keys})))
+            for (kpi_id, grain, start, end, now), group in groups.items():
+                points = await kpi_series.series_by_service(
+                    con, kpi=kpis[kpi_id], service_ids=sorted({k.service_id for k in group}),
+                    grain=grain, start=start, end=end, now=now,
+                )  # fmt: skip
+                for k in group:
+                    found[k] = points[k.service_id]
+        return [found[k] for k in keys]
 
     return DataLoader(load)
 
@@ -203,6 +275,8 @@ class Loaders:
         self.outcome_links_of_kpi = _grouped(db, "outcome_links_by_kpi")
         self.kpi_links_of_outcome = _grouped(db, "kpi_links_by_outcome")
         self.status_history = _histories(db)
+        self.service_status = _service_statuses(db)
+        self.service_series = _service_series(db)
         self.targets_of_kpi: DataLoader[int, list[Target]] = _keyed(db, store.targets_by_kpi, list)
         self.incident_timeline: DataLoader[int, list[TimelineEntry]] = _keyed(
             db, lambda con, ids: ingest.timelines(con, "incident_timeline", ids), list

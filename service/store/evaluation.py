@@ -344,7 +344,7 @@ async def advance_waiting(con: Connection, now: dt.datetime) -> int:
             row = await con.fetchrow(
                 q("status_of_period"), kpi.id, r["service_id"], r["last_period"]
             )
-            st = _status(row, kpi.key, slug) if row is not None else None
+            st = stored_status(row, kpi.key, slug) if row is not None else None
             fired += len(await fire_steps(con, kpi, dict(r.items()), slug, now, st))
     return fired
 
@@ -379,11 +379,11 @@ async def evaluate_due(con: Connection, now: dt.datetime) -> int:
     return stored
 
 
-def _status(r: Any, kpi_key: str, slug: str | None) -> KpiStatus:
+def stored_status(r: Any, kpi_key: str, slug: str | None) -> KpiStatus:
     """A stored status (of a closed period) as read back from kpi_status_read."""
     data = dict(r.items())
     for name in ("kpi_id", "service_id"):
-        data.pop(name)
+        data.pop(name, None)
     driver = {k: data.pop(f"driver_{k}") for k in ("service", "value", "target", "target_scope")}
     return KpiStatus(
         kpi=kpi_key, service=slug, **data,
@@ -429,8 +429,12 @@ async def service_statuses(
     )  # fmt: skip
     slugs = {r.service_id: r.slug for _, r, _ in wanted}
     by_key = {k.id: k.key for k, _, _ in wanted}
-    out = {(r["kpi_id"], r["service_id"]): _status(r, by_key[r["kpi_id"]], slugs[r["service_id"]])
-           for r in rows}  # fmt: skip
+    out = {
+        (r["kpi_id"], r["service_id"]): stored_status(
+            r, by_key[r["kpi_id"]], slugs[r["service_id"]]
+        )
+        for r in rows
+    }
     missing: dict[tuple[int, Period], list[ScopeRef]] = {}
     kpis = {}
     for k, r, p in wanted:
@@ -463,7 +467,7 @@ async def overall_statuses(
         q("stored_overall_statuses"), list(wanted),
         [by_id[i].cadence for i in wanted], [p.start for p in wanted.values()],
     )  # fmt: skip
-    out = {r["kpi_id"]: _status(r, by_id[r["kpi_id"]].key, None) for r in rows}
+    out = {r["kpi_id"]: stored_status(r, by_id[r["kpi_id"]].key, None) for r in rows}
     missing = [by_id[i] for i in wanted if i not in out]
     if not missing:
         return out
@@ -505,7 +509,7 @@ async def history(
     before: dt.datetime | None, limit: int,
 ) -> list[KpiStatus]:  # fmt: skip
     rows = await con.fetch(q("status_history"), kpi.id, service_id, before, limit)
-    return [_status(r, kpi.key, slug) for r in rows]
+    return [stored_status(r, kpi.key, slug) for r in rows]
 
 
 async def list_escalations(

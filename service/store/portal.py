@@ -14,13 +14,16 @@ def q(name: str) -> str:
 
 
 async def status_histories(
-    con: Connection, kpi_ids: Sequence[int], *, service_id: int | None,
-    before: dt.datetime | None, limit: int,
-) -> dict[int, list[dict[str, Any]]]:  # fmt: skip
-    """{KPI id: its stored statuses for the scope (service_id None: overall), newest period
-    first, at most `limit`, before `before` if given} in one statement."""
-    result: dict[int, list[dict[str, Any]]] = {k: [] for k in kpi_ids}
-    for record in await con.fetch(q("status_histories"), list(kpi_ids), service_id, before, limit):
+    con: Connection, pairs: Sequence[tuple[int, int | None]], *, before: dt.datetime | None,
+    limit: int,
+) -> list[list[dict[str, Any]]]:  # fmt: skip
+    """For each (KPI id, service id or None for the KPI overall): its stored statuses,
+    newest period first, at most `limit`, before `before` if given; in one statement."""
+    result: list[list[dict[str, Any]]] = [[] for _ in pairs]
+    rows = await con.fetch(
+        q("status_histories"), [k for k, _ in pairs], [s for _, s in pairs], before, limit
+    )
+    for record in rows:
         data = dict(record.items())
-        result[data.pop("key")].append(data)
+        result[data.pop("key") - 1].append(data)
     return result

@@ -62,7 +62,10 @@ group by 1
 order by 1;
 
 -- name: observed_by_service
--- `observed_services`, each service's points bucketed apart.
+-- `observed_services`, each service's points bucketed apart. Sums and means add the points of
+-- a bucket in one fixed order (time, then dimensions), whatever services are asked together
+-- and whatever the plan, so a service's figure is the same to the last bit however it is
+-- asked for.
 select o.service_id,
        case $3::text
            when 'hour' then date_bin('1 hour', o.ts, timestamptz '2000-01-03 00:00:00+00')
@@ -71,12 +74,14 @@ select o.service_id,
            else date_trunc($3, o.ts, 'UTC')
        end as bucket,
        case $4::text
-           when 'sum' then sum(o.value) filter (where $4::text = 'sum')
-           when 'avg' then avg(o.value) filter (where $4::text = 'avg')
+           when 'sum' then sum(o.value order by o.ts, o.dimensions)
+                           filter (where $4::text = 'sum')
+           when 'avg' then avg(o.value order by o.ts, o.dimensions)
+                           filter (where $4::text = 'avg')
            when 'min' then min(o.value) filter (where $4::text = 'min')
            when 'max' then max(o.value) filter (where $4::text = 'max')
            when 'count' then count(*)::double precision
-           when 'last' then (array_agg(o.value order by o.ts desc)
+           when 'last' then (array_agg(o.value order by o.ts desc, o.dimensions desc)
                              filter (where $4::text = 'last'))[1]
        end as value,
        count(*) as count

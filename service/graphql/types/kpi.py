@@ -253,12 +253,12 @@ class Kpi:
         self, info: Info, service: str | None = None, before: dt.datetime | None = None,
         first: int = HISTORY_PAGE, after: str | None = None,
     ) -> Connection[KpiStatus]:  # fmt: skip
-        before = _history_start(check_instant("before", before), after)
+        before = history_start(check_instant("before", before), after)
         size = page_size(first)
         if service is not None:
             return self._service_history(info, service, before, size)  # type: ignore[return-value]
         key = HistoryKey(self.model.id, self.model.key, None, None, before, size + 1)
-        return ready(info.context.loaders.status_history.load(key), _statuses(info, key, size))
+        return ready(info.context.loaders.status_history.load(key), history_page(info, key, size))
 
     async def _service_history(
         self, info: Info, service: str, before: dt.datetime | None, size: int
@@ -267,13 +267,13 @@ class Kpi:
             (service_id,) = await catalog.service_ids(con, [service], field="service")
         key = HistoryKey(self.model.id, self.model.key, service_id, service, before, size + 1)
         found = await info.context.loaders.status_history.load(key)
-        return _statuses(info, key, size)(found)
+        return history_page(info, key, size)(found)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _history_start(before: dt.datetime | None, after: str | None) -> dt.datetime | None:
+def history_start(before: dt.datetime | None, after: str | None) -> dt.datetime | None:
     """Periods before this start: `before`, or the cursor's period if earlier."""
     micros = decode_cursor(after, "period")
     if micros is None:
@@ -292,7 +292,7 @@ def _status_node(st: StatusModel) -> KpiStatus:
     return KpiStatus(**dict(st))
 
 
-def _statuses(
+def history_page(
     info: Info, key: HistoryKey, size: int
 ) -> Callable[[list[StatusModel]], Connection[KpiStatus]]:
     """A page of stored statuses (read `size + 1` to know whether more follow) as GraphQL

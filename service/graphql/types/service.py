@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
 
     from service.graphql.types.incident import Change, Incident
-    from service.graphql.types.kpi import Kpi
     from service.graphql.types.outcome import Outcome
+    from service.graphql.types.service_kpi import ServiceKpi
 
 
 async def services_page(
@@ -96,19 +96,32 @@ class Service:
     ) -> Connection[Service]:
         return await services_page(info, info.context.loaders.dependents, self.id, first, after)
 
-    @strawberry.field(description="KPIs that apply to this service.")
+    @strawberry.field(
+        description="The KPIs that apply to this service, each with this service's own status, "
+        "series and status history; cursor-paginated."
+    )
     def kpis(
-        self, info: Info
-    ) -> list[Annotated[Kpi, strawberry.lazy("service.graphql.types.kpi")]]:
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[
+        Annotated[ServiceKpi, strawberry.lazy("service.graphql.types.service_kpi")]
+    ]:  # fmt: skip
         from service.graphql.types.kpi import Kpi
+        from service.graphql.types.service_kpi import ServiceKpi
 
         loaders = info.context.loaders
-        return ready(
-            loaders.kpis_of_service.load(self.id),
-            lambda ids: ready_many(
-                loaders.kpi, ids, lambda found: [Kpi.node(info, k) for k in found if k]
-            ),
-        )
+        page_size(first)
+
+        def page(ids: list[int]) -> Connection[ServiceKpi]:
+            window = page_of_list(ids, first, after)
+            return ready_many(
+                loaders.kpi, window.nodes,
+                lambda found: page_mapped(
+                    window, found,
+                    lambda k: ServiceKpi(service_id=self.id, kpi=Kpi.node(info, k)),
+                ),
+            )  # fmt: skip
+
+        return ready(loaders.kpis_of_service.load(self.id), page)
 
     @strawberry.field(
         description="Outcomes served, through the KPIs that apply here; cursor-paginated."
