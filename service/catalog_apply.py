@@ -1,5 +1,7 @@
 """KPI definitions as code: apply a catalog file (teams, services, outcomes, KPIs with their
 targets and links) idempotently. Applying never deletes; applying twice changes nothing.
+An entry that exists is updated with the fields the file gives: a field left out keeps its
+value, a field given as null (or an empty list) clears it.
 A dry run applies inside a savepoint, reports, and rolls back, so it validates exactly alike.
 """
 
@@ -7,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -88,6 +90,18 @@ class _DryRun(Exception):
     """Raised to roll back the savepoint of a dry run."""
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def kept_fields(current: BaseModel, desired: M) -> M:
+    """`desired` as it updates `current`: the fields `desired` was given, and for the others
+    the current values (a field left out is kept; given as null, it is cleared)."""
+    known = type(desired).model_fields
+    data = {k: v for k, v in current.model_dump(exclude={"id"}).items() if k in known}
+    data.update(desired.model_dump(include=desired.model_fields_set))
+    return type(desired).model_validate(data)
+
+
 def _diff(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     return {k: (current.get(k), v) for k, v in desired.items() if current.get(k) != v}
 
@@ -105,21 +119,22 @@ class _Applier:
         kind: str,
         key: str,
         current: BaseModel | None,
-        desired: BaseModel,
+        desired: M,
         create: Callable[[], Awaitable[Any]],
-        update: Callable[[], Awaitable[Any]],
+        update: Callable[[M], Awaitable[Any]],
         *,
         normalise: Callable[[dict[str, Any]], dict[str, Any]] = lambda d: d,
     ) -> None:
-        want = normalise(desired.model_dump(mode="json"))
         if current is None:
             await create()
             self.changes.append(Change(action="create", kind=kind, key=key))
             return
+        merged = kept_fields(current, desired)
+        want = normalise(merged.model_dump(mode="json"))
         have = normalise(current.model_dump(mode="json", exclude={"id"}))
         diff = _diff(have, want)
         if diff:
-            await update()
+            await update(merged)
             self.changes.append(Change(action="update", kind=kind, key=key, fields=diff))
         else:
             self.unchanged += 1
@@ -131,7 +146,7 @@ class _Applier:
             await self._sync(
                 "team", t.slug, current.get(t.slug), t,
                 partial(store.create_team, self.con, team=t),
-                partial(store.update_team, self.con, slug=t.slug, team=t),
+                lambda team: store.update_team(self.con, slug=team.slug, team=team),
             )  # fmt: skip
             self.on_entry()
 
@@ -142,7 +157,7 @@ class _Applier:
             await self._sync(
                 "outcome", o.slug, current.get(o.slug), o,
                 partial(store.create_outcome, self.con, outcome=o),
-                partial(store.update_outcome, self.con, slug=o.slug, outcome=o),
+                lambda o: store.update_outcome(self.con, slug=o.slug, outcome=o),
             )  # fmt: skip
             self.on_entry()
 
@@ -164,7 +179,7 @@ class _Applier:
                 continue
             await self._sync(
                 "service", s.slug, existing, s, _noop,
-                partial(store.update_service, self.con, slug=s.slug, service=s),
+                lambda svc: store.update_service(self.con, slug=svc.slug, service=svc),
                 normalise=_sorted_dependencies,
             )  # fmt: skip
             self.on_entry()
@@ -181,13 +196,14 @@ class _Applier:
                 continue
             have = current.source.model_dump(mode="json", exclude={"id", "has_secret",
                                                                    "webhook_path"})  # fmt: skip
-            want = src.model_dump(mode="json", exclude={"secret"})
+            merged = kept_fields(current.source, src)
+            want = merged.model_dump(mode="json", exclude={"secret"})
             diff = _diff(have, want)
             given = src.secret.get_secret_value() if src.secret else None
             if given is not None and given != current.secret:
                 diff["secret"] = ("(hidden)", "(changed)")
             if diff:
-                await sources.update_source(self.con, name=src.name, source=src)
+                await sources.update_source(self.con, name=src.name, source=merged)
                 self.changes.append(Change(action="update", kind="source", key=src.name,
                                            fields=diff))  # fmt: skip
             else:
@@ -211,11 +227,12 @@ class _Applier:
                 pending.remove(k)
 
     async def _kpi(self, k: KpiDefinition, existing: BaseModel | None) -> None:
-        kpi = KpiIn(**k.model_dump(exclude={"targets", "outcomes", "services"}))
+        given = k.model_dump(exclude={"targets", "outcomes", "services"}, exclude_unset=True)
+        kpi = KpiIn.model_validate({**given, "key": k.key})
         await self._sync(
             "kpi", k.key, existing, kpi,
             partial(store.create_kpi, self.con, kpi=kpi),
-            partial(store.update_kpi, self.con, key=k.key, kpi=kpi),
+            lambda merged: store.update_kpi(self.con, key=k.key, kpi=merged),
         )  # fmt: skip
         await self._targets(k)
         await self._outcome_links(k)
@@ -227,15 +244,15 @@ class _Applier:
             for t in await store.list_targets(self.con, kpi=k.key)
         }
         for spec in k.targets:
-            target = TargetIn(kpi=k.key, **spec.model_dump())
+            target = TargetIn.model_validate({"kpi": k.key, **spec.model_dump(exclude_unset=True)})
             existing = current.get((spec.service, spec.tier, spec.effective_from))
             scope = spec.service or (f"tier {spec.tier}" if spec.tier else "all")
             key = f"{k.key} [{scope}] from {spec.effective_from}"
+            target_id = existing.id if existing else 0
             await self._sync(
                 "target", key, existing, target,
                 partial(store.create_target, self.con, target=target),
-                partial(store.update_target, self.con, target_id=existing.id if existing else 0,
-                        target=target),
+                partial(self._update_target, target_id),
             )  # fmt: skip
 
     async def _outcome_links(self, k: KpiDefinition) -> None:
@@ -243,7 +260,8 @@ class _Applier:
             link.outcome: link for link in await store.list_outcome_links(self.con, kpi=k.key)
         }
         for spec in k.outcomes:
-            link = OutcomeLinkIn(weight=spec.weight, rationale=spec.rationale)
+            link = OutcomeLinkIn.model_validate(spec.model_dump(exclude={"outcome"},
+                                                                exclude_unset=True))  # fmt: skip
             existing = current.get(spec.outcome)
             have = (
                 None
@@ -251,8 +269,17 @@ class _Applier:
                 else OutcomeLinkIn(weight=existing.weight, rationale=existing.rationale)
             )
 
-            save = partial(store.link_outcome, self.con, kpi=k.key, outcome=spec.outcome, link=link)
-            await self._sync("kpi-outcome", f"{k.key} -> {spec.outcome}", have, link, save, save)
+            await self._sync(
+                "kpi-outcome", f"{k.key} -> {spec.outcome}", have, link,
+                partial(store.link_outcome, self.con, kpi=k.key, outcome=spec.outcome, link=link),
+                partial(self._update_outcome_link, k.key, spec.outcome),
+            )  # fmt: skip
+
+    async def _update_target(self, target_id: int, target: TargetIn) -> None:
+        await store.update_target(self.con, target_id=target_id, target=target)
+
+    async def _update_outcome_link(self, kpi: str, outcome: str, link: OutcomeLinkIn) -> None:
+        await store.link_outcome(self.con, kpi=kpi, outcome=outcome, link=link)
 
     async def _service_links(self, k: KpiDefinition) -> None:
         current = {link.service for link in await store.list_service_links(self.con, kpi=k.key)}

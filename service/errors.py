@@ -175,6 +175,23 @@ def invalid(field: str, detail: str) -> ValidationFailed:
     return ValidationFailed(f"{field}: {detail}", errors=[field_error(field, detail)])
 
 
+#: Most bad fields a 422 lists; `errors_total` says how many there were in all.
+MAX_LISTED_ERRORS = 100
+
+
+def invalid_fields(errors: Sequence[FieldError]) -> ValidationFailed:
+    """A 422 naming every bad field (the first MAX_LISTED_ERRORS of them, with the count of
+    all in `errors_total`), so a client fixes a batch in one go, not one error per try."""
+    listed = list(errors[:MAX_LISTED_ERRORS])
+    if len(errors) == 1:
+        return ValidationFailed(f"{listed[0].field or 'body'}: {listed[0].detail}", errors=listed)
+    names = ", ".join(e.field or "body" for e in listed[:5])
+    more = f" and {len(errors) - 5} more" if len(errors) > 5 else ""
+    return ValidationFailed(
+        f"{len(errors)} invalid fields: {names}{more}", errors=listed, errors_total=len(errors)
+    )
+
+
 def from_pydantic(exc: ValidationError, prefix: Iterable[str | int] = ()) -> ValidationFailed:
     """A 422 listing every error pydantic found, each with a JSON pointer to its field."""
     errors = []
@@ -188,7 +205,11 @@ def from_pydantic(exc: ValidationError, prefix: Iterable[str | int] = ()) -> Val
         message = str(cause) if blamed else err["msg"]
         errors.append(FieldError(pointer, message))
     fields = ", ".join(e.field or "body" for e in errors[:5])
-    return ValidationFailed(f"invalid fields: {fields}", errors=errors)
+    more = f" and {len(errors) - 5} more" if len(errors) > 5 else ""
+    failed = ValidationFailed(f"invalid fields: {fields}{more}", errors=errors[:MAX_LISTED_ERRORS])
+    if len(errors) > MAX_LISTED_ERRORS:
+        failed.extra["errors_total"] = len(errors)
+    return failed
 
 
 def problem_response(error: ApiError, instance: str | None = None) -> Response:

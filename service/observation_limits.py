@@ -7,7 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from service.config import Settings
-from service.errors import invalid
+from service.errors import field_error, invalid_fields
+from service.models.instants import rfc3339
 from service.store.observations import Numbered
 
 
@@ -19,16 +20,16 @@ class Window:
     end: dt.datetime
 
     def check(self, chunk: list[Numbered]) -> None:
-        """A 422 naming the first point of the chunk outside the window."""
+        """A 422 naming every point of the chunk outside the window."""
         start, end = self.start, self.end
-        for at, point in chunk:
-            if not start <= point.ts < end:
-                raise invalid(
-                    f"{at}.ts",
-                    f"outside the window ingest tokens may write in ({start.isoformat()} to "
-                    f"{end.isoformat()}, KPI_OBSERVATION_WINDOW_PAST_DAYS / _FUTURE_DAYS); "
-                    "older or later points go through an admin token or `kpi import`",
-                )
+        outside = [at for at, point in chunk if not start <= point.ts < end]
+        if outside:
+            detail = (
+                f"outside the window ingest tokens may write in ({rfc3339(start)} to "
+                f"{rfc3339(end)}, KPI_OBSERVATION_WINDOW_PAST_DAYS / _FUTURE_DAYS); older or "
+                "later points go through an admin token or `kpi import`"
+            )
+            raise invalid_fields([field_error(f"{at}.ts", detail) for at in outside])
 
 
 def ingest_window(now: dt.datetime, settings: Settings) -> Window:

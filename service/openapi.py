@@ -65,7 +65,12 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str | None = None
-    errors: list[ProblemFieldError] | None = None
+    errors: list[ProblemFieldError] | None = Field(
+        default=None, description="Every bad field (the first 100; see errors_total)."
+    )
+    errors_total: int | None = Field(
+        default=None, description="How many bad fields there were, when more than 100."
+    )
 
 
 def _models(tp: Any, seen: set[type[BaseModel]]) -> Iterator[type[BaseModel]]:

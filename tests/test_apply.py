@@ -261,3 +261,87 @@ def test_cli_reads_source_secrets_from_the_environment(
             await con.close()
 
         asyncio.run(drop())
+
+
+SHORT_MTTR = """
+kpis:
+  - key: incident_mttr
+    name: Mean time to restore (sev1-sev2)
+    unit: minutes
+    direction: lower_is_better
+    kind: builtin
+    metric: time_to_restore
+"""
+
+
+async def test_fields_left_out_are_kept_and_an_explicit_null_clears(
+    con: dbmod.Connection,
+) -> None:
+    """A short KPI entry updates what it gives and keeps the rest (owners, escalation path,
+    filter, tags); `business_owner: null` clears that owner, and only it."""
+    await apply_catalog(con, starter_catalog(), dry_run=False)
+    before = await store.get_kpi(con, key="incident_mttr")
+    short = CatalogFile.model_validate(yaml.safe_load(SHORT_MTTR))
+    preview = await apply_catalog(con, short, dry_run=True)
+    assert preview.changes == []
+    assert preview.unchanged == 1
+
+    renamed = yaml.safe_load(SHORT_MTTR)
+    renamed["kpis"][0] |= {"name": "Time to restore (sev1-sev2)", "business_owner": None}
+    report = await apply_catalog(con, CatalogFile.model_validate(renamed), dry_run=False)
+    [change] = report.changes
+    assert (change.action, change.kind, change.key) == ("update", "kpi", "incident_mttr")
+    assert change.fields == {
+        "name": ("Mean time to restore (sev1-sev2)", "Time to restore (sev1-sev2)"),
+        "business_owner": ("coo@example.com", None),
+    }
+    after = await store.get_kpi(con, key="incident_mttr")
+    assert after.business_owner is None
+    assert after.technology_owner == before.technology_owner
+    assert after.escalation_path == before.escalation_path
+    assert after.filter == before.filter is not None
+    assert after.tags == before.tags
+
+
+async def test_a_service_left_without_its_dependencies_keeps_them(con: dbmod.Connection) -> None:
+    await apply_catalog(con, starter_catalog(), dry_run=False)
+    short = {"services": [{"slug": "checkout", "name": "Online checkout", "tier": 1}]}
+    report = await apply_catalog(con, CatalogFile.model_validate(short), dry_run=False)
+    assert report.changes == []
+    checkout = await store.get_service(con, slug="checkout")
+    assert checkout.depends_on == ["identity", "payments-api"]
+    assert checkout.team == "digital"
+    cleared = {"services": [{"slug": "checkout", "name": "Online checkout", "tier": 1,
+                             "depends_on": []}]}  # fmt: skip
+    report = await apply_catalog(con, CatalogFile.model_validate(cleared), dry_run=False)
+    assert [c.fields for c in report.changes] == [
+        {"depends_on": (["identity", "payments-api"], [])}
+    ]
+
+
+async def test_the_readme_apply_error_is_what_the_command_prints(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The README's example error, and its exit code, are the command's own."""
+    readme = (STARTER.parent.parent.parent / "README.md").read_text()
+    schema = f"kpi_cli_{secrets.token_hex(4)}"
+    bad = tmp_path / "catalog.yaml"
+    bad.write_text(yaml.safe_dump({
+        "teams": [{"slug": "platform", "name": "Platform"}],
+        "services": [{"slug": "a", "name": "A", "tier": 1, "team": "platform"},
+                     {"slug": "b", "name": "B", "tier": 2, "team": "nobody"}],
+    }))  # fmt: skip
+    try:
+        done = _kpi(database_url, schema, "apply", "-f", str(bad))
+        assert done.returncode == 1
+        printed = done.stderr.strip()
+        assert printed == (
+            "error: services.1: team: unknown team 'nobody'\n"
+            "  services.1.team: unknown team 'nobody'"
+        )
+        assert printed in readme
+        assert "exits with 1" in readme
+    finally:
+        con = await dbmod.connect(database_url, schema)
+        await con.execute(f'drop schema if exists "{schema}" cascade')
+        await con.close()

@@ -259,10 +259,13 @@ async def test_unknown_service_rejects_the_whole_batch(
     records[1]["service"] = "no-such-service"
     records[2]["service"] = "ghost"
     body = problem(await client.post(COSTS, json=records, headers=ingester), 422)
+    # Every bad record is named, not only the first.
     assert body["errors"] == [
         {"pointer": "#/1/service", "field": "1.service",
          "detail": "unknown service 'no-such-service'"},
+        {"pointer": "#/2/service", "field": "2.service", "detail": "unknown service 'ghost'"},
     ]  # fmt: skip
+    assert body["detail"] == "2 invalid fields: 1.service, 2.service"
     assert await count_rows(con) == 1
     # The failed request left nothing behind: the next batch goes through.
     assert await ingest(client, ingester, batch()) == counts(3, 3, 0, 0)

@@ -619,14 +619,36 @@ async def test_unknown_service_rejects_the_whole_batch(
     assert await count_rows(con) == 0
 
 
-async def test_first_bad_point_is_named(
+async def test_every_bad_point_is_named(
     client: httpx.AsyncClient, con: dbmod.Connection, admin: dict[str, str]
 ) -> None:
+    """An unknown service, an unknown KPI and a builtin KPI in one batch: all three named."""
     await make_catalog(client, admin)
     batch = _good_batch()
     batch[1]["service"] = "ghost"
+    batch[3]["kpi"] = "availability"
     batch[4]["kpi"] = "ghost_kpi"
-    await _assert_rejected(client, con, admin, batch, "#/1/service")
+    body = await _assert_rejected(client, con, admin, batch, "#/1/service")
+    assert body["errors"] == [
+        {"pointer": "#/1/service", "field": "1.service", "detail": "unknown service 'ghost'"},
+        {"pointer": "#/3/kpi", "field": "3.kpi",
+         "detail": "KPI 'availability' is builtin: it is computed, not observed"},
+        {"pointer": "#/4/kpi", "field": "4.kpi", "detail": "unknown KPI 'ghost_kpi'"},
+    ]  # fmt: skip
+    assert body["detail"] == "3 invalid fields: 1.service, 3.kpi, 4.kpi"
+
+
+async def test_a_batch_of_many_bad_points_lists_the_first_hundred_and_counts_all(
+    client: httpx.AsyncClient, con: dbmod.Connection, admin: dict[str, str]
+) -> None:
+    await make_catalog(client, admin)
+    batch = [point("orders", f"2024-06-01T00:{i // 60:02d}:{i % 60:02d}Z", i, service="ghost")
+             for i in range(150)]  # fmt: skip
+    body = await _assert_rejected(client, con, admin, batch, "#/0/service")
+    assert len(body["errors"]) == 100
+    assert body["errors"][-1]["pointer"] == "#/99/service"
+    assert body["errors_total"] == 150
+    assert body["detail"].startswith("150 invalid fields: 0.service, 1.service")
 
 
 async def test_type_error_names_the_value(

@@ -9,7 +9,7 @@ from decimal import Decimal
 import asyncpg
 
 from service.db import Connection, sql
-from service.errors import Conflict, NotFound, field_error, invalid
+from service.errors import Conflict, NotFound, field_error, invalid, invalid_fields
 from service.models.costs import Cost, CostIn, CostIngestResult
 from service.models.stored import read
 
@@ -33,14 +33,18 @@ def _key(record: CostIn) -> Key:
 
 
 async def _service_ids(con: Connection, records: Sequence[CostIn]) -> dict[str, int]:
-    """Ids of the services the records name, locked until commit; a 422 naming the first
-    record with an unknown one (`3.service`)."""
+    """Ids of the services the records name, locked until commit; a 422 naming every record
+    with an unknown one (`3.service`)."""
     slugs = sorted({r.service for r in records if r.service is not None})
     rows = await con.fetch(q("lock_services"), slugs)
     ids: dict[str, int] = {r["slug"]: r["id"] for r in rows}
-    for i, record in enumerate(records):
-        if record.service is not None and record.service not in ids:
-            raise invalid(f"{i}.service", f"unknown service {record.service!r}")
+    unknown = [
+        field_error(f"{i}.service", f"unknown service {record.service!r}")
+        for i, record in enumerate(records)
+        if record.service is not None and record.service not in ids
+    ]
+    if unknown:
+        raise invalid_fields(unknown)
     return ids
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from asyncpg import DeadlockDetectedError, UniqueViolationError
 
 from service.db import Connection, sql
-from service.errors import ValidationFailed, invalid
+from service.errors import FieldError, ValidationFailed, field_error, invalid_fields
 from service.models.enums import KpiKind
 from service.models.observations import IngestResult, ObservationIn
 
@@ -69,8 +69,8 @@ class _Keys:
     unknown_services: set[str] = field(default_factory=set)
 
     async def resolve(self, con: Connection, chunk: list[Numbered]) -> ValidationFailed | None:
-        """Look up the chunk's new names; the problem of its first point that names an
-        unknown KPI or service, or a KPI that is not observed, if any."""
+        """Look up the chunk's new names; the problem naming every point of it that names
+        an unknown KPI or service, or a KPI that is not observed, if any."""
         kpis = {p.kpi for _, p in chunk}
         services = {p.service for _, p in chunk if p.service is not None}
         new_kpis = kpis - self.kpis.keys() - self.unknown_kpis
@@ -88,20 +88,21 @@ class _Keys:
             or services & self.unknown_services
             or any(self.kpis[k][1] != KpiKind.OBSERVED for k in kpis)
         ):
-            return next(filter(None, (self._problem(i, p) for i, p in chunk)))
+            return invalid_fields([e for i, p in chunk for e in self._problems(i, p)])
         return None
 
-    def _problem(self, at: int, point: ObservationIn) -> ValidationFailed | None:
+    def _problems(self, at: int, point: ObservationIn) -> list[FieldError]:
+        found = []
         kpi = self.kpis.get(point.kpi)
         if kpi is None:
-            return invalid(f"{at}.kpi", f"unknown KPI {point.kpi!r}")
-        if kpi[1] != KpiKind.OBSERVED:
-            return invalid(
+            found.append(field_error(f"{at}.kpi", f"unknown KPI {point.kpi!r}"))
+        elif kpi[1] != KpiKind.OBSERVED:
+            found.append(field_error(
                 f"{at}.kpi", f"KPI {point.kpi!r} is {kpi[1]}: it is computed, not observed"
-            )
+            ))  # fmt: skip
         if point.service is not None and point.service not in self.services:
-            return invalid(f"{at}.service", f"unknown service {point.service!r}")
-        return None
+            found.append(field_error(f"{at}.service", f"unknown service {point.service!r}"))
+        return found
 
 
 def _months(instants: Iterable[dt.datetime], into: dict[tuple[int, int], dt.datetime]) -> None:
