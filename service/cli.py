@@ -243,6 +243,19 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return _run(settings, work)
 
 
+def cmd_recompute(args: argparse.Namespace, settings: Settings) -> int:
+    from service.recompute import recompute
+
+    async def work(con: dbmod.Connection) -> int:
+        now = dt.datetime.now(dt.UTC)
+        report = await recompute(con, now, dry_run=args.dry_run, progress=_print_err)
+        for line in report.lines():
+            print(line)
+        return 0
+
+    return _run(settings, work)
+
+
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from service.clock import utc_now
     from service.models.instants import check_instant
@@ -446,6 +459,13 @@ def parser() -> argparse.ArgumentParser:
         help="first move far monthly observation partitions into the default one",
     )  # fmt: skip
     doctor.set_defaults(func=cmd_doctor)
+
+    recompute = sub.add_parser(
+        "recompute",
+        help="rebuild incidents, changes, links and stored statuses from what was sent",
+    )
+    recompute.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    recompute.set_defaults(func=cmd_recompute)
 
     evaluate = sub.add_parser("evaluate", help="evaluate KPIs now, store statuses, escalate")
     evaluate.add_argument("--kpi", help="one KPI key (default: every KPI with a cadence)")

@@ -216,9 +216,9 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
             outcome = DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=detail)
         elif one_event and claimed.service_id is not None:
             assert mapped is not None
-            incident_id = await _save_incident(
-                con, src, delivery_id, claimed.incident_id, claimed.service_id,
-                claimed.timeline, mapped.incidents,
+            incident_id = await save_incident(
+                con, src, claimed.incident_id, claimed.service_id, claimed.timeline,
+                mapped.incidents, delivery_id,
             )  # fmt: skip
             outcome = DeliveryOutcome(
                 delivery_id=delivery_id, status="applied", incidents=[incident_id]
@@ -391,6 +391,16 @@ async def _apply_change(
     change_id, service_id, timeline = await _record(
         con, src, delivery_id, "change", events, known, store.record_change_event
     )
+    await save_change(con, src, change_id, external_id, service_id, timeline)
+    return change_id
+
+
+async def save_change(
+    con: Connection, src: Source, change_id: int, external_id: str, service_id: int | None,
+    timeline: list[ChangeEvent],
+) -> None:  # fmt: skip
+    """Rebuild the change from its whole timeline and save it; link the incidents that name
+    it, and link again the incidents whose inferred cause it may have changed."""
     rec = build_change(timeline)
     production = mapping.is_production(rec.environment, src.production_envs)
     await store.save_change(con, change_id, rec, service_id=service_id, production=production)
@@ -398,7 +408,6 @@ async def _apply_change(
         con, change_id=change_id, external_id=external_id, sha=rec.commit_sha
     )
     await store.relink_inferred_around_change(con, change_id)
-    return change_id
 
 
 async def _apply_incident(
@@ -408,12 +417,13 @@ async def _apply_incident(
     incident_id, service_id, timeline = await _record(
         con, src, delivery_id, "incident", events, known, store.record_incident_event
     )
-    return await _save_incident(con, src, delivery_id, incident_id, service_id, timeline, events)
+    return await save_incident(con, src, incident_id, service_id, timeline, events, delivery_id)
 
 
-async def _save_incident(
-    con: Connection, src: Source, delivery_id: int, incident_id: int, service_id: int,
-    timeline: list[IncidentEvent], arrived: Sequence[IncidentEvent],
+async def save_incident(
+    con: Connection, src: Source, incident_id: int, service_id: int | None,
+    timeline: list[IncidentEvent], arrived: Sequence[IncidentEvent] = (),
+    delivery_id: int | None = None,
 ) -> int:  # fmt: skip
     """Rebuild the incident from its whole timeline, link it to its cause, and save it.
 
@@ -431,7 +441,7 @@ async def _save_incident(
     if rec.caused_by:
         change_id = await store.change_by_ref(con, rec.caused_by)
         link_kind = "explicit" if change_id else None
-    elif src.infer_links and rec.started_at is not None:
+    elif src.infer_links and rec.started_at is not None and service_id is not None:
         await store.save_incident_inferring_change(
             con, incident_id, rec, service_id=service_id, severity=sev.value if sev else None,
             window_minutes=src.infer_window_minutes,

@@ -238,7 +238,7 @@ async def fire_steps(
     return fired
 
 
-async def escalate(
+async def advance_escalation(
     con: Connection, kpi: Kpi, ref: ScopeRef, st: KpiStatus, now: dt.datetime
 ) -> None:
     """Opens, advances or closes the escalation of (KPI, scope) after a period's status."""
@@ -274,11 +274,12 @@ async def escalate(
 
 async def evaluate_kpi(
     con: Connection, kpi: Kpi, *, cadence: Cadence | None = None, period: Period | None = None,
-    now: dt.datetime, replace: bool,
+    now: dt.datetime, replace: bool, escalate: bool = True,
 ) -> list[KpiStatus]:  # fmt: skip
     """Evaluates one KPI for one period (default: the last closed period of its cadence) for
-    every scope, stores each status and escalates; one transaction. A period under way is
-    computed and answered, never stored (its figures still move): nothing escalates on it."""
+    every scope, stores each status and (unless told not to) escalates; one transaction. A
+    period under way is computed and answered, never stored (its figures still move):
+    nothing escalates on it."""
     cadence = cadence or kpi.cadence
     if cadence is None:
         raise invalid("cadence", f"KPI {kpi.key!r} has no reporting cadence; give one")
@@ -302,8 +303,8 @@ async def evaluate_kpi(
                 # A status rolled up from the services escalates through them, not twice
                 # (but may still close an escalation opened under an earlier global target).
                 rolled = st.target_scope is TargetScope.SERVICES
-                if not rolled or st.status is not rules.Status.BREACHED:
-                    await escalate(con, kpi, ref, st, now)
+                if escalate and (not rolled or st.status is not rules.Status.BREACHED):
+                    await advance_escalation(con, kpi, ref, st, now)
                 st = st.model_copy(update={"evaluated_at": now})
                 out.append(st)
     return out
