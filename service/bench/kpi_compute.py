@@ -217,7 +217,7 @@ def _hours(seconds: float | None) -> str:
 
 def describe(f: Figures, window: Period) -> list[str]:
     availability = "n/a" if f.availability is None else f"{f.availability * 100:.5f} %"
-    cfr = builtin.share(f.failures, f.deployments)
+    cfr = builtin.ratio(f.failures, f.deployments)
     mttr = ", ".join(
         f"{sev} {_hours(mean)} (median {_hours(median)}, p90 {_hours(p90)}, n {n})"
         for sev, (n, mean, median, p90) in f.mttr.items()

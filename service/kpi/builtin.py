@@ -16,9 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from service.kpi import units
-from service.models.enums import BuiltinMetric
-
 
 @dataclass(frozen=True)
 class Outage:
@@ -86,60 +83,6 @@ def downtime_cost(
     return lost + (estimates or 0.0)
 
 
-def share(part: int, whole: int) -> float | None:
+def ratio(part: int, whole: int) -> float | None:
+    """part / whole as a share (0..1); undefined (None) without a whole."""
     return part / whole if whole else None
-
-
-INCIDENT_METRICS = frozenset({
-    BuiltinMetric.MTTD, BuiltinMetric.MTTA, BuiltinMetric.MTTR, BuiltinMetric.TIME_TO_RESTORE,
-    BuiltinMetric.INCIDENT_COUNT, BuiltinMetric.RECURRENCE_RATE, BuiltinMetric.USERS_AFFECTED,
-})  # fmt: skip
-CHANGE_METRICS = frozenset({
-    BuiltinMetric.DEPLOYMENT_FREQUENCY, BuiltinMetric.LEAD_TIME,
-    BuiltinMetric.CHANGE_FAILURE_RATE, BuiltinMetric.RECOVERY_TIME, BuiltinMetric.REWORK_RATE,
-})  # fmt: skip
-OUTAGE_METRICS = frozenset({
-    BuiltinMetric.AVAILABILITY, BuiltinMetric.ERROR_BUDGET_REMAINING, BuiltinMetric.DOWNTIME_COST,
-})  # fmt: skip
-
-
-def incident_value(
-    metric: BuiltinMetric, figures: IncidentFigures, unit: str
-) -> tuple[float | None, int]:
-    """The metric's value in the KPI's unit, and the incidents behind it."""
-    f = figures
-    by_summary = {
-        BuiltinMetric.MTTD: f.detect,
-        BuiltinMetric.MTTA: f.acknowledge,
-        BuiltinMetric.MTTR: f.resolve,
-        BuiltinMetric.TIME_TO_RESTORE: f.restore,
-    }
-    if metric in by_summary:
-        summary = by_summary[metric]
-        return units.duration(summary.mean, unit), summary.n
-    if metric is BuiltinMetric.INCIDENT_COUNT:
-        return float(f.incidents), f.incidents
-    if metric is BuiltinMetric.RECURRENCE_RATE:
-        return units.rate(share(f.recurring, f.incidents), unit), f.incidents
-    if metric is BuiltinMetric.USERS_AFFECTED:
-        return (f.users_affected or 0.0), f.incidents
-    raise ValueError(f"{metric} is not an incident metric")
-
-
-def change_value(
-    metric: BuiltinMetric, figures: ChangeFigures, unit: str, seconds: float
-) -> tuple[float | None, int]:
-    """The metric's value in the KPI's unit, and the changes behind it (`seconds`: how much of
-    the bucket was measured, for a frequency per day or week)."""
-    f = figures
-    if metric is BuiltinMetric.DEPLOYMENT_FREQUENCY:
-        return units.deploys(f.deployments, seconds, unit), f.deployments
-    if metric is BuiltinMetric.LEAD_TIME:
-        return units.duration(f.lead_median, unit), f.lead_n
-    if metric is BuiltinMetric.CHANGE_FAILURE_RATE:
-        return units.rate(share(f.failures, f.deployments), unit), f.deployments
-    if metric is BuiltinMetric.RECOVERY_TIME:
-        return units.duration(f.recovery_median, unit), f.recovery_n
-    if metric is BuiltinMetric.REWORK_RATE:
-        return units.rate(share(f.rework, f.deployments), unit), f.deployments
-    raise ValueError(f"{metric} is not a change metric")

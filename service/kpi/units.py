@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from service.models.enums import BuiltinMetric
-
 _SECONDS_PER = {
     "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
     "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
@@ -43,25 +41,6 @@ class UnitFamily(StrEnum):
     COUNT = "count"
 
 
-FAMILY: dict[BuiltinMetric, UnitFamily] = {
-    BuiltinMetric.MTTD: UnitFamily.DURATION,
-    BuiltinMetric.MTTA: UnitFamily.DURATION,
-    BuiltinMetric.MTTR: UnitFamily.DURATION,
-    BuiltinMetric.TIME_TO_RESTORE: UnitFamily.DURATION,
-    BuiltinMetric.LEAD_TIME: UnitFamily.DURATION,
-    BuiltinMetric.RECOVERY_TIME: UnitFamily.DURATION,
-    BuiltinMetric.AVAILABILITY: UnitFamily.RATE,
-    BuiltinMetric.ERROR_BUDGET_REMAINING: UnitFamily.RATE,
-    BuiltinMetric.RECURRENCE_RATE: UnitFamily.RATE,
-    BuiltinMetric.CHANGE_FAILURE_RATE: UnitFamily.RATE,
-    BuiltinMetric.REWORK_RATE: UnitFamily.RATE,
-    BuiltinMetric.DEPLOYMENT_FREQUENCY: UnitFamily.DEPLOYS,
-    BuiltinMetric.IT_SPEND: UnitFamily.CURRENCY,
-    BuiltinMetric.INCIDENT_COUNT: UnitFamily.COUNT,
-    BuiltinMetric.USERS_AFFECTED: UnitFamily.COUNT,
-    BuiltinMetric.DOWNTIME_COST: UnitFamily.COUNT,
-}
-
 _ALLOWED = {
     UnitFamily.DURATION: "a time unit (seconds, minutes, hours or days)",
     UnitFamily.RATE: "percent (or %, pct) or a share (share, ratio, fraction)",
@@ -74,9 +53,8 @@ def _norm(unit: str) -> str:
     return unit.strip().lower()
 
 
-def unit_problem(metric: BuiltinMetric, unit: str) -> str | None:
-    """Why `unit` is not one the metric is reported in, or None when it is."""
-    family = FAMILY[metric]
+def unit_problem(family: UnitFamily, unit: str) -> str | None:
+    """Why `unit` is not one of the family's, or None when it is."""
     u = _norm(unit)
     ok = {
         UnitFamily.DURATION: u in _SECONDS_PER,
@@ -87,7 +65,7 @@ def unit_problem(metric: BuiltinMetric, unit: str) -> str | None:
     }[family]
     if ok:
         return None
-    return f"{metric} is reported in {_ALLOWED[family]}, not {unit!r}"
+    return f"reported in {_ALLOWED[family]}, not {unit!r}"
 
 
 def seconds_per_unit(unit: str) -> float:
@@ -108,7 +86,7 @@ def rate(share: float | None, unit: str) -> float | None:
     return share * 100 if is_percent(unit) else share
 
 
-def share(value: float, unit: str) -> float:
+def as_share(value: float, unit: str) -> float:
     """The inverse of `rate`: a value in the KPI's unit as a share."""
     return value / 100 if is_percent(unit) else value
 

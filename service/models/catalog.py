@@ -18,7 +18,7 @@ from pydantic import (
 
 from service import outbound
 from service.ingest.model import ChangeKind
-from service.kpi.units import unit_problem
+from service.kpi.metrics import FilterPart, filter_problem, unit_problem
 from service.models.enums import (
     Aggregation,
     BuiltinMetric,
@@ -183,25 +183,11 @@ class BuiltinFilter(Body):
         return self.severities is None and self.environments is None and self.change_kinds is None
 
 
-#: Which builtin metrics each part of a filter applies to.
-_INCIDENT_LIKE = frozenset({
-    BuiltinMetric.AVAILABILITY, BuiltinMetric.ERROR_BUDGET_REMAINING, BuiltinMetric.MTTD,
-    BuiltinMetric.MTTA, BuiltinMetric.MTTR, BuiltinMetric.TIME_TO_RESTORE,
-    BuiltinMetric.INCIDENT_COUNT, BuiltinMetric.RECURRENCE_RATE, BuiltinMetric.USERS_AFFECTED,
-    BuiltinMetric.DOWNTIME_COST,
-})  # fmt: skip
-_CHANGE_LIKE = frozenset({
-    BuiltinMetric.DEPLOYMENT_FREQUENCY, BuiltinMetric.LEAD_TIME,
-    BuiltinMetric.CHANGE_FAILURE_RATE, BuiltinMetric.RECOVERY_TIME, BuiltinMetric.REWORK_RATE,
-})  # fmt: skip
-
-
 def _check_filter(metric: BuiltinMetric, f: BuiltinFilter) -> None:
-    if f.severities is not None and metric not in _INCIDENT_LIKE:
-        raise FieldProblem("filter.severities", f"{metric} counts no incidents")
-    for name in ("environments", "change_kinds"):
-        if getattr(f, name) is not None and metric not in _CHANGE_LIKE:
-            raise FieldProblem(f"filter.{name}", f"{metric} counts no changes")
+    for part in FilterPart:
+        problem = filter_problem(metric, part) if getattr(f, part.value) is not None else None
+        if problem is not None:
+            raise FieldProblem(f"filter.{part.value}", problem)
 
 
 class KpiIn(Body):

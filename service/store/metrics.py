@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from service.db import Connection, sql
 from service.errors import invalid
-from service.kpi import builtin
 from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage, Summary
+from service.kpi.metrics import METRICS, Input, Inputs, Value
 from service.kpi.periods import Period, buckets, measured
 from service.kpi.targets import DEFAULT_AVAILABILITY, TargetScope, effective
-from service.kpi.units import rate, share
+from service.kpi.units import as_share
 from service.models.catalog import Kpi, Service, Target
-from service.models.enums import BuiltinMetric, Grain, KpiKind, Severity
+from service.models.enums import Grain, KpiKind, Severity
 from service.models.observations import SeriesPoint
 from service.store import catalog
 
@@ -312,7 +312,7 @@ class AvailabilityTargets:
             if kpi is None or found is None:
                 result[s.id] = (DEFAULT_AVAILABILITY[s.tier], TargetScope.DEFAULT)
             else:
-                result[s.id] = (share(found.value, kpi.unit), found.scope)
+                result[s.id] = (as_share(found.value, kpi.unit), found.scope)
         return result
 
 
@@ -350,7 +350,6 @@ async def revenue_per_hour(con: Connection, service_ids: Sequence[int]) -> dict[
     return {s.id: s.revenue_per_hour or 0.0 for s in services}
 
 
-Value = tuple[float | None, int]
 #: Per window, a builtin KPI's value in its unit and the records behind it: overall (key
 #: None) or for each service asked for.
 Values = dict[int | None, list[Value]]
@@ -374,122 +373,88 @@ async def values_by_service(
     return {sid: found[sid] for sid in service_ids}
 
 
+@dataclass
+class _Read:
+    """What the engine read for a metric over the windows, overall and per service."""
+
+    incidents: list[IncidentBreakdown] | None = None
+    changes: dict[int | None, list[ChangeFigures]] = field(default_factory=dict)
+    spend: dict[int | None, list[Spend]] = field(default_factory=dict)
+    outages: list[dict[int, Outage]] | None = None
+    objectives: list[dict[int, float]] | None = None
+    revenue: dict[int, float] = field(default_factory=dict)
+
+
+async def _read(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
+    now: dt.datetime, each: Sequence[int] | None,
+) -> _Read:  # fmt: skip
+    """The inputs the KPI's metric names (service/kpi/metrics.py), one statement each."""
+    assert kpi.metric is not None
+    need, only, read = METRICS[kpi.metric].inputs, MetricFilter.of(kpi), _Read()
+    if Input.INCIDENTS in need:
+        read.incidents = await incidents(con, scope, windows, only)
+    if Input.CHANGES in need:
+        if each is None:
+            read.changes[None] = await changes(con, scope, windows, only)
+        else:
+            for sid, found in (await changes_by_service(con, each, windows, only)).items():
+                read.changes[sid] = found
+    if Input.SPEND in need:
+        currency = kpi.unit.upper()
+        if each is None:
+            read.spend[None] = await spend(con, scope, windows, currency)
+        else:
+            for sid, spent in (await spend_by_service(con, each, windows, currency)).items():
+                read.spend[sid] = spent
+    if Input.OUTAGES in need:
+        read.outages = await outages(con, scope, windows, now, only)
+    if Input.OBJECTIVES in need:
+        targets = await objective_targets(con, kpi, scope.service_ids)
+        read.objectives = [
+            {sid: t for sid, (t, _) in targets.on(w.start.date()).items()} for w in windows
+        ]
+    if Input.REVENUE in need:
+        read.revenue = await revenue_per_hour(con, scope.service_ids)
+    return read
+
+
 async def _values(
     con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
     now: dt.datetime, each: Sequence[int] | None,
 ) -> Values:  # fmt: skip
     assert kpi.kind is KpiKind.BUILTIN and kpi.metric is not None
-    if kpi.metric in builtin.INCIDENT_METRICS:
-        compute = _incident_values
-    elif kpi.metric in builtin.CHANGE_METRICS:
-        compute = _change_values
-    elif kpi.metric is BuiltinMetric.IT_SPEND:
-        compute = _spend_values
-    else:
-        compute = _outage_values
-    return await compute(con, kpi, scope, windows, now, each)
-
-
-async def _incident_values(
-    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
-    now: dt.datetime, each: Sequence[int] | None,
-) -> Values:  # fmt: skip
-    assert kpi.metric is not None
-    found = await incidents(con, scope, windows, MetricFilter.of(kpi))
-    out: Values = {None: [builtin.incident_value(kpi.metric, b.overall, kpi.unit) for b in found]}
-    for sid in each or ():
-        out[sid] = [
-            builtin.incident_value(kpi.metric, b.by_service.get(sid, IncidentFigures()), kpi.unit)
-            for b in found
-        ]
-    return out
-
-
-async def _change_values(
-    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
-    now: dt.datetime, each: Sequence[int] | None,
-) -> Values:  # fmt: skip
-    metric, only = kpi.metric, MetricFilter.of(kpi)
-    assert metric is not None
-
-    def of(figures: Sequence[ChangeFigures]) -> list[Value]:
-        return [
-            builtin.change_value(metric, f, kpi.unit, w.seconds)
-            for f, w in zip(figures, windows, strict=True)
-        ]
-
-    if each is None:
-        return {None: of(await changes(con, scope, windows, only))}
-    return {sid: of(f) for sid, f in (await changes_by_service(con, each, windows, only)).items()}
-
-
-async def _spend_values(
-    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
-    now: dt.datetime, each: Sequence[int] | None,
-) -> Values:  # fmt: skip
-    def of(spent: Sequence[Spend]) -> list[Value]:
-        return [(s.total if s.records else None, s.records) for s in spent]
-
-    currency = kpi.unit.upper()
-    if each is None:
-        return {None: of(await spend(con, scope, windows, currency))}
-    found = await spend_by_service(con, each, windows, currency)
-    return {sid: of(spent) for sid, spent in found.items()}
-
-
-async def _outage_values(
-    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
-    now: dt.datetime, each: Sequence[int] | None,
-) -> Values:  # fmt: skip
-    """Availability, error budget remaining and downtime cost, from the merged outages."""
-    only = MetricFilter.of(kpi)
-    cells = await outages(con, scope, windows, now, only)
+    compute = METRICS[kpi.metric].compute
+    read = await _read(con, kpi, scope, windows, now, each)
     groups: dict[int | None, tuple[int, ...]] = {None: scope.service_ids}
     groups.update({sid: (sid,) for sid in each or ()})
-    if kpi.metric is BuiltinMetric.AVAILABILITY:
-        return {
-            key: [(rate(builtin.availability(_only(cell, ids), len(ids), w.seconds), kpi.unit),
-                   _count(cell, ids)) for cell, w in zip(cells, windows, strict=True)]
-            for key, ids in groups.items()
-        }  # fmt: skip
-    if kpi.metric is BuiltinMetric.ERROR_BUDGET_REMAINING:
-        targets = await objective_targets(con, kpi, scope.service_ids)
-        days = [{sid: t for sid, (t, _) in targets.on(w.start.date()).items()} for w in windows]
-        return {
-            key: [(rate(_remaining(_only(cell, ids), _only(shares, ids), w.seconds), kpi.unit),
-                   _count(cell, ids))
-                  for cell, shares, w in zip(cells, days, windows, strict=True)]
-            for key, ids in groups.items()
-        }  # fmt: skip
-    assert kpi.metric is BuiltinMetric.DOWNTIME_COST
-    revenue = await revenue_per_hour(con, scope.service_ids)
-    found = await incidents(con, scope, windows, only)
-    # The count is the incidents whose impact started in the window (an outage running on
-    # from an earlier window adds to the value, not to the count).
     return {
-        key: [(builtin.downtime_cost(_only(cell, ids), revenue, _figures(b, key).cost_estimate),
-               _figures(b, key).incidents) for cell, b in zip(cells, found, strict=True)]
+        key: [compute(_inputs(read, key, ids, i, w), kpi.unit) for i, w in enumerate(windows)]
         for key, ids in groups.items()
-    }  # fmt: skip
+    }
+
+
+def _inputs(read: _Read, key: int | None, ids: tuple[int, ...], i: int, w: Period) -> Inputs:
+    """Window i's inputs for the scope (key None) or the service `key`."""
+    found = Inputs(seconds=w.seconds, services=ids, revenue=_only(read.revenue, ids))
+    if read.incidents is not None:
+        b = read.incidents[i]
+        figures = b.overall if key is None else b.by_service.get(key, IncidentFigures())
+        found = replace(found, incidents=figures)
+    if key in read.changes:
+        found = replace(found, changes=read.changes[key][i])
+    if key in read.spend:
+        spent = read.spend[key][i]
+        found = replace(found, spend=(spent.total, spent.records))
+    if read.outages is not None:
+        found = replace(found, outages=_only(read.outages[i], ids))
+    if read.objectives is not None:
+        found = replace(found, objectives=_only(read.objectives[i], ids))
+    return found
 
 
 def _only(cell: Mapping[int, T], ids: Sequence[int]) -> dict[int, T]:
     return {sid: cell[sid] for sid in ids if sid in cell}
-
-
-def _count(cell: Mapping[int, Outage], ids: Sequence[int]) -> int:
-    return sum(cell[sid].incidents for sid in ids if sid in cell)
-
-
-def _remaining(
-    cell: Mapping[int, Outage], shares: Mapping[int, float], seconds: float
-) -> float | None:
-    budget = builtin.error_budget(cell, shares, seconds)
-    return budget[0] if budget else None
-
-
-def _figures(b: IncidentBreakdown, key: int | None) -> IncidentFigures:
-    return b.overall if key is None else b.by_service.get(key, IncidentFigures())
 
 
 def series_windows(

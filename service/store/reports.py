@@ -157,7 +157,7 @@ async def incident_report(
             _group(f, service=slugs[sid])
             for sid, f in sorted(b.by_service.items(), key=lambda i: slugs[i[0]])
         ],
-        recurrence_rate=_pct(builtin.share(b.overall.recurring, b.overall.incidents)),
+        recurrence_rate=_pct(builtin.ratio(b.overall.recurring, b.overall.incidents)),
         users_affected=b.overall.users_affected or 0.0,
         downtime_cost=builtin.downtime_cost(cell, revenue, b.overall.cost_estimate),
     )
@@ -166,7 +166,7 @@ async def incident_report(
 async def dora(con: Connection, scope: MetricScope, window: Period, now: dt.datetime) -> DoraReport:
     (f,) = await metrics.changes(con, scope, [window])
     span = dt.timedelta(seconds=window.seconds)
-    cfr = builtin.share(f.failures, f.deployments)
+    cfr = builtin.ratio(f.failures, f.deployments)
     lead = f.lead_median
     recovery = f.recovery_median
     return DoraReport(
@@ -189,7 +189,7 @@ async def dora(con: Connection, scope: MetricScope, window: Period, now: dt.date
             if recovery is None
             else bands.recovery_time_band(dt.timedelta(seconds=recovery)),
         ),
-        rework_rate=_pct(builtin.share(f.rework, f.deployments)),
+        rework_rate=_pct(builtin.ratio(f.rework, f.deployments)),
     )
 
 

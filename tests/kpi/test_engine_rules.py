@@ -4,12 +4,14 @@ health and the builtin metric arithmetic, each with hand-worked values."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from service.kpi import builtin, health, periods, units
 from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage, Summary
 from service.kpi.escalation import EscalationState, due_steps
+from service.kpi.metrics import METRICS, Inputs, unit_problem
 from service.kpi.status import Status
 from service.kpi.targets import Effective, TargetScope, effective
 from service.models.catalog import EscalationStep, Target
@@ -92,7 +94,7 @@ def test_units_convert_seconds_and_shares() -> None:
     assert units.rate(0.125, "percent") == 12.5
     assert units.rate(0.125, "%") == 12.5
     assert units.rate(0.125, "ratio") == 0.125
-    assert units.share(99.9, "percent") == pytest.approx(0.999)
+    assert units.as_share(99.9, "percent") == pytest.approx(0.999)
     # Deployment frequency: a count per bucket, or per day or week of what was measured:
     # 6 deploys in a 3-day stretch are 2 a day, 14 a week.
     assert units.deploys(6, 3 * 86400, "deploys") == 6
@@ -129,7 +131,7 @@ def test_units_convert_seconds_and_shares() -> None:
     ],
 )
 def test_builtin_metrics_take_only_their_units(metric: str, unit: str, problem: str | None) -> None:
-    assert units.unit_problem(BuiltinMetric(metric), unit) == problem
+    assert unit_problem(BuiltinMetric(metric), unit) == problem
 
 
 def _target(value: float, *, service: str | None = None, tier: int | None = None,
@@ -229,15 +231,19 @@ def test_downtime_cost_adds_lost_revenue_and_estimates() -> None:
 def test_incident_and_change_values_in_the_kpi_unit() -> None:
     resolve = Summary(n=3, mean=5400.0, median=3600.0, p90=9000.0)
     figures = IncidentFigures(incidents=4, recurring=1, users_affected=1200.0, resolve=resolve)
-    assert builtin.incident_value(BuiltinMetric.MTTR, figures, "minutes") == (90.0, 3)
-    assert builtin.incident_value(BuiltinMetric.MTTR, figures, "hours") == (1.5, 3)
-    assert builtin.incident_value(BuiltinMetric.RECURRENCE_RATE, figures, "percent") == (25.0, 4)
-    assert builtin.incident_value(BuiltinMetric.MTTD, figures, "minutes") == (None, 0)
-    changes = ChangeFigures(deployments=8, failures=1, rework=2, lead_n=6, lead_median=7200.0)
     week = 7 * 86400.0
 
+    def incident(metric: BuiltinMetric, unit: str) -> object:
+        return METRICS[metric].compute(Inputs(week, (1,), incidents=figures), unit)
+
+    assert incident(BuiltinMetric.MTTR, "minutes") == (90.0, 3)
+    assert incident(BuiltinMetric.MTTR, "hours") == (1.5, 3)
+    assert incident(BuiltinMetric.RECURRENCE_RATE, "percent") == (25.0, 4)
+    assert incident(BuiltinMetric.MTTD, "minutes") == (None, 0)
+    changes = ChangeFigures(deployments=8, failures=1, rework=2, lead_n=6, lead_median=7200.0)
+
     def value(metric: BuiltinMetric, unit: str, figures: ChangeFigures = changes) -> object:
-        return builtin.change_value(metric, figures, unit, week)
+        return METRICS[metric].compute(Inputs(week, (1,), changes=figures), unit)
 
     assert value(BuiltinMetric.CHANGE_FAILURE_RATE, "percent") == (12.5, 8)
     assert value(BuiltinMetric.REWORK_RATE, "ratio") == (0.25, 8)
@@ -248,3 +254,16 @@ def test_incident_and_change_values_in_the_kpi_unit() -> None:
     assert value(BuiltinMetric.DEPLOYMENT_FREQUENCY, "deploys/week") == (8.0, 8)
     assert value(BuiltinMetric.DEPLOYMENT_FREQUENCY, "deploys/day") == (pytest.approx(8 / 7), 8)
     assert value(BuiltinMetric.CHANGE_FAILURE_RATE, "percent", ChangeFigures()) == (None, 0)
+
+
+def test_every_builtin_metric_has_its_registry_entry() -> None:
+    assert sorted(METRICS) == sorted(BuiltinMetric)
+    assert all(name is m.name for name, m in METRICS.items())
+
+
+def test_the_readme_defines_each_metric_as_its_registry_entry_does() -> None:
+    """The README's table of builtin metrics is the registry's, row for row."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = [f"| `{m.name}` | {m.definition} |" for m in METRICS.values()]
+    table = "| metric | value per bucket |\n|---|---|\n" + "\n".join(rows) + "\n"
+    assert table in readme
