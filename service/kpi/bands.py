@@ -9,19 +9,13 @@ a threshold belongs to the better band for rates (<=) and to the worse band for 
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
+
+from service.models.enums import Band
 
 DAY = dt.timedelta(days=1)
 WEEK = dt.timedelta(days=7)
 MONTH = dt.timedelta(days=30)
 HOUR = dt.timedelta(hours=1)
-
-
-class Band(StrEnum):
-    ELITE = "elite"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
 
 
 def change_failure_rate_band(rate: float) -> Band:

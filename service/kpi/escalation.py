@@ -11,8 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from service.models.catalog import EscalationStep
+
+class Step(Protocol):
+    """What the rules read of an escalation step."""
+
+    @property
+    def after_breached_periods(self) -> int: ...
+
+    @property
+    def after_unacknowledged_minutes(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -23,9 +32,7 @@ class EscalationState:
     acknowledged: bool
 
 
-def due_steps(
-    path: Sequence[EscalationStep], state: EscalationState, now: dt.datetime
-) -> list[int]:
+def due_steps(path: Sequence[Step], state: EscalationState, now: dt.datetime) -> list[int]:
     """Positions (from 1) of the steps to fire now, in order."""
     due = []
     for position, step in enumerate(path, start=1):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service.kpi.status import Status
+from service.models.enums import Status
 
 POINTS = {Status.MET: 1.0, Status.AT_RISK: 0.5, Status.BREACHED: 0.0}
 MET_FROM = 0.9

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from service.models.observations import SeriesPoint
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+
+class Point(Protocol):
+    """What division reads of a series point."""
+
+    @property
+    def bucket(self) -> dt.datetime: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def complete(self) -> bool: ...
+
+
+P = TypeVar("P", bound=Point)
 
 
 def divide_series(
-    numerator: list[SeriesPoint], denominator: list[SeriesPoint]
-) -> list[SeriesPoint]:
-    """Bucket-wise numerator / denominator over the numerator's buckets.
+    numerator: Sequence[P], denominator: Sequence[Point], make: Callable[..., P]
+) -> list[P]:
+    """Bucket-wise numerator / denominator over the numerator's buckets, each point built by
+    `make(bucket=, value=, count=, complete=)`.
 
     A bucket whose denominator is zero or missing has a null value (no data), never an error.
     """
@@ -21,5 +40,5 @@ def divide_series(
             value = num.value / den.value
         count = num.count + (den.count if den else 0)
         complete = num.complete and (den is None or den.complete)
-        out.append(SeriesPoint(bucket=num.bucket, value=value, count=count, complete=complete))
+        out.append(make(bucket=num.bucket, value=value, count=count, complete=complete))
     return out

@@ -8,23 +8,8 @@ mirrors it. Without a warning threshold there is no "at risk": at or beyond targ
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
 
-from service.models.enums import Direction
-
-
-class Status(StrEnum):
-    MET = "met"
-    AT_RISK = "at_risk"
-    BREACHED = "breached"
-    NO_DATA = "no_data"
-
-
-class Trend(StrEnum):
-    IMPROVING = "improving"
-    STEADY = "steady"
-    WORSENING = "worsening"
-    UNKNOWN = "unknown"
+from service.models.enums import Direction, Status, Trend
 
 
 def _at_least(value: float, bound: float, direction: Direction) -> bool:

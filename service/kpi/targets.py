@@ -9,21 +9,32 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import Protocol, TypeVar
 
-from service.models.catalog import Target
+from service.models.enums import TargetScope
+
+
+class Target(Protocol):
+    """What the rules read of a target."""
+
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def tier(self) -> int | None: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def warning(self) -> float | None: ...
+    @property
+    def effective_from(self) -> dt.date: ...
+    @property
+    def effective_to(self) -> dt.date | None: ...
+
+
+T = TypeVar("T", bound=Target)
 
 #: Default availability targets by tier, as shares.
 DEFAULT_AVAILABILITY = {1: 0.9995, 2: 0.999, 3: 0.995, 4: 0.99}
-
-
-class TargetScope(StrEnum):
-    SERVICE = "service"
-    TIER = "tier"
-    GLOBAL = "global"
-    DEFAULT = "default"
-    #: No target of its own: the KPI overall takes the worst status of its services.
-    SERVICES = "services"
 
 
 @dataclass(frozen=True)
@@ -40,11 +51,11 @@ def in_effect(target: Target, day: dt.date) -> bool:
 
 
 def effective(
-    targets: Iterable[Target], *, service: str | None, tier: int | None, day: dt.date
+    targets: Iterable[T], *, service: str | None, tier: int | None, day: dt.date
 ) -> Effective | None:
     """The most specific target in effect on `day` for a service (slug and tier), or for the
     KPI overall when `service` is None (only a global target applies then)."""
-    best: dict[TargetScope, Target] = {}
+    best: dict[TargetScope, T] = {}
     for t in targets:
         if not in_effect(t, day):
             continue

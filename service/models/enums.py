@@ -82,3 +82,41 @@ class BuiltinMetric(StrEnum):
     RECOVERY_TIME = "recovery_time"
     REWORK_RATE = "rework_rate"
     IT_SPEND = "it_spend"
+
+
+class Status(StrEnum):
+    """A KPI's value against its target for a period."""
+
+    MET = "met"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    NO_DATA = "no_data"
+
+
+class Trend(StrEnum):
+    """Whether a KPI moved the good way since the period before."""
+
+    IMPROVING = "improving"
+    STEADY = "steady"
+    WORSENING = "worsening"
+    UNKNOWN = "unknown"
+
+
+class TargetScope(StrEnum):
+    """Where a status's target came from."""
+
+    SERVICE = "service"
+    TIER = "tier"
+    GLOBAL = "global"
+    DEFAULT = "default"
+    #: No target of its own: the KPI overall takes the worst status of its services.
+    SERVICES = "services"
+
+
+class Band(StrEnum):
+    """A DORA 2023 performance band."""
+
+    ELITE = "elite"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"

@@ -11,10 +11,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
-from service.kpi.bands import Band
-from service.kpi.status import Status, Trend
-from service.kpi.targets import TargetScope
-from service.models.enums import Cadence, Severity
+from service.models.enums import Band, Cadence, Severity, Status, TargetScope, Trend
 from service.models.statuses import StatusDriver
 
 

@@ -6,10 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
-from service.kpi.status import Status, Trend
-from service.kpi.targets import TargetScope
 from service.models.catalog import Body, Owner, Text
-from service.models.enums import Cadence
+from service.models.enums import Cadence, Status, TargetScope, Trend
 
 
 class StatusDriver(BaseModel):

@@ -25,10 +25,10 @@ from service.kpi import periods
 from service.kpi import status as rules
 from service.kpi.escalation import EscalationState, due_steps
 from service.kpi.periods import CADENCE_GRAIN, Period
-from service.kpi.targets import DEFAULT_AVAILABILITY, Effective, TargetScope, effective
+from service.kpi.targets import DEFAULT_AVAILABILITY, Effective, effective
 from service.kpi.units import rate
 from service.models.catalog import Kpi
-from service.models.enums import BuiltinMetric, Cadence, Channel, KpiKind
+from service.models.enums import BuiltinMetric, Cadence, Channel, KpiKind, Status, TargetScope
 from service.models.instants import rfc3339
 from service.models.observations import SeriesPoint
 from service.models.statuses import Escalation, EscalationEvent, KpiStatus, StatusDriver
@@ -243,7 +243,7 @@ async def advance_escalation(
 ) -> None:
     """Opens, advances or closes the escalation of (KPI, scope) after a period's status."""
     esc = await con.fetchrow(q("lock_open_escalation"), kpi.id, ref.service_id)
-    if st.status is rules.Status.BREACHED:
+    if st.status is Status.BREACHED:
         if esc is None:
             settled = await con.fetchval(q("last_resolved_period"), kpi.id, ref.service_id)
             if settled is not None and st.period_start <= settled:
@@ -265,7 +265,7 @@ async def advance_escalation(
             esc = await con.fetchrow(q("lock_open_escalation"), kpi.id, ref.service_id)
             assert esc is not None
         await fire_steps(con, kpi, dict(esc.items()), ref.slug, now, st)
-    elif st.status in (rules.Status.MET, rules.Status.AT_RISK) and esc is not None:
+    elif st.status in (Status.MET, Status.AT_RISK) and esc is not None:
         if st.period_start > esc["last_period"]:
             await con.execute(q("recover"), esc["id"], now, st.period_start)
             since = st.period_start.date()
@@ -303,7 +303,7 @@ async def evaluate_kpi(
                 # A status rolled up from the services escalates through them, not twice
                 # (but may still close an escalation opened under an earlier global target).
                 rolled = st.target_scope is TargetScope.SERVICES
-                if escalate and (not rolled or st.status is not rules.Status.BREACHED):
+                if escalate and (not rolled or st.status is not Status.BREACHED):
                     await advance_escalation(con, kpi, ref, st, now)
                 st = st.model_copy(update={"evaluated_at": now})
                 out.append(st)

@@ -18,10 +18,10 @@ from service.errors import invalid
 from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage, Summary
 from service.kpi.metrics import METRICS, Input, Inputs, Value
 from service.kpi.periods import Period, buckets, measured
-from service.kpi.targets import DEFAULT_AVAILABILITY, TargetScope, effective
+from service.kpi.targets import DEFAULT_AVAILABILITY, effective
 from service.kpi.units import as_share
 from service.models.catalog import Kpi, Service, Target
-from service.models.enums import Grain, KpiKind, Severity
+from service.models.enums import Grain, KpiKind, Severity, TargetScope
 from service.models.observations import SeriesPoint
 from service.store import catalog
 

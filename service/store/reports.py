@@ -13,9 +13,8 @@ from service.errors import invalid
 from service.kpi import bands, builtin, health
 from service.kpi.builtin import IncidentFigures, Summary
 from service.kpi.periods import Period
-from service.kpi.status import Status, Trend
 from service.models.catalog import Kpi
-from service.models.enums import BuiltinMetric, Severity
+from service.models.enums import BuiltinMetric, Severity, Status, Trend
 from service.models.instants import rfc3339
 from service.models.reports import (
     AvailabilityReport,

@@ -131,7 +131,7 @@ async def series(
             )
             for key in (kpi.numerator, kpi.denominator)
         ]
-        return divide_series(num, den)
+        return divide_series(num, den, SeriesPoint)
     start, end = _builtin_window(grain, start, end, now)
     return await metrics.series(
         con, kpi=kpi, scope=scope, grain=grain, start=start, end=end, now=now
@@ -177,7 +177,7 @@ async def series_by_service(
                 end=end, now=now,
             ))  # fmt: skip
         num, den = sides_by_service
-        return {sid: divide_series(num[sid], den[sid]) for sid in service_ids}
+        return {sid: divide_series(num[sid], den[sid], SeriesPoint) for sid in service_ids}
     start, end = _builtin_window(grain, start, end, now)
     return await metrics.series_by_service(
         con, kpi=kpi, service_ids=service_ids, grain=grain, start=start, end=end, now=now

@@ -12,10 +12,9 @@ from service.kpi import builtin, health, periods, units
 from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage, Summary
 from service.kpi.escalation import EscalationState, due_steps
 from service.kpi.metrics import METRICS, Inputs, unit_problem
-from service.kpi.status import Status
-from service.kpi.targets import Effective, TargetScope, effective
+from service.kpi.targets import Effective, effective
 from service.models.catalog import EscalationStep, Target
-from service.models.enums import BuiltinMetric, Cadence, Channel, Grain
+from service.models.enums import BuiltinMetric, Cadence, Channel, Grain, Status, TargetScope
 
 UTC = dt.UTC
 

@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 
 from service.kpi.bands import (
-    Band,
     change_failure_rate_band,
     deployment_frequency_band,
     lead_time_band,
@@ -22,8 +21,8 @@ from service.kpi.intervals import (
     union_seconds,
 )
 from service.kpi.stats import mean, median, p90, percentile_cont
-from service.kpi.status import Status, Trend, evaluate, trend
-from service.models.enums import Direction
+from service.kpi.status import evaluate, trend
+from service.models.enums import Band, Direction, Status, Trend
 
 
 def t(day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
