@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import functools
 import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from pydantic import ValidationError
 
 from service import db as dbmod
 from service.config import Settings
-from service.embedded import EmbeddedPostgres
+from service.embedded import database_url
 from service.errors import ApiError, from_pydantic
 from service.models.enums import Cadence, Scope
 from service.progress import Progress
@@ -37,17 +36,6 @@ def _progress(
 ) -> Progress:
     """A progress bar on stderr: drawn on a terminal only, never with --no-progress."""
     return Progress(label, total, enabled=False if args.no_progress else None, **kw)
-
-
-@contextlib.contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """KPI_DATABASE_URL if set, else an embedded Postgres kept in the per-user data dir."""
-    if settings.database_url is not None:
-        yield settings.database_url.get_secret_value()
-        return
-    _print_err(f"KPI_DATABASE_URL not set: starting embedded Postgres in {settings.data_dir}")
-    with EmbeddedPostgres(settings.data_dir) as url:
-        yield url
 
 
 async def _with_connection(
@@ -393,7 +381,16 @@ async def _load_demo(url: str, settings: Settings, args: argparse.Namespace) -> 
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from service.bench import run_benchmark
+    """Run a benchmark from the repository's bench/ package (a development install)."""
+    if not (REPO_ROOT / "bench" / "__init__.py").is_file():
+        _print_err(
+            "the benchmarks live in the repository's bench/ directory and run from a checkout "
+            "with a development install (pip install -e .): see the README, Performance"
+        )
+        return 2
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from bench import run_benchmark
 
     return run_benchmark(args.name, args.extra)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from service.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +73,17 @@ def _forget_dead_handles(pgdata: Path) -> None:
         log.info(
             "forgot dead users of embedded postgres", extra={"pids": sorted(set(pids) - set(alive))}
         )
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """KPI_DATABASE_URL if set, else an embedded Postgres kept in the per-user data dir."""
+    if settings.database_url is not None:
+        yield settings.database_url.get_secret_value()
+        return
+    print(
+        f"KPI_DATABASE_URL not set: starting embedded Postgres in {settings.data_dir}",
+        file=sys.stderr,
+    )
+    with EmbeddedPostgres(settings.data_dir) as url:
+        yield url

@@ -15,12 +15,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint_and_format_are_clean() -> None:
-    lint = _run(str(BIN / "ruff"), "check", "service", "clients", "tests")
+    lint = _run(str(BIN / "ruff"), "check", "service", "bench", "clients", "tests")
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    fmt = _run(str(BIN / "ruff"), "format", "--check", "service", "clients", "tests")
+    fmt = _run(str(BIN / "ruff"), "format", "--check", "service", "bench", "clients", "tests")
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
 def test_mypy_strict_is_clean() -> None:
-    result = _run(str(BIN / "mypy"), "service")
+    result = _run(str(BIN / "mypy"), "service", "bench")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from graphql import get_introspection_query, parse
 
+from bench.graphql_portal import OUR_QUERY
 from service import auth
 from service import db as dbmod
-from service.bench.graphql_portal import OUR_QUERY
 from service.config import DEFAULT_GRAPHQL_MAX_COST, Settings
 from service.graphql.cost import bucket_count, operation_cost, series_buckets
 from service.graphql.limits import cost_schema

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
+from bench.dataset import SEVERITIES, generate
 from service import db as dbmod
-from service.bench.dataset import SEVERITIES, generate
 from service.kpi import builtin, stats
 from service.kpi.builtin import ChangeFigures, IncidentFigures, Summary
 from service.kpi.intervals import Window, union_seconds

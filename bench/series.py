@@ -1,7 +1,7 @@
 """series: a KPI's daily series over one year, and the latest status of every board-level
 KPI (the scorecard), through the service's own path against one hand-written SQL statement
 for the same numbers, on the same connection in the same run, over a generated set of
-observations (service.bench.observation_data) in a schema of its own.
+observations (bench.observation_data) in a schema of its own.
 
     kpi bench series [--observations 10000000] [--services 200] [--kpis 40] [--board 6]
                      [--years 3] [--seed 1] [--repeat 9] [--end 2026-01-01T00:00:00Z]
@@ -32,9 +32,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bench.harness import fresh_schema, report_agreement, run, same_value
+from bench.observation_data import ObservationDataInfo, generate
 from service import db as dbmod
-from service.bench.harness import fresh_schema, report_agreement, run, same_value
-from service.bench.observation_data import ObservationDataInfo, generate
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
 from service.models.reports import Scorecard

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 
-from service.bench.harness import fresh_schema, run, running_server
-from service.bench.ingest_bulk import KPI, START, _prepare
-from service.bench.load import rss_kib, server_processes
+from bench.harness import fresh_schema, run, running_server
+from bench.ingest_bulk import KPI, START, _prepare
+from bench.load import rss_kib, server_processes
 from service.models.enums import Scope
 
 #: Points per piece of the body as the client sends it.

@@ -27,7 +27,7 @@ import random
 from dataclasses import dataclass
 from operator import itemgetter
 
-from service.bench.harness import allocate_ids
+from bench.harness import allocate_ids
 from service.db import Connection
 
 AGGREGATIONS = ("avg", "sum", "max", "last", "min", "count")

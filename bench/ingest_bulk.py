@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import httpx
 import orjson
 
+from bench.harness import fresh_schema, run, running_server
 from service import db as dbmod
 from service.auth import create_token
-from service.bench.harness import fresh_schema, run, running_server
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction, Scope
 from service.store import catalog

@@ -48,12 +48,12 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.harness import fresh_schema, running_server
 from service import db as dbmod
 from service.auth import create_token
-from service.bench.harness import fresh_schema, running_server
 from service.catalog_apply import CatalogFile, apply_catalog
-from service.cli import database_url
 from service.config import Settings
+from service.embedded import database_url
 from service.models.enums import Scope
 
 DESCRIPTION = "a mixed load for a fixed time, then a check that nothing acknowledged was lost"

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from service.bench.harness import allocate_ids
+from bench.harness import allocate_ids
 from service.db import Connection
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4", "sev5")

@@ -1,12 +1,12 @@
 """ingest-webhook: signed PagerDuty v3 deliveries per second through POST /v1/webhooks/{source}
 (signature verified, delivery logged, deduplicated, mapped and applied), against a baseline
 measured in the same run: a bare Starlette endpoint inserting one row per request
-(service/bench/bare_webhook.py), served by the same uvicorn setup, workers and Postgres.
+(bench/bare_webhook.py), served by the same uvicorn setup, workers and Postgres.
 
     kpi bench ingest-webhook [--requests 4000] [--concurrency 16] [--rate 1000] [--seconds 10]
                              [--workers 2]
 
-Both servers get the same request bytes from a lean load generator (service/bench/httpload.py)
+Both servers get the same request bytes from a lean load generator (bench/httpload.py)
 on keep-alive connections: first closed loop (N connections, each sending its next request as
 soon as the last is answered) for throughput and their ratio, then open loop at a fixed rate
 for latency, counted from each request's scheduled instant. One delivery in ten of the closed
@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from service.bench import bare_webhook, httpload
-from service.bench.harness import fresh_schema, run, running_server
+from bench import bare_webhook, httpload
+from bench.harness import fresh_schema, run, running_server
 from service.models.catalog import ServiceIn
 from service.models.sources import ServiceRule, SourceIn, SourceKind
 from service.store import catalog, sources

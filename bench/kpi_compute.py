@@ -2,7 +2,7 @@
 service and for the whole fleet, through the service's own path (service.store.metrics:
 outages + incidents + changes, one-window lists, the scope from resolve_scope) against the
 best single hand-written SQL statement for the same numbers, on the same connection in the
-same run, over a generated data set (service.bench.dataset) in a schema of its own.
+same run, over a generated data set (bench.dataset) in a schema of its own.
 
     kpi bench kpi-compute [--services 1000] [--incidents 1000000] [--changes 1000000]
                           [--seed 1] [--repeat 5] [--days 730] [--end 2026-01-01T00:00:00Z]
@@ -38,9 +38,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.dataset import DatasetInfo, generate
+from bench.harness import fresh_schema, report_agreement, run, same_value
 from service import db as dbmod
-from service.bench.dataset import DatasetInfo, generate
-from service.bench.harness import fresh_schema, report_agreement, run, same_value
 from service.kpi import builtin
 from service.kpi.periods import Period
 from service.store import metrics

@@ -11,13 +11,16 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from service import db as dbmod
-from service.cli import database_url
 from service.config import Settings
+from service.embedded import database_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -74,6 +77,7 @@ async def running_server(
         [sys.executable, "-m", *module, "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers)],
         env=env,
+        cwd=REPO_ROOT,  # where `python -m bench...` finds this package
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:

@@ -13,7 +13,7 @@ several periods per KPI, overall and per service, so "latest" has to pick) goes 
 seeded: same seed, same rows. `kpi serve --workers N` (one worker by default) and one
 PostGraphile process (Node is single-threaded) serve it on loopback, each with a pool of ten
 connections; ours checks the read token of every request (one indexed lookup), PostGraphile
-is open. PostGraphile is installed with `npm ci` in service/bench/postgraphile on first run.
+is open. PostGraphile is installed with `npm ci` in bench/postgraphile on first run.
 
 Both answers are projected on the same facts (sorted, enums lower-case, instants in UTC) and
 compared: a difference is printed and the exit status is 1. Then sequential requests, in
@@ -42,16 +42,16 @@ from typing import Any
 import httpx
 import orjson
 
-from service import db as dbmod
-from service.auth import create_token
-from service.bench.harness import (
+from bench.harness import (
     allocate_ids,
     free_port,
     fresh_schema,
     run,
     running_server,
 )
-from service.bench.load import server_processes
+from bench.load import server_processes
+from service import db as dbmod
+from service.auth import create_token
 from service.kpi import periods
 from service.models.enums import Cadence, Scope
 
@@ -368,7 +368,7 @@ def first_difference(a: list[Any], b: list[Any]) -> str | None:
 
 
 def install_postgraphile() -> None:
-    """`npm ci` in service/bench/postgraphile, unless PostGraphile is installed there."""
+    """`npm ci` in bench/postgraphile, unless PostGraphile is installed there."""
     if (POSTGRAPHILE_DIR / "node_modules" / "postgraphile" / "package.json").exists():
         return
     npm = shutil.which("npm")

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from service.bench import httpload
-from service.bench.harness import free_port
+from bench import httpload
+from bench.harness import free_port
 
 
 async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -6,7 +6,7 @@ with a small JSON object; no signature, no dedupe, no parsing, no middleware. It
 the same code as `kpi serve` (service/serve.py: uvicorn, the same loop, HTTP implementation,
 socket options and worker processes), so that the two differ only in what the app does.
 
-    python -m service.bench.bare_webhook --port 8001 --workers 2   # with KPI_DATABASE_URL
+    python -m bench.bare_webhook --port 8001 --workers 2   # with KPI_DATABASE_URL
                                                                     # and KPI_DB_SCHEMA set
 """
 
@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bench.harness import running_server
 from service import db as dbmod
-from service.bench.harness import running_server
 from service.config import Settings
 
 TABLE = "bare_delivery"
@@ -77,13 +77,13 @@ def running_baseline(
     url: str, schema: str, workers: int
 ) -> contextlib.AbstractAsyncContextManager[str]:
     """The baseline served on loopback like `kpi serve`; yields its base URL once ready."""
-    return running_server(url, schema, workers, module=("service.bench.bare_webhook",))
+    return running_server(url, schema, workers, module=("bench.bare_webhook",))
 
 
 def main(argv: list[str]) -> int:
     from service import logs, serve
 
-    p = argparse.ArgumentParser(prog="python -m service.bench.bare_webhook")
+    p = argparse.ArgumentParser(prog="python -m bench.bare_webhook")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--workers", type=int, default=1)
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     level = Settings().log_level
     logs.configure(level)
     serve.run_app(
-        "service.bench.bare_webhook:create_app", args.host, args.port, args.workers,
+        "bench.bare_webhook:create_app", args.host, args.port, args.workers,
         log_level=level,
     )  # fmt: skip
     return 0
