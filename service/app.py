@@ -33,9 +33,9 @@ from service.rest import (
     engine,
     health,
     incidents,
-    metrics,
     notifications,
     observations,
+    prometheus,
     webhooks,
 )
 from service.rest.endpoint import Endpoint, routes
@@ -56,7 +56,7 @@ def all_endpoints() -> list[Endpoint]:
         *webhooks.ENDPOINTS,
         *admin.ENDPOINTS,
         *notifications.ENDPOINTS,
-        *metrics.ENDPOINTS,
+        *prometheus.ENDPOINTS,
     ]
 
 
@@ -181,8 +181,8 @@ def create_app(
     graphql = GraphQLApp(build_schema(settings))
     telemetry = Telemetry()
     route_list: list[BaseRoute] = [
-        *routes([e for e in all_endpoints() if e not in metrics.ENDPOINTS]),
-        metrics.route(),  # its own door: it answers while the database is down
+        *routes([e for e in all_endpoints() if e not in prometheus.ENDPOINTS]),
+        prometheus.route(),  # its own door: it answers while the database is down
         Route("/graphql", graphql, methods=["GET", "POST"]),
     ]
     app = Starlette(

@@ -14,7 +14,7 @@ What is measured, and when:
   the route Starlette's router left in the scope, so no route is matched twice.
 - What was ingested: observation points, cost records, incident and change events, webhook
   deliveries by outcome. These move only for work that is committed: see
-  service/rest/metrics.py, which the handlers call once their transaction has ended. Also
+  service/rest/prometheus.py, which the handlers call once their transaction has ended. Also
   webhook requests refused by the limits of service/webhook_guard.py.
 - Database pool use, when the app has a pool (a test's single connection has none), and the
   backlogs (unmapped deliveries, notifications to send) and the recorded webhook rejections,
@@ -68,7 +68,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 UNMATCHED = "unmatched"
 #: Methods labelled as such; any other is `other`, so clients cannot mint label values.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-#: Scope key of the counts a request waits to commit (see service/rest/metrics.py).
+#: Scope key of the counts a request waits to commit (see service/rest/prometheus.py).
 PENDING = "kpi.metrics.pending"
 
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")

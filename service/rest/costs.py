@@ -9,7 +9,7 @@ from service.models.costs import Category, Cost, CostIn, CostIngestResult, Curre
 from service.models.enums import Scope
 from service.models.instants import Day
 from service.rest.endpoint import Call, Endpoint, id_param
-from service.rest.metrics import cost_records_ingested
+from service.rest.prometheus import cost_records_ingested
 from service.store import catalog, costs
 
 #: Most records one request may send.

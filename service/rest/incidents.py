@@ -36,7 +36,7 @@ from service.models.instants import Instant, rfc3339
 from service.models.sources import Source, SourceKind
 from service.rest import idempotency
 from service.rest.endpoint import Call, Endpoint, id_param
-from service.rest.metrics import events_applied
+from service.rest.prometheus import events_applied
 from service.store import catalog, sources
 from service.store import ingest as store
 

@@ -22,7 +22,7 @@ from service.rest.endpoint import (
     path_param,
     read_body,
 )
-from service.rest.metrics import points_ingested
+from service.rest.prometheus import points_ingested
 from service.store import catalog, metrics, observations, series
 from service.store.observations import Numbered, gc_paused
 

@@ -25,7 +25,7 @@ from service.models.catalog import RowId
 from service.models.enums import Scope
 from service.models.sources import Source, SourceIn, SourceKind
 from service.rest.endpoint import Call, Endpoint, id_param, path_param, read_body
-from service.rest.metrics import delivery_received, events_applied, webhook_rate_limited
+from service.rest.prometheus import delivery_received, events_applied, webhook_rate_limited
 from service.store import ingest as store
 from service.store import rejections as rejections_store
 from service.store import sources
