@@ -321,6 +321,20 @@ async def test_a_github_push_body_under_x_github_event_deployment_status_is_refu
     assert (await rows(con, "change"), await rows(con, "commit_time")) == (0, 0)
 
 
+async def test_a_signed_body_that_is_not_json_is_logged_once_however_often_it_comes(
+    client: httpx.AsyncClient, con: dbmod.Connection, admin: Headers
+) -> None:
+    """Each is refused, but only the first is logged: replaying it cannot grow the log."""
+    await register(client, admin, "github")
+    body = b"not json{"
+    for guid in ("guid-a", "guid-b", "guid-c"):
+        headers = {**signed_headers(GH_PUSH, body), "X-GitHub-Delivery": guid}
+        answer = await post(client, "github", body, headers)
+        assert answer.status_code == 422, answer.text
+        assert [e["pointer"] for e in answer.json()["errors"]] == ["#"]
+    assert await logged(con) == [(None, "invalid")]
+
+
 # Sources whose bodies are not signed -----------------------------------------------------------
 
 
