@@ -17,6 +17,7 @@ every delivery was applied once and every repeat answered as a duplicate.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -40,15 +41,19 @@ WARM_UP_FIRST = 10**8
 #: Every REPEAT_EVERY-th delivery of the closed loop is followed by a repeat of an earlier one.
 REPEAT_EVERY = 10
 REPEAT_DISTANCE = 4
+#: Incidents happened over the SPREAD_SECONDS before the run started.
+SPREAD_SECONDS = 20 * 3600
 
 
-def delivery(n: int) -> tuple[bytes, dict[str, str]]:
-    """The n-th delivery: incidents of 3 steps each, distinct event ids, signed."""
+def delivery(n: int, since: dt.datetime) -> tuple[bytes, dict[str, str]]:
+    """The n-th delivery: incidents of 3 steps each, distinct event ids, signed; incident i
+    happened i seconds (modulo SPREAD) after `since`. The server checks PagerDuty's event
+    times against its clock, so they are the last hours'."""
     incident, step = divmod(n, len(STEPS))
+    occurred = since + dt.timedelta(seconds=incident % SPREAD_SECONDS, milliseconds=step)
     body = orjson.dumps({"event": {
         "id": f"EV{n:09d}", "event_type": STEPS[step], "resource_type": "incident",
-        "occurred_at": f"2026-01-01T{(incident // 3600) % 24:02d}:{(incident // 60) % 60:02d}:"
-                       f"{incident % 60:02d}.{step:03d}Z",
+        "occurred_at": occurred.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "data": {"id": f"INC{incident:08d}", "type": "incident", "title": f"Bench {incident}",
                  "html_url": f"https://example.pagerduty.com/incidents/INC{incident:08d}",
                  "status": STEPS[step].split(".")[1], "urgency": "high",
@@ -79,12 +84,13 @@ class Target:
     host: str
     port: int
     path: str
+    since: dt.datetime
     check: httpload.Check | None = None
 
     def requests(self, numbers: list[int]) -> list[bytes]:
         built = {}
         for n in dict.fromkeys(numbers):
-            body, headers = delivery(n)
+            body, headers = delivery(n, self.since)
             built[n] = httpload.build_request("POST", self.host, self.path, headers, body)
         return [built[n] for n in numbers]
 
@@ -110,10 +116,12 @@ class Answers:
         return None
 
 
-def _target(name: str, base: str, path: str, check: httpload.Check | None) -> Target:
+def _target(
+    name: str, base: str, path: str, since: dt.datetime, check: httpload.Check | None
+) -> Target:
     parts = urlsplit(base)
     assert parts.hostname is not None and parts.port is not None
-    return Target(name, parts.hostname, parts.port, path, check)
+    return Target(name, parts.hostname, parts.port, path, since, check)
 
 
 async def _closed(target: Target, numbers: list[int], concurrency: int) -> httpload.Result:
@@ -139,6 +147,7 @@ async def _bench(url: str, args: argparse.Namespace, report: Callable[[bool], No
     closed_numbers = with_repeats(range(args.requests))
     fixed_numbers = list(range(args.requests, args.requests + int(args.rate * args.seconds)))
     warm_up = list(range(WARM_UP_FIRST, WARM_UP_FIRST + WARM_UP))
+    since = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=SPREAD_SECONDS)
     async with fresh_schema(url) as (con, schema):
         await catalog.create_service(con, service=ServiceIn(slug="bench-svc", name="Bench", tier=1))
         await sources.create_source(con, source=SourceIn(
@@ -150,8 +159,8 @@ async def _bench(url: str, args: argparse.Namespace, report: Callable[[bool], No
             running_server(url, schema, args.workers) as ours_base,
             bare_webhook.running_baseline(url, schema, args.workers) as bare_base,
         ):
-            ours = _target("ours", ours_base, "/v1/webhooks/pd", answers.check)
-            bare = _target("baseline", bare_base, bare_webhook.PATH, None)
+            ours = _target("ours", ours_base, "/v1/webhooks/pd", since, answers.check)
+            bare = _target("baseline", bare_base, bare_webhook.PATH, since, None)
             load_before = os.getloadavg()[0]
             await _closed(ours, warm_up, 8)
             await _closed(bare, warm_up, 8)

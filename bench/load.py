@@ -7,7 +7,8 @@
 It starts `kpi serve` on loopback against a fresh schema, seeds a catalog (teams, services,
 outcomes, the builtin availability and MTTR KPIs and two observed KPIs) and a signed PagerDuty
 source, and gives every client its own token; the server runs with rate limits off
-(KPI_RATE_LIMIT_PER_SECOND=0), so that they do not shape the figures. Then N concurrent
+(KPI_RATE_LIMIT_PER_SECOND=0), so that they do not shape the figures, and takes PagerDuty
+events from as far back as the workload's incidents go (nine days of tolerance). Then N concurrent
 clients send, in the proportions of --mix:
 
 - webhook: signed PagerDuty v3 deliveries shaped like the tool's own (triggered, acknowledged
@@ -710,24 +711,32 @@ def print_text(r: dict[str, Any]) -> None:
 # --- the run ------------------------------------------------------------------------------
 
 
+#: The server's settings for the run: rate limits off, and PagerDuty event times accepted as
+#: far back as the workload's incidents go (up to 8 days before now).
+_SERVER_ENVIRONMENT = {
+    "KPI_RATE_LIMIT_PER_SECOND": "0",
+    "KPI_WEBHOOK_EVENT_TIME_TOLERANCE_SECONDS": str(9 * 86_400),
+}
+
+
 @contextlib.contextmanager
-def _rate_limits_off() -> Iterator[None]:
-    """The server inherits this process's environment: start it with rate limits off."""
-    name = "KPI_RATE_LIMIT_PER_SECOND"
-    before = os.environ.get(name)
-    os.environ[name] = "0"
+def _server_environment() -> Iterator[None]:
+    """The server inherits this process's environment: start it with _SERVER_ENVIRONMENT."""
+    before = {name: os.environ.get(name) for name in _SERVER_ENVIRONMENT}
+    os.environ.update(_SERVER_ENVIRONMENT)
     try:
         yield
     finally:
-        if before is None:
-            del os.environ[name]
-        else:
-            os.environ[name] = before
+        for name, value in before.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 @contextlib.asynccontextmanager
 async def _server(url: str, schema: str, workers: int) -> AsyncIterator[str]:
-    with _rate_limits_off():
+    with _server_environment():
         async with running_server(url, schema, workers) as base:
             yield base
 

@@ -170,6 +170,13 @@ class Settings(BaseSettings):
         description="Rejected deliveries kept as samples (headers cut short, no body) per "
         "source and reason; older ones are overwritten in turn.",
     )
+    webhook_event_time_tolerance_seconds: float = Field(
+        default=86_400,
+        ge=0,
+        description="How far from a webhook delivery's arrival a time the tool signs with it "
+        "(PagerDuty's event time) may lie, either way; a delivery outside it is refused with a "
+        "422 naming the field, as a replay (0: not checked). A day covers PagerDuty's retries.",
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="Comma-separated addresses or networks of the proxies whose "

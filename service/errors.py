@@ -12,6 +12,7 @@ ApiError                       a problem answered to the client
  +-- PayloadTooLarge           413 body or batch over the documented limit
  +-- UnsupportedMediaType      415 wrong Content-Type
  +-- ValidationFailed          422 well-formed but invalid; lists each bad field
+ |    +-- LateDelivery         422 a webhook's signed time is outside the tolerance: a replay
  +-- RateLimited               429 the token is over its rate limit; Retry-After says when
  +-- ServiceUnavailable        503 the database cannot be reached, or rolled the request back
 """
@@ -151,6 +152,10 @@ class ValidationFailed(ApiError):
     """422: well-formed but invalid; `errors` names each bad field."""
 
     status, title, slug = 422, "Unprocessable Content", "validation"
+
+
+class LateDelivery(ValidationFailed):
+    """422: a webhook delivery whose signed time lies outside the tolerance of its arrival."""
 
 
 class RateLimited(ApiError):

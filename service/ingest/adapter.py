@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from service.ingest.freshness import SignedTime
 from service.ingest.model import AdapterOptions, Delivery, Mapped
 
 
 class Adapter(Protocol):
     """A source tool's adapter: a module with these names (see pipeline.adapter_for).
 
-    `event_type` and `delivery_key` are read before the payload is checked, for the delivery
-    log and to drop retries: they never raise, whatever the headers and payload are. On
-    malformed input (a body that is not an object, members missing or of the wrong type)
-    they fall back to "unknown" and None. Only `parse` reports a malformed payload.
+    `event_type`, `delivery_key`, `signed_key` and `signed_times` are read before the payload
+    is checked, for the delivery log, to drop retries and replays and to refuse late ones:
+    they never raise, whatever the headers and payload are. On malformed input (a body that
+    is not an object, members missing or of the wrong type) they fall back to "unknown",
+    None or nothing. Only `parse` reports a malformed payload.
     """
 
     #: The source kind this adapter serves, e.g. "github".
@@ -30,6 +32,23 @@ class Adapter(Protocol):
         """The tool's id for this delivery, the same on every retry; None if it has none.
 
         Never raises: None also when the parts the key is made of are missing or malformed.
+        """
+        ...
+
+    def signed_key(self, delivery: Delivery) -> str | None:
+        """The tool's id for what the delivery reports, read from its signed body (PagerDuty's
+        event id): a delivery sent again under another delivery id is a duplicate by it.
+
+        None for tools that do not sign the body or put no id in it. Never raises.
+        """
+        ...
+
+    def signed_times(self, delivery: Delivery) -> list[SignedTime]:
+        """The times the tool signed with the delivery (PagerDuty's event times), checked
+        against the time it arrived (service/ingest/freshness.py).
+
+        Empty for tools that sign none; a time missing or malformed is left out (`parse`
+        reports it). Never raises.
         """
         ...
 

@@ -2,8 +2,12 @@
 and merged pull requests become commits.
 
 The X-GitHub-Event header names the event and X-GitHub-Delivery is the delivery's GUID, which
-GitHub keeps when it redelivers. A deployment and all its statuses share the external id
-"deployment:<deployment id>", so the change is rebuilt from them in whatever order they come.
+GitHub keeps when it redelivers. Neither header is signed (X-Hub-Signature-256 covers the body
+alone): a body whose shape is not that of the event the header names is refused, and a body
+received before is a duplicate by its digest, whatever GUID it comes with.
+
+A deployment and all its statuses share the external id "deployment:<deployment id>", so the
+change is rebuilt from them in whatever order they come.
 A workflow run is reported only once it has completed, without an environment: it is a
 pipeline, and the pipeline's mapping rules decide whether it counts as a production change.
 """
@@ -11,7 +15,9 @@ pipeline, and the pipeline's mapping rules decide whether it counts as a product
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
+from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import Node, without_none
 from service.ingest.model import (
     AdapterOptions,
@@ -21,6 +27,7 @@ from service.ingest.model import (
     CommitRecord,
     Delivery,
     Mapped,
+    PayloadError,
     Unsupported,
 )
 from service.ingest.timeparse import as_utc
@@ -55,15 +62,57 @@ def delivery_key(delivery: Delivery) -> str | None:
     return delivery.headers.get(_DELIVERY_HEADER) or None
 
 
+def signed_key(delivery: Delivery) -> str | None:
+    """None: GitHub puts no id in the signed body (X-GitHub-Delivery is a header); the body's
+    digest stands in for one."""
+    return None
+
+
+def signed_times(delivery: Delivery) -> list[SignedTime]:
+    """Nothing: GitHub signs no time (the body's times are those of the objects it describes)."""
+    return []
+
+
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
-    """Events of one GitHub delivery; GitHub needs no per-source options."""
+    """Events of one GitHub delivery; GitHub needs no per-source options. X-GitHub-Event is
+    not signed, so the body must have the shape of the event it names."""
     name = delivery.headers.get(_EVENT_HEADER)
     if not name:
         raise Unsupported("GitHub delivery without an X-GitHub-Event header")
-    handler = _HANDLERS.get(name)
-    if handler is None:
+    event = _EVENTS.get(name)
+    if event is None:
         raise Unsupported(f"GitHub event {name} is not used")
-    return handler(Node(delivery.payload), delivery)
+    root = Node(delivery.payload)
+    event.shape.check(name, root)
+    return event.handler(root, delivery)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The top-level members that tell one event's body from another's."""
+
+    #: Each entry: one of these members must be present (with any value, null included).
+    required: tuple[tuple[str, ...], ...]
+    #: Members only the body of another event carries.
+    foreign: tuple[str, ...] = ()
+
+    def check(self, name: str, root: Node) -> None:
+        said = f"X-GitHub-Event: {name}"
+        for members in self.required:
+            if not any(root.has(member) for member in members):
+                raise PayloadError(
+                    root.at(members[0]),
+                    f"required by {said}: the body has no {' or '.join(members)} member",
+                    header="X-GitHub-Event",
+                )  # fmt: skip
+        for member in self.foreign:
+            if root.has(member):
+                raise PayloadError(
+                    root.at(member),
+                    f"the body carries {member}, which a {name} event has not: it is not "
+                    f"the event {said} names",
+                    header="X-GitHub-Event",
+                )  # fmt: skip
 
 
 def _sha(node: Node, key: str) -> str:
@@ -230,10 +279,23 @@ def _pull_request(root: Node, delivery: Delivery) -> Mapped:
     return Mapped(commits=[commit])
 
 
-_HANDLERS: Mapping[str, Callable[[Node, Delivery], Mapped]] = {
-    "deployment_status": _deployment_status,
-    "deployment": _deployment,
-    "workflow_run": _workflow_run,
-    "push": _push,
-    "pull_request": _pull_request,
+@dataclass(frozen=True)
+class _Event:
+    handler: Callable[[Node, Delivery], Mapped]
+    shape: _Shape
+
+
+#: The events used, with the shape of their bodies (from GitHub's webhook payload reference).
+#: A deployment_status body also carries its deployment, and deployment and deployment_status
+#: bodies may carry the workflow_run that made them: hence what each must not carry.
+_EVENTS: Mapping[str, _Event] = {
+    "deployment_status": _Event(
+        _deployment_status, _Shape((("deployment_status",), ("deployment",)))
+    ),
+    "deployment": _Event(_deployment, _Shape((("deployment",),), ("deployment_status",))),
+    "workflow_run": _Event(
+        _workflow_run, _Shape((("workflow_run",),), ("deployment", "deployment_status"))
+    ),
+    "push": _Event(_push, _Shape((("ref",), ("commits", "head_commit")))),
+    "pull_request": _Event(_pull_request, _Shape((("pull_request",), ("action",)))),
 }

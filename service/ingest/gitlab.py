@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import Node, peek_text, without_none
 from service.ingest.model import (
     AdapterOptions,
@@ -69,6 +70,18 @@ def delivery_key(delivery: Delivery) -> str | None:
         if value:
             return value
     return None
+
+
+def signed_key(delivery: Delivery) -> str | None:
+    """None: GitLab signs nothing. X-Gitlab-Token is the shared secret itself, so a body
+    proves only that its sender holds the token; retries are known by Idempotency-Key or
+    X-Gitlab-Event-UUID, and each step of a deployment or pipeline is kept once by its key."""
+    return None
+
+
+def signed_times(delivery: Delivery) -> list[SignedTime]:
+    """Nothing: GitLab signs no time."""
+    return []
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:

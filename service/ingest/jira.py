@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
+from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import (
     Json,
     child,
@@ -72,6 +73,18 @@ def delivery_key(delivery: Delivery) -> str | None:
     if not (nonempty(issue_id) and nonempty(name) and is_int(stamp)):
         return None
     return f"{issue_id}:{name}:{stamp}"
+
+
+def signed_key(delivery: Delivery) -> str | None:
+    """None: Jira signs nothing (bearer token, basic auth or ?token=). The delivery key is read
+    from the body already (issue, event, timestamp), so a body sent again is a duplicate by
+    it."""
+    return None
+
+
+def signed_times(delivery: Delivery) -> list[SignedTime]:
+    """Nothing: Jira signs no time."""
+    return []
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:

@@ -147,6 +147,10 @@ class Node:
         """The pointer of member `key`."""
         return child(self.pointer, key)
 
+    def has(self, key: str) -> bool:
+        """Whether member `key` is present (whatever its value, null included)."""
+        return key in self._data
+
     def raw(self, key: str) -> object:
         """Member `key` as it is, None if missing."""
         return self._data.get(key)

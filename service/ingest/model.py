@@ -143,12 +143,14 @@ class Unsupported(Exception):
 
 
 class PayloadError(Exception):
-    """The payload does not have the shape the tool documents: a 422 naming the field."""
+    """The payload does not have the shape the tool documents: a 422 naming the field, and
+    the header the shape was expected from when a header said what the body should be."""
 
-    def __init__(self, pointer: str, detail: str) -> None:
+    def __init__(self, pointer: str, detail: str, *, header: str | None = None) -> None:
         super().__init__(f"{pointer}: {detail}")
         self.pointer = pointer
         self.detail = detail
+        self.header = header
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import (
     Json,
     is_int,
@@ -63,6 +64,18 @@ def delivery_key(delivery: Delivery) -> str | None:
         return None
     alert_id = nonempty(alert.get("alertId"))
     return _event_key(payload, alert, alert_id, action) if alert_id else None
+
+
+def signed_key(delivery: Delivery) -> str | None:
+    """None: Opsgenie signs nothing (bearer token, basic auth or ?token=). The delivery key is
+    read from the body already (alert, action, request), so a body sent again is a duplicate
+    by it."""
+    return None
+
+
+def signed_times(delivery: Delivery) -> list[SignedTime]:
+    """Nothing: Opsgenie signs no time."""
+    return []
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:

@@ -2,28 +2,35 @@
 
 Every delivery is logged with its outcome in the same transaction as its effect. A delivery
 whose signature fails is refused, and counted in a bounded record rather than logged
-(service/ingest/rejections.py); one that is not JSON, or not shaped as the tool documents, is
-logged as invalid and refused with a 422 naming the field; a valid one that names an unknown
+(service/ingest/rejections.py); so is one whose signed time lies outside the tolerance of its
+arrival (a delivery replayed late). One that is not JSON, or not shaped as the tool documents,
+is logged as invalid and refused with a 422 naming the field; a valid one that names an unknown
 service or an event the service does not use is kept as unmapped, to be replayed once a mapping
 exists.
+
+A delivery is a duplicate when it shares with one logged before its delivery id (an unsigned
+header), its signed key (the tool's id inside a signed body) or, for tools that sign the body,
+the body's SHA-256: a captured delivery sent again under a fresh delivery id changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import asyncpg
 import orjson
 from pydantic import BaseModel, Field, PrivateAttr
 
+from service.clock import utc_now
 from service.db import Connection
 from service.errors import Conflict, NotFound, ValidationFailed, invalid
 from service.errors import FieldError as ProblemField
-from service.ingest import mapping, signatures
+from service.ingest import freshness, mapping, signatures
 from service.ingest.adapter import Adapter
 from service.ingest.model import (
     AdapterOptions,
@@ -47,6 +54,12 @@ SECRET_HEADERS = frozenset(
 )  # fmt: skip
 
 Status = Literal["applied", "unmapped", "duplicate"]
+
+#: How far from its arrival a time the tool signs may lie, unless the caller says otherwise
+#: (KPI_WEBHOOK_EVENT_TIME_TOLERANCE_SECONDS): a day, well past PagerDuty's retries.
+DEFAULT_SIGNED_TIME_TOLERANCE = dt.timedelta(days=1)
+#: The setting a refusal for a signed time outside the tolerance names.
+SIGNED_TIME_SETTING = "KPI_WEBHOOK_EVENT_TIME_TOLERANCE_SECONDS"
 
 #: Text a tool may send that Postgres text cannot hold (a NUL character, say).
 _UNSTORABLE_TEXT = (
@@ -90,6 +103,8 @@ class Received:
     body: bytes
     #: The client's address, kept with a sample of a rejected delivery.
     client: str | None = None
+    #: When it arrived, by the service's clock: the tool's signed times are checked against it.
+    at: dt.datetime = field(default_factory=utc_now)
 
 
 def adapter_for(kind: str) -> Adapter:
@@ -107,16 +122,20 @@ class _Unmapped(Exception):
 
 async def receive(
     con: Connection, source: SourceSecret, received: Received,
-    rejections: Rejections | None = None,
+    rejections: Rejections | None = None, *,
+    signed_time_tolerance: dt.timedelta = DEFAULT_SIGNED_TIME_TOLERANCE,
 ) -> DeliveryOutcome:  # fmt: skip
-    """Handle one webhook delivery; the caller gives a connection outside any transaction and
-    says how a delivery failing its signature check is refused (default: recorded, 401)."""
+    """Handle one webhook delivery; the caller gives a connection outside any transaction,
+    says how a delivery failing its signature check or the tolerance of its signed times is
+    refused (default: recorded, then 401 or 422), and the tolerance (zero: not checked)."""
     src = source.source
+    refusals = rejections or Rejections()
     headers = loggable_headers(received.headers)
     if not signatures.verify(
         src.kind, received.headers, received.query, received.body, source.secret, src.username
     ):
-        await (rejections or Rejections()).refuse(con, src, headers, received.client)
+        await refusals.refuse(con, src, headers, received.client)
+    digest = signatures.body_digest(src.kind, received.body)
     try:
         payload = orjson.loads(received.body)
     except orjson.JSONDecodeError as exc:
@@ -124,16 +143,22 @@ async def receive(
             await store.claim_delivery(
                 con, source_id=src.id, key=None, event_type=None, headers=headers,
                 body=received.body, status="invalid", detail=f"not JSON: {exc}",
+                body_sha256=digest,
             )  # fmt: skip
         raise ValidationFailed(f"the body is not JSON: {exc}", errors=[
             ProblemField("#", "not valid JSON")]) from exc  # fmt: skip
     adapter = adapter_for(src.kind)
-    delivery = Delivery(headers=received.headers, payload=payload)
+    delivery = Delivery(headers=received.headers, payload=payload, received_at=received.at)
+    for signed in adapter.signed_times(delivery):
+        if freshness.outside_tolerance(signed.at, signed_time_tolerance, received.at):
+            problem = freshness.stale_problem(signed, signed_time_tolerance, SIGNED_TIME_SETTING)
+            await refusals.refuse_late(con, src, headers, received.client, problem)
     failure: PayloadError | None = None
     try:
         key, event_type = adapter.delivery_key(delivery), adapter.event_type(delivery)
     except PayloadError as exc:
         key, event_type, failure = None, None, exc
+    claims = _Claims(key, adapter.signed_key(delivery), digest)
     # Parsing reads nothing from the database, so it is done before the delivery is logged:
     # the log then gets its outcome when the delivery is claimed, without a second write.
     parsed: Mapped | Unsupported | None = None
@@ -144,7 +169,7 @@ async def receive(
             parsed = exc
         except PayloadError as exc:
             failure = exc
-    logged = _Logged(src, key, event_type, headers, received.body, parsed, failure)
+    logged = _Logged(src, claims, event_type, headers, received.body, parsed, failure)
     try:
         return await _log_and_apply(con, logged, quick=True)
     except _UNSTORABLE_TEXT:
@@ -154,11 +179,21 @@ async def receive(
 
 
 @dataclass(frozen=True)
+class _Claims:
+    """What makes a delivery the same as one logged before: its delivery key (a header the
+    tool repeats on retries, unsigned), its signed key and its signed body's digest."""
+
+    key: str | None
+    signed_key: str | None
+    body_sha256: bytes | None
+
+
+@dataclass(frozen=True)
 class _Logged:
     """A delivery ready to be logged: what the adapter made of it, or why it could not."""
 
     src: Source
-    key: str | None
+    claims: _Claims
     event_type: str | None
     headers: dict[str, str]
     body: bytes
@@ -181,6 +216,7 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
         status, detail = "applied", None
     mapped = parsed if isinstance(parsed, Mapped) else None
     quick = quick and mapped is not None and not mapped.is_empty()
+    c = d.claims
     async with con.transaction():
         known: dict[str, int] | None = None
         one_event = quick and mapped is not None and _one_incident_event(mapped)
@@ -188,30 +224,28 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
             assert mapped is not None
             event = mapped.incidents[0]
             claimed = await store.claim_incident_delivery(
-                con, source_id=src.id, key=d.key, event_type=d.event_type, headers=d.headers,
+                con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
                 body=d.body, event=event, candidates=[
                     mapping.candidate_service(event.service_ref, event.service_labels,
                                               src.service_rules)],
+                signed_key=c.signed_key, body_sha256=c.body_sha256,
             )  # fmt: skip
             delivery_id = claimed.delivery_id
         elif quick:
             assert mapped is not None
             delivery_id, known = await store.claim_applied_delivery(
-                con, source_id=src.id, key=d.key, event_type=d.event_type, headers=d.headers,
+                con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
                 body=d.body, slugs=_slugs(src, [*mapped.incidents, *mapped.changes]),
+                signed_key=c.signed_key, body_sha256=c.body_sha256,
             )  # fmt: skip
         else:
             delivery_id = await store.claim_delivery(
-                con, source_id=src.id, key=d.key, event_type=d.event_type, headers=d.headers,
-                body=d.body, status=status, detail=detail,
+                con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
+                body=d.body, status=status, detail=detail, signed_key=c.signed_key,
+                body_sha256=c.body_sha256,
             )  # fmt: skip
         if delivery_id is None:
-            assert d.key is not None
-            first = await store.delivery_by_key(con, source_id=src.id, key=d.key)
-            return DeliveryOutcome(
-                delivery_id=first["id"], status="duplicate",
-                detail=f"already received (first outcome: {first['status']})",
-            )  # fmt: skip
+            return await _duplicate(con, src, c)
         if status == "unmapped":
             outcome = DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=detail)
         elif one_event and claimed.service_id is not None:
@@ -236,11 +270,28 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
                 await store.set_outcome(con, delivery_id, "invalid", str(failure))
     if failure is not None:
         pointer = failure.pointer if failure.pointer.startswith("#") else f"#{failure.pointer}"
-        raise ValidationFailed(
+        problem = ValidationFailed(
             f"the payload is not a valid {src.kind} delivery: {failure}",
             errors=[ProblemField(pointer, failure.detail)],
         )
+        if failure.header is not None:  # the header that said what the body should be
+            problem.extra["header"] = failure.header
+        raise problem
     return outcome
+
+
+async def _duplicate(con: Connection, src: Source, claims: _Claims) -> DeliveryOutcome:
+    """The answer to a delivery holding a claim of one logged before: that one's id."""
+    first = await store.delivery_claiming(
+        con, source_id=src.id, key=claims.key, signed_key=claims.signed_key,
+        body_sha256=claims.body_sha256,
+    )  # fmt: skip
+    assert first is not None, "a claim was refused, so the delivery holding it is logged"
+    under = "" if first.same_key else "; the same signed delivery under another delivery id"
+    return DeliveryOutcome(
+        delivery_id=first.id, status="duplicate",
+        detail=f"already received (first outcome: {first.status}){under}",
+    )  # fmt: skip
 
 
 def _options(src: Source) -> AdapterOptions:

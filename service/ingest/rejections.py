@@ -1,11 +1,14 @@
-"""Webhook deliveries that do not prove their source, refused and kept as a bounded record.
+"""Webhook deliveries that do not prove their source, or come too late, refused and kept as a
+bounded record.
 
 Anyone who knows a webhook URL can post to it, so what such a delivery leaves behind must not
 grow with what is sent: not a row in the delivery log each, but a count per source and reason
 (updated in place) and the last few of them as samples, with their headers cut short and no
-body. A source's rejections are recorded while its rate limit lasts (service/webhook_guard.py);
-past it they are answered 429 and left to the metrics. Nothing of a rejected delivery claims
-its delivery key, so the genuine delivery that follows is applied.
+body. Reasons: `signature` (the signature or token did not verify) and `timestamp` (it did,
+but the time the tool signed lies outside the tolerance of the arrival: a replay). A source's
+signature rejections are recorded while its rate limit lasts (service/webhook_guard.py); past
+it they are answered 429 and left to the metrics. Nothing of a rejected delivery claims its
+delivery key, so the genuine delivery that follows is applied.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from service.db import Connection
-from service.errors import Unauthorized
+from service.errors import LateDelivery, Unauthorized
 from service.models.sources import Source
 from service.store import rejections as store
 from service.webhook_guard import WebhookGuard
 
 #: The reason recorded for a signature or token that did not verify.
 SIGNATURE = "signature"
+#: The reason recorded for a signed delivery whose signed time lies outside the tolerance of
+#: its arrival (service/ingest/freshness.py): most likely a captured delivery replayed.
+TIMESTAMP = "timestamp"
 #: Samples kept per source and reason unless KPI_WEBHOOK_REJECTION_SAMPLES says otherwise.
 DEFAULT_SAMPLES = 20
 #: What a sample keeps of the headers: the first SAMPLE_HEADERS of them, names and values cut
@@ -71,3 +77,18 @@ class Rejections:
                 headers=sample_headers(headers), samples=self.samples,
             )  # fmt: skip
         raise Unauthorized(f"the delivery is not signed with source {src.name!r}'s secret")
+
+    async def refuse_late(
+        self, con: Connection, src: Source, headers: Mapping[str, str], client: str | None,
+        problem: LateDelivery,
+    ) -> NoReturn:  # fmt: skip
+        """Record a delivery whose signature verifies but whose signed time is outside the
+        tolerance (in its own transaction), and raise `problem`. Its signature proved the
+        source, so the source's limit of rejections is not spent: the record stays bounded
+        all the same."""
+        async with con.transaction():
+            await store.record_webhook_rejection(
+                con, source_id=src.id, reason=TIMESTAMP, client=client,
+                headers=sample_headers(headers), samples=self.samples,
+            )  # fmt: skip
+        raise problem

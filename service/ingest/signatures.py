@@ -14,6 +14,20 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+#: Source kinds whose signature covers the raw body: a body is theirs exactly as received, so
+#: the same body is the same delivery (the pipeline dedupes on its SHA-256).
+BODY_SIGNED = frozenset({"github", "pagerduty"})
+
+
+def signs_body(kind: str) -> bool:
+    """Whether the signature of this kind of source covers the raw body."""
+    return kind in BODY_SIGNED
+
+
+def body_digest(kind: str, body: bytes) -> bytes | None:
+    """SHA-256 of a body the source signs, None for sources whose bodies are not signed."""
+    return hashlib.sha256(body).digest() if signs_body(kind) else None
+
 
 def _hmac_hex(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

@@ -3,6 +3,7 @@ delivery log with replay."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -11,6 +12,7 @@ from starlette.responses import Response
 from service import webhook_guard
 from service.errors import (
     Conflict,
+    LateDelivery,
     NotFound,
     RateLimited,
     Unauthorized,
@@ -36,16 +38,20 @@ WEBHOOK_DOC = (
     "verified). GitLab: set the secret token (X-Gitlab-Token). PagerDuty v3: the signing "
     "secret (X-PagerDuty-Signature; any of several v1= values may match). Opsgenie, "
     "Alertmanager, Jira: Authorization: Bearer <secret>, basic auth with the source's username, "
-    "or ?token=<secret>. 200: applied (or a duplicate of an earlier delivery); 202 "
-    "problem+json: kept as unmapped, with the reason (replay it after adding a mapping); 401: "
-    "not signed with the secret (counted, see /v1/webhook-rejections; body not processed); "
-    "422: malformed (logged); 429: the client address or the source is over its limit of "
-    "refused requests (Retry-After says when to retry)."
+    "or ?token=<secret>. 200: applied (or a duplicate of an earlier delivery: the same "
+    "delivery id, or for GitHub and PagerDuty the same signed body or event id under any "
+    "delivery id); 202 problem+json: kept as unmapped, with the reason (replay it after adding "
+    "a mapping); 401: not signed with the secret (counted, see /v1/webhook-rejections; body "
+    "not processed); 422: malformed, or a GitHub body not of the X-GitHub-Event it is sent as "
+    "(logged), or a PagerDuty event time more than KPI_WEBHOOK_EVENT_TIME_TOLERANCE_SECONDS "
+    "from now (a replay; counted, see /v1/webhook-rejections); 429: the client address or the "
+    "source is over its limit of refused requests (Retry-After says when to retry)."
 )
 
 
 REJECTIONS_DOC = (
-    "Per source and reason (`signature`: the signature or token did not verify), how many "
+    "Per source and reason (`signature`: the signature or token did not verify; `timestamp`: "
+    "it did, but the time the tool signed is outside the tolerance, a replay), how many "
     "deliveries were refused since the first and when, with the last few as samples: the "
     "client's address and the headers, without those carrying secrets and cut short; never "
     "the body. Counted in place, so the record stays the same size however many arrive; "
@@ -84,17 +90,22 @@ async def _receive(call: Call, guard: webhook_guard.WebhookGuard, client: str | 
         query=dict(call.request.query_params),
         body=raw,
         client=client,
+        at=call.now(),
     )
     rejections = Rejections(call.settings.webhook_rejection_samples, guard)
+    tolerance = dt.timedelta(seconds=call.settings.webhook_event_time_tolerance_seconds)
     async with call.connection() as con:
         source = await sources.get_source_with_secret(con, name=name)
         if source.source.kind is SourceKind.API:
             raise Conflict(f"source {name!r} is the generic API: use /v1/incidents, /v1/changes")
         try:
-            outcome = await pipeline.receive(con, source, received, rejections)
+            outcome = await pipeline.receive(
+                con, source, received, rejections, signed_time_tolerance=tolerance
+            )
         except (Unauthorized, ValidationFailed) as exc:
-            # Recorded (and committed) as rejected or invalid before being refused.
-            refused = "rejected" if isinstance(exc, Unauthorized) else "invalid"
+            # Recorded (and committed) as rejected (signature, late) or invalid before being
+            # refused.
+            refused = "rejected" if isinstance(exc, Unauthorized | LateDelivery) else "invalid"
             delivery_received(call, source.source, refused)
             raise
         except RateLimited:

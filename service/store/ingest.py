@@ -66,11 +66,14 @@ async def claim_delivery(
     body: bytes | None,
     status: str,
     detail: str | None = None,
+    signed_key: str | None = None,
+    body_sha256: bytes | None = None,
 ) -> int | None:
-    """Log a delivery; None when one with the same key is already logged (a duplicate)."""
+    """Log a delivery; None when one holding the same delivery key, signed key or body digest
+    is already logged (a duplicate)."""
     delivery_id: int | None = await con.fetchval(
         q("insert_delivery"), source_id, stored_key(key), event_type, headers, body, status,
-        detail,
+        detail, stored_key(signed_key), body_sha256,
     )  # fmt: skip
     return delivery_id
 
@@ -84,12 +87,14 @@ async def claim_applied_delivery(
     headers: dict[str, str],
     body: bytes,
     slugs: list[str],
+    signed_key: str | None = None,
+    body_sha256: bytes | None = None,
 ) -> tuple[int | None, dict[str, int]]:
     """claim_delivery as applied, and the ids of the business services among `slugs`, in one
     round trip; the id is None for a duplicate."""
     row = await con.fetchrow(
         q("insert_applied_delivery_with_services"), source_id, stored_key(key), event_type,
-        headers, body, slugs,
+        headers, body, slugs, stored_key(signed_key), body_sha256,
     )  # fmt: skip
     return row["id"], dict(zip(row["slugs"], row["service_ids"], strict=True))
 
@@ -116,13 +121,15 @@ async def claim_incident_delivery(
     body: bytes,
     candidates: list[str | None],
     event: IncidentEvent,
+    signed_key: str | None = None,
+    body_sha256: bytes | None = None,
 ) -> IncidentDelivery:
     """claim_delivery as applied, then, unless it is a duplicate or none of the candidate
     services exists, record_incident_event: in one round trip."""
     row = await con.fetchrow(
         q("ingest_incident_delivery"), source_id, stored_key(key), event_type, headers, body,
-        candidates, event.external_id, event.event_key, event.step.value, event.occurred_at,
-        event.model_dump(mode="json"),
+        stored_key(signed_key), body_sha256, candidates, event.external_id, event.event_key,
+        event.step.value, event.occurred_at, event.model_dump(mode="json"),
     )  # fmt: skip
     timeline = [IncidentEvent.model_validate(data) for data in row["timeline"] or ()]
     return IncidentDelivery(
@@ -133,6 +140,26 @@ async def claim_incident_delivery(
 
 async def delivery_by_key(con: Connection, *, source_id: int, key: str) -> Any:
     return await con.fetchrow(q("delivery_by_key"), source_id, stored_key(key))
+
+
+@dataclass(frozen=True)
+class ClaimingDelivery:
+    """The delivery logged first that holds a claim of a duplicate, and whether the claim it
+    holds is the delivery key (else the signed key or the body's digest)."""
+
+    id: int
+    status: str
+    same_key: bool
+
+
+async def delivery_claiming(
+    con: Connection, *, source_id: int, key: str | None, signed_key: str | None,
+    body_sha256: bytes | None,
+) -> ClaimingDelivery | None:  # fmt: skip
+    row = await con.fetchrow(
+        q("delivery_claiming"), source_id, stored_key(key), stored_key(signed_key), body_sha256
+    )
+    return None if row is None else ClaimingDelivery(row["id"], row["status"], row["same_key"])
 
 
 async def set_outcome(

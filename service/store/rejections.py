@@ -25,7 +25,10 @@ class RejectionSample(BaseModel):
 class WebhookRejections(BaseModel):
     source: str
     kind: str
-    reason: str = Field(description="Why they were refused: `signature` (or token).")
+    reason: str = Field(
+        description="Why they were refused: `signature` (or token), or `timestamp` (a signed "
+        "time outside the tolerance: a replay)."
+    )
     count: int = Field(description="Rejections recorded since the first.")
     first_at: dt.datetime
     last_at: dt.datetime

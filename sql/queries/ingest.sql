@@ -1,24 +1,24 @@
 -- The delivery log, incident and change timelines, and the records rebuilt from them.
 
 -- name: insert_delivery
--- Claims the delivery key; a second delivery with the same key inserts nothing. One claimed
--- as applied is stamped applied now (the transaction's time), as set_delivery_outcome would.
+-- Claims the delivery key ($2), the signed key ($8) and the body's digest ($9), those not null;
+-- a delivery sharing any of them with one logged before inserts nothing (every unique index
+-- of delivery is a conflict: sql/migrations/0017_delivery_signed_keys.sql). One claimed as
+-- applied is stamped applied now (the transaction's time), as set_delivery_outcome would.
 insert into delivery (source_id, delivery_key, event_type, headers, body, status, detail,
-                      applied_at)
-values ($1, $2, $3, $4, $5, $6, $7, case when $6::text = 'applied' then now() end)
-on conflict (source_id, delivery_key) where delivery_key is not null and status <> 'rejected'
-do nothing
+                      applied_at, signed_key, body_sha256)
+values ($1, $2, $3, $4, $5, $6, $7, case when $6::text = 'applied' then now() end, $8, $9)
+on conflict do nothing
 returning id;
 
 -- name: insert_applied_delivery_with_services
--- insert_delivery (as applied), and the ids of the business services named in $6, in one
--- round trip: id is null for a duplicate.
+-- insert_delivery (as applied; signed key $7, digest $8), and the ids of the business services
+-- named in $6, in one round trip: id is null for a duplicate.
 with claimed as (
     insert into delivery (source_id, delivery_key, event_type, headers, body, status,
-                          applied_at)
-    values ($1, $2, $3, $4, $5, 'applied', now())
-    on conflict (source_id, delivery_key) where delivery_key is not null and status <> 'rejected'
-    do nothing
+                          applied_at, signed_key, body_sha256)
+    values ($1, $2, $3, $4, $5, 'applied', now(), $7, $8)
+    on conflict do nothing
     returning id
 )
 select (select id from claimed) as id,
@@ -29,13 +29,23 @@ select (select id from claimed) as id,
 
 -- name: ingest_incident_delivery
 -- A delivery of one incident event: logged as applied and added to the incident's timeline
--- (see the function, in sql/migrations/0008_webhook_incident_delivery.sql).
+-- (see the function, in sql/migrations/0017_delivery_signed_keys.sql).
 select delivery_id, service_id, incident_id, current_service_id, timeline
-from ingest_incident_delivery($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+from ingest_incident_delivery($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
 
 -- name: delivery_by_key
 select id, status, detail, headers from delivery
 where source_id = $1 and delivery_key = $2 and status <> 'rejected';
+
+-- name: delivery_claiming
+-- The delivery logged first that holds the delivery key $2, the signed key $3 or the body's
+-- digest $4 (nulls hold nothing), and whether it holds the delivery key.
+select id, status, coalesce(delivery_key = $2, false) as same_key
+from delivery
+where source_id = $1 and status <> 'rejected'
+  and (delivery_key = $2 or signed_key = $3 or body_sha256 = $4)
+order by id
+limit 1;
 
 -- name: set_delivery_outcome
 update delivery

@@ -413,6 +413,60 @@ def test_missing_or_malformed_field_names_its_pointer(
     assert info.value.pointer == pointer
 
 
+DEPLOYMENT_FIXTURE = "github/deployment/octokit_payload.json"
+
+
+@pytest.mark.parametrize(
+    ("body", "header", "pointer", "detail"),
+    [
+        # X-GitHub-Event is not signed: a body under another event's name is refused, naming
+        # the header and the member the body lacks (or carries, of another event).
+        (PUSH_FIXTURE, "deployment_status", "#/deployment_status",
+         "required by X-GitHub-Event: deployment_status: the body has no deployment_status "
+         "member"),
+        (PUSH_FIXTURE, "workflow_run", "#/workflow_run",
+         "required by X-GitHub-Event: workflow_run: the body has no workflow_run member"),
+        (PUSH_FIXTURE, "pull_request", "#/pull_request",
+         "required by X-GitHub-Event: pull_request: the body has no pull_request member"),
+        (MERGED_FIXTURE, "push", "#/ref",
+         "required by X-GitHub-Event: push: the body has no ref member"),
+        (RUN_FIXTURE, "deployment", "#/deployment",
+         "required by X-GitHub-Event: deployment: the body has no deployment member"),
+        (STATUS_FIXTURE, "deployment", "#/deployment_status",
+         "the body carries deployment_status, which a deployment event has not: it is not the "
+         "event X-GitHub-Event: deployment names"),
+        (DEPLOYMENT_FIXTURE, "workflow_run", "#/deployment",
+         "the body carries deployment, which a workflow_run event has not: it is not the "
+         "event X-GitHub-Event: workflow_run names"),
+    ],
+)  # fmt: skip
+def test_a_body_of_another_event_is_refused_naming_the_header(
+    body: str, header: str, pointer: str, detail: str
+) -> None:
+    with pytest.raises(PayloadError) as info:
+        github.parse(delivery(header, fixture(body)), AdapterOptions())
+    assert (info.value.pointer, info.value.detail, info.value.header) == (
+        pointer, detail, "X-GitHub-Event"
+    )  # fmt: skip
+
+
+def test_a_push_needs_its_ref_and_commits_or_head_commit() -> None:
+    """Either list may be empty or null (a deleted branch): present is what counts."""
+    without_both = changed(PUSH_FIXTURE, "commits", value=DELETE)
+    del without_both["head_commit"]
+    with pytest.raises(PayloadError) as info:
+        github.parse(delivery("push", without_both), AdapterOptions())
+    assert info.value.pointer == "#/commits"
+    assert info.value.detail.endswith("the body has no commits or head_commit member")
+    head_only = changed(PUSH_FIXTURE, "commits", value=DELETE)
+    assert [c.sha for c in github.parse(delivery("push", head_only), AdapterOptions()).commits]
+
+
+def test_signed_key_and_times_are_none_github_signs_neither() -> None:
+    given = delivery("push", fixture(PUSH_FIXTURE))
+    assert (github.signed_key(given), github.signed_times(given)) == (None, [])
+
+
 def test_payload_that_is_not_an_object() -> None:
     with pytest.raises(PayloadError) as info:
         github.parse(delivery("push", []), AdapterOptions())
