@@ -13,9 +13,9 @@ import yaml
 
 from service.catalog_apply import ApplyReport, CatalogFile, apply_catalog
 from service.db import Connection
-from service.ingest.model import ChangeKind, ChangeStatus, Mapped
+from service.ingest.model import Mapped
 from service.models.costs import CostIn
-from service.models.enums import Severity
+from service.models.enums import ChangeKind, ChangeStatus, Severity
 from service.models.incidents import ChangeIn, CommitIn, IncidentIn
 from service.models.observations import IngestResult, ObservationIn
 from service.store.observations import Numbered

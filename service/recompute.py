@@ -32,9 +32,9 @@ import orjson
 
 from service.db import Connection, sql
 from service.ingest import pipeline
-from service.ingest.model import ChangeEvent, IncidentEvent
 from service.kpi.periods import Period
 from service.models.enums import Cadence
+from service.models.events import ChangeEvent, IncidentEvent
 from service.models.instants import rfc3339
 from service.models.sources import Source
 from service.store import catalog, evaluation, sources

@@ -39,17 +39,10 @@ from service.ingest.jsonread import (
     strings_at,
     validated,
 )
-from service.ingest.model import (
-    AdapterOptions,
-    Delivery,
-    IncidentEvent,
-    IncidentStep,
-    Mapped,
-    PayloadError,
-    Unsupported,
-)
+from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.timeparse import parse_optional_time, parse_time
-from service.models.enums import Severity
+from service.models.enums import IncidentStep, Severity
+from service.models.events import IncidentEvent
 from service.models.instants import rfc3339
 
 KIND = "alertmanager"

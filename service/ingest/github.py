@@ -19,18 +19,10 @@ from dataclasses import dataclass
 
 from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import Node, without_none
-from service.ingest.model import (
-    AdapterOptions,
-    ChangeEvent,
-    ChangeKind,
-    ChangeStatus,
-    CommitRecord,
-    Delivery,
-    Mapped,
-    PayloadError,
-    Unsupported,
-)
+from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.timeparse import as_utc
+from service.models.enums import ChangeKind, ChangeStatus
+from service.models.events import ChangeEvent, CommitRecord
 
 KIND = "github"
 

@@ -15,17 +15,10 @@ from collections.abc import Callable, Mapping
 
 from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import Node, peek_text, without_none
-from service.ingest.model import (
-    AdapterOptions,
-    ChangeEvent,
-    ChangeKind,
-    ChangeStatus,
-    CommitRecord,
-    Delivery,
-    Mapped,
-    Unsupported,
-)
+from service.ingest.model import AdapterOptions, Delivery, Mapped, Unsupported
 from service.ingest.timeparse import as_utc
+from service.models.enums import ChangeKind, ChangeStatus
+from service.models.events import ChangeEvent, CommitRecord
 
 KIND = "gitlab"
 

@@ -26,17 +26,10 @@ from service.ingest.jsonread import (
     required_text,
     validated,
 )
-from service.ingest.model import (
-    AdapterOptions,
-    Delivery,
-    IncidentEvent,
-    IncidentStep,
-    Mapped,
-    PayloadError,
-    Unsupported,
-)
+from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.timeparse import from_epoch_millis, from_epoch_nanos
-from service.models.enums import Severity
+from service.models.enums import IncidentStep, Severity
+from service.models.events import IncidentEvent
 
 KIND = "opsgenie"
 

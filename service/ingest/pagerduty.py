@@ -34,18 +34,10 @@ from service.ingest.jsonread import (
     validated,
     without_none,
 )
-from service.ingest.model import (
-    AdapterOptions,
-    Delivery,
-    IncidentEvent,
-    IncidentStatus,
-    IncidentStep,
-    Mapped,
-    PayloadError,
-    Unsupported,
-)
+from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.timeparse import parse_optional_time, parse_time
-from service.models.enums import Severity
+from service.models.enums import IncidentStatus, IncidentStep, Severity
+from service.models.events import IncidentEvent
 
 KIND = "pagerduty"
 

@@ -32,18 +32,11 @@ from service.errors import Conflict, NotFound, ValidationFailed, invalid
 from service.errors import FieldError as ProblemField
 from service.ingest import freshness, mapping, signatures
 from service.ingest.adapter import Adapter
-from service.ingest.model import (
-    AdapterOptions,
-    ChangeEvent,
-    Delivery,
-    IncidentEvent,
-    Mapped,
-    PayloadError,
-    Unsupported,
-)
+from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.rejections import Rejections
-from service.ingest.timeline import build_change, build_incident, retraction
+from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source, SourceSecret
+from service.models.timeline import build_change, build_incident, retraction
 from service.store import catalog
 from service.store import ingest as store
 

@@ -17,12 +17,12 @@ from pydantic import (
 )
 
 from service import outbound
-from service.ingest.model import ChangeKind
 from service.kpi.metrics import FilterPart, filter_problem, unit_problem
 from service.models.enums import (
     Aggregation,
     BuiltinMetric,
     Cadence,
+    ChangeKind,
     Channel,
     Direction,
     KpiKind,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 
 class Direction(StrEnum):
@@ -120,3 +121,34 @@ class Band(StrEnum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
+
+
+class IncidentStep(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    #: Back to open without a resolution: unacknowledged, or reassigned to someone who has
+    #: not acknowledged it yet (PagerDuty puts a reassigned incident back to triggered).
+    UNACKNOWLEDGED = "unacknowledged"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    UPDATED = "updated"  # fields changed (priority, title ...); the status only if `status` says
+
+
+#: An incident's status: open (triggered, not acknowledged), acknowledged, or resolved.
+IncidentStatus = Literal["open", "acknowledged", "resolved"]
+
+
+class ChangeStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUCCESS = "success"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    CANCELED = "canceled"
+
+
+class ChangeKind(StrEnum):
+    DEPLOY = "deploy"
+    CONFIG = "config"
+    PATCH = "patch"
+    ROLLBACK = "rollback"
+    HOTFIX = "hotfix"

@@ -7,9 +7,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from service.ingest.model import ChangeKind, ChangeStatus, IncidentStatus, IncidentStep
 from service.models.catalog import Body, FieldProblem, NoNul, Slug, Text
-from service.models.enums import Severity
+from service.models.enums import ChangeKind, ChangeStatus, IncidentStatus, IncidentStep, Severity
 from service.models.instants import Instant
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]

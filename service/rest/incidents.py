@@ -13,16 +13,10 @@ from pydantic import BaseModel, Field
 from service.db import Connection
 from service.errors import Conflict, Forbidden, NotFound, field_error, invalid
 from service.ingest import pipeline
-from service.ingest.model import (
-    ChangeEvent,
-    ChangeStatus,
-    CommitRecord,
-    IncidentEvent,
-    IncidentStep,
-    Mapped,
-)
+from service.ingest.model import Mapped
 from service.models.catalog import RowId
-from service.models.enums import Scope, Severity
+from service.models.enums import ChangeStatus, IncidentStep, Scope, Severity
+from service.models.events import ChangeEvent, CommitRecord, IncidentEvent
 from service.models.incidents import (
     Change,
     ChangeDetail,

@@ -11,8 +11,7 @@ from pydantic import BaseModel
 
 from service.db import Connection, fetch_grouped, sql
 from service.errors import NotFound
-from service.ingest.model import ChangeEvent, CommitRecord, IncidentEvent
-from service.ingest.timeline import ChangeRecord, IncidentRecord
+from service.models.events import ChangeEvent, CommitRecord, IncidentEvent
 from service.models.incidents import (
     Change,
     ChangeDetail,
@@ -20,6 +19,7 @@ from service.models.incidents import (
     IncidentDetail,
     TimelineEntry,
 )
+from service.models.timeline import ChangeRecord, IncidentRecord
 
 
 def q(name: str) -> str:

@@ -9,17 +9,9 @@ from typing import Any
 import pytest
 
 from service.ingest import gitlab
-from service.ingest.model import (
-    AdapterOptions,
-    ChangeEvent,
-    ChangeKind,
-    ChangeStatus,
-    CommitRecord,
-    Delivery,
-    Mapped,
-    PayloadError,
-    Unsupported,
-)
+from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
+from service.models.enums import ChangeKind, ChangeStatus
+from service.models.events import ChangeEvent, CommitRecord
 from tests.ingest.fixtures import all_fixtures, fixture
 
 UTC = dt.UTC

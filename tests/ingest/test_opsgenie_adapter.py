@@ -9,15 +9,9 @@ from typing import Any
 import pytest
 
 from service.ingest import opsgenie
-from service.ingest.model import (
-    AdapterOptions,
-    Delivery,
-    IncidentEvent,
-    IncidentStep,
-    PayloadError,
-    Unsupported,
-)
-from service.models.enums import Severity
+from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
+from service.models.enums import IncidentStep, Severity
+from service.models.events import IncidentEvent
 from tests.ingest.fixtures import all_fixtures, fixture
 
 CREATE = "opsgenie/Create/zulip_create.json"

@@ -10,15 +10,9 @@ import pytest
 
 from service.ingest import pagerduty
 from service.ingest.freshness import SignedTime
-from service.ingest.model import (
-    AdapterOptions,
-    Delivery,
-    IncidentEvent,
-    IncidentStep,
-    PayloadError,
-    Unsupported,
-)
-from service.models.enums import Severity
+from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
+from service.models.enums import IncidentStep, Severity
+from service.models.events import IncidentEvent
 from tests.ingest.fixtures import all_fixtures, fixture
 
 TRIGGERED = "pagerduty/v3/incident.triggered/zulip_triggered_v3.json"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from service.ingest.model import ChangeEvent, ChangeStatus, IncidentEvent, IncidentStep
-from service.ingest.timeline import build_change, build_incident, retraction
+from service.models.enums import ChangeStatus, IncidentStep
+from service.models.events import ChangeEvent, IncidentEvent
+from service.models.timeline import build_change, build_incident, retraction
 
 
 def at(hour: int, minute: int = 0) -> dt.datetime:

@@ -13,8 +13,8 @@ from strawberry.types import Info as StrawberryInfo
 
 from service.errors import ApiError
 from service.graphql.context import Context
-from service.ingest.model import ChangeKind, ChangeStatus
 from service.models import enums
+from service.models.enums import ChangeKind, ChangeStatus
 from service.models.instants import rfc3339
 from service.models.observations import SeriesPoint as ObservationsSeriesPoint
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from service.graphql.types.common import Connection, Info, page_mapped, page_of_list
-from service.ingest.model import ChangeKind, ChangeStatus
 from service.models import enums
 from service.models import incidents as models
+from service.models.enums import ChangeKind, ChangeStatus
 
 if TYPE_CHECKING:
     from service.graphql.types.service import Service

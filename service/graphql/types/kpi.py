@@ -21,11 +21,10 @@ from service.graphql.types.common import (
     page_size,
 )
 from service.graphql.types.reports import KpiStatus, convert
-from service.ingest.model import ChangeKind
 from service.models import enums
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
-from service.models.enums import Scope
+from service.models.enums import ChangeKind, Scope
 from service.models.instants import check_instant
 from service.models.statuses import KpiStatus as StatusModel
 from service.store import catalog, evaluation, metrics

@@ -26,10 +26,10 @@ from service.graphql.types.reports import (
     convert,
 )
 from service.graphql.types.team import Team
-from service.ingest.model import ChangeStatus
 from service.kpi.periods import Period
 from service.models import enums
 from service.models.catalog import Service as ServiceModel
+from service.models.enums import ChangeStatus
 from service.models.instants import check_instant
 from service.store import reports
 from service.store.metrics import MetricScope

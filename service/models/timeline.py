@@ -11,15 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from service.ingest.model import (
-    ChangeEvent,
-    ChangeKind,
-    ChangeStatus,
-    IncidentEvent,
-    IncidentStatus,
-    IncidentStep,
-)
-from service.models.enums import Severity
+from service.models.enums import ChangeKind, ChangeStatus, IncidentStatus, IncidentStep, Severity
+from service.models.events import ChangeEvent, IncidentEvent
 from service.models.instants import rfc3339
 
 _STEP_RANK = {
