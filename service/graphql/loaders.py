@@ -23,8 +23,8 @@ from service.models.statuses import KpiStatus
 from service.store import catalog as store
 from service.store import evaluation, ingest, portal
 from service.store import reports as report_store
-from service.store import series as kpi_series
 from service.store.evaluation import ScopeRef
+from service.usecases import measure
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -202,7 +202,7 @@ def _service_series(db: Database) -> DataLoader[ServiceSeriesKey, list[SeriesPoi
         async with db.acquire() as con:
             kpis = _by("id", await store.list_kpis(con, ids=sorted({k.kpi_id for k in keys})))
             for (kpi_id, grain, start, end, now), group in groups.items():
-                points = await kpi_series.series_by_service(
+                points = await measure.series_by_service(
                     con, kpi=kpis[kpi_id], service_ids=sorted({k.service_id for k in group}),
                     grain=grain, start=start, end=end, now=now,
                 )  # fmt: skip

@@ -23,8 +23,9 @@ from service.rest.endpoint import (
     read_body,
 )
 from service.rest.prometheus import points_ingested
-from service.store import catalog, metrics, observations, series
+from service.store import catalog, metrics, observations
 from service.store.observations import Numbered, gc_paused
+from service.usecases import measure
 
 #: Points per COPY while reading an NDJSON stream: memory stays flat however long the stream.
 NDJSON_CHUNK = 5_000
@@ -142,7 +143,7 @@ async def kpi_series(call: Call) -> Series:
         scope = await metrics.scope_of_kpi(
             con, kpi, service=query.service, team=query.team, tier=query.tier
         )
-        points = await series.series(
+        points = await measure.series(
             con, kpi=kpi, scope=scope, grain=query.grain, start=query.from_, end=query.to,
             now=call.now(),
         )  # fmt: skip

@@ -35,6 +35,7 @@ from service.models.statuses import Escalation, EscalationEvent, KpiStatus, Stat
 from service.notify import outbox
 from service.store import catalog, metrics, series
 from service.store.metrics import MetricScope
+from service.usecases import measure
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ async def compute(
     `scope` is the metric scope of `ref` when the caller has resolved it already."""
     before = periods.previous(cadence, period)
     scope = scope or await _metric_scope(con, kpi, ref)
-    points = await series.series(
+    points = await measure.series(
         con, kpi=kpi, scope=scope, grain=CADENCE_GRAIN[cadence], start=before.start,
         end=period.end, now=now,
     )  # fmt: skip
@@ -101,7 +102,7 @@ async def compute_services(
     before = periods.previous(cadence, period)
     ids = [r.service_id for r in refs if r.service_id is not None]
     assert len(ids) == len(refs), "service scopes only"
-    found = await series.series_by_service(
+    found = await measure.series_by_service(
         con, kpi=kpi, service_ids=ids, grain=CADENCE_GRAIN[cadence], start=before.start,
         end=period.end, now=now,
     )  # fmt: skip

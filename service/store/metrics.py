@@ -1,28 +1,26 @@
-"""Builtin metrics: the SQL aggregation per window (sql/queries/metrics.sql), combined into
-values by the pure rules of service.kpi.builtin.
+"""What builtin metrics read: the scope's services, and per window the incident, change,
+outage and spend figures (sql/queries/metrics.sql), each in one statement over every window;
+the availability objectives and revenue they weigh by. service/usecases/measure.py computes
+the metrics from these.
 
-A scope is one service, a team's services, a tier's services or the whole fleet. Windows are
-the measured parts of buckets or periods: clipped to the requested range and to `now`, so an
-open incident counts up to now and a bucket in progress is measured over its elapsed part.
+A scope is one service, a team's services, a tier's services or the whole fleet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from service.db import Connection, sql
 from service.errors import invalid
 from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage, Summary
-from service.kpi.metrics import METRICS, Input, Inputs, Value
-from service.kpi.periods import Period, buckets, measured
+from service.kpi.periods import Period
 from service.kpi.targets import DEFAULT_AVAILABILITY, effective
 from service.kpi.units import as_share
 from service.models.catalog import Kpi, Service, Target
-from service.models.enums import Grain, KpiKind, Severity, TargetScope
-from service.models.observations import SeriesPoint
+from service.models.enums import KpiKind, Severity, TargetScope
 from service.store import catalog
 
 T = TypeVar("T")
@@ -348,157 +346,3 @@ async def objective_targets(
 async def revenue_per_hour(con: Connection, service_ids: Sequence[int]) -> dict[int, float]:
     services = await catalog.services_by_id(con, service_ids)
     return {s.id: s.revenue_per_hour or 0.0 for s in services}
-
-
-#: Per window, a builtin KPI's value in its unit and the records behind it: overall (key
-#: None) or for each service asked for.
-Values = dict[int | None, list[Value]]
-
-
-async def values(
-    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period], now: dt.datetime
-) -> list[Value]:
-    """The builtin KPI's value (in its unit) and record count for each window."""
-    return (await _values(con, kpi, scope, windows, now, None))[None]
-
-
-async def values_by_service(
-    con: Connection, kpi: Kpi, service_ids: Sequence[int], windows: Sequence[Period],
-    now: dt.datetime,
-) -> dict[int, list[Value]]:  # fmt: skip
-    """`values` for each service apart, with the same statements as for them together (their
-    number does not grow with the services)."""
-    scope = MetricScope("services", None, tuple(service_ids))
-    found = await _values(con, kpi, scope, windows, now, service_ids)
-    return {sid: found[sid] for sid in service_ids}
-
-
-@dataclass
-class _Read:
-    """What the engine read for a metric over the windows, overall and per service."""
-
-    incidents: list[IncidentBreakdown] | None = None
-    changes: dict[int | None, list[ChangeFigures]] = field(default_factory=dict)
-    spend: dict[int | None, list[Spend]] = field(default_factory=dict)
-    outages: list[dict[int, Outage]] | None = None
-    objectives: list[dict[int, float]] | None = None
-    revenue: dict[int, float] = field(default_factory=dict)
-
-
-async def _read(
-    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
-    now: dt.datetime, each: Sequence[int] | None,
-) -> _Read:  # fmt: skip
-    """The inputs the KPI's metric names (service/kpi/metrics.py), one statement each."""
-    assert kpi.metric is not None
-    need, only, read = METRICS[kpi.metric].inputs, MetricFilter.of(kpi), _Read()
-    if Input.INCIDENTS in need:
-        read.incidents = await incidents(con, scope, windows, only)
-    if Input.CHANGES in need:
-        if each is None:
-            read.changes[None] = await changes(con, scope, windows, only)
-        else:
-            for sid, found in (await changes_by_service(con, each, windows, only)).items():
-                read.changes[sid] = found
-    if Input.SPEND in need:
-        currency = kpi.unit.upper()
-        if each is None:
-            read.spend[None] = await spend(con, scope, windows, currency)
-        else:
-            for sid, spent in (await spend_by_service(con, each, windows, currency)).items():
-                read.spend[sid] = spent
-    if Input.OUTAGES in need:
-        read.outages = await outages(con, scope, windows, now, only)
-    if Input.OBJECTIVES in need:
-        targets = await objective_targets(con, kpi, scope.service_ids)
-        read.objectives = [
-            {sid: t for sid, (t, _) in targets.on(w.start.date()).items()} for w in windows
-        ]
-    if Input.REVENUE in need:
-        read.revenue = await revenue_per_hour(con, scope.service_ids)
-    return read
-
-
-async def _values(
-    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
-    now: dt.datetime, each: Sequence[int] | None,
-) -> Values:  # fmt: skip
-    assert kpi.kind is KpiKind.BUILTIN and kpi.metric is not None
-    compute = METRICS[kpi.metric].compute
-    read = await _read(con, kpi, scope, windows, now, each)
-    groups: dict[int | None, tuple[int, ...]] = {None: scope.service_ids}
-    groups.update({sid: (sid,) for sid in each or ()})
-    return {
-        key: [compute(_inputs(read, key, ids, i, w), kpi.unit) for i, w in enumerate(windows)]
-        for key, ids in groups.items()
-    }
-
-
-def _inputs(read: _Read, key: int | None, ids: tuple[int, ...], i: int, w: Period) -> Inputs:
-    """Window i's inputs for the scope (key None) or the service `key`."""
-    found = Inputs(seconds=w.seconds, services=ids, revenue=_only(read.revenue, ids))
-    if read.incidents is not None:
-        b = read.incidents[i]
-        figures = b.overall if key is None else b.by_service.get(key, IncidentFigures())
-        found = replace(found, incidents=figures)
-    if key in read.changes:
-        found = replace(found, changes=read.changes[key][i])
-    if key in read.spend:
-        spent = read.spend[key][i]
-        found = replace(found, spend=(spent.total, spent.records))
-    if read.outages is not None:
-        found = replace(found, outages=_only(read.outages[i], ids))
-    if read.objectives is not None:
-        found = replace(found, objectives=_only(read.objectives[i], ids))
-    return found
-
-
-def _only(cell: Mapping[int, T], ids: Sequence[int]) -> dict[int, T]:
-    return {sid: cell[sid] for sid in ids if sid in cell}
-
-
-def series_windows(
-    grain: Grain, start: dt.datetime, end: dt.datetime, now: dt.datetime
-) -> tuple[list[Period], list[Period]]:
-    """The buckets of [start, end) that have begun by `now`, and their measured parts."""
-    try:
-        whole = buckets(grain, start, end)
-    except ValueError as exc:
-        raise invalid("from", str(exc)) from exc
-    kept, parts = [], []
-    for b in whole:
-        part = measured(b, start, min(end, now))
-        if part is not None:
-            kept.append(b)
-            parts.append(part)
-    return kept, parts
-
-
-async def series(
-    con: Connection, *, kpi: Kpi, scope: MetricScope, grain: Grain, start: dt.datetime,
-    end: dt.datetime, now: dt.datetime,
-) -> list[SeriesPoint]:  # fmt: skip
-    """A builtin KPI's series: every bucket of the window up to now, null where undefined."""
-    kept, parts = series_windows(grain, start, end, now)
-    figures = await values(con, kpi, scope, parts, now)
-    return _points(kept, parts, figures)
-
-
-async def series_by_service(
-    con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
-    start: dt.datetime, end: dt.datetime, now: dt.datetime,
-) -> dict[int, list[SeriesPoint]]:  # fmt: skip
-    """`series` of each service apart, in the statements of one."""
-    kept, parts = series_windows(grain, start, end, now)
-    found = await values_by_service(con, kpi, service_ids, parts, now)
-    return {sid: _points(kept, parts, figures) for sid, figures in found.items()}
-
-
-def _points(
-    buckets: Sequence[Period], parts: Sequence[Period], figures: Sequence[Value]
-) -> list[SeriesPoint]:
-    """The series' points: a bucket is complete when all of it was measured."""
-    return [
-        SeriesPoint(bucket=b.start, value=v, count=n, complete=b == part)
-        for b, part, (v, n) in zip(buckets, parts, figures, strict=True)
-    ]

@@ -29,6 +29,7 @@ from service.kpi.periods import Period
 from service.models.enums import Grain, Severity
 from service.store import metrics
 from service.store.metrics import IncidentBreakdown, MetricScope
+from service.usecases import measure
 
 UTC = dt.UTC
 SEED = 20250617
@@ -67,7 +68,7 @@ async def _tables(con: dbmod.Connection) -> Tables:
 def _windows() -> list[Period]:
     """The year's monthly buckets up to now (the last one measured up to now), the year to
     date, a window across a month boundary, and one that begins before the data does."""
-    _, parts = metrics.series_windows(Grain.MONTH, YEAR_START, END, NOW)
+    _, parts = measure.series_windows(Grain.MONTH, YEAR_START, END, NOW)
     return [
         *parts,
         Period(YEAR_START, NOW),

@@ -28,7 +28,7 @@ from service.models.enums import ChangeKind, Scope
 from service.models.instants import check_instant
 from service.models.statuses import KpiStatus as StatusModel
 from service.store import catalog, evaluation, metrics
-from service.store import series as kpi_series
+from service.usecases import measure
 
 if TYPE_CHECKING:
     from service.graphql.types.outcome import Outcome
@@ -223,7 +223,7 @@ class Kpi:
             scope = await metrics.scope_of_kpi(
                 con, self.model, service=service, team=team, tier=tier
             )
-            points = await kpi_series.series(
+            points = await measure.series(
                 con, kpi=self.model, scope=scope, grain=enums.Grain(grain), start=from_, end=to,
                 now=info.context.now(),
             )  # fmt: skip

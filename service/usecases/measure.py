@@ -1,0 +1,289 @@
+"""A KPI's value over windows, whatever its kind: the series of observed points, a ratio of
+two KPIs, or a builtin metric, all in the same shape so portals treat them alike.
+
+A builtin metric's value comes from the inputs its entry in service/kpi/metrics.py names
+(incidents, changes, spend, outages, objectives, revenue), each read in one statement by
+service/store/metrics.py over every window at once, then computed per window by the entry's
+pure rule. Windows are the measured parts of buckets or periods: clipped to the requested
+range and to `now`, so an open incident counts up to now and a bucket in progress is
+measured over its elapsed part.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from service.db import Connection
+from service.errors import invalid
+from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage
+from service.kpi.metrics import METRICS, Input, Inputs, Value
+from service.kpi.periods import Period, buckets, default_start, is_complete, measured
+from service.kpi.ratio import divide_series
+from service.models.catalog import Kpi
+from service.models.enums import Grain, KpiKind
+from service.models.observations import SeriesPoint
+from service.store import catalog
+from service.store import series as series_store
+from service.store.metrics import (
+    IncidentBreakdown,
+    MetricFilter,
+    MetricScope,
+    Spend,
+    changes,
+    changes_by_service,
+    incidents,
+    objective_targets,
+    outages,
+    revenue_per_hour,
+    spend,
+    spend_by_service,
+)
+
+T = TypeVar("T")
+
+
+def mark_complete(
+    points: Sequence[SeriesPoint], grain: Grain, start: dt.datetime | None,
+    end: dt.datetime | None, now: dt.datetime,
+) -> list[SeriesPoint]:  # fmt: skip
+    """The points, each saying whether it covers its bucket's whole period."""
+    return [
+        p.model_copy(update={"complete": is_complete(grain, p.bucket, start, end, now)})
+        for p in points
+    ]
+
+
+async def series(
+    con: Connection, *, kpi: Kpi, scope: MetricScope, grain: Grain,
+    start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime,
+) -> list[SeriesPoint]:  # fmt: skip
+    """Observed KPIs give the buckets that hold points; builtin ones every bucket of the window
+    up to now (a window defaults to the last few buckets); a ratio divides its sides' series
+    bucket by bucket, over the numerator's buckets."""
+    if start is not None and end is not None and end <= start:
+        raise invalid("to", "must be after from")
+    if kpi.kind is KpiKind.OBSERVED:
+        ids = None if scope.kind == "fleet" else scope.service_ids
+        points = await series_store.observed(
+            con, kpi=kpi, service_ids=ids, grain=grain, start=start, end=end
+        )
+        return mark_complete(points, grain, start, end, now)
+    if kpi.kind is KpiKind.RATIO:
+        assert kpi.numerator is not None and kpi.denominator is not None
+        sides = {
+            k.key: k for k in await catalog.list_kpis(con, keys=[kpi.numerator, kpi.denominator])
+        }
+        num, den = [
+            await series(
+                con, kpi=sides[key], scope=scope, grain=grain, start=start, end=end, now=now
+            )
+            for key in (kpi.numerator, kpi.denominator)
+        ]
+        return divide_series(num, den, SeriesPoint)
+    start, end = _builtin_window(grain, start, end, now)
+    return await builtin_series(
+        con, kpi=kpi, scope=scope, grain=grain, start=start, end=end, now=now
+    )
+
+
+def _builtin_window(
+    grain: Grain, start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
+    """A builtin metric's window: up to now, over the last few buckets, unless given."""
+    end = end if end is not None else now
+    start = start if start is not None else default_start(grain, end)
+    if end <= start:
+        raise invalid("from", "must be before to (a window defaults to end now)")
+    return start, end
+
+
+async def series_by_service(
+    con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
+    start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime,
+) -> dict[int, list[SeriesPoint]]:  # fmt: skip
+    """`series` for each service apart (as if asked with `service=` for each), with as many
+    statements as for one service: a portal's page of services costs the same for any
+    number of them."""
+    if start is not None and end is not None and end <= start:
+        raise invalid("to", "must be after from")
+    if not service_ids:
+        return {}
+    if kpi.kind is KpiKind.OBSERVED:
+        found = await series_store.observed_by_service(
+            con, kpi=kpi, service_ids=service_ids, grain=grain, start=start, end=end
+        )
+        return {sid: mark_complete(p, grain, start, end, now) for sid, p in found.items()}
+    if kpi.kind is KpiKind.RATIO:
+        assert kpi.numerator is not None and kpi.denominator is not None
+        sides = {
+            k.key: k for k in await catalog.list_kpis(con, keys=[kpi.numerator, kpi.denominator])
+        }
+        sides_by_service = []
+        for key in (kpi.numerator, kpi.denominator):
+            sides_by_service.append(await series_by_service(
+                con, kpi=sides[key], service_ids=service_ids, grain=grain, start=start,
+                end=end, now=now,
+            ))  # fmt: skip
+        num, den = sides_by_service
+        return {sid: divide_series(num[sid], den[sid], SeriesPoint) for sid in service_ids}
+    start, end = _builtin_window(grain, start, end, now)
+    return await builtin_series_by_service(
+        con, kpi=kpi, service_ids=service_ids, grain=grain, start=start, end=end, now=now
+    )
+
+
+#: Per window, a builtin KPI's value in its unit and the records behind it: overall (key
+#: None) or for each service asked for.
+Values = dict[int | None, list[Value]]
+
+
+async def values(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period], now: dt.datetime
+) -> list[Value]:
+    """The builtin KPI's value (in its unit) and record count for each window."""
+    return (await _values(con, kpi, scope, windows, now, None))[None]
+
+
+async def values_by_service(
+    con: Connection, kpi: Kpi, service_ids: Sequence[int], windows: Sequence[Period],
+    now: dt.datetime,
+) -> dict[int, list[Value]]:  # fmt: skip
+    """`values` for each service apart, with the same statements as for them together (their
+    number does not grow with the services)."""
+    scope = MetricScope("services", None, tuple(service_ids))
+    found = await _values(con, kpi, scope, windows, now, service_ids)
+    return {sid: found[sid] for sid in service_ids}
+
+
+@dataclass
+class _Read:
+    """What the engine read for a metric over the windows, overall and per service."""
+
+    incidents: list[IncidentBreakdown] | None = None
+    changes: dict[int | None, list[ChangeFigures]] = field(default_factory=dict)
+    spend: dict[int | None, list[Spend]] = field(default_factory=dict)
+    outages: list[dict[int, Outage]] | None = None
+    objectives: list[dict[int, float]] | None = None
+    revenue: dict[int, float] = field(default_factory=dict)
+
+
+async def _read(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
+    now: dt.datetime, each: Sequence[int] | None,
+) -> _Read:  # fmt: skip
+    """The inputs the KPI's metric names (service/kpi/metrics.py), one statement each."""
+    assert kpi.metric is not None
+    need, only, read = METRICS[kpi.metric].inputs, MetricFilter.of(kpi), _Read()
+    if Input.INCIDENTS in need:
+        read.incidents = await incidents(con, scope, windows, only)
+    if Input.CHANGES in need:
+        if each is None:
+            read.changes[None] = await changes(con, scope, windows, only)
+        else:
+            for sid, found in (await changes_by_service(con, each, windows, only)).items():
+                read.changes[sid] = found
+    if Input.SPEND in need:
+        currency = kpi.unit.upper()
+        if each is None:
+            read.spend[None] = await spend(con, scope, windows, currency)
+        else:
+            for sid, spent in (await spend_by_service(con, each, windows, currency)).items():
+                read.spend[sid] = spent
+    if Input.OUTAGES in need:
+        read.outages = await outages(con, scope, windows, now, only)
+    if Input.OBJECTIVES in need:
+        targets = await objective_targets(con, kpi, scope.service_ids)
+        read.objectives = [
+            {sid: t for sid, (t, _) in targets.on(w.start.date()).items()} for w in windows
+        ]
+    if Input.REVENUE in need:
+        read.revenue = await revenue_per_hour(con, scope.service_ids)
+    return read
+
+
+async def _values(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
+    now: dt.datetime, each: Sequence[int] | None,
+) -> Values:  # fmt: skip
+    assert kpi.kind is KpiKind.BUILTIN and kpi.metric is not None
+    compute = METRICS[kpi.metric].compute
+    read = await _read(con, kpi, scope, windows, now, each)
+    groups: dict[int | None, tuple[int, ...]] = {None: scope.service_ids}
+    groups.update({sid: (sid,) for sid in each or ()})
+    return {
+        key: [compute(_inputs(read, key, ids, i, w), kpi.unit) for i, w in enumerate(windows)]
+        for key, ids in groups.items()
+    }
+
+
+def _inputs(read: _Read, key: int | None, ids: tuple[int, ...], i: int, w: Period) -> Inputs:
+    """Window i's inputs for the scope (key None) or the service `key`."""
+    found = Inputs(seconds=w.seconds, services=ids, revenue=_only(read.revenue, ids))
+    if read.incidents is not None:
+        b = read.incidents[i]
+        figures = b.overall if key is None else b.by_service.get(key, IncidentFigures())
+        found = replace(found, incidents=figures)
+    if key in read.changes:
+        found = replace(found, changes=read.changes[key][i])
+    if key in read.spend:
+        spent = read.spend[key][i]
+        found = replace(found, spend=(spent.total, spent.records))
+    if read.outages is not None:
+        found = replace(found, outages=_only(read.outages[i], ids))
+    if read.objectives is not None:
+        found = replace(found, objectives=_only(read.objectives[i], ids))
+    return found
+
+
+def _only(cell: Mapping[int, T], ids: Sequence[int]) -> dict[int, T]:
+    return {sid: cell[sid] for sid in ids if sid in cell}
+
+
+def series_windows(
+    grain: Grain, start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> tuple[list[Period], list[Period]]:
+    """The buckets of [start, end) that have begun by `now`, and their measured parts."""
+    try:
+        whole = buckets(grain, start, end)
+    except ValueError as exc:
+        raise invalid("from", str(exc)) from exc
+    kept, parts = [], []
+    for b in whole:
+        part = measured(b, start, min(end, now))
+        if part is not None:
+            kept.append(b)
+            parts.append(part)
+    return kept, parts
+
+
+async def builtin_series(
+    con: Connection, *, kpi: Kpi, scope: MetricScope, grain: Grain, start: dt.datetime,
+    end: dt.datetime, now: dt.datetime,
+) -> list[SeriesPoint]:  # fmt: skip
+    """A builtin KPI's series: every bucket of the window up to now, null where undefined."""
+    kept, parts = series_windows(grain, start, end, now)
+    figures = await values(con, kpi, scope, parts, now)
+    return _points(kept, parts, figures)
+
+
+async def builtin_series_by_service(
+    con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
+    start: dt.datetime, end: dt.datetime, now: dt.datetime,
+) -> dict[int, list[SeriesPoint]]:  # fmt: skip
+    """`builtin_series` of each service apart, in the statements of one."""
+    kept, parts = series_windows(grain, start, end, now)
+    found = await values_by_service(con, kpi, service_ids, parts, now)
+    return {sid: _points(kept, parts, figures) for sid, figures in found.items()}
+
+
+def _points(
+    buckets: Sequence[Period], parts: Sequence[Period], figures: Sequence[Value]
+) -> list[SeriesPoint]:
+    """The series' points: a bucket is complete when all of it was measured."""
+    return [
+        SeriesPoint(bucket=b.start, value=v, count=n, complete=b == part)
+        for b, part, (v, n) in zip(buckets, parts, figures, strict=True)
+    ]
