@@ -69,7 +69,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
-    from service.catalog_apply import CatalogFile, apply_catalog
+    from service.usecases.catalog_file import CatalogFile, apply_catalog
 
     try:
         data = _secrets_from_environment(yaml.safe_load(Path(args.file).read_text()) or {})

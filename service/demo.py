@@ -11,7 +11,6 @@ from importlib import resources
 import orjson
 import yaml
 
-from service.catalog_apply import ApplyReport, CatalogFile, apply_catalog
 from service.db import Connection
 from service.ingest.model import Mapped
 from service.models.costs import CostIn
@@ -19,6 +18,7 @@ from service.models.enums import ChangeKind, ChangeStatus, Severity
 from service.models.incidents import ChangeIn, CommitIn, IncidentIn
 from service.models.observations import IngestResult, ObservationIn
 from service.store.observations import Numbered
+from service.usecases.catalog_file import ApplyReport, CatalogFile, apply_catalog
 
 DAYS = 365
 DEMO_SERVICES = ("checkout", "payments-api", "identity", "mobile-app", "erp", "data-warehouse")
@@ -242,8 +242,8 @@ async def load_demo(
     """Apply the starter catalog and load the demo year in one transaction: observations,
     cost records, incidents and changes. `progress(done, total)` counts catalog entries,
     points, cost records, incidents and changes as they are loaded."""
-    from service.catalog_apply import entry_count
     from service.store import costs, observations
+    from service.usecases.catalog_file import entry_count
 
     day = today or dt.date.today()
     now = dt.datetime.combine(day, dt.time(0), dt.UTC)

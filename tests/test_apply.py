@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from service import db as dbmod
-from service.catalog_apply import CatalogFile, apply_catalog
 from service.demo import starter_catalog
 from service.store import catalog as store
+from service.usecases.catalog_file import CatalogFile, apply_catalog
 
 STARTER = Path(__file__).resolve().parent.parent / "service" / "data" / "starter-catalog.yaml"
 

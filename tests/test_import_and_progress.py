@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from service import db as dbmod
-from service.catalog_apply import apply_catalog
 from service.demo import (
     demo_changes,
     demo_costs,
@@ -25,6 +24,7 @@ from service.demo import (
     starter_catalog,
 )
 from service.progress import Progress
+from service.usecases.catalog_file import apply_catalog
 
 UTC = dt.UTC
 

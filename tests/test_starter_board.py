@@ -35,9 +35,9 @@ import httpx
 import pytest
 
 from service import db as dbmod
-from service.catalog_apply import apply_catalog
 from service.config import Settings
 from service.demo import starter_catalog
+from service.usecases.catalog_file import apply_catalog
 from tests.conftest import app_client
 
 NOW = dt.datetime(2026, 4, 8, 12, 0, tzinfo=dt.UTC)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from service import auth
-from service.catalog_apply import ApplyReport, CatalogFile, apply_catalog
 from service.models.enums import Scope
 from service.rest.endpoint import Call, Endpoint, id_param
+from service.usecases.catalog_file import ApplyReport, CatalogFile, apply_catalog
 
 
 async def create_token(call: Call) -> auth.NewToken:

@@ -2,78 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from service.models.catalog import (
-    Kpi,
-    KpiIn,
-    Outcome,
-    OutcomeIn,
     OutcomeLink,
     OutcomeLinkIn,
-    Service,
-    ServiceIn,
     ServiceLink,
     Target,
     TargetIn,
-    Team,
-    TeamIn,
 )
 from service.models.enums import Scope
 from service.rest.endpoint import Call, Endpoint, id_param, path_param
-from service.store import catalog as store
+from service.usecases import catalog
+from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 
-Read = Callable[..., Awaitable[Any]]
 
-
-def crud(
-    *,
-    tag: str,
-    base: str,
-    key: str,
-    noun: str,
-    model_in: type[BaseModel],
-    model_out: type[BaseModel],
-    list_: Read,
-    get: Read,
-    create: Read,
-    update: Read,
-    delete: Read,
-    arg: str,
-    seen: Callable[[Any, bool], Any] | None = None,
-) -> list[Endpoint]:
-    """The five endpoints of one catalog collection, keyed by `key` in the path; `seen(item,
-    admin)` gives what a reading token may see of an item."""
+def crud(collection: Collection[Any, Any], *, tag: str, base: str, noun: str) -> list[Endpoint]:
+    """The five endpoints of one catalog collection, keyed by its key in the path."""
+    key = collection.key
     item = f"{base}/{{{key}}}"
 
     def shown(call: Call, found: Any) -> Any:
-        if seen is None:
-            return found
         admin = call.principal is not None and call.principal.allows(Scope.ADMIN)
-        return [seen(i, admin) for i in found] if isinstance(found, list) else seen(found, admin)
+        if isinstance(found, list):
+            return [catalog.as_seen(i, admin=admin) for i in found]
+        return catalog.as_seen(found, admin=admin)
 
     async def list_all(call: Call) -> Any:
         async with call.connection() as con:
-            return shown(call, await list_(con))
+            return shown(call, await collection.list(con))
 
     async def get_one(call: Call) -> Any:
         async with call.connection() as con:
-            return shown(call, await get(con, **{key: path_param(call, key)}))
+            return shown(call, await collection.get(con, path_param(call, key)))
 
     async def create_one(call: Call) -> Any:
         async with call.transaction() as con:
-            return await create(con, **{arg: call.body})
+            return await collection.create(con, call.body)
 
     async def replace_one(call: Call) -> Any:
         async with call.transaction() as con:
-            return await update(con, **{key: path_param(call, key), arg: call.body})
+            return await collection.replace(con, path_param(call, key), call.body)
 
     async def delete_one(call: Call) -> None:
         async with call.transaction() as con:
-            await delete(con, **{key: path_param(call, key)})
+            await collection.delete(con, path_param(call, key))
 
     for fn, verb in (
         (list_all, "list"),
@@ -83,6 +58,7 @@ def crud(
         (delete_one, "delete"),
     ):
         fn.__name__ = f"{verb}_{tag}"
+    model_in, model_out = collection.model_in, collection.model_out
     return [
         Endpoint("GET", base, list_all, Scope.READ, f"List {noun}s", tag, response=list[model_out]),  # type: ignore[valid-type]
         Endpoint("GET", item, get_one, Scope.READ, f"Get one {noun}", tag, response=model_out,
@@ -102,65 +78,63 @@ class TargetFilter(BaseModel):
 
 async def list_targets(call: Call) -> list[Target]:
     async with call.connection() as con:
-        return await store.list_targets(con, kpi=call.query.kpi)
+        return await catalog.list_targets(con, kpi=call.query.kpi)
 
 
 async def get_target(call: Call) -> Target:
     async with call.connection() as con:
-        return await store.get_target(con, target_id=id_param(call))
+        return await catalog.get_target(con, id_param(call))
 
 
 async def create_target(call: Call) -> Target:
     async with call.transaction() as con:
-        return await store.create_target(con, target=call.body)
+        return await catalog.create_target(con, call.body)
 
 
 async def replace_target(call: Call) -> Target:
     async with call.transaction() as con:
-        return await store.update_target(con, target_id=id_param(call), target=call.body)
+        return await catalog.replace_target(con, id_param(call), call.body)
 
 
 async def delete_target(call: Call) -> None:
     async with call.transaction() as con:
-        await store.delete_target(con, target_id=id_param(call))
+        await catalog.delete_target(con, id_param(call))
 
 
 async def list_kpi_outcomes(call: Call) -> list[OutcomeLink]:
     async with call.connection() as con:
-        kpi = await store.get_kpi(con, key=path_param(call, "key"))
-        return await store.list_outcome_links(con, kpi=kpi.key)
+        return await catalog.outcome_links(con, kpi=path_param(call, "key"))
 
 
 async def link_kpi_outcome(call: Call) -> OutcomeLink:
     async with call.transaction() as con:
-        return await store.link_outcome(
+        return await catalog.link_outcome(
             con, kpi=path_param(call, "key"), outcome=path_param(call, "outcome"), link=call.body
         )
 
 
 async def unlink_kpi_outcome(call: Call) -> None:
     async with call.transaction() as con:
-        await store.unlink_outcome(
+        await catalog.unlink_outcome(
             con, kpi=path_param(call, "key"), outcome=path_param(call, "outcome")
         )
 
 
 async def list_kpi_services(call: Call) -> list[ServiceLink]:
     async with call.connection() as con:
-        kpi = await store.get_kpi(con, key=path_param(call, "key"))
-        return await store.list_service_links(con, kpi=kpi.key)
+        return await catalog.service_links(con, kpi=path_param(call, "key"))
 
 
 async def link_kpi_service(call: Call) -> ServiceLink:
     async with call.transaction() as con:
-        return await store.link_service(
+        return await catalog.link_service(
             con, kpi=path_param(call, "key"), service=path_param(call, "service")
         )
 
 
 async def unlink_kpi_service(call: Call) -> None:
     async with call.transaction() as con:
-        await store.unlink_service(
+        await catalog.unlink_service(
             con, kpi=path_param(call, "key"), service=path_param(call, "service")
         )
 
@@ -170,21 +144,10 @@ KPI_OUTCOME = "/v1/kpis/{key}/outcomes/{outcome}"
 KPI_SERVICE = "/v1/kpis/{key}/services/{service}"
 
 ENDPOINTS: list[Endpoint] = [
-    *crud(tag="teams", base="/v1/teams", key="slug", noun="team", model_in=TeamIn,
-          model_out=Team, list_=store.list_teams, get=store.get_team, create=store.create_team,
-          update=store.update_team, delete=store.delete_team, arg="team"),
-    *crud(tag="services", base="/v1/services", key="slug", noun="business service",
-          model_in=ServiceIn, model_out=Service, list_=store.list_services,
-          get=store.get_service, create=store.create_service, update=store.update_service,
-          delete=store.delete_service, arg="service"),
-    *crud(tag="outcomes", base="/v1/outcomes", key="slug", noun="business outcome",
-          model_in=OutcomeIn, model_out=Outcome, list_=store.list_outcomes,
-          get=store.get_outcome, create=store.create_outcome, update=store.update_outcome,
-          delete=store.delete_outcome, arg="outcome"),
-    *crud(tag="kpis", base="/v1/kpis", key="key", noun="KPI definition", model_in=KpiIn,
-          model_out=Kpi, list_=store.list_kpis, get=store.get_kpi, create=store.create_kpi,
-          update=store.update_kpi, delete=store.delete_kpi, arg="kpi",
-          seen=lambda kpi, admin: kpi.as_seen(admin=admin)),
+    *crud(TEAMS, tag="teams", base="/v1/teams", noun="team"),
+    *crud(SERVICES, tag="services", base="/v1/services", noun="business service"),
+    *crud(OUTCOMES, tag="outcomes", base="/v1/outcomes", noun="business outcome"),
+    *crud(KPIS, tag="kpis", base="/v1/kpis", noun="KPI definition"),
     Endpoint("GET", "/v1/targets", list_targets, Scope.READ, "List targets", "targets",
              response=list[Target], query=TargetFilter),
     Endpoint("GET", TARGET, get_target, Scope.READ, "Get one target", "targets",

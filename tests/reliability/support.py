@@ -23,9 +23,9 @@ from starlette.types import ASGIApp
 
 from service import db as dbmod
 from service.auth import create_token
-from service.catalog_apply import CatalogFile, apply_catalog
 from service.embedded import EmbeddedPostgres
 from service.models.enums import Scope
+from service.usecases.catalog_file import CatalogFile, apply_catalog
 from tests.ingest.fixtures import fixture
 
 KPI = "reliability_points"

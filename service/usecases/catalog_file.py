@@ -29,8 +29,9 @@ from service.models.catalog import (
 from service.models.enums import KpiKind
 from service.models.instants import Day
 from service.models.sources import SourceIn
-from service.store import catalog as store
 from service.store import sources
+from service.usecases import catalog
+from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 
 
 class TargetSpec(Body):
@@ -139,47 +140,36 @@ class _Applier:
         else:
             self.unchanged += 1
 
-    async def teams(self, teams: Sequence[TeamIn]) -> None:
-        current = {t.slug: t for t in await store.list_teams(self.con)}
-        for i, t in enumerate(teams):
-            self.where = f"teams/{i}"
-            await self._sync(
-                "team", t.slug, current.get(t.slug), t,
-                partial(store.create_team, self.con, team=t),
-                lambda team: store.update_team(self.con, slug=team.slug, team=team),
-            )  # fmt: skip
-            self.on_entry()
-
-    async def outcomes(self, outcomes: Sequence[OutcomeIn]) -> None:
-        current = {o.slug: o for o in await store.list_outcomes(self.con)}
-        for i, o in enumerate(outcomes):
-            self.where = f"outcomes/{i}"
-            await self._sync(
-                "outcome", o.slug, current.get(o.slug), o,
-                partial(store.create_outcome, self.con, outcome=o),
-                lambda o: store.update_outcome(self.con, slug=o.slug, outcome=o),
-            )  # fmt: skip
+    async def keyed(self, collection: Collection[M, Any], items: Sequence[M], where: str) -> None:
+        """Teams or outcomes: each created, or updated with the fields it gives."""
+        current = {getattr(c, collection.key): c for c in await collection.list(self.con)}
+        for i, item in enumerate(items):
+            self.where = f"{where}/{i}"
+            key = getattr(item, collection.key)
+            create = partial(collection.create, self.con, item)
+            replace = partial(collection.replace, self.con, key)
+            await self._sync(collection.noun, key, current.get(key), item, create, replace)
             self.on_entry()
 
     async def services(self, services: Sequence[ServiceIn]) -> None:
-        current = {s.slug: s for s in await store.list_services(self.con)}
+        current = {s.slug: s for s in await SERVICES.list(self.con)}
         # New services are created bare first, so dependencies may point at any of them.
         for i, s in enumerate(services):
             self.where = f"services/{i}"
             if s.slug not in current:
                 bare = s.model_copy(update={"depends_on": []})
-                await store.create_service(self.con, service=bare)
+                await SERVICES.create(self.con, bare)
         for i, s in enumerate(services):
             self.where = f"services/{i}"
             existing = current.get(s.slug)
             if existing is None:
-                await store.update_service(self.con, slug=s.slug, service=s)
+                await SERVICES.replace(self.con, s.slug, s)
                 self.changes.append(Change(action="create", kind="service", key=s.slug))
                 self.on_entry()
                 continue
             await self._sync(
                 "service", s.slug, existing, s, _noop,
-                lambda svc: store.update_service(self.con, slug=svc.slug, service=svc),
+                partial(SERVICES.replace, self.con, s.slug),
                 normalise=_sorted_dependencies,
             )  # fmt: skip
             self.on_entry()
@@ -211,7 +201,7 @@ class _Applier:
             self.on_entry()
 
     async def kpis(self, kpis: Sequence[KpiDefinition]) -> None:
-        current = {k.key: k for k in await store.list_kpis(self.con)}
+        current = {k.key: k for k in await KPIS.list(self.con)}
         known = set(current)
         pending = list(kpis)
         # Ratio KPIs after the KPIs they divide, whatever the file's order.
@@ -231,8 +221,8 @@ class _Applier:
         kpi = KpiIn.model_validate({**given, "key": k.key})
         await self._sync(
             "kpi", k.key, existing, kpi,
-            partial(store.create_kpi, self.con, kpi=kpi),
-            lambda merged: store.update_kpi(self.con, key=k.key, kpi=merged),
+            partial(KPIS.create, self.con, kpi),
+            partial(KPIS.replace, self.con, k.key),
         )  # fmt: skip
         await self._targets(k)
         await self._outcome_links(k)
@@ -241,7 +231,7 @@ class _Applier:
     async def _targets(self, k: KpiDefinition) -> None:
         current = {
             (t.service, t.tier, t.effective_from): t
-            for t in await store.list_targets(self.con, kpi=k.key)
+            for t in await catalog.list_targets(self.con, kpi=k.key)
         }
         for spec in k.targets:
             target = TargetIn.model_validate({"kpi": k.key, **spec.model_dump(exclude_unset=True)})
@@ -251,14 +241,12 @@ class _Applier:
             target_id = existing.id if existing else 0
             await self._sync(
                 "target", key, existing, target,
-                partial(store.create_target, self.con, target=target),
-                partial(self._update_target, target_id),
+                partial(catalog.create_target, self.con, target),
+                partial(catalog.replace_target, self.con, target_id),
             )  # fmt: skip
 
     async def _outcome_links(self, k: KpiDefinition) -> None:
-        current = {
-            link.outcome: link for link in await store.list_outcome_links(self.con, kpi=k.key)
-        }
+        current = {link.outcome: link for link in await catalog.outcome_links(self.con, kpi=k.key)}
         for spec in k.outcomes:
             link = OutcomeLinkIn.model_validate(spec.model_dump(exclude={"outcome"},
                                                                 exclude_unset=True))  # fmt: skip
@@ -271,23 +259,20 @@ class _Applier:
 
             await self._sync(
                 "kpi-outcome", f"{k.key} -> {spec.outcome}", have, link,
-                partial(store.link_outcome, self.con, kpi=k.key, outcome=spec.outcome, link=link),
+                partial(catalog.link_outcome, self.con, kpi=k.key, outcome=spec.outcome, link=link),
                 partial(self._update_outcome_link, k.key, spec.outcome),
             )  # fmt: skip
 
-    async def _update_target(self, target_id: int, target: TargetIn) -> None:
-        await store.update_target(self.con, target_id=target_id, target=target)
-
     async def _update_outcome_link(self, kpi: str, outcome: str, link: OutcomeLinkIn) -> None:
-        await store.link_outcome(self.con, kpi=kpi, outcome=outcome, link=link)
+        await catalog.link_outcome(self.con, kpi=kpi, outcome=outcome, link=link)
 
     async def _service_links(self, k: KpiDefinition) -> None:
-        current = {link.service for link in await store.list_service_links(self.con, kpi=k.key)}
+        current = {link.service for link in await catalog.service_links(self.con, kpi=k.key)}
         for slug in k.services:
             if slug in current:
                 self.unchanged += 1
                 continue
-            await store.link_service(self.con, kpi=k.key, service=slug)
+            await catalog.link_service(self.con, kpi=k.key, service=slug)
             self.changes.append(
                 Change(action="create", kind="kpi-service", key=f"{k.key} -> {slug}")
             )
@@ -315,27 +300,27 @@ def _locate(exc: ApiError, prefix: str) -> ApiError:
     return exc
 
 
-def entry_count(catalog: CatalogFile) -> int:
+def entry_count(catalog_file: CatalogFile) -> int:
     """How many entries (teams, services, outcomes, KPIs, sources) the file holds."""
     return (
-        len(catalog.teams)
-        + len(catalog.services)
-        + len(catalog.outcomes)
-        + len(catalog.kpis)
-        + len(catalog.sources)
+        len(catalog_file.teams)
+        + len(catalog_file.services)
+        + len(catalog_file.outcomes)
+        + len(catalog_file.kpis)
+        + len(catalog_file.sources)
     )
 
 
 async def apply_catalog(
     con: Connection,
-    catalog: CatalogFile,
+    catalog_file: CatalogFile,
     *,
     dry_run: bool,
     progress: Callable[[int, int], None] | None = None,
 ) -> ApplyReport:
     """Apply the file in one transaction. `progress(done, total)` is called as each entry is
     applied (a KPI with its targets and links counts as one entry)."""
-    total = entry_count(catalog)
+    total = entry_count(catalog_file)
     done = 0
 
     def on_entry() -> None:
@@ -346,11 +331,11 @@ async def apply_catalog(
 
     applier = _Applier(con, on_entry)
     steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-        ("teams", lambda: applier.teams(catalog.teams)),
-        ("services", lambda: applier.services(catalog.services)),
-        ("outcomes", lambda: applier.outcomes(catalog.outcomes)),
-        ("kpis", lambda: applier.kpis(catalog.kpis)),
-        ("sources", lambda: applier.sources(catalog.sources)),
+        ("teams", lambda: applier.keyed(TEAMS, catalog_file.teams, "teams")),
+        ("services", lambda: applier.services(catalog_file.services)),
+        ("outcomes", lambda: applier.keyed(OUTCOMES, catalog_file.outcomes, "outcomes")),
+        ("kpis", lambda: applier.kpis(catalog_file.kpis)),
+        ("sources", lambda: applier.sources(catalog_file.sources)),
     ]
     try:
         async with con.transaction():
