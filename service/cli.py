@@ -136,13 +136,11 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from service import imports
-    from service.observation_limits import partition_horizon
+    from service.usecases import imports
 
-    horizon = partition_horizon(dt.datetime.now(dt.UTC), settings)
     importer = (
         imports.import_costs if args.kind == "costs"
-        else functools.partial(imports.import_observations, horizon=horizon)
+        else functools.partial(imports.import_observations, settings=settings)
     )  # fmt: skip
     if args.files.count("-") > 1:
         _print_err("error: - (stdin) can be given once")

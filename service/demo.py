@@ -16,8 +16,7 @@ from service.ingest.model import Mapped
 from service.models.costs import CostIn
 from service.models.enums import ChangeKind, ChangeStatus, Severity
 from service.models.incidents import ChangeIn, CommitIn, IncidentIn
-from service.models.observations import IngestResult, ObservationIn
-from service.store.observations import Numbered
+from service.models.observations import IngestResult, Numbered, ObservationIn
 from service.usecases.catalog_file import ApplyReport, CatalogFile, apply_catalog
 
 DAYS = 365
@@ -242,7 +241,7 @@ async def load_demo(
     """Apply the starter catalog and load the demo year in one transaction: observations,
     cost records, incidents and changes. `progress(done, total)` counts catalog entries,
     points, cost records, incidents and changes as they are loaded."""
-    from service.store import costs, observations
+    from service.usecases import costs, observations
     from service.usecases.catalog_file import entry_count
 
     day = today or dt.date.today()
@@ -265,8 +264,8 @@ async def load_demo(
 
     async with con.transaction():
         report = await apply_catalog(con, catalog, dry_run=False, progress=applied)
-        result = await observations.ingest(con, _chunks(points, 500, tick))
-        await costs.ingest(con, cost_records)
+        result = await observations.ingest(con, _chunks(points, 500, tick), now=now, backfill=True)
+        await costs.ingest(con, cost_records, limit=None)
         tick(len(cost_records))
         await _load_records(con, incidents, changes, now, tick)
     return report, result

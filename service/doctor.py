@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from service import outbound
 from service.config import Settings
 from service.db import Connection
-from service.observation_limits import partition_horizon
+from service.models.observation_limits import partition_horizon
 from service.store import doctor as store
 
 #: Partitions folded per transaction by --fold-partitions (each holds a few locks to commit).

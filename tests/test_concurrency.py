@@ -13,8 +13,12 @@ from service import db as dbmod
 from service.errors import Conflict, ValidationFailed
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction
+from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
 from service.store import catalog, observations
+
+#: Months that get a partition of their own (those near the time of the run).
+HORIZON = partition_horizon(dt.datetime.now(dt.UTC))
 
 JAN = dt.datetime(2031, 1, 15, tzinfo=dt.UTC)
 
@@ -47,7 +51,7 @@ def _point(value: float) -> ObservationIn:
 
 async def _ingest(con: dbmod.Connection, value: float) -> observations.IngestResult:
     async with con.transaction():
-        return await observations.ingest(con, _points(_point(value)))
+        return await observations.ingest(con, _points(_point(value)), horizon=HORIZON)
 
 
 async def test_two_batches_opening_the_same_month_both_succeed(
@@ -73,7 +77,7 @@ async def test_concurrent_updates_of_one_point_keep_every_replaced_value(
     await _ingest(a, 2.0)
     tr = a.transaction()
     await tr.start()
-    first = await observations.ingest(a, _points(_point(3.0)))
+    first = await observations.ingest(a, _points(_point(3.0)), horizon=HORIZON)
     waiting = asyncio.create_task(_ingest(b, 4.0))
     await asyncio.sleep(0.3)
     assert not waiting.done()
@@ -91,7 +95,7 @@ async def test_a_service_deleted_during_an_ingest_is_refused_not_emptied(
     a, b = two
     tr = a.transaction()
     await tr.start()
-    await observations.ingest(a, _points(_point(1.0)))
+    await observations.ingest(a, _points(_point(1.0)), horizon=HORIZON)
 
     async def delete() -> None:
         async with b.transaction():
@@ -149,7 +153,7 @@ async def _batch(
             yield [numbered]
 
     async with con.transaction():
-        await observations.ingest(con, chunks())
+        await observations.ingest(con, chunks(), horizon=HORIZON)
 
 
 async def _days_against_points(con: dbmod.Connection) -> list[tuple[object, ...]]:

@@ -24,6 +24,7 @@ from service.config import Settings
 from service.kpi.periods import Period
 from service.models.catalog import EscalationStep, KpiIn, ServiceIn, TargetIn
 from service.models.enums import Aggregation, Cadence, Channel, Direction
+from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
 from service.notify import outbox
 from service.store import catalog, evaluation, observations
@@ -40,6 +41,9 @@ from tests.test_evaluation import (
     problem,
     when,
 )
+
+#: Months that get a partition of their own (those near the time of the run).
+HORIZON = partition_horizon(dt.datetime.now(dt.UTC))
 
 Headers = dict[str, str]
 Json = dict[str, Any]
@@ -527,7 +531,8 @@ async def setup_breach(con: dbmod.Connection, url: str) -> None:
     )
     async with con.transaction():
         await observations.ingest(con, _points(ObservationIn(
-            kpi="orders", service="erp", ts=JAN + dt.timedelta(days=9), value=50.0)))  # fmt: skip
+            kpi="orders", service="erp", ts=JAN + dt.timedelta(days=9), value=50.0)),
+            horizon=HORIZON)  # fmt: skip
 
 
 async def step_events(con: dbmod.Connection) -> list[tuple[str | None, int]]:
@@ -622,7 +627,7 @@ async def test_two_on_demand_evaluations_at_once_escalate_once(
             async with a.transaction():
                 await observations.ingest(a, _points(ObservationIn(
                     kpi="orders", service="erp", ts=FEB + dt.timedelta(days=3),
-                    value=60.0)))  # fmt: skip
+                    value=60.0)), horizon=HORIZON)  # fmt: skip
             feb = Period(FEB, MAR)
             results = await asyncio.gather(
                 evaluation.evaluate_kpi(a, kpi, period=feb, now=now + minutes(1), replace=True),

@@ -12,7 +12,7 @@ import pytest
 
 from service import db as dbmod
 from service.config import Settings
-from service.observation_limits import partition_horizon
+from service.models.observation_limits import partition_horizon
 from tests.conftest import app_client
 
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)

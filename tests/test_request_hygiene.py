@@ -15,8 +15,8 @@ import pytest
 
 from service import db as dbmod
 from service.app import all_endpoints
-from service.imports import Format, ImportFailed, import_observations
 from service.openapi import build_openapi
+from service.usecases.imports import Format, ImportFailed, import_observations
 
 Headers = dict[str, str]
 OBS = "/v1/observations"

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from service import db as dbmod
-from service.imports import Format, ImportFailed, import_costs
 from service.ingest.model import PayloadError
 from service.ingest.timeparse import from_epoch_millis, parse_optional_time, parse_time
 from service.usecases.catalog_file import CatalogFile
+from service.usecases.imports import Format, ImportFailed, import_costs
 
 Headers = dict[str, str]
 SPEND_KPI = {

@@ -20,11 +20,11 @@ from service import ratelimit
 from service.auth import authenticate, require
 from service.config import Settings
 from service.db import Database
+from service.duplicate_keys import refuse_duplicate_keys
 from service.errors import BadRequest, error_for_status, problem_response
 from service.graphql.context import Context
 from service.graphql.guard import RequestDatabase
 from service.models.enums import Scope
-from service.rest.duplicate_keys import refuse_duplicate_keys
 from service.rest.endpoint import JSON, media_type, read_body
 from service.web.pages import explorer_response
 

@@ -58,3 +58,8 @@ class Series(BaseModel):
     aggregation: Aggregation | None = Field(description="Observed KPIs' only.")
     unit: str
     points: list[SeriesPoint]
+
+
+#: A point with its position in the request (array index, or NDJSON line number - 1);
+#: positions increase along the request.
+Numbered = tuple[int, ObservationIn]

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from service.errors import PayloadTooLarge
 from service.models.costs import Category, Cost, CostIn, CostIngestResult, Currency
 from service.models.enums import Scope
 from service.models.instants import Day
 from service.rest.endpoint import Call, Endpoint, id_param
 from service.rest.prometheus import cost_records_ingested
-from service.store import catalog, costs
-
-#: Most records one request may send.
-MAX_BATCH_RECORDS = 10_000
+from service.usecases import costs
 
 
 async def ingest_costs(call: Call) -> CostIngestResult:
     """Store a batch atomically; answered only after commit. Re-sending changes nothing."""
-    records: list[CostIn] = call.body
-    if len(records) > MAX_BATCH_RECORDS:
-        raise PayloadTooLarge(
-            f"{len(records)} records in one batch; the limit is {MAX_BATCH_RECORDS}",
-            limit=MAX_BATCH_RECORDS,
-        )
     async with call.transaction() as con:
-        result = await costs.ingest(con, records)
+        result = await costs.ingest(con, call.body)
     cost_records_ingested(call, result)
     return result
 
@@ -47,29 +37,26 @@ async def list_costs(call: Call) -> list[Cost]:
     """Records overlapping [from, to), by period start."""
     query: CostQuery = call.query
     async with call.connection() as con:
-        service_id = None
-        if query.service is not None:
-            (service_id,) = await catalog.service_ids(con, [query.service], field="service")
         return await costs.list_costs(
-            con, service_id=service_id, category=query.category, currency=query.currency,
+            con, service=query.service, category=query.category, currency=query.currency,
             start=query.from_, end=query.to, limit=query.limit,
         )  # fmt: skip
 
 
 async def get_cost(call: Call) -> Cost:
     async with call.connection() as con:
-        return await costs.get_cost(con, cost_id=id_param(call))
+        return await costs.get_cost(con, id_param(call))
 
 
 async def replace_cost(call: Call) -> Cost:
     """Corrects a record, its period and other key fields included."""
     async with call.transaction() as con:
-        return await costs.update_cost(con, cost_id=id_param(call), record=call.body)
+        return await costs.replace_cost(con, id_param(call), call.body)
 
 
 async def delete_cost(call: Call) -> None:
     async with call.transaction() as con:
-        await costs.delete_cost(con, cost_id=id_param(call))
+        await costs.delete_cost(con, id_param(call))
 
 
 COST = "/v1/costs/{id:int}"

@@ -24,6 +24,7 @@ from service.auth import Principal, authenticate, require
 from service.clock import Clock
 from service.config import Settings
 from service.db import Connection, Database
+from service.duplicate_keys import refuse_duplicate_keys
 from service.errors import (
     NotFound,
     PayloadTooLarge,
@@ -35,7 +36,6 @@ from service.errors import (
 )
 from service.models.enums import Scope
 from service.rest import idempotency
-from service.rest.duplicate_keys import refuse_duplicate_keys
 from service.store import idempotency as idempotency_store
 
 JSON = "application/json"

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from service.duplicate_keys import refuse_duplicate_keys, refuse_duplicate_keys_in_lines
 from service.errors import PayloadTooLarge, from_pydantic
+from service.gc_pause import gc_paused
 from service.models.enums import Grain, Scope
 from service.models.instants import Instant
-from service.models.observations import IngestResult, ObservationIn, Series
-from service.observation_limits import Window, ingest_window, partition_horizon
-from service.rest.duplicate_keys import refuse_duplicate_keys, refuse_duplicate_keys_in_lines
+from service.models.observations import IngestResult, Numbered, ObservationIn, Series
 from service.rest.endpoint import (
     JSON,
     NDJSON,
@@ -23,9 +23,7 @@ from service.rest.endpoint import (
     read_body,
 )
 from service.rest.prometheus import points_ingested
-from service.store import catalog, metrics, observations
-from service.store.observations import Numbered, gc_paused
-from service.usecases import measure
+from service.usecases import observations
 
 #: Points per COPY while reading an NDJSON stream: memory stays flat however long the stream.
 NDJSON_CHUNK = 5_000
@@ -99,27 +97,18 @@ async def _ndjson_stream(call: Call) -> AsyncIterator[list[Numbered]]:
     yield chunk
 
 
-async def _in_window(
-    chunks: AsyncIterator[list[Numbered]], window: Window
-) -> AsyncIterator[list[Numbered]]:
-    async for chunk in chunks:
-        window.check(chunk)
-        yield chunk
-
-
 async def ingest_observations(call: Call) -> IngestResult:
     """Store a batch atomically; answered only after commit. Re-sending changes nothing.
     Tokens without the admin scope write only inside the window around now."""
     kind = check_media_type(call.request, (JSON, NDJSON))
-    now = call.now()
     # A JSON batch is read and validated before a connection is taken, so a slow upload
     # holds none; an NDJSON stream of any length is copied as it arrives.
     chunks = _once(await _json_batch(call)) if kind == JSON else _ndjson_stream(call)
-    if call.principal is None or not call.principal.allows(Scope.ADMIN):
-        chunks = _in_window(chunks, ingest_window(now, call.settings))
-    horizon = partition_horizon(now, call.settings)
+    backfill = call.principal is not None and call.principal.allows(Scope.ADMIN)
     async with call.transaction() as con:
-        result = await observations.ingest(con, chunks, horizon=horizon)
+        result = await observations.ingest(
+            con, chunks, now=call.now(), settings=call.settings, backfill=backfill
+        )
     points_ingested(call, "json" if kind == JSON else "ndjson", result)
     return result
 
@@ -139,24 +128,10 @@ async def kpi_series(call: Call) -> Series:
     """The KPI's series bucketed by grain (UTC), for a service, a team, a tier or the fleet."""
     query: SeriesQuery = call.query
     async with call.connection() as con:
-        kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
-        scope = await metrics.scope_of_kpi(
-            con, kpi, service=query.service, team=query.team, tier=query.tier
-        )
-        points = await measure.series(
-            con, kpi=kpi, scope=scope, grain=query.grain, start=query.from_, end=query.to,
-            now=call.now(),
+        return await observations.series(
+            con, key=path_param(call, "key"), service=query.service, team=query.team,
+            tier=query.tier, grain=query.grain, start=query.from_, end=query.to, now=call.now(),
         )  # fmt: skip
-    return Series(
-        kpi=kpi.key,
-        service=query.service,
-        team=query.team,
-        tier=query.tier,
-        grain=query.grain,
-        aggregation=kpi.aggregation,
-        unit=kpi.unit,
-        points=points,
-    )
 
 
 ENDPOINTS = [

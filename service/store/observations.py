@@ -11,22 +11,19 @@ while the next chunk is read, and merged once at the end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import gc
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asyncpg import DeadlockDetectedError, UniqueViolationError
 
 from service.db import Connection, sql
 from service.errors import FieldError, ValidationFailed, field_error, invalid_fields
+from service.gc_pause import gc_paused
 from service.models.enums import KpiKind
-from service.models.observations import IngestResult, ObservationIn
-
-if TYPE_CHECKING:
-    from service.observation_limits import Horizon
+from service.models.observation_limits import Horizon
+from service.models.observations import IngestResult, Numbered, ObservationIn
 
 _COLUMNS = ("kpi_id", "service_id", "ts", "value", "dimensions", "source")
 _STAGE_COLUMNS = ("ord", *_COLUMNS)
@@ -36,27 +33,6 @@ _NO_SERVICE = 2**63
 
 def q(name: str) -> str:
     return sql("observations", name)
-
-
-#: A point with its position in the request (array index, or NDJSON line number - 1);
-#: positions increase along the request.
-Numbered = tuple[int, ObservationIn]
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: for synchronous code (no await) that builds
-    thousands of objects that outlive it, such as a batch's validated points. Collections
-    meanwhile would find nothing to free, yet every few of them walk the whole heap (about
-    half the CPU of validating a 5,000-point batch in a worker); one runs after instead."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 @dataclass
@@ -119,11 +95,11 @@ async def _non_empty(chunks: AsyncIterable[list[Numbered]]) -> AsyncIterator[lis
 
 
 async def ingest(
-    con: Connection, chunks: AsyncIterable[list[Numbered]], *, horizon: Horizon | None = None
+    con: Connection, chunks: AsyncIterable[list[Numbered]], *, horizon: Horizon
 ) -> IngestResult:
     """Store every point of every chunk, or none: the caller holds the transaction.
 
-    Months inside `horizon` (default: observation_limits.partition_horizon of now) get a
+    Months inside `horizon` (models.observation_limits.partition_horizon) get a
     partition of their own when first written; points of other months go to the default
     partition.
 
@@ -135,10 +111,6 @@ async def ingest(
     first = await anext(stream, None)
     if first is None:
         return IngestResult(points=0, inserted=0, updated=0, unchanged=0)
-    if horizon is None:
-        from service.observation_limits import partition_horizon
-
-        horizon = partition_horizon(dt.datetime.now(dt.UTC))
     second = await anext(stream, None)
     if second is None:
         return await _merge_chunk(con, first, horizon)

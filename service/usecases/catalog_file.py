@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.db import Connection
 from service.errors import ApiError, FieldError, NotFound
@@ -72,7 +72,11 @@ class CatalogFile(Body):
     )
 
 
-class Change(BaseModel):
+class CatalogApplyChange(BaseModel):
+    # One entry `kpi apply` created or updated (no docstring: it would become the schema's
+    # description in the published OpenAPI document).
+    model_config = ConfigDict(title="Change")
+
     action: Literal["create", "update"]
     kind: str
     key: str
@@ -83,7 +87,7 @@ class Change(BaseModel):
 
 class ApplyReport(BaseModel):
     dry_run: bool
-    changes: list[Change]
+    changes: list[CatalogApplyChange]
     unchanged: int
 
 
@@ -110,7 +114,7 @@ def _diff(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, tuple[A
 class _Applier:
     def __init__(self, con: Connection, on_entry: Callable[[], None] = lambda: None) -> None:
         self.con = con
-        self.changes: list[Change] = []
+        self.changes: list[CatalogApplyChange] = []
         self.unchanged = 0
         self.where = ""
         self.on_entry = on_entry  # called once per entry of the file, when it is applied
@@ -128,7 +132,7 @@ class _Applier:
     ) -> None:
         if current is None:
             await create()
-            self.changes.append(Change(action="create", kind=kind, key=key))
+            self.changes.append(CatalogApplyChange(action="create", kind=kind, key=key))
             return
         merged = kept_fields(current, desired)
         want = normalise(merged.model_dump(mode="json"))
@@ -136,7 +140,9 @@ class _Applier:
         diff = _diff(have, want)
         if diff:
             await update(merged)
-            self.changes.append(Change(action="update", kind=kind, key=key, fields=diff))
+            self.changes.append(
+                CatalogApplyChange(action="update", kind=kind, key=key, fields=diff)
+            )
         else:
             self.unchanged += 1
 
@@ -164,7 +170,7 @@ class _Applier:
             existing = current.get(s.slug)
             if existing is None:
                 await SERVICES.replace(self.con, s.slug, s)
-                self.changes.append(Change(action="create", kind="service", key=s.slug))
+                self.changes.append(CatalogApplyChange(action="create", kind="service", key=s.slug))
                 self.on_entry()
                 continue
             await self._sync(
@@ -181,7 +187,9 @@ class _Applier:
                 current = await sources.get_source_with_secret(self.con, name=src.name)
             except NotFound:
                 await sources.create_source(self.con, source=src)
-                self.changes.append(Change(action="create", kind="source", key=src.name))
+                self.changes.append(
+                    CatalogApplyChange(action="create", kind="source", key=src.name)
+                )
                 self.on_entry()
                 continue
             have = current.source.model_dump(mode="json", exclude={"id", "has_secret",
@@ -194,7 +202,7 @@ class _Applier:
                 diff["secret"] = ("(hidden)", "(changed)")
             if diff:
                 await sources.update_source(self.con, name=src.name, source=merged)
-                self.changes.append(Change(action="update", kind="source", key=src.name,
+                self.changes.append(CatalogApplyChange(action="update", kind="source", key=src.name,
                                            fields=diff))  # fmt: skip
             else:
                 self.unchanged += 1
@@ -274,7 +282,7 @@ class _Applier:
                 continue
             await catalog.link_service(self.con, kpi=k.key, service=slug)
             self.changes.append(
-                Change(action="create", kind="kpi-service", key=f"{k.key} -> {slug}")
+                CatalogApplyChange(action="create", kind="kpi-service", key=f"{k.key} -> {slug}")
             )
 
 

@@ -16,8 +16,12 @@ from service import db as dbmod
 from service.errors import ValidationFailed
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction
+from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
 from service.store import catalog, observations
+
+#: Months that get a partition of their own (those near the time of the run).
+HORIZON = partition_horizon(dt.datetime.now(dt.UTC))
 
 JAN = dt.datetime(2031, 1, 15, tzinfo=dt.UTC)
 
@@ -56,7 +60,7 @@ async def _chunks(*chunks: list[ObservationIn]) -> AsyncIterator[list[observatio
 
 async def _ingest(con: dbmod.Connection, *chunks: list[ObservationIn]) -> tuple[int, ...]:
     async with con.transaction():
-        r = await observations.ingest(con, _chunks(*chunks))
+        r = await observations.ingest(con, _chunks(*chunks), horizon=HORIZON)
     return r.points, r.inserted, r.updated, r.unchanged
 
 
@@ -101,7 +105,7 @@ async def test_a_point_stored_first_by_a_concurrent_request(
     a, b = two
     tr = a.transaction()
     await tr.start()
-    assert await observations.ingest(a, _chunks([_point(1, 7.0)])) is not None
+    assert await observations.ingest(a, _chunks([_point(1, 7.0)]), horizon=HORIZON) is not None
     # b does not see a's point yet: it copies it as new, waits for a, then merges instead.
     waiting = asyncio.create_task(_ingest(b, [_point(0, 1.0), _point(1, 8.0)]))
     await asyncio.sleep(0.3)
@@ -134,7 +138,7 @@ async def test_a_stream_reports_a_later_invalid_point_before_an_unknown_kpi(
 
     with pytest.raises(ValidationFailed, match="line 3"):
         async with a.transaction():
-            await observations.ingest(a, chunks())
+            await observations.ingest(a, chunks(), horizon=HORIZON)
     with pytest.raises(ValidationFailed, match="unknown KPI 'nope'") as caught:
         await _ingest(a, [_point(0, 1.0)], [ObservationIn(kpi="nope", ts=JAN, value=1.0)])
     assert caught.value.errors[0].field == "1.kpi"

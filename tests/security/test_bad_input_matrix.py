@@ -35,7 +35,7 @@ from service import auth
 from service import db as dbmod
 from service.config import DEFAULT_MAX_BODY_BYTES, Settings
 from service.models.enums import Scope
-from service.rest.costs import MAX_BATCH_RECORDS
+from service.usecases.costs import MAX_BATCH_RECORDS
 from tests.conftest import app_client
 from tests.security.support import (
     KINDS,

@@ -24,6 +24,7 @@ category, period, currency): importing a file again changes nothing.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -33,14 +34,15 @@ from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from service.clock import utc_now
+from service.config import Settings
 from service.db import Connection
+from service.duplicate_keys import refuse_duplicate_keys
 from service.errors import ValidationFailed, from_pydantic
 from service.models.costs import CostIn
-from service.models.observations import ObservationIn
-from service.observation_limits import Horizon
-from service.rest.duplicate_keys import refuse_duplicate_keys
-from service.store import costs, observations
-from service.store.observations import Numbered
+from service.models.observations import Numbered, ObservationIn
+from service.usecases import costs
+from service.usecases import observations as observe
 
 #: Rows validated and sent to the database at a time.
 CHUNK_ROWS = 5_000
@@ -290,10 +292,11 @@ async def import_observations(
     name: str,
     fmt: Format,
     on_read: ReadCallback | None = None,
-    horizon: Horizon | None = None,
+    now: dt.datetime | None = None,
+    settings: Settings | None = None,
 ) -> Summary:
     """Store every point of the file in one transaction, or none (ImportFailed). A backfill:
-    any instant from 1970 to 2200 (months outside `horizon` share the default partition)."""
+    any instant from 1970 to 2200 (months far from `now` share the default partition)."""
     lines = _Lines(stream)
     rows = 0
 
@@ -307,7 +310,9 @@ async def import_observations(
 
     try:
         async with con.transaction():
-            result = await observations.ingest(con, numbered(), horizon=horizon)
+            result = await observe.ingest(
+                con, numbered(), now=now or utc_now(), settings=settings, backfill=True
+            )
     except ValidationFailed as exc:
         raise _from_store(name, exc, lambda line: line) from exc
     return Summary(rows, result.points, result.inserted, result.updated, result.unchanged)
@@ -332,7 +337,7 @@ async def import_costs(
         for chunk in _chunks(_rows(lines, name, fmt, CostIn, COST_COLUMNS), lines, on_read):
             rows += len(chunk)
             try:
-                result = await costs.ingest(con, [record for _, record in chunk])
+                result = await costs.ingest(con, [record for _, record in chunk], limit=None)
             except ValidationFailed as exc:
                 raise _from_store(name, exc, [line for line, _ in chunk].__getitem__) from exc
             stored += result.records

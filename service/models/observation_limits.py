@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from service.config import Settings
 from service.errors import field_error, invalid_fields
 from service.models.instants import rfc3339
-from service.store.observations import Numbered
+from service.models.observations import Numbered
 
 
 @dataclass(frozen=True)
