@@ -51,9 +51,9 @@ from bench.harness import (
 )
 from bench.load import server_processes
 from service import db as dbmod
-from service.auth import create_token
 from service.kpi import periods
 from service.models.enums import Cadence, Scope
+from service.usecases.tokens import create_token
 
 POSTGRAPHILE_DIR = Path(__file__).parent / "postgraphile"
 END = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

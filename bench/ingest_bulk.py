@@ -28,10 +28,10 @@ import orjson
 
 from bench.harness import fresh_schema, run, running_server
 from service import db as dbmod
-from service.auth import create_token
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction, Scope
 from service.store import catalog
+from service.usecases.tokens import create_token
 
 #: The first point's instant: midnight 80 days before the run, so that the default 100,000
 #: points a minute apart stay inside the window ingest tokens may write in (90 days back).

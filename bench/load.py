@@ -51,11 +51,11 @@ import orjson
 
 from bench.harness import fresh_schema, running_server
 from service import db as dbmod
-from service.auth import create_token
 from service.config import Settings
 from service.embedded import database_url
 from service.models.enums import Scope
 from service.usecases.catalog_file import CatalogFile, apply_catalog
+from service.usecases.tokens import create_token
 
 DESCRIPTION = "a mixed load for a fixed time, then a check that nothing acknowledged was lost"
 KINDS = ("webhook", "observations", "graphql")

@@ -196,7 +196,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
-    from service.auth import create_token
+    from service.usecases.tokens import create_token
 
     scopes = [Scope(s) for part in args.scope for s in part.split(",") if s]
 
@@ -209,7 +209,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    from service.auth import revoke_token
+    from service.usecases.tokens import revoke_token
 
     async def work(con: dbmod.Connection) -> int:
         await revoke_token(con, token_id=args.id)
@@ -343,8 +343,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _load_demo(url: str, settings: Settings, args: argparse.Namespace) -> None:
-    from service.auth import create_token
     from service.demo import evaluate_history, load_demo
+    from service.usecases.tokens import create_token
 
     host, port = args.host, args.port
     con = await dbmod.connect(url, settings.db_schema)

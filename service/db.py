@@ -220,6 +220,11 @@ async def create_pool(
     return pool
 
 
+async def ping(con: Connection) -> None:
+    """Return once the server has answered a round trip."""
+    await con.fetchval("select 1")
+
+
 async def fetch_grouped(
     con: Connection, statement: str, keys: Sequence[Any], convert: Callable[[dict[str, Any]], Any]
 ) -> dict[Any, list[Any]]:

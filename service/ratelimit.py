@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from starlette.datastructures import State
 
-from service.auth import Principal
 from service.config import Settings
 from service.errors import RateLimited
+from service.models.tokens import Principal
 
 
 @dataclass

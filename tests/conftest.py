@@ -14,13 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service import auth
 from service import db as dbmod
 from service.app import create_app
 from service.clock import Clock, utc_now
 from service.config import Settings
 from service.embedded import EmbeddedPostgres
 from service.models.enums import Scope
+from service.usecases import tokens
 
 #: Tests of real third-party components carry this marker; KPI_TEST_COMPONENTS=0 deselects them
 #: (.ci/run runs them in one of its two PostgreSQL passes only).
@@ -115,7 +115,7 @@ async def client(con: dbmod.Connection, settings: Settings) -> AsyncIterator[htt
 
 
 async def _token_headers(con: dbmod.Connection, *scopes: Scope) -> dict[str, str]:
-    token = await auth.create_token(con, name="-".join(scopes), scopes=list(scopes))
+    token = await tokens.create_token(con, name="-".join(scopes), scopes=list(scopes))
     return {"Authorization": f"Bearer {token.token}"}
 
 

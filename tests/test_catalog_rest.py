@@ -13,11 +13,11 @@ import httpx
 import orjson
 import pytest
 
-from service import auth
 from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
 from service.models.enums import Scope
+from service.usecases import tokens
 from tests.conftest import SingleConnectionDatabase
 
 Headers = dict[str, str]
@@ -1222,9 +1222,9 @@ async def test_malformed_authorization_is_401(
 
 
 async def test_revoked_token_is_401(client: httpx.AsyncClient, con: dbmod.Connection) -> None:
-    token = await auth.create_token(con, name="temp", scopes=[Scope.ADMIN])
+    token = await tokens.create_token(con, name="temp", scopes=[Scope.ADMIN])
     headers = {"Authorization": f"Bearer {token.token}"}
     assert (await client.get("/v1/teams", headers=headers)).status_code == 200
-    await auth.revoke_token(con, token_id=token.id)
+    await tokens.revoke_token(con, token_id=token.id)
     resp = await client.get("/v1/teams", headers=headers)
     assert problem(resp, 401)["detail"] == "the token is unknown or revoked"

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from service import auth
 from service import db as dbmod
 from service.cli import REPO_ROOT, exported_files
 from service.config import Settings
 from service.graphql.schema import build_schema
 from service.models.enums import Scope
+from service.usecases import tokens
 
 Headers = dict[str, str]
 
@@ -1583,7 +1583,7 @@ async def test_ingest_only_token_cannot_query(client: httpx.AsyncClient, ingeste
 async def test_ingest_only_token_cannot_mutate(
     client: httpx.AsyncClient, con: dbmod.Connection
 ) -> None:
-    token = await auth.create_token(con, name="ingest", scopes=[Scope.INGEST])
+    token = await tokens.create_token(con, name="ingest", scopes=[Scope.INGEST])
     r = await client.post(
         "/graphql",
         json={

@@ -12,13 +12,13 @@ import pytest
 from graphql import get_introspection_query, parse
 
 from bench.graphql_portal import OUR_QUERY
-from service import auth
 from service import db as dbmod
 from service.config import DEFAULT_GRAPHQL_MAX_COST, Settings
 from service.graphql.cost import bucket_count, operation_cost, series_buckets
 from service.graphql.limits import cost_schema
 from service.graphql.schema import build_schema
 from service.models.enums import Grain, Scope
+from service.usecases import tokens
 from tests.conftest import app_client
 
 Headers = dict[str, str]
@@ -244,7 +244,7 @@ async def test_a_costly_query_spends_more_of_the_rate_limit(
     limited = settings.model_copy(update={
         "rate_limit_per_second": 0.5, "rate_limit_burst": 5, "graphql_cost_per_request": 10,
     })  # fmt: skip
-    token = await auth.create_token(con, name="portal", scopes=[Scope.READ])
+    token = await tokens.create_token(con, name="portal", scopes=[Scope.READ])
     headers = {"Authorization": f"Bearer {token.token}"}
     query = {"query": "{ teams(first: 10) { nodes { slug name } pageInfo { hasNextPage } } }"}
     async with app_client(con, limited) as client:

@@ -17,13 +17,13 @@ import asyncpg
 import httpx
 import pytest
 
-from service import auth
 from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction, Scope
 from service.store import catalog
+from service.usecases import tokens
 
 #: How the series statement of a service's observed KPI begins (its comment in
 #: sql/queries/series.sql); pg_stat_activity keeps a statement's first kilobyte only.
@@ -62,8 +62,8 @@ async def slow(database_url: str) -> AsyncIterator[Slow]:
             "g % 97 from generate_series(0, $3 - 1) g", kpi.id, svc.id, POINTS,
         )  # fmt: skip
         await con.execute("analyze observation")
-        heavy = await auth.create_token(con, name="heavy", scopes=[Scope.READ])
-        light = await auth.create_token(con, name="light", scopes=[Scope.READ])
+        heavy = await tokens.create_token(con, name="heavy", scopes=[Scope.READ])
+        light = await tokens.create_token(con, name="light", scopes=[Scope.READ])
         yield Slow(database_url, schema, {"Authorization": f"Bearer {heavy.token}"},
                    {"Authorization": f"Bearer {light.token}"})  # fmt: skip
     finally:

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from service import auth
 from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
 from service.models.enums import Scope
 from service.store import idempotency
+from service.usecases import tokens
 
 TEAM = {"slug": "payments", "name": "Payments"}
 
@@ -77,7 +77,7 @@ async def test_a_failed_request_is_not_stored_and_its_retry_runs_afresh(
 async def test_keys_belong_to_their_token(
     client: httpx.AsyncClient, admin: dict[str, str], con: dbmod.Connection
 ) -> None:
-    other = await auth.create_token(con, name="other-admin", scopes=[Scope.ADMIN])
+    other = await tokens.create_token(con, name="other-admin", scopes=[Scope.ADMIN])
     other_headers = {"Authorization": f"Bearer {other.token}"}
     a = await client.post("/v1/teams", json=TEAM, headers=keyed(admin, "shared"))
     b = await client.post("/v1/teams", json={"slug": "billing", "name": "Billing"},
@@ -153,7 +153,7 @@ async def pooled(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, st
     schema = f"kpi_idem_{secrets.token_hex(4)}"
     con = await dbmod.connect(database_url, schema)
     await dbmod.migrate(con, schema)
-    token = await auth.create_token(con, name="admin", scopes=[Scope.ADMIN])
+    token = await tokens.create_token(con, name="admin", scopes=[Scope.ADMIN])
     pool = await dbmod.create_pool(database_url, schema, 2, 4)
     app = create_app(Settings(db_schema=schema), db=dbmod.PoolDatabase(pool))
     transport = httpx.ASGITransport(app=app)

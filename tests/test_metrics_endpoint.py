@@ -18,12 +18,12 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service import auth
 from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
 from service.models.enums import Scope
 from service.notify import outbox
+from service.usecases import tokens
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.ingest.fixtures import fixture_bytes
 
@@ -79,7 +79,7 @@ class Delta:
 
 
 async def token(con: dbmod.Connection, *scopes: Scope) -> Headers:
-    made = await auth.create_token(con, name="-".join(scopes), scopes=list(scopes))
+    made = await tokens.create_token(con, name="-".join(scopes), scopes=list(scopes))
     return {"Authorization": f"Bearer {made.token}"}
 
 
@@ -364,7 +364,7 @@ async def test_outbox_backlog_is_read_when_scraped(
 async def test_pool_gauges(database_url: str, db_schema: str) -> None:
     """An app on a real pool (its token committed, so the pool's connections see it)."""
     admin_con = await dbmod.connect(database_url, db_schema)
-    made = await auth.create_token(admin_con, name="metrics-pool", scopes=[Scope.READ])
+    made = await tokens.create_token(admin_con, name="metrics-pool", scopes=[Scope.READ])
     pool = await dbmod.create_pool(database_url, db_schema, min_size=1, max_size=3)
     try:
         app = create_app(Settings(db_schema=db_schema), db=dbmod.PoolDatabase(pool))
@@ -411,12 +411,12 @@ async def test_metrics_answer_while_the_database_is_down(
     app = create_app(settings, db=db)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     seen, unseen = await token(con, Scope.READ), await token(con, Scope.READ)
-    revoked = await auth.create_token(con, name="gone", scopes=[Scope.READ])
+    revoked = await tokens.create_token(con, name="gone", scopes=[Scope.READ])
     revoked_headers = {"Authorization": f"Bearer {revoked.token}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as client:
         assert value(await scrape(client, seen), "kpi_database_up") == 1
         assert value(await scrape(client, revoked_headers), "kpi_database_up") == 1
-        await auth.revoke_token(con, token_id=revoked.id)
+        await tokens.revoke_token(con, token_id=revoked.id)
         assert (await client.get("/metrics", headers=revoked_headers)).status_code == 401
 
         db.down = True

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from service import auth
 from service import db as dbmod
 from service.config import Settings
 from service.models.enums import Scope
 from service.ratelimit import TokenBuckets
+from service.usecases import tokens
 from tests.conftest import app_client
 
 
@@ -33,8 +33,8 @@ def test_a_bucket_lets_a_burst_through_then_refills_at_the_rate() -> None:
 
 
 async def _tokens(con: dbmod.Connection) -> tuple[dict[str, str], dict[str, str]]:
-    a = await auth.create_token(con, name="a", scopes=[Scope.ADMIN])
-    b = await auth.create_token(con, name="b", scopes=[Scope.READ])
+    a = await tokens.create_token(con, name="a", scopes=[Scope.ADMIN])
+    b = await tokens.create_token(con, name="b", scopes=[Scope.READ])
     return {"Authorization": f"Bearer {a.token}"}, {"Authorization": f"Bearer {b.token}"}
 
 

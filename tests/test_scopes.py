@@ -9,12 +9,13 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from service import auth
 from service import db as dbmod
 from service.app import all_endpoints, create_app
 from service.config import Settings
+from service.models import tokens as token_models
 from service.models.enums import Scope
 from service.rest.endpoint import Endpoint
+from service.usecases import tokens
 
 Headers = dict[str, str]
 
@@ -41,7 +42,7 @@ LACKING: dict[Scope, list[tuple[Scope, ...]]] = {
 
 
 async def token(con: dbmod.Connection, *scopes: Scope) -> Headers:
-    made = await auth.create_token(con, name="-".join(scopes), scopes=list(scopes))
+    made = await tokens.create_token(con, name="-".join(scopes), scopes=list(scopes))
     return {"Authorization": f"Bearer {made.token}"}
 
 
@@ -154,7 +155,7 @@ async def test_revoked_token_is_refused_at_once(client: httpx.AsyncClient, admin
 async def test_revoked_admin_token_is_refused_at_once(
     client: httpx.AsyncClient, con: dbmod.Connection
 ) -> None:
-    made = await auth.create_token(con, name="self", scopes=[Scope.ADMIN])
+    made = await tokens.create_token(con, name="self", scopes=[Scope.ADMIN])
     headers = {"Authorization": f"Bearer {made.token}"}
     r = await client.delete(f"/v1/tokens/{made.id}", headers=headers)
     assert r.status_code == 204, r.text
@@ -174,14 +175,14 @@ async def test_token_secret_is_shown_once(client: httpx.AsyncClient, admin: Head
     assert made["scopes"] == ["ingest", "read"]
     assert made["revoked_at"] is None
     secret = made["token"]
-    assert secret.startswith(auth.TOKEN_PREFIX)
+    assert secret.startswith(token_models.TOKEN_PREFIX)
     assert len(secret) > 40
 
     r = await client.get("/v1/tokens", headers=admin)
     assert r.status_code == 200
     assert secret not in r.text
-    assert secret[len(auth.TOKEN_PREFIX) :] not in r.text
-    assert auth.hash_token(secret).hex() not in r.text
+    assert secret[len(token_models.TOKEN_PREFIX) :] not in r.text
+    assert token_models.hash_token(secret).hex() not in r.text
     listed = r.json()
     mine = [t for t in listed if t["id"] == made["id"]]
     assert mine == [{k: v for k, v in made.items() if k != "token"}]

@@ -17,7 +17,6 @@ from strawberry.asgi import GraphQL
 from strawberry.http.base import BaseRequestProtocol
 
 from service import ratelimit
-from service.auth import authenticate, require
 from service.config import Settings
 from service.db import Database
 from service.duplicate_keys import refuse_duplicate_keys
@@ -26,6 +25,7 @@ from service.graphql.context import Context
 from service.graphql.guard import RequestDatabase
 from service.models.enums import Scope
 from service.rest.endpoint import JSON, media_type, read_body
+from service.usecases.tokens import authenticate, require
 from service.web.pages import explorer_response
 
 log = logging.getLogger(__name__)

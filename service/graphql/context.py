@@ -8,10 +8,10 @@ from typing import Any
 
 from starlette.requests import Request
 
-from service.auth import Principal
 from service.clock import Clock
 from service.db import Database
 from service.graphql.loaders import Loaders
+from service.models.tokens import Principal
 
 
 @dataclass

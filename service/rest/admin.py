@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from service import auth
 from service.models.enums import Scope
+from service.models.tokens import NewToken, TokenIn, TokenInfo
 from service.rest.endpoint import Call, Endpoint, id_param
+from service.usecases import tokens
 from service.usecases.catalog_file import ApplyReport, CatalogFile, apply_catalog
 
 
-async def create_token(call: Call) -> auth.NewToken:
-    body: auth.TokenIn = call.body
+async def create_token(call: Call) -> NewToken:
+    body: TokenIn = call.body
     async with call.transaction() as con:
-        return await auth.create_token(con, name=body.name, scopes=body.scopes)
+        return await tokens.create_token(con, name=body.name, scopes=body.scopes)
 
 
-async def list_tokens(call: Call) -> list[auth.TokenInfo]:
+async def list_tokens(call: Call) -> list[TokenInfo]:
     async with call.connection() as con:
-        return await auth.list_tokens(con)
+        return await tokens.list_tokens(con)
 
 
 async def revoke_token(call: Call) -> None:
     async with call.transaction() as con:
-        await auth.revoke_token(con, token_id=id_param(call))
+        await tokens.revoke_token(con, token_id=id_param(call))
 
 
 class ApplyQuery(BaseModel):
@@ -38,13 +39,13 @@ async def apply(call: Call) -> ApplyReport:
 
 ENDPOINTS = [
     Endpoint("POST", "/v1/tokens", create_token, Scope.ADMIN, "Create an API token", "admin",
-             body=auth.TokenIn, response=auth.NewToken, status=201, errors=(413, 415, 422),
+             body=TokenIn, response=NewToken, status=201, errors=(413, 415, 422),
              description="The token is in this response only; the service keeps a hash. "
              "Idempotency-Key is not honoured here, so that the secret is never stored: a "
              "retried create makes a second token (list and revoke the spare).",
              idempotency="none"),
     Endpoint("GET", "/v1/tokens", list_tokens, Scope.ADMIN, "List API tokens (no secrets)",
-             "admin", response=list[auth.TokenInfo]),
+             "admin", response=list[TokenInfo]),
     Endpoint("DELETE", "/v1/tokens/{id:int}", revoke_token, Scope.ADMIN,
              "Revoke an API token, at once", "admin", status=204, errors=(404,)),
     Endpoint("POST", "/v1/catalog/apply", apply, Scope.ADMIN,

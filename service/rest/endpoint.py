@@ -20,7 +20,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from service import ratelimit
-from service.auth import Principal, authenticate, require
 from service.clock import Clock
 from service.config import Settings
 from service.db import Connection, Database
@@ -35,8 +34,10 @@ from service.errors import (
     from_pydantic,
 )
 from service.models.enums import Scope
+from service.models.tokens import Principal
 from service.rest import idempotency
 from service.store import idempotency as idempotency_store
+from service.usecases.tokens import authenticate, require
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"

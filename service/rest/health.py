@@ -6,6 +6,7 @@ import asyncio
 
 from starlette.responses import JSONResponse
 
+from service.db import ping
 from service.errors import ServiceUnavailable
 from service.rest.endpoint import Call, Endpoint
 
@@ -20,7 +21,7 @@ async def readyz(call: Call) -> JSONResponse:
     try:
         async with asyncio.timeout(2):
             async with call.connection() as con:
-                await con.fetchval("select 1")
+                await ping(con)
     except Exception as exc:
         raise ServiceUnavailable(
             f"database not reachable: {type(exc).__name__}", headers={"Retry-After": "5"}

@@ -30,7 +30,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from service import ratelimit
-from service.auth import Principal, authenticate, bearer_token, hash_token, require
 from service.db import PoolDatabase
 from service.errors import ServiceUnavailable, Unauthorized
 from service.ingest.pipeline import DeliveryOutcome
@@ -38,10 +37,12 @@ from service.models.costs import CostIngestResult
 from service.models.enums import Scope
 from service.models.observations import IngestResult
 from service.models.sources import Source
+from service.models.tokens import Principal, hash_token
 from service.rest.endpoint import Call, Endpoint
 from service.store import rejections
 from service.store import telemetry as store
 from service.telemetry import CONTENT_TYPE, PENDING, Telemetry
+from service.usecases.tokens import authenticate, bearer_token, require
 
 log = logging.getLogger("service.metrics")
 

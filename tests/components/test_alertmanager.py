@@ -27,9 +27,9 @@ import yaml
 
 from service import db as dbmod
 from service.app import create_app
-from service.auth import create_token
 from service.config import Settings
 from service.models.enums import Scope
+from service.usecases.tokens import create_token
 from tests.components.support import eventually, program, running
 from tests.reliability.support import drop_schema, free_port, serving
 

@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
-from service import auth
 from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
 from service.models.enums import Scope
+from service.usecases import tokens
 from tests.ingest.fixtures import fixture, fixture_bytes
 
 Headers = dict[str, str]
@@ -706,7 +706,7 @@ async def test_the_same_delivery_five_times_at_once_is_applied_once(
     pool_app: tuple[httpx.AsyncClient, dbmod.Connection],
 ) -> None:
     client, con = pool_app
-    token = await auth.create_token(con, name="setup", scopes=[Scope.ADMIN])
+    token = await tokens.create_token(con, name="setup", scopes=[Scope.ADMIN])
     admin = {"Authorization": f"Bearer {token.token}"}
     await pagerduty_source(client, admin)
     body = fixture_bytes(PD_VECTOR)
@@ -730,7 +730,7 @@ async def test_the_same_body_under_five_webhook_ids_at_once_is_applied_once(
     """A replay racing the genuine delivery: the body's claims (event id, digest) are taken
     by the same insert as the delivery key, so one wins and the others are duplicates."""
     client, con = pool_app
-    token = await auth.create_token(con, name="setup", scopes=[Scope.ADMIN])
+    token = await tokens.create_token(con, name="setup", scopes=[Scope.ADMIN])
     admin = {"Authorization": f"Bearer {token.token}"}
     await pagerduty_source(client, admin)
     body = fixture_bytes(PD_VECTOR)
@@ -751,7 +751,7 @@ async def test_five_distinct_events_of_one_incident_at_once_all_apply(
 ) -> None:
     """Different deliveries about the same incident, at once: one incident, every step."""
     client, con = pool_app
-    token = await auth.create_token(con, name="setup", scopes=[Scope.ADMIN])
+    token = await tokens.create_token(con, name="setup", scopes=[Scope.ADMIN])
     admin = {"Authorization": f"Bearer {token.token}"}
     await pagerduty_source(client, admin)
     payload = fixture(PD_VECTOR)

@@ -22,10 +22,10 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from service import db as dbmod
-from service.auth import create_token
 from service.embedded import EmbeddedPostgres
 from service.models.enums import Scope
 from service.usecases.catalog_file import CatalogFile, apply_catalog
+from service.usecases.tokens import create_token
 from tests.ingest.fixtures import fixture
 
 KPI = "reliability_points"

@@ -39,7 +39,7 @@ from graphql import (
 )
 from pydantic import SecretStr
 
-from service import auth, background
+from service import background
 from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
@@ -47,8 +47,10 @@ from service.errors import Unauthorized
 from service.graphql.schema import build_schema
 from service.ingest import signatures
 from service.logs import JsonFormatter
+from service.models import tokens as token_models
 from service.models.enums import Scope
 from service.notify import outbox, signing
+from service.usecases import tokens
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.notify.receiver import Receiver, free_port, serving
 from tests.security.support import (
@@ -118,7 +120,7 @@ def operation(kind: str, name: str, field: GraphQLField) -> Json:
 
 
 async def bearer(con: dbmod.Connection, *scopes: Scope) -> Headers:
-    made = await auth.create_token(con, name="-".join(scopes) or "none", scopes=list(scopes))
+    made = await tokens.create_token(con, name="-".join(scopes) or "none", scopes=list(scopes))
     return {"Authorization": f"Bearer {made.token}"}
 
 
@@ -349,7 +351,7 @@ async def test_secrets_are_never_logged_nor_answered(
     password = database_password()
     if password:
         secret_values["database password"] = password
-    admin_token = await auth.create_token(con, name="admin", scopes=[Scope.ADMIN])
+    admin_token = await tokens.create_token(con, name="admin", scopes=[Scope.ADMIN])
     secret_values["admin token"] = admin_token.token
     admin = {"Authorization": f"Bearer {admin_token.token}"}
 
@@ -440,7 +442,7 @@ async def test_secrets_are_never_logged_nor_answered(
         )
 
         # Failing auth: a wrong token, a revoked one, a token in the wrong scheme.
-        wrong = auth.TOKEN_PREFIX + secrets.token_urlsafe(32)
+        wrong = token_models.TOKEN_PREFIX + secrets.token_urlsafe(32)
         secret_values["wrong token"] = wrong
         for headers in ({"Authorization": f"Bearer {wrong}"}, {"Authorization": f"Token {wrong}"}):
             assert responses.add(await client.get("/v1/teams", headers=headers)).status_code == 401
@@ -619,9 +621,9 @@ class RecordingConnection:
 
 
 async def test_a_token_is_checked_by_looking_up_its_digest(con: dbmod.Connection) -> None:
-    made = await auth.create_token(con, name="probe", scopes=[Scope.READ])
+    made = await tokens.create_token(con, name="probe", scopes=[Scope.READ])
     recording = RecordingConnection(con)
-    principal = await auth.authenticate(recording, f"Bearer {made.token}")
+    principal = await tokens.authenticate(recording, f"Bearer {made.token}")
     assert principal.token_id == made.id
     digest = hashlib.sha256(made.token.encode()).digest()
     assert len(recording.calls) == 1
@@ -630,7 +632,7 @@ async def test_a_token_is_checked_by_looking_up_its_digest(con: dbmod.Connection
     assert args == (digest,)  # the digest is looked up; the token itself never reaches SQL
     recording.calls.clear()
     with pytest.raises(Unauthorized):
-        await auth.authenticate(recording, f"Bearer {made.token}x")
+        await tokens.authenticate(recording, f"Bearer {made.token}x")
     assert recording.calls[0][1] == (hashlib.sha256(f"{made.token}x".encode()).digest(),)
     # Only the digest is kept.
     columns = {r["column_name"] for r in await con.fetch(
@@ -644,15 +646,15 @@ async def test_a_token_is_checked_by_looking_up_its_digest(con: dbmod.Connection
 async def test_rest_and_graphql_authenticate_through_the_digest_lookup(
     client: httpx.AsyncClient, con: dbmod.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made = await auth.create_token(con, name="probe", scopes=[Scope.READ])
+    made = await tokens.create_token(con, name="probe", scopes=[Scope.READ])
     hashed: list[str] = []
-    real = auth.hash_token
+    real = token_models.hash_token
 
     def recording_hash(token: str) -> bytes:
         hashed.append(token)
         return real(token)
 
-    monkeypatch.setattr(auth, "hash_token", recording_hash)
+    monkeypatch.setattr(tokens, "hash_token", recording_hash)
     headers = {"Authorization": f"Bearer {made.token}"}
     assert (await client.get("/v1/teams", headers=headers)).status_code == 200
     assert hashed == [made.token]

@@ -31,10 +31,10 @@ from typing import Any
 import httpx
 import pytest
 
-from service import auth
 from service import db as dbmod
 from service.config import DEFAULT_MAX_BODY_BYTES, Settings
 from service.models.enums import Scope
+from service.usecases import tokens
 from service.usecases.costs import MAX_BATCH_RECORDS
 from tests.conftest import app_client
 from tests.security.support import (
@@ -596,8 +596,8 @@ async def world(session_con: dbmod.Connection, db_schema: str) -> AsyncIterator[
     try:
         ids = await make_catalog(session_con)
         await make_sources(session_con)
-        admin = await auth.create_token(session_con, name="admin", scopes=[Scope.ADMIN])
-        reader = await auth.create_token(session_con, name="reader", scopes=[Scope.READ])
+        admin = await tokens.create_token(session_con, name="admin", scopes=[Scope.ADMIN])
+        reader = await tokens.create_token(session_con, name="reader", scopes=[Scope.READ])
         # One token sends ~2,000 requests, and one client address hundreds of refused
         # webhook requests; a stalled upload is given up after 1 s; the webhook fixtures'
         # signed times (years ago) are not checked here.

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from service import auth
 from service import db as dbmod
 from service.demo import evaluate_history, load_demo
 from service.ingest import pipeline
 from service.models.enums import Scope
 from service.models.sources import SourceIn
 from service.store import sources
+from service.usecases import tokens
 
 #: Which kind of row each path parameter names, per path template of the spec.
 PATH_KINDS: dict[str, dict[str, str]] = {
@@ -163,12 +163,13 @@ async def seed(con: dbmod.Connection) -> Seeded:
     headers = {k.lower(): v for k, v in source_auth("gitlab").items()}
     unmapped = await pipeline.receive(con, gitlab, pipeline.Received(headers, {}, b"{}"))
     spare = [
-        (await auth.create_token(con, name=f"spare-{n}", scopes=[Scope.READ])).id for n in range(2)
+        (await tokens.create_token(con, name=f"spare-{n}", scopes=[Scope.READ])).id
+        for n in range(2)
     ]
     # An id no generated request is likely to name (DELETE /v1/tokens/{id} would revoke it;
     # the map_path_parameters hook also steers generated ids away from it).
     await con.execute("alter table api_token alter column id restart with 7340033")
-    token = await auth.create_token(con, name="contract", scopes=list(Scope))
+    token = await tokens.create_token(con, name="contract", scopes=list(Scope))
     known: dict[str, list[Any]] = {"spare_token": spare}
     for kind, statement in _KEYS.items():
         known[kind] = [row[0] for row in await con.fetch(statement)]
