@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from service.models.instants import rfc3339
+from service.clock import rfc3339
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 

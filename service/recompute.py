@@ -30,12 +30,12 @@ from typing import Any
 
 import orjson
 
+from service.clock import rfc3339
 from service.db import Connection, sql
 from service.ingest import pipeline
 from service.kpi.periods import Period
 from service.models.enums import Cadence
 from service.models.events import ChangeEvent, IncidentEvent
-from service.models.instants import rfc3339
 from service.models.sources import Source
 from service.store import catalog, evaluation, sources
 from service.store import ingest as ingest_store

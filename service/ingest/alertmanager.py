@@ -27,6 +27,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
+from service.clock import rfc3339
 from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import (
     Json,
@@ -43,7 +44,6 @@ from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError,
 from service.ingest.timeparse import parse_optional_time, parse_time
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
-from service.models.instants import rfc3339
 
 KIND = "alertmanager"
 

@@ -111,9 +111,3 @@ def check_instant(name: str, ts: dt.datetime | None) -> dt.datetime | None:
         return _in_range(ts)
     except ValueError as exc:
         raise invalid(name, str(exc)) from exc
-
-
-def rfc3339(ts: dt.datetime) -> str:
-    """An instant as every interface writes it: RFC 3339 in UTC with `Z`, e.g.
-    2026-12-05T20:35:00Z (fractions of a second only when there are some)."""
-    return ts.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from service.clock import rfc3339
 from service.config import Settings
 from service.errors import field_error, invalid_fields
-from service.models.instants import rfc3339
 from service.models.observations import Numbered
 
 

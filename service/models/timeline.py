@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from service.clock import rfc3339
 from service.models.enums import ChangeKind, ChangeStatus, IncidentStatus, IncidentStep, Severity
 from service.models.events import ChangeEvent, IncidentEvent
-from service.models.instants import rfc3339
 
 _STEP_RANK = {
     IncidentStep.TRIGGERED: 0,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import orjson
 from pydantic import BaseModel, Field
 
+from service.clock import rfc3339
 from service.db import Connection
 from service.errors import Conflict, Forbidden, NotFound, field_error, invalid
 from service.ingest import pipeline
@@ -26,7 +27,7 @@ from service.models.incidents import (
     IncidentEventIn,
     IncidentIn,
 )
-from service.models.instants import Instant, rfc3339
+from service.models.instants import Instant
 from service.models.sources import Source, SourceKind
 from service.rest import idempotency
 from service.rest.endpoint import Call, Endpoint, id_param

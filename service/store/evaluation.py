@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service import outbound
+from service.clock import rfc3339
 from service.db import Connection, fetch_grouped, sql
 from service.errors import Conflict, NotFound, invalid
 from service.kpi import periods
@@ -29,7 +30,6 @@ from service.kpi.targets import DEFAULT_AVAILABILITY, Effective, effective
 from service.kpi.units import rate
 from service.models.catalog import Kpi
 from service.models.enums import BuiltinMetric, Cadence, Channel, KpiKind, Status, TargetScope
-from service.models.instants import rfc3339
 from service.models.observations import SeriesPoint
 from service.models.statuses import Escalation, EscalationEvent, KpiStatus, StatusDriver
 from service.notify import outbox

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from asyncpg import Record
 
+from service.clock import rfc3339
 from service.db import Connection, sql
 from service.errors import invalid
 from service.kpi import bands, builtin, health
@@ -15,7 +16,6 @@ from service.kpi.builtin import IncidentFigures, Summary
 from service.kpi.periods import Period
 from service.models.catalog import Kpi
 from service.models.enums import BuiltinMetric, Severity, Status, Trend
-from service.models.instants import rfc3339
 from service.models.reports import (
     AvailabilityReport,
     BandedValue,

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from service.clock import rfc3339
 from service.ingest import alertmanager
 from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
-from service.models.instants import rfc3339
 from tests.ingest.fixtures import all_fixtures, fixture
 
 BOT_FIRING = "alertmanager/firing/alertmanager-bot_firing_sh_body.json"

@@ -11,11 +11,11 @@ from typing import Generic, Literal, TypeVar
 import strawberry
 from strawberry.types import Info as StrawberryInfo
 
+from service.clock import rfc3339
 from service.errors import ApiError
 from service.graphql.context import Context
 from service.models import enums
 from service.models.enums import ChangeKind, ChangeStatus
-from service.models.instants import rfc3339
 from service.models.observations import SeriesPoint as ObservationsSeriesPoint
 
 Info = StrawberryInfo[Context, None]
