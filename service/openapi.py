@@ -211,13 +211,24 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
             "application/json": {"schema": schemas.ref(endpoint.response, "serialization")}
         }
     responses: dict[str, Any] = {str(endpoint.status): ok}
-    errors = set(endpoint.errors)
     if endpoint.scope is not None:
         op["security"] = [{"bearerAuth": []}]
         op["x-required-scope"] = endpoint.scope.value
-        errors |= {401, 403, 429}
     if endpoint.auth == "source":
         op["security"] = [{name: []} for name in _SOURCE_SCHEMES]
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
+    for status in sorted(_error_statuses(endpoint, params)):
+        responses[str(status)] = {"description": _STATUS_TEXT[status], "content": problem}
+    op["responses"] = responses
+    return op
+
+
+def _error_statuses(endpoint: Endpoint, params: list[dict[str, Any]]) -> set[int]:
+    """Every error status the operation may answer: its own, and those of the machinery it
+    goes through (tokens, bodies, queries, idempotency keys, the database)."""
+    errors = set(endpoint.errors)
+    if endpoint.scope is not None:
+        errors |= {401, 403, 429}
     if endpoint.body is not None or endpoint.keyed:
         # rest.endpoint.body_chunks: the client paused too long, or compressed the body.
         errors |= {408, 415}
@@ -230,11 +241,7 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
     if endpoint.keyed or endpoint.idempotency == "delivery":
         errors |= {409, 422}
     errors.add(503)
-    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
-    for status in sorted(errors):
-        responses[str(status)] = {"description": _STATUS_TEXT[status], "content": problem}
-    op["responses"] = responses
-    return op
+    return errors
 
 
 def _graphql_responses() -> dict[str, Any]:

@@ -231,15 +231,30 @@ class KpiIn(Body):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
-        if self.kind is KpiKind.BUILTIN and self.metric is None:
-            raise FieldProblem("metric", "required when kind is builtin")
-        if self.kind is not KpiKind.BUILTIN and self.metric is not None:
-            raise FieldProblem("metric", "only allowed when kind is builtin")
+        """Each kind takes its own fields (checked in this order, so the first problem named
+        is always the same): a builtin its metric, unit and filter, an observed KPI its
+        aggregation, a ratio its two sides."""
+        self._check_metric()
         if self.kind is KpiKind.OBSERVED and self.aggregation is None:
             raise FieldProblem("aggregation", "required for an observed KPI")
         if self.kind is not KpiKind.OBSERVED:
             self.aggregation = None
-        if self.metric is not None:
+        self._check_builtin_fields()
+        for side in ("numerator", "denominator"):
+            self._check_side(side)
+        return self
+
+    def _check_metric(self) -> None:
+        if self.kind is KpiKind.BUILTIN and self.metric is None:
+            raise FieldProblem("metric", "required when kind is builtin")
+        if self.kind is not KpiKind.BUILTIN and self.metric is not None:
+            raise FieldProblem("metric", "only allowed when kind is builtin")
+
+    def _check_builtin_fields(self) -> None:
+        if self.metric is None:
+            if self.filter is not None:
+                raise FieldProblem("filter", "only allowed when kind is builtin")
+        else:
             problem = unit_problem(self.metric, self.unit)
             if problem is not None:
                 raise FieldProblem("unit", problem)
@@ -247,20 +262,19 @@ class KpiIn(Body):
                 _check_filter(self.metric, self.filter)
                 if self.filter.is_empty():
                     self.filter = None
-        elif self.filter is not None:
-            raise FieldProblem("filter", "only allowed when kind is builtin")
         budget = self.metric is BuiltinMetric.ERROR_BUDGET_REMAINING
         if not budget and self.availability_kpi is not None:
             raise FieldProblem("availability_kpi", "only allowed for error_budget_remaining")
-        for side in ("numerator", "denominator"):
-            given = getattr(self, side) is not None
-            if self.kind is KpiKind.RATIO and not given:
-                raise FieldProblem(side, "required when kind is ratio")
-            if self.kind is not KpiKind.RATIO and given:
-                raise FieldProblem(side, "only allowed when kind is ratio")
-            if getattr(self, side) == self.key:
-                raise FieldProblem(side, "a ratio KPI cannot refer to itself")
-        return self
+
+    def _check_side(self, side: str) -> None:
+        """A ratio's numerator or denominator: given for ratios only, never the KPI itself."""
+        given = getattr(self, side)
+        if self.kind is KpiKind.RATIO and given is None:
+            raise FieldProblem(side, "required when kind is ratio")
+        if self.kind is not KpiKind.RATIO and given is not None:
+            raise FieldProblem(side, "only allowed when kind is ratio")
+        if given == self.key:
+            raise FieldProblem(side, "a ratio KPI cannot refer to itself")
 
 
 class Kpi(KpiIn):

@@ -111,31 +111,38 @@ def build_incident(events: Iterable[IncidentEvent]) -> IncidentRecord:
         before, rec.status = rec.status, status_after(rec.status, e)
         if (before == "resolved") != (rec.status == "resolved"):
             turns.append((e.occurred_at, rec.status == "resolved"))
-        if rec.status == "acknowledged" or e.step is IncidentStep.ACKNOWLEDGED:
-            if rec.acknowledged_at is None:
-                rec.acknowledged_at = e.occurred_at
-        if e.step is IncidentStep.TRIGGERED:
-            detected.append(e.occurred_at)
-        if e.detected_at is not None:
-            detected.append(e.detected_at)
-        if e.impact_start is not None:
-            rec.started_at = min(filter(None, (rec.started_at, e.impact_start)))
-        for name in _FIELDS:
-            value = getattr(e, name)
-            if value is not None:
-                setattr(rec, name, value)
-        rec.service_labels.update(e.service_labels)
-        if rec.caused_by is None:
-            rec.caused_by = caused_by_in_text(e.text) or caused_by_in_text(e.title)
+        if rec.acknowledged_at is None and (
+            rec.status == "acknowledged" or e.step is IncidentStep.ACKNOWLEDGED
+        ):
+            rec.acknowledged_at = e.occurred_at
+        detected += _detections(e)
+        _take_fields(rec, e)
     rec.detected_at = min(detected) if detected else ordered[0].occurred_at
-    if rec.started_at is None:
-        # Without a stated impact start, impact is taken to start when it was detected.
-        rec.started_at = rec.detected_at
-    rec.resolved_at = turns[-1][0] if rec.status == "resolved" and turns else None
-    if rec.status == "resolved" and rec.resolved_at is None:
-        rec.resolved_at = ordered[-1].occurred_at
+    # Without a stated impact start, impact is taken to start when it was detected.
+    rec.started_at = rec.started_at or rec.detected_at
+    if rec.status == "resolved":
+        rec.resolved_at = turns[-1][0] if turns else ordered[-1].occurred_at
     rec.outages = outage_intervals(rec.started_at, turns)
     return rec
+
+
+def _detections(e: IncidentEvent) -> list[dt.datetime]:
+    """When the event says the incident was detected: at a trigger, and at a stated time."""
+    found = [e.occurred_at] if e.step is IncidentStep.TRIGGERED else []
+    return found + ([e.detected_at] if e.detected_at is not None else [])
+
+
+def _take_fields(rec: IncidentRecord, e: IncidentEvent) -> None:
+    """The fields the event tells, over those told before; the earliest impact start."""
+    if e.impact_start is not None:
+        rec.started_at = min(filter(None, (rec.started_at, e.impact_start)))
+    for name in _FIELDS:
+        value = getattr(e, name)
+        if value is not None:
+            setattr(rec, name, value)
+    rec.service_labels.update(e.service_labels)
+    if rec.caused_by is None:
+        rec.caused_by = caused_by_in_text(e.text) or caused_by_in_text(e.title)
 
 
 def retraction(rec: IncidentRecord, arrived: Sequence[IncidentEvent]) -> IncidentEvent | None:

@@ -122,10 +122,28 @@ async def _merge_chunk(con: Connection, chunk: list[Numbered], horizon: Horizon)
     problem = await keys.resolve(con, chunk)
     if problem is not None:
         raise problem
+    distinct = _distinct(chunk, keys)
+    instants = [row[2] for row in distinct.values()]
+    first, last = min(instants), max(instants)
+    months: dict[tuple[int, int], dt.datetime] = {}
+    _months((first, last) if _same_month(first, last) else instants, months)
+    await con.execute(q("ensure_partitions"), list(months.values()), horizon.start, horizon.end)
+    await con.execute(q("lock_days"), [row[0] for row in distinct.values()], instants)
+    kpis = {row[0] for row in distinct.values()}
+    stored = await _stored_keys(con, kpis, first, last, len(distinct))
+    if stored is not None:
+        copied = await _copy_new(con, distinct, stored)
+        if copied is not None:
+            return copied
+    written = await con.fetchrow(q("merge_points"), *zip(*distinct.values(), strict=True))
+    return _result(len(distinct), written["inserted"], written["updated"])
+
+
+def _distinct(chunk: list[Numbered], keys: _Keys) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """The chunk's rows by point key: a later duplicate replaces the earlier one. (The loop
+    is the hot path of a batch, hence written out.)"""
     kpi_ids = {key: kpi[0] for key, kpi in keys.kpis.items()}
     service_ids = keys.services
-    # Last point wins: a later duplicate replaces the earlier one. (The loop is the hot path
-    # of a batch, hence written out.)
     distinct: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     with gc_paused():
         for _, p in chunk:
@@ -136,34 +154,30 @@ async def _merge_chunk(con: Connection, chunk: list[Numbered], horizon: Horizon)
                 tuple(sorted(dims.items())) if dims else (),
             )  # fmt: skip
             distinct[key] = (kpi_id, service_id, ts, p.value, dims, p.source)
-    instants = [row[2] for row in distinct.values()]
-    first, last = min(instants), max(instants)
-    months: dict[tuple[int, int], dt.datetime] = {}
-    _months((first, last) if _same_month(first, last) else instants, months)
-    await con.execute(q("ensure_partitions"), list(months.values()), horizon.start, horizon.end)
-    await con.execute(q("lock_days"), [row[0] for row in distinct.values()], instants)
-    kpis = {row[0] for row in distinct.values()}
-    stored = await _stored_keys(con, kpis, first, last, len(distinct))
-    if stored is not None:
-        with gc_paused():
-            new = [row for key, row in distinct.items() if key not in stored]
-        try:
-            # New points are copied (COPY inserts in bulk; INSERT ... ON CONFLICT goes row
-            # by row). The day locks keep other writers of these points out until we commit;
-            # should a point be stored meanwhile all the same, the COPY fails and the whole
-            # batch is merged as below.
-            async with con.transaction():
-                await con.copy_records_to_table("observation", records=new, columns=_COLUMNS)
-        except (UniqueViolationError, DeadlockDetectedError):
-            pass
-        else:
-            if len(new) == len(distinct):
-                return _result(len(distinct), len(new), 0)
-            old = [row for key, row in distinct.items() if key in stored]
-            written = await con.fetchrow(q("merge_points"), *zip(*old, strict=True))
-            return _result(len(distinct), len(new) + written["inserted"], written["updated"])
-    written = await con.fetchrow(q("merge_points"), *zip(*distinct.values(), strict=True))
-    return _result(len(distinct), written["inserted"], written["updated"])
+    return distinct
+
+
+async def _copy_new(
+    con: Connection, distinct: dict[tuple[Any, ...], tuple[Any, ...]], stored: set[tuple[Any, ...]]
+) -> IngestResult | None:
+    """New points copied, the stored ones merged; None when the copy met a point stored
+    meanwhile (then the caller merges the whole batch)."""
+    with gc_paused():
+        new = [row for key, row in distinct.items() if key not in stored]
+    try:
+        # New points are copied (COPY inserts in bulk; INSERT ... ON CONFLICT goes row by
+        # row). The day locks keep other writers of these points out until we commit; should
+        # a point be stored meanwhile all the same, the COPY fails and the whole batch is
+        # merged by the caller.
+        async with con.transaction():
+            await con.copy_records_to_table("observation", records=new, columns=_COLUMNS)
+    except (UniqueViolationError, DeadlockDetectedError):
+        return None
+    if len(new) == len(distinct):
+        return _result(len(distinct), len(new), 0)
+    old = [row for key, row in distinct.items() if key in stored]
+    written = await con.fetchrow(q("merge_points"), *zip(*old, strict=True))
+    return _result(len(distinct), len(new) + written["inserted"], written["updated"])
 
 
 def _same_month(first: dt.datetime, last: dt.datetime) -> bool:

@@ -58,6 +58,11 @@ def type_html(schema: Any) -> str:
     if "enum" in schema:
         values = ", ".join(f"<code>{html.escape(_literal(v))}</code>" for v in schema["enum"])
         return f"one of {values}"
+    return _typed_html(schema)
+
+
+def _typed_html(schema: dict[str, Any]) -> str:
+    """type_html of a schema that says its `type` (or says nothing: any)."""
     kind = schema.get("type")
     if isinstance(kind, list):
         return " | ".join(type_html({**schema, "type": k}) for k in kind)
