@@ -18,14 +18,12 @@ class StatusDriver(ApiModel):
     target_scope: str | None = None
 
 
-class KpiStatus(ApiModel):
+class StatusFigures(ApiModel):
+    """What a KPI's status says, however it is reached: its value against the target."""
+
     kpi: str
-    cadence: str
-    period_start: dt.datetime
-    period_end: dt.datetime
     status: str
     trend: str
-    service: str | None = None
     value: float | None = None
     target: float | None = None
     warning: float | None = None
@@ -36,25 +34,21 @@ class KpiStatus(ApiModel):
     evaluated_at: dt.datetime | None = Field(default=None, description="None when computed.")
 
 
-class ScorecardItem(ApiModel):
-    kpi: str
+class KpiStatus(StatusFigures):
+    cadence: str
+    period_start: dt.datetime
+    period_end: dt.datetime
+    service: str | None = None
+
+
+class ScorecardItem(StatusFigures):
     name: str
     unit: str
-    status: str
-    trend: str
     cadence: str | None = None
     period_start: dt.datetime | None = None
     period_end: dt.datetime | None = None
-    value: float | None = None
-    target: float | None = None
-    warning: float | None = None
-    target_scope: str | None = None
-    driver: StatusDriver | None = None
-    previous_value: float | None = None
-    complete: bool = True
     business_owner: str | None = None
     technology_owner: str | None = None
-    evaluated_at: dt.datetime | None = None
 
 
 class Scorecard(ApiModel):
