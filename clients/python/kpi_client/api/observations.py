@@ -7,17 +7,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from kpi_client.api.catalog import KPIS
 from kpi_client.models import IngestResult, ObservationIn, Series
 from kpi_client.models.base import Grain
-from kpi_client.operation import (
-    NDJSON,
-    Operation,
-    answer,
-    encode_list,
-    query,
-    segment,
-    validated,
-)
+from kpi_client.operation import NDJSON, Operation, answer, encode_list, query, validated
 
 OBSERVATIONS = "/v1/observations"
 
@@ -61,4 +54,4 @@ def get_series(
     """A KPI's series bucketed by `grain` (UTC; `from_` inclusive, `to` exclusive), for one
     service, a team's services, a tier's services or (none given) the fleet."""
     params = query(service=service, team=team, tier=tier, from_=from_, to=to, grain=grain)
-    return Operation("GET", f"/v1/kpis/{segment(key)}/series", answer(Series), query=params)
+    return Operation("GET", f"{KPIS.member(key)}/series", answer(Series), query=params)
