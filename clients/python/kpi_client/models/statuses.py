@@ -9,25 +9,28 @@ from pydantic import Field
 from kpi_client.models.base import ApiModel
 
 
-class StatusDriver(ApiModel):
-    """The service that set a status rolled up from the KPI's services."""
+class AgainstTarget(ApiModel):
+    """A value and the target it is held against; `target_scope` says where the target came
+    from (`service`, `tier`, `global`, `default`, or `services` for a roll-up)."""
 
-    service: str
     value: float | None = None
     target: float | None = None
     target_scope: str | None = None
 
 
-class StatusFigures(ApiModel):
+class StatusDriver(AgainstTarget):
+    """The service that set a status rolled up from the KPI's services."""
+
+    service: str
+
+
+class StatusFigures(AgainstTarget):
     """What a KPI's status says, however it is reached: its value against the target."""
 
     kpi: str
     status: str
     trend: str
-    value: float | None = None
-    target: float | None = None
     warning: float | None = None
-    target_scope: str | None = None
     driver: StatusDriver | None = None
     previous_value: float | None = None
     complete: bool = True
