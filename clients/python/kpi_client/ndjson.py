@@ -4,13 +4,12 @@ of any length is sent with flat memory."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
 from kpi_client.models import ObservationIn
-from kpi_client.operation import encode, validated
+from kpi_client.operation import Body, encode, validated
 
-Point = ObservationIn | Mapping[str, Any]
+Point = Body[ObservationIn]
 
 #: Points per chunk handed to the connection.
 DEFAULT_CHUNK_POINTS = 1000

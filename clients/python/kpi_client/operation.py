@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -23,6 +23,8 @@ M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
 
+#: A request body: the model, or a mapping checked against it before sending.
+Body: TypeAlias = M | Mapping[str, Any]
 Parser = Callable[[httpx.Response], T]
 QueryValue = str | int | float | bool | dt.date | dt.datetime | enum.Enum | None
 Query = tuple[tuple[str, str], ...]
@@ -79,7 +81,7 @@ def query(**params: QueryValue | Sequence[QueryValue]) -> Query:
     return tuple(pairs)
 
 
-def validated(model: type[M], value: M | Mapping[str, Any], what: str = "body") -> M:
+def validated(model: type[M], value: Body[M], what: str = "body") -> M:
     """`value` as a `model`: a mapping is checked here, so a mistake (a naive datetime) is
     refused before anything is sent."""
     if isinstance(value, model):

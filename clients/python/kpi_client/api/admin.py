@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from kpi_client.api.collection import Collection
 from kpi_client.models import ApplyReport, CatalogFile, NewToken, Notification, TokenIn, TokenInfo
 from kpi_client.models.base import NotificationState, Scope
-from kpi_client.operation import Operation, answer, encode, query, validated
+from kpi_client.operation import Body, Operation, answer, encode, query, validated
 
 TOKENS = Collection("/v1/tokens", TokenInfo, list[TokenInfo])
 
 
 def apply_catalog(
-    catalog: CatalogFile | Mapping[str, Any],
+    catalog: Body[CatalogFile],
     *,
     dry_run: bool = False,
     idempotency_key: str | None = None,

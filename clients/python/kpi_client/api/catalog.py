@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from kpi_client.api.collection import EditableCollection
 from kpi_client.models import Kpi, KpiIn, Outcome, OutcomeIn, Service, ServiceIn, Team, TeamIn
-from kpi_client.operation import Operation
+from kpi_client.operation import Body, Operation
 
 TEAMS = EditableCollection("/v1/teams", Team, list[Team], TeamIn)
 SERVICES = EditableCollection("/v1/services", Service, list[Service], ServiceIn)
@@ -24,15 +21,13 @@ def get_team(slug: str) -> Operation[Team]:
     return TEAMS.get(slug)
 
 
-def create_team(
-    team: TeamIn | Mapping[str, Any], *, idempotency_key: str | None = None
-) -> Operation[Team]:
+def create_team(team: Body[TeamIn], *, idempotency_key: str | None = None) -> Operation[Team]:
     """Creates a team (admin). A duplicate slug is a Conflict."""
     return TEAMS.create(team, idempotency_key)
 
 
 def replace_team(
-    slug: str, team: TeamIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    slug: str, team: Body[TeamIn], *, idempotency_key: str | None = None
 ) -> Operation[Team]:
     return TEAMS.replace(slug, team, idempotency_key)
 
@@ -52,13 +47,13 @@ def get_service(slug: str) -> Operation[Service]:
 
 
 def create_service(
-    service: ServiceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    service: Body[ServiceIn], *, idempotency_key: str | None = None
 ) -> Operation[Service]:
     return SERVICES.create(service, idempotency_key)
 
 
 def replace_service(
-    slug: str, service: ServiceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    slug: str, service: Body[ServiceIn], *, idempotency_key: str | None = None
 ) -> Operation[Service]:
     return SERVICES.replace(slug, service, idempotency_key)
 
@@ -79,13 +74,13 @@ def get_outcome(slug: str) -> Operation[Outcome]:
 
 
 def create_outcome(
-    outcome: OutcomeIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    outcome: Body[OutcomeIn], *, idempotency_key: str | None = None
 ) -> Operation[Outcome]:
     return OUTCOMES.create(outcome, idempotency_key)
 
 
 def replace_outcome(
-    slug: str, outcome: OutcomeIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    slug: str, outcome: Body[OutcomeIn], *, idempotency_key: str | None = None
 ) -> Operation[Outcome]:
     return OUTCOMES.replace(slug, outcome, idempotency_key)
 
@@ -103,14 +98,12 @@ def get_kpi(key: str) -> Operation[Kpi]:
     return KPIS.get(key)
 
 
-def create_kpi(
-    kpi: KpiIn | Mapping[str, Any], *, idempotency_key: str | None = None
-) -> Operation[Kpi]:
+def create_kpi(kpi: Body[KpiIn], *, idempotency_key: str | None = None) -> Operation[Kpi]:
     return KPIS.create(kpi, idempotency_key)
 
 
 def replace_kpi(
-    key: str, kpi: KpiIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    key: str, kpi: Body[KpiIn], *, idempotency_key: str | None = None
 ) -> Operation[Kpi]:
     return KPIS.replace(key, kpi, idempotency_key)
 

@@ -4,13 +4,21 @@ operations from these, so each path and model is named in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from kpi_client.operation import Operation, Query, answer, encode, no_content, segment, validated
+from kpi_client.operation import (
+    Body,
+    Operation,
+    Query,
+    answer,
+    encode,
+    no_content,
+    segment,
+    validated,
+)
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out")
@@ -53,16 +61,14 @@ class EditableCollection(Collection[Out], Generic[In, Out]):
 
     body: type[In]
 
-    def create(self, value: In | Mapping[str, Any], idempotency_key: str | None) -> Operation[Out]:
+    def create(self, value: Body[In], idempotency_key: str | None) -> Operation[Out]:
         return self._write("POST", self.path, value, idempotency_key)
 
-    def replace(
-        self, key: Key, value: In | Mapping[str, Any], idempotency_key: str | None
-    ) -> Operation[Out]:
+    def replace(self, key: Key, value: Body[In], idempotency_key: str | None) -> Operation[Out]:
         return self._write("PUT", self.member(key), value, idempotency_key)
 
     def _write(
-        self, method: str, path: str, value: In | Mapping[str, Any], idempotency_key: str | None
+        self, method: str, path: str, value: Body[In], idempotency_key: str | None
     ) -> Operation[Out]:
         body = encode(validated(self.body, value))
         parse = answer(self.item)

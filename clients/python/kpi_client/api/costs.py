@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from kpi_client.api.collection import EditableCollection
 from kpi_client.models import Cost, CostIn, CostIngestResult
-from kpi_client.operation import Operation, answer, encode_list, query, validated
+from kpi_client.operation import Body, Operation, answer, encode_list, query, validated
 
 COSTS = EditableCollection("/v1/costs", Cost, list[Cost], CostIn)
 
 
 def ingest_costs(
-    records: Iterable[CostIn | Mapping[str, Any]], *, idempotency_key: str | None = None
+    records: Iterable[Body[CostIn]], *, idempotency_key: str | None = None
 ) -> Operation[CostIngestResult]:
     """Stores a batch of at most 10,000 records atomically; sending a record again changes
     nothing, a new amount replaces the stored one."""
@@ -50,7 +49,7 @@ def get_cost(cost_id: int) -> Operation[Cost]:
 
 
 def replace_cost(
-    cost_id: int, record: CostIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    cost_id: int, record: Body[CostIn], *, idempotency_key: str | None = None
 ) -> Operation[Cost]:
     """Corrects a record whole, its period, service, category and currency included (admin)."""
     return COSTS.replace(cost_id, record, idempotency_key)

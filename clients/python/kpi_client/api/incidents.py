@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from kpi_client.api.collection import EditableCollection
 from kpi_client.models import (
@@ -16,14 +15,14 @@ from kpi_client.models import (
     IncidentEventIn,
     IncidentIn,
 )
-from kpi_client.operation import Operation, answer, encode, query, validated
+from kpi_client.operation import Body, Operation, answer, encode, query, validated
 
 INCIDENTS = EditableCollection("/v1/incidents", Incident, list[Incident], IncidentIn)
 CHANGES = EditableCollection("/v1/changes", Change, list[Change], ChangeIn)
 
 
 def upsert_incident(
-    incident: IncidentIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    incident: Body[IncidentIn], *, idempotency_key: str | None = None
 ) -> Operation[Incident]:
     """Creates or updates an incident by (source, external_id); status `open` on a resolved
     incident reopens it."""
@@ -32,7 +31,7 @@ def upsert_incident(
 
 def add_incident_event(
     incident_id: int,
-    event: IncidentEventIn | Mapping[str, Any],
+    event: Body[IncidentEventIn],
     *,
     idempotency_key: str | None = None,
 ) -> Operation[IncidentDetail]:
@@ -73,7 +72,7 @@ def get_incident(incident_id: int) -> Operation[IncidentDetail]:
 
 
 def upsert_change(
-    change: ChangeIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    change: Body[ChangeIn], *, idempotency_key: str | None = None
 ) -> Operation[Change]:
     """Creates or updates a change by (source, external_id)."""
     return CHANGES.create(change, idempotency_key)

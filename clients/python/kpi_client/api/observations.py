@@ -4,19 +4,18 @@ themselves, from `ndjson.py`, since a sync and an async stream differ."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from kpi_client.api.catalog import KPIS
 from kpi_client.models import IngestResult, ObservationIn, Series
 from kpi_client.models.base import Grain
-from kpi_client.operation import NDJSON, Operation, answer, encode_list, query, validated
+from kpi_client.operation import NDJSON, Body, Operation, answer, encode_list, query, validated
 
 OBSERVATIONS = "/v1/observations"
 
 
 def ingest_observations(
-    points: Iterable[ObservationIn | Mapping[str, Any]], *, idempotency_key: str | None = None
+    points: Iterable[Body[ObservationIn]], *, idempotency_key: str | None = None
 ) -> Operation[IngestResult]:
     """Stores a batch (at most 10,000 points by default; stream more) atomically. Sending a
     point again changes nothing, so a retried batch is never counted twice."""

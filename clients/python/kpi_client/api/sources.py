@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 import httpx
 
@@ -19,7 +17,7 @@ from kpi_client.models import (
     WebhookRejections,
 )
 from kpi_client.models.base import DeliveryStatus
-from kpi_client.operation import Operation, answer, query
+from kpi_client.operation import Body, Operation, answer, query
 
 SOURCES = EditableCollection("/v1/sources", Source, list[Source], SourceIn)
 DELIVERIES = Collection("/v1/deliveries", DeliveryRow, list[DeliveryRow])
@@ -35,13 +33,13 @@ def get_source(name: str) -> Operation[Source]:
 
 
 def create_source(
-    source: SourceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    source: Body[SourceIn], *, idempotency_key: str | None = None
 ) -> Operation[Source]:
     return SOURCES.create(source, idempotency_key)
 
 
 def replace_source(
-    name: str, source: SourceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    name: str, source: Body[SourceIn], *, idempotency_key: str | None = None
 ) -> Operation[Source]:
     """Replaces a source's settings; without `secret` the current one is kept."""
     return SOURCES.replace(name, source, idempotency_key)

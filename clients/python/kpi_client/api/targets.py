@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from kpi_client.api.catalog import KPIS
 from kpi_client.api.collection import Collection, EditableCollection
 from kpi_client.models import OutcomeLink, OutcomeLinkIn, ServiceLink, Target, TargetIn
-from kpi_client.operation import Operation, query
+from kpi_client.operation import Body, Operation, query
 
 TARGETS = EditableCollection("/v1/targets", Target, list[Target], TargetIn)
 
@@ -23,13 +20,13 @@ def get_target(target_id: int) -> Operation[Target]:
 
 
 def create_target(
-    target: TargetIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    target: Body[TargetIn], *, idempotency_key: str | None = None
 ) -> Operation[Target]:
     return TARGETS.create(target, idempotency_key)
 
 
 def replace_target(
-    target_id: int, target: TargetIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    target_id: int, target: Body[TargetIn], *, idempotency_key: str | None = None
 ) -> Operation[Target]:
     return TARGETS.replace(target_id, target, idempotency_key)
 
@@ -51,7 +48,7 @@ def list_kpi_outcomes(key: str) -> Operation[list[OutcomeLink]]:
 def link_kpi_outcome(
     key: str,
     outcome: str,
-    link: OutcomeLinkIn | Mapping[str, Any] | None = None,
+    link: Body[OutcomeLinkIn] | None = None,
     *,
     idempotency_key: str | None = None,
 ) -> Operation[OutcomeLink]:
