@@ -70,11 +70,13 @@ def _query_text(name: str, value: QueryValue) -> str:
 
 def query(**params: QueryValue | Sequence[QueryValue]) -> Query:
     """Query parameters without the None ones; a trailing `_` is dropped from a name (`from_`)
-    and a list gives the parameter once per item."""
+    and a sequence other than a string (a list, a tuple) gives the parameter once per item."""
     pairs: list[tuple[str, str]] = []
     for key, value in params.items():
         name = key.rstrip("_")
-        values: Sequence[Any] = value if isinstance(value, list | tuple) else [value]
+        values: Sequence[Any] = (
+            value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+        )
         for item in values:
             if item is not None:
                 pairs.append((name, _query_text(name, item)))

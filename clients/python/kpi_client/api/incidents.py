@@ -58,8 +58,8 @@ def list_incidents(
         service=service,
         from_=from_,
         to=to,
-        severity=_many(severity),
-        status=_many(status),
+        severity=severity,
+        status=status,
         before=before,
         limit=limit,
     )
@@ -93,8 +93,8 @@ def list_changes(
         service=service,
         from_=from_,
         to=to,
-        environment=_many(environment),
-        status=_many(status),
+        environment=environment,
+        status=status,
         before=before,
         limit=limit,
     )
@@ -104,9 +104,3 @@ def list_changes(
 def get_change(change_id: int) -> Operation[ChangeDetail]:
     """A change with its timeline and the incidents it caused."""
     return Operation("GET", CHANGES.member(change_id), answer(ChangeDetail))
-
-
-def _many(value: str | Sequence[str] | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [value] if isinstance(value, str) else list(value)
