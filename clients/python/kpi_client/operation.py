@@ -108,6 +108,21 @@ def encode_list(models: Iterable[BaseModel]) -> bytes:
     return b"[" + b",".join(encode(m) for m in models) + b"]"
 
 
+def post_batch(
+    path: str,
+    model: type[M],
+    values: Iterable[Body[M]],
+    what: str,
+    parse: Parser[T],
+    idempotency_key: str | None,
+) -> Operation[T]:
+    """A POST of a JSON list of `model`s, each checked before sending: a bad one is refused
+    naming `what` and its index (`point 3`)."""
+    models = [validated(model, value, f"{what} {i}") for i, value in enumerate(values)]
+    body = encode_list(models)
+    return Operation("POST", path, parse, body=body, idempotency_key=idempotency_key)
+
+
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 
 

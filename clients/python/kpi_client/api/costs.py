@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from kpi_client.api.collection import EditableCollection
 from kpi_client.models import Cost, CostIn, CostIngestResult
-from kpi_client.operation import Body, Operation, answer, encode_list, query, validated
+from kpi_client.operation import Body, Operation, answer, post_batch, query
 
 COSTS = EditableCollection("/v1/costs", Cost, list[Cost], CostIn)
 
@@ -17,14 +17,8 @@ def ingest_costs(
 ) -> Operation[CostIngestResult]:
     """Stores a batch of at most 10,000 records atomically; sending a record again changes
     nothing, a new amount replaces the stored one."""
-    models = [validated(CostIn, r, f"record {i}") for i, r in enumerate(records)]
-    return Operation(
-        "POST",
-        COSTS.path,
-        answer(CostIngestResult),
-        body=encode_list(models),
-        idempotency_key=idempotency_key,
-    )
+    parse = answer(CostIngestResult)
+    return post_batch(COSTS.path, CostIn, records, "record", parse, idempotency_key)
 
 
 def list_costs(

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from kpi_client.api.catalog import KPIS
 from kpi_client.models import IngestResult, ObservationIn, Series
 from kpi_client.models.base import Grain
-from kpi_client.operation import NDJSON, Body, Operation, answer, encode_list, query, validated
+from kpi_client.operation import NDJSON, Body, Operation, answer, post_batch, query
 
 OBSERVATIONS = "/v1/observations"
 
@@ -19,14 +19,8 @@ def ingest_observations(
 ) -> Operation[IngestResult]:
     """Stores a batch (at most 10,000 points by default; stream more) atomically. Sending a
     point again changes nothing, so a retried batch is never counted twice."""
-    models = [validated(ObservationIn, p, f"point {i}") for i, p in enumerate(points)]
-    return Operation(
-        "POST",
-        OBSERVATIONS,
-        answer(IngestResult),
-        body=encode_list(models),
-        idempotency_key=idempotency_key,
-    )
+    parse = answer(IngestResult)
+    return post_batch(OBSERVATIONS, ObservationIn, points, "point", parse, idempotency_key)
 
 
 def stream_observations_head(*, idempotency_key: str | None = None) -> Operation[IngestResult]:
