@@ -1,18 +1,19 @@
 """The steps Client and AsyncClient share around each send: building the request (with its
-Idempotency-Key, made once so every retry carries the same) and reading the answer."""
+Idempotency-Key, made once so every retry carries the same), deciding after each send whether
+to send again, and reading the answer. The clients only send and wait."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from kpi_client.errors import TransportError, UnexpectedAnswer, error_from_response
 from kpi_client.ndjson import NdjsonBody
 from kpi_client.operation import Operation
-from kpi_client.retry import RetryPolicy
+from kpi_client.retry import RetryPolicy, retry_error, retry_status
 
 T = TypeVar("T")
 
@@ -65,6 +66,42 @@ def no_answer(operation: Operation[T], error: Exception, attempts: int) -> Trans
     )
 
 
-def is_last(attempt: int, policy: RetryPolicy, body: NdjsonBody | None) -> bool:
-    """No send follows this one: the attempts are used up, or a stream was already read."""
-    return attempt >= policy.max_attempts or (body is not None and body.started)
+class Attempts:
+    """The sends of one call, counted: after each, either the seconds to wait before sending
+    again, or the end of the call (the answer to read, or the error to raise)."""
+
+    def __init__(
+        self, operation: Operation[Any], policy: RetryPolicy, body: NdjsonBody | None
+    ) -> None:
+        self.operation = operation
+        self.policy = policy
+        self.body = body
+        self.attempt = 1
+
+    def wait_after_error(self, error: httpx.TransportError) -> float:
+        """Seconds to wait before the next send; raises what the call ends with when no send
+        follows (what stopped a stream, else a TransportError)."""
+        if self.body is not None and self.body.error is not None:
+            raise self.body.error from error
+        if self._is_last() or not retry_error(error, may_resend=self.operation.replay_safe):
+            raise no_answer(self.operation, error, self.attempt) from error
+        return self._next(None)
+
+    def wait_after_answer(self, response: httpx.Response) -> float | None:
+        """Seconds to wait before the next send; None when `response` is the call's answer."""
+        if self.body is not None and self.body.error is not None:
+            raise self.body.error
+        may_resend = self.operation.replay_safe
+        if self._is_last() or not retry_status(response.status_code, may_resend=may_resend):
+            return None
+        return self._next(response.headers.get("retry-after"))
+
+    def _is_last(self) -> bool:
+        """No send follows this one: the attempts are used up, or a stream was already read."""
+        body = self.body
+        return self.attempt >= self.policy.max_attempts or (body is not None and body.started)
+
+    def _next(self, retry_after: str | None) -> float:
+        delay = self.policy.delay(self.attempt, retry_after)
+        self.attempt += 1
+        return delay

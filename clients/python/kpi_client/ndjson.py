@@ -3,13 +3,13 @@ of any length is sent with flat memory."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from typing import Any
+import contextlib
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
 from kpi_client.models import ObservationIn
-from kpi_client.operation import encode, validated
+from kpi_client.operation import Body, encode, validated
 
-Point = ObservationIn | Mapping[str, Any]
+Point = Body[ObservationIn]
 
 #: Points per chunk handed to the connection.
 DEFAULT_CHUNK_POINTS = 1000
@@ -32,46 +32,49 @@ class NdjsonBody:
         self.started = False
         self.lines = 0
         self.error: Exception | None = None
+        self._chunk: list[bytes] = []
 
     def _line(self, point: Point) -> bytes:
         line = encode(validated(ObservationIn, point, f"point {self.lines}")) + b"\n"
         self.lines += 1
         return line
 
-    def _chunks(self, points: Iterator[Point]) -> Iterator[bytes]:
-        chunk: list[bytes] = []
-        for point in points:
-            chunk.append(self._line(point))
-            if len(chunk) >= self.chunk_points:
-                yield b"".join(chunk)
-                chunk = []
-        if chunk:
-            yield b"".join(chunk)
+    def _add(self, point: Point) -> bytes | None:
+        """The chunk `point` completes, if it completes one."""
+        self._chunk.append(self._line(point))
+        return self._flush() if len(self._chunk) >= self.chunk_points else None
+
+    def _flush(self) -> bytes | None:
+        """The points added since the last chunk, as a chunk, if there are any."""
+        chunk, self._chunk = self._chunk, []
+        return b"".join(chunk) if chunk else None
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        self.started = True
+        try:
+            yield
+        except Exception as exc:
+            self.error = exc
+            raise
 
     def __iter__(self) -> Iterator[bytes]:
         if not isinstance(self.points, Iterable):
             raise TypeError("an async iterable of points needs the AsyncClient")
-        self.started = True
-        try:
-            yield from self._chunks(iter(self.points))
-        except Exception as exc:
-            self.error = exc
-            raise
+        with self._reading():
+            for point in self.points:
+                if (chunk := self._add(point)) is not None:
+                    yield chunk
+            if (last := self._flush()) is not None:
+                yield last
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        self.started = True
-        chunk: list[bytes] = []
-        try:
+        with self._reading():
             async for point in _each(self.points):
-                chunk.append(self._line(point))
-                if len(chunk) >= self.chunk_points:
-                    yield b"".join(chunk)
-                    chunk = []
-            if chunk:
-                yield b"".join(chunk)
-        except Exception as exc:
-            self.error = exc
-            raise
+                if (chunk := self._add(point)) is not None:
+                    yield chunk
+            if (last := self._flush()) is not None:
+                yield last
 
 
 async def _each(points: Iterable[Point] | AsyncIterable[Point]) -> AsyncIterator[Point]:

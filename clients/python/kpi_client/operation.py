@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -23,6 +23,8 @@ M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
 
+#: A request body: the model, or a mapping checked against it before sending.
+Body: TypeAlias = M | Mapping[str, Any]
 Parser = Callable[[httpx.Response], T]
 QueryValue = str | int | float | bool | dt.date | dt.datetime | enum.Enum | None
 Query = tuple[tuple[str, str], ...]
@@ -68,18 +70,20 @@ def _query_text(name: str, value: QueryValue) -> str:
 
 def query(**params: QueryValue | Sequence[QueryValue]) -> Query:
     """Query parameters without the None ones; a trailing `_` is dropped from a name (`from_`)
-    and a list gives the parameter once per item."""
+    and a sequence other than a string (a list, a tuple) gives the parameter once per item."""
     pairs: list[tuple[str, str]] = []
     for key, value in params.items():
         name = key.rstrip("_")
-        values: Sequence[Any] = value if isinstance(value, list | tuple) else [value]
+        values: Sequence[Any] = (
+            value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+        )
         for item in values:
             if item is not None:
                 pairs.append((name, _query_text(name, item)))
     return tuple(pairs)
 
 
-def validated(model: type[M], value: M | Mapping[str, Any], what: str = "body") -> M:
+def validated(model: type[M], value: Body[M], what: str = "body") -> M:
     """`value` as a `model`: a mapping is checked here, so a mistake (a naive datetime) is
     refused before anything is sent."""
     if isinstance(value, model):
@@ -102,6 +106,21 @@ def encode(model: BaseModel) -> bytes:
 
 def encode_list(models: Iterable[BaseModel]) -> bytes:
     return b"[" + b",".join(encode(m) for m in models) + b"]"
+
+
+def post_batch(
+    path: str,
+    model: type[M],
+    values: Iterable[Body[M]],
+    what: str,
+    parse: Parser[T],
+    idempotency_key: str | None,
+) -> Operation[T]:
+    """A POST of a JSON list of `model`s, each checked before sending: a bad one is refused
+    naming `what` and its index (`point 3`)."""
+    models = [validated(model, value, f"{what} {i}") for i, value in enumerate(values)]
+    body = encode_list(models)
+    return Operation("POST", path, parse, body=body, idempotency_key=idempotency_key)
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}

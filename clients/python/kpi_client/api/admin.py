@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+from kpi_client.api.collection import Collection
 from kpi_client.models import ApplyReport, CatalogFile, NewToken, Notification, TokenIn, TokenInfo
 from kpi_client.models.base import NotificationState, Scope
-from kpi_client.operation import (
-    Operation,
-    answer,
-    encode,
-    no_content,
-    query,
-    segment,
-    validated,
-)
+from kpi_client.operation import Body, Operation, answer, encode, query, validated
+
+TOKENS = Collection("/v1/tokens", TokenInfo, list[TokenInfo])
 
 
 def apply_catalog(
-    catalog: CatalogFile | Mapping[str, Any],
+    catalog: Body[CatalogFile],
     *,
     dry_run: bool = False,
     idempotency_key: str | None = None,
@@ -45,7 +39,7 @@ def create_token(
     body = encode(validated(TokenIn, {"name": name, "scopes": list(scopes)}))
     return Operation(
         "POST",
-        "/v1/tokens",
+        TOKENS.path,
         answer(NewToken),
         body=body,
         idempotency_key=idempotency_key,
@@ -55,12 +49,11 @@ def create_token(
 
 def list_tokens() -> Operation[list[TokenInfo]]:
     """Every token, without secrets."""
-    return Operation("GET", "/v1/tokens", answer(list[TokenInfo]))
+    return TOKENS.list_all()
 
 
 def revoke_token(token_id: int, *, idempotency_key: str | None = None) -> Operation[None]:
-    path = f"/v1/tokens/{segment(token_id)}"
-    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
+    return TOKENS.delete(token_id, idempotency_key)
 
 
 def list_notifications(

@@ -2,133 +2,112 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from kpi_client.api.collection import EditableCollection
 from kpi_client.models import Kpi, KpiIn, Outcome, OutcomeIn, Service, ServiceIn, Team, TeamIn
-from kpi_client.operation import Operation, answer, encode, no_content, segment, validated
+from kpi_client.operation import Body, Operation
+
+TEAMS = EditableCollection("/v1/teams", Team, list[Team], TeamIn)
+SERVICES = EditableCollection("/v1/services", Service, list[Service], ServiceIn)
+OUTCOMES = EditableCollection("/v1/outcomes", Outcome, list[Outcome], OutcomeIn)
+KPIS = EditableCollection("/v1/kpis", Kpi, list[Kpi], KpiIn)
 
 
 def list_teams() -> Operation[list[Team]]:
     """Every team."""
-    return Operation("GET", "/v1/teams", answer(list[Team]))
+    return TEAMS.list_all()
 
 
 def get_team(slug: str) -> Operation[Team]:
-    return Operation("GET", f"/v1/teams/{segment(slug)}", answer(Team))
+    return TEAMS.get(slug)
 
 
-def create_team(
-    team: TeamIn | Mapping[str, Any], *, idempotency_key: str | None = None
-) -> Operation[Team]:
+def create_team(team: Body[TeamIn], *, idempotency_key: str | None = None) -> Operation[Team]:
     """Creates a team (admin). A duplicate slug is a Conflict."""
-    body = encode(validated(TeamIn, team))
-    return Operation("POST", "/v1/teams", answer(Team), body=body, idempotency_key=idempotency_key)
+    return TEAMS.create(team, idempotency_key)
 
 
 def replace_team(
-    slug: str, team: TeamIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    slug: str, team: Body[TeamIn], *, idempotency_key: str | None = None
 ) -> Operation[Team]:
-    body = encode(validated(TeamIn, team))
-    path = f"/v1/teams/{segment(slug)}"
-    return Operation("PUT", path, answer(Team), body=body, idempotency_key=idempotency_key)
+    return TEAMS.replace(slug, team, idempotency_key)
 
 
 def delete_team(slug: str, *, idempotency_key: str | None = None) -> Operation[None]:
     """Deletes a team; a Conflict while a service belongs to it."""
-    path = f"/v1/teams/{segment(slug)}"
-    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
+    return TEAMS.delete(slug, idempotency_key)
 
 
 def list_services() -> Operation[list[Service]]:
     """Every business service."""
-    return Operation("GET", "/v1/services", answer(list[Service]))
+    return SERVICES.list_all()
 
 
 def get_service(slug: str) -> Operation[Service]:
-    return Operation("GET", f"/v1/services/{segment(slug)}", answer(Service))
+    return SERVICES.get(slug)
 
 
 def create_service(
-    service: ServiceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    service: Body[ServiceIn], *, idempotency_key: str | None = None
 ) -> Operation[Service]:
-    body = encode(validated(ServiceIn, service))
-    return Operation(
-        "POST", "/v1/services", answer(Service), body=body, idempotency_key=idempotency_key
-    )
+    return SERVICES.create(service, idempotency_key)
 
 
 def replace_service(
-    slug: str, service: ServiceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    slug: str, service: Body[ServiceIn], *, idempotency_key: str | None = None
 ) -> Operation[Service]:
-    body = encode(validated(ServiceIn, service))
-    path = f"/v1/services/{segment(slug)}"
-    return Operation("PUT", path, answer(Service), body=body, idempotency_key=idempotency_key)
+    return SERVICES.replace(slug, service, idempotency_key)
 
 
 def delete_service(slug: str, *, idempotency_key: str | None = None) -> Operation[None]:
     """Deletes a service (with its dependency edges, targets and KPI links); a Conflict while
     it has observations, incidents or changes."""
-    path = f"/v1/services/{segment(slug)}"
-    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
+    return SERVICES.delete(slug, idempotency_key)
 
 
 def list_outcomes() -> Operation[list[Outcome]]:
     """Every business outcome."""
-    return Operation("GET", "/v1/outcomes", answer(list[Outcome]))
+    return OUTCOMES.list_all()
 
 
 def get_outcome(slug: str) -> Operation[Outcome]:
-    return Operation("GET", f"/v1/outcomes/{segment(slug)}", answer(Outcome))
+    return OUTCOMES.get(slug)
 
 
 def create_outcome(
-    outcome: OutcomeIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    outcome: Body[OutcomeIn], *, idempotency_key: str | None = None
 ) -> Operation[Outcome]:
-    body = encode(validated(OutcomeIn, outcome))
-    return Operation(
-        "POST", "/v1/outcomes", answer(Outcome), body=body, idempotency_key=idempotency_key
-    )
+    return OUTCOMES.create(outcome, idempotency_key)
 
 
 def replace_outcome(
-    slug: str, outcome: OutcomeIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    slug: str, outcome: Body[OutcomeIn], *, idempotency_key: str | None = None
 ) -> Operation[Outcome]:
-    body = encode(validated(OutcomeIn, outcome))
-    path = f"/v1/outcomes/{segment(slug)}"
-    return Operation("PUT", path, answer(Outcome), body=body, idempotency_key=idempotency_key)
+    return OUTCOMES.replace(slug, outcome, idempotency_key)
 
 
 def delete_outcome(slug: str, *, idempotency_key: str | None = None) -> Operation[None]:
-    path = f"/v1/outcomes/{segment(slug)}"
-    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
+    return OUTCOMES.delete(slug, idempotency_key)
 
 
 def list_kpis() -> Operation[list[Kpi]]:
     """Every KPI definition."""
-    return Operation("GET", "/v1/kpis", answer(list[Kpi]))
+    return KPIS.list_all()
 
 
 def get_kpi(key: str) -> Operation[Kpi]:
-    return Operation("GET", f"/v1/kpis/{segment(key)}", answer(Kpi))
+    return KPIS.get(key)
 
 
-def create_kpi(
-    kpi: KpiIn | Mapping[str, Any], *, idempotency_key: str | None = None
-) -> Operation[Kpi]:
-    body = encode(validated(KpiIn, kpi))
-    return Operation("POST", "/v1/kpis", answer(Kpi), body=body, idempotency_key=idempotency_key)
+def create_kpi(kpi: Body[KpiIn], *, idempotency_key: str | None = None) -> Operation[Kpi]:
+    return KPIS.create(kpi, idempotency_key)
 
 
 def replace_kpi(
-    key: str, kpi: KpiIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    key: str, kpi: Body[KpiIn], *, idempotency_key: str | None = None
 ) -> Operation[Kpi]:
-    body = encode(validated(KpiIn, kpi))
-    path = f"/v1/kpis/{segment(key)}"
-    return Operation("PUT", path, answer(Kpi), body=body, idempotency_key=idempotency_key)
+    return KPIS.replace(key, kpi, idempotency_key)
 
 
 def delete_kpi(key: str, *, idempotency_key: str | None = None) -> Operation[None]:
     """Deletes a KPI; a Conflict while it has observations or a ratio KPI uses it."""
-    path = f"/v1/kpis/{segment(key)}"
-    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
+    return KPIS.delete(key, idempotency_key)

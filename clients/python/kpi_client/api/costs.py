@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
+from kpi_client.api.collection import EditableCollection
 from kpi_client.models import Cost, CostIn, CostIngestResult
-from kpi_client.operation import (
-    Operation,
-    answer,
-    encode,
-    encode_list,
-    no_content,
-    query,
-    segment,
-    validated,
-)
+from kpi_client.operation import Body, Operation, answer, post_batch, query
+
+COSTS = EditableCollection("/v1/costs", Cost, list[Cost], CostIn)
 
 
 def ingest_costs(
-    records: Iterable[CostIn | Mapping[str, Any]], *, idempotency_key: str | None = None
+    records: Iterable[Body[CostIn]], *, idempotency_key: str | None = None
 ) -> Operation[CostIngestResult]:
     """Stores a batch of at most 10,000 records atomically; sending a record again changes
     nothing, a new amount replaces the stored one."""
-    models = [validated(CostIn, r, f"record {i}") for i, r in enumerate(records)]
-    return Operation(
-        "POST",
-        "/v1/costs",
-        answer(CostIngestResult),
-        body=encode_list(models),
-        idempotency_key=idempotency_key,
-    )
+    parse = answer(CostIngestResult)
+    return post_batch(COSTS.path, CostIn, records, "record", parse, idempotency_key)
 
 
 def list_costs(
@@ -44,26 +31,24 @@ def list_costs(
     limit: int | None = None,
 ) -> Operation[list[Cost]]:
     """Records overlapping [from_, to) (days), by period start."""
-    params = query(
-        service=service, category=category, currency=currency, from_=from_, to=to, limit=limit
+    return COSTS.list_all(
+        query(
+            service=service, category=category, currency=currency, from_=from_, to=to, limit=limit
+        )
     )
-    return Operation("GET", "/v1/costs", answer(list[Cost]), query=params)
 
 
 def get_cost(cost_id: int) -> Operation[Cost]:
-    return Operation("GET", f"/v1/costs/{segment(cost_id)}", answer(Cost))
+    return COSTS.get(cost_id)
 
 
 def replace_cost(
-    cost_id: int, record: CostIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    cost_id: int, record: Body[CostIn], *, idempotency_key: str | None = None
 ) -> Operation[Cost]:
     """Corrects a record whole, its period, service, category and currency included (admin)."""
-    body = encode(validated(CostIn, record))
-    path = f"/v1/costs/{segment(cost_id)}"
-    return Operation("PUT", path, answer(Cost), body=body, idempotency_key=idempotency_key)
+    return COSTS.replace(cost_id, record, idempotency_key)
 
 
 def delete_cost(cost_id: int, *, idempotency_key: str | None = None) -> Operation[None]:
     """Deletes a record (admin)."""
-    path = f"/v1/costs/{segment(cost_id)}"
-    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
+    return COSTS.delete(cost_id, idempotency_key)

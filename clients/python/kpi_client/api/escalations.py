@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import json
 
+from kpi_client.api.collection import Collection
 from kpi_client.models import Escalation
 from kpi_client.models.base import EscalationState
-from kpi_client.operation import Operation, answer, query, segment
+from kpi_client.operation import Operation, answer, query
+
+ESCALATIONS = Collection("/v1/escalations", Escalation, list[Escalation])
 
 
 def list_escalations(
     *, state: EscalationState | None = None, kpi: str | None = None, limit: int | None = None
 ) -> Operation[list[Escalation]]:
     """Escalations, newest first, each with its events."""
-    params = query(state=state, kpi=kpi, limit=limit)
-    return Operation("GET", "/v1/escalations", answer(list[Escalation]), query=params)
+    return ESCALATIONS.list_all(query(state=state, kpi=kpi, limit=limit))
 
 
 def get_escalation(escalation_id: int) -> Operation[Escalation]:
-    return Operation("GET", f"/v1/escalations/{segment(escalation_id)}", answer(Escalation))
+    return ESCALATIONS.get(escalation_id)
 
 
 def _act(
     escalation_id: int, action: str, by: str, note: str | None, key: str | None
 ) -> Operation[Escalation]:
     body = json.dumps({"by": by} if note is None else {"by": by, "note": note}).encode()
-    path = f"/v1/escalations/{segment(escalation_id)}/{action}"
+    path = f"{ESCALATIONS.member(escalation_id)}/{action}"
     return Operation("POST", path, answer(Escalation), body=body, idempotency_key=key)
 
 

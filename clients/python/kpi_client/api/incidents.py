@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+from kpi_client.api.collection import EditableCollection
 from kpi_client.models import (
     Change,
     ChangeDetail,
@@ -15,29 +15,29 @@ from kpi_client.models import (
     IncidentEventIn,
     IncidentIn,
 )
-from kpi_client.operation import Operation, answer, encode, query, segment, validated
+from kpi_client.operation import Body, Operation, answer, encode, query, validated
+
+INCIDENTS = EditableCollection("/v1/incidents", Incident, list[Incident], IncidentIn)
+CHANGES = EditableCollection("/v1/changes", Change, list[Change], ChangeIn)
 
 
 def upsert_incident(
-    incident: IncidentIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    incident: Body[IncidentIn], *, idempotency_key: str | None = None
 ) -> Operation[Incident]:
     """Creates or updates an incident by (source, external_id); status `open` on a resolved
     incident reopens it."""
-    body = encode(validated(IncidentIn, incident))
-    return Operation(
-        "POST", "/v1/incidents", answer(Incident), body=body, idempotency_key=idempotency_key
-    )
+    return INCIDENTS.create(incident, idempotency_key)
 
 
 def add_incident_event(
     incident_id: int,
-    event: IncidentEventIn | Mapping[str, Any],
+    event: Body[IncidentEventIn],
     *,
     idempotency_key: str | None = None,
 ) -> Operation[IncidentDetail]:
     """Adds a lifecycle step (acknowledged, resolved, reopened ...) to an incident."""
     body = encode(validated(IncidentEventIn, event))
-    path = f"/v1/incidents/{segment(incident_id)}/events"
+    path = f"{INCIDENTS.member(incident_id)}/events"
     return Operation(
         "POST", path, answer(IncidentDetail), body=body, idempotency_key=idempotency_key
     )
@@ -58,28 +58,24 @@ def list_incidents(
         service=service,
         from_=from_,
         to=to,
-        severity=_many(severity),
-        status=_many(status),
+        severity=severity,
+        status=status,
         before=before,
         limit=limit,
     )
-    return Operation("GET", "/v1/incidents", answer(list[Incident]), query=params)
+    return INCIDENTS.list_all(params)
 
 
 def get_incident(incident_id: int) -> Operation[IncidentDetail]:
     """An incident with its timeline."""
-    path = f"/v1/incidents/{segment(incident_id)}"
-    return Operation("GET", path, answer(IncidentDetail))
+    return Operation("GET", INCIDENTS.member(incident_id), answer(IncidentDetail))
 
 
 def upsert_change(
-    change: ChangeIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    change: Body[ChangeIn], *, idempotency_key: str | None = None
 ) -> Operation[Change]:
     """Creates or updates a change by (source, external_id)."""
-    body = encode(validated(ChangeIn, change))
-    return Operation(
-        "POST", "/v1/changes", answer(Change), body=body, idempotency_key=idempotency_key
-    )
+    return CHANGES.create(change, idempotency_key)
 
 
 def list_changes(
@@ -97,20 +93,14 @@ def list_changes(
         service=service,
         from_=from_,
         to=to,
-        environment=_many(environment),
-        status=_many(status),
+        environment=environment,
+        status=status,
         before=before,
         limit=limit,
     )
-    return Operation("GET", "/v1/changes", answer(list[Change]), query=params)
+    return CHANGES.list_all(params)
 
 
 def get_change(change_id: int) -> Operation[ChangeDetail]:
     """A change with its timeline and the incidents it caused."""
-    return Operation("GET", f"/v1/changes/{segment(change_id)}", answer(ChangeDetail))
-
-
-def _many(value: str | Sequence[str] | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [value] if isinstance(value, str) else list(value)
+    return Operation("GET", CHANGES.member(change_id), answer(ChangeDetail))

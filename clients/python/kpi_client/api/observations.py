@@ -4,37 +4,23 @@ themselves, from `ndjson.py`, since a sync and an async stream differ."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
+from kpi_client.api.catalog import KPIS
 from kpi_client.models import IngestResult, ObservationIn, Series
 from kpi_client.models.base import Grain
-from kpi_client.operation import (
-    NDJSON,
-    Operation,
-    answer,
-    encode_list,
-    query,
-    segment,
-    validated,
-)
+from kpi_client.operation import NDJSON, Body, Operation, answer, post_batch, query
 
 OBSERVATIONS = "/v1/observations"
 
 
 def ingest_observations(
-    points: Iterable[ObservationIn | Mapping[str, Any]], *, idempotency_key: str | None = None
+    points: Iterable[Body[ObservationIn]], *, idempotency_key: str | None = None
 ) -> Operation[IngestResult]:
     """Stores a batch (at most 10,000 points by default; stream more) atomically. Sending a
     point again changes nothing, so a retried batch is never counted twice."""
-    models = [validated(ObservationIn, p, f"point {i}") for i, p in enumerate(points)]
-    return Operation(
-        "POST",
-        OBSERVATIONS,
-        answer(IngestResult),
-        body=encode_list(models),
-        idempotency_key=idempotency_key,
-    )
+    parse = answer(IngestResult)
+    return post_batch(OBSERVATIONS, ObservationIn, points, "point", parse, idempotency_key)
 
 
 def stream_observations_head(*, idempotency_key: str | None = None) -> Operation[IngestResult]:
@@ -61,4 +47,4 @@ def get_series(
     """A KPI's series bucketed by `grain` (UTC; `from_` inclusive, `to` exclusive), for one
     service, a team's services, a tier's services or (none given) the fleet."""
     params = query(service=service, team=team, tier=tier, from_=from_, to=to, grain=grain)
-    return Operation("GET", f"/v1/kpis/{segment(key)}/series", answer(Series), query=params)
+    return Operation("GET", f"{KPIS.member(key)}/series", answer(Series), query=params)

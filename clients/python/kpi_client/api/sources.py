@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 import httpx
 
+from kpi_client.api.collection import Collection, EditableCollection
 from kpi_client.models import (
     DeliveryDetail,
     DeliveryOutcome,
@@ -18,47 +17,36 @@ from kpi_client.models import (
     WebhookRejections,
 )
 from kpi_client.models.base import DeliveryStatus
-from kpi_client.operation import (
-    Operation,
-    answer,
-    encode,
-    no_content,
-    query,
-    segment,
-    validated,
-)
+from kpi_client.operation import Body, Operation, answer, query
+
+SOURCES = EditableCollection("/v1/sources", Source, list[Source], SourceIn)
+DELIVERIES = Collection("/v1/deliveries", DeliveryRow, list[DeliveryRow])
 
 
 def list_sources() -> Operation[list[Source]]:
     """Every registered source (secrets are never returned; `has_secret` says if one is set)."""
-    return Operation("GET", "/v1/sources", answer(list[Source]))
+    return SOURCES.list_all()
 
 
 def get_source(name: str) -> Operation[Source]:
-    return Operation("GET", f"/v1/sources/{segment(name)}", answer(Source))
+    return SOURCES.get(name)
 
 
 def create_source(
-    source: SourceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    source: Body[SourceIn], *, idempotency_key: str | None = None
 ) -> Operation[Source]:
-    body = encode(validated(SourceIn, source))
-    return Operation(
-        "POST", "/v1/sources", answer(Source), body=body, idempotency_key=idempotency_key
-    )
+    return SOURCES.create(source, idempotency_key)
 
 
 def replace_source(
-    name: str, source: SourceIn | Mapping[str, Any], *, idempotency_key: str | None = None
+    name: str, source: Body[SourceIn], *, idempotency_key: str | None = None
 ) -> Operation[Source]:
     """Replaces a source's settings; without `secret` the current one is kept."""
-    body = encode(validated(SourceIn, source))
-    path = f"/v1/sources/{segment(name)}"
-    return Operation("PUT", path, answer(Source), body=body, idempotency_key=idempotency_key)
+    return SOURCES.replace(name, source, idempotency_key)
 
 
 def delete_source(name: str, *, idempotency_key: str | None = None) -> Operation[None]:
-    path = f"/v1/sources/{segment(name)}"
-    return Operation("DELETE", path, no_content, idempotency_key=idempotency_key)
+    return SOURCES.delete(name, idempotency_key)
 
 
 def list_deliveries(
@@ -69,13 +57,12 @@ def list_deliveries(
     limit: int | None = None,
 ) -> Operation[list[DeliveryRow]]:
     """The delivery log, newest first; `before` (an id) pages."""
-    params = query(status=status, source=source, before=before, limit=limit)
-    return Operation("GET", "/v1/deliveries", answer(list[DeliveryRow]), query=params)
+    return DELIVERIES.list_all(query(status=status, source=source, before=before, limit=limit))
 
 
 def get_delivery(delivery_id: int) -> Operation[DeliveryDetail]:
     """One delivery with its headers and raw body."""
-    return Operation("GET", f"/v1/deliveries/{segment(delivery_id)}", answer(DeliveryDetail))
+    return Operation("GET", DELIVERIES.member(delivery_id), answer(DeliveryDetail))
 
 
 def list_webhook_rejections(*, source: str | None = None) -> Operation[list[WebhookRejections]]:
@@ -103,7 +90,7 @@ def replay_delivery(
 ) -> Operation[DeliveryOutcome]:
     """Applies an unmapped delivery again (after adding a service rule, say). `status` says
     whether it is now applied or still unmapped."""
-    path = f"/v1/deliveries/{segment(delivery_id)}/replay"
+    path = f"{DELIVERIES.member(delivery_id)}/replay"
     return Operation("POST", path, _replay_outcome, idempotency_key=idempotency_key)
 
 

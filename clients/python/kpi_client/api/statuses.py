@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from kpi_client.api.catalog import KPIS, SERVICES
 from kpi_client.models import GovernanceGap, KpiStatus, Scorecard, ServiceReport
 from kpi_client.models.base import Cadence
-from kpi_client.operation import Operation, answer, instant_text, query, segment
+from kpi_client.operation import Operation, answer, instant_text, query
 
 
 def get_kpi_status(
@@ -17,7 +18,7 @@ def get_kpi_status(
     """The status of the period holding `period` (default: the last closed one), overall or
     for one service: stored if evaluated, else computed now (`evaluated_at` None)."""
     params = query(period=period, service=service)
-    return Operation("GET", f"/v1/kpis/{segment(key)}/status", answer(KpiStatus), query=params)
+    return Operation("GET", f"{KPIS.member(key)}/status", answer(KpiStatus), query=params)
 
 
 def get_kpi_status_history(
@@ -29,7 +30,7 @@ def get_kpi_status_history(
 ) -> Operation[list[KpiStatus]]:
     """Stored statuses, newest period first."""
     params = query(service=service, before=before, limit=limit)
-    path = f"/v1/kpis/{segment(key)}/status-history"
+    path = f"{KPIS.member(key)}/status-history"
     return Operation("GET", path, answer(list[KpiStatus]), query=params)
 
 
@@ -68,7 +69,7 @@ def get_service_report(
 ) -> Operation[ServiceReport]:
     """Availability, incident statistics, DORA keys and spend of a service over [from_, to)."""
     params = query(from_=from_, to=to)
-    path = f"/v1/services/{segment(slug)}/report"
+    path = f"{SERVICES.member(slug)}/report"
     return Operation("GET", path, answer(ServiceReport), query=params)
 
 

@@ -9,8 +9,6 @@ from kpi_client.models.admin import (
     KpiDefinition,
     NewToken,
     Notification,
-    OutcomeLinkSpec,
-    TargetSpec,
     TokenIn,
     TokenInfo,
 )
@@ -25,11 +23,13 @@ from kpi_client.models.catalog import (
     OutcomeIn,
     OutcomeLink,
     OutcomeLinkIn,
+    OutcomeLinkSpec,
     Service,
     ServiceIn,
     ServiceLink,
     Target,
     TargetIn,
+    TargetSpec,
     Team,
     TeamIn,
 )

@@ -8,7 +8,14 @@ from typing import Any
 from pydantic import Field
 
 from kpi_client.models.base import ApiModel, Scope
-from kpi_client.models.catalog import KpiIn, OutcomeIn, OutcomeLinkIn, ServiceIn, TeamIn
+from kpi_client.models.catalog import (
+    KpiIn,
+    OutcomeIn,
+    OutcomeLinkSpec,
+    ServiceIn,
+    TargetSpec,
+    TeamIn,
+)
 from kpi_client.models.sources import SourceIn
 
 
@@ -56,19 +63,6 @@ class Notification(ApiModel):
 
 class Health(ApiModel):
     status: str
-
-
-class TargetSpec(ApiModel):
-    value: float
-    effective_from: dt.date
-    service: str | None = None
-    tier: int | None = None
-    warning: float | None = None
-    effective_to: dt.date | None = None
-
-
-class OutcomeLinkSpec(OutcomeLinkIn):
-    outcome: str
 
 
 class KpiDefinition(KpiIn):

@@ -36,6 +36,14 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+class StoredCounts(ApiModel):
+    """What a batch did to the stored rows (observations or cost records)."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+
+
 Severity = Literal["sev1", "sev2", "sev3", "sev4", "sev5"]
 Direction = Literal["higher_is_better", "lower_is_better"]
 Aggregation = Literal["sum", "avg", "min", "max", "last", "count"]

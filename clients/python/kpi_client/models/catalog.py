@@ -1,4 +1,10 @@
-"""The catalog: teams, business services, outcomes, KPI definitions, targets and links."""
+"""The catalog: teams, business services, outcomes, KPI definitions, targets and links.
+
+Each entry's fields are declared once, in a `...Fields` base (or the answer model itself when
+the service adds nothing): the request model (`...In`) narrows the closed vocabularies to
+`Literal`s, the answer model adds what the service assigns (`id`). No answer model is a
+request model, so an answer is not sent back as a request by mistake (the service refuses
+fields it does not take, such as `id`)."""
 
 from __future__ import annotations
 
@@ -19,37 +25,24 @@ from kpi_client.models.base import (
 )
 
 
-class TeamIn(ApiModel):
+class TeamFields(ApiModel):
     slug: str
     name: str
     email: str | None = None
 
 
-class Team(ApiModel):
+class TeamIn(TeamFields):
+    """A team to create, or to replace one with."""
+
+
+class Team(TeamFields):
     id: int
-    slug: str
-    name: str
-    email: str | None = None
 
 
-class ServiceIn(ApiModel):
+class ServiceFields(ApiModel):
     slug: str
     name: str
     tier: int = Field(description="1 (most critical) to 4.")
-    team: str | None = None
-    business_owner: str | None = None
-    technology_owner: str | None = None
-    revenue_per_hour: float | None = None
-    users: int | None = None
-    outage_threshold: Severity = "sev2"
-    depends_on: list[str] = Field(default_factory=list)
-
-
-class Service(ApiModel):
-    id: int
-    slug: str
-    name: str
-    tier: int
     team: str | None = None
     business_owner: str | None = None
     technology_owner: str | None = None
@@ -59,35 +52,41 @@ class Service(ApiModel):
     depends_on: list[str] = Field(default_factory=list)
 
 
-class OutcomeIn(ApiModel):
-    slug: str
-    name: str
-    description: str | None = None
-    owner: str | None = None
+class ServiceIn(ServiceFields):
+    outage_threshold: Severity = "sev2"
 
 
-class Outcome(ApiModel):
+class Service(ServiceFields):
     id: int
+
+
+class OutcomeFields(ApiModel):
     slug: str
     name: str
     description: str | None = None
     owner: str | None = None
 
 
-class EscalationStepIn(ApiModel):
+class OutcomeIn(OutcomeFields):
+    """An outcome to create, or to replace one with."""
+
+
+class Outcome(OutcomeFields):
+    id: int
+
+
+class EscalationStep(ApiModel):
+    """A step of a KPI's escalation path: who is told, how, and after how long."""
+
     who: str
-    channel: Channel
+    channel: str
     address: str = Field(description="Webhook URL or e-mail address.")
     after_breached_periods: int = 1
     after_unacknowledged_minutes: int | None = None
 
 
-class EscalationStep(ApiModel):
-    who: str
-    channel: str
-    address: str
-    after_breached_periods: int = 1
-    after_unacknowledged_minutes: int | None = None
+class EscalationStepIn(EscalationStep):
+    channel: Channel
 
 
 class BuiltinFilter(ApiModel):
@@ -99,34 +98,7 @@ class BuiltinFilter(ApiModel):
     change_kinds: list[ChangeKind] | None = None
 
 
-class KpiIn(ApiModel):
-    key: str
-    name: str
-    unit: str
-    direction: Direction
-    aggregation: Aggregation | None = Field(
-        default=None, description="Required for observed KPIs only."
-    )
-    strategic_question: str | None = None
-    business_impact: str | None = None
-    kind: KpiKind = "observed"
-    metric: BuiltinMetric | None = None
-    filter: BuiltinFilter | None = None
-    availability_kpi: str | None = Field(
-        default=None, description="For error_budget_remaining: the availability KPI."
-    )
-    numerator: str | None = None
-    denominator: str | None = None
-    cadence: Cadence | None = None
-    business_owner: str | None = None
-    technology_owner: str | None = None
-    board_level: bool = False
-    tags: list[str] = Field(default_factory=list)
-    escalation_path: list[EscalationStepIn] = Field(default_factory=list)
-
-
-class Kpi(ApiModel):
-    id: int
+class KpiFields(ApiModel):
     key: str
     name: str
     unit: str
@@ -137,7 +109,9 @@ class Kpi(ApiModel):
     kind: str = "observed"
     metric: str | None = None
     filter: BuiltinFilter | None = None
-    availability_kpi: str | None = None
+    availability_kpi: str | None = Field(
+        default=None, description="For error_budget_remaining: the availability KPI."
+    )
     numerator: str | None = None
     denominator: str | None = None
     cadence: str | None = None
@@ -145,11 +119,27 @@ class Kpi(ApiModel):
     technology_owner: str | None = None
     board_level: bool = False
     tags: list[str] = Field(default_factory=list)
+
+
+class KpiIn(KpiFields):
+    direction: Direction
+    aggregation: Aggregation | None = Field(
+        default=None, description="Required for observed KPIs only."
+    )
+    kind: KpiKind = "observed"
+    metric: BuiltinMetric | None = None
+    cadence: Cadence | None = None
+    escalation_path: list[EscalationStepIn] = Field(default_factory=list)
+
+
+class Kpi(KpiFields):
+    id: int
     escalation_path: list[EscalationStep] = Field(default_factory=list)
 
 
-class TargetIn(ApiModel):
-    kpi: str
+class TargetSpec(ApiModel):
+    """A target as a KPI definition of a catalog file lists it (its KPI is the entry's)."""
+
     value: float
     effective_from: dt.date
     service: str | None = None
@@ -158,27 +148,33 @@ class TargetIn(ApiModel):
     effective_to: dt.date | None = None
 
 
-class Target(ApiModel):
+class TargetIn(TargetSpec):
+    kpi: str
+
+
+class Target(TargetSpec):
     id: int
     kpi: str
-    value: float
-    effective_from: dt.date
-    service: str | None = None
-    tier: int | None = None
-    warning: float | None = None
-    effective_to: dt.date | None = None
 
 
-class OutcomeLinkIn(ApiModel):
+class OutcomeLinkFields(ApiModel):
+    """The weight and rationale of a KPI's contribution to an outcome."""
+
     weight: float = 1.0
     rationale: str | None = None
 
 
-class OutcomeLink(ApiModel):
+class OutcomeLinkIn(OutcomeLinkFields):
+    """A link to create or change."""
+
+
+class OutcomeLinkSpec(OutcomeLinkIn):
+    outcome: str
+
+
+class OutcomeLink(OutcomeLinkFields):
     kpi: str
     outcome: str
-    weight: float = 1.0
-    rationale: str | None = None
 
 
 class ServiceLink(ApiModel):

@@ -6,12 +6,11 @@ import datetime as dt
 
 from pydantic import Field
 
-from kpi_client.models.base import ApiModel
+from kpi_client.models.base import ApiModel, StoredCounts
 
 
-class CostIn(ApiModel):
-    """Identified by (service, category, period, currency); `period_end` is exclusive and a
-    missing service means estate-wide spend."""
+class CostFields(ApiModel):
+    """A cost record's fields, in requests and answers alike."""
 
     category: str
     period_start: dt.date
@@ -23,20 +22,14 @@ class CostIn(ApiModel):
     source: str | None = None
 
 
-class Cost(ApiModel):
+class CostIn(CostFields):
+    """Identified by (service, category, period, currency); `period_end` is exclusive and a
+    missing service means estate-wide spend."""
+
+
+class Cost(CostFields):
     id: int
-    category: str
-    period_start: dt.date
-    period_end: dt.date
-    amount: float
-    currency: str
-    service: str | None = None
-    note: str | None = None
-    source: str | None = None
 
 
-class CostIngestResult(ApiModel):
+class CostIngestResult(StoredCounts):
     records: int
-    inserted: int
-    updated: int
-    unchanged: int

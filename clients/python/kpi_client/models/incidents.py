@@ -17,16 +17,27 @@ from kpi_client.models.base import (
 )
 
 
-class IncidentIn(ApiModel):
+class IncidentFacts(ApiModel):
+    """What the service knows of an incident beside its times, in requests, steps and
+    answers alike."""
+
+    severity: str | None = None
+    priority: str | None = None
+    title: str | None = None
+    users_affected: int | None = None
+    cost_estimate: float | None = None
+    problem_key: str | None = None
+    caused_by: str | None = Field(default=None, description="A change id or commit sha.")
+
+
+class IncidentIn(IncidentFacts):
     """Creates or updates an incident by (source, external_id)."""
 
     external_id: str
     service: str
     source: str = Field(default="api", description="A registered source.")
     severity: Severity | None = None
-    priority: str | None = None
     status: IncidentStatus = "open"
-    title: str | None = None
     url: str | None = None
     started_at: Instant | None = Field(default=None, description="Impact start.")
     detected_at: Instant | None = None
@@ -35,13 +46,9 @@ class IncidentIn(ApiModel):
     reopened_at: Instant | None = Field(
         default=None, description="When a resolved incident was reopened (with status open)."
     )
-    users_affected: int | None = None
-    cost_estimate: float | None = None
-    problem_key: str | None = None
-    caused_by: str | None = Field(default=None, description="A change id or commit sha.")
 
 
-class IncidentEventIn(ApiModel):
+class IncidentEventIn(IncidentFacts):
     """One lifecycle step of an existing incident."""
 
     step: IncidentStep
@@ -51,12 +58,6 @@ class IncidentEventIn(ApiModel):
         description="Not needed (deprecated): a step is identified by what it is and when.",
     )
     severity: Severity | None = None
-    priority: str | None = None
-    title: str | None = None
-    users_affected: int | None = None
-    cost_estimate: float | None = None
-    problem_key: str | None = None
-    caused_by: str | None = None
     note: str | None = None
 
 
@@ -90,24 +91,17 @@ class TimelineEntry(ApiModel):
     delivery_id: int | None = None
 
 
-class Incident(ApiModel):
+class Incident(IncidentFacts):
     id: int
     source: str
     external_id: str
     status: str
     service: str | None = None
-    severity: str | None = None
-    priority: str | None = None
-    title: str | None = None
     url: str | None = None
     started_at: dt.datetime | None = None
     detected_at: dt.datetime | None = None
     acknowledged_at: dt.datetime | None = None
     resolved_at: dt.datetime | None = None
-    users_affected: int | None = None
-    cost_estimate: float | None = None
-    problem_key: str | None = None
-    caused_by: str | None = None
     caused_by_change_id: int | None = None
     link_kind: str | None = None
 

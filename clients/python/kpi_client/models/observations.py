@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from kpi_client.models.base import ApiModel, Instant
+from kpi_client.models.base import ApiModel, Instant, StoredCounts
 
 
 class ObservationIn(ApiModel):
@@ -21,11 +21,8 @@ class ObservationIn(ApiModel):
     source: str | None = None
 
 
-class IngestResult(ApiModel):
+class IngestResult(StoredCounts):
     points: int
-    inserted: int
-    updated: int
-    unchanged: int
 
 
 class SeriesPoint(ApiModel):

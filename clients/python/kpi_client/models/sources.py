@@ -17,17 +17,15 @@ class ServiceRule(ApiModel):
     service: str
 
 
-class SourceIn(ApiModel):
+class SourceFields(ApiModel):
+    """A source's settings, in requests and answers alike (never its secret)."""
+
     name: str
-    kind: SourceKind
-    secret: SecretStr | None = Field(
-        default=None, description="Write-only; omit on replace to keep the current one."
-    )
+    kind: str
     username: str | None = None
-    severity_map: dict[str, Severity] = Field(default_factory=dict)
     service_rules: list[ServiceRule] = Field(default_factory=list)
-    production_envs: list[str] = Field(default_factory=lambda: ["production", "prod"])
-    incident_issue_types: list[str] = Field(default_factory=lambda: ["incident"])
+    production_envs: list[str] = Field(default_factory=list)
+    incident_issue_types: list[str] = Field(default_factory=list)
     infer_links: bool = True
     infer_window_minutes: int = 240
     open_to_api: bool = Field(
@@ -36,26 +34,27 @@ class SourceIn(ApiModel):
         "(sources of kind api always are).",
     )
 
+
+class SourceIn(SourceFields):
+    kind: SourceKind
+    secret: SecretStr | None = Field(
+        default=None, description="Write-only; omit on replace to keep the current one."
+    )
+    severity_map: dict[str, Severity] = Field(default_factory=dict)
+    production_envs: list[str] = Field(default_factory=lambda: ["production", "prod"])
+    incident_issue_types: list[str] = Field(default_factory=lambda: ["incident"])
+
     @field_serializer("secret", when_used="json")
     def _reveal_on_the_wire(self, secret: SecretStr | None) -> str | None:
         # Hidden in repr and logs, sent in the request body.
         return None if secret is None else secret.get_secret_value()
 
 
-class Source(ApiModel):
+class Source(SourceFields):
     id: int
-    name: str
-    kind: str
     has_secret: bool
     webhook_path: str
-    username: str | None = None
     severity_map: dict[str, str] = Field(default_factory=dict)
-    service_rules: list[ServiceRule] = Field(default_factory=list)
-    production_envs: list[str] = Field(default_factory=list)
-    incident_issue_types: list[str] = Field(default_factory=list)
-    infer_links: bool = True
-    infer_window_minutes: int = 240
-    open_to_api: bool = False
 
 
 class DeliveryRow(ApiModel):

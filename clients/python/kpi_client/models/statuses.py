@@ -9,52 +9,49 @@ from pydantic import Field
 from kpi_client.models.base import ApiModel
 
 
-class StatusDriver(ApiModel):
+class AgainstTarget(ApiModel):
+    """A value and the target it is held against; `target_scope` says where the target came
+    from (`service`, `tier`, `global`, `default`, or `services` for a roll-up)."""
+
+    value: float | None = None
+    target: float | None = None
+    target_scope: str | None = None
+
+
+class StatusDriver(AgainstTarget):
     """The service that set a status rolled up from the KPI's services."""
 
     service: str
-    value: float | None = None
-    target: float | None = None
-    target_scope: str | None = None
 
 
-class KpiStatus(ApiModel):
+class StatusFigures(AgainstTarget):
+    """What a KPI's status says, however it is reached: its value against the target."""
+
     kpi: str
-    cadence: str
-    period_start: dt.datetime
-    period_end: dt.datetime
     status: str
     trend: str
-    service: str | None = None
-    value: float | None = None
-    target: float | None = None
     warning: float | None = None
-    target_scope: str | None = None
     driver: StatusDriver | None = None
     previous_value: float | None = None
     complete: bool = True
     evaluated_at: dt.datetime | None = Field(default=None, description="None when computed.")
 
 
-class ScorecardItem(ApiModel):
-    kpi: str
+class KpiStatus(StatusFigures):
+    cadence: str
+    period_start: dt.datetime
+    period_end: dt.datetime
+    service: str | None = None
+
+
+class ScorecardItem(StatusFigures):
     name: str
     unit: str
-    status: str
-    trend: str
     cadence: str | None = None
     period_start: dt.datetime | None = None
     period_end: dt.datetime | None = None
-    value: float | None = None
-    target: float | None = None
-    warning: float | None = None
-    target_scope: str | None = None
-    driver: StatusDriver | None = None
-    previous_value: float | None = None
-    complete: bool = True
     business_owner: str | None = None
     technology_owner: str | None = None
-    evaluated_at: dt.datetime | None = None
 
 
 class Scorecard(ApiModel):
