@@ -209,7 +209,11 @@ with w as (
 cost as (
     select c.amount::double precision as amount, c.category, c.service_id,
            c.period_start::timestamp at time zone 'UTC' as p_start,
-           c.period_end::timestamp at time zone 'UTC' as p_end
+           c.period_end::timestamp at time zone 'UTC' as p_end,
+           -- Days of the period as a date difference: Postgres refuses it for an infinite
+           -- date on every version (SQLSTATE 22008), where 17's infinite intervals would
+           -- spread the amount over an endless period and count a silent 0.
+           (c.period_end - c.period_start) * 86400.0 as p_seconds
     from cost_record c
     where c.currency = $4
       and (c.service_id = any($1::bigint[]) or ($5 and c.service_id is null))
@@ -218,7 +222,7 @@ cost as (
 )
 select w.n, c.category,
        sum(c.amount * extract(epoch from least(c.p_end, w.w_end) - greatest(c.p_start, w.w_start))
-           / extract(epoch from c.p_end - c.p_start)) as amount,
+           / c.p_seconds) as amount,
        count(*) as records
 from cost c
 join w on c.p_start < w.w_end and c.p_end > w.w_start
