@@ -37,8 +37,9 @@ from service.kpi.periods import Period
 from service.models.enums import Cadence
 from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source
-from service.store import catalog, evaluation, sources
+from service.store import evaluation, sources
 from service.store import ingest as ingest_store
+from service.store import kpis as kpi_store
 
 #: Incidents or changes rebuilt per read.
 BATCH = 500
@@ -202,7 +203,7 @@ async def _statuses(con: Connection, now: dt.datetime, report: RecomputeReport) 
     report.unfinished_statuses_deleted = int(deleted.split()[-1])
     periods = await con.fetch(q("stored_periods"))
     ids = sorted({r["kpi_id"] for r in periods})
-    kpis = {k.id: k for k in await catalog.list_kpis(con, ids=ids)}
+    kpis = {k.id: k for k in await kpi_store.list_kpis(con, ids=ids)}
     for r in periods:
         period = Period(r["period_start"], r["period_end"])
         stored = await evaluation.evaluate_kpi(

@@ -21,7 +21,10 @@ from service.kpi.targets import DEFAULT_AVAILABILITY, effective
 from service.kpi.units import as_share
 from service.models.catalog import Kpi, Service, Target
 from service.models.enums import KpiKind, Severity, TargetScope
-from service.store import catalog
+from service.store import kpis as kpi_store
+from service.store import services as service_store
+from service.store import targets as target_store
+from service.store import teams
 
 T = TypeVar("T")
 
@@ -93,10 +96,10 @@ async def resolve_scope(
     if len(given) > 1:
         raise invalid(given[1], f"give one of service, team or tier, not {' and '.join(given)}")
     if service is not None:
-        (sid,) = await catalog.service_ids(con, [service], field="service")
+        (sid,) = await service_store.service_ids(con, [service], field="service")
         return MetricScope("service", service, (sid,))
     if team is not None:
-        team_id = await con.fetchval(catalog.q("team_id_by_slug"), team)
+        team_id = await teams.team_id_by_slug(con, team)
         if team_id is None:
             raise invalid("team", f"unknown team {team!r}")
         ids = await con.fetchval(q("scope_team_services"), team_id)
@@ -320,15 +323,15 @@ async def availability_targets(
     """The targets of `kpi` (an availability KPI) for every service; without one, each
     service's from the builtin availability KPI that applies to it (the first by key), else
     from the only one there is."""
-    services = await catalog.services_by_id(con, service_ids)
+    services = await service_store.services_by_id(con, service_ids)
     if kpi is not None:
         chosen = {s.id: kpi for s in services}
     else:
         rows = await con.fetch(q("availability_kpis_of_services"), list(service_ids))
-        found = {k.id: k for k in await catalog.list_kpis(con, ids=[r["kpi_id"] for r in rows])}
+        found = {k.id: k for k in await kpi_store.list_kpis(con, ids=[r["kpi_id"] for r in rows])}
         chosen = {r["service_id"]: found[r["kpi_id"]] for r in rows}
     ids = sorted({k.id for k in chosen.values()})
-    return AvailabilityTargets(services, chosen, await catalog.targets_by_kpi(con, ids))
+    return AvailabilityTargets(services, chosen, await target_store.targets_by_kpi(con, ids))
 
 
 async def objective_targets(
@@ -336,13 +339,13 @@ async def objective_targets(
 ) -> AvailabilityTargets:
     """An error budget KPI's objectives: the targets of the availability KPI it names, else
     the tier defaults."""
-    services = await catalog.services_by_id(con, service_ids)
+    services = await service_store.services_by_id(con, service_ids)
     if kpi.availability_kpi is None:
         return AvailabilityTargets(services, {}, {})
-    objective = await catalog.get_kpi(con, key=kpi.availability_kpi)
+    objective = await kpi_store.get_kpi(con, key=kpi.availability_kpi)
     return await availability_targets(con, service_ids, objective)
 
 
 async def revenue_per_hour(con: Connection, service_ids: Sequence[int]) -> dict[int, float]:
-    services = await catalog.services_by_id(con, service_ids)
+    services = await service_store.services_by_id(con, service_ids)
     return {s.id: s.revenue_per_hour or 0.0 for s in services}
