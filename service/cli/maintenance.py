@@ -64,7 +64,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from service import doctor
+    from service.usecases import doctor
 
     async def work(con: Connection) -> int:
         now = dt.datetime.now(dt.UTC)
@@ -74,7 +74,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_recompute(args: argparse.Namespace, settings: Settings) -> int:
-    from service.recompute import recompute
+    from service.usecases.recompute import recompute
 
     async def work(con: Connection) -> int:
         now = dt.datetime.now(dt.UTC)
