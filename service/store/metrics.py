@@ -82,7 +82,7 @@ async def kpi_scope(con: Connection, kpi: Kpi) -> MetricScope:
     """What a KPI's overall figure is about: a builtin KPI's the services it applies to when
     it names any, else (and for observed and ratio KPIs) the whole fleet."""
     if kpi.kind is KpiKind.BUILTIN:
-        ids = await con.fetchval(q("services_of_kpi"), kpi.id)
+        ids = await services_of_kpi(con, kpi.id)
         if ids:
             return MetricScope("kpi", kpi.key, tuple(ids))
     return await resolve_scope(con)
@@ -102,15 +102,32 @@ async def resolve_scope(
         team_id = await teams.team_id_by_slug(con, team)
         if team_id is None:
             raise invalid("team", f"unknown team {team!r}")
-        ids = await con.fetchval(q("scope_team_services"), team_id)
+        ids = await scope_team_services(con, team_id)
         return MetricScope("team", team, tuple(ids))
     if tier is not None:
         if not 1 <= tier <= 4:
             raise invalid("tier", "must be between 1 and 4")
-        ids = await con.fetchval(q("scope_tier_services"), tier)
+        ids = await scope_tier_services(con, tier)
         return MetricScope("tier", str(tier), tuple(ids))
-    ids = await con.fetchval(q("scope_all_services"))
+    ids = await scope_all_services(con)
     return MetricScope("fleet", None, tuple(ids), whole_estate=True)
+
+
+async def services_of_kpi(con: Connection, kpi_id: int) -> list[int]:
+    """The services a KPI applies to."""
+    return list(await con.fetchval(q("services_of_kpi"), kpi_id))
+
+
+async def scope_team_services(con: Connection, team_id: int) -> list[int]:
+    return list(await con.fetchval(q("scope_team_services"), team_id))
+
+
+async def scope_tier_services(con: Connection, tier: int) -> list[int]:
+    return list(await con.fetchval(q("scope_tier_services"), tier))
+
+
+async def scope_all_services(con: Connection) -> list[int]:
+    return list(await con.fetchval(q("scope_all_services")))
 
 
 async def _fetch_planned(con: Connection, name: str, *args: Any) -> list[Any]:
@@ -123,6 +140,21 @@ async def _fetch_planned(con: Connection, name: str, *args: Any) -> list[Any]:
     statement = await con.prepare(q(name))
     rows: list[Any] = await statement.fetch(*args)
     return rows
+
+
+async def outage_seconds(con: Connection, *args: Any) -> list[Any]:
+    """Rows of outage seconds per window and service (see the query for the arguments)."""
+    return await _fetch_planned(con, "outage_seconds", *args)
+
+
+async def incident_stats(con: Connection, *args: Any) -> list[Any]:
+    """Rows of incident figures per window, overall, by severity and by service."""
+    return await _fetch_planned(con, "incident_stats", *args)
+
+
+async def change_stats(con: Connection, *args: Any) -> list[Any]:
+    """Rows of DORA figures per window."""
+    return await _fetch_planned(con, "change_stats", *args)
 
 
 def _arrays(windows: Sequence[Period]) -> tuple[list[dt.datetime], list[dt.datetime]]:
@@ -143,8 +175,8 @@ async def outages(
     if not windows or not scope.service_ids:
         return result
     starts, ends = _arrays(windows)
-    rows = await _fetch_planned(
-        con, "outage_seconds", list(scope.service_ids), starts, ends, now, *_span(windows),
+    rows = await outage_seconds(
+        con, list(scope.service_ids), starts, ends, now, *_span(windows),
         only.severities,
     )  # fmt: skip
     for r in rows:
@@ -186,8 +218,8 @@ async def incidents(
     by_service: list[dict[int, IncidentFigures]] = [{} for _ in windows]
     if windows and scope.service_ids:
         starts, ends = _arrays(windows)
-        rows = await _fetch_planned(
-            con, "incident_stats", list(scope.service_ids), starts, ends, *_span(windows),
+        rows = await incident_stats(
+            con, list(scope.service_ids), starts, ends, *_span(windows),
             only.severities,
         )  # fmt: skip
         for r in rows:
@@ -212,8 +244,8 @@ async def changes(
     result = [ChangeFigures() for _ in windows]
     if windows and scope.service_ids:
         starts, ends = _arrays(windows)
-        rows = await _fetch_planned(
-            con, "change_stats", list(scope.service_ids), starts, ends, *_span(windows),
+        rows = await change_stats(
+            con, list(scope.service_ids), starts, ends, *_span(windows),
             only.environments, only.change_kinds,
             None if window_services is None else list(window_services),
         )  # fmt: skip
@@ -288,7 +320,13 @@ async def spend_by_service(
 
 
 async def currencies(con: Connection, scope: MetricScope) -> list[str]:
-    rows = await con.fetch(q("currencies_in_scope"), list(scope.service_ids), scope.whole_estate)
+    return await currencies_in_scope(con, scope.service_ids, whole_estate=scope.whole_estate)
+
+
+async def currencies_in_scope(
+    con: Connection, service_ids: Sequence[int], *, whole_estate: bool
+) -> list[str]:
+    rows = await con.fetch(q("currencies_in_scope"), list(service_ids), whole_estate)
     return [r["currency"] for r in rows]
 
 
@@ -327,9 +365,9 @@ async def availability_targets(
     if kpi is not None:
         chosen = {s.id: kpi for s in services}
     else:
-        rows = await con.fetch(q("availability_kpis_of_services"), list(service_ids))
-        found = {k.id: k for k in await kpi_store.list_kpis(con, ids=[r["kpi_id"] for r in rows])}
-        chosen = {r["service_id"]: found[r["kpi_id"]] for r in rows}
+        pairs = await availability_kpis_of_services(con, service_ids)
+        found = {k.id: k for k in await kpi_store.list_kpis(con, ids=[k for _, k in pairs])}
+        chosen = {service_id: found[kpi_id] for service_id, kpi_id in pairs}
     ids = sorted({k.id for k in chosen.values()})
     return AvailabilityTargets(services, chosen, await target_store.targets_by_kpi(con, ids))
 
@@ -349,3 +387,11 @@ async def objective_targets(
 async def revenue_per_hour(con: Connection, service_ids: Sequence[int]) -> dict[int, float]:
     services = await service_store.services_by_id(con, service_ids)
     return {s.id: s.revenue_per_hour or 0.0 for s in services}
+
+
+async def availability_kpis_of_services(
+    con: Connection, service_ids: Sequence[int]
+) -> list[tuple[int, int]]:
+    """(service id, KPI id): the builtin availability KPI whose targets apply to each service."""
+    rows = await con.fetch(q("availability_kpis_of_services"), list(service_ids))
+    return [(r["service_id"], r["kpi_id"]) for r in rows]
