@@ -142,21 +142,6 @@ async def _fetch_planned(con: Connection, name: str, *args: Any) -> list[Any]:
     return rows
 
 
-async def outage_seconds(con: Connection, *args: Any) -> list[Any]:
-    """Rows of outage seconds per window and service (see the query for the arguments)."""
-    return await _fetch_planned(con, "outage_seconds", *args)
-
-
-async def incident_stats(con: Connection, *args: Any) -> list[Any]:
-    """Rows of incident figures per window, overall, by severity and by service."""
-    return await _fetch_planned(con, "incident_stats", *args)
-
-
-async def change_stats(con: Connection, *args: Any) -> list[Any]:
-    """Rows of DORA figures per window."""
-    return await _fetch_planned(con, "change_stats", *args)
-
-
 def _arrays(windows: Sequence[Period]) -> tuple[list[dt.datetime], list[dt.datetime]]:
     return [w.start for w in windows], [w.end for w in windows]
 
@@ -164,6 +149,43 @@ def _arrays(windows: Sequence[Period]) -> tuple[list[dt.datetime], list[dt.datet
 def _span(windows: Sequence[Period]) -> tuple[dt.datetime, dt.datetime]:
     """The earliest start and the latest end: the rows a metric query reads."""
     return min(w.start for w in windows), max(w.end for w in windows)
+
+
+async def outage_seconds(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period], now: dt.datetime,
+    severities: list[str] | None,
+) -> list[Any]:  # fmt: skip
+    """Rows (n: window number from 1, service_id, seconds, incidents) of the services'
+    merged outage seconds in each window."""
+    starts, ends = _arrays(windows)
+    return await _fetch_planned(
+        con, "outage_seconds", list(service_ids), starts, ends, now, *_span(windows), severities
+    )
+
+
+async def incident_stats(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period],
+    severities: list[str] | None,
+) -> list[Any]:  # fmt: skip
+    """Rows of incident figures per window (n from 1): overall (level 3), by service (level
+    2) and by severity."""
+    starts, ends = _arrays(windows)
+    return await _fetch_planned(
+        con, "incident_stats", list(service_ids), starts, ends, *_span(windows), severities
+    )
+
+
+async def change_stats(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period], only: MetricFilter,
+    window_services: Sequence[int] | None,
+) -> list[Any]:  # fmt: skip
+    """Rows of DORA figures per window (n from 1)."""
+    starts, ends = _arrays(windows)
+    return await _fetch_planned(
+        con, "change_stats", list(service_ids), starts, ends, *_span(windows),
+        only.environments, only.change_kinds,
+        None if window_services is None else list(window_services),
+    )  # fmt: skip
 
 
 async def outages(
@@ -174,11 +196,7 @@ async def outages(
     result: list[dict[int, Outage]] = [{} for _ in windows]
     if not windows or not scope.service_ids:
         return result
-    starts, ends = _arrays(windows)
-    rows = await outage_seconds(
-        con, list(scope.service_ids), starts, ends, now, *_span(windows),
-        only.severities,
-    )  # fmt: skip
+    rows = await outage_seconds(con, scope.service_ids, windows, now, only.severities)
     for r in rows:
         result[r["n"] - 1][r["service_id"]] = Outage(r["seconds"], r["incidents"])
     return result
@@ -217,11 +235,7 @@ async def incidents(
     by_severity: list[dict[Severity, IncidentFigures]] = [{} for _ in windows]
     by_service: list[dict[int, IncidentFigures]] = [{} for _ in windows]
     if windows and scope.service_ids:
-        starts, ends = _arrays(windows)
-        rows = await incident_stats(
-            con, list(scope.service_ids), starts, ends, *_span(windows),
-            only.severities,
-        )  # fmt: skip
+        rows = await incident_stats(con, scope.service_ids, windows, only.severities)
         for r in rows:
             i = r["n"] - 1
             if r["level"] == 3:
@@ -243,12 +257,7 @@ async def changes(
     counts that one service's changes only)."""
     result = [ChangeFigures() for _ in windows]
     if windows and scope.service_ids:
-        starts, ends = _arrays(windows)
-        rows = await change_stats(
-            con, list(scope.service_ids), starts, ends, *_span(windows),
-            only.environments, only.change_kinds,
-            None if window_services is None else list(window_services),
-        )  # fmt: skip
+        rows = await change_stats(con, scope.service_ids, windows, only, window_services)
         for r in rows:
             data = dict(r.items())
             index = data.pop("n") - 1
