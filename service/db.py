@@ -157,7 +157,7 @@ def queries(area: str) -> dict[str, str]:
 
 
 def sql(area: str, name: str) -> str:
-    """One named statement: sql("catalog", "list_teams")."""
+    """One named statement: sql("teams", "list_teams")."""
     return queries(area)[name]
 
 
