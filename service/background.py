@@ -18,7 +18,8 @@ from service.clock import Clock
 from service.config import Settings
 from service.db import Database
 from service.notify import outbox
-from service.store import evaluation, idempotency
+from service.store import idempotency
+from service.usecases import evaluation
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,9 @@ from service.kpi.periods import Period
 from service.models.enums import Cadence
 from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source
-from service.store import catalog, evaluation, sources
+from service.store import catalog, sources
 from service.store import ingest as ingest_store
+from service.usecases import evaluation
 
 #: Incidents or changes rebuilt per read.
 BATCH = 500

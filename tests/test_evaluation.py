@@ -18,7 +18,8 @@ import pytest
 from service import db as dbmod
 from service.config import Settings
 from service.kpi.periods import Period
-from service.store import catalog, evaluation
+from service.store import catalog
+from service.usecases import evaluation
 from tests.conftest import app_client
 
 Headers = dict[str, str]

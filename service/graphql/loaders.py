@@ -19,12 +19,13 @@ from service.models.enums import Grain
 from service.models.incidents import Change, Incident, TimelineEntry
 from service.models.observations import SeriesPoint
 from service.models.reports import AvailabilityReport
-from service.models.statuses import KpiStatus
+from service.models.statuses import KpiStatus, ScopeRef
 from service.store import catalog as store
-from service.store import evaluation, ingest, portal
+from service.store import ingest, portal
 from service.store import reports as report_store
-from service.store.evaluation import ScopeRef
+from service.store import statuses as status_store
 from service.usecases import measure
+from service.usecases import statuses as evaluation
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -137,7 +138,7 @@ def _histories(db: Database) -> DataLoader[HistoryKey, list[KpiStatus]]:
                     con, [(k.kpi_id, k.service_id) for k in page], before=before, limit=limit
                 )
                 for k, statuses in zip(page, rows, strict=True):
-                    found[k] = [evaluation.stored_status(r, k.kpi_key, k.slug) for r in statuses]
+                    found[k] = [status_store.stored_status(r, k.kpi_key, k.slug) for r in statuses]
         return [found[k] for k in keys]
 
     return DataLoader(load)

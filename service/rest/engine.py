@@ -13,7 +13,8 @@ from service.models.instants import Instant
 from service.models.reports import GovernanceGap, Scorecard, ServiceReport
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.rest.endpoint import Call, Endpoint, id_param, path_param
-from service.store import catalog, evaluation, metrics, reports
+from service.store import catalog, metrics, reports
+from service.usecases import escalation, evaluation, statuses
 
 
 class PeriodQuery(BaseModel):
@@ -30,7 +31,7 @@ async def kpi_status(call: Call) -> KpiStatus:
     query: PeriodQuery = call.query
     async with call.connection() as con:
         kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
-        return await evaluation.status_for(
+        return await statuses.status_for(
             con, kpi, service=query.service, on=query.period, now=call.now()
         )
 
@@ -49,7 +50,7 @@ async def kpi_status_history(call: Call) -> list[KpiStatus]:
         service_id = None
         if query.service is not None:
             (service_id,) = await catalog.service_ids(con, [query.service], field="service")
-        return await evaluation.history(
+        return await statuses.history(
             con, kpi, service_id=service_id, slug=query.service, before=query.before,
             limit=query.limit,
         )  # fmt: skip
@@ -97,14 +98,14 @@ async def list_escalations(call: Call) -> list[Escalation]:
     """Newest first, each with its events."""
     query: EscalationQuery = call.query
     async with call.connection() as con:
-        return await evaluation.list_escalations(
+        return await escalation.list_escalations(
             con, state=query.state, kpi=query.kpi, limit=query.limit
         )
 
 
 async def get_escalation(call: Call) -> Escalation:
     async with call.connection() as con:
-        found = await evaluation.list_escalations(con, escalation_id=id_param(call), limit=1)
+        found = await escalation.list_escalations(con, escalation_id=id_param(call), limit=1)
     if not found:
         raise NotFound(f"no escalation {id_param(call)}")
     return found[0]
@@ -114,14 +115,14 @@ async def acknowledge_escalation(call: Call) -> Escalation:
     """Stops the steps that wait for an acknowledgement; breach-count steps still fire."""
     body: EscalationAction = call.body
     async with call.connection() as con:
-        return await evaluation.act(con, id_param(call), "acknowledge", body.by, body.note,
+        return await escalation.act(con, id_param(call), "acknowledge", body.by, body.note,
                                     call.now())  # fmt: skip
 
 
 async def resolve_escalation(call: Call) -> Escalation:
     body: EscalationAction = call.body
     async with call.connection() as con:
-        return await evaluation.act(con, id_param(call), "resolve", body.by, body.note,
+        return await escalation.act(con, id_param(call), "resolve", body.by, body.note,
                                     call.now())  # fmt: skip
 
 

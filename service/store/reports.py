@@ -35,8 +35,9 @@ from service.models.reports import (
     Window,
 )
 from service.models.statuses import KpiStatus
-from service.store import catalog, evaluation, metrics
+from service.store import catalog, metrics
 from service.store.metrics import MetricScope
+from service.usecases import statuses as evaluation
 
 #: A board reads a scorecard best with at most this many KPIs.
 BOARD_LIMIT = 8

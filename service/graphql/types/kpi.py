@@ -27,8 +27,9 @@ from service.models.catalog import Target as TargetModel
 from service.models.enums import ChangeKind, Scope
 from service.models.instants import check_instant
 from service.models.statuses import KpiStatus as StatusModel
-from service.store import catalog, evaluation, metrics
+from service.store import catalog, metrics
 from service.usecases import measure
+from service.usecases import statuses as evaluation
 
 if TYPE_CHECKING:
     from service.graphql.types.outcome import Outcome
