@@ -14,7 +14,7 @@ import pytest
 from service import db as dbmod
 from service import doctor
 from service.config import Settings
-from service.notify import outbox
+from service.usecases import notifications as outbox
 
 Headers = dict[str, str]
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)

@@ -26,9 +26,9 @@ from service.models.catalog import EscalationStep, KpiIn, ServiceIn, TargetIn
 from service.models.enums import Aggregation, Cadence, Channel, Direction
 from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
-from service.notify import outbox
 from service.store import catalog, observations
 from service.usecases import escalation, evaluation
+from service.usecases import notifications as outbox
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.notify.receiver import LOOPBACK, Receiver, serving
 from tests.test_evaluation import (

@@ -20,8 +20,8 @@ from service.kpi.escalation import EscalationState, due_steps
 from service.models.catalog import Kpi
 from service.models.enums import Channel, Status
 from service.models.statuses import Escalation, KpiStatus, OpenEscalation, ScopeRef
-from service.notify import outbox
 from service.store import catalog, escalations, statuses
+from service.usecases import notifications
 
 
 def step_payload(
@@ -67,7 +67,7 @@ async def fire_steps(
         if not await escalations.record_event(con, esc.id, "step", position, now, detail):
             continue  # fired already, by another evaluation
         if step.channel is Channel.WEBHOOK:
-            await outbox.enqueue(
+            await notifications.enqueue(
                 con, escalation_id=esc.id, position=position, url=step.address,
                 event_type="kpi.escalation.step",
                 payload=step_payload("kpi.escalation.step", kpi, st, esc, service, position,
