@@ -22,9 +22,9 @@ from service.models.reports import AvailabilityReport
 from service.models.statuses import KpiStatus, ScopeRef
 from service.store import catalog as store
 from service.store import ingest, portal
-from service.store import reports as report_store
 from service.store import statuses as status_store
 from service.usecases import measure
+from service.usecases import reports as leader_reports
 from service.usecases import statuses as evaluation
 
 K = TypeVar("K")
@@ -247,8 +247,8 @@ class Loaders:
             for window, now, key in {(k.window, k.now, k.kpi) for k in keys}:
                 ids = sorted({k.service_id for k in keys
                               if (k.window, k.now, k.kpi) == (window, now, key)})  # fmt: skip
-                objective = await report_store.availability_kpi(con, key)
-                reports = await report_store.availability_by_service(
+                objective = await leader_reports.availability_kpi(con, key)
+                reports = await leader_reports.availability_by_service(
                     con, ids, window, now, objective
                 )
                 for sid, report in reports.items():

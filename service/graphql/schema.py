@@ -67,8 +67,7 @@ from service.models.instants import check_instant
 from service.models.statuses import EscalationAction
 from service.store import catalog as store
 from service.store import ingest as ingest_store
-from service.store import reports
-from service.usecases import escalation, evaluation
+from service.usecases import escalation, evaluation, reports
 
 N = TypeVar("N")
 log = logging.getLogger(__name__)

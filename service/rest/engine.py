@@ -13,8 +13,8 @@ from service.models.instants import Instant
 from service.models.reports import GovernanceGap, Scorecard, ServiceReport
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.rest.endpoint import Call, Endpoint, id_param, path_param
-from service.store import catalog, metrics, reports
-from service.usecases import escalation, evaluation, statuses
+from service.store import catalog, metrics
+from service.usecases import escalation, evaluation, reports, statuses
 
 
 class PeriodQuery(BaseModel):
