@@ -25,7 +25,7 @@ from service.store import ingest, portal
 from service.store import statuses as status_store
 from service.usecases import measure
 from service.usecases import reports as leader_reports
-from service.usecases import statuses as evaluation
+from service.usecases import statuses as status_reads
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -168,7 +168,7 @@ class ServiceSeriesKey:
 
 def _service_statuses(db: Database) -> DataLoader[ServiceStatusKey, KpiStatus | None]:
     """(KPI, service) statuses: the stored ones in one statement, the rest computed for each
-    KPI's services together (evaluation.service_statuses); None for a KPI without cadence."""
+    KPI's services together (status_reads.service_statuses); None for a KPI without cadence."""
 
     async def load(keys: list[ServiceStatusKey]) -> list[KpiStatus | None]:
         found: dict[ServiceStatusKey, KpiStatus] = {}
@@ -183,7 +183,7 @@ def _service_statuses(db: Database) -> DataLoader[ServiceStatusKey, KpiStatus | 
                                               services[k.service_id].tier))
                     for k in group if k.kpi_id in kpis and k.service_id in services
                 ]  # fmt: skip
-                statuses = await evaluation.service_statuses(con, pairs, on=on, now=now)
+                statuses = await status_reads.service_statuses(con, pairs, on=on, now=now)
                 for k in group:
                     if (k.kpi_id, k.service_id) in statuses:
                         found[k] = statuses[(k.kpi_id, k.service_id)]

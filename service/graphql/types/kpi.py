@@ -28,8 +28,7 @@ from service.models.enums import ChangeKind, Scope
 from service.models.instants import check_instant
 from service.models.statuses import KpiStatus as StatusModel
 from service.store import catalog, metrics
-from service.usecases import measure
-from service.usecases import statuses as evaluation
+from service.usecases import measure, statuses
 
 if TYPE_CHECKING:
     from service.graphql.types.outcome import Outcome
@@ -240,7 +239,7 @@ class Kpi:
     ) -> KpiStatus:
         on = check_instant("period", period)
         async with info.context.db.acquire() as con:
-            st = await evaluation.status_for(
+            st = await statuses.status_for(
                 con, self.model, service=service, on=on, now=info.context.now()
             )
         return convert(KpiStatus, st)  # type: ignore[no-any-return]
