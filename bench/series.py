@@ -38,7 +38,8 @@ from service import db as dbmod
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
 from service.models.reports import Scorecard
-from service.store import evaluation, kpis, metrics, reports
+from service.store import kpis, metrics
+from service.usecases import evaluation, reports
 from service.usecases import measure as kpi_measure
 
 #: Warm-up runs of each side: past the five custom plans after which Postgres may keep a

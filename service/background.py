@@ -17,8 +17,8 @@ from service import outbound
 from service.clock import Clock
 from service.config import Settings
 from service.db import Database
-from service.notify import outbox
-from service.store import evaluation, idempotency
+from service.store import idempotency
+from service.usecases import evaluation, notifications
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,9 @@ async def tick(
     configured = settings.notify_secret.get_secret_value() if settings.notify_secret else None
     async with db.acquire() as con:
         statuses = await evaluation.evaluate_due(con, now)
-        secret = await outbox.signing_secret(con, configured)
+        secret = await notifications.signing_secret(con, configured)
         await idempotency.purge(con, before=now - IDEMPOTENCY_TTL)
-    report = await outbox.deliver_due(
+    report = await notifications.deliver_due(
         db, http, secret, now=now, timeout=settings.notify_timeout_seconds,
         allow=outbound.AllowList.parse(settings.outbound_allow),
     )  # fmt: skip

@@ -13,8 +13,8 @@ import pytest
 
 from service import db as dbmod
 from service.config import Settings
-from service.notify import outbox
 from service.usecases import doctor
+from service.usecases import notifications as outbox
 
 Headers = dict[str, str]
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)

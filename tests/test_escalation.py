@@ -26,9 +26,9 @@ from service.models.catalog import EscalationStep, KpiIn, ServiceIn, TargetIn
 from service.models.enums import Aggregation, Cadence, Channel, Direction
 from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
-from service.notify import outbox
-from service.store import evaluation, kpis, observations
-from service.usecases import catalog
+from service.store import kpis, observations
+from service.usecases import catalog, escalation, evaluation
+from service.usecases import notifications as outbox
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.notify.receiver import LOOPBACK, Receiver, serving
 from tests.test_evaluation import (
@@ -181,9 +181,9 @@ async def test_an_escalation_follows_the_path_and_closes_on_recovery(
     assert [n["position"] for n in await notifications(api, admin)] == [1, 2]
 
     # The third step waits 30 unacknowledged minutes from the opening.
-    assert await evaluation.advance_waiting(con, T1 + minutes(29)) == 0
+    assert await escalation.advance_waiting(con, T1 + minutes(29)) == 0
     assert (await the_escalation(api, reader))["steps_fired"] == 2
-    assert await evaluation.advance_waiting(con, T1 + minutes(31)) == 1
+    assert await escalation.advance_waiting(con, T1 + minutes(31)) == 1
     esc = await the_escalation(api, reader)
     assert esc["steps_fired"] == 3
     assert events(esc)[-1] == ("step", 3)
@@ -191,7 +191,7 @@ async def test_an_escalation_follows_the_path_and_closes_on_recovery(
     queued_all = await notifications(api, admin)
     assert [n["position"] for n in queued_all] == [1, 2, 3]
     assert queued_all[2]["payload"]["step"] == {"position": 3, "who": "cio"}
-    assert await evaluation.advance_waiting(con, T1 + minutes(90)) == 0  # nothing left
+    assert await escalation.advance_waiting(con, T1 + minutes(90)) == 0  # nothing left
 
     # March meets the target: closed as recovered.
     april = dt.datetime(2031, 4, 1, 9, 0, tzinfo=UTC)
@@ -243,8 +243,8 @@ async def test_acknowledging_stops_the_time_based_step(
     await evaluate_at(api, admin, clock, T1 + minutes(10), FEB)
     esc = await the_escalation(api, reader)
     assert (esc["state"], esc["breached_periods"], esc["steps_fired"]) == ("acknowledged", 2, 2)
-    assert await evaluation.advance_waiting(con, T1 + minutes(31)) == 0
-    assert await evaluation.advance_waiting(con, T1 + dt.timedelta(days=3)) == 0
+    assert await escalation.advance_waiting(con, T1 + minutes(31)) == 0
+    assert await escalation.advance_waiting(con, T1 + dt.timedelta(days=3)) == 0
     # Still breached in March: counted, but the unacknowledged step stays unfired.
     await observe(api, admin, "orders", [(MAR + dt.timedelta(days=20), -100.0)])  # 50 in all
     st = await evaluate_at(api, admin, clock, dt.datetime(2031, 4, 1, 9, tzinfo=UTC), MAR)
@@ -268,7 +268,7 @@ async def test_steps_fire_in_order_and_wait_for_the_ones_before(
     await breaching_kpi(api, admin, ingester, receiver.url)
     await evaluate_at(api, admin, clock, T1, JAN)
     # Step 3's 30 minutes are long over, but step 2 (two breached periods) comes first.
-    assert await evaluation.advance_waiting(con, T1 + dt.timedelta(hours=2)) == 0
+    assert await escalation.advance_waiting(con, T1 + dt.timedelta(hours=2)) == 0
     assert events(await the_escalation(api, reader)) == [("opened", None), ("step", 1)]
 
     # February's breach makes step 2 due, and step 3 right after it.
@@ -687,7 +687,7 @@ async def test_a_time_based_step_names_the_breach_too(
     await breaching_kpi(api, admin, ingester, receiver.url)
     await evaluate_at(api, admin, clock, T1, JAN)
     await evaluate_at(api, admin, clock, T1 + minutes(10), FEB)
-    assert await evaluation.advance_waiting(con, T1 + minutes(31)) == 1
+    assert await escalation.advance_waiting(con, T1 + minutes(31)) == 1
     second, third = (await notifications(api, admin))[1:]
     assert third["payload"]["step"] == {"position": 3, "who": "cio"}
     # Whoever the third step reaches learns what is breached, like the others: the KPI, the

@@ -22,7 +22,7 @@ from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
 from service.models.enums import Scope
-from service.notify import outbox
+from service.usecases import notifications as outbox
 from service.usecases import tokens
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.ingest.fixtures import fixture_bytes

@@ -14,7 +14,8 @@ import pytest
 
 from service import db as dbmod
 from service import outbound
-from service.notify import outbox, signing
+from service.notify import signing
+from service.usecases import notifications as outbox
 from tests.conftest import SingleConnectionDatabase
 from tests.notify.receiver import LOOPBACK, Receiver, serving
 

@@ -52,7 +52,8 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_notify_secret(args: argparse.Namespace, settings: Settings) -> int:
-    from service.notify import outbox, signing
+    from service.notify import signing
+    from service.usecases import notifications
 
     configured = settings.notify_secret.get_secret_value() if settings.notify_secret else None
     if configured is not None:
@@ -64,7 +65,7 @@ def cmd_notify_secret(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     async def work(con: Connection) -> int:
-        print(signing.format_secret(await outbox.signing_secret(con, None)))
+        print(signing.format_secret(await notifications.signing_secret(con, None)))
         return 0
 
     return run(settings, work)

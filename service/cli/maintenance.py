@@ -89,7 +89,7 @@ def cmd_recompute(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from service.clock import utc_now
     from service.models.instants import check_instant
-    from service.store import evaluation
+    from service.usecases import evaluation
 
     on = None
     if args.period:

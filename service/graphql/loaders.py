@@ -19,16 +19,17 @@ from service.models.enums import Grain
 from service.models.incidents import Change, Incident, TimelineEntry
 from service.models.observations import SeriesPoint
 from service.models.reports import AvailabilityReport
-from service.models.statuses import KpiStatus
-from service.store import evaluation, ingest, portal, targets
+from service.models.statuses import KpiStatus, ScopeRef
+from service.store import ingest, portal, targets
 from service.store import kpis as kpi_store
 from service.store import links as link_store
 from service.store import outcomes as outcome_store
-from service.store import reports as report_store
 from service.store import services as service_store
+from service.store import statuses as status_store
 from service.store import teams as team_store
-from service.store.evaluation import ScopeRef
 from service.usecases import measure
+from service.usecases import reports as leader_reports
+from service.usecases import statuses as status_reads
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -141,7 +142,7 @@ def _histories(db: Database) -> DataLoader[HistoryKey, list[KpiStatus]]:
                     con, [(k.kpi_id, k.service_id) for k in page], before=before, limit=limit
                 )
                 for k, statuses in zip(page, rows, strict=True):
-                    found[k] = [evaluation.stored_status(r, k.kpi_key, k.slug) for r in statuses]
+                    found[k] = [status_store.as_status(r, k.kpi_key, k.slug) for r in statuses]
         return [found[k] for k in keys]
 
     return DataLoader(load)
@@ -171,7 +172,7 @@ class ServiceSeriesKey:
 
 def _service_statuses(db: Database) -> DataLoader[ServiceStatusKey, KpiStatus | None]:
     """(KPI, service) statuses: the stored ones in one statement, the rest computed for each
-    KPI's services together (evaluation.service_statuses); None for a KPI without cadence."""
+    KPI's services together (status_reads.service_statuses); None for a KPI without cadence."""
 
     async def load(keys: list[ServiceStatusKey]) -> list[KpiStatus | None]:
         found: dict[ServiceStatusKey, KpiStatus] = {}
@@ -186,7 +187,7 @@ def _service_statuses(db: Database) -> DataLoader[ServiceStatusKey, KpiStatus | 
                                               services[k.service_id].tier))
                     for k in group if k.kpi_id in kpis and k.service_id in services
                 ]  # fmt: skip
-                statuses = await evaluation.service_statuses(con, pairs, on=on, now=now)
+                statuses = await status_reads.service_statuses(con, pairs, on=on, now=now)
                 for k in group:
                     if (k.kpi_id, k.service_id) in statuses:
                         found[k] = statuses[(k.kpi_id, k.service_id)]
@@ -250,8 +251,8 @@ class Loaders:
             for window, now, key in {(k.window, k.now, k.kpi) for k in keys}:
                 ids = sorted({k.service_id for k in keys
                               if (k.window, k.now, k.kpi) == (window, now, key)})  # fmt: skip
-                objective = await report_store.availability_kpi(con, key)
-                reports = await report_store.availability_by_service(
+                objective = await leader_reports.availability_kpi(con, key)
+                reports = await leader_reports.availability_by_service(
                     con, ids, window, now, objective
                 )
                 for sid, report in reports.items():

@@ -65,13 +65,13 @@ from service.models import catalog as models
 from service.models.enums import Scope
 from service.models.instants import check_instant
 from service.models.statuses import EscalationAction
-from service.store import evaluation, locks, reports
 from service.store import ingest as ingest_store
 from service.store import kpis as kpi_store
+from service.store import locks
 from service.store import outcomes as outcome_store
 from service.store import services as service_store
 from service.store import teams as team_store
-from service.usecases import catalog
+from service.usecases import catalog, escalation, evaluation, reports
 
 N = TypeVar("N")
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class Query:
     ) -> Page[Escalation]:  # fmt: skip
         size = page_size(first)
         async with info.context.db.acquire() as con:
-            found = await evaluation.list_escalations(
+            found = await escalation.list_escalations(
                 con, state=state, kpi=kpi, before_id=decode_cursor(after), limit=size + 1
             )
         return _page(found, size, lambda e: convert(Escalation, e))
@@ -393,7 +393,7 @@ async def _act(info: Info, id: int, action: str, by: str, note: str | None) -> A
             body = EscalationAction(by=by, note=note)
         except ValidationError as exc:
             raise from_pydantic(exc) from exc
-        done = await evaluation.act(con, id, action, body.by, body.note, info.context.now())
+        done = await escalation.act(con, id, action, body.by, body.note, info.context.now())
         return convert(Escalation, done)  # type: ignore[no-any-return]
 
     return await _attempt(info, work)

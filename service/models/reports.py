@@ -8,6 +8,7 @@ and recovery times in hours), money in the cost records' currency.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
@@ -185,3 +186,25 @@ class GovernanceGap(BaseModel):
     missing: list[str] = Field(
         description="business_owner, technology_owner, cadence, target, escalation_path."
     )
+
+
+@dataclass(frozen=True)
+class OutageNow:
+    """A service down now: its outage incidents under way, the worst severity among them and
+    the start of the stretch under way."""
+
+    service_id: int
+    worst: str
+    incidents: int
+    since: dt.datetime
+
+
+@dataclass(frozen=True)
+class BreachedStatus:
+    """A (KPI, service) whose latest stored status is breached, from the period starting at
+    `period_start`."""
+
+    kpi_id: int
+    key: str
+    service_id: int
+    period_start: dt.datetime

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
 from service.models.catalog import Body, Owner, Text
 from service.models.enums import Cadence, Status, TargetScope, Trend
+
+
+@dataclass(frozen=True)
+class ScopeRef:
+    """What a status is about: the KPI overall (service None) or one service."""
+
+    service_id: int | None
+    slug: str | None
+    tier: int | None
+
+
+OVERALL = ScopeRef(None, None, None)
 
 
 class StatusDriver(BaseModel):
@@ -49,6 +62,20 @@ class KpiStatus(BaseModel):
         "computed, never stored, and will still move.",
     )
     evaluated_at: dt.datetime | None = Field(description="Null when computed, not stored.")
+
+
+@dataclass(frozen=True)
+class OpenEscalation:
+    """An escalation not resolved yet, as its steps are decided from (locked while read)."""
+
+    id: int
+    kpi_id: int
+    service_id: int | None
+    state: str
+    opened_at: dt.datetime
+    last_period: dt.datetime
+    breached_periods: int
+    steps_fired: int
 
 
 class EscalationEvent(BaseModel):

@@ -13,7 +13,10 @@ from service.models.instants import Instant
 from service.models.reports import GovernanceGap, Scorecard, ServiceReport
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.rest.endpoint import Call, Endpoint, id_param, path_param
-from service.store import evaluation, kpis, metrics, reports, services
+from service.store import kpis, metrics, services
+from service.store import kpis as kpi_store
+from service.store import services as service_store
+from service.usecases import escalation, evaluation, reports, statuses
 
 
 class PeriodQuery(BaseModel):
@@ -29,8 +32,8 @@ async def kpi_status(call: Call) -> KpiStatus:
     """Stored if evaluated, else computed now (evaluated_at null)."""
     query: PeriodQuery = call.query
     async with call.connection() as con:
-        kpi = await kpis.get_kpi(con, key=path_param(call, "key"))
-        return await evaluation.status_for(
+        kpi = await kpi_store.get_kpi(con, key=path_param(call, "key"))
+        return await statuses.status_for(
             con, kpi, service=query.service, on=query.period, now=call.now()
         )
 
@@ -48,8 +51,8 @@ async def kpi_status_history(call: Call) -> list[KpiStatus]:
         kpi = await kpis.get_kpi(con, key=path_param(call, "key"))
         service_id = None
         if query.service is not None:
-            (service_id,) = await services.service_ids(con, [query.service], field="service")
-        return await evaluation.history(
+            (service_id,) = await service_store.service_ids(con, [query.service], field="service")
+        return await statuses.history(
             con, kpi, service_id=service_id, slug=query.service, before=query.before,
             limit=query.limit,
         )  # fmt: skip
@@ -97,14 +100,14 @@ async def list_escalations(call: Call) -> list[Escalation]:
     """Newest first, each with its events."""
     query: EscalationQuery = call.query
     async with call.connection() as con:
-        return await evaluation.list_escalations(
+        return await escalation.list_escalations(
             con, state=query.state, kpi=query.kpi, limit=query.limit
         )
 
 
 async def get_escalation(call: Call) -> Escalation:
     async with call.connection() as con:
-        found = await evaluation.list_escalations(con, escalation_id=id_param(call), limit=1)
+        found = await escalation.list_escalations(con, escalation_id=id_param(call), limit=1)
     if not found:
         raise NotFound(f"no escalation {id_param(call)}")
     return found[0]
@@ -114,14 +117,14 @@ async def acknowledge_escalation(call: Call) -> Escalation:
     """Stops the steps that wait for an acknowledgement; breach-count steps still fire."""
     body: EscalationAction = call.body
     async with call.connection() as con:
-        return await evaluation.act(con, id_param(call), "acknowledge", body.by, body.note,
+        return await escalation.act(con, id_param(call), "acknowledge", body.by, body.note,
                                     call.now())  # fmt: skip
 
 
 async def resolve_escalation(call: Call) -> Escalation:
     body: EscalationAction = call.body
     async with call.connection() as con:
-        return await evaluation.act(con, id_param(call), "resolve", body.by, body.note,
+        return await escalation.act(con, id_param(call), "resolve", body.by, body.note,
                                     call.now())  # fmt: skip
 
 

@@ -6,20 +6,21 @@ from pydantic import BaseModel, Field
 
 from service.models.catalog import RowId
 from service.models.enums import Scope
-from service.notify import outbox
+from service.models.notifications import Notification, NotificationState
 from service.rest.endpoint import Call, Endpoint
+from service.usecases import notifications
 
 
 class NotificationQuery(BaseModel):
-    state: outbox.NotificationState | None = None
+    state: NotificationState | None = None
     before: RowId | None = Field(default=None, description="Page: ids below this.")
     limit: int = Field(default=100, ge=1, le=1000)
 
 
-async def list_notifications(call: Call) -> list[outbox.Notification]:
+async def list_notifications(call: Call) -> list[Notification]:
     query: NotificationQuery = call.query
     async with call.connection() as con:
-        return await outbox.list_notifications(
+        return await notifications.list_notifications(
             con, state=query.state, before_id=query.before, limit=query.limit
         )
 
@@ -27,7 +28,7 @@ async def list_notifications(call: Call) -> list[outbox.Notification]:
 ENDPOINTS = [
     Endpoint("GET", "/v1/notifications", list_notifications, Scope.ADMIN,
              "Notifications sent to webhook URLs, newest first, with every attempt",
-             "notifications", response=list[outbox.Notification], query=NotificationQuery,
+             "notifications", response=list[Notification], query=NotificationQuery,
              description="Each is signed per Standard Webhooks with the key that "
              "`kpi notify-secret` prints; webhook-id is message_id."),
 ]  # fmt: skip

@@ -36,10 +36,11 @@ from service.kpi.periods import Period
 from service.models.enums import Cadence
 from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source
-from service.store import evaluation, sources
 from service.store import kpis as kpi_store
 from service.store import recompute as store
+from service.store import sources
 from service.store.recompute import IncidentTimeline
+from service.usecases import evaluation
 
 #: Incidents or changes rebuilt per read.
 BATCH = 500

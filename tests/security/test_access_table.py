@@ -49,7 +49,8 @@ from service.ingest import signatures
 from service.logs import JsonFormatter
 from service.models import tokens as token_models
 from service.models.enums import Scope
-from service.notify import outbox, signing
+from service.notify import signing
+from service.usecases import notifications as outbox
 from service.usecases import tokens
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.notify.receiver import Receiver, free_port, serving

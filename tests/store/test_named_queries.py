@@ -21,11 +21,12 @@ COVERED = {
     for area in (
         "teams", "services", "outcomes", "kpis", "targets", "links", "locks", "costs", "doctor",
         "recompute", "tokens", "idempotency", "observations", "series", "metrics", "telemetry",
+        "statuses", "escalations", "outbox", "reports",
     )
 }  # fmt: skip
 
 #: Files whose statements are being reworked: not yet held to the rule.
-NOT_YET_COVERED = {"evaluation", "outbox", "reports", "portal", "ingest", "sources", "rejections"}
+NOT_YET_COVERED = {"portal", "ingest", "sources", "rejections"}
 
 
 def _referenced_names() -> set[str]:

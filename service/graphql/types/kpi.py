@@ -27,9 +27,9 @@ from service.models.catalog import Target as TargetModel
 from service.models.enums import ChangeKind, Scope
 from service.models.instants import check_instant
 from service.models.statuses import KpiStatus as StatusModel
-from service.store import evaluation, metrics
+from service.store import metrics
 from service.store import services as service_store
-from service.usecases import measure
+from service.usecases import measure, statuses
 
 if TYPE_CHECKING:
     from service.graphql.types.outcome import Outcome
@@ -240,7 +240,7 @@ class Kpi:
     ) -> KpiStatus:
         on = check_instant("period", period)
         async with info.context.db.acquire() as con:
-            st = await evaluation.status_for(
+            st = await statuses.status_for(
                 con, self.model, service=service, on=on, now=info.context.now()
             )
         return convert(KpiStatus, st)  # type: ignore[no-any-return]

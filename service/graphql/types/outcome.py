@@ -11,7 +11,7 @@ from service.graphql.types.common import Connection, Info, page_mapped, page_of_
 from service.graphql.types.reports import OutcomeHealth, ServiceAtRisk, convert
 from service.models.catalog import Outcome as OutcomeModel
 from service.models.instants import check_instant
-from service.store import reports
+from service.usecases import reports
 
 if TYPE_CHECKING:
     from service.graphql.types.kpi import Kpi

@@ -31,8 +31,8 @@ from service.models import enums
 from service.models.catalog import Service as ServiceModel
 from service.models.enums import ChangeStatus
 from service.models.instants import check_instant
-from service.store import reports
 from service.store.metrics import MetricScope
+from service.usecases import reports
 
 if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader

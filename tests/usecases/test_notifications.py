@@ -17,8 +17,9 @@ import pytest
 from service import db as dbmod
 from service.models.catalog import KpiIn
 from service.models.enums import Aggregation, Direction
-from service.notify import outbox, signing
-from service.usecases import catalog
+from service.models.notifications import Notification
+from service.notify import signing
+from service.usecases import catalog, notifications
 from tests.conftest import SingleConnectionDatabase
 from tests.notify.receiver import LOOPBACK, Receiver, free_port, serving
 
@@ -52,13 +53,15 @@ def db(con: dbmod.Connection) -> SingleConnectionDatabase:
 
 async def queue(con: dbmod.Connection, url: str, **kwargs: Any) -> int:
     args: dict[str, Any] = {"escalation_id": None, "position": None, "payload": PAYLOAD} | kwargs
-    outbox_id = await outbox.enqueue(con, url=url, event_type="kpi.escalation.step", **args)
+    outbox_id = await notifications.enqueue(con, url=url, event_type="kpi.escalation.step", **args)
     assert outbox_id is not None
     return outbox_id
 
 
-async def row(con: dbmod.Connection, outbox_id: int) -> outbox.Notification:
-    found = [n for n in await outbox.list_notifications(con, limit=1000) if n.id == outbox_id]
+async def row(con: dbmod.Connection, outbox_id: int) -> Notification:
+    found = [
+        n for n in await notifications.list_notifications(con, limit=1000) if n.id == outbox_id
+    ]
     assert len(found) == 1
     return found[0]
 
@@ -67,7 +70,7 @@ async def test_a_notification_is_delivered_once_signed(
     con: dbmod.Connection, db: SingleConnectionDatabase, receiver: Receiver, http: httpx.AsyncClient
 ) -> None:
     outbox_id = await queue(con, receiver.url)
-    report = await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
+    report = await notifications.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
     assert (report.delivered, report.retrying, report.failed) == ([outbox_id], [], [])
 
     assert len(receiver.received) == 1
@@ -89,7 +92,7 @@ async def test_a_notification_is_delivered_once_signed(
     assert notification.attempt_log[0].duration_ms > 0
 
     # delivered is done: nothing is sent again, however late
-    report = await outbox.deliver_due(
+    report = await notifications.deliver_due(
         db, http, SECRET, now=T0 + dt.timedelta(days=30), allow=LOOPBACK
     )
     assert report.attempted == 0
@@ -101,22 +104,22 @@ async def test_a_failed_attempt_is_retried_when_due_with_the_same_id(
 ) -> None:
     receiver.fail_first = 1
     outbox_id = await queue(con, receiver.url)
-    report = await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
+    report = await notifications.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
     assert report.retrying == [outbox_id]
     notification = await row(con, outbox_id)
     assert notification.state == "pending"
-    assert notification.next_attempt_at == T0 + outbox.backoff(1)
+    assert notification.next_attempt_at == T0 + notifications.backoff(1)
     assert notification.last_error == "HTTP 500"
     assert [(a.status_code, a.error) for a in notification.attempt_log] == [(500, None)]
 
-    due = T0 + outbox.backoff(1)
-    report = await outbox.deliver_due(
+    due = T0 + notifications.backoff(1)
+    report = await notifications.deliver_due(
         db, http, SECRET, now=due - dt.timedelta(seconds=1), allow=LOOPBACK
     )
     assert report.attempted == 0
     assert len(receiver.received) == 1
 
-    report = await outbox.deliver_due(db, http, SECRET, now=due, allow=LOOPBACK)
+    report = await notifications.deliver_due(db, http, SECRET, now=due, allow=LOOPBACK)
     assert report.delivered == [outbox_id]
     first, second = receiver.received
     assert first.valid and second.valid
@@ -134,7 +137,7 @@ async def test_an_unreachable_receiver_is_an_error_recorded(
     con: dbmod.Connection, db: SingleConnectionDatabase, http: httpx.AsyncClient
 ) -> None:
     outbox_id = await queue(con, f"http://127.0.0.1:{free_port()}/hook")
-    report = await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
+    report = await notifications.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
     assert report.retrying == [outbox_id]
     notification = await row(con, outbox_id)
     (attempt,) = notification.attempt_log
@@ -142,7 +145,7 @@ async def test_an_unreachable_receiver_is_an_error_recorded(
     # Said without the system's error text, address or port: nothing to map a network with.
     assert attempt.error == "no answer: the connection could not be made or was lost"
     assert notification.last_error == attempt.error
-    assert notification.next_attempt_at == T0 + outbox.backoff(1)
+    assert notification.next_attempt_at == T0 + notifications.backoff(1)
 
 
 async def test_a_slow_receiver_times_out(
@@ -150,7 +153,7 @@ async def test_a_slow_receiver_times_out(
 ) -> None:
     receiver.delay = 0.5
     outbox_id = await queue(con, receiver.url)
-    report = await outbox.deliver_due(db, http, SECRET, now=T0, timeout=0.1, allow=LOOPBACK)
+    report = await notifications.deliver_due(db, http, SECRET, now=T0, timeout=0.1, allow=LOOPBACK)
     assert report.retrying == [outbox_id]
     (attempt,) = (await row(con, outbox_id)).attempt_log
     assert (attempt.status_code, attempt.error) == (None, "no answer within 0.1 s")
@@ -163,28 +166,28 @@ async def test_after_max_attempts_it_is_failed_and_still_listed(
     receiver.fail_first = 1000
     outbox_id = await queue(con, receiver.url)
     now = T0
-    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
-        report = await outbox.deliver_due(db, http, SECRET, now=now, allow=LOOPBACK)
+    for attempt in range(1, notifications.MAX_ATTEMPTS + 1):
+        report = await notifications.deliver_due(db, http, SECRET, now=now, allow=LOOPBACK)
         notification = await row(con, outbox_id)
         assert notification.attempts == attempt
-        if attempt < outbox.MAX_ATTEMPTS:
+        if attempt < notifications.MAX_ATTEMPTS:
             assert report.retrying == [outbox_id]
-            assert notification.next_attempt_at == now + outbox.backoff(attempt)
+            assert notification.next_attempt_at == now + notifications.backoff(attempt)
             now = notification.next_attempt_at
     assert report.failed == [outbox_id]
-    assert len(receiver.received) == outbox.MAX_ATTEMPTS
+    assert len(receiver.received) == notifications.MAX_ATTEMPTS
     assert len({r.msg_id for r in receiver.received}) == 1
     assert all(r.valid for r in receiver.received)
 
-    report = await outbox.deliver_due(
+    report = await notifications.deliver_due(
         db, http, SECRET, now=now + dt.timedelta(days=30), allow=LOOPBACK
     )
     assert report.attempted == 0
-    failed = await outbox.list_notifications(con, state="failed")
+    failed = await notifications.list_notifications(con, state="failed")
     assert [n.id for n in failed] == [outbox_id]
     assert failed[0].last_error == "HTTP 500"
-    assert [a.status_code for a in failed[0].attempt_log] == [500] * outbox.MAX_ATTEMPTS
-    assert await outbox.list_notifications(con, state="pending") == []
+    assert [a.status_code for a in failed[0].attempt_log] == [500] * notifications.MAX_ATTEMPTS
+    assert await notifications.list_notifications(con, state="pending") == []
 
 
 async def test_gone_stops_at_once(
@@ -192,13 +195,13 @@ async def test_gone_stops_at_once(
 ) -> None:
     receiver.fail_first, receiver.fail_status = 1, 410
     outbox_id = await queue(con, receiver.url)
-    report = await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
+    report = await notifications.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
     assert report.failed == [outbox_id]
     assert (await row(con, outbox_id)).state == "failed"
 
 
 def test_backoff() -> None:
-    waits = [outbox.backoff(n) for n in range(1, 10)]
+    waits = [notifications.backoff(n) for n in range(1, 10)]
     assert waits == [
         dt.timedelta(seconds=10), dt.timedelta(seconds=30), dt.timedelta(minutes=2),
         dt.timedelta(minutes=10), dt.timedelta(minutes=30), dt.timedelta(hours=1),
@@ -227,20 +230,20 @@ async def test_a_crash_after_sending_means_sending_again_not_losing_it(
 ) -> None:
     outbox_id = await queue(con, receiver.url)
     with pytest.raises(RuntimeError, match="worker died"):
-        await outbox.deliver_due(
+        await notifications.deliver_due(
             CrashAfterSend(db), http, SECRET, now=T0, timeout=5, allow=LOOPBACK
         )
     assert len(receiver.received) == 1
     notification = await row(con, outbox_id)
-    lease_end = T0 + dt.timedelta(seconds=5) + outbox.LEASE_MARGIN
+    lease_end = T0 + dt.timedelta(seconds=5) + notifications.LEASE_MARGIN
     assert (notification.state, notification.next_attempt_at) == ("pending", lease_end)
 
     # claimed: no other worker sends it meanwhile
-    report = await outbox.deliver_due(
+    report = await notifications.deliver_due(
         db, http, SECRET, now=lease_end - dt.timedelta(seconds=1), allow=LOOPBACK
     )
     assert report.attempted == 0
-    report = await outbox.deliver_due(db, http, SECRET, now=lease_end, allow=LOOPBACK)
+    report = await notifications.deliver_due(db, http, SECRET, now=lease_end, allow=LOOPBACK)
     assert report.delivered == [outbox_id]
     first, second = receiver.received
     assert first.msg_id == second.msg_id
@@ -256,15 +259,15 @@ async def test_one_escalation_step_is_queued_once(con: dbmod.Connection) -> None
         kpi.id,
         T0,
     )
-    first = await outbox.enqueue(
+    first = await notifications.enqueue(
         con, escalation_id=escalation_id, position=1, url="http://127.0.0.1:9/a",
         event_type="kpi.escalation.step", payload=PAYLOAD,
     )  # fmt: skip
-    again = await outbox.enqueue(
+    again = await notifications.enqueue(
         con, escalation_id=escalation_id, position=1, url="http://127.0.0.1:9/b",
         event_type="kpi.escalation.step", payload={"other": True},
     )  # fmt: skip
-    next_step = await outbox.enqueue(
+    next_step = await notifications.enqueue(
         con, escalation_id=escalation_id, position=2, url="http://127.0.0.1:9/a",
         event_type="kpi.escalation.step", payload=PAYLOAD,
     )  # fmt: skip
@@ -276,14 +279,14 @@ async def test_one_escalation_step_is_queued_once(con: dbmod.Connection) -> None
 
 
 async def test_signing_secret_is_made_once(con: dbmod.Connection) -> None:
-    made = await outbox.signing_secret(con, None)
+    made = await notifications.signing_secret(con, None)
     assert len(made) == signing.SECRET_BYTES
-    assert await outbox.signing_secret(con, None) == made
+    assert await notifications.signing_secret(con, None) == made
     assert await con.fetchval("select count(*) from signing_key") == 1
     configured = signing.format_secret(SECRET)
-    assert await outbox.signing_secret(con, configured) == SECRET
+    assert await notifications.signing_secret(con, configured) == SECRET
     with pytest.raises(ValueError, match="whsec_"):
-        await outbox.signing_secret(con, "not-a-secret")
+        await notifications.signing_secret(con, "not-a-secret")
 
 
 # Committed data on separate connections: each test removes what it made.
@@ -305,11 +308,11 @@ async def test_two_first_calls_at_once_agree_on_the_signing_secret(
     try:
         tr = setup_con.transaction()
         await tr.start()
-        mine = await outbox.signing_secret(setup_con, None)
+        mine = await notifications.signing_secret(setup_con, None)
 
         async def theirs() -> bytes:
             async with other.transaction():
-                return await outbox.signing_secret(other, None)
+                return await notifications.signing_secret(other, None)
 
         waiting = asyncio.create_task(theirs())
         await asyncio.sleep(0.3)
@@ -317,7 +320,9 @@ async def test_two_first_calls_at_once_agree_on_the_signing_secret(
         await tr.commit()
         assert await waiting == mine
     finally:
-        await setup_con.execute("delete from signing_key where name = $1", outbox.SIGNING_KEY_NAME)
+        await setup_con.execute(
+            "delete from signing_key where name = $1", notifications.SIGNING_KEY_NAME
+        )
         await other.close()
 
 
@@ -332,7 +337,7 @@ async def test_two_workers_at_once_send_each_notification_exactly_once(
             async def worker(pool: Any) -> list[int]:
                 sent: list[int] = []
                 while True:
-                    report = await outbox.deliver_due(
+                    report = await notifications.deliver_due(
                         dbmod.PoolDatabase(pool), http, SECRET, limit=4, allow=LOOPBACK
                     )
                     if report.attempted == 0:
@@ -366,8 +371,10 @@ async def test_list_endpoint_shows_attempts_to_admins_only(
 ) -> None:
     receiver.fail_first = 1
     outbox_id = await queue(con, receiver.url)
-    await outbox.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
-    await outbox.deliver_due(db, http, SECRET, now=T0 + outbox.backoff(1), allow=LOOPBACK)
+    await notifications.deliver_due(db, http, SECRET, now=T0, allow=LOOPBACK)
+    await notifications.deliver_due(
+        db, http, SECRET, now=T0 + notifications.backoff(1), allow=LOOPBACK
+    )
 
     r = await client.get("/v1/notifications", params={"state": "delivered"}, headers=admin)
     assert r.status_code == 200, r.text
