@@ -19,7 +19,7 @@ from schemathesis.checks import is_check_class, load_all_checks
 from starlette.applications import Starlette
 
 from tests.spec import seed as seeding
-from tests.spec.accepted_deviations import accepted_deviations
+from tests.spec.accepted_deviations import ACCEPTED_DEVIATIONS, EVERY, accepted_deviations
 from tests.spec.common import ROOT, config
 from tests.spec.known_bugs import known_bugs
 
@@ -136,3 +136,18 @@ def test_openapi_contract(
             headers=headers,
             transport_kwargs={"app": spec_app},
         )
+
+
+def test_every_check_runs_and_each_deviation_names_a_check_and_an_operation() -> None:
+    names = {check.__name__ for check in CHECKS}
+    assert {
+        "not_a_server_error", "status_code_conformance", "content_type_conformance",
+        "response_headers_conformance", "response_schema_conformance",
+        "negative_data_rejection", "positive_data_acceptance", "missing_required_header",
+        "unsupported_method", "allow_header_conformance", "use_after_free",
+        "ensure_resource_availability", "ignored_auth",
+    } <= names  # fmt: skip
+    labels = {result.ok().label for result in SCHEMA.get_all_operations()}
+    for deviation in ACCEPTED_DEVIATIONS:
+        assert deviation.check in names, deviation
+        assert set(deviation.operations) <= labels | {EVERY}, deviation
