@@ -284,7 +284,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             "x-required-scope": "read",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["query"],
-                "properties": {"query": {"type": "string"},
+                "properties": {"query": {"type": "string", "minLength": 1},
                                "variables": {"type": ["object", "null"]},
                                "operationName": {"type": ["string", "null"]}}}}}},
             "responses": _graphql_responses(),

@@ -7,6 +7,8 @@ import base64
 import httpx
 
 from service import db as dbmod
+from service.app import all_endpoints
+from service.openapi import build_openapi
 
 Headers = dict[str, str]
 
@@ -78,6 +80,22 @@ async def test_nul_in_source_settings_is_422(client: httpx.AsyncClient, admin: H
         "production_envs": ["prod\u0000"]})  # fmt: skip
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "production_envs.0"
+
+
+async def test_an_empty_source_secret_is_422_and_the_spec_says_so(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    r = await client.post("/v1/sources", headers=admin,
+                          json={"name": "am", "kind": "alertmanager", "secret": ""})  # fmt: skip
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "secret"
+    # Documented, so that a client (or a schema-driven test) does not take "" as valid.
+    secret = build_openapi(all_endpoints())["components"]["schemas"]["SourceIn"]["properties"][
+        "secret"
+    ]
+    assert {"type": "string", "format": "password", "minLength": 1, "writeOnly": True} in (
+        secret["anyOf"]
+    )
 
 
 async def test_a_service_with_incidents_cannot_be_deleted(

@@ -1635,3 +1635,18 @@ async def test_a_body_that_is_not_a_json_object_is_a_400(
     )
     assert r.status_code == 400, r.text
     assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [("operationName", {}), ("operationName", 1), ("variables", []), ("variables", "x"),
+     ("query", None), ("query", 1)],
+)  # fmt: skip
+async def test_a_request_member_of_the_wrong_type_is_a_400(
+    client: httpx.AsyncClient, reader: dict[str, str], member: str, value: object
+) -> None:
+    body = {"query": "{ teams { nodes { slug } } }", member: value}
+    r = await client.post("/graphql", json=body, headers=reader)
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert member in r.json()["detail"]

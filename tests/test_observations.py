@@ -12,8 +12,9 @@ import orjson
 import pytest
 
 from service import db as dbmod
-from service.app import create_app
+from service.app import all_endpoints, create_app
 from service.config import Settings
+from service.openapi import build_openapi
 from tests.conftest import SingleConnectionDatabase
 from tests.conftest import app_client as clocked_client
 
@@ -1125,3 +1126,16 @@ async def test_scopes(
     async with clocked_client(con, settings, clock=lambda: utc(2024, 1, 2)) as at_the_time:
         assert (await ingest(at_the_time, ingester, batch))["inserted"] == 1
     assert buckets(await series(client, reader, "orders")) == [("2024-01-01T00:00:00Z", 1.0, 1)]
+
+
+@pytest.mark.parametrize("tier", ["0", "5"])
+async def test_series_of_a_tier_outside_1_to_4_is_422_as_the_spec_says(
+    client: httpx.AsyncClient, admin: dict[str, str], reader: dict[str, str], tier: str
+) -> None:
+    await create_kpi(client, admin, "metric", "sum")
+    resp = await series(client, reader, "metric", tier=tier)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0]["field"] == "tier"
+    params = build_openapi(all_endpoints())["paths"]["/v1/kpis/{key}/series"]["get"]["parameters"]
+    (schema,) = [p["schema"] for p in params if p["name"] == "tier"]
+    assert {"type": "integer", "minimum": 1, "maximum": 4} in schema["anyOf"]

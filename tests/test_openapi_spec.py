@@ -60,6 +60,9 @@ async def test_graphql_documents_what_it_answers(
     }  # fmt: skip
     assert set(responses["400"]["content"]) == {"application/problem+json"}
     assert set(responses["403"]["content"]) == {"application/problem+json", "application/json"}
+    # An empty query is a 400, so the spec does not count it valid.
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["query"] == {"type": "string", "minLength": 1}
     r = await client.post("/graphql", json={"query": ""}, headers=reader)
     assert r.status_code == 400, r.text
     assert r.headers["content-type"] == "application/problem+json"

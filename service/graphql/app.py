@@ -40,6 +40,22 @@ def wants_explorer(request: Request) -> bool:
     )
 
 
+#: The members of a GraphQL request: the JSON types each may have, and how to say them.
+_MEMBER_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "query": ((str,), "a string"),
+    "variables": ((dict, type(None)), "an object or null"),
+    "operationName": ((str, type(None)), "a string or null"),
+}
+
+
+def check_request_members(request: dict[str, object]) -> None:
+    """A 400 for a member of the wrong type, as GraphQL over HTTP asks (strawberry would
+    take `"operationName": {}` for none and run the query)."""
+    for name, (types, words) in _MEMBER_TYPES.items():
+        if name in request and not isinstance(request[name], types):
+            raise BadRequest(f"`{name}` must be {words}")
+
+
 async def _checked_body(request: Request, scope: AsgiScope, receive: Receive) -> Request:
     """The request with its body read under the REST limits (size, 413; pauses, 408) and, when
     JSON, checked to be an object (or a batch, which strawberry refuses) nested no deeper than
@@ -53,6 +69,8 @@ async def _checked_body(request: Request, scope: AsgiScope, receive: Receive) ->
             raise BadRequest(f"the body is not valid JSON: {exc}") from exc
         if not isinstance(parsed, dict | list):
             raise BadRequest("the body must be a JSON object: {query, variables, operationName}")
+        if isinstance(parsed, dict):
+            check_request_members(parsed)
         refuse_duplicate_keys(body)
     sent = False
 

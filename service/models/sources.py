@@ -44,7 +44,12 @@ class ServiceRule(Body):
 class SourceIn(Body):
     name: Slug
     kind: SourceKind
-    secret: Annotated[SecretStr, AfterValidator(_no_nul_secret)] | None = Field(
+    secret: (
+        Annotated[
+            SecretStr, AfterValidator(_no_nul_secret), Field(json_schema_extra={"minLength": 1})
+        ]
+        | None
+    ) = Field(
         default=None,
         description="HMAC key (GitHub, PagerDuty), token (GitLab, bearer) or password (basic "
         "auth). Write-only: never returned. Omit on replace to keep the current one.",

@@ -116,7 +116,9 @@ async def ingest_observations(call: Call) -> IngestResult:
 class SeriesQuery(BaseModel):
     service: str | None = Field(default=None, description="A service slug.")
     team: str | None = Field(default=None, description="A team slug: its services together.")
-    tier: int | None = Field(default=None, description="A tier (1-4): its services together.")
+    tier: int | None = Field(
+        default=None, ge=1, le=4, description="A tier (1-4): its services together."
+    )
     from_: Instant | None = Field(
         default=None, alias="from", description="Inclusive start, ISO 8601 with zone."
     )
