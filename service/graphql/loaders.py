@@ -59,19 +59,6 @@ def ready(loaded: Awaitable[V], then: Callable[[V], T]) -> T:
     return cast(T, later())
 
 
-def ready_many(loader: DataLoader[K, V], keys: Sequence[K], then: Callable[[list[V]], T]) -> T:
-    """`ready` over several keys of one loader (load_many's answer, in order)."""
-    futures = [loader.load(k) for k in keys]
-    if all(_held(f) for f in futures):
-        return then([cast("asyncio.Future[V]", f).result() for f in futures])
-
-    async def later() -> Any:
-        found = then(list(await asyncio.gather(*futures)))
-        return await found if inspect.isawaitable(found) else found
-
-    return cast(T, later())
-
-
 def _keyed(db: Database, fetch: Fetch[K, V], missing: Callable[[], V]) -> DataLoader[K, V]:
     """A loader answering every key of a batch from one fetch: {key: value} (keys it leaves
     out get `missing()`)."""
@@ -86,6 +73,25 @@ def _keyed(db: Database, fetch: Fetch[K, V], missing: Callable[[], V]) -> DataLo
 
 def _by(attribute: str, rows: Sequence[Any]) -> dict[Any, Any]:
     return {getattr(row, attribute): row for row in rows}
+
+
+Row = TypeVar("Row", Kpi, Outcome)
+
+
+def _priming(
+    fetch: Callable[[Connection, list[int]], Awaitable[dict[int, list[Row]]]],
+    by_id: DataLoader[int, Row | None],
+) -> Fetch[int, list[Row]]:
+    """`fetch` of rows related to each key, handing each row to the loader of its id."""
+
+    async def load(con: Connection, keys: list[int]) -> dict[int, list[Row]]:
+        found = await fetch(con, keys)
+        for rows in found.values():
+            for row in rows:
+                by_id.prime(row.id, row)
+        return found
+
+    return load
 
 
 def _none() -> None:
@@ -267,8 +273,14 @@ class Loaders:
         self.change: DataLoader[int, Change | None] = _keyed(db, changes, _none)
         self.dependencies = _edges(db, "dependencies_by_service")
         self.dependents = _edges(db, "dependents_by_service")
-        self.kpis_of_service = _edges(db, "kpis_by_service")
-        self.outcomes_of_service = _edges(db, "outcomes_by_service")
+        #: A service's KPIs and outcomes come with their rows (one statement for a page's
+        #: services), which the `kpi` and `outcome` loaders then hold too.
+        self.kpis_of_service: DataLoader[int, list[Kpi]] = _keyed(
+            db, _priming(portal.kpis_of_services, self.kpi), list
+        )
+        self.outcomes_of_service: DataLoader[int, list[Outcome]] = _keyed(
+            db, _priming(portal.outcomes_of_services, self.outcome), list
+        )
         self.services_of_team = _edges(db, "services_by_team")
         self.services_of_kpi = _edges(db, "services_by_kpi")
         self.services_of_outcome = _edges(db, "services_by_outcome")

@@ -24,10 +24,10 @@ from strawberry.types.graphql import OperationType
 from service.config import Settings
 from service.db import Connection
 from service.errors import ApiError, blames_client, from_pydantic, refused_value
-from service.graphql import prefetch
+from service.graphql import read_model
 from service.graphql.error_log import LoggedSchema
-from service.graphql.execution import ExecutionContext
 from service.graphql.inputs import (
+    MODEL_OF,
     KpiInput,
     OutcomeInput,
     OutcomeLinkInput,
@@ -92,7 +92,7 @@ class Query:
             )
         for row in rows:
             info.context.loaders.service.prime(row.id, row)
-        await prefetch.services_page(info, rows[:size])
+        await read_model.services_page(info, rows[:size])
         return _page(rows, size, Service.of)
 
     @strawberry.field
@@ -240,7 +240,7 @@ async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> 
 def _model(value: Any) -> BaseModel:
     """Validate a whole input with its pydantic model at once, so a nested error keeps its
     path (escalationPath.1.address), exactly as the REST API reports it."""
-    model_cls: type[BaseModel] = type(value)._pydantic_type
+    model_cls = MODEL_OF[type(value)]
     try:
         return model_cls.model_validate(strawberry.asdict(value))
     except ValidationError as exc:
@@ -443,7 +443,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     schema = LoggedSchema(
         query=Query,
         mutation=Mutation,
-        execution_context_class=ExecutionContext,
         config=StrawberryConfig(scalar_map={dt.datetime: DateTime}),
         extensions=[
             RequireScopes,
