@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from pydantic import BaseModel
 from strawberry.experimental.pydantic import input as pydantic_input
 
 from service.graphql.types import common  # noqa: F401  (registers the enums first)
@@ -51,13 +50,3 @@ class OutcomeLinkInput:
     outcome: str
     weight: float = 1.0
     rationale: str | None = None
-
-
-#: The pydantic model each input is validated with, whole (so a nested error keeps its path).
-MODEL_OF: dict[type, type[BaseModel]] = {
-    TeamInput: catalog.TeamIn,
-    ServiceInput: catalog.ServiceIn,
-    OutcomeInput: catalog.OutcomeIn,
-    KpiInput: catalog.KpiIn,
-    TargetInput: catalog.TargetIn,
-}
