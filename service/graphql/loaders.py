@@ -18,7 +18,7 @@ from service.models.catalog import Kpi, Outcome, Service, Target, Team
 from service.models.enums import Grain
 from service.models.incidents import Change, Incident, TimelineEntry
 from service.models.observations import SeriesPoint
-from service.models.reports import AvailabilityReport
+from service.models.reports import AvailabilityReport, DoraReport, SpendReport
 from service.models.statuses import KpiStatus
 from service.store import catalog as store
 from service.store import evaluation, ingest, portal
@@ -29,6 +29,7 @@ from service.usecases import measure
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
+Report = TypeVar("Report")
 Fetch = Callable[[Connection, list[K]], Awaitable[Mapping[K, V]]]
 
 #: Stored statuses a KPI's statusHistory gives unless told otherwise.
@@ -115,6 +116,32 @@ class AvailabilityKey:
     now: dt.datetime
     #: The availability KPI whose targets apply (None: the one that applies to the service).
     kpi: str | None = None
+
+
+@dataclass(frozen=True)
+class WindowKey:
+    """One service's report over one window, measured up to `now`."""
+
+    service_id: int
+    window: Period
+    now: dt.datetime
+
+
+def _per_window(
+    db: Database,
+    fetch: Callable[[Connection, list[int], Period, dt.datetime], Awaitable[dict[int, Report]]],
+) -> DataLoader[WindowKey, Report | None]:
+    """Reports of many services, one fetch (for all of them) per distinct window."""
+
+    async def load(con: Connection, keys: list[WindowKey]) -> dict[WindowKey, Report]:
+        found: dict[WindowKey, Report] = {}
+        for window, now in {(k.window, k.now) for k in keys}:
+            ids = sorted({k.service_id for k in keys if (k.window, k.now) == (window, now)})
+            for sid, report in (await fetch(con, ids, window, now)).items():
+                found[WindowKey(sid, window, now)] = report
+        return found
+
+    return _keyed(db, load, _none)
 
 
 @dataclass(frozen=True)
@@ -262,6 +289,12 @@ class Loaders:
 
         self.availability: DataLoader[AvailabilityKey, AvailabilityReport | None] = _keyed(
             db, availability, _none
+        )
+        self.dora: DataLoader[WindowKey, DoraReport | None] = _per_window(
+            db, report_store.dora_by_service
+        )
+        self.spend: DataLoader[WindowKey, SpendReport | None] = _per_window(
+            db, report_store.spend_by_service
         )
         self.team: DataLoader[int, Team | None] = _keyed(db, teams, _none)
         self.service: DataLoader[int, Service | None] = _keyed(db, services, _none)

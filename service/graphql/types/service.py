@@ -246,9 +246,11 @@ class Service:
         self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
         to: dt.datetime | None = None,
     ) -> DoraReport:  # fmt: skip
-        scope, window, _ = await self._window(info, from_, to)
-        async with info.context.db.acquire() as con:
-            report = await reports.dora(con, scope, window, info.context.now())
+        from service.graphql.loaders import WindowKey
+
+        _, window, now = await self._window(info, from_, to)
+        report = await info.context.loaders.dora.load(WindowKey(self.id, window, now))
+        assert report is not None
         return convert(DoraReport, report)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Spend in the window per currency and category.")
@@ -256,7 +258,9 @@ class Service:
         self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
         to: dt.datetime | None = None,
     ) -> SpendReport:  # fmt: skip
-        scope, window, _ = await self._window(info, from_, to)
-        async with info.context.db.acquire() as con:
-            report = await reports.spend(con, scope, window, info.context.now())
+        from service.graphql.loaders import WindowKey
+
+        _, window, now = await self._window(info, from_, to)
+        report = await info.context.loaders.spend.load(WindowKey(self.id, window, now))
+        assert report is not None
         return convert(SpendReport, report)  # type: ignore[no-any-return]
