@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from service import db as dbmod
-from tests.test_graphql_service_kpis import api, catalog, gql, send, services  # noqa: F401
+from tests.graphql.test_service_kpis import api, catalog, gql, send, services  # noqa: F401
 
 Headers = dict[str, str]
 
