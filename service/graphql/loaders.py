@@ -18,7 +18,7 @@ from service.models.catalog import Kpi, Outcome, Service, Target, Team
 from service.models.enums import Grain
 from service.models.incidents import Change, Incident, TimelineEntry
 from service.models.observations import SeriesPoint
-from service.models.reports import AvailabilityReport, DoraReport, SpendReport
+from service.models.reports import AvailabilityReport, DoraReport, IncidentReport, SpendReport
 from service.models.statuses import KpiStatus
 from service.store import catalog as store
 from service.store import evaluation, ingest, portal
@@ -289,6 +289,9 @@ class Loaders:
 
         self.availability: DataLoader[AvailabilityKey, AvailabilityReport | None] = _keyed(
             db, availability, _none
+        )
+        self.incident_stats: DataLoader[WindowKey, IncidentReport | None] = _per_window(
+            db, report_store.incident_report_by_service
         )
         self.dora: DataLoader[WindowKey, DoraReport | None] = _per_window(
             db, report_store.dora_by_service

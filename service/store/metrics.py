@@ -175,9 +175,10 @@ def _incident_figures(r: Any) -> IncidentFigures:
 
 async def incidents(
     con: Connection, scope: MetricScope, windows: Sequence[Period],
-    only: MetricFilter = NO_FILTER,
+    only: MetricFilter = NO_FILTER, window_services: Sequence[int] | None = None,
 ) -> list[IncidentBreakdown]:  # fmt: skip
-    """Per window, incident figures overall, by severity and by service."""
+    """Per window, incident figures overall, by severity and by service (with
+    `window_services`, each window counts that one service's incidents only)."""
     overall: list[IncidentFigures] = [IncidentFigures() for _ in windows]
     by_severity: list[dict[Severity, IncidentFigures]] = [{} for _ in windows]
     by_service: list[dict[int, IncidentFigures]] = [{} for _ in windows]
@@ -185,7 +186,7 @@ async def incidents(
         starts, ends = _arrays(windows)
         rows = await _fetch_planned(
             con, "incident_stats", list(scope.service_ids), starts, ends, *_span(windows),
-            only.severities,
+            only.severities, None if window_services is None else list(window_services),
         )  # fmt: skip
         for r in rows:
             i = r["n"] - 1
@@ -242,6 +243,17 @@ async def changes_by_service(
     scope = MetricScope("services", None, tuple(service_ids))
     figures = await changes(con, scope, repeated, only, owners)
     return _split(service_ids, figures, len(windows))
+
+
+async def incidents_by_service(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period],
+    only: MetricFilter = NO_FILTER,
+) -> dict[int, list[IncidentBreakdown]]:  # fmt: skip
+    """`incidents` of each service apart, in one statement."""
+    repeated, owners = _each_service(service_ids, windows)
+    scope = MetricScope("services", None, tuple(service_ids))
+    breakdowns = await incidents(con, scope, repeated, only, owners)
+    return _split(service_ids, breakdowns, len(windows))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Service.dora and Service.spend on a page of services: each service's own figures, equal to
+"""Service.incidentStats, dora and spend on a page of services: each service's own figures, equal to
 the same field asked of that service alone, in as many SQL statements for 3 services as for 9."""
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ FIELDS = f"""
         changeFailureRate {{ value band }} reworkRate
     }}
     spend({WINDOW}) {{ currencies {{ currency total byCategory {{ category amount }} }} }}
+    incidentStats({WINDOW}) {{
+        overall {{ incidents mttr {{ n mean median p90 }} timeToRestore {{ n mean }} }}
+        bySeverity {{ severity incidents }} byService {{ service incidents }}
+        recurrenceRate usersAffected downtimeCost
+    }}
 """
 PAGE = f"{{ services(first: 20) {{ nodes {{ slug {FIELDS} }} }} }}"
 
@@ -68,7 +73,7 @@ async def page_statements(
     return len(seen), nodes
 
 
-async def test_dora_and_spend_of_a_page_are_each_services_own_in_flat_statements(
+async def test_reports_of_a_page_are_each_services_own_in_flat_statements(
     api: httpx.AsyncClient,  # noqa: F811
     con: dbmod.Connection, admin: Headers, reader: Headers,
 ) -> None:  # fmt: skip
@@ -83,7 +88,7 @@ async def test_dora_and_spend_of_a_page_are_each_services_own_in_flat_statements
     assert [n["slug"] for n in nodes] == [f"s{i}" for i in range(9)]
     for node in nodes:
         alone = await gql(api, reader, f'{{ service(slug: "{node["slug"]}") {{ {FIELDS} }} }}')
-        assert {k: node[k] for k in ("dora", "spend")} == alone["service"]
+        assert {k: node[k] for k in ("dora", "spend", "incidentStats")} == alone["service"]
     s3 = nodes[3]
     assert s3["dora"]["deployments"] == 3
     assert s3["spend"]["currencies"] == [
@@ -91,6 +96,10 @@ async def test_dora_and_spend_of_a_page_are_each_services_own_in_flat_statements
         {"currency": "USD", "total": 5.0, "byCategory": [{"category": "licences", "amount": 5.0}]},
     ]
     assert nodes[0]["dora"]["deployments"] == 0
+    assert nodes[0]["incidentStats"]["overall"]["incidents"] == 0
+    assert s3["incidentStats"]["overall"]["incidents"] == 1
+    assert s3["incidentStats"]["overall"]["timeToRestore"] == {"n": 1, "mean": 90.0}
+    assert s3["incidentStats"]["byService"] == [{"service": "s3", "incidents": 1}]
     assert [c["currency"] for c in nodes[2]["spend"]["currencies"]] == ["EUR"]
-    print(f"SQL statements for services with dora and spend: 3 -> {small}, 9 -> {large}")
+    print(f"SQL statements for services with their reports: 3 -> {small}, 9 -> {large}")
     assert small == large

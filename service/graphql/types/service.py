@@ -233,9 +233,11 @@ class Service:
         self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
         to: dt.datetime | None = None,
     ) -> IncidentReport:  # fmt: skip
-        scope, window, now = await self._window(info, from_, to)
-        async with info.context.db.acquire() as con:
-            report = await reports.incident_report(con, scope, window, now)
+        from service.graphql.loaders import WindowKey
+
+        _, window, now = await self._window(info, from_, to)
+        report = await info.context.loaders.incident_stats.load(WindowKey(self.id, window, now))
+        assert report is not None
         return convert(IncidentReport, report)  # type: ignore[no-any-return]
 
     @strawberry.field(
