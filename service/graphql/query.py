@@ -21,9 +21,12 @@ from service.graphql.types.service import Service
 from service.graphql.types.team import Team
 from service.models.enums import Scope
 from service.models.instants import check_instant
-from service.store import catalog as store
 from service.store import evaluation, reports
 from service.store import ingest as ingest_store
+from service.store import kpis as kpi_store
+from service.store import outcomes as outcome_store
+from service.store import services as service_store
+from service.store import teams as team_store
 
 N = TypeVar("N")
 
@@ -42,7 +45,7 @@ class Query:
     ) -> Page[Service]:  # fmt: skip
         size = page_size(first)
         async with info.context.db.acquire() as con:
-            rows = await store.list_services(
+            rows = await service_store.list_services(
                 con, tier=tier, team=team, after_id=decode_cursor(after), limit=size + 1
             )
         for row in rows:
@@ -53,7 +56,7 @@ class Query:
     @strawberry.field
     async def service(self, info: Info, slug: str) -> Service | None:
         async with info.context.db.acquire() as con:
-            found = await store.list_services(con, slugs=[slug])
+            found = await service_store.list_services(con, slugs=[slug])
         return Service.of(found[0]) if found else None
 
     @strawberry.field(description="KPI definitions, ordered by creation; cursor-paginated.")
@@ -63,7 +66,7 @@ class Query:
     ) -> Page[Kpi]:  # fmt: skip
         size = page_size(first)
         async with info.context.db.acquire() as con:
-            rows = await store.list_kpis(
+            rows = await kpi_store.list_kpis(
                 con, after_id=decode_cursor(after), board_level=board_level, limit=size + 1
             )
         return page(rows, size, Kpi.of)
@@ -71,7 +74,7 @@ class Query:
     @strawberry.field
     async def kpi(self, info: Info, key: str) -> Kpi | None:
         async with info.context.db.acquire() as con:
-            found = await store.list_kpis(con, keys=[key])
+            found = await kpi_store.list_kpis(con, keys=[key])
         return Kpi.of(found[0]) if found else None
 
     @strawberry.field
@@ -81,13 +84,13 @@ class Query:
         size = page_size(first)
         after_id = decode_cursor(after) or 0
         async with info.context.db.acquire() as con:
-            rows = await store.page_outcomes(con, after_id=after_id, limit=size + 1)
+            rows = await outcome_store.page_outcomes(con, after_id=after_id, limit=size + 1)
         return page(rows, size, Outcome.of)
 
     @strawberry.field
     async def outcome(self, info: Info, slug: str) -> Outcome | None:
         async with info.context.db.acquire() as con:
-            found = await store.list_outcomes(con, slugs=[slug])
+            found = await outcome_store.list_outcomes(con, slugs=[slug])
         return Outcome.of(found[0]) if found else None
 
     @strawberry.field
@@ -128,7 +131,7 @@ class Query:
         size = page_size(first)
         after_id = decode_cursor(after) or 0
         async with info.context.db.acquire() as con:
-            rows = await store.page_teams(con, after_id=after_id, limit=size + 1)
+            rows = await team_store.page_teams(con, after_id=after_id, limit=size + 1)
         return page(rows, size, Team.of)
 
     @strawberry.field(

@@ -37,8 +37,8 @@ from service.ingest.rejections import Rejections
 from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source, SourceSecret
 from service.models.timeline import build_change, build_incident, retraction
-from service.store import catalog
 from service.store import ingest as store
+from service.store import services
 
 #: Headers never written to the delivery log: they carry secrets.
 SECRET_HEADERS = frozenset(
@@ -354,8 +354,7 @@ def _slugs(src: Source, events: Sequence[IncidentEvent | ChangeEvent]) -> list[s
 async def _service_ids(
     con: Connection, src: Source, events: Sequence[IncidentEvent | ChangeEvent]
 ) -> dict[str, int]:
-    rows = await con.fetch(catalog.q("service_ids_by_slug"), _slugs(src, events))
-    return {r["slug"]: r["id"] for r in rows}
+    return await services.service_ids_by_slug(con, _slugs(src, events))
 
 
 def _resolve(

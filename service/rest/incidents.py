@@ -32,8 +32,8 @@ from service.models.sources import Source, SourceKind
 from service.rest import idempotency
 from service.rest.endpoint import Call, Endpoint, id_param
 from service.rest.prometheus import events_applied
-from service.store import catalog, sources
 from service.store import ingest as store
+from service.store import services, sources
 
 
 def fields_event(external_id: str, at: dt.datetime, **fields: object) -> IncidentEvent | None:
@@ -236,7 +236,7 @@ async def _submit(
 
 
 async def _check_service(con: Connection, slug: str) -> None:
-    await catalog.service_ids(con, [slug], field="service")
+    await services.service_ids(con, [slug], field="service")
 
 
 async def upsert_incident(call: Call) -> Incident:
@@ -332,7 +332,7 @@ def _as_list(value: object) -> list[str] | None:
 async def _service_filter(con: Connection, slug: str | None) -> list[int] | None:
     if slug is None:
         return None
-    return await catalog.service_ids(con, [slug], field="service")
+    return await services.service_ids(con, [slug], field="service")
 
 
 async def list_incidents(call: Call) -> list[Incident]:

@@ -21,7 +21,7 @@ order by p.n, s.period_start desc, s.cadence;
 
 -- name: kpis_of_services
 -- The KPIs that apply to each service $1 with their definitions (the columns of list_kpis in
--- catalog.sql), in creation order: the KPI level of a page of services, in one statement.
+-- kpis.sql), in creation order: the KPI level of a page of services, in one statement.
 select ks.service_id as of_service, k.id, k.key, k.name, k.strategic_question, k.business_impact,
        k.unit, k.direction, k.aggregation, k.kind, k.builtin_metric as metric,
        n.key as numerator, d.key as denominator, k.cadence, k.business_owner,

@@ -7,7 +7,8 @@ import json
 import httpx
 import pytest
 
-from service.cli import REPO_ROOT, exported_files
+from service.cli.common import REPO_ROOT
+from service.cli.export import exported_files
 from service.config import Settings
 from service.graphql.schema import build_schema
 
