@@ -18,7 +18,7 @@ from service.models.catalog import Kpi, Outcome, Service, Target, Team
 from service.models.enums import Grain
 from service.models.incidents import Change, Incident, TimelineEntry
 from service.models.observations import SeriesPoint
-from service.models.reports import AvailabilityReport
+from service.models.reports import AvailabilityReport, DoraReport, IncidentReport, SpendReport
 from service.models.statuses import KpiStatus, ScopeRef
 from service.store import ingest, portal, targets
 from service.store import kpis as kpi_store
@@ -34,6 +34,7 @@ from service.usecases import statuses as status_reads
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
+Report = TypeVar("Report")
 Fetch = Callable[[Connection, list[K]], Awaitable[Mapping[K, V]]]
 
 #: Stored statuses a KPI's statusHistory gives unless told otherwise.
@@ -64,19 +65,6 @@ def ready(loaded: Awaitable[V], then: Callable[[V], T]) -> T:
     return cast(T, later())
 
 
-def ready_many(loader: DataLoader[K, V], keys: Sequence[K], then: Callable[[list[V]], T]) -> T:
-    """`ready` over several keys of one loader (load_many's answer, in order)."""
-    futures = [loader.load(k) for k in keys]
-    if all(_held(f) for f in futures):
-        return then([cast("asyncio.Future[V]", f).result() for f in futures])
-
-    async def later() -> Any:
-        found = then(list(await asyncio.gather(*futures)))
-        return await found if inspect.isawaitable(found) else found
-
-    return cast(T, later())
-
-
 def _keyed(db: Database, fetch: Fetch[K, V], missing: Callable[[], V]) -> DataLoader[K, V]:
     """A loader answering every key of a batch from one fetch: {key: value} (keys it leaves
     out get `missing()`)."""
@@ -91,6 +79,25 @@ def _keyed(db: Database, fetch: Fetch[K, V], missing: Callable[[], V]) -> DataLo
 
 def _by(attribute: str, rows: Sequence[Any]) -> dict[Any, Any]:
     return {getattr(row, attribute): row for row in rows}
+
+
+Row = TypeVar("Row", Kpi, Outcome)
+
+
+def _priming(
+    fetch: Callable[[Connection, list[int]], Awaitable[dict[int, list[Row]]]],
+    by_id: DataLoader[int, Row | None],
+) -> Fetch[int, list[Row]]:
+    """`fetch` of rows related to each key, handing each row to the loader of its id."""
+
+    async def load(con: Connection, keys: list[int]) -> dict[int, list[Row]]:
+        found = await fetch(con, keys)
+        for rows in found.values():
+            for row in rows:
+                by_id.prime(row.id, row)
+        return found
+
+    return load
 
 
 def _none() -> None:
@@ -114,6 +121,32 @@ class AvailabilityKey:
     now: dt.datetime
     #: The availability KPI whose targets apply (None: the one that applies to the service).
     kpi: str | None = None
+
+
+@dataclass(frozen=True)
+class WindowKey:
+    """One service's report over one window, measured up to `now`."""
+
+    service_id: int
+    window: Period
+    now: dt.datetime
+
+
+def _per_window(
+    db: Database,
+    fetch: Callable[[Connection, list[int], Period, dt.datetime], Awaitable[dict[int, Report]]],
+) -> DataLoader[WindowKey, Report | None]:
+    """Reports of many services, one fetch (for all of them) per distinct window."""
+
+    async def load(con: Connection, keys: list[WindowKey]) -> dict[WindowKey, Report]:
+        found: dict[WindowKey, Report] = {}
+        for window, now in {(k.window, k.now) for k in keys}:
+            ids = sorted({k.service_id for k in keys if (k.window, k.now) == (window, now)})
+            for sid, report in (await fetch(con, ids, window, now)).items():
+                found[WindowKey(sid, window, now)] = report
+        return found
+
+    return _keyed(db, load, _none)
 
 
 @dataclass(frozen=True)
@@ -262,6 +295,15 @@ class Loaders:
         self.availability: DataLoader[AvailabilityKey, AvailabilityReport | None] = _keyed(
             db, availability, _none
         )
+        self.incident_stats: DataLoader[WindowKey, IncidentReport | None] = _per_window(
+            db, leader_reports.incident_report_by_service
+        )
+        self.dora: DataLoader[WindowKey, DoraReport | None] = _per_window(
+            db, leader_reports.dora_by_service
+        )
+        self.spend: DataLoader[WindowKey, SpendReport | None] = _per_window(
+            db, leader_reports.spend_by_service
+        )
         self.team: DataLoader[int, Team | None] = _keyed(db, teams, _none)
         self.service: DataLoader[int, Service | None] = _keyed(db, services, _none)
         self.service_by_slug: DataLoader[str, Service | None] = _keyed(db, services_by_slug, _none)
@@ -272,8 +314,14 @@ class Loaders:
         self.change: DataLoader[int, Change | None] = _keyed(db, changes, _none)
         self.dependencies = _edges(db, service_store.dependencies_by_service)
         self.dependents = _edges(db, service_store.dependents_by_service)
-        self.kpis_of_service = _edges(db, link_store.kpis_by_service)
-        self.outcomes_of_service = _edges(db, link_store.outcomes_by_service)
+        #: A service's KPIs and outcomes come with their rows (one statement for a page's
+        #: services), which the `kpi` and `outcome` loaders then hold too.
+        self.kpis_of_service: DataLoader[int, list[Kpi]] = _keyed(
+            db, _priming(portal.kpis_of_services, self.kpi), list
+        )
+        self.outcomes_of_service: DataLoader[int, list[Outcome]] = _keyed(
+            db, _priming(portal.outcomes_of_services, self.outcome), list
+        )
         self.services_of_team = _edges(db, service_store.services_by_team)
         self.services_of_kpi = _edges(db, link_store.services_by_kpi)
         self.services_of_outcome = _edges(db, link_store.services_by_outcome)

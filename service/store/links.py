@@ -73,16 +73,6 @@ async def services_by_kpi(con: Connection, kpi_ids: Sequence[int]) -> dict[int, 
     return await _edges(con, "services_by_kpi", kpi_ids)
 
 
-async def kpis_by_service(con: Connection, service_ids: Sequence[int]) -> dict[int, list[int]]:
-    """{service id: [ids of the KPIs that apply to it]}."""
-    return await _edges(con, "kpis_by_service", service_ids)
-
-
-async def outcomes_by_service(con: Connection, service_ids: Sequence[int]) -> dict[int, list[int]]:
-    """{service id: [ids of the outcomes it serves through its KPIs]}."""
-    return await _edges(con, "outcomes_by_service", service_ids)
-
-
 async def services_by_outcome(con: Connection, outcome_ids: Sequence[int]) -> dict[int, list[int]]:
     """{outcome id: [ids of the services serving it through their KPIs]}."""
     return await _edges(con, "services_by_outcome", outcome_ids)

@@ -165,14 +165,15 @@ async def outage_seconds(
 
 async def incident_stats(
     con: Connection, service_ids: Sequence[int], windows: Sequence[Period],
-    severities: list[str] | None,
+    severities: list[str] | None, window_services: Sequence[int] | None = None,
 ) -> list[Any]:  # fmt: skip
     """Rows of incident figures per window (n from 1): overall (level 3), by service (level
-    2) and by severity."""
+    2) and by severity (with `window_services`, each window that one service's only)."""
     starts, ends = _arrays(windows)
     return await _fetch_planned(
-        con, "incident_stats", list(service_ids), starts, ends, *_span(windows), severities
-    )
+        con, "incident_stats", list(service_ids), starts, ends, *_span(windows), severities,
+        None if window_services is None else list(window_services),
+    )  # fmt: skip
 
 
 async def change_stats(
@@ -228,14 +229,17 @@ def _incident_figures(r: Any) -> IncidentFigures:
 
 async def incidents(
     con: Connection, scope: MetricScope, windows: Sequence[Period],
-    only: MetricFilter = NO_FILTER,
+    only: MetricFilter = NO_FILTER, window_services: Sequence[int] | None = None,
 ) -> list[IncidentBreakdown]:  # fmt: skip
-    """Per window, incident figures overall, by severity and by service."""
+    """Per window, incident figures overall, by severity and by service (with
+    `window_services`, each window counts that one service's incidents only)."""
     overall: list[IncidentFigures] = [IncidentFigures() for _ in windows]
     by_severity: list[dict[Severity, IncidentFigures]] = [{} for _ in windows]
     by_service: list[dict[int, IncidentFigures]] = [{} for _ in windows]
     if windows and scope.service_ids:
-        rows = await incident_stats(con, scope.service_ids, windows, only.severities)
+        rows = await incident_stats(
+            con, scope.service_ids, windows, only.severities, window_services
+        )
         for r in rows:
             i = r["n"] - 1
             if r["level"] == 3:
@@ -286,6 +290,17 @@ async def changes_by_service(
     scope = MetricScope("services", None, tuple(service_ids))
     figures = await changes(con, scope, repeated, only, owners)
     return _split(service_ids, figures, len(windows))
+
+
+async def incidents_by_service(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period],
+    only: MetricFilter = NO_FILTER,
+) -> dict[int, list[IncidentBreakdown]]:  # fmt: skip
+    """`incidents` of each service apart, in one statement."""
+    repeated, owners = _each_service(service_ids, windows)
+    scope = MetricScope("services", None, tuple(service_ids))
+    breakdowns = await incidents(con, scope, repeated, only, owners)
+    return _split(service_ids, breakdowns, len(windows))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from service.clock import rfc3339
 from service.db import Connection
 from service.errors import invalid
 from service.kpi import bands, builtin, health
-from service.kpi.builtin import IncidentFigures, Summary
+from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage, Summary
 from service.kpi.periods import Period
 from service.models.catalog import Kpi
 from service.models.enums import BuiltinMetric, Severity, Status, Trend
@@ -149,6 +149,30 @@ async def incident_report(
     (cell,) = await metrics.outages(con, scope, [window], now)
     revenue = await metrics.revenue_per_hour(con, scope.service_ids)
     slugs = {s.id: s.slug for s in await service_store.services_by_id(con, list(b.by_service))}
+    return _incident_report(b, cell, revenue, slugs, window, now)
+
+
+async def incident_report_by_service(
+    con: Connection, service_ids: Sequence[int], window: Period, now: dt.datetime
+) -> dict[int, IncidentReport]:
+    """Each service's own `incident_report`, from the same statements for all of them."""
+    found = await metrics.incidents_by_service(con, service_ids, [window])
+    together = MetricScope("services", None, tuple(service_ids))
+    (cell,) = await metrics.outages(con, together, [window], now)
+    services = await service_store.services_by_id(con, service_ids)
+    revenue = {s.id: s.revenue_per_hour or 0.0 for s in services}
+    slugs = {s.id: s.slug for s in services}
+    return {
+        sid: _incident_report(b, {sid: cell[sid]} if sid in cell else {}, revenue, slugs,
+                              window, now)
+        for sid, (b,) in found.items()
+    }  # fmt: skip
+
+
+def _incident_report(
+    b: metrics.IncidentBreakdown, cell: dict[int, Outage], revenue: dict[int, float],
+    slugs: dict[int, str], window: Period, now: dt.datetime,
+) -> IncidentReport:  # fmt: skip
     return IncidentReport(
         window=_window(window, now),
         overall=_group(b.overall),
@@ -165,6 +189,18 @@ async def incident_report(
 
 async def dora(con: Connection, scope: MetricScope, window: Period, now: dt.datetime) -> DoraReport:
     (f,) = await metrics.changes(con, scope, [window])
+    return _dora(f, window, now)
+
+
+async def dora_by_service(
+    con: Connection, service_ids: Sequence[int], window: Period, now: dt.datetime
+) -> dict[int, DoraReport]:
+    """Each service's own `dora`, from one statement for all of them."""
+    found = await metrics.changes_by_service(con, service_ids, [window])
+    return {sid: _dora(f, window, now) for sid, (f,) in found.items()}
+
+
+def _dora(f: ChangeFigures, window: Period, now: dt.datetime) -> DoraReport:
     span = dt.timedelta(seconds=window.seconds)
     cfr = builtin.ratio(f.failures, f.deployments)
     lead = f.lead_median
@@ -200,17 +236,32 @@ async def spend(
     for currency in await metrics.currencies(con, scope):
         (s,) = await metrics.spend(con, scope, [window], currency)
         if s.records:
-            out.append(
-                CurrencySpend(
-                    currency=currency,
-                    total=s.total,
-                    by_category=[
-                        CategoryAmount(category=c, amount=a)
-                        for c, a in sorted(s.by_category.items())
-                    ],
-                )
-            )
+            out.append(_currency_spend(s))
     return SpendReport(window=_window(window, now), currencies=out)
+
+
+async def spend_by_service(
+    con: Connection, service_ids: Sequence[int], window: Period, now: dt.datetime
+) -> dict[int, SpendReport]:
+    """Each service's own `spend`, from one statement per currency for all of them."""
+    together = MetricScope("services", None, tuple(service_ids))
+    out: dict[int, list[CurrencySpend]] = {sid: [] for sid in service_ids}
+    for currency in await metrics.currencies(con, together):
+        found = await metrics.spend_by_service(con, service_ids, [window], currency)
+        for sid, (s,) in found.items():
+            if s.records:
+                out[sid].append(_currency_spend(s))
+    return {sid: SpendReport(window=_window(window, now), currencies=c) for sid, c in out.items()}
+
+
+def _currency_spend(s: metrics.Spend) -> CurrencySpend:
+    return CurrencySpend(
+        currency=s.currency,
+        total=s.total,
+        by_category=[
+            CategoryAmount(category=c, amount=a) for c, a in sorted(s.by_category.items())
+        ],
+    )
 
 
 async def scorecard(con: Connection, on: dt.datetime | None, now: dt.datetime) -> Scorecard:

@@ -36,15 +36,6 @@ where ($1::text is null or k.key = $1) order by k.key, s.slug;
 -- name: services_by_kpi
 select kpi_id as key, service_id as id from kpi_service where kpi_id = any($1::bigint[]);
 
--- name: kpis_by_service
-select service_id as key, kpi_id as id from kpi_service where service_id = any($1::bigint[]);
-
--- name: outcomes_by_service
--- Outcomes a service serves: through the KPIs that apply to it.
-select distinct ks.service_id as key, ko.outcome_id as id
-from kpi_service ks join kpi_outcome ko on ko.kpi_id = ks.kpi_id
-where ks.service_id = any($1::bigint[]);
-
 -- name: services_by_outcome
 select distinct ko.outcome_id as key, ks.service_id as id
 from kpi_outcome ko join kpi_service ks on ks.kpi_id = ko.kpi_id

@@ -62,10 +62,14 @@ order by n, service_id;
 -- incident starting at the same instant is not an earlier one), if within 30 days, makes it
 -- recur. Means are sum / count: what avg() returns to the
 -- last bit (the same running sum), without its running sum of squares. $6: the severities
--- counted (null: every one); an earlier incident of any severity makes one recur.
+-- counted (null: every one); an earlier incident of any severity makes one recur. $7, when
+-- given, names a service for each window: that window counts that service's incidents only
+-- (so one statement gives every service's figures).
 with w as (
-    select w_start, w_end, n::int
-    from unnest($2::timestamptz[], $3::timestamptz[]) with ordinality as w(w_start, w_end, n)
+    select w_start, w_end, sid, n::int
+    from unnest($2::timestamptz[], $3::timestamptz[], $7::bigint[])
+         with ordinality as w(w_start, w_end, sid, n)
+    where w_start is not null
 ),
 keyed as (
     select i.id, i.started_at,
@@ -115,6 +119,7 @@ select n, severity, service_id,
        percentile_cont(0.9) within group (order by restore) as restore_p90
 from inc
 join w on inc.started_at >= w.w_start and inc.started_at < w.w_end
+      and (w.sid is null or inc.service_id = w.sid)
 group by grouping sets ((n), (n, severity), (n, service_id))
 order by n, level desc, severity, service_id;
 

@@ -20,7 +20,7 @@ from service.models.catalog import (
     TeamIn,
 )
 from service.models.enums import Aggregation, Direction, KpiKind
-from service.store import kpis, links, locks, outcomes, services, targets, teams
+from service.store import kpis, links, locks, outcomes, portal, services, targets, teams
 from service.store.kpis import KpiRef
 
 UTC = dt.UTC
@@ -195,8 +195,11 @@ async def test_links_make_the_graphs_edges(con: Connection) -> None:
     }
     assert (await links.kpi_links_by_outcome(con, [outcome_id]))[outcome_id][0]["id"] == kpi_id
     assert await links.services_by_kpi(con, [kpi_id]) == {kpi_id: [service_id]}
-    assert await links.kpis_by_service(con, [service_id]) == {service_id: [kpi_id]}
-    assert await links.outcomes_by_service(con, [service_id]) == {service_id: [outcome_id]}
+    # a service's KPIs and outcomes come with their rows, from the portal's read model
+    (kpi,) = (await portal.kpis_of_services(con, [service_id]))[service_id]
+    assert (kpi.id, kpi.key) == (kpi_id, "orders")
+    (outcome,) = (await portal.outcomes_of_services(con, [service_id]))[service_id]
+    assert (outcome.id, outcome.slug) == (outcome_id, "rev")
     assert await links.services_by_outcome(con, [outcome_id]) == {outcome_id: [service_id]}
     assert await links.delete_kpi_service(con, kpi_id=kpi_id, service_id=service_id)
     assert not await links.delete_kpi_service(con, kpi_id=kpi_id, service_id=service_id)

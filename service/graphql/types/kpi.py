@@ -110,11 +110,19 @@ class Kpi:
         "admin tokens only, others get the URL's host."
     )
     def escalation_path(self, info: Info) -> list[EscalationStep]:
-        admin = info.context.principal.allows(Scope.ADMIN)
-        return [
-            EscalationStep(position=i + 1, **step.model_dump())
-            for i, step in enumerate(self.model.as_seen(admin=admin).escalation_path)
-        ]
+        # built once per request for each KPI row, wherever the KPI appears
+        nodes = info.context.nodes
+        key = ("escalation", self.model.id)
+        held = nodes.get(key)
+        if held is None or held[0] is not self.model:
+            admin = info.context.principal.allows(Scope.ADMIN)
+            steps = [
+                EscalationStep(position=i + 1, **step.model_dump())
+                for i, step in enumerate(self.model.as_seen(admin=admin).escalation_path)
+            ]
+            held = nodes[key] = (self.model, steps)
+        path: list[EscalationStep] = held[1]
+        return path
 
     @classmethod
     def of(cls, m: KpiModel) -> Kpi:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from service.graphql.loaders import ready, ready_many
+from service.graphql.loaders import ready
 from service.graphql.types.common import (
     Connection,
     Info,
@@ -28,6 +28,8 @@ from service.graphql.types.reports import (
 from service.graphql.types.team import Team
 from service.kpi.periods import Period
 from service.models import enums
+from service.models.catalog import Kpi as KpiModel
+from service.models.catalog import Outcome as OutcomeModel
 from service.models.catalog import Service as ServiceModel
 from service.models.enums import ChangeStatus
 from service.models.instants import check_instant
@@ -108,20 +110,17 @@ class Service:
         from service.graphql.types.kpi import Kpi
         from service.graphql.types.service_kpi import ServiceKpi
 
-        loaders = info.context.loaders
         page_size(first)
 
-        def page(ids: list[int]) -> Connection[ServiceKpi]:
-            window = page_of_list(ids, first, after)
-            return ready_many(
-                loaders.kpi, window.nodes,
-                lambda found: page_mapped(
-                    window, found,
-                    lambda k: ServiceKpi(service_id=self.id, kpi=Kpi.node(info, k)),
-                ),
-            )  # fmt: skip
+        def page(kpis: list[KpiModel]) -> Connection[ServiceKpi]:
+            window = page_of_list(kpis, first, after)
+            return page_mapped(
+                window,
+                window.nodes,
+                lambda k: ServiceKpi(service_id=self.id, kpi=Kpi.node(info, k)),
+            )
 
-        return ready(loaders.kpis_of_service.load(self.id), page)
+        return ready(info.context.loaders.kpis_of_service.load(self.id), page)
 
     @strawberry.field(
         description="Outcomes served, through the KPIs that apply here; cursor-paginated."
@@ -131,15 +130,13 @@ class Service:
     ) -> Connection[Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")]]:
         from service.graphql.types.outcome import Outcome
 
-        loaders = info.context.loaders
         page_size(first)
 
-        def page(ids: list[int]) -> Connection[Outcome]:
-            window = page_of_list(ids, first, after)
-            return ready_many(loaders.outcome, window.nodes,
-                              lambda found: page_mapped(window, found, Outcome.of))  # fmt: skip
+        def page(outcomes: list[OutcomeModel]) -> Connection[Outcome]:
+            window = page_of_list(outcomes, first, after)
+            return page_mapped(window, window.nodes, Outcome.of)
 
-        return ready(loaders.outcomes_of_service.load(self.id), page)
+        return ready(info.context.loaders.outcomes_of_service.load(self.id), page)
 
     @strawberry.field(
         description="Incidents of this service overlapping the window, newest first; "
@@ -236,9 +233,11 @@ class Service:
         self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
         to: dt.datetime | None = None,
     ) -> IncidentReport:  # fmt: skip
-        scope, window, now = await self._window(info, from_, to)
-        async with info.context.db.acquire() as con:
-            report = await reports.incident_report(con, scope, window, now)
+        from service.graphql.loaders import WindowKey
+
+        _, window, now = await self._window(info, from_, to)
+        report = await info.context.loaders.incident_stats.load(WindowKey(self.id, window, now))
+        assert report is not None
         return convert(IncidentReport, report)  # type: ignore[no-any-return]
 
     @strawberry.field(
@@ -249,9 +248,11 @@ class Service:
         self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
         to: dt.datetime | None = None,
     ) -> DoraReport:  # fmt: skip
-        scope, window, _ = await self._window(info, from_, to)
-        async with info.context.db.acquire() as con:
-            report = await reports.dora(con, scope, window, info.context.now())
+        from service.graphql.loaders import WindowKey
+
+        _, window, now = await self._window(info, from_, to)
+        report = await info.context.loaders.dora.load(WindowKey(self.id, window, now))
+        assert report is not None
         return convert(DoraReport, report)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Spend in the window per currency and category.")
@@ -259,7 +260,9 @@ class Service:
         self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
         to: dt.datetime | None = None,
     ) -> SpendReport:  # fmt: skip
-        scope, window, _ = await self._window(info, from_, to)
-        async with info.context.db.acquire() as con:
-            report = await reports.spend(con, scope, window, info.context.now())
+        from service.graphql.loaders import WindowKey
+
+        _, window, now = await self._window(info, from_, to)
+        report = await info.context.loaders.spend.load(WindowKey(self.id, window, now))
+        assert report is not None
         return convert(SpendReport, report)  # type: ignore[no-any-return]

@@ -1,0 +1,200 @@
+"""The GraphQL mutations (scope admin): the catalog written through its use cases
+(service.usecases.catalog, as the REST API writes it), evaluations and escalations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+import strawberry
+from pydantic import BaseModel, ValidationError
+
+from service.db import Connection
+from service.errors import ApiError, blames_client, from_pydantic, refused_value
+from service.graphql.inputs import (
+    KpiInput,
+    OutcomeInput,
+    OutcomeLinkInput,
+    ServiceInput,
+    TargetInput,
+    TeamInput,
+)
+from service.graphql.types.common import Deleted, Info, Problem
+from service.graphql.types.kpi import Kpi, Target
+from service.graphql.types.outcome import Outcome
+from service.graphql.types.reports import Escalation, KpiStatus, convert
+from service.graphql.types.service import Service
+from service.graphql.types.team import Team
+from service.models import catalog as models
+from service.models.instants import check_instant
+from service.models.statuses import EscalationAction
+from service.usecases import catalog, escalation, evaluation
+from service.usecases.catalog import Collection
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+Row = TypeVar("Row", bound=BaseModel)
+N = TypeVar("N")
+
+
+@strawberry.type(description="Statuses stored by an evaluation.")
+class Evaluation:
+    statuses: list[KpiStatus]
+
+
+TeamResult = Annotated[Team | Problem, strawberry.union("TeamResult")]
+EvaluationResult = Annotated[Evaluation | Problem, strawberry.union("EvaluationResult")]
+EscalationResult = Annotated[Escalation | Problem, strawberry.union("EscalationResult")]
+ServiceResult = Annotated[Service | Problem, strawberry.union("ServiceResult")]
+OutcomeResult = Annotated[Outcome | Problem, strawberry.union("OutcomeResult")]
+KpiResult = Annotated[Kpi | Problem, strawberry.union("KpiResult")]
+TargetResult = Annotated[Target | Problem, strawberry.union("TargetResult")]
+DeleteResult = Annotated[Deleted | Problem, strawberry.union("DeleteResult")]
+
+
+async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> Any:
+    """Run a write in a transaction; expected failures become a Problem in the result."""
+    try:
+        async with info.context.db.acquire() as con, con.transaction():
+            return await work(con)
+    except ApiError as exc:
+        return Problem.from_error(exc)
+    except asyncpg.DataError as exc:
+        if not blames_client(exc):
+            raise  # stored data out of range: a server error, masked and logged
+        log.info("value refused by the database", extra={"error": type(exc).__name__})
+        return Problem.from_error(refused_value(exc))
+
+
+def _model(model: type[M], value: Any) -> M:
+    """Validate a whole input with its pydantic model at once, so a nested error keeps its
+    path (escalationPath.1.address), exactly as the REST API reports it."""
+    try:
+        return model.model_validate(strawberry.asdict(value))
+    except ValidationError as exc:
+        raise from_pydantic(exc) from exc
+
+
+async def _upsert(
+    info: Info, items: Collection[M, Row], value: Any, wrap: Callable[[Row], N]
+) -> N | Problem:
+    """Create the item, or replace it if its key exists (catalog.Collection.upsert)."""
+
+    async def work(con: Connection) -> N:
+        return wrap(await items.upsert(con, _model(items.model_in, value)))
+
+    return await _attempt(info, work)  # type: ignore[no-any-return]
+
+
+async def _delete(info: Info, items: Collection[Any, Any], key: str) -> Deleted | Problem:
+    async def work(con: Connection) -> Deleted:
+        await items.delete(con, key)
+        return Deleted(ok=True)
+
+    return await _attempt(info, work)  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create the team, or replace it if the slug exists.")
+    async def upsert_team(self, info: Info, input: TeamInput) -> TeamResult:
+        return await _upsert(info, catalog.TEAMS, input, Team.of)
+
+    @strawberry.mutation(description="Create the service, or replace it if the slug exists.")
+    async def upsert_service(self, info: Info, input: ServiceInput) -> ServiceResult:
+        return await _upsert(info, catalog.SERVICES, input, Service.of)
+
+    @strawberry.mutation(description="Create the outcome, or replace it if the slug exists.")
+    async def upsert_outcome(self, info: Info, input: OutcomeInput) -> OutcomeResult:
+        return await _upsert(info, catalog.OUTCOMES, input, Outcome.of)
+
+    @strawberry.mutation(description="Create the KPI definition, or replace it if the key exists.")
+    async def upsert_kpi(self, info: Info, input: KpiInput) -> KpiResult:
+        return await _upsert(info, catalog.KPIS, input, Kpi.of)
+
+    @strawberry.mutation
+    async def create_target(self, info: Info, input: TargetInput) -> TargetResult:
+        async def work(con: Connection) -> Target:
+            target = _model(models.TargetIn, input)
+            return Target.of(await catalog.create_target(con, target))
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    async def delete_target(self, info: Info, id: int) -> DeleteResult:
+        async def work(con: Connection) -> Deleted:
+            await catalog.delete_target(con, id)
+            return Deleted(ok=True)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Link a KPI to an outcome, or change the link's weight.")
+    async def link_kpi_outcome(self, info: Info, input: OutcomeLinkInput) -> KpiResult:
+        async def work(con: Connection) -> Kpi:
+            try:
+                link = models.OutcomeLinkIn(weight=input.weight, rationale=input.rationale)
+            except ValidationError as exc:
+                raise from_pydantic(exc) from exc
+            await catalog.link_outcome(con, kpi=input.kpi, outcome=input.outcome, link=link)
+            return Kpi.of(await catalog.KPIS.get(con, input.kpi))
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Apply a KPI to a service.")
+    async def link_kpi_service(self, info: Info, kpi: str, service: str) -> KpiResult:
+        async def work(con: Connection) -> Kpi:
+            await catalog.link_service(con, kpi=kpi, service=service)
+            return Kpi.of(await catalog.KPIS.get(con, kpi))
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    async def delete_kpi(self, info: Info, key: str) -> DeleteResult:
+        return await _delete(info, catalog.KPIS, key)
+
+    @strawberry.mutation
+    async def delete_service(self, info: Info, slug: str) -> DeleteResult:
+        return await _delete(info, catalog.SERVICES, slug)
+
+    @strawberry.mutation(
+        description="Evaluate one KPI (or every KPI with a cadence) for the period holding "
+        "`period` (default: the last closed one), store the statuses and escalate."
+    )
+    async def evaluate(
+        self, info: Info, kpi: str | None = None, period: dt.datetime | None = None
+    ) -> EvaluationResult:
+        on = check_instant("period", period)
+        now = info.context.now()
+
+        async def work(con: Connection) -> Evaluation:
+            out = await evaluation.evaluate_on_demand(con, kpi=kpi, on=on, cadence=None, now=now)
+            return Evaluation(statuses=[convert(KpiStatus, st) for st in out])
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Acknowledge an escalation: waiting steps stop.")
+    async def acknowledge_escalation(
+        self, info: Info, id: int, by: str, note: str | None = None
+    ) -> EscalationResult:
+        return await _act(info, id, "acknowledge", by, note)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Resolve an escalation by hand.")
+    async def resolve_escalation(
+        self, info: Info, id: int, by: str, note: str | None = None
+    ) -> EscalationResult:
+        return await _act(info, id, "resolve", by, note)  # type: ignore[no-any-return]
+
+
+async def _act(info: Info, id: int, action: str, by: str, note: str | None) -> Any:
+    async def work(con: Connection) -> Escalation:
+        try:
+            body = EscalationAction(by=by, note=note)
+        except ValidationError as exc:
+            raise from_pydantic(exc) from exc
+        done = await escalation.act(con, id, action, body.by, body.note, info.context.now())
+        return convert(Escalation, done)  # type: ignore[no-any-return]
+
+    return await _attempt(info, work)
