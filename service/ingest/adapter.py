@@ -1,4 +1,4 @@
-"""The contract every source adapter (service/ingest/<tool>.py) fulfils."""
+"""The contract every source adapter (service/ingest/sources/<kind>/) fulfils."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from service.ingest.model import AdapterOptions, Delivery, Mapped
 
 
 class Adapter(Protocol):
-    """A source tool's adapter: a module with these names (see pipeline.adapter_for).
+    """A source tool's adapter: a module with these names (registered in service/ingest/sources).
 
     `event_type`, `delivery_key`, `signed_key` and `signed_times` are read before the payload
     is checked, for the delivery log, to drop retries and replays and to refuse late ones:

@@ -16,7 +16,6 @@ the body's SHA-256: a captured delivery sent again under a fresh delivery id cha
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from service.clock import utc_now
 from service.db import Connection
 from service.errors import Conflict, NotFound, ValidationFailed, invalid
 from service.errors import FieldError as ProblemField
-from service.ingest import freshness, mapping, signatures
+from service.ingest import freshness, mapping, sources
 from service.ingest.adapter import Adapter
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.rejections import Rejections
@@ -39,12 +38,6 @@ from service.models.sources import Source, SourceSecret
 from service.models.timeline import build_change, build_incident, retraction
 from service.store import catalog
 from service.store import ingest as store
-
-#: Headers never written to the delivery log: they carry secrets.
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "x-gitlab-token", "x-hub-signature",
-     "x-hub-signature-256", "x-pagerduty-signature"}
-)  # fmt: skip
 
 Status = Literal["applied", "unmapped", "duplicate"]
 
@@ -101,12 +94,8 @@ class Received:
 
 
 def adapter_for(kind: str) -> Adapter:
-    module: Adapter = importlib.import_module(f"service.ingest.{kind}")
-    return module
-
-
-def loggable_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k not in SECRET_HEADERS}
+    """The adapter reading deliveries of this source kind."""
+    return sources.source_for(kind).adapter
 
 
 class _Unmapped(Exception):
@@ -123,12 +112,12 @@ async def receive(
     refused (default: recorded, then 401 or 422), and the tolerance (zero: not checked)."""
     src = source.source
     refusals = rejections or Rejections()
-    headers = loggable_headers(received.headers)
-    if not signatures.verify(
+    headers = sources.loggable_headers(received.headers)
+    if not sources.verify(
         src.kind, received.headers, received.query, received.body, source.secret, src.username
     ):
         await refusals.refuse(con, src, headers, received.client)
-    digest = signatures.body_digest(src.kind, received.body)
+    digest = sources.body_digest(src.kind, received.body)
     try:
         payload = orjson.loads(received.body)
     except orjson.JSONDecodeError as exc:
@@ -500,7 +489,7 @@ async def save_incident(
 
 async def replay(con: Connection, delivery_id: int) -> DeliveryOutcome:
     """Process a kept delivery again (after a service rule or a catalog entry was added)."""
-    from service.store import sources
+    from service.store import sources as stored_sources
 
     async with con.transaction():
         row = await store.delivery_for_replay(con, delivery_id)
@@ -508,7 +497,7 @@ async def replay(con: Connection, delivery_id: int) -> DeliveryOutcome:
             raise NotFound(f"no delivery {delivery_id}")
         if row["status"] not in ("unmapped",):
             raise Conflict(f"delivery {delivery_id} is {row['status']}; only unmapped ones replay")
-        src = (await sources.get_source_with_secret(con, name=row["source"])).source
+        src = (await stored_sources.get_source_with_secret(con, name=row["source"])).source
         await store.set_outcome(con, delivery_id, "unmapped", None, attempt=True)
         payload = orjson.loads(row["body"])
         delivery = Delivery(headers=row["headers"], payload=payload, received_at=row["received_at"])

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from service.ingest import jira
 from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
+from service.ingest.sources.jira import adapter as jira
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
 from tests.ingest.fixtures import all_fixtures, fixture

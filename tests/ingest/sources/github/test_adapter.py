@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from service.ingest import github
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
+from service.ingest.sources.github import adapter as github
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.events import ChangeEvent, CommitRecord
 from tests.ingest.fixtures import all_fixtures, fixture

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from service.ingest import pagerduty
 from service.ingest.freshness import SignedTime
 from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
+from service.ingest.sources.pagerduty import adapter as pagerduty
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
 from tests.ingest.fixtures import all_fixtures, fixture

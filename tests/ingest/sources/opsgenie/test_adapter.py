@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from service.ingest import opsgenie
 from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
+from service.ingest.sources.opsgenie import adapter as opsgenie
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
 from tests.ingest.fixtures import all_fixtures, fixture

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from service.clock import rfc3339
-from service.ingest import alertmanager
 from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
+from service.ingest.sources.alertmanager import adapter as alertmanager
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
 from tests.ingest.fixtures import all_fixtures, fixture
