@@ -66,8 +66,8 @@ from service.models.enums import Scope
 from service.models.instants import check_instant
 from service.models.statuses import EscalationAction
 from service.store import catalog as store
+from service.store import deliveries as ingest_store
 from service.store import evaluation, reports
-from service.store import ingest as ingest_store
 
 N = TypeVar("N")
 log = logging.getLogger(__name__)

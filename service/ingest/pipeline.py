@@ -36,7 +36,7 @@ from service.ingest.rejections import Rejections
 from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source, SourceSecret
 from service.models.timeline import build_change, build_incident, retraction
-from service.store import catalog
+from service.store import deliveries
 from service.store import ingest as store
 
 Status = Literal["applied", "unmapped", "duplicate"]
@@ -122,7 +122,7 @@ async def receive(
         payload = orjson.loads(received.body)
     except orjson.JSONDecodeError as exc:
         async with con.transaction():
-            await store.claim_delivery(
+            await deliveries.claim_delivery(
                 con, source_id=src.id, key=None, event_type=None, headers=headers,
                 body=received.body, status="invalid", detail=f"not JSON: {exc}",
                 body_sha256=digest,
@@ -215,13 +215,13 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
             delivery_id = claimed.delivery_id
         elif quick:
             assert mapped is not None
-            delivery_id, known = await store.claim_applied_delivery(
+            delivery_id, known = await deliveries.claim_applied_delivery(
                 con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
                 body=d.body, slugs=_slugs(src, [*mapped.incidents, *mapped.changes]),
                 signed_key=c.signed_key, body_sha256=c.body_sha256,
             )  # fmt: skip
         else:
-            delivery_id = await store.claim_delivery(
+            delivery_id = await deliveries.claim_delivery(
                 con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
                 body=d.body, status=status, detail=detail, signed_key=c.signed_key,
                 body_sha256=c.body_sha256,
@@ -249,7 +249,7 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
                     outcome = await apply_mapped(con, src, delivery_id, mapped)
             except _UNSTORABLE_TEXT as exc:
                 failure = PayloadError("#", f"text Postgres cannot store: {exc.args[0]}")
-                await store.set_outcome(con, delivery_id, "invalid", str(failure))
+                await deliveries.set_outcome(con, delivery_id, "invalid", str(failure))
     if failure is not None:
         pointer = failure.pointer if failure.pointer.startswith("#") else f"#{failure.pointer}"
         problem = ValidationFailed(
@@ -264,7 +264,7 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
 
 async def _duplicate(con: Connection, src: Source, claims: _Claims) -> DeliveryOutcome:
     """The answer to a delivery holding a claim of one logged before: that one's id."""
-    first = await store.delivery_claiming(
+    first = await deliveries.delivery_claiming(
         con, source_id=src.id, key=claims.key, signed_key=claims.signed_key,
         body_sha256=claims.body_sha256,
     )  # fmt: skip
@@ -308,7 +308,7 @@ async def _process(
     try:
         mapped = adapter.parse(delivery, _options(src))
     except Unsupported as exc:
-        await store.set_outcome(con, delivery_id, "unmapped", str(exc))
+        await deliveries.set_outcome(con, delivery_id, "unmapped", str(exc))
         return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=str(exc))
     return await apply_mapped(con, src, delivery_id, mapped)
 
@@ -321,13 +321,13 @@ async def apply_mapped(
         async with con.transaction():
             outcome = await _apply(con, src, delivery_id, mapped)
     except _Unmapped as exc:
-        await store.set_outcome(con, delivery_id, "unmapped", str(exc))
+        await deliveries.set_outcome(con, delivery_id, "unmapped", str(exc))
         return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=str(exc))
     if mapped.is_empty():
         detail = "the delivery carried no incident, change or commit"
-        await store.set_outcome(con, delivery_id, "unmapped", detail)
+        await deliveries.set_outcome(con, delivery_id, "unmapped", detail)
         return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=detail)
-    await store.set_outcome(con, delivery_id, "applied", None)
+    await deliveries.set_outcome(con, delivery_id, "applied", None)
     outcome._applied = _applied_events(src, mapped)
     return outcome
 
@@ -343,8 +343,7 @@ def _slugs(src: Source, events: Sequence[IncidentEvent | ChangeEvent]) -> list[s
 async def _service_ids(
     con: Connection, src: Source, events: Sequence[IncidentEvent | ChangeEvent]
 ) -> dict[str, int]:
-    rows = await con.fetch(catalog.q("service_ids_by_slug"), _slugs(src, events))
-    return {r["slug"]: r["id"] for r in rows}
+    return await store.known_service_ids(con, _slugs(src, events))
 
 
 def _resolve(
@@ -492,15 +491,15 @@ async def replay(con: Connection, delivery_id: int) -> DeliveryOutcome:
     from service.store import sources as stored_sources
 
     async with con.transaction():
-        row = await store.delivery_for_replay(con, delivery_id)
+        row = await deliveries.delivery_for_replay(con, delivery_id)
         if row is None:
             raise NotFound(f"no delivery {delivery_id}")
-        if row["status"] not in ("unmapped",):
-            raise Conflict(f"delivery {delivery_id} is {row['status']}; only unmapped ones replay")
-        src = (await stored_sources.get_source_with_secret(con, name=row["source"])).source
-        await store.set_outcome(con, delivery_id, "unmapped", None, attempt=True)
-        payload = orjson.loads(row["body"])
-        delivery = Delivery(headers=row["headers"], payload=payload, received_at=row["received_at"])
+        if row.status not in ("unmapped",):
+            raise Conflict(f"delivery {delivery_id} is {row.status}; only unmapped ones replay")
+        src = (await stored_sources.get_source_with_secret(con, name=row.source)).source
+        await deliveries.set_outcome(con, delivery_id, "unmapped", None, attempt=True)
+        payload = orjson.loads(row.body)
+        delivery = Delivery(headers=row.headers, payload=payload, received_at=row.received_at)
         try:
             return await _process(con, src, delivery_id, adapter_for(src.kind), delivery)
         except PayloadError as exc:
