@@ -13,6 +13,17 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import Any
+
+#: The OpenAPI security schemes of `shared_secret`.
+SHARED_SECRET_SCHEMES: Mapping[str, dict[str, Any]] = {
+    "sourceBearer": {"type": "http", "scheme": "bearer",
+                     "description": "The source's secret as a bearer token"},
+    "sourceBasic": {"type": "http", "scheme": "basic",
+                    "description": "The source's username and secret"},
+    "sourceToken": {"type": "apiKey", "in": "query", "name": "token",
+                    "description": "The source's secret in the URL"},
+}  # fmt: skip
 
 
 def hmac_hex(secret: str, body: bytes) -> str:

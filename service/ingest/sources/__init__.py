@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from service.ingest.sources import alertmanager, github, gitlab, jira, opsgenie, pagerduty
 from service.ingest.sources.definition import SourceDocs, WebhookSource
@@ -42,6 +43,14 @@ KINDS: tuple[str, ...] = (*SOURCES, API_KIND)
 _ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie"})
 #: Headers never written to the delivery log: they carry secrets, or proofs made with them.
 SECRET_HEADERS: frozenset[str] = _ALWAYS_SECRET.union(*(s.secret_headers for s in SOURCES.values()))
+
+
+def security_schemes() -> dict[str, dict[str, Any]]:
+    """The OpenAPI security schemes of the webhook receiver: every source's, each once."""
+    schemes: dict[str, dict[str, Any]] = {}
+    for source in SOURCES.values():
+        schemes.update(source.security_schemes)
+    return schemes
 
 
 def source_for(kind: str) -> WebhookSource:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from service.ingest.adapter import Adapter
 
@@ -48,3 +48,6 @@ class WebhookSource:
     #: pipeline dedupes on its SHA-256), whatever delivery id it comes with.
     signs_body: bool
     docs: SourceDocs
+    #: How the OpenAPI document describes the proof, by security scheme name (schemes shared
+    #: by several sources are written once).
+    security_schemes: Mapping[str, dict[str, Any]]

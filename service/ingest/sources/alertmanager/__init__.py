@@ -3,7 +3,7 @@ delivery with the shared secret (bearer, basic auth or ?token=)."""
 
 from __future__ import annotations
 
-from service.ingest.proofs import shared_secret
+from service.ingest.proofs import SHARED_SECRET_SCHEMES, shared_secret
 from service.ingest.sources.alertmanager import adapter
 from service.ingest.sources.definition import SourceDocs, WebhookSource
 
@@ -22,4 +22,5 @@ SOURCE = WebhookSource(
             " step kept once (see below)"
         ),
     ),
+    security_schemes=SHARED_SECRET_SCHEMES,
 )

@@ -9,6 +9,12 @@ from service.ingest.proofs import equal, hmac_hex
 #: Headers carrying a proof made with the secret (the SHA-1 one is sent too, and never used).
 SECRET_HEADERS = frozenset({"x-hub-signature", "x-hub-signature-256"})
 
+#: The OpenAPI security scheme of `verify`.
+SECURITY_SCHEMES = {
+    "githubSignature": {"type": "apiKey", "in": "header", "name": "X-Hub-Signature-256",
+                        "description": "sha256=<hex HMAC-SHA256 of the body with the secret>"},
+}  # fmt: skip
+
 
 def verify(
     headers: Mapping[str, str],

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from service.ingest.sources.definition import SourceDocs, WebhookSource
 from service.ingest.sources.gitlab import adapter
-from service.ingest.sources.gitlab.verification import SECRET_HEADERS, verify
+from service.ingest.sources.gitlab.verification import (
+    SECRET_HEADERS,
+    SECURITY_SCHEMES,
+    verify,
+)
 
 SOURCE = WebhookSource(
     kind=adapter.KIND,
@@ -21,4 +25,5 @@ SOURCE = WebhookSource(
             "anyway; each deployment or pipeline step is kept once by its own key"
         ),
     ),
+    security_schemes=SECURITY_SCHEMES,
 )

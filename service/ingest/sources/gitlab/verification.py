@@ -9,6 +9,12 @@ from service.ingest.proofs import equal
 #: Headers carrying the secret.
 SECRET_HEADERS = frozenset({"x-gitlab-token"})
 
+#: The OpenAPI security scheme of `verify`.
+SECURITY_SCHEMES = {
+    "gitlabToken": {"type": "apiKey", "in": "header", "name": "X-Gitlab-Token",
+                    "description": "The source's secret token"},
+}  # fmt: skip
+
 
 def verify(
     headers: Mapping[str, str],

@@ -3,7 +3,7 @@ delivery with the shared secret (bearer, basic auth or ?token=)."""
 
 from __future__ import annotations
 
-from service.ingest.proofs import shared_secret
+from service.ingest.proofs import SHARED_SECRET_SCHEMES, shared_secret
 from service.ingest.sources.definition import SourceDocs, WebhookSource
 from service.ingest.sources.jira import adapter
 
@@ -24,4 +24,5 @@ SOURCE = WebhookSource(
             "the key already comes from the body)"
         ),
     ),
+    security_schemes=SHARED_SECRET_SCHEMES,
 )

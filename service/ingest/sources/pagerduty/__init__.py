@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from service.ingest.sources.definition import SourceDocs, WebhookSource
 from service.ingest.sources.pagerduty import adapter
-from service.ingest.sources.pagerduty.verification import SECRET_HEADERS, verify
+from service.ingest.sources.pagerduty.verification import (
+    SECRET_HEADERS,
+    SECURITY_SCHEMES,
+    verify,
+)
 
 SOURCE = WebhookSource(
     kind=adapter.KIND,
@@ -25,4 +29,5 @@ SOURCE = WebhookSource(
             "`KPI_WEBHOOK_EVENT_TIME_TOLERANCE_SECONDS` of the arrival"
         ),
     ),
+    security_schemes=SECURITY_SCHEMES,
 )

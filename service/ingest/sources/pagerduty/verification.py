@@ -10,6 +10,12 @@ from service.ingest.proofs import equal, hmac_hex
 #: Headers carrying a proof made with the secret.
 SECRET_HEADERS = frozenset({"x-pagerduty-signature"})
 
+#: The OpenAPI security scheme of `verify`.
+SECURITY_SCHEMES = {
+    "pagerdutySignature": {"type": "apiKey", "in": "header", "name": "X-PagerDuty-Signature",
+                           "description": "v1=<hex HMAC-SHA256>[,v1=...] (any may match)"},
+}  # fmt: skip
+
 
 def verify(
     headers: Mapping[str, str],
