@@ -129,18 +129,19 @@ async def receive(
             )  # fmt: skip
         raise ValidationFailed(f"the body is not JSON: {exc}", errors=[
             ProblemField("#", "not valid JSON")]) from exc  # fmt: skip
-    adapter = adapter_for(src.kind)
+    source_kind = sources.source_for(src.kind)
+    adapter, replay_ids = source_kind.adapter, source_kind.replay
     delivery = Delivery(headers=received.headers, payload=payload, received_at=received.at)
-    for signed in adapter.signed_times(delivery):
+    for signed in replay_ids.signed_times(delivery):
         if freshness.outside_tolerance(signed.at, signed_time_tolerance, received.at):
             problem = freshness.stale_problem(signed, signed_time_tolerance, SIGNED_TIME_SETTING)
             await refusals.refuse_late(con, src, headers, received.client, problem)
     failure: PayloadError | None = None
     try:
-        key, event_type = adapter.delivery_key(delivery), adapter.event_type(delivery)
+        key, event_type = replay_ids.delivery_key(delivery), adapter.event_type(delivery)
     except PayloadError as exc:
         key, event_type, failure = None, None, exc
-    claims = _Claims(key, adapter.signed_key(delivery), digest)
+    claims = _Claims(key, replay_ids.signed_key(delivery), digest)
     # Parsing reads nothing from the database, so it is done before the delivery is logged:
     # the log then gets its outcome when the delivery is claimed, without a second write.
     parsed: Mapped | Unsupported | None = None

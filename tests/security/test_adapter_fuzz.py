@@ -246,7 +246,7 @@ def verdict(kind: str, headers: Headers, payload: Any) -> Verdict:
     # Read before the payload is checked: never raise, whatever it holds.
     name = adapter.event_type(delivery)
     assert isinstance(name, str) and name
-    key = adapter.delivery_key(delivery)
+    key = source_for(kind).replay.delivery_key(delivery)
     assert key is None or isinstance(key, str)
     try:
         mapped = adapter.parse(delivery, OPTIONS)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from service.ingest.adapter import Adapter
+from service.ingest.adapter import Adapter, ReplayIds
 
 
 class Verifier(Protocol):
@@ -38,8 +38,11 @@ class WebhookSource:
 
     #: The source kind, e.g. "github": the value of `kind` when a source is registered.
     kind: str
-    #: Reads the tool's deliveries (its delivery id, signed key and times, and events).
+    #: Reads the tool's deliveries: what happened, as incident and change events.
     adapter: Adapter
+    #: The tool's delivery id, the id inside its signed body and the times it signs: what makes
+    #: a delivery a retry or a replay of one received before, or too late.
+    replay: ReplayIds
     #: Checks the tool's signature or token against the source's secret.
     verify: Verifier
     #: Headers carrying the secret or a proof made with it: never written to the delivery log.

@@ -4,12 +4,13 @@ delivery with the shared secret (bearer, basic auth or ?token=)."""
 from __future__ import annotations
 
 from service.ingest.proofs import SHARED_SECRET_SCHEMES, shared_secret
-from service.ingest.sources.alertmanager import adapter
+from service.ingest.sources.alertmanager import adapter, replay
 from service.ingest.sources.definition import SourceDocs, WebhookSource
 
 SOURCE = WebhookSource(
     kind=adapter.KIND,
     adapter=adapter,
+    replay=replay,
     verify=shared_secret,
     secret_headers=frozenset({"authorization"}),
     signs_body=False,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from service.ingest.proofs import SHARED_SECRET_SCHEMES, shared_secret
 from service.ingest.sources.definition import SourceDocs, WebhookSource
-from service.ingest.sources.jira import adapter
+from service.ingest.sources.jira import adapter, replay
 
 SOURCE = WebhookSource(
     kind=adapter.KIND,
     adapter=adapter,
+    replay=replay,
     verify=shared_secret,
     secret_headers=frozenset({"authorization"}),
     signs_body=False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.ingest.sources.definition import SourceDocs, WebhookSource
-from service.ingest.sources.pagerduty import adapter
+from service.ingest.sources.pagerduty import adapter, replay
 from service.ingest.sources.pagerduty.verification import (
     SECRET_HEADERS,
     SECURITY_SCHEMES,
@@ -13,6 +13,7 @@ from service.ingest.sources.pagerduty.verification import (
 SOURCE = WebhookSource(
     kind=adapter.KIND,
     adapter=adapter,
+    replay=replay,
     verify=verify,
     secret_headers=SECRET_HEADERS,
     signs_body=True,
