@@ -455,11 +455,6 @@ def test_a_push_needs_its_ref_and_commits_or_head_commit() -> None:
     assert [c.sha for c in github.parse(delivery("push", head_only), AdapterOptions()).commits]
 
 
-def test_signed_key_and_times_are_none_github_signs_neither() -> None:
-    given = delivery("push", fixture(PUSH_FIXTURE))
-    assert (github_replay.signed_key(given), github_replay.signed_times(given)) == (None, [])
-
-
 def test_payload_that_is_not_an_object() -> None:
     with pytest.raises(PayloadError) as info:
         github.parse(delivery("push", []), AdapterOptions())

@@ -312,14 +312,6 @@ def test_event_type_and_delivery_key_never_raise(payload: object, headers: dict[
     assert gitlab_replay.delivery_key(given) is None
 
 
-def test_delivery_key_prefers_idempotency_key() -> None:
-    both = {"idempotency-key": "idem-1", "x-gitlab-event-uuid": "uuid-1"}
-    assert gitlab_replay.delivery_key(delivery("Push Hook", {}, **both)) == "idem-1"
-    uuid_only = {"x-gitlab-event-uuid": "uuid-1"}
-    assert gitlab_replay.delivery_key(delivery("Push Hook", {}, **uuid_only)) == "uuid-1"
-    assert gitlab_replay.delivery_key(delivery("Push Hook", {})) is None
-
-
 def test_body_object_kind_decides_without_header() -> None:
     relative = "gitlab/deployment/zulip_deployment_hook__failed.json"
     bare = Delivery(headers={}, payload=fixture(relative), received_at=RECEIVED)
