@@ -1,6 +1,8 @@
-"""The webhook sources: one package per tool (adapter, verification, secret headers, docs),
-all registered here. The source kinds of the database, the models, the client and the README
-are generated from or tested against SOURCES; adding a tool is adding its package and its line.
+"""The webhook sources: one package per tool (adapter, replay identifiers, verification, secret
+headers, README row), all registered here. The source kinds of the models, the client, the
+OpenAPI document and the README are written from SOURCES by `kpi export`, and the database's
+are tested against it: adding a tool is adding its package, its line here and its tests, then
+`kpi export` and a migration adding its kind (see the README's Sources).
 """
 
 from __future__ import annotations
