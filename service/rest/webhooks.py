@@ -20,7 +20,8 @@ from service.errors import (
     ValidationFailed,
     problem_response,
 )
-from service.ingest.pipeline import DeliveryOutcome, Received
+from service.ingest.apply import DeliveryOutcome
+from service.ingest.pipeline import Received
 from service.ingest.rejections import Rejections
 from service.models.catalog import RowId
 from service.models.enums import Scope

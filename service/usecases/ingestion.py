@@ -13,8 +13,9 @@ import orjson
 from service.db import Connection
 from service.errors import Conflict, Forbidden, NotFound, field_error, invalid
 from service.ingest import generic, pipeline
+from service.ingest.apply import DeliveryOutcome, apply_mapped
 from service.ingest.model import Mapped
-from service.ingest.pipeline import DeliveryOutcome, Received
+from service.ingest.pipeline import Received
 from service.ingest.rejections import Rejections
 from service.models.incidents import (
     Change,
@@ -69,7 +70,7 @@ async def load_record(
     )  # fmt: skip
     if delivery_id is None:
         return None
-    return await pipeline.apply_mapped(con, src, delivery_id, mapped)
+    return await apply_mapped(con, src, delivery_id, mapped)
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ async def _submit(
                 errors=[field_error("Idempotency-Key", "reused for a different request")],
             )
         return None
-    outcome = await pipeline.apply_mapped(con, src, delivery_id, mapped)
+    outcome = await apply_mapped(con, src, delivery_id, mapped)
     if outcome.status != "applied":
         raise invalid("service", outcome.detail or "could not be applied")
     return outcome
