@@ -30,7 +30,7 @@ from bench.harness import fresh_schema, run, running_server
 from service import db as dbmod
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction, Scope
-from service.store import catalog
+from service.usecases import catalog
 from service.usecases.tokens import create_token
 
 #: The first point's instant: midnight 80 days before the run, so that the default 100,000

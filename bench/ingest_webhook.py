@@ -31,7 +31,8 @@ from bench import bare_webhook, httpload
 from bench.harness import fresh_schema, run, running_server
 from service.models.catalog import ServiceIn
 from service.models.sources import ServiceRule, SourceIn, SourceKind
-from service.store import catalog, sources
+from service.store import sources
+from service.usecases import catalog
 
 SECRET = "bench-secret"
 STEPS = ("incident.triggered", "incident.acknowledged", "incident.resolved")

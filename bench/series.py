@@ -38,7 +38,7 @@ from service import db as dbmod
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
 from service.models.reports import Scorecard
-from service.store import catalog, evaluation, metrics, reports
+from service.store import evaluation, kpis, metrics, reports
 from service.usecases import measure as kpi_measure
 
 #: Warm-up runs of each side: past the five custom plans after which Postgres may keep a
@@ -139,7 +139,7 @@ async def ours_series(
 ) -> list[SeriesPoint]:  # fmt: skip
     """What the series endpoint does: the KPI, the scope (a service, or the fleet), the
     series."""
-    kpi = await catalog.get_kpi(con, key=key)
+    kpi = await kpis.get_kpi(con, key=key)
     scope = await metrics.resolve_scope(con, service=service)
     return await kpi_measure.series(
         con, kpi=kpi, scope=scope, grain=Grain.DAY, start=start, end=end, now=now

@@ -99,15 +99,25 @@ class PoolDatabase:
             raise
         try:
             yield con
+        except (asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+            # The server going away in the middle of a COPY or a rollback can leave the
+            # connection's protocol mid-operation, and asyncpg then reports a client-side state
+            # error instead of the lost connection: when the connection is indeed gone, that is
+            # the database being unavailable (a 503 to retry), not a bug.
+            lost = _is_lost(con)
+            kept = await self._release(con, failed=True)
+            if lost or not kept:
+                raise DatabaseUnavailable("the database connection was lost") from exc
+            raise
         except BaseException:
             await self._release(con, failed=True)
             raise
         await self._release(con, failed=False)
 
-    async def _release(self, con: Connection, *, failed: bool) -> None:
-        """Back to the pool. A connection that cannot be reset there (the database went away
-        meanwhile) is dropped by the pool; that must not turn work already committed into a
-        failed request, nor hide the error a failed one met."""
+    async def _release(self, con: Connection, *, failed: bool) -> bool:
+        """Back to the pool; whether the pool kept it. A connection that cannot be reset
+        there (the database went away meanwhile) is dropped by the pool; that must not turn
+        work already committed into a failed request, nor hide the error a failed one met."""
         try:
             await self.pool.release(con)
         except Exception as exc:
@@ -115,6 +125,18 @@ class PoolDatabase:
                 "database connection dropped on release",
                 extra={"error": repr(exc), "request_failed": failed},
             )
+            return False
+        return True
+
+
+def _is_lost(con: Connection) -> bool:
+    """Whether a connection still held by a request has been closed. The pool detaches a
+    connection the server closed from its handle at once, so asking a detached handle fails:
+    that too means the connection is gone."""
+    try:
+        return bool(con.is_closed())
+    except asyncpg.InterfaceError:
+        return True
 
 
 def parse_named_queries(text: str) -> dict[str, str]:
@@ -135,7 +157,7 @@ def queries(area: str) -> dict[str, str]:
 
 
 def sql(area: str, name: str) -> str:
-    """One named statement: sql("catalog", "list_teams")."""
+    """One named statement: sql("teams", "list_teams")."""
     return queries(area)[name]
 
 

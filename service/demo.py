@@ -210,9 +210,10 @@ async def evaluate_history(
     first (so escalations open and advance as they would have), keeping stored statuses.
     `progress(done, total)` is called after each KPI period."""
     from service.kpi import periods
-    from service.store import catalog, evaluation
+    from service.store import evaluation
+    from service.store import kpis as kpi_store
 
-    kpis = [kpi for kpi in await catalog.list_kpis(con) if kpi.cadence is not None]
+    kpis = [kpi for kpi in await kpi_store.list_kpis(con) if kpi.cadence is not None]
     total = len(kpis) * periods_back
     done = stored = 0
     for kpi in kpis:

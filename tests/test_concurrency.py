@@ -15,7 +15,8 @@ from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction
 from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
-from service.store import catalog, observations
+from service.store import observations
+from service.usecases import catalog
 
 #: Months that get a partition of their own (those near the time of the run).
 HORIZON = partition_horizon(dt.datetime.now(dt.UTC))

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from service.app import all_endpoints
-from service.cli import REPO_ROOT, exported_files
+from service.cli.common import REPO_ROOT
+from service.cli.export import exported_files
 from service.openapi import build_openapi
 from service.web.pages import ASSETS
 

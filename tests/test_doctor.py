@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from service import db as dbmod
-from service import doctor
 from service.config import Settings
 from service.notify import outbox
+from service.usecases import doctor
 
 Headers = dict[str, str]
 NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)

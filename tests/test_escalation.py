@@ -27,7 +27,8 @@ from service.models.enums import Aggregation, Cadence, Channel, Direction
 from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
 from service.notify import outbox
-from service.store import catalog, evaluation, observations
+from service.store import evaluation, kpis, observations
+from service.usecases import catalog
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.notify.receiver import LOOPBACK, Receiver, serving
 from tests.test_evaluation import (
@@ -602,7 +603,7 @@ async def test_two_on_demand_evaluations_at_once_escalate_once(
         b = await dbmod.connect(committed.url, committed.schema)
         pools = [await dbmod.create_pool(committed.url, committed.schema, 1, 2) for _ in range(2)]
         try:
-            kpi = await catalog.get_kpi(a, key="orders")
+            kpi = await kpis.get_kpi(a, key="orders")
             now = T1
             jan = Period(JAN, FEB)
 

@@ -18,7 +18,7 @@ import pytest
 from service import db as dbmod
 from service.config import Settings
 from service.kpi.periods import Period
-from service.store import catalog, evaluation
+from service.store import evaluation, kpis
 from tests.conftest import app_client
 
 Headers = dict[str, str]
@@ -404,7 +404,7 @@ async def test_a_target_change_leaves_evaluated_periods_alone(
     # Late data for both months. The background path keeps what is stored ...
     await observe(api, admin, "orders", [
         (sept + dt.timedelta(days=20), 20.0), (octo + dt.timedelta(days=20), 5.0)])  # fmt: skip
-    kpi = await catalog.get_kpi(con, key="orders")
+    kpi = await kpis.get_kpi(con, key="orders")
     assert await evaluation.evaluate_due(con, clock.now) == 0  # October is stored already
     sept_period = Period(sept, octo)
     assert await evaluation.evaluate_kpi(

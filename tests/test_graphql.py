@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from service import db as dbmod
-from service.cli import REPO_ROOT, exported_files
+from service.cli.common import REPO_ROOT
+from service.cli.export import exported_files
 from service.config import Settings
 from service.graphql.schema import build_schema
 from service.ingest.sources.generated import generated_files

@@ -22,8 +22,7 @@ from service.app import create_app
 from service.config import Settings
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction, Scope
-from service.store import catalog
-from service.usecases import tokens
+from service.usecases import catalog, tokens
 
 #: How the series statement of a service's observed KPI begins (its comment in
 #: sql/queries/series.sql); pg_stat_activity keeps a statement's first kilobyte only.

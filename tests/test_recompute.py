@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from service import db as dbmod
-from service.recompute import recompute
+from service.usecases.recompute import recompute
 
 NOW = dt.datetime(2026, 4, 10, 12, 0, tzinfo=dt.UTC)
 

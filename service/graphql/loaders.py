@@ -20,9 +20,13 @@ from service.models.incidents import Change, Incident, TimelineEntry
 from service.models.observations import SeriesPoint
 from service.models.reports import AvailabilityReport
 from service.models.statuses import KpiStatus
-from service.store import catalog as store
-from service.store import evaluation, ingest, portal
+from service.store import evaluation, ingest, portal, targets
+from service.store import kpis as kpi_store
+from service.store import links as link_store
+from service.store import outcomes as outcome_store
 from service.store import reports as report_store
+from service.store import services as service_store
+from service.store import teams as team_store
 from service.store.evaluation import ScopeRef
 from service.usecases import measure
 
@@ -92,12 +96,12 @@ def _none() -> None:
     return None
 
 
-def _edges(db: Database, query: str) -> DataLoader[int, list[int]]:
-    return _keyed(db, lambda con, ids: store.edges(con, query, ids), list)
+def _edges(db: Database, fetch: Fetch[int, list[int]]) -> DataLoader[int, list[int]]:
+    return _keyed(db, fetch, list)
 
 
-def _grouped(db: Database, query: str) -> DataLoader[int, list[Any]]:
-    return _keyed(db, lambda con, ids: store.grouped(con, query, ids), list)
+def _grouped(db: Database, fetch: Fetch[int, list[Any]]) -> DataLoader[int, list[Any]]:
+    return _keyed(db, fetch, list)
 
 
 @dataclass(frozen=True)
@@ -172,9 +176,9 @@ def _service_statuses(db: Database) -> DataLoader[ServiceStatusKey, KpiStatus | 
     async def load(keys: list[ServiceStatusKey]) -> list[KpiStatus | None]:
         found: dict[ServiceStatusKey, KpiStatus] = {}
         async with db.acquire() as con:
-            kpis = _by("id", await store.list_kpis(con, ids=sorted({k.kpi_id for k in keys})))
+            kpis = _by("id", await kpi_store.list_kpis(con, ids=sorted({k.kpi_id for k in keys})))
             ids = sorted({k.service_id for k in keys})
-            services = _by("id", await store.services_by_id(con, ids))
+            services = _by("id", await service_store.services_by_id(con, ids))
             for on, now in {(k.on, k.now) for k in keys}:
                 group = [k for k in keys if (k.on, k.now) == (on, now)]
                 pairs = [
@@ -200,7 +204,7 @@ def _service_series(db: Database) -> DataLoader[ServiceSeriesKey, list[SeriesPoi
         for k in keys:
             groups.setdefault((k.kpi_id, k.grain, k.start, k.end, k.now), []).append(k)
         async with db.acquire() as con:
-            kpis = _by("id", await store.list_kpis(con, ids=sorted({k.kpi_id for k in keys})))
+            kpis = _by("id", await kpi_store.list_kpis(con, ids=sorted({k.kpi_id for k in keys})))
             for (kpi_id, grain, start, end, now), group in groups.items():
                 points = await measure.series_by_service(
                     con, kpi=kpis[kpi_id], service_ids=sorted({k.service_id for k in group}),
@@ -216,22 +220,22 @@ def _service_series(db: Database) -> DataLoader[ServiceSeriesKey, list[SeriesPoi
 class Loaders:
     def __init__(self, db: Database) -> None:
         async def teams(con: Connection, ids: list[int]) -> dict[int, Team]:
-            return _by("id", await store.teams_by_id(con, ids))
+            return _by("id", await team_store.teams_by_id(con, ids))
 
         async def services(con: Connection, ids: list[int]) -> dict[int, Service]:
-            return _by("id", await store.services_by_id(con, ids))
+            return _by("id", await service_store.services_by_id(con, ids))
 
         async def services_by_slug(con: Connection, slugs: list[str]) -> dict[str, Service]:
-            return _by("slug", await store.list_services(con, slugs=slugs))
+            return _by("slug", await service_store.list_services(con, slugs=slugs))
 
         async def outcomes(con: Connection, ids: list[int]) -> dict[int, Outcome]:
-            return _by("id", await store.outcomes_by_id(con, ids))
+            return _by("id", await outcome_store.outcomes_by_id(con, ids))
 
         async def kpis(con: Connection, ids: list[int]) -> dict[int, Kpi]:
-            return _by("id", await store.list_kpis(con, ids=ids))
+            return _by("id", await kpi_store.list_kpis(con, ids=ids))
 
         async def kpis_by_key(con: Connection, keys: list[str]) -> dict[str, Kpi]:
-            return _by("key", await store.list_kpis(con, keys=keys))
+            return _by("key", await kpi_store.list_kpis(con, keys=keys))
 
         async def incidents(con: Connection, ids: list[int]) -> dict[int, Incident]:
             return _by("id", await ingest.list_incidents(con, ids=ids))
@@ -265,19 +269,21 @@ class Loaders:
         self.kpi_by_key: DataLoader[str, Kpi | None] = _keyed(db, kpis_by_key, _none)
         self.incident: DataLoader[int, Incident | None] = _keyed(db, incidents, _none)
         self.change: DataLoader[int, Change | None] = _keyed(db, changes, _none)
-        self.dependencies = _edges(db, "dependencies_by_service")
-        self.dependents = _edges(db, "dependents_by_service")
-        self.kpis_of_service = _edges(db, "kpis_by_service")
-        self.outcomes_of_service = _edges(db, "outcomes_by_service")
-        self.services_of_team = _edges(db, "services_by_team")
-        self.services_of_kpi = _edges(db, "services_by_kpi")
-        self.services_of_outcome = _edges(db, "services_by_outcome")
-        self.outcome_links_of_kpi = _grouped(db, "outcome_links_by_kpi")
-        self.kpi_links_of_outcome = _grouped(db, "kpi_links_by_outcome")
+        self.dependencies = _edges(db, service_store.dependencies_by_service)
+        self.dependents = _edges(db, service_store.dependents_by_service)
+        self.kpis_of_service = _edges(db, link_store.kpis_by_service)
+        self.outcomes_of_service = _edges(db, link_store.outcomes_by_service)
+        self.services_of_team = _edges(db, service_store.services_by_team)
+        self.services_of_kpi = _edges(db, link_store.services_by_kpi)
+        self.services_of_outcome = _edges(db, link_store.services_by_outcome)
+        self.outcome_links_of_kpi = _grouped(db, link_store.outcome_links_by_kpi)
+        self.kpi_links_of_outcome = _grouped(db, link_store.kpi_links_by_outcome)
         self.status_history = _histories(db)
         self.service_status = _service_statuses(db)
         self.service_series = _service_series(db)
-        self.targets_of_kpi: DataLoader[int, list[Target]] = _keyed(db, store.targets_by_kpi, list)
+        self.targets_of_kpi: DataLoader[int, list[Target]] = _keyed(
+            db, targets.targets_by_kpi, list
+        )
         self.incident_timeline: DataLoader[int, list[TimelineEntry]] = _keyed(
             db, lambda con, ids: ingest.timelines(con, "incident_timeline", ids), list
         )

@@ -65,9 +65,13 @@ from service.models import catalog as models
 from service.models.enums import Scope
 from service.models.instants import check_instant
 from service.models.statuses import EscalationAction
-from service.store import catalog as store
 from service.store import deliveries as ingest_store
-from service.store import evaluation, reports
+from service.store import evaluation, locks, reports
+from service.store import kpis as kpi_store
+from service.store import outcomes as outcome_store
+from service.store import services as service_store
+from service.store import teams as team_store
+from service.usecases import catalog
 
 N = TypeVar("N")
 log = logging.getLogger(__name__)
@@ -87,7 +91,7 @@ class Query:
     ) -> Page[Service]:  # fmt: skip
         size = page_size(first)
         async with info.context.db.acquire() as con:
-            rows = await store.list_services(
+            rows = await service_store.list_services(
                 con, tier=tier, team=team, after_id=decode_cursor(after), limit=size + 1
             )
         for row in rows:
@@ -98,7 +102,7 @@ class Query:
     @strawberry.field
     async def service(self, info: Info, slug: str) -> Service | None:
         async with info.context.db.acquire() as con:
-            found = await store.list_services(con, slugs=[slug])
+            found = await service_store.list_services(con, slugs=[slug])
         return Service.of(found[0]) if found else None
 
     @strawberry.field(description="KPI definitions, ordered by creation; cursor-paginated.")
@@ -108,7 +112,7 @@ class Query:
     ) -> Page[Kpi]:  # fmt: skip
         size = page_size(first)
         async with info.context.db.acquire() as con:
-            rows = await store.list_kpis(
+            rows = await kpi_store.list_kpis(
                 con, after_id=decode_cursor(after), board_level=board_level, limit=size + 1
             )
         return _page(rows, size, Kpi.of)
@@ -116,7 +120,7 @@ class Query:
     @strawberry.field
     async def kpi(self, info: Info, key: str) -> Kpi | None:
         async with info.context.db.acquire() as con:
-            found = await store.list_kpis(con, keys=[key])
+            found = await kpi_store.list_kpis(con, keys=[key])
         return Kpi.of(found[0]) if found else None
 
     @strawberry.field
@@ -126,13 +130,13 @@ class Query:
         size = page_size(first)
         after_id = decode_cursor(after) or 0
         async with info.context.db.acquire() as con:
-            rows = await store.page_outcomes(con, after_id=after_id, limit=size + 1)
+            rows = await outcome_store.page_outcomes(con, after_id=after_id, limit=size + 1)
         return _page(rows, size, Outcome.of)
 
     @strawberry.field
     async def outcome(self, info: Info, slug: str) -> Outcome | None:
         async with info.context.db.acquire() as con:
-            found = await store.list_outcomes(con, slugs=[slug])
+            found = await outcome_store.list_outcomes(con, slugs=[slug])
         return Outcome.of(found[0]) if found else None
 
     @strawberry.field
@@ -173,7 +177,7 @@ class Query:
         size = page_size(first)
         after_id = decode_cursor(after) or 0
         async with info.context.db.acquire() as con:
-            rows = await store.page_teams(con, after_id=after_id, limit=size + 1)
+            rows = await team_store.page_teams(con, after_id=after_id, limit=size + 1)
         return _page(rows, size, Team.of)
 
     @strawberry.field(
@@ -254,10 +258,10 @@ class Mutation:
         async def work(con: Connection) -> Team:
             team = _model(input)
             assert isinstance(team, models.TeamIn)
-            await store.lock_name(con, f"team:{team.slug}")
-            exists = bool(await store.list_teams(con, slugs=[team.slug]))
-            saved = await (store.update_team(con, slug=team.slug, team=team) if exists
-                           else store.create_team(con, team=team))  # fmt: skip
+            await locks.lock_name(con, f"team:{team.slug}")
+            exists = bool(await team_store.list_teams(con, slugs=[team.slug]))
+            saved = await (catalog.update_team(con, slug=team.slug, team=team) if exists
+                           else catalog.create_team(con, team=team))  # fmt: skip
             return Team.of(saved)
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
@@ -267,10 +271,10 @@ class Mutation:
         async def work(con: Connection) -> Service:
             svc = _model(input)
             assert isinstance(svc, models.ServiceIn)
-            await store.lock_name(con, f"service:{svc.slug}")
-            exists = bool(await store.list_services(con, slugs=[svc.slug]))
-            saved = await (store.update_service(con, slug=svc.slug, service=svc) if exists
-                           else store.create_service(con, service=svc))  # fmt: skip
+            await locks.lock_name(con, f"service:{svc.slug}")
+            exists = bool(await service_store.list_services(con, slugs=[svc.slug]))
+            saved = await (catalog.update_service(con, slug=svc.slug, service=svc) if exists
+                           else catalog.create_service(con, service=svc))  # fmt: skip
             return Service.of(saved)
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
@@ -280,10 +284,10 @@ class Mutation:
         async def work(con: Connection) -> Outcome:
             outcome = _model(input)
             assert isinstance(outcome, models.OutcomeIn)
-            await store.lock_name(con, f"outcome:{outcome.slug}")
-            exists = bool(await store.list_outcomes(con, slugs=[outcome.slug]))
-            saved = await (store.update_outcome(con, slug=outcome.slug, outcome=outcome)
-                           if exists else store.create_outcome(con, outcome=outcome))  # fmt: skip
+            await locks.lock_name(con, f"outcome:{outcome.slug}")
+            exists = bool(await outcome_store.list_outcomes(con, slugs=[outcome.slug]))
+            saved = await (catalog.update_outcome(con, slug=outcome.slug, outcome=outcome)
+                           if exists else catalog.create_outcome(con, outcome=outcome))  # fmt: skip
             return Outcome.of(saved)
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
@@ -293,10 +297,10 @@ class Mutation:
         async def work(con: Connection) -> Kpi:
             kpi = _model(input)
             assert isinstance(kpi, models.KpiIn)
-            await store.lock_name(con, f"kpi:{kpi.key}")
-            exists = bool(await store.list_kpis(con, keys=[kpi.key]))
-            saved = await (store.update_kpi(con, key=kpi.key, kpi=kpi) if exists
-                           else store.create_kpi(con, kpi=kpi))  # fmt: skip
+            await locks.lock_name(con, f"kpi:{kpi.key}")
+            exists = bool(await kpi_store.list_kpis(con, keys=[kpi.key]))
+            saved = await (catalog.update_kpi(con, key=kpi.key, kpi=kpi) if exists
+                           else catalog.create_kpi(con, kpi=kpi))  # fmt: skip
             return Kpi.of(saved)
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
@@ -306,14 +310,14 @@ class Mutation:
         async def work(con: Connection) -> Target:
             target = _model(input)
             assert isinstance(target, models.TargetIn)
-            return Target.of(await store.create_target(con, target=target))
+            return Target.of(await catalog.create_target(con, target=target))
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
 
     @strawberry.mutation
     async def delete_target(self, info: Info, id: int) -> DeleteResult:
         async def work(con: Connection) -> Deleted:
-            await store.delete_target(con, target_id=id)
+            await catalog.delete_target(con, target_id=id)
             return Deleted(ok=True)
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
@@ -325,23 +329,23 @@ class Mutation:
                 link = models.OutcomeLinkIn(weight=input.weight, rationale=input.rationale)
             except ValidationError as exc:
                 raise from_pydantic(exc) from exc
-            await store.link_outcome(con, kpi=input.kpi, outcome=input.outcome, link=link)
-            return Kpi.of(await store.get_kpi(con, key=input.kpi))
+            await catalog.link_outcome(con, kpi=input.kpi, outcome=input.outcome, link=link)
+            return Kpi.of(await kpi_store.get_kpi(con, key=input.kpi))
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="Apply a KPI to a service.")
     async def link_kpi_service(self, info: Info, kpi: str, service: str) -> KpiResult:
         async def work(con: Connection) -> Kpi:
-            await store.link_service(con, kpi=kpi, service=service)
-            return Kpi.of(await store.get_kpi(con, key=kpi))
+            await catalog.link_service(con, kpi=kpi, service=service)
+            return Kpi.of(await kpi_store.get_kpi(con, key=kpi))
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
 
     @strawberry.mutation
     async def delete_kpi(self, info: Info, key: str) -> DeleteResult:
         async def work(con: Connection) -> Deleted:
-            await store.delete_kpi(con, key=key)
+            await catalog.delete_kpi(con, key=key)
             return Deleted(ok=True)
 
         return await _attempt(info, work)  # type: ignore[no-any-return]
@@ -349,7 +353,7 @@ class Mutation:
     @strawberry.mutation
     async def delete_service(self, info: Info, slug: str) -> DeleteResult:
         async def work(con: Connection) -> Deleted:
-            await store.delete_service(con, slug=slug)
+            await catalog.delete_service(con, slug=slug)
             return Deleted(ok=True)
 
         return await _attempt(info, work)  # type: ignore[no-any-return]

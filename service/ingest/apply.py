@@ -18,7 +18,7 @@ from service.ingest.model import Mapped
 from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source
 from service.models.timeline import build_change, build_incident, retraction
-from service.store import deliveries
+from service.store import deliveries, services
 from service.store import ingest as store
 
 Status = Literal["applied", "unmapped", "duplicate"]
@@ -100,7 +100,7 @@ def service_slugs(src: Source, events: Sequence[IncidentEvent | ChangeEvent]) ->
 async def _service_ids(
     con: Connection, src: Source, events: Sequence[IncidentEvent | ChangeEvent]
 ) -> dict[str, int]:
-    return await store.known_service_ids(con, service_slugs(src, events))
+    return await services.service_ids_by_slug(con, service_slugs(src, events))
 
 
 def _resolve(

@@ -13,7 +13,7 @@ from service.models.instants import Instant
 from service.models.reports import GovernanceGap, Scorecard, ServiceReport
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.rest.endpoint import Call, Endpoint, id_param, path_param
-from service.store import catalog, evaluation, metrics, reports
+from service.store import evaluation, kpis, metrics, reports, services
 
 
 class PeriodQuery(BaseModel):
@@ -29,7 +29,7 @@ async def kpi_status(call: Call) -> KpiStatus:
     """Stored if evaluated, else computed now (evaluated_at null)."""
     query: PeriodQuery = call.query
     async with call.connection() as con:
-        kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
+        kpi = await kpis.get_kpi(con, key=path_param(call, "key"))
         return await evaluation.status_for(
             con, kpi, service=query.service, on=query.period, now=call.now()
         )
@@ -45,10 +45,10 @@ async def kpi_status_history(call: Call) -> list[KpiStatus]:
     """Stored statuses, newest period first."""
     query: HistoryQuery = call.query
     async with call.connection() as con:
-        kpi = await catalog.get_kpi(con, key=path_param(call, "key"))
+        kpi = await kpis.get_kpi(con, key=path_param(call, "key"))
         service_id = None
         if query.service is not None:
-            (service_id,) = await catalog.service_ids(con, [query.service], field="service")
+            (service_id,) = await services.service_ids(con, [query.service], field="service")
         return await evaluation.history(
             con, kpi, service_id=service_id, slug=query.service, before=query.before,
             limit=query.limit,
@@ -142,7 +142,7 @@ async def service_report(call: Call) -> ServiceReport:
     now = call.now()
     slug = path_param(call, "slug")
     async with call.connection() as con:
-        await catalog.get_service(con, slug=slug)
+        await services.get_service(con, slug=slug)
         scope = await metrics.resolve_scope(con, service=slug)
         window: Period = reports.measured_window(query.from_, query.to or now, now)
         objective = await reports.availability_kpi(con, query.kpi)

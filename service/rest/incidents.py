@@ -23,8 +23,8 @@ from service.models.instants import Instant
 from service.rest import idempotency
 from service.rest.endpoint import Call, Endpoint, id_param
 from service.rest.prometheus import events_applied
-from service.store import catalog
 from service.store import ingest as store
+from service.store import services
 from service.usecases import ingestion
 from service.usecases.ingestion import ApiRequest
 
@@ -100,7 +100,7 @@ def _as_list(value: object) -> list[str] | None:
 async def _service_filter(con: Connection, slug: str | None) -> list[int] | None:
     if slug is None:
         return None
-    return await catalog.service_ids(con, [slug], field="service")
+    return await services.service_ids(con, [slug], field="service")
 
 
 async def list_incidents(call: Call) -> list[Incident]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import asyncpg
@@ -36,8 +36,7 @@ async def _service_ids(con: Connection, records: Sequence[CostIn]) -> dict[str, 
     """Ids of the services the records name, locked until commit; a 422 naming every record
     with an unknown one (`3.service`)."""
     slugs = sorted({r.service for r in records if r.service is not None})
-    rows = await con.fetch(q("lock_services"), slugs)
-    ids: dict[str, int] = {r["slug"]: r["id"] for r in rows}
+    ids = await lock_services(con, slugs)
     unknown = [
         field_error(f"{i}.service", f"unknown service {record.service!r}")
         for i, record in enumerate(records)
@@ -46,6 +45,12 @@ async def _service_ids(con: Connection, records: Sequence[CostIn]) -> dict[str, 
     if unknown:
         raise invalid_fields(unknown)
     return ids
+
+
+async def lock_services(con: Connection, slugs: Sequence[str]) -> dict[str, int]:
+    """{slug: id} of the services among `slugs`, locked until commit."""
+    rows = await con.fetch(q("lock_services"), list(slugs))
+    return {r["slug"]: r["id"] for r in rows}
 
 
 async def ingest(con: Connection, records: Sequence[CostIn]) -> CostIngestResult:
@@ -59,6 +64,17 @@ async def ingest(con: Connection, records: Sequence[CostIn]) -> CostIngestResult
     ids = await _service_ids(con, records)
     latest = {_key(r): r for r in records}
     batch = list(latest.values())
+    sent, inserted, updated = await upsert_costs(con, batch, ids)
+    return CostIngestResult(
+        records=sent, inserted=inserted, updated=updated, unchanged=sent - inserted - updated
+    )
+
+
+async def upsert_costs(
+    con: Connection, batch: Sequence[CostIn], ids: Mapping[str, int]
+) -> tuple[int, int, int]:
+    """Insert or update the records (one per key) in one statement: how many were sent,
+    inserted and updated."""
     row = await con.fetchrow(
         q("upsert_costs"),
         [None if r.service is None else ids[r.service] for r in batch],
@@ -70,10 +86,7 @@ async def ingest(con: Connection, records: Sequence[CostIn]) -> CostIngestResult
         [r.note for r in batch],
         [r.source for r in batch],
     )
-    sent, inserted, updated = row["records"], row["inserted"], row["updated"]
-    return CostIngestResult(
-        records=sent, inserted=inserted, updated=updated, unchanged=sent - inserted - updated
-    )
+    return row["records"], row["inserted"], row["updated"]
 
 
 async def list_costs(
@@ -105,10 +118,10 @@ async def update_cost(con: Connection, *, cost_id: int, record: CostIn) -> Cost:
     record already has the new key."""
     service_id = None
     if record.service is not None:
-        rows = await con.fetch(q("lock_services"), [record.service])
-        if not rows:
+        found_ids = await lock_services(con, [record.service])
+        if not found_ids:
             raise invalid("service", f"unknown service {record.service!r}")
-        service_id = rows[0]["id"]
+        service_id = found_ids[record.service]
     try:
         found = await con.fetchval(
             q("update_cost"), cost_id, service_id, record.category,

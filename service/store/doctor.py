@@ -35,11 +35,6 @@ async def monthly_partitions(con: Connection) -> list[tuple[str, dt.datetime]]:
     return [(r["name"], r["month_start"]) for r in await con.fetch(q("monthly_partitions"))]
 
 
-async def default_partition_rows(con: Connection) -> int:
-    n: int = await con.fetchval(q("default_partition_rows"))
-    return n
-
-
 async def fold_partitions(
     con: Connection, *, start: dt.datetime, end: dt.datetime, most: int
 ) -> int:

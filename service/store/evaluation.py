@@ -33,7 +33,10 @@ from service.models.enums import BuiltinMetric, Cadence, Channel, KpiKind, Statu
 from service.models.observations import SeriesPoint
 from service.models.statuses import Escalation, EscalationEvent, KpiStatus, StatusDriver
 from service.notify import outbox
-from service.store import catalog, metrics, series
+from service.store import kpis as kpi_store
+from service.store import metrics, series
+from service.store import services as service_store
+from service.store import targets as target_store
 from service.store.metrics import MetricScope
 from service.usecases import measure
 
@@ -287,7 +290,7 @@ async def evaluate_kpi(
     period = period or periods.last_closed(cadence, now)
     if period.start >= now:
         raise invalid("period", "the period has not started yet")
-    targets = (await catalog.targets_by_kpi(con, [kpi.id]))[kpi.id]
+    targets = (await target_store.targets_by_kpi(con, [kpi.id]))[kpi.id]
     overall, *linked = (await scopes_of(con, [kpi]))[kpi.id]
     services = await compute_services(con, kpi, linked, cadence, period, targets, now)
     whole = rolled_up(kpi, await compute(con, kpi, overall, cadence, period, targets, now),
@@ -319,9 +322,9 @@ async def evaluate_on_demand(
     closed one), statuses replaced: what `kpi evaluate`, POST /v1/evaluate and the
     `evaluate` mutation do."""
     if kpi is not None:
-        kpis = [await catalog.get_kpi(con, key=kpi)]
+        kpis = [await kpi_store.get_kpi(con, key=kpi)]
     else:
-        kpis = [k for k in await catalog.list_kpis(con) if k.cadence is not None]
+        kpis = [k for k in await kpi_store.list_kpis(con) if k.cadence is not None]
     out: list[KpiStatus] = []
     for k in kpis:
         chosen = cadence or k.cadence
@@ -335,12 +338,12 @@ async def advance_waiting(con: Connection, now: dt.datetime) -> int:
     fired = 0
     async with con.transaction():
         rows = await con.fetch(q("waiting_escalations"))
-        kpis = {k.id: k for k in await catalog.list_kpis(con, ids=[r["kpi_id"] for r in rows])}
+        kpis = {k.id: k for k in await kpi_store.list_kpis(con, ids=[r["kpi_id"] for r in rows])}
         for r in rows:
             kpi = kpis[r["kpi_id"]]
             slug = None
             if r["service_id"] is not None:
-                (svc,) = await catalog.services_by_id(con, [r["service_id"]])
+                (svc,) = await service_store.services_by_id(con, [r["service_id"]])
                 slug = svc.slug
             # The notification names the latest breach, as the period-driven steps do.
             row = await con.fetchrow(
@@ -360,7 +363,7 @@ async def evaluate_due(con: Connection, now: dt.datetime) -> int:
     stored = 0
     try:
         ids = [r["id"] for r in await con.fetch(q("kpis_with_cadence"))]
-        for kpi in await catalog.list_kpis(con, ids=ids):
+        for kpi in await kpi_store.list_kpis(con, ids=ids):
             assert kpi.cadence is not None
             period = periods.last_closed(kpi.cadence, now)
             if await con.fetchval(q("has_status"), kpi.id, kpi.cadence.value, period.start):
@@ -409,7 +412,7 @@ async def status_for(
         raise Conflict(f"KPI {kpi.key!r} has no reporting cadence, so no periods", kpi=kpi.key)
     if service is None:
         return (await overall_statuses(con, [kpi], on=on, now=now))[kpi.id]
-    found = await catalog.list_services(con, slugs=[service])
+    found = await service_store.list_services(con, slugs=[service])
     if not found:
         raise invalid("service", f"unknown service {service!r}")
     ref = ScopeRef(found[0].id, found[0].slug, found[0].tier)
@@ -446,7 +449,7 @@ async def service_statuses(
                 raise invalid("period", "the period has not started yet")
             missing.setdefault((k.id, p), []).append(r)
             kpis[k.id] = k
-    targets = await catalog.targets_by_kpi(con, list(kpis)) if kpis else {}
+    targets = await target_store.targets_by_kpi(con, list(kpis)) if kpis else {}
     for (kpi_id, period), refs in missing.items():
         kpi = kpis[kpi_id]
         assert kpi.cadence is not None
@@ -475,7 +478,7 @@ async def overall_statuses(
         return out
     if any(wanted[k.id].start >= now for k in missing):
         raise invalid("period", "the period has not started yet")
-    targets = await catalog.targets_by_kpi(con, [k.id for k in missing])
+    targets = await target_store.targets_by_kpi(con, [k.id for k in missing])
     linked = await scopes_of(con, missing)
     overall = ScopeRef(None, None, None)
     observed = [k for k in missing if k.kind is KpiKind.OBSERVED and k.cadence is not None]

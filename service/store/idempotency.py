@@ -23,7 +23,7 @@ class StoredAnswer:
 async def claim(con: Connection, *, token_id: int, key: str, fingerprint: str) -> bool:
     """Claim the key for this transaction; False when a committed request already holds it
     (a request holding it uncommitted makes this wait until it commits or rolls back)."""
-    return bool(await con.fetchval(q("claim_key"), token_id, key, fingerprint))
+    return bool(await con.fetchval(q("claim"), token_id, key, fingerprint))
 
 
 async def stored_answer(con: Connection, *, token_id: int, key: str) -> StoredAnswer:
@@ -40,5 +40,5 @@ async def store_answer(
 
 async def purge(con: Connection, *, before: dt.datetime) -> int:
     """Forget answers stored before `before`; returns how many."""
-    result = await con.execute(q("purge_before"), before)
+    result = await con.execute(q("purge"), before)
     return int(result.split()[-1])

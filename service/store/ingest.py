@@ -282,9 +282,3 @@ async def change_id_by_external_id(
 ) -> int | None:
     found: int | None = await con.fetchval(q("change_id_by_external_id"), source_id, external_id)
     return found
-
-
-async def known_service_ids(con: Connection, slugs: list[str]) -> dict[str, int]:
-    """The ids of the business services among the slugs (unknown ones are left out)."""
-    rows = await con.fetch(q("known_service_ids"), slugs)
-    return {r["slug"]: r["id"] for r in rows}

@@ -21,7 +21,10 @@ from service.kpi.targets import DEFAULT_AVAILABILITY, effective
 from service.kpi.units import as_share
 from service.models.catalog import Kpi, Service, Target
 from service.models.enums import KpiKind, Severity, TargetScope
-from service.store import catalog
+from service.store import kpis as kpi_store
+from service.store import services as service_store
+from service.store import targets as target_store
+from service.store import teams
 
 T = TypeVar("T")
 
@@ -79,7 +82,7 @@ async def kpi_scope(con: Connection, kpi: Kpi) -> MetricScope:
     """What a KPI's overall figure is about: a builtin KPI's the services it applies to when
     it names any, else (and for observed and ratio KPIs) the whole fleet."""
     if kpi.kind is KpiKind.BUILTIN:
-        ids = await con.fetchval(q("services_of_kpi"), kpi.id)
+        ids = await services_of_kpi(con, kpi.id)
         if ids:
             return MetricScope("kpi", kpi.key, tuple(ids))
     return await resolve_scope(con)
@@ -93,21 +96,38 @@ async def resolve_scope(
     if len(given) > 1:
         raise invalid(given[1], f"give one of service, team or tier, not {' and '.join(given)}")
     if service is not None:
-        (sid,) = await catalog.service_ids(con, [service], field="service")
+        (sid,) = await service_store.service_ids(con, [service], field="service")
         return MetricScope("service", service, (sid,))
     if team is not None:
-        team_id = await con.fetchval(catalog.q("team_id_by_slug"), team)
+        team_id = await teams.team_id_by_slug(con, team)
         if team_id is None:
             raise invalid("team", f"unknown team {team!r}")
-        ids = await con.fetchval(q("scope_team_services"), team_id)
+        ids = await scope_team_services(con, team_id)
         return MetricScope("team", team, tuple(ids))
     if tier is not None:
         if not 1 <= tier <= 4:
             raise invalid("tier", "must be between 1 and 4")
-        ids = await con.fetchval(q("scope_tier_services"), tier)
+        ids = await scope_tier_services(con, tier)
         return MetricScope("tier", str(tier), tuple(ids))
-    ids = await con.fetchval(q("scope_all_services"))
+    ids = await scope_all_services(con)
     return MetricScope("fleet", None, tuple(ids), whole_estate=True)
+
+
+async def services_of_kpi(con: Connection, kpi_id: int) -> list[int]:
+    """The services a KPI applies to."""
+    return list(await con.fetchval(q("services_of_kpi"), kpi_id))
+
+
+async def scope_team_services(con: Connection, team_id: int) -> list[int]:
+    return list(await con.fetchval(q("scope_team_services"), team_id))
+
+
+async def scope_tier_services(con: Connection, tier: int) -> list[int]:
+    return list(await con.fetchval(q("scope_tier_services"), tier))
+
+
+async def scope_all_services(con: Connection) -> list[int]:
+    return list(await con.fetchval(q("scope_all_services")))
 
 
 async def _fetch_planned(con: Connection, name: str, *args: Any) -> list[Any]:
@@ -131,6 +151,43 @@ def _span(windows: Sequence[Period]) -> tuple[dt.datetime, dt.datetime]:
     return min(w.start for w in windows), max(w.end for w in windows)
 
 
+async def outage_seconds(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period], now: dt.datetime,
+    severities: list[str] | None,
+) -> list[Any]:  # fmt: skip
+    """Rows (n: window number from 1, service_id, seconds, incidents) of the services'
+    merged outage seconds in each window."""
+    starts, ends = _arrays(windows)
+    return await _fetch_planned(
+        con, "outage_seconds", list(service_ids), starts, ends, now, *_span(windows), severities
+    )
+
+
+async def incident_stats(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period],
+    severities: list[str] | None,
+) -> list[Any]:  # fmt: skip
+    """Rows of incident figures per window (n from 1): overall (level 3), by service (level
+    2) and by severity."""
+    starts, ends = _arrays(windows)
+    return await _fetch_planned(
+        con, "incident_stats", list(service_ids), starts, ends, *_span(windows), severities
+    )
+
+
+async def change_stats(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period], only: MetricFilter,
+    window_services: Sequence[int] | None,
+) -> list[Any]:  # fmt: skip
+    """Rows of DORA figures per window (n from 1)."""
+    starts, ends = _arrays(windows)
+    return await _fetch_planned(
+        con, "change_stats", list(service_ids), starts, ends, *_span(windows),
+        only.environments, only.change_kinds,
+        None if window_services is None else list(window_services),
+    )  # fmt: skip
+
+
 async def outages(
     con: Connection, scope: MetricScope, windows: Sequence[Period], now: dt.datetime,
     only: MetricFilter = NO_FILTER,
@@ -139,11 +196,7 @@ async def outages(
     result: list[dict[int, Outage]] = [{} for _ in windows]
     if not windows or not scope.service_ids:
         return result
-    starts, ends = _arrays(windows)
-    rows = await _fetch_planned(
-        con, "outage_seconds", list(scope.service_ids), starts, ends, now, *_span(windows),
-        only.severities,
-    )  # fmt: skip
+    rows = await outage_seconds(con, scope.service_ids, windows, now, only.severities)
     for r in rows:
         result[r["n"] - 1][r["service_id"]] = Outage(r["seconds"], r["incidents"])
     return result
@@ -182,11 +235,7 @@ async def incidents(
     by_severity: list[dict[Severity, IncidentFigures]] = [{} for _ in windows]
     by_service: list[dict[int, IncidentFigures]] = [{} for _ in windows]
     if windows and scope.service_ids:
-        starts, ends = _arrays(windows)
-        rows = await _fetch_planned(
-            con, "incident_stats", list(scope.service_ids), starts, ends, *_span(windows),
-            only.severities,
-        )  # fmt: skip
+        rows = await incident_stats(con, scope.service_ids, windows, only.severities)
         for r in rows:
             i = r["n"] - 1
             if r["level"] == 3:
@@ -208,12 +257,7 @@ async def changes(
     counts that one service's changes only)."""
     result = [ChangeFigures() for _ in windows]
     if windows and scope.service_ids:
-        starts, ends = _arrays(windows)
-        rows = await _fetch_planned(
-            con, "change_stats", list(scope.service_ids), starts, ends, *_span(windows),
-            only.environments, only.change_kinds,
-            None if window_services is None else list(window_services),
-        )  # fmt: skip
+        rows = await change_stats(con, scope.service_ids, windows, only, window_services)
         for r in rows:
             data = dict(r.items())
             index = data.pop("n") - 1
@@ -285,7 +329,13 @@ async def spend_by_service(
 
 
 async def currencies(con: Connection, scope: MetricScope) -> list[str]:
-    rows = await con.fetch(q("currencies_in_scope"), list(scope.service_ids), scope.whole_estate)
+    return await currencies_in_scope(con, scope.service_ids, whole_estate=scope.whole_estate)
+
+
+async def currencies_in_scope(
+    con: Connection, service_ids: Sequence[int], *, whole_estate: bool
+) -> list[str]:
+    rows = await con.fetch(q("currencies_in_scope"), list(service_ids), whole_estate)
     return [r["currency"] for r in rows]
 
 
@@ -320,15 +370,15 @@ async def availability_targets(
     """The targets of `kpi` (an availability KPI) for every service; without one, each
     service's from the builtin availability KPI that applies to it (the first by key), else
     from the only one there is."""
-    services = await catalog.services_by_id(con, service_ids)
+    services = await service_store.services_by_id(con, service_ids)
     if kpi is not None:
         chosen = {s.id: kpi for s in services}
     else:
-        rows = await con.fetch(q("availability_kpis_of_services"), list(service_ids))
-        found = {k.id: k for k in await catalog.list_kpis(con, ids=[r["kpi_id"] for r in rows])}
-        chosen = {r["service_id"]: found[r["kpi_id"]] for r in rows}
+        pairs = await availability_kpis_of_services(con, service_ids)
+        found = {k.id: k for k in await kpi_store.list_kpis(con, ids=[k for _, k in pairs])}
+        chosen = {service_id: found[kpi_id] for service_id, kpi_id in pairs}
     ids = sorted({k.id for k in chosen.values()})
-    return AvailabilityTargets(services, chosen, await catalog.targets_by_kpi(con, ids))
+    return AvailabilityTargets(services, chosen, await target_store.targets_by_kpi(con, ids))
 
 
 async def objective_targets(
@@ -336,13 +386,21 @@ async def objective_targets(
 ) -> AvailabilityTargets:
     """An error budget KPI's objectives: the targets of the availability KPI it names, else
     the tier defaults."""
-    services = await catalog.services_by_id(con, service_ids)
+    services = await service_store.services_by_id(con, service_ids)
     if kpi.availability_kpi is None:
         return AvailabilityTargets(services, {}, {})
-    objective = await catalog.get_kpi(con, key=kpi.availability_kpi)
+    objective = await kpi_store.get_kpi(con, key=kpi.availability_kpi)
     return await availability_targets(con, service_ids, objective)
 
 
 async def revenue_per_hour(con: Connection, service_ids: Sequence[int]) -> dict[int, float]:
-    services = await catalog.services_by_id(con, service_ids)
+    services = await service_store.services_by_id(con, service_ids)
     return {s.id: s.revenue_per_hour or 0.0 for s in services}
+
+
+async def availability_kpis_of_services(
+    con: Connection, service_ids: Sequence[int]
+) -> list[tuple[int, int]]:
+    """(service id, KPI id): the builtin availability KPI whose targets apply to each service."""
+    rows = await con.fetch(q("availability_kpis_of_services"), list(service_ids))
+    return [(r["service_id"], r["kpi_id"]) for r in rows]

@@ -51,13 +51,11 @@ class _Keys:
         services = {p.service for _, p in chunk if p.service is not None}
         new_kpis = kpis - self.kpis.keys() - self.unknown_kpis
         if new_kpis:
-            rows = await con.fetch(q("lock_kpis"), list(new_kpis))
-            self.kpis.update((r["key"], (r["id"], r["kind"])) for r in rows)
+            self.kpis.update(await lock_kpis(con, new_kpis))
             self.unknown_kpis |= new_kpis - self.kpis.keys()
         new_services = services - self.services.keys() - self.unknown_services
         if new_services:
-            rows = await con.fetch(q("lock_services"), list(new_services))
-            self.services.update((r["slug"], r["id"]) for r in rows)
+            self.services.update(await lock_services(con, new_services))
             self.unknown_services |= new_services - self.services.keys()
         if (
             kpis & self.unknown_kpis
@@ -127,16 +125,16 @@ async def _merge_chunk(con: Connection, chunk: list[Numbered], horizon: Horizon)
     first, last = min(instants), max(instants)
     months: dict[tuple[int, int], dt.datetime] = {}
     _months((first, last) if _same_month(first, last) else instants, months)
-    await con.execute(q("ensure_partitions"), list(months.values()), horizon.start, horizon.end)
-    await con.execute(q("lock_days"), [row[0] for row in distinct.values()], instants)
+    await ensure_partitions(con, months.values(), horizon)
+    await lock_days(con, [row[0] for row in distinct.values()], instants)
     kpis = {row[0] for row in distinct.values()}
     stored = await _stored_keys(con, kpis, first, last, len(distinct))
     if stored is not None:
         copied = await _copy_new(con, distinct, stored)
         if copied is not None:
             return copied
-    written = await con.fetchrow(q("merge_points"), *zip(*distinct.values(), strict=True))
-    return _result(len(distinct), written["inserted"], written["updated"])
+    inserted, updated = await merge_points(con, distinct.values())
+    return _result(len(distinct), inserted, updated)
 
 
 def _distinct(chunk: list[Numbered], keys: _Keys) -> dict[tuple[Any, ...], tuple[Any, ...]]:
@@ -176,8 +174,8 @@ async def _copy_new(
     if len(new) == len(distinct):
         return _result(len(distinct), len(new), 0)
     old = [row for key, row in distinct.items() if key in stored]
-    written = await con.fetchrow(q("merge_points"), *zip(*old, strict=True))
-    return _result(len(distinct), len(new) + written["inserted"], written["updated"])
+    inserted, updated = await merge_points(con, old)
+    return _result(len(distinct), len(new) + inserted, updated)
 
 
 def _same_month(first: dt.datetime, last: dt.datetime) -> bool:
@@ -191,7 +189,7 @@ async def _stored_keys(
     """The keys of the stored points in the batch's KPIs and time span; None when there are
     too many to fetch (points of other services or dimensions crowd the span)."""
     limit = 2 * points + 1_000
-    rows = await con.fetch(q("stored_points_between"), list(kpi_ids), first, last, limit)
+    rows = await stored_points_between(con, kpi_ids, first, last, limit)
     if len(rows) >= limit:
         return None
     return {
@@ -219,7 +217,7 @@ async def _merge_stream(
         async for chunk in rest:
             yield chunk
 
-    await con.execute(q("create_stage"))
+    await create_stage(con)
     try:
         async for chunk in chunks():
             if problem is not None:
@@ -245,11 +243,11 @@ async def _merge_stream(
             await asyncio.gather(copying, return_exceptions=True)
     if problem is not None:
         raise problem
-    await con.execute(q("ensure_partitions"), list(months.values()), horizon.start, horizon.end)
-    await con.execute(q("lock_stage_days"))
-    written = await con.fetchrow(q("merge_stage"))
-    await con.execute(q("drop_stage"))
-    return _result(written["points"], written["inserted"], written["updated"])
+    await ensure_partitions(con, months.values(), horizon)
+    await lock_stage_days(con)
+    points, inserted, updated = await merge_stage(con)
+    await drop_stage(con)
+    return _result(points, inserted, updated)
 
 
 def _stage_records(chunk: list[Numbered], keys: _Keys) -> list[tuple[Any, ...]]:
@@ -266,3 +264,64 @@ def _result(points: int, inserted: int, updated: int) -> IngestResult:
     return IngestResult(
         points=points, inserted=inserted, updated=updated, unchanged=points - inserted - updated
     )
+
+
+# The statements of sql/queries/observations.sql that the ingest runs ---------------------------
+
+
+async def lock_kpis(con: Connection, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """{key: (id, kind)} of the KPIs among `keys`, locked until commit."""
+    rows = await con.fetch(q("lock_kpis"), list(keys))
+    return {r["key"]: (r["id"], r["kind"]) for r in rows}
+
+
+async def lock_services(con: Connection, slugs: Iterable[str]) -> dict[str, int]:
+    """{slug: id} of the services among `slugs`, locked until commit."""
+    rows = await con.fetch(q("lock_services"), list(slugs))
+    return {r["slug"]: r["id"] for r in rows}
+
+
+async def ensure_partitions(
+    con: Connection, months: Iterable[dt.datetime], horizon: Horizon
+) -> None:
+    """A partition for each month (an instant in it) inside the horizon that has none."""
+    await con.execute(q("ensure_partitions"), list(months), horizon.start, horizon.end)
+
+
+async def lock_days(con: Connection, kpi_ids: list[int], instants: list[dt.datetime]) -> None:
+    """Lock, until commit, the (KPI, day) of each point against other writers."""
+    await con.execute(q("lock_days"), kpi_ids, instants)
+
+
+async def merge_points(con: Connection, rows: Iterable[tuple[Any, ...]]) -> tuple[int, int]:
+    """Insert or update the rows (in _COLUMNS order); how many were inserted and updated."""
+    written = await con.fetchrow(q("merge_points"), *zip(*rows, strict=True))
+    return written["inserted"], written["updated"]
+
+
+async def stored_points_between(
+    con: Connection, kpi_ids: Iterable[int], first: dt.datetime, last: dt.datetime, limit: int
+) -> list[tuple[Any, ...]]:
+    """(KPI id, service id, ts, dimensions) of at most `limit` stored points of the KPIs
+    between `first` and `last`."""
+    rows = await con.fetch(q("stored_points_between"), list(kpi_ids), first, last, limit)
+    return [tuple(r) for r in rows]
+
+
+async def create_stage(con: Connection) -> None:
+    """The temporary table a stream of points is copied into."""
+    await con.execute(q("create_stage"))
+
+
+async def lock_stage_days(con: Connection) -> None:
+    await con.execute(q("lock_stage_days"))
+
+
+async def merge_stage(con: Connection) -> tuple[int, int, int]:
+    """Merge the staged points; how many points there were, inserted and updated."""
+    written = await con.fetchrow(q("merge_stage"))
+    return written["points"], written["inserted"], written["updated"]
+
+
+async def drop_stage(con: Connection) -> None:
+    await con.execute(q("drop_stage"))

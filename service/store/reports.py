@@ -35,7 +35,10 @@ from service.models.reports import (
     Window,
 )
 from service.models.statuses import KpiStatus
-from service.store import catalog, evaluation, metrics
+from service.store import evaluation, metrics
+from service.store import kpis as kpi_store
+from service.store import links as link_store
+from service.store import services as service_store
 from service.store.metrics import MetricScope
 
 #: A board reads a scorecard best with at most this many KPIs.
@@ -71,7 +74,7 @@ async def availability_kpi(con: Connection, key: str | None) -> Kpi | None:
     """The availability KPI a report is asked against (checked to be one), if any."""
     if key is None:
         return None
-    found = await catalog.list_kpis(con, keys=[key])
+    found = await kpi_store.list_kpis(con, keys=[key])
     if not found or found[0].metric is not BuiltinMetric.AVAILABILITY:
         raise invalid("kpi", f"{key!r} is not a builtin availability KPI")
     return found[0]
@@ -147,7 +150,7 @@ async def incident_report(
     (b,) = await metrics.incidents(con, scope, [window])
     (cell,) = await metrics.outages(con, scope, [window], now)
     revenue = await metrics.revenue_per_hour(con, scope.service_ids)
-    slugs = {s.id: s.slug for s in await catalog.services_by_id(con, list(b.by_service))}
+    slugs = {s.id: s.slug for s in await service_store.services_by_id(con, list(b.by_service))}
     return IncidentReport(
         window=_window(window, now),
         overall=_group(b.overall),
@@ -215,7 +218,7 @@ async def spend(
 async def scorecard(con: Connection, on: dt.datetime | None, now: dt.datetime) -> Scorecard:
     """The board-level KPIs for the period of their cadence holding `on` (default: each
     KPI's last closed period), overall."""
-    kpis = await catalog.list_kpis(con, board_level=True)
+    kpis = await kpi_store.list_kpis(con, board_level=True)
     warnings = []
     if len(kpis) > BOARD_LIMIT:
         warnings.append(
@@ -257,9 +260,9 @@ def _item(kpi: Kpi, st: KpiStatus | None) -> ScorecardItem:
 async def outcome_health(
     con: Connection, outcome_id: int, on: dt.datetime | None, now: dt.datetime
 ) -> OutcomeHealth:
-    links = (await catalog.grouped(con, "kpi_links_by_outcome", [outcome_id]))[outcome_id]
+    links = (await link_store.kpi_links_by_outcome(con, [outcome_id]))[outcome_id]
     weights = {link["id"]: link["weight"] for link in links}
-    kpis = await catalog.list_kpis(con, ids=list(weights))
+    kpis = await kpi_store.list_kpis(con, ids=list(weights))
     statuses = await evaluation.overall_statuses(con, kpis, on=on, now=now)
     rows = [
         KpiHealth(
@@ -280,10 +283,10 @@ async def services_at_risk(
     are down now, and services down now that a critical (tier 1) one of them depends on."""
     kpi_ids = [
         link["id"]
-        for link in (await catalog.grouped(con, "kpi_links_by_outcome", [outcome_id]))[outcome_id]
+        for link in (await link_store.kpi_links_by_outcome(con, [outcome_id]))[outcome_id]
     ]
-    service_ids = (await catalog.edges(con, "services_by_outcome", [outcome_id]))[outcome_id]
-    services = {s.id: s for s in await catalog.services_by_id(con, service_ids)}
+    service_ids = (await link_store.services_by_outcome(con, [outcome_id]))[outcome_id]
+    services = {s.id: s for s in await service_store.services_by_id(con, service_ids)}
     reasons: dict[tuple[int, int | None], list[str]] = defaultdict(list)
     for r in await con.fetch(q("breached_latest"), kpi_ids, service_ids):
         reasons[(r["service_id"], None)].append(
@@ -299,7 +302,9 @@ async def services_at_risk(
     for r in await con.fetch(q("outages_now"), list(roots), now):
         for root in roots[r["service_id"]]:
             reasons[(r["service_id"], root)].append(_outage_reason(r))
-    known = {s.id: s.slug for s in await catalog.services_by_id(con, [sid for sid, _ in reasons])}
+    known = {
+        s.id: s.slug for s in await service_store.services_by_id(con, [sid for sid, _ in reasons])
+    }
     known.update({sid: s.slug for sid, s in services.items()})
     return sorted(
         (

@@ -44,16 +44,33 @@ async def observed(
     """An observed KPI's points bucketed by grain (UTC) with its aggregation: buckets with data
     only. `service_ids` None takes every point, with or without a service."""
     if by_days(service_ids, grain, start, end):
-        rows = await con.fetch(
-            q("observed_days"), kpi.id, grain.value, aggregation(kpi), start, end
-        )
-    elif service_ids is None:
+        return await observed_days(con, kpi=kpi, grain=grain, start=start, end=end)
+    if service_ids is None:
         rows = await con.fetch(q("observed"), kpi.id, grain.value, aggregation(kpi), start, end)
-    else:
-        rows = await con.fetch(
-            q("observed_services"), kpi.id, list(service_ids), grain.value,
-            aggregation(kpi), start, end,
-        )  # fmt: skip
+        return [SeriesPoint(**r) for r in rows]
+    return await observed_services(
+        con, kpi=kpi, service_ids=service_ids, grain=grain, start=start, end=end
+    )
+
+
+async def observed_days(
+    con: Connection, *, kpi: Kpi, grain: Grain, start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> list[SeriesPoint]:  # fmt: skip
+    """`observed` over every point, from the KPI's day rows (see by_days)."""
+    rows = await con.fetch(q("observed_days"), kpi.id, grain.value, aggregation(kpi), start, end)
+    return [SeriesPoint(**r) for r in rows]
+
+
+async def observed_services(
+    con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
+    start: dt.datetime | None, end: dt.datetime | None,
+) -> list[SeriesPoint]:  # fmt: skip
+    """`observed` over the points of some services together."""
+    rows = await con.fetch(
+        q("observed_services"), kpi.id, list(service_ids), grain.value,
+        aggregation(kpi), start, end,
+    )  # fmt: skip
     return [SeriesPoint(**r) for r in rows]
 
 
@@ -82,11 +99,21 @@ async def observed_overall(
     if not all(by_days(None, g, s, e) for _, g, s, e in windows):
         raise ValueError("windows of whole UTC days at a grain of a day or more only")
     found: dict[int, list[SeriesPoint]] = {k.id: [] for k, _, _, _ in windows}
+    for kpi_id, point in await observed_days_overall(con, windows):
+        found[kpi_id].append(point)
+    return found
+
+
+async def observed_days_overall(
+    con: Connection, windows: Sequence[tuple[Kpi, Grain, dt.datetime, dt.datetime]]
+) -> list[tuple[int, SeriesPoint]]:
+    """(KPI id, point) of `observed_overall`, from the KPIs' day rows."""
     rows = await con.fetch(
         q("observed_days_overall"), [k.id for k, _, _, _ in windows],
         [g.value for _, g, _, _ in windows], [aggregation(k) for k, _, _, _ in windows],
         [s for _, _, s, _ in windows], [e for _, _, _, e in windows],
     )  # fmt: skip
-    for r in rows:
-        found[r["key"]].append(SeriesPoint(bucket=r["bucket"], value=r["value"], count=r["count"]))
-    return found
+    return [
+        (r["key"], SeriesPoint(bucket=r["bucket"], value=r["value"], count=r["count"]))
+        for r in rows
+    ]

@@ -10,7 +10,7 @@ import orjson
 from service.db import Connection, sql
 from service.errors import Conflict, NotFound, field_error, invalid
 from service.models.sources import Source, SourceIn, SourceKind, SourceSecret
-from service.store import catalog
+from service.store import services
 
 
 def q(name: str) -> str:
@@ -56,7 +56,7 @@ async def get_source_with_secret(con: Connection, *, name: str) -> SourceSecret:
 async def _args(con: Connection, source: SourceIn) -> tuple[Any, ...]:
     slugs = [rule.service for rule in source.service_rules]
     if slugs:
-        known = {r["slug"] for r in await con.fetch(catalog.q("service_ids_by_slug"), slugs)}
+        known = await services.service_ids_by_slug(con, slugs)
         for i, slug in enumerate(slugs):
             if slug not in known:
                 raise invalid(f"service_rules.{i}.service", f"unknown service {slug!r}")

@@ -2,8 +2,11 @@
 `Collection` keyed by its slug or key), targets, and the links of KPIs to outcomes and to
 services. REST, GraphQL and `kpi apply` all write the catalog through these.
 
-A write runs in the caller's transaction. `upsert` creates or replaces by key under a lock on
-the name, so two writers of the same new name do not both try to create it.
+The checks a write makes (a key the path names, dependencies and ratio KPIs without cycles,
+a target's warning on the right side of its value, what may not be deleted while in use) live
+here; the store runs the statements. A write runs in the caller's transaction. `upsert`
+creates or replaces by key under a lock on the name, so two writers of the same new name do not
+both try to create it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from service.db import Connection
+from service.errors import Conflict, NotFound, invalid
 from service.models.catalog import (
     Kpi,
     KpiIn,
@@ -30,10 +34,210 @@ from service.models.catalog import (
     Team,
     TeamIn,
 )
-from service.store import catalog as store
+from service.models.enums import BuiltinMetric, Direction
+from service.store import kpis as kpi_store
+from service.store import links, locks, outcomes, services, targets, teams
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
+
+
+def _check_path_key(field: str, path_value: str, body_value: str) -> None:
+    if path_value != body_value:
+        raise invalid(field, f"must match the path ({path_value!r}); renaming is not supported")
+
+
+# Teams ------------------------------------------------------------------------------------------
+
+
+async def create_team(con: Connection, *, team: TeamIn) -> Team:
+    team_id = await teams.insert_team(con, team=team)
+    return Team(id=team_id, **team.model_dump())
+
+
+async def update_team(con: Connection, *, slug: str, team: TeamIn) -> Team:
+    _check_path_key("slug", slug, team.slug)
+    team_id = await teams.update_team(con, team=team)
+    if team_id is None:
+        raise NotFound(f"no team {slug!r}")
+    return Team(id=team_id, **team.model_dump())
+
+
+async def delete_team(con: Connection, *, slug: str) -> None:
+    if await teams.delete_team(con, slug=slug) is None:
+        raise NotFound(f"no team {slug!r}")
+
+
+# Services ---------------------------------------------------------------------------------------
+
+
+async def _team_id(con: Connection, slug: str | None) -> int | None:
+    if slug is None:
+        return None
+    team_id = await teams.team_id_by_slug(con, slug)
+    if team_id is None:
+        raise invalid("team", f"unknown team {slug!r}")
+    return team_id
+
+
+async def _set_dependencies(con: Connection, service_id: int, service: ServiceIn) -> None:
+    for i, slug in enumerate(service.depends_on):
+        if slug == service.slug:
+            raise invalid(f"depends_on.{i}", "a service cannot depend on itself")
+        if service.depends_on.index(slug) != i:
+            raise invalid(f"depends_on.{i}", f"{slug!r} is listed twice")
+    # Two updates each closing half of a cycle would both pass the check unless serialised.
+    await locks.lock_name(con, "service_dependency")
+    dep_ids = await services.service_ids(con, service.depends_on, field="depends_on")
+    await services.delete_dependencies(con, service_id)
+    if not dep_ids:
+        return
+    for i, dep_id in enumerate(dep_ids):
+        if await services.dependency_reaches(con, [dep_id], service_id):
+            raise invalid(
+                f"depends_on.{i}",
+                f"{service.depends_on[i]!r} already depends on {service.slug!r}: that is a cycle",
+            )
+    await services.insert_dependencies(con, service_id, dep_ids)
+
+
+async def create_service(con: Connection, *, service: ServiceIn) -> Service:
+    team_id = await _team_id(con, service.team)
+    async with con.transaction():
+        service_id = await services.insert_service(con, service=service, team_id=team_id)
+        await _set_dependencies(con, service_id, service)
+    return await services.get_service(con, slug=service.slug)
+
+
+async def update_service(con: Connection, *, slug: str, service: ServiceIn) -> Service:
+    _check_path_key("slug", slug, service.slug)
+    team_id = await _team_id(con, service.team)
+    async with con.transaction():
+        service_id = await services.update_service(con, service=service, team_id=team_id)
+        if service_id is None:
+            raise NotFound(f"no service {slug!r}")
+        await _set_dependencies(con, service_id, service)
+    return await services.get_service(con, slug=slug)
+
+
+async def delete_service(con: Connection, *, slug: str) -> None:
+    # Locked first: an ingest naming the service either finished or waits and then fails.
+    service_id = await services.lock_service_for_delete(con, slug=slug)
+    if service_id is None:
+        raise NotFound(f"no service {slug!r}")
+    if await services.has_observations_for_service(con, service_id):
+        raise Conflict(f"service {slug!r} has observations; it cannot be deleted")
+    await services.delete_service(con, slug=slug)
+
+
+# Outcomes ---------------------------------------------------------------------------------------
+
+
+async def create_outcome(con: Connection, *, outcome: OutcomeIn) -> Outcome:
+    outcome_id = await outcomes.insert_outcome(con, outcome=outcome)
+    return Outcome(id=outcome_id, **outcome.model_dump())
+
+
+async def update_outcome(con: Connection, *, slug: str, outcome: OutcomeIn) -> Outcome:
+    _check_path_key("slug", slug, outcome.slug)
+    outcome_id = await outcomes.update_outcome(con, outcome=outcome)
+    if outcome_id is None:
+        raise NotFound(f"no outcome {slug!r}")
+    return Outcome(id=outcome_id, **outcome.model_dump())
+
+
+async def delete_outcome(con: Connection, *, slug: str) -> None:
+    if await outcomes.delete_outcome(con, slug=slug) is None:
+        raise NotFound(f"no outcome {slug!r}")
+
+
+# KPIs -------------------------------------------------------------------------------------------
+
+
+async def _ratio_ids(
+    con: Connection, kpi: KpiIn, own_id: int | None
+) -> tuple[int | None, int | None]:
+    if kpi.numerator is None or kpi.denominator is None:
+        return (None, None)
+    await locks.lock_name(con, "kpi_ratio")
+    refs = await kpi_store.kpi_ids_by_key(con, [kpi.numerator, kpi.denominator])
+    ids = []
+    for side in ("numerator", "denominator"):
+        key = getattr(kpi, side)
+        if key not in refs:
+            raise invalid(side, f"unknown KPI {key!r}")
+        ref_id = refs[key].id
+        if own_id is not None and await kpi_store.ratio_reaches(con, [ref_id], own_id):
+            raise invalid(side, f"{key!r} is built from {kpi.key!r}: that is a cycle")
+        ids.append(ref_id)
+    return (ids[0], ids[1])
+
+
+async def _availability_kpi_id(con: Connection, kpi: KpiIn) -> int | None:
+    """The id of the availability KPI an error budget KPI names (checked to be one)."""
+    if kpi.availability_kpi is None:
+        return None
+    refs = await kpi_store.kpi_ids_by_key(con, [kpi.availability_kpi])
+    found = refs.get(kpi.availability_kpi)
+    metric = None
+    if found is not None:
+        metric = await kpi_store.builtin_metric_of_kpi(con, found.id)
+    if found is None or metric != BuiltinMetric.AVAILABILITY.value:
+        raise invalid(
+            "availability_kpi", f"{kpi.availability_kpi!r} is not a builtin availability KPI"
+        )
+    return found.id
+
+
+async def _set_escalation_path(con: Connection, kpi_id: int, kpi: KpiIn) -> None:
+    await kpi_store.delete_escalation_path(con, kpi_id)
+    await kpi_store.insert_escalation_path(con, kpi_id, kpi)
+
+
+async def create_kpi(con: Connection, *, kpi: KpiIn) -> Kpi:
+    ratio_ids = await _ratio_ids(con, kpi, None)
+    availability_id = await _availability_kpi_id(con, kpi)
+    async with con.transaction():
+        kpi_id = await kpi_store.insert_kpi(
+            con, kpi=kpi, ratio_ids=ratio_ids, availability_id=availability_id
+        )
+        await _set_escalation_path(con, kpi_id, kpi)
+    return Kpi(id=kpi_id, **kpi.model_dump())
+
+
+async def update_kpi(con: Connection, *, key: str, kpi: KpiIn) -> Kpi:
+    _check_path_key("key", key, kpi.key)
+    current = await kpi_store.get_kpi(con, key=key)
+    ratio_ids = await _ratio_ids(con, kpi, current.id)
+    availability_id = await _availability_kpi_id(con, kpi)
+    if kpi.metric is not BuiltinMetric.AVAILABILITY:
+        budgets = await kpi_store.kpi_used_for_error_budget(con, current.id)
+        if budgets:
+            raise invalid(
+                "metric", f"error budget KPI {budgets[0]!r} takes its objectives from {key!r}, "
+                "which must stay an availability KPI",
+            )  # fmt: skip
+    async with con.transaction():
+        await kpi_store.update_kpi(
+            con, kpi=kpi, ratio_ids=ratio_ids, availability_id=availability_id
+        )
+        await _set_escalation_path(con, current.id, kpi)
+    return Kpi(id=current.id, **kpi.model_dump())
+
+
+async def delete_kpi(con: Connection, *, key: str) -> None:
+    kpi_id = await kpi_store.lock_kpi_for_delete(con, key=key)
+    if kpi_id is None:
+        raise NotFound(f"no KPI {key!r}")
+    user = await kpi_store.kpi_used_by_ratio(con, kpi_id)
+    if user is not None:
+        raise Conflict(f"KPI {key!r} is used by ratio KPI {user!r}")
+    budgets = await kpi_store.kpi_used_for_error_budget(con, kpi_id)
+    if budgets:
+        raise Conflict(f"KPI {key!r} sets the objectives of error budget KPI {budgets[0]!r}")
+    if await kpi_store.has_observations_for_kpi(con, kpi_id):
+        raise Conflict(f"KPI {key!r} has observations; it cannot be deleted")
+    await kpi_store.delete_kpi(con, key=key)
 
 
 @dataclass(frozen=True)
@@ -77,7 +281,7 @@ class Collection(Generic[In, Out]):
     async def upsert(self, con: Connection, body: In) -> Out:
         """Create the item, or replace it if its key exists."""
         key: str = getattr(body, self.key)
-        await store.lock_name(con, f"{self.noun}:{key}")
+        await locks.lock_name(con, f"{self.noun}:{key}")
         if await self.list(con, [key]):
             return await self.replace(con, key, body)
         return await self.create(con, body)
@@ -85,19 +289,19 @@ class Collection(Generic[In, Out]):
 
 TEAMS = Collection[TeamIn, Team](
     "team", "slug", TeamIn, Team, "team",
-    store.list_teams, store.get_team, store.create_team, store.update_team, store.delete_team,
+    teams.list_teams, teams.get_team, create_team, update_team, delete_team,
 )  # fmt: skip
 SERVICES = Collection[ServiceIn, Service](
-    "service", "slug", ServiceIn, Service, "service", store.list_services, store.get_service,
-    store.create_service, store.update_service, store.delete_service,
+    "service", "slug", ServiceIn, Service, "service", services.list_services,
+    services.get_service, create_service, update_service, delete_service,
 )  # fmt: skip
 OUTCOMES = Collection[OutcomeIn, Outcome](
-    "outcome", "slug", OutcomeIn, Outcome, "outcome", store.list_outcomes, store.get_outcome,
-    store.create_outcome, store.update_outcome, store.delete_outcome,
+    "outcome", "slug", OutcomeIn, Outcome, "outcome", outcomes.list_outcomes,
+    outcomes.get_outcome, create_outcome, update_outcome, delete_outcome,
 )  # fmt: skip
 KPIS = Collection[KpiIn, Kpi](
     "kpi", "key", KpiIn, Kpi, "kpi",
-    store.list_kpis, store.get_kpi, store.create_kpi, store.update_kpi, store.delete_kpi,
+    kpi_store.list_kpis, kpi_store.get_kpi, create_kpi, update_kpi, delete_kpi,
 )  # fmt: skip
 
 
@@ -105,58 +309,106 @@ KPIS = Collection[KpiIn, Kpi](
 
 
 async def list_targets(con: Connection, *, kpi: str | None = None) -> list[Target]:
-    return await store.list_targets(con, kpi=kpi)
+    return await targets.list_targets(con, kpi=kpi)
 
 
 async def get_target(con: Connection, target_id: int) -> Target:
-    return await store.get_target(con, target_id=target_id)
+    return await targets.get_target(con, target_id=target_id)
+
+
+async def _target_refs(con: Connection, target: TargetIn) -> tuple[int, int | None]:
+    """The ids of the target's KPI and service, once the target is checked against its KPI."""
+    refs = await kpi_store.kpi_ids_by_key(con, [target.kpi])
+    if target.kpi not in refs:
+        raise invalid("kpi", f"unknown KPI {target.kpi!r}")
+    ref = refs[target.kpi]
+    if target.warning is not None:
+        higher = ref.direction == Direction.HIGHER_IS_BETTER
+        if (higher and target.warning < target.value) or (
+            not higher and target.warning > target.value
+        ):
+            side = "at or above" if higher else "at or below"
+            raise invalid("warning", f"must be {side} the target value for this KPI's direction")
+    service_id = None
+    if target.service is not None:
+        (service_id,) = await services.service_ids(con, [target.service], field="service")
+    return ref.id, service_id
 
 
 async def create_target(con: Connection, target: TargetIn) -> Target:
-    return await store.create_target(con, target=target)
+    kpi_id, service_id = await _target_refs(con, target)
+    target_id = await targets.insert_target(
+        con, target=target, kpi_id=kpi_id, service_id=service_id
+    )
+    return Target(id=target_id, **target.model_dump())
 
 
 async def replace_target(con: Connection, target_id: int, target: TargetIn) -> Target:
-    return await store.update_target(con, target_id=target_id, target=target)
+    kpi_id, service_id = await _target_refs(con, target)
+    if not await targets.update_target(
+        con, target_id=target_id, target=target, kpi_id=kpi_id, service_id=service_id
+    ):
+        raise NotFound(f"no target {target_id}")
+    return Target(id=target_id, **target.model_dump())
 
 
 async def delete_target(con: Connection, target_id: int) -> None:
-    await store.delete_target(con, target_id=target_id)
+    if not await targets.delete_target(con, target_id=target_id):
+        raise NotFound(f"no target {target_id}")
 
 
 # Links ------------------------------------------------------------------------------------------
 
 
+async def _kpi_id(con: Connection, key: str) -> int:
+    refs = await kpi_store.kpi_ids_by_key(con, [key])
+    if key not in refs:
+        raise NotFound(f"no KPI {key!r}")
+    return refs[key].id
+
+
 async def outcome_links(con: Connection, *, kpi: str) -> list[OutcomeLink]:
     """The outcomes a KPI contributes to; NotFound when there is no such KPI."""
-    await store.get_kpi(con, key=kpi)
-    return await store.list_outcome_links(con, kpi=kpi)
+    await kpi_store.get_kpi(con, key=kpi)
+    return await links.list_kpi_outcomes(con, kpi=kpi)
 
 
 async def link_outcome(
     con: Connection, *, kpi: str, outcome: str, link: OutcomeLinkIn
 ) -> OutcomeLink:
     """Link a KPI to an outcome, or change the link's weight and rationale."""
-    return await store.link_outcome(con, kpi=kpi, outcome=outcome, link=link)
+    kpi_id = await _kpi_id(con, kpi)
+    outcome_id = (await outcomes.get_outcome(con, slug=outcome)).id
+    await links.upsert_kpi_outcome(con, kpi_id=kpi_id, outcome_id=outcome_id, link=link)
+    return OutcomeLink(kpi=kpi, outcome=outcome, **link.model_dump())
 
 
 async def unlink_outcome(con: Connection, *, kpi: str, outcome: str) -> None:
-    await store.unlink_outcome(con, kpi=kpi, outcome=outcome)
+    kpi_id = await _kpi_id(con, kpi)
+    outcome_id = (await outcomes.get_outcome(con, slug=outcome)).id
+    if not await links.delete_kpi_outcome(con, kpi_id=kpi_id, outcome_id=outcome_id):
+        raise NotFound(f"KPI {kpi!r} is not linked to outcome {outcome!r}")
 
 
 async def service_links(con: Connection, *, kpi: str) -> list[ServiceLink]:
     """The services a KPI applies to; NotFound when there is no such KPI."""
-    await store.get_kpi(con, key=kpi)
-    return await store.list_service_links(con, kpi=kpi)
+    await kpi_store.get_kpi(con, key=kpi)
+    return await links.list_kpi_services(con, kpi=kpi)
 
 
 async def link_service(con: Connection, *, kpi: str, service: str) -> ServiceLink:
     """Apply a KPI to a service (again: no change)."""
-    return await store.link_service(con, kpi=kpi, service=service)
+    kpi_id = await _kpi_id(con, kpi)
+    service_id = (await services.get_service(con, slug=service)).id
+    await links.insert_kpi_service(con, kpi_id=kpi_id, service_id=service_id)
+    return ServiceLink(kpi=kpi, service=service)
 
 
 async def unlink_service(con: Connection, *, kpi: str, service: str) -> None:
-    await store.unlink_service(con, kpi=kpi, service=service)
+    kpi_id = await _kpi_id(con, kpi)
+    service_id = (await services.get_service(con, slug=service)).id
+    if not await links.delete_kpi_service(con, kpi_id=kpi_id, service_id=service_id):
+        raise NotFound(f"KPI {kpi!r} does not apply to service {service!r}")
 
 
 def as_seen(item: Any, *, admin: bool) -> Any:

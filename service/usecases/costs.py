@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from service.db import Connection
 from service.errors import PayloadTooLarge
 from service.models.costs import Cost, CostIn, CostIngestResult
-from service.store import catalog, costs
+from service.store import costs, services
 
 #: Most records one request may send.
 MAX_BATCH_RECORDS = 10_000
@@ -34,7 +34,7 @@ async def list_costs(
     """Records overlapping [start, end), by period start."""
     service_id = None
     if service is not None:
-        (service_id,) = await catalog.service_ids(con, [service], field="service")
+        (service_id,) = await services.service_ids(con, [service], field="service")
     return await costs.list_costs(
         con, service_id=service_id, category=category, currency=currency, start=start,
         end=end, limit=limit,

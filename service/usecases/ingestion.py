@@ -26,7 +26,7 @@ from service.models.incidents import (
     IncidentIn,
 )
 from service.models.sources import Source, SourceKind, SourceSecret
-from service.store import catalog, deliveries, sources
+from service.store import deliveries, services, sources
 from service.store import ingest as store
 
 
@@ -88,7 +88,7 @@ async def record_incident(
     """Create or update an incident by (source, external_id): the incident, and the outcome
     (None when nothing was applied: a retry, or a record saying nothing new)."""
     src = await _open_source(con, body.source)
-    await catalog.service_ids(con, [body.service], field="service")
+    await services.service_ids(con, [body.service], field="service")
     current = await _incident_by_external_id(con, src.id, body.external_id)
     events = generic.incident_events(body, now=now, current=current)
     if not events:
@@ -119,7 +119,7 @@ async def record_change(
 ) -> tuple[Change, DeliveryOutcome | None]:
     """Create or update a change by (source, external_id)."""
     src = await _open_source(con, body.source)
-    await catalog.service_ids(con, [body.service], field="service")
+    await services.service_ids(con, [body.service], field="service")
     mapped = generic.change_mapped(body, now=now)
     outcome = await _submit(con, src, request, mapped)
     change_id = await store.change_id_by_external_id(

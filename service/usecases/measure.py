@@ -25,7 +25,7 @@ from service.kpi.ratio import divide_series
 from service.models.catalog import Kpi
 from service.models.enums import Grain, KpiKind
 from service.models.observations import SeriesPoint
-from service.store import catalog
+from service.store import kpis
 from service.store import series as series_store
 from service.store.metrics import (
     IncidentBreakdown,
@@ -73,9 +73,7 @@ async def series(
         return mark_complete(points, grain, start, end, now)
     if kpi.kind is KpiKind.RATIO:
         assert kpi.numerator is not None and kpi.denominator is not None
-        sides = {
-            k.key: k for k in await catalog.list_kpis(con, keys=[kpi.numerator, kpi.denominator])
-        }
+        sides = {k.key: k for k in await kpis.list_kpis(con, keys=[kpi.numerator, kpi.denominator])}
         num, den = [
             await series(
                 con, kpi=sides[key], scope=scope, grain=grain, start=start, end=end, now=now
@@ -118,9 +116,7 @@ async def series_by_service(
         return {sid: mark_complete(p, grain, start, end, now) for sid, p in found.items()}
     if kpi.kind is KpiKind.RATIO:
         assert kpi.numerator is not None and kpi.denominator is not None
-        sides = {
-            k.key: k for k in await catalog.list_kpis(con, keys=[kpi.numerator, kpi.denominator])
-        }
+        sides = {k.key: k for k in await kpis.list_kpis(con, keys=[kpi.numerator, kpi.denominator])}
         sides_by_service = []
         for key in (kpi.numerator, kpi.denominator):
             sides_by_service.append(await series_by_service(

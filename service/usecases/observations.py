@@ -10,7 +10,7 @@ from service.db import Connection
 from service.models.enums import Grain
 from service.models.observation_limits import Window, ingest_window, partition_horizon
 from service.models.observations import IngestResult, Numbered, Series
-from service.store import catalog, metrics, observations
+from service.store import kpis, metrics, observations
 from service.usecases import measure
 
 
@@ -41,7 +41,7 @@ async def series(
 ) -> Series:  # fmt: skip
     """The KPI's series bucketed by grain (UTC), for a service, a team, a tier or (none of
     them) the KPI's own scope."""
-    kpi = await catalog.get_kpi(con, key=key)
+    kpi = await kpis.get_kpi(con, key=key)
     scope = await metrics.scope_of_kpi(con, kpi, service=service, team=team, tier=tier)
     points = await measure.series(
         con, kpi=kpi, scope=scope, grain=grain, start=start, end=end, now=now

@@ -14,9 +14,6 @@ join pg_class c on c.oid = i.inhrelid
 where i.inhparent = 'observation'::regclass and c.relname ~ '^observation_\d{4}_\d{2}$'
 order by c.relname;
 
--- name: default_partition_rows
-select count(*) from observation_default;
-
 -- name: fold_partitions
 select fold_observation_partitions($1, $2, $3);
 

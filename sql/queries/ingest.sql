@@ -215,9 +215,6 @@ where caused_by_change_id = any($1::bigint[]) order by id;
 select i.id, so.name as source, i.external_id
 from incident i join source so on so.id = i.source_id where i.id = $1;
 
--- name: known_service_ids
-select slug, id from business_service where slug = any($1::text[]);
-
 -- name: incident_id_by_external_id
 select id from incident where source_id = $1 and external_id = $2;
 

@@ -18,7 +18,7 @@ from service import db as dbmod
 from service.models.catalog import KpiIn
 from service.models.enums import Aggregation, Direction
 from service.notify import outbox, signing
-from service.store import catalog
+from service.usecases import catalog
 from tests.conftest import SingleConnectionDatabase
 from tests.notify.receiver import LOOPBACK, Receiver, free_port, serving
 

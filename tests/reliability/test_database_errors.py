@@ -173,6 +173,34 @@ async def test_a_connection_lost_on_release_neither_fails_committed_work_nor_hid
             raise ValueError("the request's own error")
 
 
+async def test_a_client_state_error_on_a_lost_connection_is_database_unavailable(
+    database_url: str,
+) -> None:
+    """The server going away mid-COPY leaves asyncpg's protocol mid-operation: the next call
+    (the transaction's rollback) fails with "another operation is in progress" instead of the
+    lost connection. On a connection the database has closed, that is unavailability (a 503 to
+    retry); on a live one the same error is a bug and stays one."""
+    state_error = "cannot perform operation: another operation is in progress"
+    async with pool_of(database_url, 2) as pool:
+        db = dbmod.PoolDatabase(pool, acquire_timeout=5)
+        with pytest.raises(DatabaseUnavailable, match="connection was lost") as caught:
+            async with db.acquire() as con:
+                pid = con.get_server_pid()
+                async with db.acquire() as other:
+                    assert await other.fetchval("select pg_terminate_backend($1, 5000)", pid)
+                with contextlib.suppress(E.ConnectionDoesNotExistError, ConnectionError):
+                    await con.fetchval("select 1")  # asyncpg learns the connection is gone
+                raise asyncpg.InterfaceError(state_error)
+        assert isinstance(caught.value.__cause__, asyncpg.InterfaceError)
+        status, headers, _ = await _answer(caught.value)
+        assert status == 503 and "retry-after" in headers
+        with pytest.raises(asyncpg.InterfaceError, match="another operation"):
+            async with db.acquire() as con:
+                raise asyncpg.InterfaceError(state_error)
+        async with db.acquire() as con:  # the pool is whole again
+            assert await con.fetchval("select 1") == 1
+
+
 # Which errors are "retry later" ------------------------------------------------------------------
 
 

@@ -18,7 +18,8 @@ from service import db as dbmod
 from service.models.catalog import KpiIn, OutcomeIn, ServiceIn, TargetIn, TeamIn
 from service.models.enums import Aggregation, Direction
 from service.models.sources import SourceIn
-from service.store import catalog, sources
+from service.store import sources
+from service.usecases import catalog
 from tests.ingest.fixtures import fixture
 
 Json = dict[str, Any]

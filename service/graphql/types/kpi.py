@@ -27,7 +27,8 @@ from service.models.catalog import Target as TargetModel
 from service.models.enums import ChangeKind, Scope
 from service.models.instants import check_instant
 from service.models.statuses import KpiStatus as StatusModel
-from service.store import catalog, evaluation, metrics
+from service.store import evaluation, metrics
+from service.store import services as service_store
 from service.usecases import measure
 
 if TYPE_CHECKING:
@@ -263,7 +264,7 @@ class Kpi:
         self, info: Info, service: str, before: dt.datetime | None, size: int
     ) -> Connection[KpiStatus]:
         async with info.context.db.acquire() as con:
-            (service_id,) = await catalog.service_ids(con, [service], field="service")
+            (service_id,) = await service_store.service_ids(con, [service], field="service")
         key = HistoryKey(self.model.id, self.model.key, service_id, service, before, size + 1)
         found = await info.context.loaders.status_history.load(key)
         return history_page(info, key, size)(found)

@@ -11,7 +11,7 @@ from kpi_client.models.base import SourceKind as ClientSourceKind
 
 import service.ingest.sources as sources_package
 from service import db as dbmod
-from service.cli import REPO_ROOT
+from service.cli.common import REPO_ROOT
 from service.ingest.sources import KINDS, SECRET_HEADERS, SOURCES, loggable_headers
 from service.ingest.sources.generated import generated_files, replace_block
 from service.models.sources import SourceKind

@@ -26,28 +26,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
 from service.clock import rfc3339
-from service.db import Connection, sql
+from service.db import Connection
 from service.ingest import pipeline
 from service.kpi.periods import Period
 from service.models.enums import Cadence
 from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source
-from service.store import catalog, evaluation, sources
-from service.store import ingest as ingest_store
+from service.store import evaluation, sources
+from service.store import kpis as kpi_store
+from service.store import recompute as store
+from service.store.recompute import IncidentTimeline
 
 #: Incidents or changes rebuilt per read.
 BATCH = 500
 #: Steps whose key earlier versions wrote as `<step>:<time>` in another time format.
 _STEPS = tuple(f"{s}:" for s in ("triggered", "acknowledged", "resolved", "reopened"))
-
-
-def q(name: str) -> str:
-    return sql("recompute", name)
 
 
 @dataclass
@@ -114,81 +111,77 @@ def _event_key(e: IncidentEvent) -> str:
 
 async def _split_episodes(con: Connection, report: RecomputeReport) -> None:
     """One incident per firing episode: the steps of each `startsAt` move to its own."""
-    rows = await con.fetch(q("alertmanager_incidents_to_split"))
-    for row in rows:
-        (found,) = await con.fetch(q("incidents_with_events"), [row["id"]])
+    for row in await store.alertmanager_incidents_to_split(con):
+        (found,) = await store.incidents_with_events(con, [row.id])
         episodes: dict[dt.datetime | None, list[tuple[int, IncidentEvent]]] = {}
-        for event_id, data in zip(found["event_ids"], found["events"], strict=True):
+        for event_id, data in zip(found.event_ids, found.events, strict=True):
             event = IncidentEvent.model_validate(data)
             episodes.setdefault(event.impact_start, []).append((event_id, event))
         for start, events in episodes.items():
-            name = row["external_id"]
+            name = row.external_id
             if start is not None:
                 name = f"{name}@{rfc3339(start)}"
-            new_id = await con.fetchval(
-                q("upsert_incident_for_episode"), row["source_id"], name, row["service_id"]
+            new_id = await store.upsert_incident_for_episode(
+                con, row.source_id, name, row.service_id
             )
             for event_id, event in events:
-                await con.fetchval(q("move_incident_event"), event_id, new_id, _event_key(event))
+                await store.move_incident_event(con, event_id, new_id, _event_key(event))
             report.episodes_made += 1
-        await con.execute(q("delete_empty_incident"), row["id"])
+        await store.delete_empty_incident(con, row.id)
         report.episodes_split += 1
 
 
 async def _link_commits(con: Connection, report: RecomputeReport) -> None:
-    for row in await con.fetch(q("api_deliveries_with_commits")):
-        body = orjson.loads(row["body"])
+    for row in await store.api_deliveries_with_commits(con):
+        body = orjson.loads(row.body)
         shas = sorted({str(c["sha"]).lower() for c in body.get("commits") or ()})
         for change in body.get("changes") or ():
-            change_id = await con.fetchval(q("change_id_of"), row["source_id"],
-                                           change["external_id"])  # fmt: skip
+            change_id = await store.change_id_of(con, row.source_id, change["external_id"])
             if change_id is not None and shas:
-                await con.execute(ingest_store.q("insert_change_commits"), change_id, shas)
+                await store.link_change_commits(con, change_id, shas)
                 report.commits_linked += len(shas)
 
 
-async def _batches(con: Connection, query: str) -> list[list[int]]:
-    ids = [r["id"] for r in await con.fetch(q(query))]
+def _batches(ids: list[int]) -> list[list[int]]:
     return [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
 
 
 async def _rebuild_changes(
     con: Connection, by_id: dict[int, Source], report: RecomputeReport
 ) -> None:
-    for batch in await _batches(con, "change_ids"):
-        for row in await con.fetch(q("changes_with_events"), batch):
-            timeline = [ChangeEvent.model_validate(d) for d in row["events"]]
+    for batch in _batches(await store.change_ids(con)):
+        for row in await store.changes_with_events(con, batch):
+            timeline = [ChangeEvent.model_validate(d) for d in row.events]
             if not timeline:
                 continue
-            await pipeline.save_change(con, by_id[row["source_id"]], row["id"],
-                                       row["external_id"], row["service_id"], timeline)  # fmt: skip
+            await pipeline.save_change(con, by_id[row.source_id], row.id,
+                                       row.external_id, row.service_id, timeline)  # fmt: skip
             report.changes += 1
 
 
 async def _rebuild_incidents(
     con: Connection, by_id: dict[int, Source], report: RecomputeReport
 ) -> None:
-    for batch in await _batches(con, "incident_ids"):
-        for row in await con.fetch(q("incidents_with_events"), batch):
-            src = by_id[row["source_id"]]
+    for batch in _batches(await store.incident_ids(con)):
+        for row in await store.incidents_with_events(con, batch):
+            src = by_id[row.source_id]
             timeline = await _rekeyed(con, row, src, report)
             if not timeline:
                 continue
-            await pipeline.save_incident(con, src, row["id"], row["service_id"], timeline)
+            await pipeline.save_incident(con, src, row.id, row.service_id, timeline)
             report.incidents += 1
 
 
 async def _rekeyed(
-    con: Connection, row: Any, src: Source, report: RecomputeReport
+    con: Connection, row: IncidentTimeline, src: Source, report: RecomputeReport
 ) -> list[IncidentEvent]:
     """The incident's timeline, with generic-API steps keyed as today (one copy each)."""
     kept: list[IncidentEvent] = []
-    for event_id, key, data in zip(row["event_ids"], row["event_keys"], row["events"],
-                                   strict=True):  # fmt: skip
+    for event_id, key, data in zip(row.event_ids, row.event_keys, row.events, strict=True):
         event = IncidentEvent.model_validate(data)
         new_key = _event_key(event)
         if src.kind.value == "api" and key.startswith(_STEPS) and key != new_key:
-            if await con.fetchval(q("move_incident_event"), event_id, row["id"], new_key):
+            if await store.move_incident_event(con, event_id, row.id, new_key):
                 report.steps_rekeyed += 1
             else:
                 report.steps_dropped += 1
@@ -198,15 +191,14 @@ async def _rekeyed(
 
 
 async def _statuses(con: Connection, now: dt.datetime, report: RecomputeReport) -> None:
-    deleted = await con.execute(q("delete_unfinished_statuses"), now)
-    report.unfinished_statuses_deleted = int(deleted.split()[-1])
-    periods = await con.fetch(q("stored_periods"))
-    ids = sorted({r["kpi_id"] for r in periods})
-    kpis = {k.id: k for k in await catalog.list_kpis(con, ids=ids)}
+    report.unfinished_statuses_deleted = await store.delete_unfinished_statuses(con, now)
+    periods = await store.stored_periods(con)
+    ids = sorted({r.kpi_id for r in periods})
+    kpis = {k.id: k for k in await kpi_store.list_kpis(con, ids=ids)}
     for r in periods:
-        period = Period(r["period_start"], r["period_end"])
+        period = Period(r.period_start, r.period_end)
         stored = await evaluation.evaluate_kpi(
-            con, kpis[r["kpi_id"]], cadence=Cadence(r["cadence"]), period=period, now=now,
+            con, kpis[r.kpi_id], cadence=Cadence(r.cadence), period=period, now=now,
             replace=True, escalate=False,
         )  # fmt: skip
         report.statuses += len(stored)

@@ -1,0 +1,36 @@
+"""The `kpi` command: serve, migrate, apply, import, token, doctor, export, bench. Each module
+of this package registers one group of subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from service.cli import bench, catalog, credentials, export, imports, maintenance, serve
+from service.cli.common import print_err, quiet_parent
+from service.config import Settings
+from service.models.enums import Scope
+
+#: Subcommand groups in the order `kpi --help` lists them.
+GROUPS = (serve, maintenance, catalog, imports, credentials, export, bench)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kpi", description="KPI service")
+    sub = p.add_subparsers(dest="command", required=True)
+    quiet = quiet_parent()
+    for group in GROUPS:
+        group.register(sub, quiet)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "scope", None):
+        try:
+            [Scope(s) for part in args.scope for s in part.split(",") if s]
+        except ValueError as exc:
+            print_err(f"error: {exc}; scopes are read, ingest, admin")
+            return 2
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    return func(args, Settings())

@@ -1,0 +1,60 @@
+"""Typed wrappers over sql/queries/teams.sql: the teams owning business services."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from service.db import Connection, sql
+from service.errors import NotFound
+from service.models.catalog import Team, TeamIn
+from service.models.stored import read
+from service.store.constraints import still_referenced, unique
+
+
+def q(name: str) -> str:
+    return sql("teams", name)
+
+
+async def list_teams(con: Connection, *, slugs: Sequence[str] | None = None) -> list[Team]:
+    return [read(Team, r) for r in await con.fetch(q("list_teams"), slugs)]
+
+
+async def page_teams(con: Connection, *, after_id: int, limit: int) -> list[Team]:
+    """Teams in creation order after `after_id`, for cursor pagination."""
+    return [read(Team, r) for r in await con.fetch(q("page_teams"), after_id, limit)]
+
+
+async def get_team(con: Connection, *, slug: str) -> Team:
+    found = await list_teams(con, slugs=[slug])
+    if not found:
+        raise NotFound(f"no team {slug!r}")
+    return found[0]
+
+
+async def teams_by_id(con: Connection, ids: Sequence[int]) -> list[Team]:
+    return [read(Team, r) for r in await con.fetch(q("teams_by_id"), list(ids))]
+
+
+async def team_id_by_slug(con: Connection, slug: str) -> int | None:
+    team_id: int | None = await con.fetchval(q("team_id_by_slug"), slug)
+    return team_id
+
+
+async def insert_team(con: Connection, *, team: TeamIn) -> int:
+    """The new team's id; Conflict (409) when its slug is taken."""
+    async with unique("slug", team.slug):
+        team_id: int = await con.fetchval(q("insert_team"), team.slug, team.name, team.email)
+    return team_id
+
+
+async def update_team(con: Connection, *, team: TeamIn) -> int | None:
+    """The id of the team updated, None when there is no team of that slug."""
+    team_id: int | None = await con.fetchval(q("update_team"), team.slug, team.name, team.email)
+    return team_id
+
+
+async def delete_team(con: Connection, *, slug: str) -> int | None:
+    """The id of the team deleted, None when there was none; Conflict while it is in use."""
+    async with still_referenced(f"team {slug!r}"):
+        team_id: int | None = await con.fetchval(q("delete_team"), slug)
+    return team_id
