@@ -85,7 +85,7 @@ async def claim_delivery(
     """Log a delivery; None when one holding the same delivery key, signed key or body digest
     is already logged (a duplicate)."""
     delivery_id: int | None = await con.fetchval(
-        q("insert_delivery"), source_id, stored_key(key), event_type, headers, body, status,
+        q("claim_delivery"), source_id, stored_key(key), event_type, headers, body, status,
         detail, stored_key(signed_key), body_sha256,
     )  # fmt: skip
     return delivery_id
@@ -106,7 +106,7 @@ async def claim_applied_delivery(
     """claim_delivery as applied, and the ids of the business services among `slugs`, in one
     round trip; the id is None for a duplicate."""
     row = await con.fetchrow(
-        q("insert_applied_delivery_with_services"), source_id, stored_key(key), event_type,
+        q("claim_applied_delivery"), source_id, stored_key(key), event_type,
         headers, body, slugs, stored_key(signed_key), body_sha256,
     )  # fmt: skip
     return row["id"], dict(zip(row["slugs"], row["service_ids"], strict=True))
@@ -152,7 +152,7 @@ async def delivery_claiming(
 async def set_outcome(
     con: Connection, delivery_id: int, status: str, detail: str | None, *, attempt: bool = False
 ) -> None:
-    await con.execute(q("set_delivery_outcome"), delivery_id, status, detail, int(attempt))
+    await con.execute(q("set_outcome"), delivery_id, status, detail, int(attempt))
 
 
 async def list_deliveries(

@@ -1,18 +1,18 @@
 -- The delivery log: every webhook delivery and generic-API request, raw, with its outcome.
 
--- name: insert_delivery
+-- name: claim_delivery
 -- Claims the delivery key ($2), the signed key ($8) and the body's digest ($9), those not null;
 -- a delivery sharing any of them with one logged before inserts nothing (every unique index
 -- of delivery is a conflict: sql/migrations/0017_delivery_signed_keys.sql). One claimed as
--- applied is stamped applied now (the transaction's time), as set_delivery_outcome would.
+-- applied is stamped applied now (the transaction's time), as set_outcome would.
 insert into delivery (source_id, delivery_key, event_type, headers, body, status, detail,
                       applied_at, signed_key, body_sha256)
 values ($1, $2, $3, $4, $5, $6, $7, case when $6::text = 'applied' then now() end, $8, $9)
 on conflict do nothing
 returning id;
 
--- name: insert_applied_delivery_with_services
--- insert_delivery (as applied; signed key $7, digest $8), and the ids of the business services
+-- name: claim_applied_delivery
+-- claim_delivery (as applied; signed key $7, digest $8), and the ids of the business services
 -- named in $6, in one round trip: id is null for a duplicate.
 with claimed as (
     insert into delivery (source_id, delivery_key, event_type, headers, body, status,
@@ -41,7 +41,7 @@ where source_id = $1 and status <> 'rejected'
 order by id
 limit 1;
 
--- name: set_delivery_outcome
+-- name: set_outcome
 update delivery
 set status = $2, detail = $3, applied_at = case when $2 = 'applied' then now() end,
     attempts = attempts + $4
