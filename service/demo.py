@@ -8,7 +8,6 @@ import random
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from importlib import resources
 
-import orjson
 import yaml
 
 from service.db import Connection
@@ -168,9 +167,9 @@ async def _load_records(
     """Incidents and changes through the generic API's path, each logged as a delivery keyed
     by its external id so loading twice applies once. Returns how many were applied; `tick`
     is called after each record."""
-    from service.ingest import pipeline
-    from service.rest.incidents import change_mapped, incident_events
-    from service.store import ingest, sources
+    from service.ingest.generic import change_mapped, incident_events
+    from service.store import sources
+    from service.usecases import ingestion
 
     src = await sources.get_source(con, name="api")
     applied = 0
@@ -179,13 +178,10 @@ async def _load_records(
     ] + [(i.external_id, Mapped(incidents=incident_events(i, now=now, current=None)))
          for i in incidents]  # fmt: skip
     for key, mapped in items:
-        delivery_id = await ingest.claim_delivery(
-            con, source_id=src.id, key=f"demo:{key}", event_type="demo", headers={},
-            body=orjson.dumps(mapped.model_dump(mode="json")), status="applied",
-        )  # fmt: skip
-        if delivery_id is not None:
-            await pipeline.apply_mapped(con, src, delivery_id, mapped)
-            applied += 1
+        loaded = await ingestion.load_record(
+            con, src, key=f"demo:{key}", event_type="demo", mapped=mapped
+        )
+        applied += loaded is not None
         tick(1)
     return applied
 

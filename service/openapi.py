@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from service import __version__
 from service.errors import PROBLEM_MEDIA_TYPE
+from service.ingest import sources
 from service.rest.endpoint import Endpoint
 
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
@@ -35,20 +36,7 @@ _STATUS_TEXT = {
 
 
 #: How tools prove a webhook delivery is theirs (checked against the source's secret).
-_SOURCE_SCHEMES: dict[str, Any] = {
-    "githubSignature": {"type": "apiKey", "in": "header", "name": "X-Hub-Signature-256",
-                        "description": "sha256=<hex HMAC-SHA256 of the body with the secret>"},
-    "gitlabToken": {"type": "apiKey", "in": "header", "name": "X-Gitlab-Token",
-                    "description": "The source's secret token"},
-    "pagerdutySignature": {"type": "apiKey", "in": "header", "name": "X-PagerDuty-Signature",
-                           "description": "v1=<hex HMAC-SHA256>[,v1=...] (any may match)"},
-    "sourceBearer": {"type": "http", "scheme": "bearer",
-                     "description": "The source's secret as a bearer token"},
-    "sourceBasic": {"type": "http", "scheme": "basic",
-                    "description": "The source's username and secret"},
-    "sourceToken": {"type": "apiKey", "in": "query", "name": "token",
-                    "description": "The source's secret in the URL"},
-}  # fmt: skip
+_SOURCE_SCHEMES = sources.security_schemes()
 
 
 class ProblemFieldError(BaseModel):

@@ -44,15 +44,14 @@ def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from service.ingest import pipeline
-    from service.store import ingest
+    from service.usecases import ingestion
 
     async def work(con: Connection) -> int:
-        ids = args.id or await ingest.unmapped_delivery_ids(con, source=args.source)
+        ids = args.id or await ingestion.unmapped_delivery_ids(con, source=args.source)
         still = 0
         with progress_bar(args, "replaying deliveries", len(ids)) as bar:
             for delivery_id in ids:
-                outcome = await pipeline.replay(con, delivery_id)
+                outcome = await ingestion.replay_delivery(con, delivery_id)
                 bar.echo(f"delivery {delivery_id}: {outcome.status}"
                          + (f" ({outcome.detail})" if outcome.detail else ""))  # fmt: skip
                 still += outcome.status == "unmapped"

@@ -21,7 +21,7 @@ from service.graphql.types.service import Service
 from service.graphql.types.team import Team
 from service.models.enums import Scope
 from service.models.instants import check_instant
-from service.store import ingest as ingest_store
+from service.store import deliveries as ingest_store
 from service.store import kpis as kpi_store
 from service.store import outcomes as outcome_store
 from service.store import services as service_store

@@ -1,4 +1,5 @@
-"""The contract every source adapter (service/ingest/<tool>.py) fulfils."""
+"""The contracts every source package (service/ingest/sources/<kind>/) fulfils: its adapter
+(adapter.py) and its replay identifiers (replay.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,11 @@ from service.ingest.model import AdapterOptions, Delivery, Mapped
 
 
 class Adapter(Protocol):
-    """A source tool's adapter: a module with these names (see pipeline.adapter_for).
+    """A source tool's adapter: a module with these names.
 
-    `event_type`, `delivery_key`, `signed_key` and `signed_times` are read before the payload
-    is checked, for the delivery log, to drop retries and replays and to refuse late ones:
-    they never raise, whatever the headers and payload are. On malformed input (a body that
-    is not an object, members missing or of the wrong type) they fall back to "unknown",
-    None or nothing. Only `parse` reports a malformed payload.
+    `event_type` is read before the payload is checked, for the delivery log: it never raises,
+    whatever the headers and payload are ("unknown" on malformed input). Only `parse` reports
+    a malformed payload.
     """
 
     #: The source kind this adapter serves, e.g. "github".
@@ -27,6 +26,22 @@ class Adapter(Protocol):
         Never raises: "unknown" when the delivery does not say, or says it in a malformed way.
         """
         ...
+
+    def parse(self, delivery: Delivery, options: AdapterOptions) -> Mapped:
+        """Events of the delivery. Raises Unsupported for valid deliveries the service does
+        not use, PayloadError (with a JSON pointer) for malformed ones."""
+        ...
+
+
+class ReplayIds(Protocol):
+    """What makes a source's delivery the same as one received before, or too late: a module
+    with these names.
+
+    They are read before the payload is checked, to drop retries and replays and to refuse
+    late ones: they never raise, whatever the headers and payload are. On malformed input (a
+    body that is not an object, members missing or of the wrong type) they fall back to None
+    or nothing.
+    """
 
     def delivery_key(self, delivery: Delivery) -> str | None:
         """The tool's id for this delivery, the same on every retry; None if it has none.
@@ -50,9 +65,4 @@ class Adapter(Protocol):
         Empty for tools that sign none; a time missing or malformed is left out (`parse`
         reports it). Never raises.
         """
-        ...
-
-    def parse(self, delivery: Delivery, options: AdapterOptions) -> Mapped:
-        """Events of the delivery. Raises Unsupported for valid deliveries the service does
-        not use, PayloadError (with a JSON pointer) for malformed ones."""
         ...

@@ -16,37 +16,35 @@ the body's SHA-256: a captured delivery sent again under a fresh delivery id cha
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
 
 import asyncpg
 import orjson
-from pydantic import BaseModel, Field, PrivateAttr
 
 from service.clock import utc_now
 from service.db import Connection
 from service.errors import Conflict, NotFound, ValidationFailed, invalid
 from service.errors import FieldError as ProblemField
-from service.ingest import freshness, mapping, signatures
+from service.ingest import freshness, mapping, sources
 from service.ingest.adapter import Adapter
+from service.ingest.apply import (
+    DeliveryOutcome,
+    all_resolved,
+    applied_events,
+    apply_mapped,
+    apply_resolved,
+    service_slugs,
+)
+
+# Re-exported: recompute rebuilds records through them.
+from service.ingest.apply import save_change as save_change
+from service.ingest.apply import save_incident as save_incident
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.rejections import Rejections
-from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source, SourceSecret
-from service.models.timeline import build_change, build_incident, retraction
+from service.store import deliveries
 from service.store import ingest as store
-from service.store import services
-
-#: Headers never written to the delivery log: they carry secrets.
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "x-gitlab-token", "x-hub-signature",
-     "x-hub-signature-256", "x-pagerduty-signature"}
-)  # fmt: skip
-
-Status = Literal["applied", "unmapped", "duplicate"]
 
 #: How far from its arrival a time the tool signs may lie, unless the caller says otherwise
 #: (KPI_WEBHOOK_EVENT_TIME_TOLERANCE_SECONDS): a day, well past PagerDuty's retries.
@@ -64,32 +62,6 @@ _UNSTORABLE_TEXT = (
 
 
 @dataclass(frozen=True)
-class AppliedEvents:
-    """What an applied delivery carried, by source: counted by the service's metrics."""
-
-    source: str
-    kind: str
-    incidents: int
-    changes: int
-    commits: int
-
-
-class DeliveryOutcome(BaseModel):
-    delivery_id: int
-    status: Status
-    detail: str | None = None
-    incidents: list[int] = Field(default_factory=list, description="Incident ids touched.")
-    changes: list[int] = Field(default_factory=list, description="Change ids touched.")
-    commits: int = 0
-    _applied: AppliedEvents | None = PrivateAttr(default=None)
-
-    @property
-    def applied(self) -> AppliedEvents | None:
-        """The events applied, when the status is applied (not part of the answer)."""
-        return self._applied
-
-
-@dataclass(frozen=True)
 class Received:
     headers: Mapping[str, str]
     query: Mapping[str, str]
@@ -101,16 +73,8 @@ class Received:
 
 
 def adapter_for(kind: str) -> Adapter:
-    module: Adapter = importlib.import_module(f"service.ingest.{kind}")
-    return module
-
-
-def loggable_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k not in SECRET_HEADERS}
-
-
-class _Unmapped(Exception):
-    pass
+    """The adapter reading deliveries of this source kind."""
+    return sources.source_for(kind).adapter
 
 
 async def receive(
@@ -123,35 +87,36 @@ async def receive(
     refused (default: recorded, then 401 or 422), and the tolerance (zero: not checked)."""
     src = source.source
     refusals = rejections or Rejections()
-    headers = loggable_headers(received.headers)
-    if not signatures.verify(
+    headers = sources.loggable_headers(received.headers)
+    if not sources.verify(
         src.kind, received.headers, received.query, received.body, source.secret, src.username
     ):
         await refusals.refuse(con, src, headers, received.client)
-    digest = signatures.body_digest(src.kind, received.body)
+    digest = sources.body_digest(src.kind, received.body)
     try:
         payload = orjson.loads(received.body)
     except orjson.JSONDecodeError as exc:
         async with con.transaction():
-            await store.claim_delivery(
+            await deliveries.claim_delivery(
                 con, source_id=src.id, key=None, event_type=None, headers=headers,
                 body=received.body, status="invalid", detail=f"not JSON: {exc}",
                 body_sha256=digest,
             )  # fmt: skip
         raise ValidationFailed(f"the body is not JSON: {exc}", errors=[
             ProblemField("#", "not valid JSON")]) from exc  # fmt: skip
-    adapter = adapter_for(src.kind)
+    source_kind = sources.source_for(src.kind)
+    adapter, replay_ids = source_kind.adapter, source_kind.replay
     delivery = Delivery(headers=received.headers, payload=payload, received_at=received.at)
-    for signed in adapter.signed_times(delivery):
+    for signed in replay_ids.signed_times(delivery):
         if freshness.outside_tolerance(signed.at, signed_time_tolerance, received.at):
             problem = freshness.stale_problem(signed, signed_time_tolerance, SIGNED_TIME_SETTING)
             await refusals.refuse_late(con, src, headers, received.client, problem)
     failure: PayloadError | None = None
     try:
-        key, event_type = adapter.delivery_key(delivery), adapter.event_type(delivery)
+        key, event_type = replay_ids.delivery_key(delivery), adapter.event_type(delivery)
     except PayloadError as exc:
         key, event_type, failure = None, None, exc
-    claims = _Claims(key, adapter.signed_key(delivery), digest)
+    claims = _Claims(key, replay_ids.signed_key(delivery), digest)
     # Parsing reads nothing from the database, so it is done before the delivery is logged:
     # the log then gets its outcome when the delivery is claimed, without a second write.
     parsed: Mapped | Unsupported | None = None
@@ -226,13 +191,13 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
             delivery_id = claimed.delivery_id
         elif quick:
             assert mapped is not None
-            delivery_id, known = await store.claim_applied_delivery(
+            delivery_id, known = await deliveries.claim_applied_delivery(
                 con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
-                body=d.body, slugs=_slugs(src, [*mapped.incidents, *mapped.changes]),
+                body=d.body, slugs=service_slugs(src, [*mapped.incidents, *mapped.changes]),
                 signed_key=c.signed_key, body_sha256=c.body_sha256,
             )  # fmt: skip
         else:
-            delivery_id = await store.claim_delivery(
+            delivery_id = await deliveries.claim_delivery(
                 con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
                 body=d.body, status=status, detail=detail, signed_key=c.signed_key,
                 body_sha256=c.body_sha256,
@@ -250,17 +215,17 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
             outcome = DeliveryOutcome(
                 delivery_id=delivery_id, status="applied", incidents=[incident_id]
             )
-            outcome._applied = _applied_events(src, mapped)
-        elif mapped is not None and known is not None and _resolved(src, mapped, known):
-            outcome = await _apply(con, src, delivery_id, mapped, known)
-            outcome._applied = _applied_events(src, mapped)
+            outcome._applied = applied_events(src, mapped)
+        elif mapped is not None and known is not None and all_resolved(src, mapped, known):
+            outcome = await apply_resolved(con, src, delivery_id, mapped, known)
+            outcome._applied = applied_events(src, mapped)
         elif mapped is not None:
             try:
                 async with con.transaction():
                     outcome = await apply_mapped(con, src, delivery_id, mapped)
             except _UNSTORABLE_TEXT as exc:
                 failure = PayloadError("#", f"text Postgres cannot store: {exc.args[0]}")
-                await store.set_outcome(con, delivery_id, "invalid", str(failure))
+                await deliveries.set_outcome(con, delivery_id, "invalid", str(failure))
     if failure is not None:
         pointer = failure.pointer if failure.pointer.startswith("#") else f"#{failure.pointer}"
         problem = ValidationFailed(
@@ -275,7 +240,7 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
 
 async def _duplicate(con: Connection, src: Source, claims: _Claims) -> DeliveryOutcome:
     """The answer to a delivery holding a claim of one logged before: that one's id."""
-    first = await store.delivery_claiming(
+    first = await deliveries.delivery_claiming(
         con, source_id=src.id, key=claims.key, signed_key=claims.signed_key,
         body_sha256=claims.body_sha256,
     )  # fmt: skip
@@ -293,24 +258,8 @@ def _options(src: Source) -> AdapterOptions:
     )
 
 
-def _applied_events(src: Source, mapped: Mapped) -> AppliedEvents:
-    return AppliedEvents(
-        src.name, src.kind.value, len(mapped.incidents), len(mapped.changes), len(mapped.commits)
-    )
-
-
 def _one_incident_event(mapped: Mapped) -> bool:
     return len(mapped.incidents) == 1 and not mapped.changes and not mapped.commits
-
-
-def _resolved(src: Source, mapped: Mapped, known: Mapping[str, int]) -> bool:
-    """Whether every incident and change of the delivery maps to a business service by itself
-    (so none can be left unmapped, whatever its record already holds)."""
-    return all(
-        _resolve(src, events, known) is not None
-        for groups in (_grouped(mapped.incidents), _grouped(mapped.changes))
-        for events in groups.values()
-    )
 
 
 async def _process(
@@ -319,198 +268,25 @@ async def _process(
     try:
         mapped = adapter.parse(delivery, _options(src))
     except Unsupported as exc:
-        await store.set_outcome(con, delivery_id, "unmapped", str(exc))
+        await deliveries.set_outcome(con, delivery_id, "unmapped", str(exc))
         return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=str(exc))
     return await apply_mapped(con, src, delivery_id, mapped)
 
 
-async def apply_mapped(
-    con: Connection, src: Source, delivery_id: int, mapped: Mapped
-) -> DeliveryOutcome:
-    """Apply everything or, when a service cannot be mapped, nothing (kept as unmapped)."""
-    try:
-        async with con.transaction():
-            outcome = await _apply(con, src, delivery_id, mapped)
-    except _Unmapped as exc:
-        await store.set_outcome(con, delivery_id, "unmapped", str(exc))
-        return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=str(exc))
-    if mapped.is_empty():
-        detail = "the delivery carried no incident, change or commit"
-        await store.set_outcome(con, delivery_id, "unmapped", detail)
-        return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=detail)
-    await store.set_outcome(con, delivery_id, "applied", None)
-    outcome._applied = _applied_events(src, mapped)
-    return outcome
-
-
-def _slugs(src: Source, events: Sequence[IncidentEvent | ChangeEvent]) -> list[str]:
-    """The business services the events may map to: the rules' and the tools' own names."""
-    slugs = {r.service for r in src.service_rules} | {
-        e.service_ref for e in events if e.service_ref
-    }
-    return sorted(slugs)
-
-
-async def _service_ids(
-    con: Connection, src: Source, events: Sequence[IncidentEvent | ChangeEvent]
-) -> dict[str, int]:
-    return await services.service_ids_by_slug(con, _slugs(src, events))
-
-
-def _resolve(
-    src: Source, events: Sequence[IncidentEvent | ChangeEvent], known: Mapping[str, int]
-) -> int | None:
-    for e in events:
-        slug = mapping.match_service(e.service_ref, e.service_labels, src.service_rules, known)
-        if slug is not None and slug in known:
-            return known[slug]
-    return None
-
-
-def _describe(events: Sequence[IncidentEvent | ChangeEvent]) -> str:
-    e = events[0]
-    labels = ", ".join(f"{k}={v}" for k, v in sorted(e.service_labels.items()))
-    return f"{e.service_ref!r}" + (f" ({labels})" if labels else "")
-
-
-async def _apply(
-    con: Connection, src: Source, delivery_id: int, mapped: Mapped,
-    known: Mapping[str, int] | None = None,
-) -> DeliveryOutcome:  # fmt: skip
-    if known is None:
-        known = await _service_ids(con, src, [*mapped.incidents, *mapped.changes])
-    for commit in mapped.commits:
-        await store.save_commit(con, commit)
-    change_ids = []
-    for external_id, events in _grouped(mapped.changes).items():
-        change_ids.append(await _apply_change(con, src, delivery_id, external_id, events, known))
-    incident_ids = []
-    for external_id, events in _grouped(mapped.incidents).items():
-        incident_ids.append(
-            await _apply_incident(con, src, delivery_id, external_id, events, known)
-        )
-    return DeliveryOutcome(
-        delivery_id=delivery_id, status="applied", incidents=incident_ids, changes=change_ids,
-        commits=len(mapped.commits),
-    )  # fmt: skip
-
-
-def _grouped(events: Sequence[Any]) -> dict[str, list[Any]]:
-    groups: dict[str, list[Any]] = defaultdict(list)
-    for e in events:
-        groups[e.external_id].append(e)
-    return groups
-
-
-E = TypeVar("E", IncidentEvent, ChangeEvent)
-
-
-async def _record(
-    con: Connection, src: Source, delivery_id: int, noun: str, events: list[E],
-    known: Mapping[str, int],
-    record: Callable[..., Awaitable[tuple[int, int | None, list[E]]]],
-) -> tuple[int, int, list[E]]:  # fmt: skip
-    """Add the events to their record's timeline; the record's id, its business service (from
-    these events, else as already known) and its whole timeline."""
-    row_id, current_service = 0, None
-    timeline: list[E] = []
-    for event in events:
-        row_id, current_service, timeline = await record(
-            con, source_id=src.id, event=event, delivery_id=delivery_id
-        )
-    service_id = _resolve(src, events, known) or current_service
-    if service_id is None:
-        raise _Unmapped(
-            f"no business service for {noun} {events[0].external_id!r} from "
-            f"{_describe(events)}: add a service rule to source {src.name!r}, then replay"
-        )
-    return row_id, service_id, timeline
-
-
-async def _apply_change(
-    con: Connection, src: Source, delivery_id: int, external_id: str,
-    events: list[ChangeEvent], known: Mapping[str, int],
-) -> int:  # fmt: skip
-    change_id, service_id, timeline = await _record(
-        con, src, delivery_id, "change", events, known, store.record_change_event
-    )
-    await save_change(con, src, change_id, external_id, service_id, timeline)
-    return change_id
-
-
-async def save_change(
-    con: Connection, src: Source, change_id: int, external_id: str, service_id: int | None,
-    timeline: list[ChangeEvent],
-) -> None:  # fmt: skip
-    """Rebuild the change from its whole timeline and save it; link the incidents that name
-    it, and link again the incidents whose inferred cause it may have changed."""
-    rec = build_change(timeline)
-    production = mapping.is_production(rec.environment, src.production_envs)
-    await store.save_change(con, change_id, rec, service_id=service_id, production=production)
-    await store.link_waiting_incidents(
-        con, change_id=change_id, external_id=external_id, sha=rec.commit_sha
-    )
-    await store.relink_inferred_around_change(con, change_id)
-
-
-async def _apply_incident(
-    con: Connection, src: Source, delivery_id: int, external_id: str,
-    events: list[IncidentEvent], known: Mapping[str, int],
-) -> int:  # fmt: skip
-    incident_id, service_id, timeline = await _record(
-        con, src, delivery_id, "incident", events, known, store.record_incident_event
-    )
-    return await save_incident(con, src, incident_id, service_id, timeline, events, delivery_id)
-
-
-async def save_incident(
-    con: Connection, src: Source, incident_id: int, service_id: int | None,
-    timeline: list[IncidentEvent], arrived: Sequence[IncidentEvent] = (),
-    delivery_id: int | None = None,
-) -> int:  # fmt: skip
-    """Rebuild the incident from its whole timeline, link it to its cause, and save it.
-
-    `arrived` are the events of this delivery: an alert they say is still firing after the
-    incident's resolution retracts that resolution (recorded as a reopening at it)."""
-    rec = build_incident(timeline)
-    retracted = retraction(rec, arrived)
-    if retracted is not None:
-        _, _, timeline = await store.record_incident_event(
-            con, source_id=src.id, event=retracted, delivery_id=delivery_id
-        )
-        rec = build_incident(timeline)
-    sev = mapping.severity(rec.severity, rec.severity_raw, src.severity_map)
-    change_id, link_kind = None, None
-    if rec.caused_by:
-        change_id = await store.change_by_ref(con, rec.caused_by)
-        link_kind = "explicit" if change_id else None
-    elif src.infer_links and rec.started_at is not None and service_id is not None:
-        await store.save_incident_inferring_change(
-            con, incident_id, rec, service_id=service_id, severity=sev.value if sev else None,
-            window_minutes=src.infer_window_minutes,
-        )  # fmt: skip
-        return incident_id
-    await store.save_incident(
-        con, incident_id, rec, service_id=service_id, severity=sev.value if sev else None,
-        change_id=change_id, link_kind=link_kind,
-    )  # fmt: skip
-    return incident_id
-
-
 async def replay(con: Connection, delivery_id: int) -> DeliveryOutcome:
     """Process a kept delivery again (after a service rule or a catalog entry was added)."""
-    from service.store import sources
+    from service.store import sources as stored_sources
 
     async with con.transaction():
-        row = await store.delivery_for_replay(con, delivery_id)
+        row = await deliveries.delivery_for_replay(con, delivery_id)
         if row is None:
             raise NotFound(f"no delivery {delivery_id}")
-        if row["status"] not in ("unmapped",):
-            raise Conflict(f"delivery {delivery_id} is {row['status']}; only unmapped ones replay")
-        src = (await sources.get_source_with_secret(con, name=row["source"])).source
-        await store.set_outcome(con, delivery_id, "unmapped", None, attempt=True)
-        payload = orjson.loads(row["body"])
-        delivery = Delivery(headers=row["headers"], payload=payload, received_at=row["received_at"])
+        if row.status not in ("unmapped",):
+            raise Conflict(f"delivery {delivery_id} is {row.status}; only unmapped ones replay")
+        src = (await stored_sources.get_source_with_secret(con, name=row.source)).source
+        await deliveries.set_outcome(con, delivery_id, "unmapped", None, attempt=True)
+        payload = orjson.loads(row.body)
+        delivery = Delivery(headers=row.headers, payload=payload, received_at=row.received_at)
         try:
             return await _process(con, src, delivery_id, adapter_for(src.kind), delivery)
         except PayloadError as exc:

@@ -11,7 +11,10 @@ from service.models.catalog import Body, Name, NoNul, Slug
 from service.models.enums import Severity
 
 
+# The kinds a source may be registered with: the tools of SOURCES, and the generic API. (No
+# docstring: it would become the enum's description in the OpenAPI document.)
 class SourceKind(StrEnum):
+    # Source kinds: written by `kpi export` from service/ingest/sources.
     GITHUB = "github"
     GITLAB = "gitlab"
     PAGERDUTY = "pagerduty"
@@ -19,6 +22,7 @@ class SourceKind(StrEnum):
     ALERTMANAGER = "alertmanager"
     JIRA = "jira"
     API = "api"
+    # End of source kinds.
 
 
 def _no_nul_secret(secret: SecretStr) -> SecretStr:

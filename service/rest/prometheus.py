@@ -32,7 +32,7 @@ from starlette.routing import Route
 from service import ratelimit
 from service.db import PoolDatabase
 from service.errors import ServiceUnavailable, Unauthorized
-from service.ingest.pipeline import DeliveryOutcome
+from service.ingest.apply import DeliveryOutcome
 from service.models.costs import CostIngestResult
 from service.models.enums import Scope
 from service.models.observations import IngestResult

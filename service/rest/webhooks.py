@@ -20,18 +20,18 @@ from service.errors import (
     ValidationFailed,
     problem_response,
 )
-from service.ingest import pipeline
-from service.ingest.pipeline import DeliveryOutcome, Received
+from service.ingest.apply import DeliveryOutcome
+from service.ingest.pipeline import Received
 from service.ingest.rejections import Rejections
 from service.models.catalog import RowId
 from service.models.enums import Scope
-from service.models.sources import Source, SourceIn, SourceKind
+from service.models.sources import Source, SourceIn
 from service.rest.endpoint import Call, Endpoint, id_param, path_param, read_body
 from service.rest.prometheus import delivery_received, events_applied, webhook_rate_limited
-from service.store import ingest as store
+from service.store import deliveries, sources
 from service.store import rejections as rejections_store
-from service.store import sources
 from service.store.rejections import WebhookRejections
+from service.usecases import ingestion
 
 WEBHOOK_DOC = (
     "Point the tool's webhook at this URL. GitHub: set a secret (X-Hub-Signature-256 is "
@@ -95,11 +95,9 @@ async def _receive(call: Call, guard: webhook_guard.WebhookGuard, client: str | 
     rejections = Rejections(call.settings.webhook_rejection_samples, guard)
     tolerance = dt.timedelta(seconds=call.settings.webhook_event_time_tolerance_seconds)
     async with call.connection() as con:
-        source = await sources.get_source_with_secret(con, name=name)
-        if source.source.kind is SourceKind.API:
-            raise Conflict(f"source {name!r} is the generic API: use /v1/incidents, /v1/changes")
+        source = await ingestion.webhook_source(con, name)
         try:
-            outcome = await pipeline.receive(
+            outcome = await ingestion.receive_webhook(
                 con, source, received, rejections, signed_time_tolerance=tolerance
             )
         except (Unauthorized, ValidationFailed) as exc:
@@ -152,15 +150,15 @@ class RejectionQuery(BaseModel):
     source: str | None = Field(default=None, description="Only this source's rejections.")
 
 
-class DeliveryDetail(store.DeliveryRow):
+class DeliveryDetail(deliveries.DeliveryRow):
     headers: dict[str, str]
     body: str | None = Field(description="The raw body as received (UTF-8).")
 
 
-async def list_deliveries(call: Call) -> list[store.DeliveryRow]:
+async def list_deliveries(call: Call) -> list[deliveries.DeliveryRow]:
     query: DeliveryQuery = call.query
     async with call.connection() as con:
-        return await store.list_deliveries(
+        return await deliveries.list_deliveries(
             con, status=query.status, source=query.source, before_id=query.before,
             limit=query.limit,
         )  # fmt: skip
@@ -168,10 +166,9 @@ async def list_deliveries(call: Call) -> list[store.DeliveryRow]:
 
 async def get_delivery(call: Call) -> DeliveryDetail:
     async with call.connection() as con:
-        row = await store.delivery_body(con, id_param(call))
-    data = dict(row.items())
-    body = data.pop("body")
-    return DeliveryDetail(**data, body=None if body is None else body.decode("utf-8", "replace"))
+        stored = await deliveries.delivery_body(con, id_param(call))
+    body = None if stored.body is None else stored.body.decode("utf-8", "replace")
+    return DeliveryDetail(**stored.row.model_dump(), headers=stored.headers, body=body)
 
 
 async def list_webhook_rejections(call: Call) -> list[WebhookRejections]:
@@ -185,7 +182,7 @@ async def list_webhook_rejections(call: Call) -> list[WebhookRejections]:
 async def replay_delivery(call: Call) -> Response:
     """Process an unmapped delivery again, e.g. after adding a service rule."""
     async with call.connection() as con:
-        outcome = await pipeline.replay(con, id_param(call))
+        outcome = await ingestion.replay_delivery(con, id_param(call))
     events_applied(call, outcome)
     return _answer(outcome)
 
@@ -203,8 +200,8 @@ async def replay_unmapped(call: Call) -> ReplayReport:
     """Replay every unmapped delivery (of one source), oldest first."""
     report = ReplayReport(applied=[], still_unmapped=[])
     async with call.connection() as con:
-        for delivery_id in await store.unmapped_delivery_ids(con, source=call.query.source):
-            outcome = await pipeline.replay(con, delivery_id)
+        for delivery_id in await ingestion.unmapped_delivery_ids(con, source=call.query.source):
+            outcome = await ingestion.replay_delivery(con, delivery_id)
             events_applied(call, outcome)
             bucket = report.applied if outcome.status == "applied" else report.still_unmapped
             bucket.append(delivery_id)
@@ -228,7 +225,7 @@ ENDPOINTS = [
     Endpoint("DELETE", "/v1/sources/{name}", delete_source, Scope.ADMIN, "Delete a source",
              "sources", status=204, errors=(404, 409)),
     Endpoint("GET", "/v1/deliveries", list_deliveries, Scope.ADMIN,
-             "The delivery log, newest first", "deliveries", response=list[store.DeliveryRow],
+             "The delivery log, newest first", "deliveries", response=list[deliveries.DeliveryRow],
              query=DeliveryQuery),
     Endpoint("GET", "/v1/deliveries/{id:int}", get_delivery, Scope.ADMIN,
              "One delivery with its headers and raw body", "deliveries",

@@ -1,13 +1,10 @@
-"""Typed wrappers over sql/queries/ingest.sql: deliveries, timelines, incidents, changes."""
+"""Typed wrappers over sql/queries/ingest.sql: timelines, incidents, changes and commits (the
+delivery log is service/store/deliveries.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
-from typing import Any, overload
-
-from pydantic import BaseModel
 
 from service.db import Connection, fetch_grouped, sql
 from service.errors import NotFound
@@ -20,83 +17,11 @@ from service.models.incidents import (
     TimelineEntry,
 )
 from service.models.timeline import ChangeRecord, IncidentRecord
+from service.store.deliveries import stored_key
 
 
 def q(name: str) -> str:
     return sql("ingest", name)
-
-
-class DeliveryRow(BaseModel):
-    id: int
-    source: str
-    delivery_key: str | None
-    event_type: str | None
-    received_at: dt.datetime
-    status: str
-    detail: str | None
-    applied_at: dt.datetime | None
-    attempts: int
-    body_bytes: int | None
-
-
-#: Longest delivery key kept as sent (in UTF-8 bytes); a longer one is kept as its SHA-256, so
-#: it still identifies the delivery but fits the key's index (Postgres refuses btree entries
-#: over 2,704 bytes).
-MAX_KEY_BYTES = 200
-
-
-@overload
-def stored_key(key: str) -> str: ...
-@overload
-def stored_key(key: None) -> None: ...
-def stored_key(key: str | None) -> str | None:
-    """The delivery key as stored: as sent, or `sha256:<hex>` of it when it is too long."""
-    if key is None or len(key.encode()) <= MAX_KEY_BYTES:
-        return key
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-async def claim_delivery(
-    con: Connection,
-    *,
-    source_id: int,
-    key: str | None,
-    event_type: str | None,
-    headers: dict[str, str],
-    body: bytes | None,
-    status: str,
-    detail: str | None = None,
-    signed_key: str | None = None,
-    body_sha256: bytes | None = None,
-) -> int | None:
-    """Log a delivery; None when one holding the same delivery key, signed key or body digest
-    is already logged (a duplicate)."""
-    delivery_id: int | None = await con.fetchval(
-        q("insert_delivery"), source_id, stored_key(key), event_type, headers, body, status,
-        detail, stored_key(signed_key), body_sha256,
-    )  # fmt: skip
-    return delivery_id
-
-
-async def claim_applied_delivery(
-    con: Connection,
-    *,
-    source_id: int,
-    key: str | None,
-    event_type: str | None,
-    headers: dict[str, str],
-    body: bytes,
-    slugs: list[str],
-    signed_key: str | None = None,
-    body_sha256: bytes | None = None,
-) -> tuple[int | None, dict[str, int]]:
-    """claim_delivery as applied, and the ids of the business services among `slugs`, in one
-    round trip; the id is None for a duplicate."""
-    row = await con.fetchrow(
-        q("insert_applied_delivery_with_services"), source_id, stored_key(key), event_type,
-        headers, body, slugs, stored_key(signed_key), body_sha256,
-    )  # fmt: skip
-    return row["id"], dict(zip(row["slugs"], row["service_ids"], strict=True))
 
 
 @dataclass(frozen=True)
@@ -136,51 +61,6 @@ async def claim_incident_delivery(
         row["delivery_id"], row["service_id"], row["incident_id"] or 0,
         row["current_service_id"], timeline,
     )  # fmt: skip
-
-
-async def delivery_by_key(con: Connection, *, source_id: int, key: str) -> Any:
-    return await con.fetchrow(q("delivery_by_key"), source_id, stored_key(key))
-
-
-@dataclass(frozen=True)
-class ClaimingDelivery:
-    """The delivery logged first that holds a claim of a duplicate, and whether the claim it
-    holds is the delivery key (else the signed key or the body's digest)."""
-
-    id: int
-    status: str
-    same_key: bool
-
-
-async def delivery_claiming(
-    con: Connection, *, source_id: int, key: str | None, signed_key: str | None,
-    body_sha256: bytes | None,
-) -> ClaimingDelivery | None:  # fmt: skip
-    row = await con.fetchrow(
-        q("delivery_claiming"), source_id, stored_key(key), stored_key(signed_key), body_sha256
-    )
-    return None if row is None else ClaimingDelivery(row["id"], row["status"], row["same_key"])
-
-
-async def set_outcome(
-    con: Connection, delivery_id: int, status: str, detail: str | None, *, attempt: bool = False
-) -> None:
-    await con.execute(q("set_delivery_outcome"), delivery_id, status, detail, int(attempt))
-
-
-async def list_deliveries(
-    con: Connection, *, status: str | None, source: str | None, before_id: int | None, limit: int
-) -> list[DeliveryRow]:
-    rows = await con.fetch(q("list_deliveries"), status, source, before_id, limit)
-    return [DeliveryRow(**r) for r in rows]
-
-
-async def delivery_for_replay(con: Connection, delivery_id: int) -> Any:
-    return await con.fetchrow(q("delivery_for_replay"), delivery_id)
-
-
-async def unmapped_delivery_ids(con: Connection, *, source: str | None) -> list[int]:
-    return [r["id"] for r in await con.fetch(q("unmapped_delivery_ids"), source)]
 
 
 async def save_commit(con: Connection, commit: CommitRecord) -> None:
@@ -374,15 +254,31 @@ async def get_change(con: Connection, change_id: int) -> ChangeDetail:
     )
 
 
-async def incident_ref(con: Connection, incident_id: int) -> Any:
+@dataclass(frozen=True)
+class IncidentRef:
+    """What names an incident outside the service: its source and the tool's id."""
+
+    id: int
+    source: str
+    external_id: str
+
+
+async def incident_ref(con: Connection, incident_id: int) -> IncidentRef:
     row = await con.fetchrow(q("incident_ref"), incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}")
-    return row
+    return IncidentRef(row["id"], row["source"], row["external_id"])
 
 
-async def delivery_body(con: Connection, delivery_id: int) -> Any:
-    row = await con.fetchrow(q("delivery_body"), delivery_id)
-    if row is None:
-        raise NotFound(f"no delivery {delivery_id}")
-    return row
+async def incident_id_by_external_id(
+    con: Connection, *, source_id: int, external_id: str
+) -> int | None:
+    found: int | None = await con.fetchval(q("incident_id_by_external_id"), source_id, external_id)
+    return found
+
+
+async def change_id_by_external_id(
+    con: Connection, *, source_id: int, external_id: str
+) -> int | None:
+    found: int | None = await con.fetchval(q("change_id_by_external_id"), source_id, external_id)
+    return found

@@ -45,7 +45,7 @@ from service.app import create_app
 from service.config import Settings
 from service.errors import Unauthorized
 from service.graphql.schema import build_schema
-from service.ingest import signatures
+from service.ingest import sources
 from service.logs import JsonFormatter
 from service.models import tokens as token_models
 from service.models.enums import Scope
@@ -560,7 +560,7 @@ def test_webhook_proofs_are_decided_by_compare_digest(
     bad, bad_query = presented(kind, "not-" + secret, how)
 
     def verify(headers: Headers, query: dict[str, str]) -> bool:
-        return signatures.verify(kind, headers, query, BODY, secret, username)
+        return sources.verify(kind, headers, query, BODY, secret, username)
 
     recorder = Recorder()
     monkeypatch.setattr(hmac, "compare_digest", recorder)

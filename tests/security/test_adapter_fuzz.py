@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from service import db as dbmod
-from service.ingest import pipeline
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
+from service.ingest.sources import source_for
 from tests.ingest.fixtures import all_fixtures, fixture
 from tests.security.support import (
     KINDS,
@@ -241,12 +241,12 @@ Verdict = tuple[str, object]
 def verdict(kind: str, headers: Headers, payload: Any) -> Verdict:
     """What the adapter makes of a delivery: ("mapped", Mapped), ("unsupported", reason) or
     ("invalid", PayloadError). Anything else it raises fails the test."""
-    adapter = pipeline.adapter_for(kind)
+    adapter = source_for(kind).adapter
     delivery = Delivery(headers=headers, payload=payload)
     # Read before the payload is checked: never raise, whatever it holds.
     name = adapter.event_type(delivery)
     assert isinstance(name, str) and name
-    key = adapter.delivery_key(delivery)
+    key = source_for(kind).replay.delivery_key(delivery)
     assert key is None or isinstance(key, str)
     try:
         mapped = adapter.parse(delivery, OPTIONS)

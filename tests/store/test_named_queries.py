@@ -21,7 +21,7 @@ COVERED = {
     for area in (
         "teams", "services", "outcomes", "kpis", "targets", "links", "locks", "costs", "doctor",
         "recompute", "tokens", "idempotency", "observations", "series", "metrics", "telemetry",
-        "statuses", "escalations", "outbox", "reports",
+        "statuses", "escalations", "outbox", "reports", "deliveries",
     )
 }  # fmt: skip
 

@@ -52,7 +52,9 @@ Cadence = Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
 Grain = Literal["hour", "day", "week", "month", "quarter", "year"]
 Channel = Literal["webhook", "email"]
 Scope = Literal["read", "ingest", "admin"]
+# Source kinds: written by `kpi export` from service/ingest/sources.
 SourceKind = Literal["github", "gitlab", "pagerduty", "opsgenie", "alertmanager", "jira", "api"]
+# End of source kinds.
 IncidentStatus = Literal["open", "acknowledged", "resolved"]
 IncidentStep = Literal[
     "triggered", "acknowledged", "unacknowledged", "resolved", "reopened", "updated"

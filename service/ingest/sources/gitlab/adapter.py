@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import Node, peek_text, without_none
 from service.ingest.model import AdapterOptions, Delivery, Mapped, Unsupported
 from service.ingest.timeparse import as_utc
@@ -23,7 +22,6 @@ from service.models.events import ChangeEvent, CommitRecord
 KIND = "gitlab"
 
 _EVENT_HEADER = "x-gitlab-event"
-_KEY_HEADERS = ("idempotency-key", "x-gitlab-event-uuid")
 _FULL_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 _NULL_SHA = re.compile(r"0{40}|0{64}")
 
@@ -55,26 +53,6 @@ def event_type(delivery: Delivery) -> str:
         or peek_text(delivery.payload, "object_kind")
         or "unknown"
     )
-
-
-def delivery_key(delivery: Delivery) -> str | None:
-    for header in _KEY_HEADERS:
-        value = delivery.headers.get(header)
-        if value:
-            return value
-    return None
-
-
-def signed_key(delivery: Delivery) -> str | None:
-    """None: GitLab signs nothing. X-Gitlab-Token is the shared secret itself, so a body
-    proves only that its sender holds the token; retries are known by Idempotency-Key or
-    X-Gitlab-Event-UUID, and each step of a deployment or pipeline is kept once by its key."""
-    return None
-
-
-def signed_times(delivery: Delivery) -> list[SignedTime]:
-    """Nothing: GitLab signs no time."""
-    return []
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:

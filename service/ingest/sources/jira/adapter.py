@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
-from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import (
     Json,
     child,
@@ -56,28 +55,6 @@ _DONE_NAMES = frozenset(
 
 def event_type(delivery: Delivery) -> str:
     return peek_text(delivery.payload, "webhookEvent") or "unknown"
-
-
-def delivery_key(delivery: Delivery) -> str | None:
-    """Jira sends no delivery id: issue id, webhook event and timestamp stand in for one."""
-    payload = delivery.payload
-    name, stamp = peek(payload, "webhookEvent"), peek(payload, "timestamp")
-    issue_id = peek(peek(payload, "issue"), "id")
-    if not (nonempty(issue_id) and nonempty(name) and is_int(stamp)):
-        return None
-    return f"{issue_id}:{name}:{stamp}"
-
-
-def signed_key(delivery: Delivery) -> str | None:
-    """None: Jira signs nothing (bearer token, basic auth or ?token=). The delivery key is read
-    from the body already (issue, event, timestamp), so a body sent again is a duplicate by
-    it."""
-    return None
-
-
-def signed_times(delivery: Delivery) -> list[SignedTime]:
-    """Nothing: Jira signs no time."""
-    return []
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:

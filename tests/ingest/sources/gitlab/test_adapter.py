@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from service.ingest import gitlab
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
+from service.ingest.sources.gitlab import adapter as gitlab
+from service.ingest.sources.gitlab import replay as gitlab_replay
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.events import ChangeEvent, CommitRecord
 from tests.ingest.fixtures import all_fixtures, fixture
@@ -308,15 +309,7 @@ def test_event_type_from_header_else_object_kind() -> None:
 def test_event_type_and_delivery_key_never_raise(payload: object, headers: dict[str, str]) -> None:
     given = Delivery(headers=headers, payload=payload)
     assert gitlab.event_type(given) == "unknown"
-    assert gitlab.delivery_key(given) is None
-
-
-def test_delivery_key_prefers_idempotency_key() -> None:
-    both = {"idempotency-key": "idem-1", "x-gitlab-event-uuid": "uuid-1"}
-    assert gitlab.delivery_key(delivery("Push Hook", {}, **both)) == "idem-1"
-    uuid_only = {"x-gitlab-event-uuid": "uuid-1"}
-    assert gitlab.delivery_key(delivery("Push Hook", {}, **uuid_only)) == "uuid-1"
-    assert gitlab.delivery_key(delivery("Push Hook", {})) is None
+    assert gitlab_replay.delivery_key(given) is None
 
 
 def test_body_object_kind_decides_without_header() -> None:

@@ -28,7 +28,6 @@ import json
 from collections.abc import Mapping
 
 from service.clock import rfc3339
-from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import (
     Json,
     child,
@@ -69,23 +68,6 @@ _SEVERITY: dict[str, Severity | None] = {
 
 def event_type(delivery: Delivery) -> str:
     return peek_text(delivery.payload, "status") or "unknown"
-
-
-def delivery_key(delivery: Delivery) -> str | None:
-    """None: no notification is a duplicate of another (see the module docstring)."""
-    return None
-
-
-def signed_key(delivery: Delivery) -> str | None:
-    """None: Alertmanager signs nothing, and the same body sent again says something again (an
-    alert still firing on repeat_interval, a resolution retracted: see the module docstring).
-    Every notification is applied; its steps are kept once each."""
-    return None
-
-
-def signed_times(delivery: Delivery) -> list[SignedTime]:
-    """Nothing: Alertmanager signs no time."""
-    return []
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from service.ingest import github
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
+from service.ingest.sources.github import adapter as github
+from service.ingest.sources.github import replay as github_replay
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.events import ChangeEvent, CommitRecord
 from tests.ingest.fixtures import all_fixtures, fixture
@@ -338,10 +339,10 @@ def test_headers() -> None:
     given = delivery("deployment_status", {})
     assert github.KIND == "github"
     assert github.event_type(given) == "deployment_status"
-    assert github.delivery_key(given) == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    assert github_replay.delivery_key(given) == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
     bare = Delivery(headers={}, payload={})
     assert github.event_type(bare) == "unknown"
-    assert github.delivery_key(bare) is None
+    assert github_replay.delivery_key(bare) is None
 
 
 @pytest.mark.parametrize("payload", [None, "push", 7, [], {"zen": 1}])
@@ -349,7 +350,7 @@ def test_headers() -> None:
 def test_event_type_and_delivery_key_never_raise(payload: object, headers: dict[str, str]) -> None:
     given = Delivery(headers=headers, payload=payload)
     assert github.event_type(given) == "unknown"
-    assert github.delivery_key(given) is None
+    assert github_replay.delivery_key(given) is None
 
 
 def test_other_event_types_are_unsupported() -> None:
@@ -452,11 +453,6 @@ def test_a_push_needs_its_ref_and_commits_or_head_commit() -> None:
     assert info.value.detail.endswith("the body has no commits or head_commit member")
     head_only = changed(PUSH_FIXTURE, "commits", value=DELETE)
     assert [c.sha for c in github.parse(delivery("push", head_only), AdapterOptions()).commits]
-
-
-def test_signed_key_and_times_are_none_github_signs_neither() -> None:
-    given = delivery("push", fixture(PUSH_FIXTURE))
-    assert (github.signed_key(given), github.signed_times(given)) == (None, [])
 
 
 def test_payload_that_is_not_an_object() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import (
     Json,
     is_int,
@@ -49,28 +48,6 @@ def event_type(delivery: Delivery) -> str:
     return peek_text(delivery.payload, "action") or "unknown"
 
 
-def delivery_key(delivery: Delivery) -> str | None:
-    """The same key as the step's event: alert, action and request (or update time)."""
-    payload = delivery.payload
-    alert, action = peek(payload, "alert"), peek_text(payload, "action")
-    if not (isinstance(payload, dict) and isinstance(alert, dict) and action):
-        return None
-    alert_id = nonempty(alert.get("alertId"))
-    return _event_key(payload, alert, alert_id, action) if alert_id else None
-
-
-def signed_key(delivery: Delivery) -> str | None:
-    """None: Opsgenie signs nothing (bearer token, basic auth or ?token=). The delivery key is
-    read from the body already (alert, action, request), so a body sent again is a duplicate
-    by it."""
-    return None
-
-
-def signed_times(delivery: Delivery) -> list[SignedTime]:
-    """Nothing: Opsgenie signs no time."""
-    return []
-
-
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
     payload = object_at(delivery.payload, "")
     action = required_text(payload, "action", "")
@@ -93,7 +70,7 @@ def _alert_event(payload: Json, alert: Json, action: str) -> IncidentEvent:
     if occurred_at is None:
         field = "createdAt" if step is IncidentStep.TRIGGERED else "updatedAt"
         raise PayloadError(f"/alert/{field}", "expected the time of this step")
-    event_key = _event_key(payload, alert, alert_id, action)
+    event_key = step_key(payload, alert, alert_id, action)
     if event_key is None:
         raise PayloadError("/alert/updatedAt", "needed to tell this step from others")
     priority = _priority(alert.get("priority"))
@@ -115,7 +92,7 @@ def _alert_event(payload: Json, alert: Json, action: str) -> IncidentEvent:
     )
 
 
-def _event_key(payload: Json, alert: Json, alert_id: str, action: str) -> str | None:
+def step_key(payload: Json, alert: Json, alert_id: str, action: str) -> str | None:
     request_id = nonempty(peek(payload.get("alertFlowContext"), "requestId"))
     stamp = request_id or _stamp(alert.get("updatedAt")) or _stamp(alert.get("createdAt"))
     return f"{alert_id}:{action}:{stamp}" if stamp else None

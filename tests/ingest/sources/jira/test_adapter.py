@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from service.ingest import jira
 from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
+from service.ingest.sources.jira import adapter as jira
+from service.ingest.sources.jira import replay as jira_replay
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
 from tests.ingest.fixtures import all_fixtures, fixture
@@ -175,7 +176,7 @@ def test_fixture(name: str) -> None:
     given = delivery(fixture(name))
     assert jira.KIND == "jira"
     assert jira.event_type(given) == name.split("/")[1].replace("jira_", "jira:")
-    assert jira.delivery_key(given) == event.event_key
+    assert jira_replay.delivery_key(given) == event.event_key
     assert jira.parse(given, SOFTWARE).incidents == [event]
 
 
@@ -288,8 +289,8 @@ def test_url_is_the_issue_page_from_its_rest_address(api_url: Any, page: str | N
 
 
 def test_delivery_key_of_garbage_is_none() -> None:
-    assert jira.delivery_key(delivery("x")) is None
-    assert jira.delivery_key(delivery({"webhookEvent": "jira:issue_created"})) is None
+    assert jira_replay.delivery_key(delivery("x")) is None
+    assert jira_replay.delivery_key(delivery({"webhookEvent": "jira:issue_created"})) is None
     assert jira.event_type(delivery(3)) == "unknown"
 
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from service.clock import rfc3339
-from service.ingest import alertmanager
 from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
+from service.ingest.sources.alertmanager import adapter as alertmanager
+from service.ingest.sources.alertmanager import replay as alertmanager_replay
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
 from tests.ingest.fixtures import all_fixtures, fixture
@@ -152,7 +153,7 @@ def test_fixture(name: str) -> None:
     assert alertmanager.event_type(given) == prefix.rsplit(":", 1)[1]
     # No delivery is a duplicate of another: Alertmanager re-sends unchanged notifications
     # and retracts resolutions by re-sending the firing alert (see the module docstring).
-    assert alertmanager.delivery_key(given) is None
+    assert alertmanager_replay.delivery_key(given) is None
     assert alertmanager.parse(given, AdapterOptions()).incidents == events
 
 
@@ -231,7 +232,7 @@ def test_a_notification_without_alerts_is_unsupported() -> None:
     payload["alerts"] = []
     with pytest.raises(Unsupported, match="without alerts"):
         parse(payload)
-    assert alertmanager.delivery_key(delivery(payload)) is None
+    assert alertmanager_replay.delivery_key(delivery(payload)) is None
 
 
 def changed(name: str, index: int, **alert: Any) -> Any:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from service.ingest.freshness import SignedTime
 from service.ingest.jsonread import Node, without_none
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.timeparse import as_utc
@@ -27,7 +26,6 @@ from service.models.events import ChangeEvent, CommitRecord
 KIND = "github"
 
 _EVENT_HEADER = "x-github-event"
-_DELIVERY_HEADER = "x-github-delivery"
 
 _DEPLOYMENT_STATES: Mapping[str, ChangeStatus] = {
     "success": ChangeStatus.SUCCESS,
@@ -48,21 +46,6 @@ _RUN_CONCLUSIONS: Mapping[str, ChangeStatus] = {
 
 def event_type(delivery: Delivery) -> str:
     return delivery.headers.get(_EVENT_HEADER) or "unknown"
-
-
-def delivery_key(delivery: Delivery) -> str | None:
-    return delivery.headers.get(_DELIVERY_HEADER) or None
-
-
-def signed_key(delivery: Delivery) -> str | None:
-    """None: GitHub puts no id in the signed body (X-GitHub-Delivery is a header); the body's
-    digest stands in for one."""
-    return None
-
-
-def signed_times(delivery: Delivery) -> list[SignedTime]:
-    """Nothing: GitHub signs no time (the body's times are those of the objects it describes)."""
-    return []
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:

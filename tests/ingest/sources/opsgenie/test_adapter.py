@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from service.ingest import opsgenie
 from service.ingest.model import AdapterOptions, Delivery, PayloadError, Unsupported
+from service.ingest.sources.opsgenie import adapter as opsgenie
+from service.ingest.sources.opsgenie import replay as opsgenie_replay
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
 from tests.ingest.fixtures import all_fixtures, fixture
@@ -95,7 +96,7 @@ def test_fixture(name: str) -> None:
     given = delivery(fixture(name))
     assert opsgenie.KIND == "opsgenie"
     assert opsgenie.event_type(given) == name.split("/")[1]
-    assert opsgenie.delivery_key(given) == CASES[name].event_key
+    assert opsgenie_replay.delivery_key(given) == CASES[name].event_key
     assert opsgenie.parse(given, AdapterOptions()).incidents == [CASES[name]]
 
 
@@ -138,8 +139,8 @@ def test_service_ref_falls_back_to_the_first_team() -> None:
 
 
 def test_delivery_key_of_garbage_is_none() -> None:
-    assert opsgenie.delivery_key(delivery([])) is None
-    assert opsgenie.delivery_key(delivery({"action": "Create"})) is None
+    assert opsgenie_replay.delivery_key(delivery([])) is None
+    assert opsgenie_replay.delivery_key(delivery({"action": "Create"})) is None
     assert opsgenie.event_type(delivery(None)) == "unknown"
 
 

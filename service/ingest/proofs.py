@@ -1,0 +1,58 @@
+"""The building blocks sources prove a delivery with, each comparison made in constant time.
+
+A source's own scheme (GitHub's and PagerDuty's HMAC, GitLab's token) lives in its package
+(service/ingest/sources/<kind>/verification.py); tools that sign nothing (Opsgenie,
+Alertmanager, Jira) are configured with the shared secret as a bearer token, basic auth, or a
+?token= in the URL, checked by `shared_secret`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+#: The OpenAPI security schemes of `shared_secret`.
+SHARED_SECRET_SCHEMES: Mapping[str, dict[str, Any]] = {
+    "sourceBearer": {"type": "http", "scheme": "bearer",
+                     "description": "The source's secret as a bearer token"},
+    "sourceBasic": {"type": "http", "scheme": "basic",
+                    "description": "The source's username and secret"},
+    "sourceToken": {"type": "apiKey", "in": "query", "name": "token",
+                    "description": "The source's secret in the URL"},
+}  # fmt: skip
+
+
+def hmac_hex(secret: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of the body with the secret."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def equal(given: str, expected: str) -> bool:
+    """Whether two strings are equal, compared in constant time."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def shared_secret(
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    body: bytes,
+    secret: str,
+    username: str | None,
+) -> bool:
+    """Bearer <secret>, Basic <username:secret>, or ?token=<secret>."""
+    auth = headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer":
+        return equal(value.strip(), secret)
+    if scheme.lower() == "basic":
+        try:
+            user, _, password = base64.b64decode(value.strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return equal(user, username or "") & equal(password, secret)
+    token = query.get("token")
+    return token is not None and equal(token, secret)

@@ -1,0 +1,34 @@
+"""GitHub: its adapter, how it proves a delivery, and its row of the README."""
+
+from __future__ import annotations
+
+from service.ingest.sources.definition import SourceDocs, WebhookSource
+from service.ingest.sources.github import adapter, replay
+from service.ingest.sources.github.verification import (
+    SECRET_HEADERS,
+    SECURITY_SCHEMES,
+    verify,
+)
+
+SOURCE = WebhookSource(
+    kind=adapter.KIND,
+    adapter=adapter,
+    replay=replay,
+    verify=verify,
+    secret_headers=SECRET_HEADERS,
+    signs_body=True,
+    docs=SourceDocs(
+        sends=(
+            "`deployment`, `deployment_status`, `workflow_run` (completed), `push` and merged "
+            "`pull_request` (commit times)"
+        ),
+        proof="`X-Hub-Signature-256` HMAC of the body",
+        dedupe=(
+            "`X-GitHub-Delivery` (kept on GitHub's redeliveries), and the SHA-256 of the signed "
+            "body: GitHub puts no id in the body, so a body sent again under a new GUID is known by"
+            " its digest. The body must have the shape of the `X-GitHub-Event` it comes with (see "
+            "Security)"
+        ),
+    ),
+    security_schemes=SECURITY_SCHEMES,
+)

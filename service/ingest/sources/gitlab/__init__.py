@@ -1,0 +1,30 @@
+"""GitLab: its adapter, how it proves a delivery, and its row of the README."""
+
+from __future__ import annotations
+
+from service.ingest.sources.definition import SourceDocs, WebhookSource
+from service.ingest.sources.gitlab import adapter, replay
+from service.ingest.sources.gitlab.verification import (
+    SECRET_HEADERS,
+    SECURITY_SCHEMES,
+    verify,
+)
+
+SOURCE = WebhookSource(
+    kind=adapter.KIND,
+    adapter=adapter,
+    replay=replay,
+    verify=verify,
+    secret_headers=SECRET_HEADERS,
+    signs_body=False,
+    docs=SourceDocs(
+        sends="Deployment Hook, Pipeline Hook, Merge Request Hook (merge), Push Hook",
+        proof="`X-Gitlab-Token`",
+        dedupe=(
+            "`Idempotency-Key`, else `X-Gitlab-Event-UUID`; no body digest: the token is the secret"
+            " itself, not a signature, so whoever can send a body under a new id holds the token "
+            "anyway; each deployment or pipeline step is kept once by its own key"
+        ),
+    ),
+    security_schemes=SECURITY_SCHEMES,
+)

@@ -1,0 +1,27 @@
+"""GitLab sends the shared secret itself, in X-Gitlab-Token: it signs nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from service.ingest.proofs import equal
+
+#: Headers carrying the secret.
+SECRET_HEADERS = frozenset({"x-gitlab-token"})
+
+#: The OpenAPI security scheme of `verify`.
+SECURITY_SCHEMES = {
+    "gitlabToken": {"type": "apiKey", "in": "header", "name": "X-Gitlab-Token",
+                    "description": "The source's secret token"},
+}  # fmt: skip
+
+
+def verify(
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    body: bytes,
+    secret: str,
+    username: str | None,
+) -> bool:
+    """Whether X-Gitlab-Token is the secret."""
+    return equal(headers.get("x-gitlab-token", ""), secret)

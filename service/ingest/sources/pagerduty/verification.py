@@ -1,0 +1,35 @@
+"""PagerDuty signs the raw body with HMAC-SHA256: X-PagerDuty-Signature: v1=<hex>, with
+several comma-separated values while a secret is rotated (any may match)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from service.ingest.proofs import equal, hmac_hex
+
+#: Headers carrying a proof made with the secret.
+SECRET_HEADERS = frozenset({"x-pagerduty-signature"})
+
+#: The OpenAPI security scheme of `verify`.
+SECURITY_SCHEMES = {
+    "pagerdutySignature": {"type": "apiKey", "in": "header", "name": "X-PagerDuty-Signature",
+                           "description": "v1=<hex HMAC-SHA256>[,v1=...] (any may match)"},
+}  # fmt: skip
+
+
+def verify(
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    body: bytes,
+    secret: str,
+    username: str | None,
+) -> bool:
+    """Whether any v1= value of X-PagerDuty-Signature is the body's HMAC with the secret."""
+    expected = hmac_hex(secret, body)
+    matched = False
+    for part in headers.get("x-pagerduty-signature", "").split(","):
+        version, _, digest = part.strip().partition("=")
+        # Compare every candidate, so the time taken does not tell which one matched.
+        if version == "v1" and equal(digest.lower(), expected):
+            matched = True
+    return matched
