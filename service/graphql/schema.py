@@ -14,6 +14,7 @@ from service.graphql.error_log import LoggedSchema
 from service.graphql.extensions import extensions
 from service.graphql.limits import CostLimit, cost_schema
 from service.graphql.mutations import Mutation
+from service.graphql.plain_fields import PlainFieldsExecutionContext
 from service.graphql.query import Query
 from service.graphql.types.common import DateTime
 
@@ -30,6 +31,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         config=StrawberryConfig(scalar_map={dt.datetime: DateTime}),
         extensions=extensions(settings, cost_limit),
+        execution_context_class=PlainFieldsExecutionContext,
     )
     costed = cost_schema(schema)
     return schema
