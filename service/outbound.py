@@ -1,8 +1,9 @@
 """Requests the service sends to URLs that people configure (notification webhooks today, any
 data source a later feature adds), guarded against server-side request forgery.
 
-A URL is checked when it is written (`check_url`: http or https, a host, no credentials, no
-spaces or control characters, an IP address only in its usual form) and again when a request
+A URL is checked when it is written (`check_url` in service/models/urls.py: http or https, a
+host, no credentials, no spaces or control characters, an IP address only in its usual form)
+and again when a request
 is sent (`stream`): the host is resolved, and every address it resolves to must be a public
 one (`ipaddress`' is_global: not private, loopback, link-local and so the cloud metadata
 address 169.254.169.254, unspecified, shared, reserved or documentation) and not multicast,
@@ -25,12 +26,12 @@ from typing import Any
 
 import httpx
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from service.models.urls import IPAddress, check_url, numeric_host
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: (host, port) -> the addresses it resolves to; the event loop's getaddrinfo by default.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
-SCHEMES = ("http", "https")
 NOT_ALLOWED = (
     "the URL's host is a private, loopback, link-local or otherwise non-public address "
     "(name it in KPI_OUTBOUND_ALLOW to allow it)"
@@ -67,54 +68,6 @@ class AllowList:
         return host in self.hosts or any(address in net for net in self.networks)
 
 
-@dataclass(frozen=True)
-class Target:
-    """A checked URL: its scheme, host (lower case, no trailing dot) and port."""
-
-    url: httpx.URL
-    host: str
-    port: int
-
-
-def _numeric_host(host: str) -> IPAddress | None:
-    """The address a host written as a number stands for: IPv6 in brackets, and IPv4 in any
-    of the forms socket libraries accept (2130706433, 0x7f000001, 0177.0.0.1, 127.1)."""
-    if ":" in host:
-        try:
-            return ipaddress.IPv6Address(host.split("%", 1)[0])
-        except ValueError:
-            return None
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
-        return None
-
-
-def check_url(url: str) -> Target:
-    """The URL's parts, or ValueError saying which rule it breaks. Syntax only: whether its
-    host may be reached is decided when a request is sent."""
-    if any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F for c in url):
-        raise ValueError("must not contain spaces or control characters")
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise ValueError(f"is not a valid URL: {exc}") from exc
-    if parsed.scheme not in SCHEMES:
-        raise ValueError("must be an http:// or https:// URL")
-    if parsed.userinfo:
-        raise ValueError("must not carry credentials (user:password@); use the signing secret")
-    host = parsed.host.lower().rstrip(".")
-    if not host:
-        raise ValueError("needs a host")
-    port = parsed.port if parsed.port is not None else (443 if parsed.scheme == "https" else 80)
-    if not 1 <= port <= 65535:
-        raise ValueError("has a port outside 1-65535")
-    numeric = _numeric_host(host)
-    if isinstance(numeric, ipaddress.IPv4Address) and str(numeric) != host:
-        raise ValueError(f"must write the address {numeric} in its usual form")
-    return Target(parsed, host, port)
-
-
 def _blocked(address: IPAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
@@ -128,7 +81,7 @@ def refusal_without_lookup(url: str, allow: AllowList) -> str | None:
         target = check_url(url)
     except ValueError as exc:
         return f"the URL {exc}"
-    address = _numeric_host(target.host)
+    address = numeric_host(target.host)
     if address is None and (target.host == "localhost" or target.host.endswith(".localhost")):
         address = ipaddress.IPv4Address("127.0.0.1")
     if address is not None and _blocked(address) and not allow.permits(target.host, address):
@@ -148,7 +101,7 @@ async def resolve(url: str, allow: AllowList, resolver: Resolver | None = None) 
         target = check_url(url)
     except ValueError as exc:
         raise OutboundRefused(f"the URL {exc}") from exc
-    numeric = _numeric_host(target.host)
+    numeric = numeric_host(target.host)
     if numeric is not None:
         addresses: list[IPAddress] = [numeric]
     else:
@@ -208,14 +161,3 @@ def failure_text(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return f"no answer within {timeout:g} s"
     return "no answer: the connection could not be made or was lost"
-
-
-def shown_url(url: str, *, admin: bool) -> str:
-    """A configured URL as a token may see it: whole for admins, its host alone for others
-    (paths and query strings often hold secrets)."""
-    if admin:
-        return url
-    try:
-        return httpx.URL(url).host or "(hidden)"
-    except httpx.InvalidURL:
-        return "(hidden)"

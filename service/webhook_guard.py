@@ -10,8 +10,9 @@ traffic without ever slowing a tool that signs its deliveries:
   is answered 429 before its body is read, until the bucket refills. A tool that signs its
   deliveries spends nothing.
 - Per source: each delivery that fails the source's signature check is recorded (see
-  service/ingest/rejections.py) while the source's bucket lasts; past it, such deliveries are
-  answered 429 and recorded nowhere but the metrics. Deliveries that verify never touch it.
+  service/usecases/ingestion_rejections.py) while the source's bucket lasts; past it, such
+  deliveries are answered 429 and recorded nowhere but the metrics. Deliveries that verify
+  never touch it.
 
 The client address is the peer of the connection, or, when the peer is a proxy named in
 KPI_FORWARDED_ALLOW_IPS, the address it gives in X-Forwarded-For (uvicorn's proxy headers). An

@@ -14,6 +14,7 @@ import pytest
 
 from service import db as dbmod
 from service import outbound
+from service.models.urls import check_url
 from service.notify import signing
 from service.usecases import notifications as outbox
 from tests.conftest import SingleConnectionDatabase
@@ -79,10 +80,10 @@ async def test_webhook_urls_breaking_the_rules_are_refused_when_written(
 
 
 def test_urls_following_the_rules_are_taken_apart() -> None:
-    target = outbound.check_url("https://Hooks.Example.com./kpi?sig=abc")
+    target = check_url("https://Hooks.Example.com./kpi?sig=abc")
     assert (target.host, target.port) == ("hooks.example.com", 443)
-    assert outbound.check_url("http://[::1]:8080/hook").host == "::1"
-    assert outbound.check_url("http://10.1.2.3/hook").port == 80
+    assert check_url("http://[::1]:8080/hook").host == "::1"
+    assert check_url("http://10.1.2.3/hook").port == 80
 
 
 # When sent: addresses ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@ client key, and what a rejection sample keeps of the headers."""
 
 from __future__ import annotations
 
-from service.ingest.rejections import LEFT_OUT, sample_headers
+from service.usecases.ingestion_rejections import LEFT_OUT, sample_headers
 from service.webhook_guard import RefusalBuckets, client_key
 from tests.test_rate_limits import FakeClock
 

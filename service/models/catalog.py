@@ -16,7 +16,6 @@ from pydantic import (
     model_validator,
 )
 
-from service import outbound
 from service.kpi.metrics import FilterPart, filter_problem, unit_problem
 from service.models.enums import (
     Aggregation,
@@ -31,6 +30,7 @@ from service.models.enums import (
 from service.models.instants import Day
 from service.models.stored import is_stored
 from service.models.text import Identifier, Visible
+from service.models.urls import check_url, shown_url
 
 
 def _no_nul(text: str) -> str:
@@ -145,7 +145,7 @@ class EscalationStep(Body):
             # Syntax here; whether its host may be reached is decided at each send. A stored
             # URL is read as it is: `kpi doctor` reports one the rules now refuse.
             try:
-                outbound.check_url(self.address)
+                check_url(self.address)
             except ValueError as exc:
                 raise FieldProblem("address", f"a webhook step's URL {exc}") from exc
         if self.channel is Channel.EMAIL and "@" not in self.address:
@@ -286,7 +286,7 @@ class Kpi(KpiIn):
         if admin or not any(s.channel is Channel.WEBHOOK for s in self.escalation_path):
             return self
         steps = [
-            s.model_copy(update={"address": outbound.shown_url(s.address, admin=False)})
+            s.model_copy(update={"address": shown_url(s.address, admin=False)})
             if s.channel is Channel.WEBHOOK else s
             for s in self.escalation_path
         ]  # fmt: skip

@@ -32,7 +32,6 @@ from starlette.routing import Route
 from service import ratelimit
 from service.db import PoolDatabase
 from service.errors import ServiceUnavailable, Unauthorized
-from service.ingest.apply import DeliveryOutcome
 from service.models.costs import CostIngestResult
 from service.models.enums import Scope
 from service.models.observations import IngestResult
@@ -42,6 +41,7 @@ from service.rest.endpoint import Call, Endpoint
 from service.store import rejections
 from service.store import telemetry as store
 from service.telemetry import CONTENT_TYPE, PENDING, Telemetry
+from service.usecases.ingestion_apply import DeliveryOutcome
 from service.usecases.tokens import authenticate, bearer_token, require
 
 log = logging.getLogger("service.metrics")

@@ -20,9 +20,6 @@ from service.errors import (
     ValidationFailed,
     problem_response,
 )
-from service.ingest.apply import DeliveryOutcome
-from service.ingest.pipeline import Received
-from service.ingest.rejections import Rejections
 from service.models.catalog import RowId
 from service.models.enums import Scope
 from service.models.sources import Source, SourceIn
@@ -32,6 +29,9 @@ from service.store import deliveries, sources
 from service.store import rejections as rejections_store
 from service.store.rejections import WebhookRejections
 from service.usecases import ingestion
+from service.usecases.ingestion_apply import DeliveryOutcome
+from service.usecases.ingestion_pipeline import Received
+from service.usecases.ingestion_rejections import Rejections
 
 WEBHOOK_DOC = (
     "Point the tool's webhook at this URL. GitHub: set a secret (X-Hub-Signature-256 is "

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from service import outbound
 from service.clock import rfc3339
 from service.db import Connection
 from service.errors import Conflict, NotFound
@@ -20,6 +19,7 @@ from service.kpi.escalation import EscalationState, due_steps
 from service.models.catalog import Kpi
 from service.models.enums import Channel, Status
 from service.models.statuses import Escalation, KpiStatus, OpenEscalation, ScopeRef
+from service.models.urls import shown_url
 from service.store import escalations, services, statuses
 from service.store import kpis as kpi_store
 from service.usecases import notifications
@@ -61,7 +61,7 @@ async def fire_steps(
         step = kpi.escalation_path[position - 1]
         # Every read token can list events: a webhook is named by its host alone (the URL is
         # in the outbox, which admins read).
-        address = outbound.shown_url(step.address, admin=step.channel is Channel.EMAIL)
+        address = shown_url(step.address, admin=step.channel is Channel.EMAIL)
         detail = f"{step.who} via {step.channel.value} {address}"
         if step.channel is Channel.EMAIL:
             detail += " (recorded; this service sends no e-mail, use a webhook step to notify)"

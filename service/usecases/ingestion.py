@@ -12,11 +12,8 @@ import orjson
 
 from service.db import Connection
 from service.errors import Conflict, Forbidden, NotFound, field_error, invalid
-from service.ingest import generic, pipeline
-from service.ingest.apply import DeliveryOutcome, apply_mapped
+from service.ingest import generic
 from service.ingest.model import Mapped
-from service.ingest.pipeline import Received
-from service.ingest.rejections import Rejections
 from service.models.incidents import (
     Change,
     ChangeIn,
@@ -28,6 +25,10 @@ from service.models.incidents import (
 from service.models.sources import Source, SourceKind, SourceSecret
 from service.store import deliveries, services, sources
 from service.store import ingest as store
+from service.usecases import ingestion_pipeline as pipeline
+from service.usecases.ingestion_apply import DeliveryOutcome, apply_mapped
+from service.usecases.ingestion_pipeline import Received
+from service.usecases.ingestion_rejections import Rejections
 
 
 async def webhook_source(con: Connection, name: str) -> SourceSecret:

@@ -31,7 +31,6 @@ import orjson
 
 from service.clock import rfc3339
 from service.db import Connection
-from service.ingest import pipeline
 from service.kpi.periods import Period
 from service.models.enums import Cadence
 from service.models.events import ChangeEvent, IncidentEvent
@@ -41,6 +40,7 @@ from service.store import recompute as store
 from service.store import sources
 from service.store.recompute import IncidentTimeline
 from service.usecases import evaluation
+from service.usecases import ingestion_pipeline as pipeline
 
 #: Incidents or changes rebuilt per read.
 BATCH = 500

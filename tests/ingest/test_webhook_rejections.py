@@ -16,10 +16,10 @@ from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
 from service.embedded import EmbeddedPostgres
-from service.ingest.rejections import LEFT_OUT, SAMPLE_HEADERS, SAMPLE_VALUE_CHARS
 from service.models.enums import Scope
 from service.models.sources import SourceIn, SourceKind
 from service.store import sources
+from service.usecases.ingestion_rejections import LEFT_OUT, SAMPLE_HEADERS, SAMPLE_VALUE_CHARS
 from tests.conftest import SingleConnectionDatabase
 from tests.ingest.fixtures import fixture_bytes
 from tests.ingest.test_pipeline import (

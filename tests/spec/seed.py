@@ -11,10 +11,10 @@ from typing import Any
 
 from service import db as dbmod
 from service.demo import evaluate_history, load_demo
-from service.ingest import pipeline
 from service.models.enums import Scope
 from service.models.sources import SourceIn
 from service.store import sources
+from service.usecases import ingestion_pipeline as pipeline
 from service.usecases import tokens
 
 #: Which kind of row each path parameter names, per path template of the spec.

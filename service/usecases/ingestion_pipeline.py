@@ -2,11 +2,11 @@
 
 Every delivery is logged with its outcome in the same transaction as its effect. A delivery
 whose signature fails is refused, and counted in a bounded record rather than logged
-(service/ingest/rejections.py); so is one whose signed time lies outside the tolerance of its
-arrival (a delivery replayed late). One that is not JSON, or not shaped as the tool documents,
-is logged as invalid and refused with a 422 naming the field; a valid one that names an unknown
-service or an event the service does not use is kept as unmapped, to be replayed once a mapping
-exists.
+(service/usecases/ingestion_rejections.py); so is one whose signed time lies outside the
+tolerance of its arrival (a delivery replayed late). One that is not JSON, or not shaped as
+the tool documents, is logged as invalid and refused with a 422 naming the field; a valid one
+that names an unknown service or an event the service does not use is kept as unmapped, to be
+replayed once a mapping exists.
 
 A delivery is a duplicate when it shares with one logged before its delivery id (an unsigned
 header), its signed key (the tool's id inside a signed body) or, for tools that sign the body,
@@ -28,7 +28,11 @@ from service.errors import Conflict, NotFound, ValidationFailed, invalid
 from service.errors import FieldError as ProblemField
 from service.ingest import freshness, mapping, sources
 from service.ingest.adapter import Adapter
-from service.ingest.apply import (
+from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
+from service.models.sources import Source, SourceSecret
+from service.store import deliveries
+from service.store import ingest as store
+from service.usecases.ingestion_apply import (
     DeliveryOutcome,
     all_resolved,
     applied_events,
@@ -38,13 +42,9 @@ from service.ingest.apply import (
 )
 
 # Re-exported: recompute rebuilds records through them.
-from service.ingest.apply import save_change as save_change
-from service.ingest.apply import save_incident as save_incident
-from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
-from service.ingest.rejections import Rejections
-from service.models.sources import Source, SourceSecret
-from service.store import deliveries
-from service.store import ingest as store
+from service.usecases.ingestion_apply import save_change as save_change
+from service.usecases.ingestion_apply import save_incident as save_incident
+from service.usecases.ingestion_rejections import Rejections
 
 #: How far from its arrival a time the tool signs may lie, unless the caller says otherwise
 #: (KPI_WEBHOOK_EVENT_TIME_TOLERANCE_SECONDS): a day, well past PagerDuty's retries.
