@@ -56,7 +56,21 @@ def incident_events(
     a step of their own: as of the latest time a new incident's record states, and now for
     an existing incident whose fields they change.
     """
-    xid = body.external_id
+    steps = _step_events(body, now=now, current=current)
+    update = _fields_event(body, steps, now=now, current=current)
+    return steps + ([update] if update is not None else [])
+
+
+def _stated(body: IncidentIn) -> list[dt.datetime | None]:
+    return [body.started_at, body.detected_at, body.acknowledged_at, body.resolved_at,
+            body.reopened_at]  # fmt: skip
+
+
+def _stamped_now(body: IncidentIn, *, now: dt.datetime, current: Incident | None) -> tuple[
+    dt.datetime | None, dt.datetime | None
+]:  # fmt: skip
+    """The acknowledgement and resolution times: as stated, else now for a status the
+    incident is not in already."""
     acked = body.acknowledged_at
     if (
         acked is None
@@ -71,6 +85,14 @@ def incident_events(
         and (current is None or current.status != "resolved")
     ):
         resolved = now
+    return acked, resolved
+
+
+def _step_events(
+    body: IncidentIn, *, now: dt.datetime, current: Incident | None
+) -> list[IncidentEvent]:
+    xid = body.external_id
+    acked, resolved = _stamped_now(body, now=now, current=current)
     detected = body.detected_at
     if detected is None and current is None:
         # A new incident is detected when stated, else when its impact started, else at its
@@ -84,15 +106,33 @@ def incident_events(
         steps.append(step_event(xid, IncidentStep.ACKNOWLEDGED, acked))
     if resolved is not None:
         steps.append(step_event(xid, IncidentStep.RESOLVED, resolved))
-    stated = [body.started_at, body.detected_at, body.acknowledged_at, body.resolved_at,
-              body.reopened_at]  # fmt: skip
+    steps.extend(_reopening(body, now=now, current=current))
+    return steps
+
+
+def _reopening(
+    body: IncidentIn, *, now: dt.datetime, current: Incident | None
+) -> list[IncidentEvent]:
+    """`status: open` reopens a resolved incident (un-acknowledges an acknowledged one) at
+    `reopened_at`, or now when the body states no time at all."""
+    xid = body.external_id
     if body.reopened_at is not None:
-        steps.append(step_event(xid, IncidentStep.REOPENED, body.reopened_at))
-    elif body.status == "open" and current is not None and not any(stated):
-        if current.status == "resolved":
-            steps.append(step_event(xid, IncidentStep.REOPENED, now))
-        elif current.status == "acknowledged":
-            steps.append(step_event(xid, IncidentStep.UNACKNOWLEDGED, now))
+        return [step_event(xid, IncidentStep.REOPENED, body.reopened_at)]
+    if body.status != "open" or current is None or any(_stated(body)):
+        return []
+    if current.status == "resolved":
+        return [step_event(xid, IncidentStep.REOPENED, now)]
+    if current.status == "acknowledged":
+        return [step_event(xid, IncidentStep.UNACKNOWLEDGED, now)]
+    return []
+
+
+def _fields_event(
+    body: IncidentIn, steps: list[IncidentEvent], *, now: dt.datetime, current: Incident | None
+) -> IncidentEvent | None:
+    """The fields' step: as of the latest time a new incident's record states, and now for an
+    existing incident whose fields they change."""
+    xid = body.external_id
     fields = {
         "service_ref": body.service, "severity": body.severity, "severity_raw": body.severity,
         "priority": body.priority, "title": body.title, "url": body.url,
@@ -101,13 +141,11 @@ def incident_events(
         "impact_start": body.started_at,
     }  # fmt: skip
     if current is None:
-        times = [t for t in stated if t is not None] + [e.occurred_at for e in steps]
-        update = fields_event(xid, max(times, default=now), **fields)
-    elif _changes(current, fields):
-        update = fields_event(xid, now, **fields)
-    else:
-        update = None
-    return steps + ([update] if update is not None else [])
+        times = [t for t in _stated(body) if t is not None] + [e.occurred_at for e in steps]
+        return fields_event(xid, max(times, default=now), **fields)
+    if _changes(current, fields):
+        return fields_event(xid, now, **fields)
+    return None
 
 
 #: The incident's attribute each field of fields_event is read back as.

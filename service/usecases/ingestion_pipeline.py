@@ -165,77 +165,121 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
     Quick: the log entry and the business services the delivery names are written and read in
     one statement; when every record of the delivery maps to a service, it is applied without
     the savepoint an unmapped one needs (a failed write then aborts the whole transaction)."""
-    src, failure, parsed = d.src, d.failure, d.parsed
-    if failure is not None:
-        status, detail = "invalid", str(failure)
-    elif isinstance(parsed, Unsupported):
-        status, detail = "unmapped", str(parsed)
-    else:
-        status, detail = "applied", None
-    mapped = parsed if isinstance(parsed, Mapped) else None
+    status, detail = _status_of(d)
+    mapped = d.parsed if isinstance(d.parsed, Mapped) else None
     quick = quick and mapped is not None and not mapped.is_empty()
-    c = d.claims
+    failure = d.failure
+    outcome: DeliveryOutcome | None = None
     async with con.transaction():
-        known: dict[str, int] | None = None
-        one_event = quick and mapped is not None and _one_incident_event(mapped)
-        if one_event:
-            assert mapped is not None
-            event = mapped.incidents[0]
-            claimed = await store.claim_incident_delivery(
-                con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
-                body=d.body, event=event, candidates=[
-                    mapping.candidate_service(event.service_ref, event.service_labels,
-                                              src.service_rules)],
-                signed_key=c.signed_key, body_sha256=c.body_sha256,
-            )  # fmt: skip
-            delivery_id = claimed.delivery_id
-        elif quick:
-            assert mapped is not None
-            delivery_id, known = await deliveries.claim_applied_delivery(
-                con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
-                body=d.body, slugs=service_slugs(src, [*mapped.incidents, *mapped.changes]),
-                signed_key=c.signed_key, body_sha256=c.body_sha256,
-            )  # fmt: skip
-        else:
-            delivery_id = await deliveries.claim_delivery(
-                con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
-                body=d.body, status=status, detail=detail, signed_key=c.signed_key,
-                body_sha256=c.body_sha256,
-            )  # fmt: skip
-        if delivery_id is None:
-            return await _duplicate(con, src, c)
+        claim = await _claim(con, d, status, detail, mapped, quick=quick)
+        if claim.delivery_id is None:
+            return await _duplicate(con, d.src, d.claims)
         if status == "unmapped":
-            outcome = DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=detail)
-        elif one_event and claimed.service_id is not None:
-            assert mapped is not None
-            incident_id = await save_incident(
-                con, src, claimed.incident_id, claimed.service_id, claimed.timeline,
-                mapped.incidents, delivery_id,
-            )  # fmt: skip
             outcome = DeliveryOutcome(
-                delivery_id=delivery_id, status="applied", incidents=[incident_id]
+                delivery_id=claim.delivery_id, status="unmapped", detail=detail
             )
-            outcome._applied = applied_events(src, mapped)
-        elif mapped is not None and known is not None and all_resolved(src, mapped, known):
-            outcome = await apply_resolved(con, src, delivery_id, mapped, known)
-            outcome._applied = applied_events(src, mapped)
         elif mapped is not None:
-            try:
-                async with con.transaction():
-                    outcome = await apply_mapped(con, src, delivery_id, mapped)
-            except _UNSTORABLE_TEXT as exc:
-                failure = PayloadError("#", f"text Postgres cannot store: {exc.args[0]}")
-                await deliveries.set_outcome(con, delivery_id, "invalid", str(failure))
+            outcome, unstorable = await _apply(con, d.src, claim, mapped)
+            failure = failure or unstorable
     if failure is not None:
-        pointer = failure.pointer if failure.pointer.startswith("#") else f"#{failure.pointer}"
-        problem = ValidationFailed(
-            f"the payload is not a valid {src.kind} delivery: {failure}",
-            errors=[ProblemField(pointer, failure.detail)],
-        )
-        if failure.header is not None:  # the header that said what the body should be
-            problem.extra["header"] = failure.header
-        raise problem
+        raise _refusal(d.src, failure)
+    assert outcome is not None, "a delivery without a failure is unmapped or mapped"
     return outcome
+
+
+def _status_of(d: _Logged) -> tuple[str, str | None]:
+    """The delivery log's status and detail for what the adapter made of a delivery."""
+    if d.failure is not None:
+        return "invalid", str(d.failure)
+    if isinstance(d.parsed, Unsupported):
+        return "unmapped", str(d.parsed)
+    return "applied", None
+
+
+@dataclass
+class _Claim:
+    """A delivery's place in the log (None: a duplicate), with what the quick paths read
+    in the same statement."""
+
+    delivery_id: int | None
+    known: dict[str, int] | None = None
+    incident: store.IncidentDelivery | None = None
+
+
+async def _claim(
+    con: Connection, d: _Logged, status: str, detail: str | None, mapped: Mapped | None,
+    *, quick: bool,
+) -> _Claim:  # fmt: skip
+    """Log the delivery unless one logged before holds one of its claims. Quick: the log
+    entry and the business services the delivery names are written and read in one
+    statement."""
+    src, c = d.src, d.claims
+    if quick and mapped is not None and _one_incident_event(mapped):
+        event = mapped.incidents[0]
+        claimed = await store.claim_incident_delivery(
+            con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
+            body=d.body, event=event, candidates=[
+                mapping.candidate_service(event.service_ref, event.service_labels,
+                                          src.service_rules)],
+            signed_key=c.signed_key, body_sha256=c.body_sha256,
+        )  # fmt: skip
+        return _Claim(claimed.delivery_id, incident=claimed)
+    if quick and mapped is not None:
+        delivery_id, known = await deliveries.claim_applied_delivery(
+            con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
+            body=d.body, slugs=service_slugs(src, [*mapped.incidents, *mapped.changes]),
+            signed_key=c.signed_key, body_sha256=c.body_sha256,
+        )  # fmt: skip
+        return _Claim(delivery_id, known=known)
+    delivery_id = await deliveries.claim_delivery(
+        con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
+        body=d.body, status=status, detail=detail, signed_key=c.signed_key,
+        body_sha256=c.body_sha256,
+    )  # fmt: skip
+    return _Claim(delivery_id)
+
+
+async def _apply(
+    con: Connection, src: Source, claim: _Claim, mapped: Mapped
+) -> tuple[DeliveryOutcome | None, PayloadError | None]:
+    """Apply a logged delivery: without the savepoint an unmapped record needs when every
+    record maps to a service (a failed write then aborts the whole transaction)."""
+    delivery_id = claim.delivery_id
+    assert delivery_id is not None
+    claimed = claim.incident
+    if claimed is not None and claimed.service_id is not None:
+        incident_id = await save_incident(
+            con, src, claimed.incident_id, claimed.service_id, claimed.timeline,
+            mapped.incidents, delivery_id,
+        )  # fmt: skip
+        outcome = DeliveryOutcome(
+            delivery_id=delivery_id, status="applied", incidents=[incident_id]
+        )
+        outcome._applied = applied_events(src, mapped)
+        return outcome, None
+    if claim.known is not None and all_resolved(src, mapped, claim.known):
+        outcome = await apply_resolved(con, src, delivery_id, mapped, claim.known)
+        outcome._applied = applied_events(src, mapped)
+        return outcome, None
+    try:
+        async with con.transaction():
+            return await apply_mapped(con, src, delivery_id, mapped), None
+    except _UNSTORABLE_TEXT as exc:
+        failure = PayloadError("#", f"text Postgres cannot store: {exc.args[0]}")
+        await deliveries.set_outcome(con, delivery_id, "invalid", str(failure))
+        return None, failure
+
+
+def _refusal(src: Source, failure: PayloadError) -> ValidationFailed:
+    """The 422 for a delivery that is not what its tool sends, naming the field."""
+    pointer = failure.pointer if failure.pointer.startswith("#") else f"#{failure.pointer}"
+    problem = ValidationFailed(
+        f"the payload is not a valid {src.kind} delivery: {failure}",
+        errors=[ProblemField(pointer, failure.detail)],
+    )
+    if failure.header is not None:  # the header that said what the body should be
+        problem.extra["header"] = failure.header
+    return problem
 
 
 async def _duplicate(con: Connection, src: Source, claims: _Claims) -> DeliveryOutcome:

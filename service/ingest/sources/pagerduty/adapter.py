@@ -84,7 +84,7 @@ def event_type(delivery: Delivery) -> str:
         return "unknown"
     event = payload.get("event")
     if isinstance(event, dict) and isinstance(event.get("event_type"), str):
-        return str(event["event_type"])
+        return str(event["event_type"]) or "unknown"
     names = [m.get("event") for m in v2_messages(payload) if isinstance(m.get("event"), str)]
     return ",".join(dict.fromkeys(str(n) for n in names)) or "unknown"
 

@@ -163,6 +163,8 @@ def test_fixture(name: str) -> None:
 def test_delivery_key_and_event_type_of_garbage_do_not_raise() -> None:
     assert pagerduty_replay.delivery_key(delivery([1, 2])) is None
     assert pagerduty.event_type(delivery("text")) == "unknown"
+    # An empty event_type names no event (found by tests/security/test_adapter_fuzz.py).
+    assert pagerduty.event_type(delivery({"event": {"event_type": ""}})) == "unknown"
     assert pagerduty_replay.delivery_key(delivery({"messages": []})) is None
 
 
