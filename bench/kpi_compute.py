@@ -277,9 +277,14 @@ async def _explain(con: dbmod.Connection, scope: MetricScope, window: Period,
     ids, starts, ends = list(scope.service_ids), [window.start], [window.end]
     span = (window.start, window.end)
     statements: list[tuple[str, str, tuple[Any, ...]]] = [
-        ("outage_seconds", metrics.q("outage_seconds"), (ids, starts, ends, now, *span)),
-        ("incident_stats", metrics.q("incident_stats"), (ids, starts, ends, *span)),
-        ("change_stats", metrics.q("change_stats"), (ids, starts, ends, *span)),
+        # Every severity, environment and change kind; no per-window service.
+        ("outage_seconds", metrics.q("outage_seconds"), (ids, starts, ends, now, *span, None)),
+        ("incident_stats", metrics.q("incident_stats"), (ids, starts, ends, *span, None, None)),
+        (
+            "change_stats",
+            metrics.q("change_stats"),
+            (ids, starts, ends, *span, None, None, None),
+        ),
         ("baseline", BASELINE, (ids, window.start, window.end, now)),
     ]
     for name, statement, args in statements:

@@ -83,6 +83,7 @@ keyed as (
       and i.started_at >= $4::timestamptz - interval '30 days'
       and i.started_at < $5
 ),
+-- Read as a hashed set (`in`): computed once, whatever join order the planner picks.
 recurrence as (
     select id from keyed where previous >= started_at - interval '30 days'
 ),
@@ -92,9 +93,8 @@ inc as (
            interval_seconds(i.acknowledged_at - i.detected_at) as tta,
            interval_seconds(i.resolved_at - i.detected_at) as ttr,
            interval_seconds(i.resolved_at - i.started_at) as restore,
-           r.id is not null as recurring
+           i.id in (select id from recurrence) as recurring
     from incident i
-    left join recurrence r on r.id = i.id
     where i.service_id = any($1::bigint[])
       and i.started_at >= $4 and i.started_at < $5
       and ($6::text[] is null or i.severity = any($6))
