@@ -139,3 +139,20 @@ def test_only_repositories_run_sql() -> None:
 )
 def test_layer_table_places_modules_where_the_walkthrough_says(module: str, layer: str) -> None:
     assert LAYERS[layer_of(module)][0] == layer
+
+
+def test_the_walkthrough_names_every_module_of_the_layer_table() -> None:
+    """docs/ARCHITECTURE.md shows the same table: each module or package placed above is
+    named there (as `service/x.py`, `x.py` among its siblings, or `service/x/`)."""
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    missing = []
+    for _, prefixes in LAYERS:
+        for prefix in prefixes:
+            if prefix == "service":
+                continue
+            parts = prefix.split(".")
+            names = {f"{'/'.join(parts)}.py", f"{'/'.join(parts)}/", f"`{parts[-1]}.py`",
+                     f"`{'/'.join(parts[1:])}.py`", f"`{'/'.join(parts[1:])}/`"}  # fmt: skip
+            if not any(name in text for name in names):
+                missing.append(prefix)
+    assert not missing, f"not in docs/ARCHITECTURE.md: {missing}"
