@@ -36,7 +36,7 @@ from tests.ingest.test_pipeline import (
     rejections,
     stored_counts,
 )
-from tests.test_metrics_endpoint import scrape, token, value
+from tests.rest.test_prometheus import scrape, token, value
 
 Headers = dict[str, str]
 #: A signature of the right form that does not match.

@@ -1,4 +1,4 @@
-"""Access guarantees beyond tests/test_scopes.py (which covers every REST route).
+"""Access guarantees beyond tests/rest/test_scopes.py (which covers every REST route).
 
 * GraphQL: every mutation of the built schema (read from the schema itself, so a mutation
   added later is in the table at once) is refused to read and ingest tokens and to no token,

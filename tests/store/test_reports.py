@@ -1,6 +1,6 @@
 """The leaders' report reads on a real Postgres, typed: governance gaps, dependency closure
 and the latest breached statuses (outages under way are pinned end to end by
-tests/test_leader_reads_board.py)."""
+tests/usecases/test_reports_board.py)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from service.demo import starter_catalog
 from service.store import kpis, services, teams
 from service.usecases.catalog_file import CatalogFile, apply_catalog
 
-STARTER = Path(__file__).resolve().parent.parent / "service" / "data" / "starter-catalog.yaml"
+STARTER = Path(__file__).resolve().parents[2] / "service" / "data" / "starter-catalog.yaml"
 
 # Counted by hand from service/data/starter-catalog.yaml.
 STARTER_CREATES = {

@@ -31,7 +31,7 @@ Headers = dict[str, str]
 #: (sample name, sorted labels) -> value
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 ALERT_SOURCE = "alerts"

@@ -31,7 +31,7 @@ from service.usecases import catalog, escalation, evaluation
 from service.usecases import notifications as outbox
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.notify.receiver import LOOPBACK, Receiver, serving
-from tests.test_evaluation import (
+from tests.usecases.test_evaluation import (
     Clock,
     evaluate,
     make_kpi,

@@ -15,7 +15,7 @@ import pytest
 from service import db as dbmod
 from service.config import Settings
 from tests.conftest import app_client
-from tests.test_leader_reads import (
+from tests.usecases.test_reports import (
     NOW,
     Headers,
     add_incident,
