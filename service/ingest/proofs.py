@@ -13,7 +13,21 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Presented:
+    """What a delivery presents to prove it knows its source's secret, with that (non-empty)
+    secret and the source's username (for basic auth)."""
+
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    secret: str
+    username: str | None
+
 
 #: The OpenAPI security schemes of `shared_secret`.
 SHARED_SECRET_SCHEMES: Mapping[str, dict[str, Any]] = {
@@ -36,15 +50,10 @@ def equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def shared_secret(
-    headers: Mapping[str, str],
-    query: Mapping[str, str],
-    body: bytes,
-    secret: str,
-    username: str | None,
-) -> bool:
+def shared_secret(presented: Presented) -> bool:
     """Bearer <secret>, Basic <username:secret>, or ?token=<secret>."""
-    auth = headers.get("authorization", "")
+    secret = presented.secret
+    auth = presented.headers.get("authorization", "")
     scheme, _, value = auth.partition(" ")
     if scheme.lower() == "bearer":
         return equal(value.strip(), secret)
@@ -53,6 +62,6 @@ def shared_secret(
             user, _, password = base64.b64decode(value.strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
-        return equal(user, username or "") & equal(password, secret)
-    token = query.get("token")
+        return equal(user, presented.username or "") & equal(password, secret)
+    token = presented.query.get("token")
     return token is not None and equal(token, secret)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from service.ingest.proofs import Presented
 from service.ingest.sources import alertmanager, github, gitlab, jira, opsgenie, pagerduty
 from service.ingest.sources.definition import SourceDocs, WebhookSource
 
@@ -71,7 +72,7 @@ def verify(
     """Whether the delivery proves knowledge of the source's secret; no secret, no entry."""
     if not secret:
         return False
-    return SOURCES[kind].verify(headers, query, body, secret, username)
+    return SOURCES[kind].verify(Presented(headers, query, body, secret, username))
 
 
 def body_digest(kind: str, body: bytes) -> bytes | None:

@@ -8,19 +8,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from service.ingest.adapter import Adapter, ReplayIds
+from service.ingest.proofs import Presented
 
 
 class Verifier(Protocol):
     """Whether a delivery proves knowledge of the source's (non-empty) secret."""
 
-    def __call__(
-        self,
-        headers: Mapping[str, str],
-        query: Mapping[str, str],
-        body: bytes,
-        secret: str,
-        username: str | None,
-    ) -> bool: ...
+    def __call__(self, presented: Presented) -> bool: ...
 
 
 @dataclass(frozen=True)

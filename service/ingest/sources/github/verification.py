@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from service.ingest.proofs import equal, hmac_hex
+from service.ingest.proofs import Presented, equal, hmac_hex
 
 #: Headers carrying a proof made with the secret (the SHA-1 one is sent too, and never used).
 SECRET_HEADERS = frozenset({"x-hub-signature", "x-hub-signature-256"})
@@ -16,13 +14,7 @@ SECURITY_SCHEMES = {
 }  # fmt: skip
 
 
-def verify(
-    headers: Mapping[str, str],
-    query: Mapping[str, str],
-    body: bytes,
-    secret: str,
-    username: str | None,
-) -> bool:
+def verify(presented: Presented) -> bool:
     """Whether X-Hub-Signature-256 is the body's HMAC with the secret."""
-    scheme, _, digest = headers.get("x-hub-signature-256", "").partition("=")
-    return scheme == "sha256" and equal(digest.lower(), hmac_hex(secret, body))
+    scheme, _, digest = presented.headers.get("x-hub-signature-256", "").partition("=")
+    return scheme == "sha256" and equal(digest.lower(), hmac_hex(presented.secret, presented.body))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from service.ingest.proofs import equal
+from service.ingest.proofs import Presented, equal
 
 #: Headers carrying the secret.
 SECRET_HEADERS = frozenset({"x-gitlab-token"})
@@ -16,12 +14,6 @@ SECURITY_SCHEMES = {
 }  # fmt: skip
 
 
-def verify(
-    headers: Mapping[str, str],
-    query: Mapping[str, str],
-    body: bytes,
-    secret: str,
-    username: str | None,
-) -> bool:
+def verify(presented: Presented) -> bool:
     """Whether X-Gitlab-Token is the secret."""
-    return equal(headers.get("x-gitlab-token", ""), secret)
+    return equal(presented.headers.get("x-gitlab-token", ""), presented.secret)

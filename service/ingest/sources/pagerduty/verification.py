@@ -3,9 +3,7 @@ several comma-separated values while a secret is rotated (any may match)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from service.ingest.proofs import equal, hmac_hex
+from service.ingest.proofs import Presented, equal, hmac_hex
 
 #: Headers carrying a proof made with the secret.
 SECRET_HEADERS = frozenset({"x-pagerduty-signature"})
@@ -17,17 +15,11 @@ SECURITY_SCHEMES = {
 }  # fmt: skip
 
 
-def verify(
-    headers: Mapping[str, str],
-    query: Mapping[str, str],
-    body: bytes,
-    secret: str,
-    username: str | None,
-) -> bool:
+def verify(presented: Presented) -> bool:
     """Whether any v1= value of X-PagerDuty-Signature is the body's HMAC with the secret."""
-    expected = hmac_hex(secret, body)
+    expected = hmac_hex(presented.secret, presented.body)
     matched = False
-    for part in headers.get("x-pagerduty-signature", "").split(","):
+    for part in presented.headers.get("x-pagerduty-signature", "").split(","):
         version, _, digest = part.strip().partition("=")
         # Compare every candidate, so the time taken does not tell which one matched.
         if version == "v1" and equal(digest.lower(), expected):
