@@ -334,10 +334,10 @@ class Loaders:
             db, targets.targets_by_kpi, list
         )
         self.incident_timeline: DataLoader[int, list[TimelineEntry]] = _keyed(
-            db, lambda con, ids: ingest.timelines(con, "incident_timeline", ids), list
+            db, ingest.incident_timeline, list
         )
         self.change_timeline: DataLoader[int, list[TimelineEntry]] = _keyed(
-            db, lambda con, ids: ingest.timelines(con, "change_timeline", ids), list
+            db, ingest.change_timeline, list
         )
         self.incidents_caused_by: DataLoader[int, list[int]] = _keyed(
             db, ingest.incidents_caused_by, list

@@ -52,7 +52,7 @@ async def claim_incident_delivery(
     """claim_delivery as applied, then, unless it is a duplicate or none of the candidate
     services exists, record_incident_event: in one round trip."""
     row = await con.fetchrow(
-        q("ingest_incident_delivery"), source_id, stored_key(key), event_type, headers, body,
+        q("claim_incident_delivery"), source_id, stored_key(key), event_type, headers, body,
         stored_key(signed_key), body_sha256, candidates, event.external_id, event.event_key,
         event.step.value, event.occurred_at, event.model_dump(mode="json"),
     )  # fmt: skip
@@ -64,7 +64,7 @@ async def claim_incident_delivery(
 
 
 async def save_commit(con: Connection, commit: CommitRecord) -> None:
-    await con.execute(q("upsert_commit_time"), commit.sha.lower(), commit.committed_at, commit.repo)
+    await con.execute(q("save_commit"), commit.sha.lower(), commit.committed_at, commit.repo)
 
 
 async def record_incident_event(
@@ -72,25 +72,55 @@ async def record_incident_event(
 ) -> tuple[int, int | None, list[IncidentEvent]]:
     """Add the event to its incident's timeline (once); the incident's id, its current
     service and its whole timeline."""
-    row = await con.fetchrow(q("upsert_incident"), source_id, event.external_id)
-    incident_id: int = row["id"]
+    incident_id, service_id = await upsert_incident(con, source_id, event.external_id)
+    timeline = await insert_incident_event_timeline(con, incident_id, event, delivery_id)
+    return incident_id, service_id, timeline
+
+
+async def upsert_incident(
+    con: Connection, source_id: int, external_id: str
+) -> tuple[int, int | None]:
+    """The incident of (source, external id), created if new: its id and current service."""
+    row = await con.fetchrow(q("upsert_incident"), source_id, external_id)
+    return row["id"], row["service_id"]
+
+
+async def insert_incident_event_timeline(
+    con: Connection, incident_id: int, event: IncidentEvent, delivery_id: int | None
+) -> list[IncidentEvent]:
+    """Add the event (once, by its key) and read the incident's whole timeline back."""
     rows = await con.fetch(
         q("insert_incident_event_timeline"), incident_id, event.event_key, event.step.value,
         event.occurred_at, event.model_dump(mode="json"), delivery_id,
     )  # fmt: skip
-    return incident_id, row["service_id"], [IncidentEvent.model_validate(r["data"]) for r in rows]
+    return [IncidentEvent.model_validate(r["data"]) for r in rows]
 
 
 async def record_change_event(
     con: Connection, *, source_id: int, event: ChangeEvent, delivery_id: int | None
 ) -> tuple[int, int | None, list[ChangeEvent]]:
-    row = await con.fetchrow(q("upsert_change"), source_id, event.external_id)
-    change_id: int = row["id"]
+    change_id, service_id = await upsert_change(con, source_id, event.external_id)
+    timeline = await insert_change_event_timeline(con, change_id, event, delivery_id)
+    return change_id, service_id, timeline
+
+
+async def upsert_change(
+    con: Connection, source_id: int, external_id: str
+) -> tuple[int, int | None]:
+    """The change of (source, external id), created if new: its id and current service."""
+    row = await con.fetchrow(q("upsert_change"), source_id, external_id)
+    return row["id"], row["service_id"]
+
+
+async def insert_change_event_timeline(
+    con: Connection, change_id: int, event: ChangeEvent, delivery_id: int | None
+) -> list[ChangeEvent]:
+    """Add the event (once, by its key) and read the change's whole timeline back."""
     rows = await con.fetch(
         q("insert_change_event_timeline"), change_id, event.event_key, event.status.value,
         event.occurred_at, event.model_dump(mode="json"), delivery_id,
     )  # fmt: skip
-    return change_id, row["service_id"], [ChangeEvent.model_validate(r["data"]) for r in rows]
+    return [ChangeEvent.model_validate(r["data"]) for r in rows]
 
 
 async def save_incident(
@@ -104,7 +134,7 @@ async def save_incident(
     link_kind: str | None,
 ) -> None:
     await con.execute(
-        q("update_incident"), incident_id, service_id, severity, rec.priority, rec.status,
+        q("save_incident"), incident_id, service_id, severity, rec.priority, rec.status,
         rec.title, rec.url, rec.started_at, rec.detected_at, rec.acknowledged_at,
         rec.resolved_at, rec.users_affected, rec.cost_estimate, rec.problem_key, rec.caused_by,
         change_id, link_kind, *_outage_arrays(rec),
@@ -124,7 +154,7 @@ async def save_incident_inferring_change(
     `window_minutes` before its impact start (which it must have), in one round trip."""
     assert rec.started_at is not None
     await con.execute(
-        q("update_incident_inferring_change"), incident_id, service_id, severity, rec.priority,
+        q("save_incident_inferring_change"), incident_id, service_id, severity, rec.priority,
         rec.status, rec.title, rec.url, rec.started_at, rec.detected_at, rec.acknowledged_at,
         rec.resolved_at, rec.users_affected, rec.cost_estimate, rec.problem_key, rec.caused_by,
         window_minutes, *_outage_arrays(rec),
@@ -144,13 +174,25 @@ async def relink_inferred_around_change(con: Connection, change_id: int) -> None
 async def save_change(
     con: Connection, change_id: int, rec: ChangeRecord, *, service_id: int | None, production: bool
 ) -> None:
+    await update_change(con, change_id, rec, service_id=service_id, production=production)
+    if rec.commits:
+        await insert_change_commits(con, change_id, sorted(rec.commits))
+
+
+async def update_change(
+    con: Connection, change_id: int, rec: ChangeRecord, *, service_id: int | None, production: bool
+) -> None:
+    """The change's row as its timeline folds to."""
     await con.execute(
         q("update_change"), change_id, service_id, rec.environment, production, rec.kind.value,
         rec.status.value, rec.started_at, rec.finished_at,
         rec.commit_sha.lower() if rec.commit_sha else None, rec.title, rec.url,
     )  # fmt: skip
-    if rec.commits:
-        await con.execute(q("insert_change_commits"), change_id, sorted(rec.commits))
+
+
+async def insert_change_commits(con: Connection, change_id: int, shas: list[str]) -> None:
+    """The commits a change shipped (each once)."""
+    await con.execute(q("insert_change_commits"), change_id, shas)
 
 
 async def change_by_ref(con: Connection, ref: str) -> int | None:
@@ -227,8 +269,14 @@ async def change_pages_by_service(
     return [Change(**r) for r in rows]
 
 
-async def timelines(con: Connection, query: str, ids: list[int]) -> dict[int, list[TimelineEntry]]:
-    return await fetch_grouped(con, q(query), ids, lambda row: TimelineEntry(**row))
+async def incident_timeline(con: Connection, ids: list[int]) -> dict[int, list[TimelineEntry]]:
+    """Each incident's timeline, oldest step first."""
+    return await fetch_grouped(con, q("incident_timeline"), ids, lambda row: TimelineEntry(**row))
+
+
+async def change_timeline(con: Connection, ids: list[int]) -> dict[int, list[TimelineEntry]]:
+    """Each change's timeline, oldest step first."""
+    return await fetch_grouped(con, q("change_timeline"), ids, lambda row: TimelineEntry(**row))
 
 
 async def incidents_caused_by(con: Connection, change_ids: list[int]) -> dict[int, list[int]]:
@@ -239,7 +287,7 @@ async def get_incident(con: Connection, incident_id: int) -> IncidentDetail:
     found = await list_incidents(con, ids=[incident_id])
     if not found:
         raise NotFound(f"no incident {incident_id}")
-    timeline = await timelines(con, "incident_timeline", [incident_id])
+    timeline = await incident_timeline(con, [incident_id])
     return IncidentDetail(**found[0].model_dump(), timeline=timeline[incident_id])
 
 
@@ -247,7 +295,7 @@ async def get_change(con: Connection, change_id: int) -> ChangeDetail:
     found = await list_changes(con, ids=[change_id])
     if not found:
         raise NotFound(f"no change {change_id}")
-    timeline = await timelines(con, "change_timeline", [change_id])
+    timeline = await change_timeline(con, [change_id])
     caused = await incidents_caused_by(con, [change_id])
     return ChangeDetail(
         **found[0].model_dump(), timeline=timeline[change_id], incidents=caused[change_id]

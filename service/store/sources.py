@@ -40,7 +40,7 @@ _PARSED_MAX = 256
 
 
 async def get_source_with_secret(con: Connection, *, name: str) -> SourceSecret:
-    row = await con.fetchrow(q("source_with_secret"), name)
+    row = await con.fetchrow(q("get_source_with_secret"), name)
     if row is None:
         raise NotFound(f"no source {name!r}")
     key = orjson.dumps(list(row.values()))
@@ -84,7 +84,7 @@ async def create_source(con: Connection, *, source: SourceIn) -> Source:
     _check_kind(source)
     args = await _args(con, source)
     try:
-        await con.fetchval(q("insert_source"), *args)
+        await con.fetchval(q("create_source"), *args)
     except asyncpg.UniqueViolationError as exc:
         raise Conflict(
             f"source {source.name!r} already exists", errors=[field_error("name", "already exists")]

@@ -1,7 +1,7 @@
 -- Incident and change timelines, and the records rebuilt from them (ingest_incident_delivery
 -- also logs the delivery that brings an incident event: one round trip).
 
--- name: ingest_incident_delivery
+-- name: claim_incident_delivery
 -- A delivery of one incident event: logged as applied and added to the incident's timeline
 -- (see the function, in sql/migrations/0017_delivery_signed_keys.sql).
 select delivery_id, service_id, incident_id, current_service_id, timeline
@@ -31,7 +31,7 @@ select data from (
 ) timeline
 order by id;
 
--- name: update_incident
+-- name: save_incident
 -- $18, $19: the starts and ends (null: still open) of the outage stretches.
 update incident
 set service_id = $2, severity = $3, priority = $4, status = $5, title = $6, url = $7,
@@ -43,7 +43,7 @@ set service_id = $2, severity = $3, priority = $4, status = $5, title = $6, url 
     updated_at = now()
 where id = $1;
 
--- name: update_incident_inferring_change
+-- name: save_incident_inferring_change
 -- update_incident, linked (marked inferred) to the last successful production change of its
 -- service within $16 minutes before its impact start ($8); no link when there is none. Of
 -- changes finished at the same instant, the one with the greatest external id is taken, so
@@ -139,7 +139,7 @@ insert into change_commit (change_id, sha)
 select $1, sha from unnest($2::text[]) as s (sha)
 on conflict do nothing;
 
--- name: upsert_commit_time
+-- name: save_commit
 -- The earliest time reported for a commit is kept.
 insert into commit_time (sha, committed_at, repo) values ($1, $2, $3)
 on conflict (sha) do update set committed_at = least(commit_time.committed_at, excluded.committed_at),

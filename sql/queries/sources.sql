@@ -1,4 +1,4 @@
--- Sources of incidents and changes. Only source_with_secret reads the secret column.
+-- Sources of incidents and changes. Only get_source_with_secret reads the secret column.
 
 -- name: list_sources
 select id, name, kind, secret is not null as has_secret, username, severity_map,
@@ -6,13 +6,13 @@ select id, name, kind, secret is not null as has_secret, username, severity_map,
        open_to_api
 from source where ($1::text is null or name = $1) order by name;
 
--- name: source_with_secret
+-- name: get_source_with_secret
 select id, name, kind, secret is not null as has_secret, username, severity_map,
        service_rules, production_envs, incident_issue_types, infer_links, infer_window_minutes,
        open_to_api, secret
 from source where name = $1;
 
--- name: insert_source
+-- name: create_source
 insert into source (name, kind, secret, username, severity_map, service_rules, production_envs,
                     incident_issue_types, infer_links, infer_window_minutes, open_to_api)
 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id;
