@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from service.ingest.adapter import Adapter, ReplayIds
-from service.ingest.proofs import Presented
+from service.ingest.proofs import SHARED_SECRET_SCHEMES, Presented, shared_secret
 
 
 class Verifier(Protocol):
@@ -48,3 +48,20 @@ class WebhookSource:
     #: How the OpenAPI document describes the proof, by security scheme name (schemes shared
     #: by several sources are written once).
     security_schemes: Mapping[str, dict[str, Any]]
+
+
+def shared_secret_source(
+    adapter: Adapter, replay: ReplayIds, *, sends: str, dedupe: str
+) -> WebhookSource:
+    """A tool that signs nothing: it proves a delivery with the source's secret as a bearer
+    token, basic auth or `?token=` in the URL."""
+    return WebhookSource(
+        kind=adapter.KIND,
+        adapter=adapter,
+        replay=replay,
+        verify=shared_secret,
+        secret_headers=frozenset({"authorization"}),
+        signs_body=False,
+        docs=SourceDocs(sends=sends, proof="bearer, basic auth or `?token=`", dedupe=dedupe),
+        security_schemes=SHARED_SECRET_SCHEMES,
+    )

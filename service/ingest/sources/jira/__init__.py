@@ -1,29 +1,19 @@
-"""Jira: its adapter and its row of the README; it signs nothing, and proves a
-delivery with the shared secret (bearer, basic auth or ?token=)."""
+"""Jira: its adapter and its row of the README (it signs nothing)."""
 
 from __future__ import annotations
 
-from service.ingest.proofs import SHARED_SECRET_SCHEMES, shared_secret
-from service.ingest.sources.definition import SourceDocs, WebhookSource
+from service.ingest.sources.definition import shared_secret_source
 from service.ingest.sources.jira import adapter, replay
 
-SOURCE = WebhookSource(
-    kind=adapter.KIND,
-    adapter=adapter,
-    replay=replay,
-    verify=shared_secret,
-    secret_headers=frozenset({"authorization"}),
-    signs_body=False,
-    docs=SourceDocs(
-        sends=(
-            "issue created / updated (changelog: resolved, reopened, priority) for the issue types "
-            "listed in `incident_issue_types`"
-        ),
-        proof="bearer, basic auth or `?token=`",
-        dedupe=(
-            "issue + event + timestamp, read from the body; no body digest (nothing is signed, and "
-            "the key already comes from the body)"
-        ),
+SOURCE = shared_secret_source(
+    adapter,
+    replay,
+    sends=(
+        "issue created / updated (changelog: resolved, reopened, priority) for the issue types "
+        "listed in `incident_issue_types`"
     ),
-    security_schemes=SHARED_SECRET_SCHEMES,
+    dedupe=(
+        "issue + event + timestamp, read from the body; no body digest (nothing is signed, and "
+        "the key already comes from the body)"
+    ),
 )
