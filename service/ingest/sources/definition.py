@@ -50,6 +50,32 @@ class WebhookSource:
     security_schemes: Mapping[str, dict[str, Any]]
 
 
+class Verification(Protocol):
+    """A package's `verification` module: a proof of the tool's own."""
+
+    SECRET_HEADERS: frozenset[str]
+    SECURITY_SCHEMES: Mapping[str, dict[str, Any]]
+
+    def verify(self, presented: Presented) -> bool: ...
+
+
+def own_proof_source(
+    adapter: Adapter, replay: ReplayIds, verification: Verification, *, signs_body: bool,
+    docs: SourceDocs,
+) -> WebhookSource:  # fmt: skip
+    """A tool that proves a delivery its own way (`verification.py` of its package)."""
+    return WebhookSource(
+        kind=adapter.KIND,
+        adapter=adapter,
+        replay=replay,
+        verify=verification.verify,
+        secret_headers=verification.SECRET_HEADERS,
+        signs_body=signs_body,
+        docs=docs,
+        security_schemes=verification.SECURITY_SCHEMES,
+    )
+
+
 def shared_secret_source(
     adapter: Adapter, replay: ReplayIds, *, sends: str, dedupe: str
 ) -> WebhookSource:

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from service.ingest.sources.definition import SourceDocs, WebhookSource
-from service.ingest.sources.gitlab import adapter, replay
-from service.ingest.sources.gitlab.verification import (
-    SECRET_HEADERS,
-    SECURITY_SCHEMES,
-    verify,
-)
+from service.ingest.sources.definition import SourceDocs, own_proof_source
+from service.ingest.sources.gitlab import adapter, replay, verification
 
-SOURCE = WebhookSource(
-    kind=adapter.KIND,
-    adapter=adapter,
-    replay=replay,
-    verify=verify,
-    secret_headers=SECRET_HEADERS,
+SOURCE = own_proof_source(
+    adapter,
+    replay,
+    verification,
     signs_body=False,
     docs=SourceDocs(
         sends="Deployment Hook, Pipeline Hook, Merge Request Hook (merge), Push Hook",
@@ -26,5 +19,4 @@ SOURCE = WebhookSource(
             "anyway; each deployment or pipeline step is kept once by its own key"
         ),
     ),
-    security_schemes=SECURITY_SCHEMES,
 )

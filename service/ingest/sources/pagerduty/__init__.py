@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from service.ingest.sources.definition import SourceDocs, WebhookSource
-from service.ingest.sources.pagerduty import adapter, replay
-from service.ingest.sources.pagerduty.verification import (
-    SECRET_HEADERS,
-    SECURITY_SCHEMES,
-    verify,
-)
+from service.ingest.sources.definition import SourceDocs, own_proof_source
+from service.ingest.sources.pagerduty import adapter, replay, verification
 
-SOURCE = WebhookSource(
-    kind=adapter.KIND,
-    adapter=adapter,
-    replay=replay,
-    verify=verify,
-    secret_headers=SECRET_HEADERS,
+SOURCE = own_proof_source(
+    adapter,
+    replay,
+    verification,
     signs_body=True,
     docs=SourceDocs(
         sends=(
@@ -30,5 +23,4 @@ SOURCE = WebhookSource(
             "`KPI_WEBHOOK_EVENT_TIME_TOLERANCE_SECONDS` of the arrival"
         ),
     ),
-    security_schemes=SECURITY_SCHEMES,
 )
