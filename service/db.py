@@ -99,7 +99,7 @@ class PoolDatabase:
             raise
         try:
             yield con
-        except (asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+        except asyncpg.InterfaceError as exc:  # InternalClientError is one too
             # The server going away in the middle of a COPY or a rollback can leave the
             # connection's protocol mid-operation, and asyncpg then reports a client-side state
             # error instead of the lost connection: when the connection is indeed gone, that is

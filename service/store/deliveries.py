@@ -69,45 +69,43 @@ def stored_key(key: str | None) -> str | None:
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class LoggedDelivery:
+    """A delivery as the log keeps it, with its claims: what makes a later delivery its
+    duplicate (its delivery key, a header the tool repeats on retries, unsigned; the key
+    inside its signed body; its signed body's SHA-256)."""
+
+    source_id: int
+    key: str | None
+    event_type: str | None
+    headers: dict[str, str]
+    body: bytes | None
+    signed_key: str | None = None
+    body_sha256: bytes | None = None
+
+
 async def claim_delivery(
-    con: Connection,
-    *,
-    source_id: int,
-    key: str | None,
-    event_type: str | None,
-    headers: dict[str, str],
-    body: bytes | None,
-    status: str,
-    detail: str | None = None,
-    signed_key: str | None = None,
-    body_sha256: bytes | None = None,
+    con: Connection, delivery: LoggedDelivery, *, status: str, detail: str | None = None
 ) -> int | None:
     """Log a delivery; None when one holding the same delivery key, signed key or body digest
     is already logged (a duplicate)."""
+    d = delivery
     delivery_id: int | None = await con.fetchval(
-        q("claim_delivery"), source_id, stored_key(key), event_type, headers, body, status,
-        detail, stored_key(signed_key), body_sha256,
+        q("claim_delivery"), d.source_id, stored_key(d.key), d.event_type, d.headers, d.body,
+        status, detail, stored_key(d.signed_key), d.body_sha256,
     )  # fmt: skip
     return delivery_id
 
 
 async def claim_applied_delivery(
-    con: Connection,
-    *,
-    source_id: int,
-    key: str | None,
-    event_type: str | None,
-    headers: dict[str, str],
-    body: bytes,
-    slugs: list[str],
-    signed_key: str | None = None,
-    body_sha256: bytes | None = None,
+    con: Connection, delivery: LoggedDelivery, *, slugs: list[str]
 ) -> tuple[int | None, dict[str, int]]:
     """claim_delivery as applied, and the ids of the business services among `slugs`, in one
     round trip; the id is None for a duplicate."""
+    d = delivery
     row = await con.fetchrow(
-        q("claim_applied_delivery"), source_id, stored_key(key), event_type,
-        headers, body, slugs, stored_key(signed_key), body_sha256,
+        q("claim_applied_delivery"), d.source_id, stored_key(d.key), d.event_type,
+        d.headers, d.body, slugs, stored_key(d.signed_key), d.body_sha256,
     )  # fmt: skip
     return row["id"], dict(zip(row["slugs"], row["service_ids"], strict=True))
 
@@ -139,13 +137,13 @@ class ClaimingDelivery:
     same_key: bool
 
 
-async def delivery_claiming(
-    con: Connection, *, source_id: int, key: str | None, signed_key: str | None,
-    body_sha256: bytes | None,
-) -> ClaimingDelivery | None:  # fmt: skip
+async def delivery_claiming(con: Connection, delivery: LoggedDelivery) -> ClaimingDelivery | None:
+    """The delivery logged first that holds one of this delivery's claims, if any."""
+    d = delivery
     row = await con.fetchrow(
-        q("delivery_claiming"), source_id, stored_key(key), stored_key(signed_key), body_sha256
-    )
+        q("delivery_claiming"), d.source_id, stored_key(d.key), stored_key(d.signed_key),
+        d.body_sha256,
+    )  # fmt: skip
     return None if row is None else ClaimingDelivery(row["id"], row["status"], row["same_key"])
 
 

@@ -17,7 +17,7 @@ from service.models.incidents import (
     TimelineEntry,
 )
 from service.models.timeline import ChangeRecord, IncidentRecord
-from service.store.deliveries import stored_key
+from service.store.deliveries import LoggedDelivery, stored_key
 
 
 def q(name: str) -> str:
@@ -37,24 +37,16 @@ class IncidentDelivery:
 
 
 async def claim_incident_delivery(
-    con: Connection,
-    *,
-    source_id: int,
-    key: str | None,
-    event_type: str | None,
-    headers: dict[str, str],
-    body: bytes,
-    candidates: list[str | None],
+    con: Connection, delivery: LoggedDelivery, *, candidates: list[str | None],
     event: IncidentEvent,
-    signed_key: str | None = None,
-    body_sha256: bytes | None = None,
-) -> IncidentDelivery:
+) -> IncidentDelivery:  # fmt: skip
     """claim_delivery as applied, then, unless it is a duplicate or none of the candidate
     services exists, record_incident_event: in one round trip."""
+    d = delivery
     row = await con.fetchrow(
-        q("claim_incident_delivery"), source_id, stored_key(key), event_type, headers, body,
-        stored_key(signed_key), body_sha256, candidates, event.external_id, event.event_key,
-        event.step.value, event.occurred_at, event.model_dump(mode="json"),
+        q("claim_incident_delivery"), d.source_id, stored_key(d.key), d.event_type, d.headers,
+        d.body, stored_key(d.signed_key), d.body_sha256, candidates, event.external_id,
+        event.event_key, event.step.value, event.occurred_at, event.model_dump(mode="json"),
     )  # fmt: skip
     timeline = [IncidentEvent.model_validate(data) for data in row["timeline"] or ()]
     return IncidentDelivery(

@@ -65,10 +65,9 @@ async def load_record(
 ) -> DeliveryOutcome | None:
     """Log a record of a loader (the demo) as a delivery under `key`, and apply it; None when
     a delivery of that key was logged before, so loading twice applies once."""
-    delivery_id = await deliveries.claim_delivery(
-        con, source_id=src.id, key=key, event_type=event_type, headers={},
-        body=orjson.dumps(mapped.model_dump(mode="json")), status="applied",
-    )  # fmt: skip
+    body = orjson.dumps(mapped.model_dump(mode="json"))
+    log = deliveries.LoggedDelivery(src.id, key, event_type, {}, body)
+    delivery_id = await deliveries.claim_delivery(con, log, status="applied")
     if delivery_id is None:
         return None
     return await apply_mapped(con, src, delivery_id, mapped)
@@ -174,11 +173,10 @@ async def _submit(
     """Log the request as a delivery of its source and apply it. A retry with the same
     Idempotency-Key is logged once and applied once (None); the key sent with another request
     is refused."""
-    delivery_id = await deliveries.claim_delivery(
-        con, source_id=src.id, key=request.key, event_type="api",
-        headers={"request-sha256": request.fingerprint},
-        body=orjson.dumps(mapped.model_dump(mode="json")), status="applied",
-    )  # fmt: skip
+    headers = {"request-sha256": request.fingerprint}
+    body = orjson.dumps(mapped.model_dump(mode="json"))
+    log = deliveries.LoggedDelivery(src.id, request.key, "api", headers, body)
+    delivery_id = await deliveries.claim_delivery(con, log, status="applied")
     if delivery_id is None:
         assert request.key is not None
         first = await deliveries.delivery_by_key(con, source_id=src.id, key=request.key)

@@ -32,6 +32,7 @@ from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError,
 from service.models.sources import Source, SourceSecret
 from service.store import deliveries
 from service.store import ingest as store
+from service.store.deliveries import LoggedDelivery
 from service.usecases.ingestion_apply import (
     DeliveryOutcome,
     all_resolved,
@@ -97,11 +98,10 @@ async def receive(
         payload = orjson.loads(received.body)
     except orjson.JSONDecodeError as exc:
         async with con.transaction():
+            unread = LoggedDelivery(src.id, None, None, headers, received.body, None, digest)
             await deliveries.claim_delivery(
-                con, source_id=src.id, key=None, event_type=None, headers=headers,
-                body=received.body, status="invalid", detail=f"not JSON: {exc}",
-                body_sha256=digest,
-            )  # fmt: skip
+                con, unread, status="invalid", detail=f"not JSON: {exc}"
+            )
         raise ValidationFailed(f"the body is not JSON: {exc}", errors=[
             ProblemField("#", "not valid JSON")]) from exc  # fmt: skip
     source_kind = sources.source_for(src.kind)
@@ -116,7 +116,9 @@ async def receive(
         key, event_type = replay_ids.delivery_key(delivery), adapter.event_type(delivery)
     except PayloadError as exc:
         key, event_type, failure = None, None, exc
-    claims = _Claims(key, replay_ids.signed_key(delivery), digest)
+    log = LoggedDelivery(
+        src.id, key, event_type, headers, received.body, replay_ids.signed_key(delivery), digest
+    )
     # Parsing reads nothing from the database, so it is done before the delivery is logged:
     # the log then gets its outcome when the delivery is claimed, without a second write.
     parsed: Mapped | Unsupported | None = None
@@ -127,7 +129,7 @@ async def receive(
             parsed = exc
         except PayloadError as exc:
             failure = exc
-    logged = _Logged(src, claims, event_type, headers, received.body, parsed, failure)
+    logged = _Logged(src, log, parsed, failure)
     try:
         return await _log_and_apply(con, logged, quick=True)
     except _UNSTORABLE_TEXT:
@@ -137,24 +139,11 @@ async def receive(
 
 
 @dataclass(frozen=True)
-class _Claims:
-    """What makes a delivery the same as one logged before: its delivery key (a header the
-    tool repeats on retries, unsigned), its signed key and its signed body's digest."""
-
-    key: str | None
-    signed_key: str | None
-    body_sha256: bytes | None
-
-
-@dataclass(frozen=True)
 class _Logged:
     """A delivery ready to be logged: what the adapter made of it, or why it could not."""
 
     src: Source
-    claims: _Claims
-    event_type: str | None
-    headers: dict[str, str]
-    body: bytes
+    log: LoggedDelivery
     parsed: Mapped | Unsupported | None
     failure: PayloadError | None
 
@@ -173,7 +162,7 @@ async def _log_and_apply(con: Connection, d: _Logged, *, quick: bool) -> Deliver
     async with con.transaction():
         claim = await _claim(con, d, status, detail, mapped, quick=quick)
         if claim.delivery_id is None:
-            return await _duplicate(con, d.src, d.claims)
+            return await _duplicate(con, d.log)
         if status == "unmapped":
             outcome = DeliveryOutcome(
                 delivery_id=claim.delivery_id, status="unmapped", detail=detail
@@ -213,29 +202,21 @@ async def _claim(
     """Log the delivery unless one logged before holds one of its claims. Quick: the log
     entry and the business services the delivery names are written and read in one
     statement."""
-    src, c = d.src, d.claims
+    src = d.src
     if quick and mapped is not None and _one_incident_event(mapped):
         event = mapped.incidents[0]
+        candidate = mapping.candidate_service(
+            event.service_ref, event.service_labels, src.service_rules
+        )
         claimed = await store.claim_incident_delivery(
-            con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
-            body=d.body, event=event, candidates=[
-                mapping.candidate_service(event.service_ref, event.service_labels,
-                                          src.service_rules)],
-            signed_key=c.signed_key, body_sha256=c.body_sha256,
-        )  # fmt: skip
+            con, d.log, candidates=[candidate], event=event
+        )
         return _Claim(claimed.delivery_id, incident=claimed)
     if quick and mapped is not None:
-        delivery_id, known = await deliveries.claim_applied_delivery(
-            con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
-            body=d.body, slugs=service_slugs(src, [*mapped.incidents, *mapped.changes]),
-            signed_key=c.signed_key, body_sha256=c.body_sha256,
-        )  # fmt: skip
+        slugs = service_slugs(src, [*mapped.incidents, *mapped.changes])
+        delivery_id, known = await deliveries.claim_applied_delivery(con, d.log, slugs=slugs)
         return _Claim(delivery_id, known=known)
-    delivery_id = await deliveries.claim_delivery(
-        con, source_id=src.id, key=c.key, event_type=d.event_type, headers=d.headers,
-        body=d.body, status=status, detail=detail, signed_key=c.signed_key,
-        body_sha256=c.body_sha256,
-    )  # fmt: skip
+    delivery_id = await deliveries.claim_delivery(con, d.log, status=status, detail=detail)
     return _Claim(delivery_id)
 
 
@@ -282,12 +263,9 @@ def _refusal(src: Source, failure: PayloadError) -> ValidationFailed:
     return problem
 
 
-async def _duplicate(con: Connection, src: Source, claims: _Claims) -> DeliveryOutcome:
+async def _duplicate(con: Connection, log: LoggedDelivery) -> DeliveryOutcome:
     """The answer to a delivery holding a claim of one logged before: that one's id."""
-    first = await deliveries.delivery_claiming(
-        con, source_id=src.id, key=claims.key, signed_key=claims.signed_key,
-        body_sha256=claims.body_sha256,
-    )  # fmt: skip
+    first = await deliveries.delivery_claiming(con, log)
     assert first is not None, "a claim was refused, so the delivery holding it is logged"
     under = "" if first.same_key else "; the same signed delivery under another delivery id"
     return DeliveryOutcome(
