@@ -278,8 +278,15 @@ def load_migrations(directory: Path = SQL_DIR / "migrations") -> list[Migration]
     return found
 
 
+def load_repeatable_scripts(directory: Path = SQL_DIR / "migrations" / "repeatable") -> list[str]:
+    """The scripts run after the numbered migrations on every migrate, by file name: each is
+    idempotent and written by `kpi export` from a registry (e.g. the kinds of SOURCES)."""
+    return [path.read_text() for path in sorted(directory.glob("*.sql"))]
+
+
 async def migrate(con: Connection, schema: str = "public") -> list[str]:
-    """Apply pending migrations in order, each in its own transaction, under an advisory lock.
+    """Apply pending migrations in order, each in its own transaction, under an advisory lock,
+    then the repeatable scripts.
 
     Returns the names applied by this call; a second process waiting on the lock finds them
     recorded and applies nothing.
@@ -308,6 +315,10 @@ async def migrate(con: Connection, schema: str = "public") -> list[str]:
                 )
             applied.append(f"{migration.version:04d}_{migration.name}")
             log.info("migration applied", extra={"migration": applied[-1]})
+        for script in load_repeatable_scripts():
+            async with con.transaction():
+                await con.execute(f'set local search_path to "{schema}"')
+                await con.execute(script)
         return applied
     finally:
         await con.execute("select pg_advisory_unlock($1, hashtext($2))", MIGRATION_LOCK_KEY, schema)

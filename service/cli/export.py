@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from service.cli.common import REPO_ROOT, Subcommands, print_err
@@ -13,6 +15,7 @@ from service.config import Settings
 def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
     export = sub.add_parser("export", help="write schema.graphql and openapi/openapi.json")
     export.add_argument("--check", action="store_true", help="fail if the files are stale")
+    export.add_argument("--passes", type=int, default=3, help=argparse.SUPPRESS)
     export.set_defaults(func=cmd_export)
 
 
@@ -35,11 +38,20 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         if args.check:
             if not path.exists() or path.read_text() != text:
                 stale.append(path.relative_to(REPO_ROOT))
-        else:
+        elif not path.exists() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
+            stale.append(path.relative_to(REPO_ROOT))
             print(f"wrote {path.relative_to(REPO_ROOT)}")
-    if stale:
+    if args.check and stale:
         print_err(f"out of date: {', '.join(map(str, stale))} (run `kpi export`)")
+        return 1
+    if stale and args.passes > 1:
+        # What was written is read by the next pass (a new package joins SOURCES, a new kind
+        # the models): run again in a fresh interpreter until nothing changes.
+        again = [sys.executable, "-m", "service.cli", "export", "--passes", str(args.passes - 1)]
+        return subprocess.run(again, check=False).returncode
+    if stale:
+        print_err("the files still changed on the last pass: run `kpi export` again")
         return 1
     return 0

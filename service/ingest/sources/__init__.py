@@ -1,8 +1,9 @@
 """The webhook sources: one package per tool (adapter, replay identifiers, verification, secret
-headers, README row), all registered here. The source kinds of the models, the client, the
-OpenAPI document and the README are written from SOURCES by `kpi export`, and the database's
-are tested against it: adding a tool is adding its package, its line here and its tests, then
-`kpi export` and a migration adding its kind (see the README's Sources).
+headers, README row), all registered here. `kpi export` writes the list of packages
+(`packages.py`) from the folders of this package, and from SOURCES the source kinds of the
+models, the client, the OpenAPI document, the README and the database's reference table
+(`sql/migrations/repeatable/source_kinds.sql`): adding a tool is adding its package and its
+tests, then running `kpi export` (see the README's Sources).
 """
 
 from __future__ import annotations
@@ -13,23 +14,11 @@ from types import MappingProxyType
 from typing import Any
 
 from service.ingest.proofs import Presented
-from service.ingest.sources import alertmanager, github, gitlab, jira, opsgenie, pagerduty
 from service.ingest.sources.definition import SourceDocs, WebhookSource
+from service.ingest.sources.packages import PACKAGED_SOURCES
 
 #: Every tool that sends webhooks, by kind, in the order they are documented.
-SOURCES: Mapping[str, WebhookSource] = MappingProxyType(
-    {
-        s.kind: s
-        for s in (
-            github.SOURCE,
-            gitlab.SOURCE,
-            pagerduty.SOURCE,
-            opsgenie.SOURCE,
-            alertmanager.SOURCE,
-            jira.SOURCE,
-        )
-    }
-)
+SOURCES: Mapping[str, WebhookSource] = MappingProxyType({s.kind: s for s in PACKAGED_SOURCES})
 
 #: The kind of the sources the generic endpoints write to (an API token, no webhooks).
 API_KIND = "api"

@@ -1,10 +1,14 @@
-"""The lists of source kinds kept outside the registry, written from SOURCES by `kpi export`
-(and checked by `kpi export --check`): the README's table of sources, the models' SourceKind
-and the Python client's literal. Each is a block between two marker lines of its file."""
+"""What `kpi export` writes from the source packages and SOURCES (and `kpi export --check`
+checks): the registry's list of packages (`packages.py`, from the folders of the sources
+package), and the lists of source kinds kept outside the registry: the README's table of
+sources, the models' SourceKind and the Python client's literal (each a block between two
+marker lines of its file), and the database's reference table of kinds (a repeatable script
+that `kpi migrate` runs after the numbered migrations)."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from service.ingest.sources import API_DOCS, API_KIND, KINDS, SOURCES
@@ -15,7 +19,9 @@ README_END = "<!-- end of source kinds -->"
 PYTHON_BEGIN = "# Source kinds: written by `kpi export` from service/ingest/sources."
 PYTHON_END = "# End of source kinds."
 
-#: The files holding a block, relative to the repository root.
+#: The files written whole or holding a block, relative to the repository root.
+PACKAGES = Path("service/ingest/sources/packages.py")
+KINDS_SQL = Path("sql/migrations/repeatable/source_kinds.sql")
 README = Path("README.md")
 MODEL = Path("service/models/sources.py")
 CLIENT = Path("clients/python/kpi_client/models/base.py")
@@ -56,14 +62,68 @@ def replace_block(text: str, begin: str, end: str, block: list[str]) -> str:
     return "\n".join([*lines[: starts[0] + 1], *block, *lines[ends[0] :]])
 
 
+#: A package's entry in packages.py.
+_LISTED = re.compile(r"^    (\w+)\.SOURCE,$", re.MULTILINE)
+
+
+def package_names(root: Path) -> list[str]:
+    """The source packages in the folder, in the order packages.py lists them; new ones last."""
+    folder = (root / PACKAGES).parent
+    present = {p.parent.name for p in folder.glob("*/__init__.py")}
+    listed = [n for n in _LISTED.findall((root / PACKAGES).read_text()) if n in present]
+    return listed + sorted(present - set(listed))
+
+
+def packages_module(names: list[str]) -> str:
+    """packages.py: every source package's SOURCE, in the documented order."""
+    imports = f"from service.ingest.sources import {', '.join(sorted(names))}"
+    if len(imports) > 100:
+        imports = "\n".join(
+            ["from service.ingest.sources import (", *(f"    {n}," for n in sorted(names)), ")"]
+        )
+    return "\n".join([
+        '"""The source packages of this folder, in the order the README documents them: written by',
+        "`kpi export` from the folders (a new package goes last), checked by `kpi export --check`.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        imports,
+        "from service.ingest.sources.definition import WebhookSource",
+        "",
+        "PACKAGED_SOURCES: tuple[WebhookSource, ...] = (",
+        *(f"    {n}.SOURCE," for n in names),
+        ")",
+        "",
+    ])  # fmt: skip
+
+
+def kinds_sql() -> str:
+    """The script keeping the database's table of source kinds in step with KINDS."""
+    values = ",\n".join(f"    ('{kind}')" for kind in KINDS)
+    return "\n".join([
+        "-- Written by `kpi export` from SOURCES (service/ingest/sources): the kinds a source may",
+        "-- have. `kpi migrate` (and start-up) runs it after the numbered migrations, every time:",
+        "-- it only adds, and a kind no longer registered stays for the sources that use it.",
+        "insert into source_kind (kind)",
+        "values",
+        values,
+        "on conflict (kind) do nothing;",
+        "",
+    ])  # fmt: skip
+
+
 def generated_files(root: Path) -> dict[Path, str]:
-    """The files holding a block, with their blocks as SOURCES writes them now."""
+    """The files written whole, and those holding a block with their blocks, as the source
+    packages and SOURCES write them now."""
+    files = {root / KINDS_SQL: kinds_sql()}
+    if (root / PACKAGES).exists():
+        files[root / PACKAGES] = packages_module(package_names(root))
     blocks = {
         README: (README_BEGIN, README_END, readme_table()),
         MODEL: (PYTHON_BEGIN, PYTHON_END, model_members()),
         CLIENT: (PYTHON_BEGIN, PYTHON_END, client_literal()),
     }
-    files = {}
     for relative, (begin, end, block) in blocks.items():
         path = root / relative
         if path.exists():  # a checkout: an installed package has no README or client
