@@ -99,6 +99,18 @@ class Settings(BaseSettings):
         description="Longest a GraphQL request may run; past it, its work is cancelled, its "
         "database connections handed back, and it is answered with a DEADLINE_EXCEEDED error.",
     )
+    graphql_persisted_queries_max: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="Most documents kept for automatic persisted queries (shared by every "
+        "worker in Postgres); past it, the least recently used are removed.",
+    )
+    graphql_trusted_documents: Path | None = Field(
+        default=None,
+        description="A JSON file of SHA-256 to GraphQL document (a persisted-documents "
+        "manifest): when set, only these documents run, by hash or in full.",
+    )
     graphql_max_connections: int = Field(
         default=3,
         ge=1,
