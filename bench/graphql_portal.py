@@ -614,6 +614,8 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
         f"stock graphql-core alone, completing our answer from memory: {_ms(floor)} CPU a page"
         + (f", {floor / percentile(theirs.latencies, 0.5):.2f} of PostGraphile's p50"
            if with_pg else "")
+        + (f" and {floor / (theirs.cpu / len(theirs.latencies)):.2f} of its server CPU"
+           if with_pg and theirs.cpu else "")
         + " (the least any server executing this query the stock way spends)"
     )  # fmt: skip
     print(f"load average: {load_start[0]:.2f} at start, {load_end[0]:.2f} at end")
