@@ -1,6 +1,6 @@
-"""Building the incident events adapters return: what every event says first (which
-incident, which step of its life, that step's key and time), and severities read from the
-tools' own names."""
+"""Building the events adapters return: what every incident or change event says first
+(which incident or change, which step or report of it, that step's key, status and time), and
+severities read from the tools' own names."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from service.ingest.jsonread import validated
-from service.models.enums import IncidentStep, Severity
-from service.models.events import IncidentEvent
+from service.models.enums import ChangeStatus, IncidentStep, Severity
+from service.models.events import ChangeEvent, IncidentEvent
 
 _PRIORITY = re.compile(r"^p([1-5])$", re.IGNORECASE)
 
@@ -36,6 +37,28 @@ class IncidentHead:
             external_id=self.external_id,
             event_key=self.event_key,
             step=self.step,
+            occurred_at=self.occurred_at,
+            **told,
+        )
+
+
+@dataclass(frozen=True)
+class ChangeHead:
+    """The fields every change event has, whatever else the tool told."""
+
+    #: The tool's id of the change (a deployment, a pipeline ...), prefixed with its kind.
+    external_id: str
+    #: Unique per report of that change: the same report sent twice is stored once.
+    event_key: str
+    status: ChangeStatus
+    occurred_at: dt.datetime
+
+    def event(self, **told: Any) -> ChangeEvent:
+        """The event of this report with what else the tool told."""
+        return ChangeEvent(
+            external_id=self.external_id,
+            event_key=self.event_key,
+            status=self.status,
             occurred_at=self.occurred_at,
             **told,
         )
