@@ -161,6 +161,12 @@ def sql(area: str, name: str) -> str:
     return queries(area)[name]
 
 
+def statements(area: str) -> Callable[[str], str]:
+    """The named statements of one SQL file by name, as its repository looks them up:
+    `q = statements("teams")`, then `q("list_teams")`."""
+    return functools.partial(sql, area)
+
+
 def _encode_jsonb(value: Any) -> bytes:
     return b"\x01" + orjson.dumps(value)  # jsonb's binary format: version 1, then the text
 

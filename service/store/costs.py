@@ -8,14 +8,12 @@ from decimal import Decimal
 
 import asyncpg
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.errors import Conflict, NotFound, field_error, invalid, invalid_fields
 from service.models.costs import Cost, CostIn, CostIngestResult
 from service.models.stored import read
 
-
-def q(name: str) -> str:
-    return sql("costs", name)
+q = statements("costs")
 
 
 #: What identifies a record: sending the same key again replaces its amount, note and source.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from service.db import Connection, fetch_grouped, sql
+from service.db import Connection, fetch_grouped, statements
 from service.errors import NotFound
 from service.models.events import ChangeEvent, CommitRecord, IncidentEvent
 from service.models.incidents import (
@@ -19,9 +19,7 @@ from service.models.incidents import (
 from service.models.timeline import ChangeRecord, IncidentRecord
 from service.store.deliveries import LoggedDelivery, stored_key
 
-
-def q(name: str) -> str:
-    return sql("ingest", name)
+q = statements("ingest")
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.errors import NotFound
 from service.models.catalog import Kpi, KpiIn
 from service.models.enums import Direction
 from service.models.stored import read
 from service.store.constraints import unique
 
-
-def q(name: str) -> str:
-    return sql("kpis", name)
+q = statements("kpis")
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.errors import NotFound
 from service.models.catalog import Outcome, OutcomeIn
 from service.models.stored import read
 from service.store.constraints import unique
 
-
-def q(name: str) -> str:
-    return sql("outcomes", name)
+q = statements("outcomes")
 
 
 async def list_outcomes(con: Connection, *, slugs: Sequence[str] | None = None) -> list[Outcome]:

@@ -7,11 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.db import Connection, sql
+from service.db import Connection, sql, statements
 
-
-def q(name: str) -> str:
-    return sql("recompute", name)
+q = statements("recompute")
 
 
 @dataclass(frozen=True)

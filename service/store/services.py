@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from service.db import Connection, fetch_grouped, sql
+from service.db import Connection, fetch_grouped, statements
 from service.errors import NotFound, invalid
 from service.models.catalog import Service, ServiceIn
 from service.models.stored import read
 from service.store.constraints import still_referenced, unique
 
-
-def q(name: str) -> str:
-    return sql("services", name)
+q = statements("services")
 
 
 async def list_services(

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from service.db import Connection, fetch_grouped, sql
+from service.db import Connection, fetch_grouped, statements
 from service.errors import NotFound
 from service.models.catalog import Target, TargetIn
 from service.models.stored import read
 from service.store.constraints import unique
 
-
-def q(name: str) -> str:
-    return sql("targets", name)
+q = statements("targets")
 
 
 def _target(row: Mapping[str, Any]) -> Target:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.errors import NotFound
 from service.models.catalog import Team, TeamIn
 from service.models.stored import read
 from service.store.constraints import still_referenced, unique
 
-
-def q(name: str) -> str:
-    return sql("teams", name)
+q = statements("teams")
 
 
 async def list_teams(con: Connection, *, slugs: Sequence[str] | None = None) -> list[Team]:

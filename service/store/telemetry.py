@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 
-
-def q(name: str) -> str:
-    return sql("telemetry", name)
+q = statements("telemetry")
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.models.enums import Scope
 from service.models.stored import read
 from service.models.tokens import Principal, TokenInfo
 
-
-def q(name: str) -> str:
-    return sql("tokens", name)
+q = statements("tokens")
 
 
 async def insert_token(
