@@ -90,6 +90,7 @@ async def evaluate(call: Call) -> list[KpiStatus]:
         )
 
 
+# Its fields are the keywords of the use case the handler passes them to.
 class EscalationQuery(BaseModel):
     state: str | None = Field(default=None, pattern="^(open|acknowledged|resolved)$")
     kpi: str | None = None

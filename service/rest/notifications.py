@@ -11,6 +11,7 @@ from service.rest.endpoint import Call, Endpoint, on_connection
 from service.usecases import notifications
 
 
+# Its fields are the keywords of the use case the handler passes them to.
 class NotificationQuery(BaseModel):
     state: NotificationState | None = None
     before_id: RowId | None = Field(
