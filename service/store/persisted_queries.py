@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 
-
-def q(name: str) -> str:
-    return sql("persisted_queries", name)
+q = statements("persisted_queries")
 
 
 async def persisted_query(con: Connection, *, sha256: str) -> str | None:
