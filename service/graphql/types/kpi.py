@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from service.graphql.loaders import HISTORY_PAGE, HistoryKey, ready
 from service.graphql.types.common import (
     Connection,
+    Contribution,
     Info,
     Owners,
     SeriesPoint,
+    copied,
     decode_cursor,
     encode_cursor,
-    page_mapped,
+    page_of_links,
     page_of_list,
     page_size,
 )
@@ -58,22 +60,14 @@ class Target:
 
     @classmethod
     def of(cls, m: TargetModel) -> Target:
-        return cls(
-            id=m.id,
-            service=m.service,
-            tier=m.tier,
-            value=m.value,
-            warning=m.warning,
-            effective_from=m.effective_from,
-            effective_to=m.effective_to,
-        )
+        return copied(cls, m)
 
 
 @strawberry.type
-class OutcomeContribution:
-    outcome: Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")]
-    weight: float
-    rationale: str | None
+class OutcomeContribution(Contribution[Any]):
+    node: Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")] = strawberry.field(
+        name="outcome"
+    )
 
 
 @strawberry.type(description="Which incidents and changes a builtin KPI counts.")
@@ -126,24 +120,10 @@ class Kpi:
 
     @classmethod
     def of(cls, m: KpiModel) -> Kpi:
-        return cls(
-            model=m,
-            key=m.key,
-            name=m.name,
-            strategic_question=m.strategic_question,
-            business_impact=m.business_impact,
-            unit=m.unit,
-            direction=m.direction,
-            aggregation=m.aggregation,
-            kind=m.kind,
-            metric=m.metric,
-            cadence=m.cadence,
-            board_level=m.board_level,
-            tags=m.tags,
-            owners=Owners(business=m.business_owner, technology=m.technology_owner),
+        return copied(
+            cls, m, model=m, owners=Owners.of(m),
             filter=BuiltinFilter(**m.filter.model_dump()) if m.filter else None,
-            availability_kpi=m.availability_kpi,
-        )
+        )  # fmt: skip
 
     @classmethod
     def node(cls, info: Info, m: KpiModel) -> Kpi:
@@ -195,13 +175,8 @@ class Kpi:
         from service.graphql.types.outcome import Outcome
 
         loaders = info.context.loaders
-        window = page_of_list(await loaders.outcome_links_of_kpi.load(self.model.id), first, after)
-        outcomes = await loaders.outcome.load_many([link["id"] for link in window.nodes])
-        return page_mapped(window, [
-            OutcomeContribution(outcome=Outcome.of(o), weight=link["weight"],
-                                rationale=link["rationale"]) if o else None
-            for link, o in zip(window.nodes, outcomes, strict=True)
-        ], lambda c: c)  # fmt: skip
+        return await page_of_links(loaders.outcome_links_of_kpi, self.model.id, loaders.outcome,
+                                   Outcome.of, OutcomeContribution, first, after)  # fmt: skip
 
     @strawberry.field(description="Services this KPI applies to; cursor-paginated.")
     async def services(

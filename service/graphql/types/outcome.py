@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from service.graphql.types.common import Connection, Info, page_mapped, page_of_list
+from service.graphql.types.common import Connection, Contribution, Info, page_of_links
 from service.graphql.types.reports import OutcomeHealth, ServiceAtRisk, convert
 from service.models.catalog import Outcome as OutcomeModel
 from service.models.instants import check_instant
@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
 
 @strawberry.type
-class KpiContribution:
-    kpi: Annotated[Kpi, strawberry.lazy("service.graphql.types.kpi")]
-    weight: float
-    rationale: str | None
+class KpiContribution(Contribution[Any]):
+    node: Annotated[Kpi, strawberry.lazy("service.graphql.types.kpi")] = strawberry.field(
+        name="kpi"
+    )
 
 
 @strawberry.type(description="A business outcome, e.g. 'Protect revenue'.")
@@ -46,13 +46,8 @@ class Outcome:
         from service.graphql.types.kpi import Kpi
 
         loaders = info.context.loaders
-        window = page_of_list(await loaders.kpi_links_of_outcome.load(self.id), first, after)
-        kpis = await loaders.kpi.load_many([link["id"] for link in window.nodes])
-        return page_mapped(window, [
-            KpiContribution(kpi=Kpi.of(k), weight=link["weight"], rationale=link["rationale"])
-            if k else None
-            for link, k in zip(window.nodes, kpis, strict=True)
-        ], lambda c: c)  # fmt: skip
+        return await page_of_links(loaders.kpi_links_of_outcome, self.id, loaders.kpi, Kpi.of,
+                                   KpiContribution, first, after)  # fmt: skip
 
     @strawberry.field(
         description="Services whose KPIs contribute to this outcome; cursor-paginated."

@@ -12,9 +12,11 @@ from service.graphql.types.common import (
     Connection,
     Info,
     Owners,
+    copied,
     decode_cursor,
     page_by_id,
     page_mapped,
+    page_of_edge,
     page_of_list,
     page_size,
 )
@@ -48,9 +50,7 @@ async def services_page(
     info: Info, edge: DataLoader[int, list[int]], key: int, first: int, after: str | None
 ) -> Connection[Service]:
     """A page of the services an edge loader gives for `key` (a service, KPI, team ...)."""
-    window = page_of_list(await edge.load(key), first, after)
-    return page_mapped(window, await info.context.loaders.service.load_many(window.nodes),
-                       Service.of)  # fmt: skip
+    return await page_of_edge(edge, key, info.context.loaders.service, Service.of, first, after)
 
 
 @strawberry.type(description="A business service, as the business sees it.")
@@ -67,17 +67,7 @@ class Service:
 
     @classmethod
     def of(cls, m: ServiceModel) -> Service:
-        return cls(
-            id=m.id,
-            team_id=m.team_id,
-            slug=m.slug,
-            name=m.name,
-            tier=m.tier,
-            revenue_per_hour=m.revenue_per_hour,
-            users=m.users,
-            outage_threshold=m.outage_threshold,
-            owners=Owners(business=m.business_owner, technology=m.technology_owner),
-        )
+        return copied(cls, m, owners=Owners.of(m))
 
     @strawberry.field
     def team(self, info: Info) -> Team | None:
