@@ -13,7 +13,8 @@ from graphql import GraphQLError
 from service.graphql import read_model
 from service.graphql.types.common import Connection as Page
 from service.graphql.types.common import Info, decode_cursor, encode_cursor, page_size
-from service.graphql.types.incident import Change, Delivery, Incident
+from service.graphql.types.delivery import Delivery
+from service.graphql.types.incident import Change, Incident
 from service.graphql.types.kpi import Kpi
 from service.graphql.types.outcome import Outcome
 from service.graphql.types.reports import Escalation, GovernanceGap, Scorecard, convert
@@ -121,10 +122,7 @@ class Query:
                 con, status=status, source=source, before_id=decode_cursor(after),
                 limit=size + 1,
             )  # fmt: skip
-        return page(rows, size, lambda r: Delivery(
-            id=r.id, source=r.source, delivery_key=r.delivery_key, event_type=r.event_type,
-            received_at=r.received_at, status=r.status, detail=r.detail, attempts=r.attempts,
-        ))  # fmt: skip
+        return page(rows, size, Delivery.from_pydantic)
 
     @strawberry.field
     async def teams(self, info: Info, first: int = 50, after: str | None = None) -> Page[Team]:

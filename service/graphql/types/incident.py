@@ -124,15 +124,3 @@ class Change:
         loaders = info.context.loaders
         return await page_of_edge(loaders.incidents_caused_by, self.id, loaders.incident,
                                   Incident.of, first, after)  # fmt: skip
-
-
-@strawberry.type(description="A webhook delivery as logged (admin only).")
-class Delivery:
-    id: int
-    source: str
-    delivery_key: str | None
-    event_type: str | None
-    received_at: dt.datetime
-    status: str
-    detail: str | None
-    attempts: int
