@@ -172,6 +172,12 @@ async def page_of_links(
     ], lambda c: c)  # fmt: skip
 
 
+async def load_node(loader: DataLoader[K, V | None], key: K, wrap: Callable[[V], N]) -> N | None:
+    """The node of the row `loader` finds for `key`, None for none."""
+    found = await loader.load(key)
+    return None if found is None else wrap(found)
+
+
 def page_by_id(items: Sequence[N], first: int, row_id: Callable[[N], int]) -> Connection[N]:
     """A page of rows read with `limit first + 1`, in id order, with id cursors."""
     return Connection.of([(encode_cursor(row_id(n)), n) for n in items[:first]],

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from service.graphql.types.common import Connection, Info, copied, page_of_edge, page_of_list
+from service.graphql.types.common import (
+    Connection,
+    Info,
+    copied,
+    load_node,
+    page_of_edge,
+    page_of_list,
+)
 from service.models import enums
 from service.models import incidents as models
 from service.models.enums import ChangeKind, ChangeStatus
@@ -36,8 +43,7 @@ async def _service(
 
     if self.model.service is None:
         return None
-    found = await info.context.loaders.service_by_slug.load(self.model.service)
-    return Service.of(found) if found else None
+    return await load_node(info.context.loaders.service_by_slug, self.model.service, Service.of)
 
 
 def _timeline(steps: Callable[[Loaders], DataLoader[int, list[models.TimelineEntry]]]) -> Any:
@@ -87,8 +93,9 @@ class Incident:
     async def caused_by(self, info: Info) -> Change | None:
         if self.model.caused_by_change_id is None:
             return None
-        found = await info.context.loaders.change.load(self.model.caused_by_change_id)
-        return Change.of(found) if found else None
+        return await load_node(
+            info.context.loaders.change, self.model.caused_by_change_id, Change.of
+        )
 
 
 @strawberry.type(description="A change (deployment, config change ...) and what it caused.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -18,11 +19,12 @@ from service.graphql.types.common import (
     copied,
     decode_cursor,
     encode_cursor,
+    load_node,
     page_of_links,
     page_of_list,
     page_size,
 )
-from service.graphql.types.reports import KpiStatus, convert
+from service.graphql.types.reports import KpiStatus, period_report
 from service.models import enums
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
@@ -147,8 +149,7 @@ class Kpi:
     async def _by_key(info: Info, key: str | None) -> Kpi | None:
         if key is None:
             return None
-        found = await info.context.loaders.kpi_by_key.load(key)
-        return Kpi.of(found) if found else None
+        return await load_node(info.context.loaders.kpi_by_key, key, Kpi.of)
 
     @strawberry.field(
         description="Targets (service ones, tier ones, then global, each by "
@@ -221,12 +222,8 @@ class Kpi:
     async def status(
         self, info: Info, period: dt.datetime | None = None, service: str | None = None
     ) -> KpiStatus:
-        on = check_instant("period", period)
-        async with info.context.db.acquire() as con:
-            st = await statuses.status_for(
-                con, self.model, service=service, on=on, now=info.context.now()
-            )
-        return convert(KpiStatus, st)  # type: ignore[no-any-return]
+        status = partial(statuses.status_for, kpi=self.model, service=service)
+        return await period_report(info, period, status, KpiStatus)  # type: ignore[no-any-return]
 
     @strawberry.field(
         description="Stored statuses, newest period first (before `before` if given); "

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from service.graphql.types.common import Connection, Contribution, Info, page_of_links
-from service.graphql.types.reports import OutcomeHealth, ServiceAtRisk, convert
+from service.graphql.types.reports import OutcomeHealth, ServiceAtRisk, convert, period_report
 from service.models.catalog import Outcome as OutcomeModel
-from service.models.instants import check_instant
 from service.usecases import reports
 
 if TYPE_CHECKING:
@@ -66,10 +66,8 @@ class Outcome:
         "breached 0; met from 0.9, at risk from 0.6."
     )
     async def health(self, info: Info, period: dt.datetime | None = None) -> OutcomeHealth:
-        on = check_instant("period", period)
-        async with info.context.db.acquire() as con:
-            found = await reports.outcome_health(con, self.id, on, info.context.now())
-        return convert(OutcomeHealth, found)  # type: ignore[no-any-return]
+        health = partial(reports.outcome_health, outcome_id=self.id)
+        return await period_report(info, period, health, OutcomeHealth)  # type: ignore[no-any-return]
 
     @strawberry.field(
         description="Services this outcome relies on whose KPIs are breached (latest status) "
