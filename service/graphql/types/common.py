@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import strawberry
 from strawberry.types import Info as StrawberryInfo
@@ -47,6 +47,10 @@ for _enum in (
     enums.Channel, enums.Grain, enums.BuiltinMetric, ChangeKind, ChangeStatus,
 ):  # fmt: skip
     strawberry.enum(_enum)
+
+#: The start of a window, the argument `from` (a Python keyword, hence the parameter `from_`).
+From = Annotated[dt.datetime, strawberry.argument(name="from")]
+OptionalFrom = Annotated[dt.datetime | None, strawberry.argument(name="from")]
 
 N = TypeVar("N")
 K = TypeVar("K")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Self, TypeVar
 
 import strawberry
 
@@ -19,6 +19,8 @@ from service.graphql.types.common import (
 from service.models import enums
 from service.models import incidents as models
 from service.models.enums import ChangeKind, ChangeStatus
+
+M = TypeVar("M", models.Incident, models.Change)
 
 if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
@@ -60,12 +62,23 @@ def _timeline(steps: Callable[[Loaders], DataLoader[int, list[models.TimelineEnt
     )
 
 
-@strawberry.type(description="An incident, rebuilt from its timeline of events.")
-class Incident:
-    model: strawberry.Private[models.Incident]
+@strawberry.type
+class Reported(Generic[M]):
+    """What an incident and a change share: the model they show, their id, and the tool that
+    reported them with its own id for them."""
+
+    model: strawberry.Private[M]
     id: int
     source: str
     external_id: str
+
+    @classmethod
+    def of(cls, m: M) -> Self:
+        return copied(cls, m, model=m)
+
+
+@strawberry.type(description="An incident, rebuilt from its timeline of events.")
+class Incident(Reported[models.Incident]):
     severity: enums.Severity | None
     priority: str | None
     status: str
@@ -82,10 +95,6 @@ class Incident:
         description="How caused_by was found: explicit (named by the tool) or inferred."
     )
 
-    @classmethod
-    def of(cls, m: models.Incident) -> Incident:
-        return copied(cls, m, model=m)
-
     service = strawberry.field(resolver=_service)
     timeline = _timeline(lambda loaders: loaders.incident_timeline)
 
@@ -99,11 +108,7 @@ class Incident:
 
 
 @strawberry.type(description="A change (deployment, config change ...) and what it caused.")
-class Change:
-    model: strawberry.Private[models.Change]
-    id: int
-    source: str
-    external_id: str
+class Change(Reported[models.Change]):
     environment: str | None
     is_production: bool
     kind: ChangeKind
@@ -114,10 +119,6 @@ class Change:
     commit_time: dt.datetime | None
     title: str | None
     url: str | None
-
-    @classmethod
-    def of(cls, m: models.Change) -> Change:
-        return copied(cls, m, model=m)
 
     service = strawberry.field(resolver=_service)
     timeline = _timeline(lambda loaders: loaders.change_timeline)

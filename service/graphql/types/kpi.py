@@ -14,6 +14,7 @@ from service.graphql.types.common import (
     Connection,
     Contribution,
     Info,
+    OptionalFrom,
     Owners,
     SeriesPoint,
     copied,
@@ -194,15 +195,10 @@ class Kpi:
         "every bucket up to now (null where undefined), ratios divided bucket by bucket."
     )
     async def series(
-        self,
-        info: Info,
-        service: str | None = None,
-        team: str | None = None,
-        tier: int | None = None,
-        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
-        to: dt.datetime | None = None,
+        self, info: Info, service: str | None = None, team: str | None = None,
+        tier: int | None = None, from_: OptionalFrom = None, to: dt.datetime | None = None,
         grain: enums.Grain = enums.Grain.DAY,
-    ) -> list[SeriesPoint]:
+    ) -> list[SeriesPoint]:  # fmt: skip
         from_, to = check_instant("from", from_), check_instant("to", to)
         async with info.context.db.acquire() as con:
             scope = await metrics.scope_of_kpi(

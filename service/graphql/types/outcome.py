@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from service.graphql.types.common import Connection, Contribution, Info, page_of_links
+from service.graphql.types.kpi import Kpi
 from service.graphql.types.reports import OutcomeHealth, ServiceAtRisk, convert, period_report
 from service.models.catalog import Outcome as OutcomeModel
 from service.usecases import reports
 
 if TYPE_CHECKING:
-    from service.graphql.types.kpi import Kpi
     from service.graphql.types.service import Service
 
 
 @strawberry.type
-class KpiContribution(Contribution[Any]):
-    node: Annotated[Kpi, strawberry.lazy("service.graphql.types.kpi")] = strawberry.field(
-        name="kpi"
-    )
+class KpiContribution(Contribution[Kpi]):
+    node: Kpi = strawberry.field(name="kpi")
 
 
 @strawberry.type(description="A business outcome, e.g. 'Protect revenue'.")
@@ -43,8 +41,6 @@ class Outcome:
     async def kpis(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[KpiContribution]:
-        from service.graphql.types.kpi import Kpi
-
         loaders = info.context.loaders
         return await page_of_links(loaders.kpi_links_of_outcome, self.id, loaders.kpi, Kpi.of,
                                    KpiContribution, first, after)  # fmt: skip

@@ -11,7 +11,9 @@ import strawberry
 from service.graphql.loaders import ChangeFilter, IncidentFilter, PageFilter, WindowKey, ready
 from service.graphql.types.common import (
     Connection,
+    From,
     Info,
+    OptionalFrom,
     Owners,
     copied,
     decode_cursor,
@@ -21,6 +23,7 @@ from service.graphql.types.common import (
     page_of_list,
     page_size,
 )
+from service.graphql.types.incident import Change, Incident
 from service.graphql.types.reports import (
     AvailabilityReport,
     DoraReport,
@@ -45,7 +48,6 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
 
     from service.graphql.loaders import Loaders
-    from service.graphql.types.incident import Change, Incident
     from service.graphql.types.outcome import Outcome
     from service.graphql.types.service_kpi import ServiceKpi
 
@@ -75,7 +77,7 @@ def window_report(
     loader `report` gives."""
 
     async def resolve(
-        self: Service, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+        self: Service, info: Info, from_: From,
         to: dt.datetime | None = None,
     ) -> Any:  # fmt: skip
         _, window, now = await self._window(info, from_, to)
@@ -166,17 +168,10 @@ class Service:
         "cursor-paginated."
     )
     async def incidents(
-        self,
-        info: Info,
-        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
-        to: dt.datetime | None = None,
-        severity: list[enums.Severity] | None = None,
-        status: list[str] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[Annotated[Incident, strawberry.lazy("service.graphql.types.incident")]]:
-        from service.graphql.types.incident import Incident
-
+        self, info: Info, from_: OptionalFrom = None, to: dt.datetime | None = None,
+        severity: list[enums.Severity] | None = None, status: list[str] | None = None,
+        first: int = 50, after: str | None = None,
+    ) -> Connection[Incident]:  # fmt: skip
         size = page_size(first)
         f = page_filter(IncidentFilter, from_, to, after, size,
                         severities=tuple(s.value for s in severity or ()),
@@ -189,17 +184,10 @@ class Service:
         "cursor-paginated."
     )
     async def changes(
-        self,
-        info: Info,
-        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
-        to: dt.datetime | None = None,
-        environment: list[str] | None = None,
-        status: list[ChangeStatus] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[Annotated[Change, strawberry.lazy("service.graphql.types.incident")]]:
-        from service.graphql.types.incident import Change
-
+        self, info: Info, from_: OptionalFrom = None, to: dt.datetime | None = None,
+        environment: list[str] | None = None, status: list[ChangeStatus] | None = None,
+        first: int = 50, after: str | None = None,
+    ) -> Connection[Change]:  # fmt: skip
         size = page_size(first)
         f = page_filter(ChangeFilter, from_, to, after, size,
                         environments=tuple(environment or ()),
@@ -224,7 +212,7 @@ class Service:
         "error budget and burn rate."
     )
     async def availability(
-        self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+        self, info: Info, from_: From,
         to: dt.datetime | None = None, kpi: str | None = None,
     ) -> AvailabilityReport:  # fmt: skip
         from service.graphql.loaders import AvailabilityKey
