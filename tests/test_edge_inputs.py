@@ -128,3 +128,18 @@ async def test_cause_references_match_shas_by_prefix_only(
         "external_id": "i2", "service": "erp", "caused_by": "ABCDEF12",
         "started_at": "2026-03-01T12:00:00Z"})  # fmt: skip
     assert upper.json()["link_kind"] == "explicit"
+
+
+async def test_a_blank_name_or_owner_is_422_naming_it(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    # A no-break space alone is one character (the spec's minLength 1) but names nothing: it
+    # is refused, saying why; spaces around a name are dropped.
+    team = await client.post("/v1/teams", json={"slug": "t1", "name": "\u00a0 "}, headers=admin)
+    assert team.status_code == 422, team.text
+    [error] = team.json()["errors"]
+    assert error["field"] == "name"
+    assert "must not be blank" in error["detail"]
+    kept = await client.post("/v1/teams", json={"slug": "t2", "name": " Payments "}, headers=admin)
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["name"] == "Payments"

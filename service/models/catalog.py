@@ -55,13 +55,24 @@ KpiKey = Annotated[
     StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$"),
     Field(description="Lower-case letters, digits and underscores, starting with a letter."),
 ]
-Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), Visible
-]
+
+
+def _not_blank(text: str) -> str:
+    # Spaces around a name are dropped; a name of spaces alone names nothing.
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("must not be blank: give at least one visible character")
+    return stripped
+
+
+NotBlank = AfterValidator(_not_blank)
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), NotBlank, Visible]
 Text = Annotated[str, StringConstraints(max_length=2000), NoNul]
 Owner = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    StringConstraints(min_length=1, max_length=200),
+    NotBlank,
     Visible,
     Field(description="A person or role, e.g. an e-mail address."),
 ]

@@ -42,7 +42,8 @@ RULES_BEYOND_THE_SCHEMA = {
     # README, Security: names are kept in NFC, without control, format or unusual space
     # characters; Postgres cannot store NUL (U+0000) in text, so a key holding one names
     # nothing.
-    "characters": r"must not contain (invisible, control or unusual space characters"
+    "characters": r"must not be blank"
+    r"|must not contain (invisible, control or unusual space characters"
     r"|control characters|the NUL character)|without the NUL character|mixes the scripts"
     r"|CharacterNotInRepertoireError",
     # README, Security: every date and time lies in [1970-01-01, 2200-01-01); the spec says
