@@ -9,5 +9,6 @@ values
     ('opsgenie'),
     ('alertmanager'),
     ('jira'),
+    ('incidentio'),
     ('api')
 on conflict (kind) do nothing;
