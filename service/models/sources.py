@@ -22,6 +22,7 @@ class SourceKind(StrEnum):
     ALERTMANAGER = "alertmanager"
     JIRA = "jira"
     INCIDENTIO = "incidentio"
+    SERVICENOW = "servicenow"
     API = "api"
     # End of source kinds.
 

@@ -12,6 +12,7 @@ from service.ingest.sources import (
     jira,
     opsgenie,
     pagerduty,
+    servicenow,
 )
 from service.ingest.sources.definition import WebhookSource
 
@@ -23,4 +24,5 @@ PACKAGED_SOURCES: tuple[WebhookSource, ...] = (
     alertmanager.SOURCE,
     jira.SOURCE,
     incidentio.SOURCE,
+    servicenow.SOURCE,
 )

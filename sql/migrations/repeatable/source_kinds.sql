@@ -10,5 +10,6 @@ values
     ('alertmanager'),
     ('jira'),
     ('incidentio'),
+    ('servicenow'),
     ('api')
 on conflict (kind) do nothing;

@@ -61,6 +61,7 @@ SourceKind = Literal[
     "alertmanager",
     "jira",
     "incidentio",
+    "servicenow",
     "api",
 ]
 # End of source kinds.
