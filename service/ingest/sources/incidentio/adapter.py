@@ -30,6 +30,7 @@ import re
 
 from service.clock import rfc3339
 from service.ingest import jsonread
+from service.ingest.events import IncidentHead, named_severity
 from service.ingest.jsonread import Json, child, nonempty, object_at, peek
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.sources.incidentio.options import Options
@@ -100,13 +101,10 @@ def _incident_event(
     severity_name = nonempty(peek(incident.get("severity"), "name"))
     services = _service_values(incident, pointer, settings)
     title = nonempty(incident.get("name"))
-    return jsonread.validated(
-        IncidentEvent,
+    external_id = jsonread.required_text(incident, "id", pointer)
+    key = f"{name.rpartition('.')[2]}:{rfc3339(occurred_at)}"
+    return IncidentHead(external_id, key, step, occurred_at).event(
         pointer,
-        external_id=jsonread.required_text(incident, "id", pointer),
-        event_key=f"{name.rpartition('.')[2]}:{rfc3339(occurred_at)}",
-        step=step,
-        occurred_at=occurred_at,
         status=_CATEGORY_STATUS[category],
         title=title,
         url=nonempty(incident.get("permalink")),
@@ -146,12 +144,10 @@ def _status_step(data: Json, pointer: str) -> IncidentStep:
 
 
 def _severity(name: str | None) -> Severity | None:
-    if name is None:
-        return None
-    match = _NUMBERED.match(name.strip())
+    match = _NUMBERED.match(name.strip()) if name else None
     if match:
         return Severity(f"sev{match[1]}")
-    return _SEVERITY_NAMES.get(name.strip().casefold())
+    return named_severity(name.strip() if name else None, _SEVERITY_NAMES)
 
 
 # --- custom fields and timestamps --------------------------------------------------------------

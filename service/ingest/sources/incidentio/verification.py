@@ -12,20 +12,18 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
-from typing import Any
 
-from service.ingest.proofs import Presented, equal
+from service.ingest.proofs import Presented, equal, header_scheme
 
 #: Headers carrying a proof made with the secret.
 SECRET_HEADERS = frozenset({"webhook-signature"})
 
 #: The OpenAPI security scheme of `verify`.
-SECURITY_SCHEMES: Mapping[str, dict[str, Any]] = {
-    "standardWebhooksSignature": {"type": "apiKey", "in": "header", "name": "webhook-signature",
-                                  "description": "Standard Webhooks: v1,<base64 HMAC-SHA256> of "
-                                  "webhook-id.webhook-timestamp.body (any of several may match)"},
-}  # fmt: skip
+SECURITY_SCHEMES = header_scheme(
+    "standardWebhooksSignature", "webhook-signature",
+    "Standard Webhooks: v1,<base64 HMAC-SHA256> of webhook-id.webhook-timestamp.body (any of "
+    "several may match)",
+)  # fmt: skip
 
 _PREFIX = "whsec_"
 

@@ -21,12 +21,12 @@ import datetime as dt
 import re
 
 from service.ingest import jsonread
+from service.ingest.events import IncidentHead
 from service.ingest.jsonread import Json, child, nonempty, object_at
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.sources.servicenow.replay import version
 from service.ingest.timeparse import parse_optional_time
 from service.models.enums import IncidentStatus, IncidentStep, Severity
-from service.models.events import IncidentEvent
 
 KIND = "servicenow"
 
@@ -72,14 +72,9 @@ def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
         step = IncidentStep.UPDATED  # still New, but not the insert: some field changed
     priority = _priority(record)
     title = nonempty(record.get("short_description"))
-    event = jsonread.validated(
-        IncidentEvent,
+    event = IncidentHead(number, f"{sys_id}:{seen}", step, occurred_at).event(
         "",
-        external_id=number,
-        event_key=f"{sys_id}:{seen}",
-        step=step,
         status=status,
-        occurred_at=occurred_at,
         detected_at=_time(record, "opened_at"),
         title=title,
         url=nonempty(record.get("url")),
