@@ -21,6 +21,8 @@ class SourceKind(StrEnum):
     OPSGENIE = "opsgenie"
     ALERTMANAGER = "alertmanager"
     JIRA = "jira"
+    INCIDENTIO = "incidentio"
+    SERVICENOW = "servicenow"
     API = "api"
     # End of source kinds.
 

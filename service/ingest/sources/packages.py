@@ -4,7 +4,16 @@
 
 from __future__ import annotations
 
-from service.ingest.sources import alertmanager, github, gitlab, jira, opsgenie, pagerduty
+from service.ingest.sources import (
+    alertmanager,
+    github,
+    gitlab,
+    incidentio,
+    jira,
+    opsgenie,
+    pagerduty,
+    servicenow,
+)
 from service.ingest.sources.definition import WebhookSource
 
 PACKAGED_SOURCES: tuple[WebhookSource, ...] = (
@@ -14,4 +23,6 @@ PACKAGED_SOURCES: tuple[WebhookSource, ...] = (
     opsgenie.SOURCE,
     alertmanager.SOURCE,
     jira.SOURCE,
+    incidentio.SOURCE,
+    servicenow.SOURCE,
 )

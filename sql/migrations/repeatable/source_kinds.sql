@@ -9,5 +9,7 @@ values
     ('opsgenie'),
     ('alertmanager'),
     ('jira'),
+    ('incidentio'),
+    ('servicenow'),
     ('api')
 on conflict (kind) do nothing;
