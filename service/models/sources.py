@@ -21,6 +21,7 @@ class SourceKind(StrEnum):
     OPSGENIE = "opsgenie"
     ALERTMANAGER = "alertmanager"
     JIRA = "jira"
+    CDEVENTS = "cdevents"
     API = "api"
     # End of source kinds.
 

@@ -1230,7 +1230,8 @@ def now() -> dt.datetime:
 def test_the_table_covers_every_fixture_once() -> None:
     fixtures = [case["fixture"] for case in CASES]
     assert len(fixtures) == len(set(fixtures)) == 62
-    assert sorted(fixtures) == all_fixtures()
+    # Sources added since carry their own table, under tests/ingest/sources/<kind>/.
+    assert sorted(fixtures) == [f for f in all_fixtures() if kind_of(f) in SOURCES]
     outcomes = {"incidents", "change", "commits", "unmapped"}
     assert all(len(outcomes & set(case)) == 1 for case in CASES)
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from service.ingest.sources import alertmanager, github, gitlab, jira, opsgenie, pagerduty
+from service.ingest.sources import alertmanager, cdevents, github, gitlab, jira, opsgenie, pagerduty
 from service.ingest.sources.definition import WebhookSource
 
 PACKAGED_SOURCES: tuple[WebhookSource, ...] = (
@@ -14,4 +14,5 @@ PACKAGED_SOURCES: tuple[WebhookSource, ...] = (
     opsgenie.SOURCE,
     alertmanager.SOURCE,
     jira.SOURCE,
+    cdevents.SOURCE,
 )

@@ -9,5 +9,6 @@ values
     ('opsgenie'),
     ('alertmanager'),
     ('jira'),
+    ('cdevents'),
     ('api')
 on conflict (kind) do nothing;

@@ -53,7 +53,16 @@ Grain = Literal["hour", "day", "week", "month", "quarter", "year"]
 Channel = Literal["webhook", "email"]
 Scope = Literal["read", "ingest", "admin"]
 # Source kinds: written by `kpi export` from service/ingest/sources.
-SourceKind = Literal["github", "gitlab", "pagerduty", "opsgenie", "alertmanager", "jira", "api"]
+SourceKind = Literal[
+    "github",
+    "gitlab",
+    "pagerduty",
+    "opsgenie",
+    "alertmanager",
+    "jira",
+    "cdevents",
+    "api",
+]
 # End of source kinds.
 IncidentStatus = Literal["open", "acknowledged", "resolved"]
 IncidentStep = Literal[
