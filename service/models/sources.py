@@ -22,6 +22,7 @@ class SourceKind(StrEnum):
     ALERTMANAGER = "alertmanager"
     JIRA = "jira"
     CDEVENTS = "cdevents"
+    ARGOCD = "argocd"
     API = "api"
     # End of source kinds.
 

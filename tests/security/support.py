@@ -151,6 +151,8 @@ SOURCES: dict[str, Json] = {
              "incident_issue_types": ["story"]},
     "cdevents": {"name": "cde", "kind": "cdevents", "secret": "cde-secret-41b7d2",
                  "service_rules": [{"match": {"ref": "mySubject123"}, "service": SERVICE}]},
+    "argocd": {"name": "argo", "kind": "argocd", "secret": "argo-secret-6a90e3",
+               "service_rules": [{"match": {"ref": "checkout"}, "service": SERVICE}]},
 }  # fmt: skip
 
 #: A real payload of each kind that the service applies, and the event header it comes with.
@@ -162,6 +164,7 @@ BASE_FIXTURES: dict[str, str] = {
     "alertmanager": "alertmanager/firing/zulip_alert.json",
     "jira": "jira/jira_issue_created/mattermost_webhook-issue-created.json",
     "cdevents": "cdevents/v0.5.1/service_deployed.json",
+    "argocd": "argocd/sync_succeeded/checkout_succeeded.json",
 }
 EVENT_HEADERS: dict[str, Headers] = {
     "github": {"X-GitHub-Event": "deployment"},

@@ -4,7 +4,16 @@
 
 from __future__ import annotations
 
-from service.ingest.sources import alertmanager, cdevents, github, gitlab, jira, opsgenie, pagerduty
+from service.ingest.sources import (
+    alertmanager,
+    argocd,
+    cdevents,
+    github,
+    gitlab,
+    jira,
+    opsgenie,
+    pagerduty,
+)
 from service.ingest.sources.definition import WebhookSource
 
 PACKAGED_SOURCES: tuple[WebhookSource, ...] = (
@@ -15,4 +24,5 @@ PACKAGED_SOURCES: tuple[WebhookSource, ...] = (
     alertmanager.SOURCE,
     jira.SOURCE,
     cdevents.SOURCE,
+    argocd.SOURCE,
 )

@@ -10,5 +10,6 @@ values
     ('alertmanager'),
     ('jira'),
     ('cdevents'),
+    ('argocd'),
     ('api')
 on conflict (kind) do nothing;

@@ -61,6 +61,7 @@ SourceKind = Literal[
     "alertmanager",
     "jira",
     "cdevents",
+    "argocd",
     "api",
 ]
 # End of source kinds.

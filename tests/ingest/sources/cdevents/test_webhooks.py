@@ -8,6 +8,9 @@ environments, as a producer would send several.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +18,8 @@ import orjson
 import pytest
 
 from service import db as dbmod
+from service.ingest.model import AdapterOptions, Delivery
+from service.ingest.sources.cdevents import adapter
 from service.kpi.periods import Period
 from service.store import metrics
 from tests.ingest.sources.cdevents.helpers import (
@@ -328,3 +333,21 @@ async def test_binary_mode_without_an_id_names_the_header(
     resp = await client.post(URL, content=orjson.dumps(D1), headers=headers | AUTH)
     assert resp.status_code == 422, resp.text
     assert (resp.json()["header"], resp.json()["errors"][0]["pointer"]) == ("ce-id", "#")
+
+
+# The sender example of setup.md -------------------------------------------------------------
+
+SETUP = Path(__file__).resolve().parents[4] / "service/ingest/sources/cdevents/setup.md"
+
+
+def test_the_setup_example_is_a_deploy_the_adapter_reads() -> None:
+    """The curl of setup.md: its ce-* headers and --data body make one production deploy."""
+    text = SETUP.read_text()
+    headers = dict(re.findall(r"-H '(ce-[a-z]+|content-type): ([^']+)'", text))
+    body = json.loads(text.split("--data '", 1)[1].split("'\n", 1)[0])
+    mapped = adapter.parse(Delivery(headers=headers, payload=body), AdapterOptions())
+    [deploy] = mapped.changes
+    assert (deploy.external_id, deploy.service_ref, deploy.environment, deploy.title) == (
+        "6f1c2a44-deploy-1042@/ci/payments", "payments", "production",
+        "pkg:oci/payments@sha256%3A4d2f",
+    )  # fmt: skip
