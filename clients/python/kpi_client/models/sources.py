@@ -35,7 +35,8 @@ class SourceFields(ApiModel):
     )
     options: dict[str, JsonValue] = Field(
         default_factory=dict,
-        description="Settings of the source's own kind (the README's Sources lists them).",
+        description="Settings of the source's own kind (see the service README's 'Setting up "
+        "each tool'); unknown names are refused.",
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
+from service.ingest.events import IncidentHead, named_severity
 from service.ingest.jsonread import (
     Json,
     child,
@@ -27,7 +28,6 @@ from service.ingest.jsonread import (
     peek,
     peek_text,
     required_text,
-    validated,
 )
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.timeparse import from_epoch_millis, parse_optional_time
@@ -93,18 +93,14 @@ def _issue_event(payload: Json, issue: Json, fields: Json, step: IncidentStep) -
     key = required_text(issue, "key", "/issue")
     priority = _name(fields.get("priority"))
     summary = nonempty(fields.get("summary"))
-    return validated(
-        IncidentEvent,
+    head = IncidentHead(key, f"{issue_id}:{payload['webhookEvent']}:{stamp}", step, occurred_at)
+    return head.event(
         "/issue",
-        external_id=key,
-        event_key=f"{issue_id}:{payload['webhookEvent']}:{stamp}",
-        step=step,
-        occurred_at=occurred_at,
         detected_at=parse_optional_time(fields.get("created"), "/issue/fields/created"),
         title=summary,
         url=_browse_url(issue.get("self"), key),
         priority=priority,
-        severity=_SEVERITY.get(priority.lower()) if priority else None,
+        severity=named_severity(priority, _SEVERITY),
         severity_raw=priority,
         service_ref=nonempty(peek(fields.get("project"), "key")),
         service_labels=_labels(fields),
