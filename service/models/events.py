@@ -80,6 +80,12 @@ class ChangeEvent(BaseModel):
     )
     title: str | None = None
     url: str | None = None
+    rolls_back_previous: bool = Field(
+        default=False,
+        description="A rollback that names no deploy (CDEvents' service.rolledback): it counts "
+        "against the last successful production deploy of its service in its environment "
+        "before it, linked as inferred.",
+    )
 
 
 class CommitRecord(BaseModel):

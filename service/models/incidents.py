@@ -158,6 +158,14 @@ class Change(BaseModel):
     commit_time: dt.datetime | None = Field(description="When the deployed commit was made.")
     title: str | None
     url: str | None
+    rolled_back_change_id: int | None = Field(
+        default=None, description="The deploy this rollback undid (see rollback_link_kind)."
+    )
+    rollback_link_kind: Literal["explicit", "inferred"] | None = Field(
+        default=None,
+        description="How the deploy a rollback undid was found: inferred, the last successful "
+        "production deploy of its service in its environment before it.",
+    )
     service_id: int | None = Field(default=None, exclude=True)
 
 

@@ -23,6 +23,8 @@ class SourceKind(StrEnum):
     JIRA = "jira"
     INCIDENTIO = "incidentio"
     SERVICENOW = "servicenow"
+    CDEVENTS = "cdevents"
+    ARGOCD = "argocd"
     API = "api"
     # End of source kinds.
 

@@ -197,6 +197,8 @@ class ChangeRecord:
     url: str | None = None
     service_ref: str | None = None
     service_labels: dict[str, str] = field(default_factory=dict)
+    #: Whether any report said the change rolls back the deploy before it (ChangeEvent).
+    rolls_back_previous: bool = False
 
 
 #: Of reports at the same instant, the later in this rank wins: a terminal one over a running
@@ -233,4 +235,5 @@ def build_change(events: Iterable[ChangeEvent]) -> ChangeRecord:
                 setattr(rec, name, value)
         rec.service_labels.update(e.service_labels)
         rec.commits.update(sha.lower() for sha in e.commits)
+        rec.rolls_back_previous |= e.rolls_back_previous
     return rec

@@ -177,7 +177,14 @@ async def update_change(
         q("update_change"), change_id, service_id, rec.environment, production, rec.kind.value,
         rec.status.value, rec.started_at, rec.finished_at,
         rec.commit_sha.lower() if rec.commit_sha else None, rec.title, rec.url,
+        rec.rolls_back_previous,
     )  # fmt: skip
+
+
+async def relink_rollbacks_around_change(con: Connection, change_id: int) -> None:
+    """Link again the rollbacks naming no deploy that a saved change may concern (those of
+    its service and environment) to the deploy each undid, marked inferred."""
+    await con.execute(q("relink_rollbacks_around_change"), change_id)
 
 
 async def insert_change_commits(con: Connection, change_id: int, shas: list[str]) -> None:

@@ -194,6 +194,7 @@ async def save_change(
         con, change_id=change_id, external_id=external_id, sha=rec.commit_sha
     )
     await store.relink_inferred_around_change(con, change_id)
+    await store.relink_rollbacks_around_change(con, change_id)
 
 
 async def save_incident(

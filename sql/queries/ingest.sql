@@ -130,8 +130,42 @@ order by id;
 update change
 set service_id = $2, environment = $3, is_production = $4, kind = $5, status = $6,
     started_at = $7, finished_at = $8, commit_sha = $9, title = $10, url = $11,
-    updated_at = now()
+    rolls_back_previous = $12, updated_at = now()
 where id = $1;
+
+-- name: relink_rollbacks_around_change
+-- After change $1 was saved: the rollbacks that name no deploy, of its service and environment,
+-- are linked again (marked inferred) to the last successful production deploy of that service
+-- in that environment that finished before them, so a rollback posted before the deploy it
+-- undid gets the same link as one posted after. Of deploys finished at the same instant, the
+-- one with the greatest external id is taken (the link never depends on arrival order).
+with saved as (
+    select service_id, lower(environment) as environment from change where id = $1
+),
+rollback as (
+    select r.id, r.service_id, lower(r.environment) as environment,
+           coalesce(r.finished_at, r.started_at) as at
+    from change r, saved
+    where r.rolls_back_previous and r.service_id = saved.service_id
+      and lower(r.environment) = saved.environment
+    order by r.id
+    for update of r
+),
+best as (
+    select r.id,
+           (select d.id from change d
+            where d.service_id = r.service_id and lower(d.environment) = r.environment
+              and d.is_production and d.status = 'success' and d.kind <> 'rollback'
+              and d.finished_at < r.at
+            order by d.finished_at desc, d.external_id desc, d.source_id
+            limit 1) as change_id
+    from rollback r
+)
+update change c
+set rolled_back_change_id = b.change_id,
+    rollback_link_kind = case when b.change_id is not null then 'inferred' end
+from best b
+where c.id = b.id and c.rolled_back_change_id is distinct from b.change_id;
 
 -- name: insert_change_commits
 -- The commits change $1 shipped ($2); those recorded already are kept.
@@ -188,7 +222,8 @@ from incident_event where incident_id = any($1::bigint[]) order by occurred_at, 
 -- name: list_changes
 select c.id, so.name as source, c.external_id, s.slug as service, c.environment,
        c.is_production, c.kind, c.status, c.started_at, c.finished_at, c.commit_sha,
-       ct.committed_at as commit_time, c.title, c.url, c.service_id
+       ct.committed_at as commit_time, c.title, c.url, c.rolled_back_change_id,
+       c.rollback_link_kind, c.service_id
 from change c
 join source so on so.id = c.source_id
 left join business_service s on s.id = c.service_id
@@ -251,7 +286,8 @@ from unnest($1::bigint[]) as wanted(service_id)
 cross join lateral (
     select c.id, so.name as source, c.external_id, s.slug as service, c.environment,
            c.is_production, c.kind, c.status, c.started_at, c.finished_at, c.commit_sha,
-           ct.committed_at as commit_time, c.title, c.url, c.service_id
+           ct.committed_at as commit_time, c.title, c.url, c.rolled_back_change_id,
+           c.rollback_link_kind, c.service_id
     from change c
     join source so on so.id = c.source_id
     join business_service s on s.id = c.service_id

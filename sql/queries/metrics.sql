@@ -125,8 +125,8 @@ order by n, level desc, severity, service_id;
 
 -- name: change_stats
 -- Per window, DORA over production changes that finished in it with a final status (success,
--- failed, rolled back): deployments; failures (failed or rolled back, or named as the cause of
--- an incident); rework (hotfixes and rollbacks); lead time: the median, over every commit
+-- failed, rolled back): deployments; failures (failed or rolled back, undone by a later
+-- rollback, or named as the cause of an incident); rework (hotfixes and rollbacks); lead time: the median, over every commit
 -- each deployment shipped (its `commit_sha` and the commits sent with it) whose commit time
 -- is known, of finished - commit time, in seconds (lead_n: those commits); median recovery
 -- time (the last resolution among the incidents a failed change caused - its finish) in
@@ -147,7 +147,8 @@ deploy as materialized (
     select c.id, c.service_id, c.kind, c.status, c.finished_at, c.commit_sha,
            count(i.caused_by_change_id) as incidents,
            count(i.caused_by_change_id) filter (where i.resolved_at is null) as open,
-           max(i.resolved_at) as last_resolved
+           max(i.resolved_at) as last_resolved,
+           exists (select from change r where r.rolled_back_change_id = c.id) as undone
     from change c
     left join incident i on i.caused_by_change_id = c.id
     where c.service_id = any($1::bigint[])
@@ -180,8 +181,8 @@ lead as (
 counted as (
     select w.n,
            count(*) as deployments,
-           count(*) filter (where d.status in ('failed', 'rolled_back') or d.incidents > 0)
-               as failures,
+           count(*) filter (where d.status in ('failed', 'rolled_back') or d.undone
+                                  or d.incidents > 0) as failures,
            count(*) filter (where d.kind in ('hotfix', 'rollback')) as rework,
            count(*) filter (where d.incidents > 0 and d.open = 0) as recovery_n,
            percentile_cont(0.5) within group (

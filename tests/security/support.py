@@ -149,6 +149,10 @@ SOURCES: dict[str, Json] = {
     "jira": {"name": "jira", "kind": "jira", "secret": "jira-secret-9d03aa",
              "service_rules": [{"match": {"project": "TES"}, "service": SERVICE}],
              "incident_issue_types": ["story"]},
+    "cdevents": {"name": "cde", "kind": "cdevents", "secret": "cde-secret-41b7d2",
+                 "service_rules": [{"match": {"ref": "mySubject123"}, "service": SERVICE}]},
+    "argocd": {"name": "argo", "kind": "argocd", "secret": "argo-secret-6a90e3",
+               "service_rules": [{"match": {"ref": "checkout"}, "service": SERVICE}]},
 }  # fmt: skip
 
 #: A real payload of each kind that the service applies, and the event header it comes with.
@@ -159,11 +163,17 @@ BASE_FIXTURES: dict[str, str] = {
     "opsgenie": "opsgenie/Create/zulip_create.json",
     "alertmanager": "alertmanager/firing/zulip_alert.json",
     "jira": "jira/jira_issue_created/mattermost_webhook-issue-created.json",
+    "cdevents": "cdevents/v0.5.1/service_deployed.json",
+    "argocd": "argocd/sync_succeeded/checkout_succeeded.json",
 }
 EVENT_HEADERS: dict[str, Headers] = {
     "github": {"X-GitHub-Event": "deployment"},
     "gitlab": {"X-Gitlab-Event": "Deployment Hook"},
-}
+    # CloudEvents binary mode: the attributes of BASE_FIXTURES' CDEvent.
+    "cdevents": {"ce-type": "dev.cdevents.service.deployed.0.3.0", "ce-specversion": "1.0",
+                 "ce-id": "271069a8-fc18-44f1-b38f-9d70a1695819",
+                 "ce-source": "/event/source/123", "content-type": "application/json"},
+}  # fmt: skip
 KINDS = tuple(SOURCES)
 
 

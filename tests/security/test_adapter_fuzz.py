@@ -76,6 +76,11 @@ for _name in all_fixtures():
 PAYLOADS = {name: fixture(name) for names in FIXTURES.values() for name in names}
 RAW = {name: orjson.dumps(payload) for name, payload in PAYLOADS.items()}
 
+#: Kinds where fewer mutations than one in five still map: CDEvents are checked against their
+#: JSON Schema first, which admits no member it does not name; an Argo CD notification is a
+#: dozen members the template renders, most of them required.
+MAPPED_SHARE = {"cdevents": 200, "argocd": 20}
+
 #: Examples each adapter's pure run went through, by verdict (reported at the end of the run).
 RAN: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
 
@@ -87,6 +92,10 @@ def event_header(kind: str, name: str) -> Headers:
         return {"x-github-event": folder}
     if kind == "gitlab":
         return {"x-gitlab-event": GITLAB_HOOKS[folder]}
+    if kind == "cdevents":  # CloudEvents binary mode: the CDEvent's own attributes
+        context = PAYLOADS[name]["context"]
+        return {"ce-type": context["type"], "ce-specversion": "1.0", "ce-id": context["id"],
+                "ce-source": context["source"], "content-type": "application/json"}  # fmt: skip
     return {}
 
 
@@ -285,7 +294,7 @@ def assert_fuzzed(kind: str, *, share: int = 5) -> None:
     verdicts = RAN[kind]
     assert sum(verdicts.values()) >= PURE_EXAMPLES, verdicts
     # The mutations reach what the adapter reads: many are refused, many still map.
-    assert verdicts["mapped"] >= PURE_EXAMPLES // share, verdicts
+    assert verdicts["mapped"] >= PURE_EXAMPLES // MAPPED_SHARE.get(kind, share), verdicts
     assert verdicts["invalid"] >= PURE_EXAMPLES // share, verdicts
 
 

@@ -869,6 +869,25 @@ SHAPE_ERRORS: dict[str, list[tuple[str, Callable[[Json], Any], str]]] = {
         ("fields-is-list", lambda p: set_at(p, "issue.fields", []), "issue.fields"),
         ("missing-issue-key", lambda p: delete_at(p, "issue.key"), "issue.key"),
     ],
+    "cdevents": [
+        ("missing-subject-id", lambda p: delete_at(p, "subject.id"), "subject.id"),
+        ("zoneless-timestamp", lambda p: set_at(p, "context.timestamp", "2023-03-20T14:27:05"),
+         "context.timestamp"),
+        ("environment-id-is-number", lambda p: set_at(p, "subject.content.environment.id", 5),
+         "subject.content.environment.id"),
+        ("subject-is-list", lambda p: set_at(p, "subject", []), "subject"),
+        # The ce-type header names service.deployed.
+        ("type-is-not-ce-type", lambda p: set_at(p, "context.type",
+                                                 "dev.cdevents.service.upgraded.0.3.0"),
+         "context.type"),
+    ],
+    "argocd": [
+        ("missing-application", lambda p: delete_at(p, "application"), "application"),
+        ("phase-unknown", lambda p: set_at(p, "phase", "Syncing"), "phase"),
+        ("zoneless-startedAt", lambda p: set_at(p, "startedAt", "2026-03-02T10:00:05"),
+         "startedAt"),
+        ("destination-is-list", lambda p: set_at(p, "destination", []), "destination"),
+    ],
 }  # fmt: skip
 
 #: Per kind: the text field of the payload that becomes the record's title (or environment).
@@ -879,6 +898,8 @@ WEBHOOK_TEXT: dict[str, str] = {
     "opsgenie": "alert.message",
     "alertmanager": "alerts.0.annotations.summary",
     "jira": "issue.fields.summary",
+    "cdevents": "subject.content.artifactId",
+    "argocd": "url",
 }
 
 
@@ -985,7 +1006,7 @@ async def test_odd_text_in_a_webhook_is_stored_verbatim(
     resp = await api.post(webhook_path(kind), content=body, headers=signed(kind, body))
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "applied"
-    table = "change" if kind in ("github", "gitlab") else "incident"
+    table = "change" if kind in ("github", "gitlab", "cdevents", "argocd") else "incident"
     assert table in await stored_anywhere(con, value)
     assert await table_names(con) >= tables
 

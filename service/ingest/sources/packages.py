@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from service.ingest.sources import (
     alertmanager,
+    argocd,
+    cdevents,
     github,
     gitlab,
     incidentio,
@@ -25,4 +27,6 @@ PACKAGED_SOURCES: tuple[WebhookSource, ...] = (
     jira.SOURCE,
     incidentio.SOURCE,
     servicenow.SOURCE,
+    cdevents.SOURCE,
+    argocd.SOURCE,
 )

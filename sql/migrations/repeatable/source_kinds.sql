@@ -11,5 +11,7 @@ values
     ('jira'),
     ('incidentio'),
     ('servicenow'),
+    ('cdevents'),
+    ('argocd'),
     ('api')
 on conflict (kind) do nothing;

@@ -62,6 +62,8 @@ SourceKind = Literal[
     "jira",
     "incidentio",
     "servicenow",
+    "cdevents",
+    "argocd",
     "api",
 ]
 # End of source kinds.

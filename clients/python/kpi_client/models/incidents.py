@@ -125,6 +125,12 @@ class Change(ApiModel):
     commit_time: dt.datetime | None = None
     title: str | None = None
     url: str | None = None
+    rolled_back_change_id: int | None = Field(
+        default=None, description="The deploy this rollback undid."
+    )
+    rollback_link_kind: str | None = Field(
+        default=None, description="How that deploy was found: inferred or explicit."
+    )
 
 
 class ChangeDetail(Change):
