@@ -11,12 +11,15 @@ SOURCE = own_proof_source(
     verification,
     signs_body=False,
     docs=SourceDocs(
-        sends="Deployment Hook, Pipeline Hook, Merge Request Hook (merge), Push Hook",
+        sends=(
+            "Deployment Hook, Pipeline Hook, Merge Request Hook (merge), Push Hook, Issue Hook "
+            "(issues of type incident: severity, opened, acknowledged, closed)"
+        ),
         proof="`X-Gitlab-Token`",
         dedupe=(
             "`Idempotency-Key`, else `X-Gitlab-Event-UUID`; no body digest: the token is the secret"
             " itself, not a signature, so whoever can send a body under a new id holds the token "
-            "anyway; each deployment or pipeline step is kept once by its own key"
+            "anyway; each deployment, pipeline or incident step is kept once by its own key"
         ),
     ),
 )

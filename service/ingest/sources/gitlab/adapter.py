@@ -1,5 +1,5 @@
 """GitLab webhooks: deployments and finished pipelines become changes; pushes and merged merge
-requests become commits.
+requests become commits; issues of type incident become incidents (incidents.py).
 
 X-Gitlab-Event names the hook ("Deployment Hook", "Pipeline Hook" ...); the body's object_kind
 says the same and decides, so system and group hooks parse like project hooks. Idempotency-Key
@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 
 from service.ingest.jsonread import Node, peek_text, without_none
 from service.ingest.model import AdapterOptions, Delivery, Mapped, Unsupported
+from service.ingest.sources.gitlab import incidents
 from service.ingest.timeparse import as_utc
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.events import ChangeEvent, CommitRecord
@@ -33,6 +34,8 @@ _HOOK_KINDS: Mapping[str, str] = {
     "Push Hook": "push",
     "Tag Push Hook": "tag_push",
     "Job Hook": "build",
+    "Issue Hook": "issue",
+    "Confidential Issue Hook": "issue",
 }
 _DEPLOYMENT_STATUSES: Mapping[str, ChangeStatus] = {
     "running": ChangeStatus.IN_PROGRESS,
@@ -186,4 +189,5 @@ _HANDLERS: Mapping[str, Callable[[Node, Delivery], Mapped]] = {
     "pipeline": _pipeline,
     "merge_request": _merge_request,
     "push": _push,
+    "issue": incidents.issue,
 }
