@@ -45,6 +45,9 @@ class AdapterOptions:
 
     #: Jira issue types that count as incidents (case-insensitive).
     incident_issue_types: tuple[str, ...] = ("incident",)
+    #: The settings of the source's own kind (its package's options model), defaults filled
+    #: in: read them with `Options.model_validate(options.kind_options)`.
+    kind_options: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, SecretStr, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, JsonValue, SecretStr, StringConstraints
 
 from service.models.catalog import Body, Name, NoNul, Slug
 from service.models.enums import Severity
@@ -80,6 +80,13 @@ class SourceIn(Body):
         "/v1/changes) write to this source with an ingest token. Off by default: what a "
         "signed tool reported is changed only by the tool. Sources of kind api are always open.",
     )
+    options: dict[Word, JsonValue] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Settings of the source's own kind (e.g. a Jira custom field id), checked "
+        "against the kind's options: the README's Sources lists them per kind. Unknown names "
+        "are refused; those left out take their defaults.",
+    )
 
 
 class Source(BaseModel):
@@ -95,6 +102,9 @@ class Source(BaseModel):
     infer_links: bool
     infer_window_minutes: int
     open_to_api: bool
+    options: dict[str, JsonValue] = Field(
+        default_factory=dict, description="The kind's settings, defaults filled in."
+    )
     webhook_path: str
 
 

@@ -29,6 +29,7 @@ from service.store import deliveries, sources
 from service.store import rejections as rejections_store
 from service.store.rejections import WebhookRejections
 from service.usecases import ingestion
+from service.usecases import sources as source_cases
 from service.usecases.ingestion_apply import DeliveryOutcome
 from service.usecases.ingestion_pipeline import Received
 from service.usecases.ingestion_rejections import Rejections
@@ -126,12 +127,13 @@ async def get_source(call: Call) -> Source:
 
 async def create_source(call: Call) -> Source:
     async with call.transaction() as con:
-        return await sources.create_source(con, source=call.body)
+        return await source_cases.create_source(con, source=call.body)
 
 
 async def replace_source(call: Call) -> Source:
     async with call.transaction() as con:
-        return await sources.update_source(con, name=path_param(call, "name"), source=call.body)
+        name = path_param(call, "name")
+        return await source_cases.update_source(con, name=name, source=call.body)
 
 
 async def delete_source(call: Call) -> None:

@@ -72,6 +72,7 @@ async def _args(con: Connection, source: SourceIn) -> tuple[Any, ...]:
         source.infer_links,
         source.infer_window_minutes,
         source.open_to_api,
+        source.options,
     )
 
 

@@ -32,6 +32,7 @@ from service.models.sources import SourceIn
 from service.store import sources
 from service.usecases import catalog
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
+from service.usecases.sources import with_checked_options
 
 
 class TargetSpec(Body):
@@ -186,7 +187,7 @@ class _Applier:
             try:
                 current = await sources.get_source_with_secret(self.con, name=src.name)
             except NotFound:
-                await sources.create_source(self.con, source=src)
+                await sources.create_source(self.con, source=with_checked_options(src))
                 self.changes.append(
                     CatalogApplyChange(action="create", kind="source", key=src.name)
                 )
@@ -194,7 +195,7 @@ class _Applier:
                 continue
             have = current.source.model_dump(mode="json", exclude={"id", "has_secret",
                                                                    "webhook_path"})  # fmt: skip
-            merged = kept_fields(current.source, src)
+            merged = with_checked_options(kept_fields(current.source, src))
             want = merged.model_dump(mode="json", exclude={"secret"})
             diff = _diff(have, want)
             given = src.secret.get_secret_value() if src.secret else None

@@ -124,7 +124,7 @@ async def receive(
     parsed: Mapped | Unsupported | None = None
     if failure is None:
         try:
-            parsed = adapter.parse(delivery, _options(src))
+            parsed = adapter.parse(delivery, adapter_options(src))
         except Unsupported as exc:
             parsed = exc
         except PayloadError as exc:
@@ -274,9 +274,11 @@ async def _duplicate(con: Connection, log: LoggedDelivery) -> DeliveryOutcome:
     )  # fmt: skip
 
 
-def _options(src: Source) -> AdapterOptions:
+def adapter_options(src: Source) -> AdapterOptions:
+    """What the adapter is told of its source: the Jira issue types, the kind's options."""
     return AdapterOptions(
-        incident_issue_types=tuple(t.casefold() for t in src.incident_issue_types)
+        incident_issue_types=tuple(t.casefold() for t in src.incident_issue_types),
+        kind_options=src.options,
     )
 
 
@@ -288,7 +290,7 @@ async def _process(
     con: Connection, src: Source, delivery_id: int, adapter: Adapter, delivery: Delivery
 ) -> DeliveryOutcome:
     try:
-        mapped = adapter.parse(delivery, _options(src))
+        mapped = adapter.parse(delivery, adapter_options(src))
     except Unsupported as exc:
         await deliveries.set_outcome(con, delivery_id, "unmapped", str(exc))
         return DeliveryOutcome(delivery_id=delivery_id, status="unmapped", detail=str(exc))

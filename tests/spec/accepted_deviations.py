@@ -54,8 +54,14 @@ RULES_BEYOND_THE_SCHEMA = {
     "outbound URL": r"step's URL|has a port outside|is not a valid URL|needs a host"
     r"|must not carry credentials|in its usual form|must not contain spaces",
     # Relations between fields of one request (or its path): an end after its start, one
-    # field of several, a field another one makes required, a body naming its path's row.
-    "related fields": r"must be after (period_start|effective_from|from)\b"
+    # field of several, a field another one makes required, a body naming its path's row, the
+    # options a source's kind has.
+    "related fields": r"\(options of \w+ sources\)$|give a service or a tier, not both"
+    r"|the target value for this KPI's direction|must not be before \w+"
+    r"|must be open when reopened_at is given|only allowed for error_budget_remaining"
+    # ... and rows that would refer to themselves, in a cycle, or twice.
+    r"|cannot refer to itself|cannot depend on itself|that is a cycle|is listed twice"
+    r"|must be after (period_start|effective_from|from)\b"
     r"|must be before to|the window must start before its end|give one of service, team"
     r"|required for an observed KPI|(required|only allowed) when kind is"
     r"|an email step needs an e-mail address"
@@ -113,6 +119,16 @@ ACCEPTED_DEVIATIONS: list[AcceptedDeviation] = [
         "cannot say (RULES_BEYOND_THE_SCHEMA: rows named must exist, text rules, the "
         "1970-2200 range, relations between fields) and answers 422 naming the field.",
         explains=_refused_by_a_rule_beyond_the_schema,
+    ),
+    AcceptedDeviation(
+        check="positive_data_acceptance",
+        operations=("POST /v1/webhooks/{source}",),
+        reason="A delivery's body is in the sending tool's own format, which the spec leaves to "
+        "the tool (any JSON object): a body that is not a valid delivery of the source's kind "
+        "is a 422 naming the member at fault (README, What happens to a delivery).",
+        explains=lambda _, r: (
+            r.status_code == 422 and re.search(r"is not a valid \w+ delivery", r.text) is not None
+        ),
     ),
     AcceptedDeviation(
         check="unsupported_method",

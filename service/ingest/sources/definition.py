@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from service.ingest.adapter import Adapter, ReplayIds
 from service.ingest.proofs import SHARED_SECRET_SCHEMES, Presented, shared_secret
 
@@ -15,6 +17,12 @@ class Verifier(Protocol):
     """Whether a delivery proves knowledge of the source's (non-empty) secret."""
 
     def __call__(self, presented: Presented) -> bool: ...
+
+
+class NoOptions(BaseModel):
+    """The options of a kind that has none: any name given is refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,9 @@ class WebhookSource:
     #: How the OpenAPI document describes the proof, by security scheme name (schemes shared
     #: by several sources are written once).
     security_schemes: Mapping[str, dict[str, Any]]
+    #: The settings of this kind (`options` of a registered source), a pydantic model whose
+    #: fields all have defaults; the adapter reads them from AdapterOptions.kind_options.
+    options: type[BaseModel] = NoOptions
 
 
 class Verification(Protocol):
@@ -61,7 +72,7 @@ class Verification(Protocol):
 
 def own_proof_source(
     adapter: Adapter, replay: ReplayIds, verification: Verification, *, signs_body: bool,
-    docs: SourceDocs,
+    docs: SourceDocs, options: type[BaseModel] = NoOptions,
 ) -> WebhookSource:  # fmt: skip
     """A tool that proves a delivery its own way (`verification.py` of its package)."""
     return WebhookSource(
@@ -73,12 +84,14 @@ def own_proof_source(
         signs_body=signs_body,
         docs=docs,
         security_schemes=verification.SECURITY_SCHEMES,
+        options=options,
     )
 
 
 def shared_secret_source(
-    adapter: Adapter, replay: ReplayIds, *, sends: str, dedupe: str
-) -> WebhookSource:
+    adapter: Adapter, replay: ReplayIds, *, sends: str, dedupe: str,
+    options: type[BaseModel] = NoOptions,
+) -> WebhookSource:  # fmt: skip
     """A tool that signs nothing: it proves a delivery with the source's secret as a bearer
     token, basic auth or `?token=` in the URL."""
     return WebhookSource(
@@ -90,4 +103,5 @@ def shared_secret_source(
         signs_body=False,
         docs=SourceDocs(sends=sends, proof="bearer, basic auth or `?token=`", dedupe=dedupe),
         security_schemes=SHARED_SECRET_SCHEMES,
+        options=options,
     )

@@ -11,11 +11,15 @@ import json
 import re
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from service.ingest.sources import API_DOCS, API_KIND, KINDS, SOURCES
 from service.ingest.sources.definition import SourceDocs
 
 README_BEGIN = "<!-- source kinds: written by `kpi export` from service/ingest/sources -->"
 README_END = "<!-- end of source kinds -->"
+SETUP_BEGIN = "<!-- source setup: written by `kpi export` from service/ingest/sources -->"
+SETUP_END = "<!-- end of source setup -->"
 PYTHON_BEGIN = "# Source kinds: written by `kpi export` from service/ingest/sources."
 PYTHON_END = "# End of source kinds."
 
@@ -37,6 +41,31 @@ def readme_table() -> list[str]:
         "|---|---|---|---|",
         *rows,
     ]
+
+
+def options_table(model: type[BaseModel]) -> list[str]:
+    """A kind's options as a Markdown table (nothing for a kind without options)."""
+    rows = [
+        f"| `{name}` | `{json.dumps(field.get_default(call_default_factory=True))}` | "
+        f"{field.description or ''} |"
+        for name, field in model.model_fields.items()
+    ]
+    if not rows:
+        return []
+    return ["", "| option | default | meaning |", "|---|---|---|", *rows]
+
+
+def setup_sections(root: Path) -> list[str]:
+    """The README's per-tool setup: each package's setup.md and its options, in order."""
+    lines: list[str] = []
+    for source in SOURCES.values():
+        setup = (root / PACKAGES).parent / source.kind / "setup.md"
+        text = setup.read_text().strip().split("\n") if setup.exists() else []
+        options = options_table(source.options)
+        if not text and not options:
+            continue
+        lines += ["", *(text or [f"#### `{source.kind}`"]), *options]
+    return [*lines, ""] if lines else ["", "(No tool needs more than its row above.)", ""]
 
 
 def model_members() -> list[str]:
@@ -128,4 +157,7 @@ def generated_files(root: Path) -> dict[Path, str]:
         path = root / relative
         if path.exists():  # a checkout: an installed package has no README or client
             files[path] = replace_block(path.read_text(), begin, end, block)
+    readme = root / README
+    if readme in files:
+        files[readme] = replace_block(files[readme], SETUP_BEGIN, SETUP_END, setup_sections(root))
     return files
