@@ -9,6 +9,7 @@ acknowledged at 09:24:10, closed at 10:02:45 (2026-03-04, UTC); and an ordinary 
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 import httpx
 import pytest
@@ -18,19 +19,18 @@ from tests.ingest.fixtures import fixture_set
 from tests.ingest.sources.posting import (
     Headers,
     Json,
+    incident_after,
     incident_view,
     one_byte_changed,
     post_fixture,
+    posted_twice,
     register,
+    source,
+    unmapped_detail,
 )
 
 TOKEN = "gl-incident-token"
-SOURCE: Json = {
-    "name": "gitlab-incidents",
-    "kind": "gitlab",
-    "secret": TOKEN,
-    "service_rules": [{"match": {"project": "shopfront/checkout"}, "service": "checkout"}],
-}
+SOURCE = source("gitlab-incidents", "gitlab", TOKEN, ("project", "shopfront/checkout", "checkout"))
 FOLDER = "gitlab/issue"
 OPEN, SEVERITY, ACK, CLOSE, ISSUE = (
     f"{FOLDER}/{name}.json"
@@ -137,53 +137,36 @@ def test_every_payload_is_used_here() -> None:
     assert fixture_set(FOLDER) == sorted([*ALONE, ISSUE])
 
 
-@pytest.mark.parametrize("relative", sorted(ALONE))
-@pytest.mark.usefixtures("registered")
-async def test_each_step_alone(client: httpx.AsyncClient, reader: Headers, relative: str) -> None:
-    resp = await deliver(client, relative)
-    assert resp.status_code == 200, resp.text
-    [incident_id] = resp.json()["incidents"]
-    assert await incident_view(client, reader, incident_id) == ALONE[relative]
+#: Steps posted in this order, and the incident they make.
+STEPS: dict[tuple[str, ...], Json] = {
+    **{(relative,): view for relative, view in ALONE.items()},
+    (OPEN, SEVERITY, ACK, CLOSE): WHOLE,
+    (CLOSE, ACK, OPEN, SEVERITY): WHOLE,
+}
 
 
-@pytest.mark.parametrize(
-    "order", [(OPEN, SEVERITY, ACK, CLOSE), (CLOSE, ACK, OPEN, SEVERITY)], ids=["sent", "reversed"]
-)
+@pytest.mark.parametrize("steps", list(STEPS), ids=lambda steps: "+".join(steps))
 @pytest.mark.usefixtures("registered")
-async def test_the_steps_in_any_order_are_one_incident(
-    client: httpx.AsyncClient, reader: Headers, order: tuple[str, ...]
+async def test_steps_in_any_order(
+    client: httpx.AsyncClient, reader: Headers, steps: tuple[str, ...]
 ) -> None:
-    ids = set()
-    for relative in order:
-        resp = await deliver(client, relative)
-        assert resp.status_code == 200, resp.text
-        ids.update(resp.json()["incidents"])
-    [incident_id] = ids
-    assert await incident_view(client, reader, incident_id) == WHOLE
+    assert await incident_after(client, reader, partial(deliver, client), *steps) == STEPS[steps]
 
 
 @pytest.mark.usefixtures("registered")
 async def test_an_ordinary_issue_is_kept_as_unmapped(
     client: httpx.AsyncClient, con: dbmod.Connection
 ) -> None:
-    resp = await deliver(client, ISSUE)
-    assert resp.status_code == 202, resp.text
-    problem = resp.json()
-    assert problem["detail"] == "GitLab Issue is not an incident (issue_type incident)"
-    row = await con.fetchrow("select status from delivery where id = $1", problem["delivery_id"])
-    assert row is not None and row["status"] == "unmapped"
+    detail = await unmapped_detail(con, partial(deliver, client), ISSUE)
+    assert detail == "GitLab Issue is not an incident (issue_type incident)"
 
 
 @pytest.mark.usefixtures("registered")
 async def test_the_same_delivery_twice_is_a_duplicate(
     client: httpx.AsyncClient, reader: Headers
 ) -> None:
-    first = await deliver(client, OPEN)
-    again = await deliver(client, OPEN)
-    assert again.status_code == 200, again.text
-    assert again.json()["status"] == "duplicate"
-    assert again.json()["delivery_id"] == first.json()["delivery_id"]
-    assert await incident_view(client, reader, first.json()["incidents"][0]) == ALONE[OPEN]
+    incident_id = await posted_twice(partial(deliver, client), OPEN)
+    assert await incident_view(client, reader, incident_id) == ALONE[OPEN]
 
 
 @pytest.mark.usefixtures("registered")
