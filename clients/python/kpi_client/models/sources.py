@@ -33,6 +33,10 @@ class SourceFields(ApiModel):
         description="Let the generic incident and change endpoints write to this source "
         "(sources of kind api always are).",
     )
+    options: dict[str, object] = Field(
+        default_factory=dict,
+        description="Settings of the source's own kind (e.g. Jira's affected_services_field).",
+    )
 
 
 class SourceIn(SourceFields):

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from service.ingest.sources.definition import SourceDocs, own_proof_source
 from service.ingest.sources.gitlab import adapter, replay, verification
+from service.ingest.sources.gitlab.options import Options
 
 SOURCE = own_proof_source(
     adapter,
     replay,
     verification,
+    options=Options,
     signs_body=False,
     docs=SourceDocs(
         sends=(
-            "Deployment Hook, Pipeline Hook, Merge Request Hook (merge), Push Hook, Issue Hook "
-            "(issues of type incident: severity, opened, acknowledged, closed)"
+            'Deployment Hook, Pipeline Hook, Merge Request Hook (merge; a revert, "This reverts '
+            'merge request !N" or "... commit <sha>", fails the change that shipped the '
+            "reverted work: option `reverts_are_failures`), Push Hook, Issue Hook (issues of type "
+            "incident: severity, opened, acknowledged, closed)"
         ),
         proof="`X-Gitlab-Token`",
         dedupe=(

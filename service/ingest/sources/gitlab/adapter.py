@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 from service.ingest.jsonread import Node, peek_text, without_none
 from service.ingest.model import AdapterOptions, Delivery, Mapped, Unsupported
-from service.ingest.sources.gitlab import incidents
+from service.ingest.sources.gitlab import incidents, reverts
 from service.ingest.timeparse import as_utc
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.events import ChangeEvent, CommitRecord
@@ -59,13 +59,15 @@ def event_type(delivery: Delivery) -> str:
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
-    """Events of one GitLab delivery; GitLab needs no per-source options."""
+    """Events of one GitLab delivery (a merged merge request with what it reverts, by the
+    source's options)."""
     root = Node(delivery.payload)
     kind = root.opt_text("object_kind") or _HOOK_KINDS.get(event_type(delivery))
     handler = _HANDLERS.get(kind or "")
     if handler is None:
         raise Unsupported(f"GitLab event {event_type(delivery)} is not used")
-    return handler(root, delivery)
+    mapped = handler(root, delivery)
+    return reverts.marked(mapped, root, options) if kind == "merge_request" else mapped
 
 
 def _project(root: Node) -> str:
