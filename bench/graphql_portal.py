@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.graphql_floor import completion_floor, count_fields
 from bench.harness import (
     allocate_ids,
     free_port,
@@ -555,7 +556,9 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
             found, size = await answer(ours)
             mine = ours_projected(found)
             n_kpis = sum(len(s[4]) for s in mine)
-            print(f"page: {len(mine)} services, {n_kpis} KPI nodes, our answer {size:,} bytes")
+            print(f"page: {len(mine)} services, {n_kpis} KPI nodes, our answer {size:,} bytes, "
+                  f"{count_fields(found['data']):,} fields")  # fmt: skip
+            floor = completion_floor(found["data"], OUR_QUERY, variables)
             if with_pg:
                 found, size = await answer(theirs)
                 print(f"  PostGraphile's answer {size:,} bytes")
@@ -607,6 +610,14 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
             "  (server CPU: the server's own processes per sequential request; the Postgres "
             "work behind each request is not in it)"
         )
+    print(
+        f"stock graphql-core alone, completing our answer from memory: {_ms(floor)} CPU a page"
+        + (f", {floor / percentile(theirs.latencies, 0.5):.2f} of PostGraphile's p50"
+           if with_pg else "")
+        + (f" and {floor / (theirs.cpu / len(theirs.latencies)):.2f} of its server CPU"
+           if with_pg and theirs.cpu else "")
+        + " (the least any server executing this query the stock way spends)"
+    )  # fmt: skip
     print(f"load average: {load_start[0]:.2f} at start, {load_end[0]:.2f} at end")
     return 0
 

@@ -40,6 +40,7 @@ from service.rest import (
 )
 from service.rest.endpoint import Endpoint, routes
 from service.telemetry import RequestMetrics, Telemetry
+from service.usecases.persisted_queries import PersistedDocuments, load_trusted_documents
 from service.web.pages import DocsPages
 
 log = logging.getLogger("service.access")
@@ -201,6 +202,12 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.persisted_documents = PersistedDocuments(
+        keep=settings.graphql_persisted_queries_max,
+        trusted=load_trusted_documents(settings.graphql_trusted_documents)
+        if settings.graphql_trusted_documents
+        else None,
+    )
     app.state.clock = clock
     app.state.telemetry = telemetry
     if db is not None:

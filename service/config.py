@@ -15,177 +15,122 @@ DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 #: KPIs, targets, latest status and outcomes fits, as do the README's examples.
 DEFAULT_GRAPHQL_MAX_COST = 2_000_000
 
+#: A duration in seconds, above zero.
+Seconds = Annotated[float, Field(gt=0)]
+#: An amount that cannot be negative.
+NonNegative = Annotated[float, Field(ge=0)]
+#: How many requests may come at once before a rate applies: at least one.
+Burst = Annotated[float, Field(ge=1)]
+#: A count of at least one.
+Positive = Annotated[int, Field(ge=1)]
+
 
 class Settings(BaseSettings):
-    """Service settings; every field can be set as KPI_<NAME> in the environment."""
+    """Service settings; every field can be set as KPI_<NAME> in the environment. Each one's
+    docstring is its description."""
 
-    model_config = SettingsConfigDict(env_prefix="KPI_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="KPI_", extra="ignore", use_attribute_docstrings=True
+    )
 
-    database_url: SecretStr | None = Field(
-        default=None, description="Postgres URL; with none, an embedded Postgres is started."
-    )
-    data_dir: Path = Field(
-        default_factory=lambda: Path(platformdirs.user_data_dir("kpi-service")),
-        description="Where the embedded Postgres keeps its data.",
-    )
-    db_schema: str = Field(default="public", description="Postgres schema holding the tables.")
+    database_url: SecretStr | None = None
+    """Postgres URL; with none, an embedded Postgres is started."""
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("kpi-service")))
+    """Where the embedded Postgres keeps its data."""
+    db_schema: str = "public"
+    """Postgres schema holding the tables."""
     pool_min_size: int = 2
     pool_max_size: int = 10
-    db_connect_timeout_seconds: float = Field(
-        default=5,
-        gt=0,
-        description="How long opening a database connection may take before it counts as "
-        "failed (the database is unreachable).",
-    )
-    db_acquire_timeout_seconds: float = Field(
-        default=10,
-        gt=0,
-        description="How long a request waits for a pooled connection (connecting included) "
-        "before it is answered 503 with Retry-After.",
-    )
-    db_command_timeout_seconds: float = Field(
-        default=300,
-        ge=0,
-        description="Longest one SQL statement on the server's pool (requests, background "
-        "work) may run before it is cancelled; a request meeting it is answered 503 (0: no "
-        "limit). It bounds a hang on a connection whose database vanished without closing it.",
-    )
+    db_connect_timeout_seconds: Seconds = 5
+    """How long opening a database connection may take before it counts as failed (the
+    database is unreachable)."""
+    db_acquire_timeout_seconds: Seconds = 10
+    """How long a request waits for a pooled connection (connecting included) before it is
+    answered 503 with Retry-After."""
+    db_command_timeout_seconds: NonNegative = 300
+    """Longest one SQL statement on the server's pool (requests, background work) may run
+    before it is cancelled; a request meeting it is answered 503 (0: no limit). It bounds a
+    hang on a connection whose database vanished without closing it."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    body_read_timeout_seconds: float = Field(
-        default=15,
-        gt=0,
-        description="Longest pause while a request body arrives; a client "
-        "that stops sending for longer is answered 408 and what it sent is not stored.",
-    )
+    body_read_timeout_seconds: Seconds = 15
+    """Longest pause while a request body arrives; a client that stops sending for longer is
+    answered 408 and what it sent is not stored."""
     max_batch_points: int = 10_000
     max_ndjson_line_bytes: int = 64 * 1024
-    observation_window_past_days: float = Field(
-        default=90,
-        ge=0,
-        description="How far back (days) a token without the admin scope may send observation "
-        "points; older ones are a backfill, for an admin token or `kpi import`.",
-    )
-    observation_window_future_days: float = Field(
-        default=1,
-        ge=0,
-        description="How far ahead (days) a token without the admin scope may send points.",
-    )
-    observation_partition_years: int = Field(
-        default=5,
-        ge=0,
-        le=100,
-        description="Months from this many years before now to a year after get a partition "
-        "of their own; points of other months share one default partition.",
-    )
+    observation_window_past_days: NonNegative = 90
+    """How far back (days) a token without the admin scope may send observation points; older
+    ones are a backfill, for an admin token or `kpi import`."""
+    observation_window_future_days: NonNegative = 1
+    """How far ahead (days) a token without the admin scope may send points."""
+    observation_partition_years: Annotated[int, Field(ge=0, le=100)] = 5
+    """Months from this many years before now to a year after get a partition of their own;
+    points of other months share one default partition."""
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5_000
-    graphql_max_cost: int = Field(
-        default=DEFAULT_GRAPHQL_MAX_COST,
-        ge=1,
-        description="Highest static cost of a GraphQL operation (each field 1 times the "
-        "product of the page sizes of the lists enclosing it; a series its buckets); a query "
-        "costing more is refused before it runs.",
-    )
-    graphql_cost_per_request: int = Field(
-        default=10_000,
-        ge=1,
-        description="GraphQL cost counted as one request against the token's rate limit: a "
-        "query costing N counts as ceil(N / this) requests (at least 1, at most a burst).",
-    )
-    graphql_deadline_seconds: float = Field(
-        default=10,
-        gt=0,
-        description="Longest a GraphQL request may run; past it, its work is cancelled, its "
-        "database connections handed back, and it is answered with a DEADLINE_EXCEEDED error.",
-    )
-    graphql_max_connections: int = Field(
-        default=3,
-        ge=1,
-        description="Most database connections one GraphQL request may hold at once.",
-    )
+    graphql_max_cost: Positive = DEFAULT_GRAPHQL_MAX_COST
+    """Highest static cost of a GraphQL operation (each field 1 times the product of the page
+    sizes of the lists enclosing it; a series its buckets); a query costing more is refused
+    before it runs."""
+    graphql_cost_per_request: Positive = 10_000
+    """GraphQL cost counted as one request against the token's rate limit: a query costing N
+    counts as ceil(N / this) requests (at least 1, at most a burst)."""
+    graphql_deadline_seconds: Seconds = 10
+    """Longest a GraphQL request may run; past it, its work is cancelled, its database
+    connections handed back, and it is answered with a DEADLINE_EXCEEDED error."""
+    graphql_persisted_queries_max: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    """Most documents kept for automatic persisted queries (shared by every worker in
+    Postgres); past it, the least recently used are removed."""
+    graphql_trusted_documents: Path | None = None
+    """A JSON file of SHA-256 to GraphQL document (a persisted-documents manifest): when set,
+    only these documents run, by hash or in full."""
+    graphql_max_connections: Positive = 3
+    """Most database connections one GraphQL request may hold at once."""
     log_level: str = "INFO"
-    cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Browser origins (comma-separated, e.g. https://portal.example.com) whose "
-        "pages may call the API; none by default, so no cross-origin page can read it.",
-    )
-    notify_secret: SecretStr | None = Field(
-        default=None,
-        description="Key signing outgoing notifications (whsec_ + base64); with none, a key "
-        "made once and kept in the database (`kpi notify-secret` prints it).",
-    )
-    notify_timeout_seconds: float = Field(
-        default=10, gt=0, description="How long a notification's receiver has to answer."
-    )
-    outbound_allow: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Hosts, addresses and CIDR networks (comma-separated) that notifications "
-        "may be sent to although they are private, loopback or link-local; none by default.",
-    )
-    background: bool = Field(
-        default=True,
-        description="Run KPI evaluation at period close and notification delivery in this "
-        "process (one leader evaluates; every process delivers).",
-    )
-    rate_limit_per_second: float = Field(
-        default=100,
-        ge=0,
-        description="Requests a second each API token may send on average, "
-        "per server process (0: no limit); past it, 429 with Retry-After.",
-    )
-    rate_limit_burst: float = Field(
-        default=500,
-        ge=1,
-        description="Requests a token may send at once before the rate limit applies.",
-    )
-    webhook_client_refusals_per_second: float = Field(
-        default=1,
-        ge=0,
-        description="Webhook requests a client address may have refused for not proving a "
-        "source (401, 404, 409), a second on average, per server process; once its bucket is "
-        "empty, every webhook request from it is answered 429 with Retry-After (0: no limit).",
-    )
-    webhook_client_refusals_burst: float = Field(
-        default=30,
-        ge=1,
-        description="Refused webhook requests a client address may make at once.",
-    )
-    webhook_source_rejections_per_second: float = Field(
-        default=2,
-        ge=0,
-        description="Deliveries to one source that fail its signature check and are recorded, "
-        "a second on average, per server process; past it they are answered 429 and not "
-        "recorded (0: no limit). Deliveries that verify are never limited.",
-    )
-    webhook_source_rejections_burst: float = Field(
-        default=100,
-        ge=1,
-        description="Deliveries to one source that may fail its signature check at once.",
-    )
-    webhook_rejection_samples: int = Field(
-        default=20,
-        ge=0,
-        le=1000,
-        description="Rejected deliveries kept as samples (headers cut short, no body) per "
-        "source and reason; older ones are overwritten in turn.",
-    )
-    webhook_event_time_tolerance_seconds: float = Field(
-        default=86_400,
-        ge=0,
-        description="How far from a webhook delivery's arrival a time the tool signs with it "
-        "(PagerDuty's event time) may lie, either way; a delivery outside it is refused with a "
-        "422 naming the field, as a replay (0: not checked). A day covers PagerDuty's retries.",
-    )
-    forwarded_allow_ips: str = Field(
-        default="127.0.0.1",
-        description="Comma-separated addresses or networks of the proxies whose "
-        "X-Forwarded-For and X-Forwarded-Proto are trusted for the client's address (uvicorn's "
-        "forwarded_allow_ips; '*' trusts any peer).",
-    )
-    background_interval_seconds: float = Field(
-        default=30, gt=0, description="Pause between background rounds."
-    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Browser origins (comma-separated, e.g. https://portal.example.com) whose pages may call
+    the API; none by default, so no cross-origin page can read it."""
+    notify_secret: SecretStr | None = None
+    """Key signing outgoing notifications (whsec_ + base64); with none, a key made once and
+    kept in the database (`kpi notify-secret` prints it)."""
+    notify_timeout_seconds: Seconds = 10
+    """How long a notification's receiver has to answer."""
+    outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Hosts, addresses and CIDR networks (comma-separated) that notifications may be sent to
+    although they are private, loopback or link-local; none by default."""
+    background: bool = True
+    """Run KPI evaluation at period close and notification delivery in this process (one
+    leader evaluates; every process delivers)."""
+    rate_limit_per_second: NonNegative = 100
+    """Requests a second each API token may send on average, per server process (0: no
+    limit); past it, 429 with Retry-After."""
+    rate_limit_burst: Burst = 500
+    """Requests a token may send at once before the rate limit applies."""
+    webhook_client_refusals_per_second: NonNegative = 1
+    """Webhook requests a client address may have refused for not proving a source (401, 404,
+    409), a second on average, per server process; once its bucket is empty, every webhook
+    request from it is answered 429 with Retry-After (0: no limit)."""
+    webhook_client_refusals_burst: Burst = 30
+    """Refused webhook requests a client address may make at once."""
+    webhook_source_rejections_per_second: NonNegative = 2
+    """Deliveries to one source that fail its signature check and are recorded, a second on
+    average, per server process; past it they are answered 429 and not recorded (0: no
+    limit). Deliveries that verify are never limited."""
+    webhook_source_rejections_burst: Burst = 100
+    """Deliveries to one source that may fail its signature check at once."""
+    webhook_rejection_samples: Annotated[int, Field(ge=0, le=1000)] = 20
+    """Rejected deliveries kept as samples (headers cut short, no body) per source and reason;
+    older ones are overwritten in turn."""
+    webhook_event_time_tolerance_seconds: NonNegative = 86_400
+    """How far from a webhook delivery's arrival a time the tool signs with it (PagerDuty's
+    event time) may lie, either way; a delivery outside it is refused with a 422 naming the
+    field, as a replay (0: not checked). A day covers PagerDuty's retries."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Comma-separated addresses or networks of the proxies whose X-Forwarded-For and
+    X-Forwarded-Proto are trusted for the client's address (uvicorn's forwarded_allow_ips;
+    '*' trusts any peer)."""
+    background_interval_seconds: Seconds = 30
+    """Pause between background rounds."""
 
     @field_validator("cors_origins", "outbound_allow", mode="before")
     @classmethod

@@ -10,14 +10,17 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import asyncpg
 import orjson
 
 from service.config import Settings
+from service.errors import NotFound
+from service.models.stored import M, read
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _NAME_LINE = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
@@ -161,6 +164,12 @@ def sql(area: str, name: str) -> str:
     return queries(area)[name]
 
 
+def statements(area: str) -> Callable[[str], str]:
+    """The named statements of one SQL file by name, as its repository looks them up:
+    `q = statements("teams")`, then `q("list_teams")`."""
+    return functools.partial(sql, area)
+
+
 def _encode_jsonb(value: Any) -> bytes:
     return b"\x01" + orjson.dumps(value)  # jsonb's binary format: version 1, then the text
 
@@ -257,6 +266,19 @@ async def fetch_grouped(
         data = dict(record.items())
         result[data.pop("key")].append(convert(data))
     return result
+
+
+async def fetch_models(con: Connection, model: type[M], statement: str, *args: Any) -> list[M]:
+    """Every row of a statement as `model`, read under the STORED context (models/stored.py)."""
+    return [read(model, r) for r in await con.fetch(statement, *args)]
+
+
+def one_found(found: Sequence[T], missing: str) -> T:
+    """The first of the items a read by key found; NotFound (404) saying `missing` when it
+    found none."""
+    if not found:
+        raise NotFound(missing)
+    return found[0]
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Send
@@ -20,11 +22,28 @@ from service import ratelimit
 from service.config import Settings
 from service.db import Database
 from service.duplicate_keys import refuse_duplicate_keys
-from service.errors import BadRequest, error_for_status, problem_response
+from service.errors import (
+    ApiError,
+    BadRequest,
+    MethodNotAllowed,
+    error_for_status,
+    problem_response,
+)
 from service.graphql.context import Context
 from service.graphql.guard import RequestDatabase
+from service.graphql.over_http import (
+    GRAPHQL_RESPONSE,
+    api_error_response,
+    errors_response,
+    finish,
+    wants_graphql_response,
+)
+from service.graphql.over_http import (
+    JSON as JSON_RESPONSE,
+)
 from service.models.enums import Scope
 from service.rest.endpoint import JSON, media_type, read_body
+from service.usecases.persisted_queries import PersistedDocuments, PersistedQueryNotFound
 from service.usecases.tokens import authenticate, require
 from service.web.pages import explorer_response
 
@@ -56,10 +75,39 @@ def check_request_members(request: dict[str, object]) -> None:
             raise BadRequest(f"`{name}` must be {words}")
 
 
+def persisted_hash(extensions: object) -> str | None:
+    """The SHA-256 of `extensions.persistedQuery` (Apollo's automatic persisted queries)."""
+    if not isinstance(extensions, dict) or "persistedQuery" not in extensions:
+        return None
+    persisted = extensions["persistedQuery"]
+    digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise BadRequest("`extensions.persistedQuery.sha256Hash` must be 64 hex digits")
+    if persisted.get("version", 1) != 1:
+        raise BadRequest("`extensions.persistedQuery.version` must be 1")
+    return digest
+
+
+async def _document(request: Request, query: object, extensions: object) -> str | None:
+    """The query a request runs, when it names one by hash (else None: as sent)."""
+    digest = persisted_hash(extensions)
+    documents: PersistedDocuments = request.app.state.persisted_documents
+    if digest is None and documents.trusted is None:
+        return None
+    db: Database = request.app.state.db
+    async with db.acquire() as con:
+        # The store is written only for holders of a read token.
+        require(await authenticate(con, request.headers.get("authorization")), Scope.READ)
+        return await documents.document_to_run(
+            con, query=query if isinstance(query, str) else None, sha256=digest
+        )
+
+
 async def _checked_body(request: Request, scope: AsgiScope, receive: Receive) -> Request:
     """The request with its body read under the REST limits (size, 413; pauses, 408) and, when
     JSON, checked to be an object (or a batch, which strawberry refuses) nested no deeper than
-    a parser can take: a request strawberry reads from memory."""
+    a parser can take: a request strawberry reads from memory. A document named by hash is
+    put in as its query."""
     settings: Settings = request.app.state.settings
     body = await read_body(request, settings.max_body_bytes)
     if media_type(request) == JSON:
@@ -69,9 +117,12 @@ async def _checked_body(request: Request, scope: AsgiScope, receive: Receive) ->
             raise BadRequest(f"the body is not valid JSON: {exc}") from exc
         if not isinstance(parsed, dict | list):
             raise BadRequest("the body must be a JSON object: {query, variables, operationName}")
+        refuse_duplicate_keys(body)
         if isinstance(parsed, dict):
             check_request_members(parsed)
-        refuse_duplicate_keys(body)
+            query = await _document(request, parsed.get("query"), parsed.get("extensions"))
+            if query is not None:
+                body = orjson.dumps(parsed | {"query": query})
     sent = False
 
     async def replay() -> Message:
@@ -82,6 +133,44 @@ async def _checked_body(request: Request, scope: AsgiScope, receive: Receive) ->
         return {"type": "http.request", "body": body, "more_body": False}
 
     return Request(scope, replay)
+
+
+def not_a_query(document: str | None, operation_name: str | None) -> bool:
+    """Whether the operation a GET would run is a mutation or subscription (a document that
+    does not parse is left to the ordinary answer)."""
+    if not document:
+        return False
+    try:
+        parsed = parse(document)
+    except GraphQLError:
+        return False
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [
+        o
+        for o in operations
+        if operation_name is None or (o.name and o.name.value == operation_name)
+    ]
+    return any(o.operation is not OperationType.QUERY for o in chosen[:1])
+
+
+async def _checked_get(request: Request, scope: AsgiScope, receive: Receive) -> Request:
+    """A query by GET, with a document named by hash (`extensions` as JSON) put in."""
+    params = request.query_params
+    extensions: object = None
+    if "extensions" in params:
+        try:
+            extensions = orjson.loads(params["extensions"])
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"`extensions` is not valid JSON: {exc}") from exc
+    query = await _document(request, params.get("query"), extensions)
+    if not_a_query(query or params.get("query"), params.get("operationName")):
+        raise MethodNotAllowed(
+            "only queries may be sent by GET: send mutations by POST", headers={"Allow": "POST"}
+        )
+    if query is None:
+        return request
+    items = [(k, v) for k, v in params.multi_items() if k != "query"] + [("query", query)]
+    return Request({**scope, "query_string": urlencode(items).encode()}, receive)
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -136,13 +225,33 @@ class GraphQLApp(GraphQL[Context, None]):
             # The page needs no token; the queries sent from it do.
             await explorer_response(request)(scope, receive, send)
             return
+        media = GRAPHQL_RESPONSE if wants_graphql_response(request.headers.get("accept")) else None
+        try:
+            response = await self.answer(request, scope, receive)
+        except PersistedQueryNotFound as exc:
+            # In the GraphQL shape whatever was asked for: Apollo clients read it so, then send
+            # the document in full.
+            status = 400 if media else 200
+            response = errors_response(status, exc.detail, "PERSISTED_QUERY_NOT_FOUND",
+                                       media_type=media or JSON_RESPONSE)  # fmt: skip
+        except ApiError as exc:
+            if media is None:
+                raise
+            response = api_error_response(exc, media)
+        await finish(response, request, media or JSON_RESPONSE)(scope, receive, send)
+
+    async def answer(self, request: Request, scope: AsgiScope, receive: Receive) -> Response:
         if request.method == "POST":
             request = await _checked_body(request, scope, receive)
+        elif request.method in ("GET", "HEAD"):
+            request = await _checked_get(request, scope, receive)
         try:
-            response = await self.run_within_deadline(request)
+            return await self.run_within_deadline(request)
         except StrawberryHTTPException as exc:
-            response = problem_response(error_for_status(exc.status_code, exc.reason), "/graphql")
-        await response(scope, receive, send)
+            error = error_for_status(exc.status_code, exc.reason)
+            if wants_graphql_response(request.headers.get("accept")):
+                raise error from exc
+            return problem_response(error, "/graphql")
 
     def encode_json(self, data: object) -> str | bytes:
         # The same JSON, several times faster on a large page; what orjson cannot encode

@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import strawberry
+from pydantic import BaseModel
 from strawberry.experimental.pydantic import input as pydantic_input
 
 from service.graphql.types import common  # noqa: F401  (registers the enums first)
 from service.models import catalog
 
 
-@pydantic_input(model=catalog.TeamIn, all_fields=True)
-class TeamInput:
-    pass
+@functools.cache
+def input_of(model: type[BaseModel]) -> Any:
+    """The input type of a pydantic model, with all its fields, named after it: TeamIn gives
+    TeamInput, EscalationStep gives EscalationStepInput. Made once per model."""
+    name = model.__name__.removesuffix("In") + "Input"
+    return pydantic_input(model=model, all_fields=True)(type(name, (), {}))
 
 
-@pydantic_input(model=catalog.ServiceIn, all_fields=True)
-class ServiceInput:
-    pass
-
-
-@pydantic_input(model=catalog.OutcomeIn, all_fields=True)
-class OutcomeInput:
-    pass
-
-
-@pydantic_input(model=catalog.EscalationStep, all_fields=True)
-class EscalationStepInput:
-    pass
-
-
-@pydantic_input(model=catalog.BuiltinFilter, all_fields=True)
-class BuiltinFilterInput:
-    pass
-
-
-@pydantic_input(model=catalog.KpiIn, all_fields=True)
-class KpiInput:
-    pass
-
-
-@pydantic_input(model=catalog.TargetIn, all_fields=True)
-class TargetInput:
-    pass
+# The inputs a KPI's input nests, which strawberry must know before that one.
+for nested in (catalog.EscalationStep, catalog.BuiltinFilter):
+    input_of(nested)
 
 
 @strawberry.input

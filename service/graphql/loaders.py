@@ -347,21 +347,22 @@ class Loaders:
         )
         #: Keyed by (service id, filter): one query per distinct filter, for all services.
         self.incidents_of_service: DataLoader[tuple[int, IncidentFilter], list[Incident]] = (
-            _per_service(db, _incidents_matching)
+            _per_service(db, ingest.incident_pages_by_service)
         )
         self.changes_of_service: DataLoader[tuple[int, ChangeFilter], list[Change]] = _per_service(
-            db, _changes_matching
+            db, ingest.change_pages_by_service
         )
 
 
 R = TypeVar("R", Incident, Change)
-F = TypeVar("F")
+F = TypeVar("F", bound="PageFilter")
 
 
 def _per_service(
-    db: Database, fetch: Callable[[Connection, list[int], F], Awaitable[list[R]]]
+    db: Database, fetch: Callable[..., Awaitable[list[R]]]
 ) -> DataLoader[tuple[int, F], list[R]]:
-    """Rows of many services under one filter each, fetched once per distinct filter."""
+    """Rows of many services under one filter each, fetched once per distinct filter: `fetch`
+    takes the connection, the services' ids and the filter's fields as keyword arguments."""
 
     async def load(keys: list[tuple[int, F]]) -> list[list[R]]:
         result: dict[tuple[int, F], list[R]] = {k: [] for k in keys}
@@ -370,7 +371,7 @@ def _per_service(
             by_filter.setdefault(f, []).append(service_id)
         async with db.acquire() as con:
             for f, service_ids in by_filter.items():
-                for row in await fetch(con, service_ids, f):
+                for row in await fetch(con, service_ids, **f.arguments()):
                     if row.service_id is not None:
                         result[(row.service_id, f)].append(row)
         return [result[k] for k in keys]
@@ -378,44 +379,31 @@ def _per_service(
     return DataLoader(load)
 
 
-async def _incidents_matching(
-    con: Connection, service_ids: list[int], f: IncidentFilter
-) -> list[Incident]:
-    return await ingest.incident_pages_by_service(
-        con, service_ids, start=f.start, end=f.end, severities=list(f.severities) or None,
-        statuses=list(f.statuses) or None, before_id=f.before_id, limit=f.limit,
-    )  # fmt: skip
-
-
-async def _changes_matching(
-    con: Connection, service_ids: list[int], f: ChangeFilter
-) -> list[Change]:
-    return await ingest.change_pages_by_service(
-        con, service_ids, start=f.start, end=f.end, environments=list(f.environments) or None,
-        statuses=list(f.statuses) or None, before_id=f.before_id, limit=f.limit,
-    )  # fmt: skip
-
-
 @dataclass(frozen=True)
-class IncidentFilter:
-    """A page of a service's incidents: the filter, then at most `limit` older than
+class PageFilter:
+    """A page of a service's incidents or changes: the filter, then at most `limit` older than
     `before_id`."""
 
     start: dt.datetime | None = None
     end: dt.datetime | None = None
-    severities: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     before_id: int | None = None
     limit: int = 51
+
+    def arguments(self) -> dict[str, Any]:
+        """The fields as the store's keyword arguments: a list for each tuple, None (no filter)
+        for an empty one."""
+        return {
+            name: (list(value) or None) if isinstance(value, tuple) else value
+            for name, value in vars(self).items()
+        }
 
 
 @dataclass(frozen=True)
-class ChangeFilter:
-    """A page of a service's changes, as IncidentFilter."""
+class IncidentFilter(PageFilter):
+    severities: tuple[str, ...] = ()
 
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
+
+@dataclass(frozen=True)
+class ChangeFilter(PageFilter):
     environments: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-    before_id: int | None = None
-    limit: int = 51

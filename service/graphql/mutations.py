@@ -1,7 +1,8 @@
 """The GraphQL mutations (scope admin): the catalog written through its use cases
-(service.usecases.catalog, as the REST API writes it), evaluations and escalations."""
+(service.usecases.catalog, as the REST API writes it), evaluations and escalations.
 
-from __future__ import annotations
+Annotations here are evaluated where they are written (no postponed annotations): the
+resolvers `write_mutation` makes name their input type in theirs."""
 
 import datetime as dt
 import logging
@@ -14,14 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.db import Connection
 from service.errors import ApiError, blames_client, from_pydantic, refused_value
-from service.graphql.inputs import (
-    KpiInput,
-    OutcomeInput,
-    OutcomeLinkInput,
-    ServiceInput,
-    TargetInput,
-    TeamInput,
-)
+from service.graphql.inputs import OutcomeLinkInput, input_of
 from service.graphql.types.common import Deleted, Info, Problem
 from service.graphql.types.kpi import Kpi, Target
 from service.graphql.types.outcome import Outcome
@@ -78,15 +72,32 @@ def _model(model: type[M], value: Any) -> M:
         raise from_pydantic(exc) from exc
 
 
-async def _upsert(
-    info: Info, items: Collection[M, Row], value: Any, wrap: Callable[[Row], N]
-) -> N | Problem:
-    """Create the item, or replace it if its key exists (catalog.Collection.upsert)."""
+def write_mutation(
+    model_in: type[M], write: Callable[[Connection, M], Awaitable[Row]],
+    wrap: Callable[[Row], Any], result: Any, description: str | None = None,
+) -> Any:  # fmt: skip
+    """A mutation taking one `input` of the input type of `model_in`: validated by that model,
+    written by `write`, whose row `wrap` answers (a Problem for an expected failure)."""
+    input_type = input_of(model_in)
 
-    async def work(con: Connection) -> N:
-        return wrap(await items.upsert(con, _model(items.model_in, value)))
+    async def resolve(
+        info: Info, input: Annotated[Any, strawberry.argument(graphql_type=input_type)]
+    ) -> Any:
+        async def work(con: Connection) -> Any:
+            return wrap(await write(con, _model(model_in, input)))
 
-    return await _attempt(info, work)  # type: ignore[no-any-return]
+        return await _attempt(info, work)
+
+    return strawberry.mutation(resolver=resolve, graphql_type=result, description=description)
+
+
+def upsert_mutation(
+    items: Collection[M, Row], wrap: Callable[[Row], Any], result: Any, what: str
+) -> Any:
+    """The mutation creating `what` (an item of `items`), or replacing it if its key exists
+    (catalog.Collection.upsert)."""
+    description = f"Create the {what}, or replace it if the {items.key} exists."
+    return write_mutation(items.model_in, items.upsert, wrap, result, description)
 
 
 async def _delete(info: Info, items: Collection[Any, Any], key: str) -> Deleted | Problem:
@@ -99,29 +110,11 @@ async def _delete(info: Info, items: Collection[Any, Any], key: str) -> Deleted 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create the team, or replace it if the slug exists.")
-    async def upsert_team(self, info: Info, input: TeamInput) -> TeamResult:
-        return await _upsert(info, catalog.TEAMS, input, Team.of)
-
-    @strawberry.mutation(description="Create the service, or replace it if the slug exists.")
-    async def upsert_service(self, info: Info, input: ServiceInput) -> ServiceResult:
-        return await _upsert(info, catalog.SERVICES, input, Service.of)
-
-    @strawberry.mutation(description="Create the outcome, or replace it if the slug exists.")
-    async def upsert_outcome(self, info: Info, input: OutcomeInput) -> OutcomeResult:
-        return await _upsert(info, catalog.OUTCOMES, input, Outcome.of)
-
-    @strawberry.mutation(description="Create the KPI definition, or replace it if the key exists.")
-    async def upsert_kpi(self, info: Info, input: KpiInput) -> KpiResult:
-        return await _upsert(info, catalog.KPIS, input, Kpi.of)
-
-    @strawberry.mutation
-    async def create_target(self, info: Info, input: TargetInput) -> TargetResult:
-        async def work(con: Connection) -> Target:
-            target = _model(models.TargetIn, input)
-            return Target.of(await catalog.create_target(con, target))
-
-        return await _attempt(info, work)  # type: ignore[no-any-return]
+    upsert_team = upsert_mutation(catalog.TEAMS, Team.of, TeamResult, "team")
+    upsert_service = upsert_mutation(catalog.SERVICES, Service.of, ServiceResult, "service")
+    upsert_outcome = upsert_mutation(catalog.OUTCOMES, Outcome.of, OutcomeResult, "outcome")
+    upsert_kpi = upsert_mutation(catalog.KPIS, Kpi.of, KpiResult, "KPI definition")
+    create_target = write_mutation(models.TargetIn, catalog.create_target, Target.of, TargetResult)
 
     @strawberry.mutation
     async def delete_target(self, info: Info, id: int) -> DeleteResult:

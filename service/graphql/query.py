@@ -4,7 +4,8 @@ reports."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import strawberry
@@ -12,15 +13,27 @@ from graphql import GraphQLError
 
 from service.graphql import read_model
 from service.graphql.types.common import Connection as Page
-from service.graphql.types.common import Info, decode_cursor, encode_cursor, page_size
-from service.graphql.types.incident import Change, Delivery, Incident
+from service.graphql.types.common import (
+    Info,
+    decode_cursor,
+    encode_cursor,
+    load_node,
+    page_size,
+)
+from service.graphql.types.delivery import Delivery
+from service.graphql.types.incident import Change, Incident
 from service.graphql.types.kpi import Kpi
 from service.graphql.types.outcome import Outcome
-from service.graphql.types.reports import Escalation, GovernanceGap, Scorecard, convert
+from service.graphql.types.reports import (
+    Escalation,
+    GovernanceGap,
+    Scorecard,
+    convert,
+    period_report,
+)
 from service.graphql.types.service import Service
 from service.graphql.types.team import Team
 from service.models.enums import Scope
-from service.models.instants import check_instant
 from service.store import deliveries as ingest_store
 from service.store import kpis as kpi_store
 from service.store import outcomes as outcome_store
@@ -29,11 +42,23 @@ from service.store import teams as team_store
 from service.usecases import escalation, reports
 
 N = TypeVar("N")
+R = TypeVar("R")
 
 
 def page(items: list[Any], first: int, wrap: Callable[[Any], N]) -> Page[N]:
     more = len(items) > first
     return Page.of([(encode_cursor(i.id), wrap(i)) for i in items[:first]], more)
+
+
+async def read_page(
+    info: Info, first: int, wrap: Callable[[R], N], read: Callable[..., Awaitable[list[R]]]
+) -> Page[N]:
+    """A page of `first` rows in id order, each wrapped as a node: `read` takes the connection
+    and the `limit` of rows to read (one more than the page, to know whether more follow)."""
+    size = page_size(first)
+    async with info.context.db.acquire() as con:
+        rows = await read(con, limit=size + 1)
+    return page(rows, size, wrap)
 
 
 @strawberry.type
@@ -55,37 +80,26 @@ class Query:
 
     @strawberry.field
     async def service(self, info: Info, slug: str) -> Service | None:
-        async with info.context.db.acquire() as con:
-            found = await service_store.list_services(con, slugs=[slug])
-        return Service.of(found[0]) if found else None
+        return await load_node(info.context.loaders.service_by_slug, slug, Service.of)
 
     @strawberry.field(description="KPI definitions, ordered by creation; cursor-paginated.")
     async def kpis(
         self, info: Info, first: int = 50, after: str | None = None,
         board_level: bool | None = None,
     ) -> Page[Kpi]:  # fmt: skip
-        size = page_size(first)
-        async with info.context.db.acquire() as con:
-            rows = await kpi_store.list_kpis(
-                con, after_id=decode_cursor(after), board_level=board_level, limit=size + 1
-            )
-        return page(rows, size, Kpi.of)
+        read = partial(kpi_store.list_kpis, after_id=decode_cursor(after), board_level=board_level)
+        return await read_page(info, first, Kpi.of, read)
 
     @strawberry.field
     async def kpi(self, info: Info, key: str) -> Kpi | None:
-        async with info.context.db.acquire() as con:
-            found = await kpi_store.list_kpis(con, keys=[key])
-        return Kpi.of(found[0]) if found else None
+        return await load_node(info.context.loaders.kpi_by_key, key, Kpi.of)
 
     @strawberry.field
     async def outcomes(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Page[Outcome]:
-        size = page_size(first)
-        after_id = decode_cursor(after) or 0
-        async with info.context.db.acquire() as con:
-            rows = await outcome_store.page_outcomes(con, after_id=after_id, limit=size + 1)
-        return page(rows, size, Outcome.of)
+        read = partial(outcome_store.page_outcomes, after_id=decode_cursor(after) or 0)
+        return await read_page(info, first, Outcome.of, read)
 
     @strawberry.field
     async def outcome(self, info: Info, slug: str) -> Outcome | None:
@@ -95,13 +109,11 @@ class Query:
 
     @strawberry.field
     async def incident(self, info: Info, id: int) -> Incident | None:
-        found = await info.context.loaders.incident.load(id)
-        return Incident.of(found) if found else None
+        return await load_node(info.context.loaders.incident, id, Incident.of)
 
     @strawberry.field
     async def change(self, info: Info, id: int) -> Change | None:
-        found = await info.context.loaders.change.load(id)
-        return Change.of(found) if found else None
+        return await load_node(info.context.loaders.change, id, Change.of)
 
     @strawberry.field(
         description="The webhook delivery log, newest first (admin scope); cursor-paginated."
@@ -115,24 +127,14 @@ class Query:
                 "deliveries need the 'admin' scope",
                 extensions={"code": "FORBIDDEN", "required_scope": "admin"},
             )
-        size = page_size(first)
-        async with info.context.db.acquire() as con:
-            rows = await ingest_store.list_deliveries(
-                con, status=status, source=source, before_id=decode_cursor(after),
-                limit=size + 1,
-            )  # fmt: skip
-        return page(rows, size, lambda r: Delivery(
-            id=r.id, source=r.source, delivery_key=r.delivery_key, event_type=r.event_type,
-            received_at=r.received_at, status=r.status, detail=r.detail, attempts=r.attempts,
-        ))  # fmt: skip
+        read = partial(ingest_store.list_deliveries, status=status, source=source,
+                       before_id=decode_cursor(after))  # fmt: skip
+        return await read_page(info, first, Delivery.from_pydantic, read)
 
     @strawberry.field
     async def teams(self, info: Info, first: int = 50, after: str | None = None) -> Page[Team]:
-        size = page_size(first)
-        after_id = decode_cursor(after) or 0
-        async with info.context.db.acquire() as con:
-            rows = await team_store.page_teams(con, after_id=after_id, limit=size + 1)
-        return page(rows, size, Team.of)
+        read = partial(team_store.page_teams, after_id=decode_cursor(after) or 0)
+        return await read_page(info, first, Team.of, read)
 
     @strawberry.field(
         description="The board-level KPIs for the period of their cadence holding `period` "
@@ -140,10 +142,7 @@ class Query:
         "owners; warns when more than eight KPIs are flagged board-level."
     )
     async def scorecard(self, info: Info, period: dt.datetime | None = None) -> Scorecard:
-        on = check_instant("period", period)
-        async with info.context.db.acquire() as con:
-            found = await reports.scorecard(con, on, info.context.now())
-        return convert(Scorecard, found)  # type: ignore[no-any-return]
+        return await period_report(info, period, reports.scorecard, Scorecard)  # type: ignore[no-any-return]
 
     @strawberry.field(
         description="KPIs missing an owner, a cadence, a target or an escalation path."
@@ -158,9 +157,6 @@ class Query:
         self, info: Info, state: str | None = None, kpi: str | None = None, first: int = 50,
         after: str | None = None,
     ) -> Page[Escalation]:  # fmt: skip
-        size = page_size(first)
-        async with info.context.db.acquire() as con:
-            found = await escalation.list_escalations(
-                con, state=state, kpi=kpi, before_id=decode_cursor(after), limit=size + 1
-            )
-        return page(found, size, lambda e: convert(Escalation, e))
+        read = partial(escalation.list_escalations, state=state, kpi=kpi,
+                       before_id=decode_cursor(after))  # fmt: skip
+        return await read_page(info, first, lambda e: convert(Escalation, e), read)

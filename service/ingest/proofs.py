@@ -40,6 +40,11 @@ SHARED_SECRET_SCHEMES: Mapping[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+def header_scheme(name: str, header: str, description: str) -> Mapping[str, dict[str, Any]]:
+    """The OpenAPI security scheme `name` of a proof sent in one request header."""
+    return {name: {"type": "apiKey", "in": "header", "name": header, "description": description}}
+
+
 def hmac_hex(secret: str, body: bytes) -> str:
     """The hex HMAC-SHA256 of the body with the secret."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

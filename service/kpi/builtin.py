@@ -19,8 +19,14 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Outage:
+    """A service's outage within a window: the merged time down, and the incidents behind it."""
+
     seconds: float
     incidents: int
+
+    @property
+    def hours(self) -> float:
+        return self.seconds / 3600
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ def error_budget(
 def downtime_cost(
     outages: Mapping[int, Outage], revenue_per_hour: Mapping[int, float], estimates: float | None
 ) -> float:
-    lost = sum(o.seconds / 3600 * revenue_per_hour.get(sid, 0.0) for sid, o in outages.items())
+    lost = sum(o.hours * revenue_per_hour.get(sid, 0.0) for sid, o in outages.items())
     return lost + (estimates or 0.0)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -293,17 +293,27 @@ class Kpi(KpiIn):
         return self.model_copy(update={"escalation_path": steps})
 
 
-def check_target(
-    service: str | None, tier: int | None, start: dt.date, end: dt.date | None
-) -> None:
-    """A target applies to a service, a tier or all, over [start, end) with end after start."""
-    if service is not None and tier is not None:
-        raise FieldProblem("tier", "give a service or a tier, not both")
-    if end is not None and end <= start:
-        raise FieldProblem("effective_to", "must be after effective_from")
+class ScopedTarget(Body):
+    """The check every target makes, whether sent alone or inside a catalog file: it applies
+    to a service, a tier or all, over [effective_from, effective_to) with the end after the
+    start. Each subclass declares the fields, in the order its schema lists them."""
+
+    if TYPE_CHECKING:
+        service: str | None
+        tier: int | None
+        effective_from: dt.date
+        effective_to: dt.date | None
+
+    @model_validator(mode="after")
+    def _scope_and_dates(self) -> Self:
+        if self.service is not None and self.tier is not None:
+            raise FieldProblem("tier", "give a service or a tier, not both")
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            raise FieldProblem("effective_to", "must be after effective_from")
+        return self
 
 
-class TargetIn(Body):
+class TargetIn(ScopedTarget):
     kpi: KpiKey
     service: Slug | None = Field(default=None, description="Target for one service only.")
     tier: int | None = Field(default=None, ge=1, le=4, description="Target for one tier only.")
@@ -316,11 +326,6 @@ class TargetIn(Body):
     )
     effective_from: Day
     effective_to: Day | None = None
-
-    @model_validator(mode="after")
-    def _scope_and_dates(self) -> Self:
-        check_target(self.service, self.tier, self.effective_from, self.effective_to)
-        return self
 
 
 class Target(TargetIn):

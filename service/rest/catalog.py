@@ -14,7 +14,14 @@ from service.models.catalog import (
     TargetIn,
 )
 from service.models.enums import Scope
-from service.rest.endpoint import Call, Endpoint, id_param, path_param
+from service.rest.endpoint import (
+    Call,
+    Endpoint,
+    id_param,
+    in_transaction,
+    on_connection,
+    path_param,
+)
 from service.usecases import catalog
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 
@@ -77,66 +84,52 @@ class TargetFilter(BaseModel):
 
 
 async def list_targets(call: Call) -> list[Target]:
-    async with call.connection() as con:
-        return await catalog.list_targets(con, kpi=call.query.kpi)
+    return await on_connection(call, catalog.list_targets, kpi=call.query.kpi)
 
 
 async def get_target(call: Call) -> Target:
-    async with call.connection() as con:
-        return await catalog.get_target(con, id_param(call))
+    return await on_connection(call, catalog.get_target, id_param(call))
 
 
 async def create_target(call: Call) -> Target:
-    async with call.transaction() as con:
-        return await catalog.create_target(con, call.body)
+    return await in_transaction(call, catalog.create_target, call.body)
 
 
 async def replace_target(call: Call) -> Target:
-    async with call.transaction() as con:
-        return await catalog.replace_target(con, id_param(call), call.body)
+    return await in_transaction(call, catalog.replace_target, id_param(call), call.body)
 
 
 async def delete_target(call: Call) -> None:
-    async with call.transaction() as con:
-        await catalog.delete_target(con, id_param(call))
+    await in_transaction(call, catalog.delete_target, id_param(call))
+
+
+def _link(call: Call) -> dict[str, str]:
+    """The KPI and the outcome or service a link's path names, as the use cases take them."""
+    return {"kpi": path_param(call, "key")} | {k: v for k, v in call.path.items() if k != "key"}
 
 
 async def list_kpi_outcomes(call: Call) -> list[OutcomeLink]:
-    async with call.connection() as con:
-        return await catalog.outcome_links(con, kpi=path_param(call, "key"))
+    return await on_connection(call, catalog.outcome_links, **_link(call))
 
 
 async def link_kpi_outcome(call: Call) -> OutcomeLink:
-    async with call.transaction() as con:
-        return await catalog.link_outcome(
-            con, kpi=path_param(call, "key"), outcome=path_param(call, "outcome"), link=call.body
-        )
+    return await in_transaction(call, catalog.link_outcome, **_link(call), link=call.body)
 
 
 async def unlink_kpi_outcome(call: Call) -> None:
-    async with call.transaction() as con:
-        await catalog.unlink_outcome(
-            con, kpi=path_param(call, "key"), outcome=path_param(call, "outcome")
-        )
+    await in_transaction(call, catalog.unlink_outcome, **_link(call))
 
 
 async def list_kpi_services(call: Call) -> list[ServiceLink]:
-    async with call.connection() as con:
-        return await catalog.service_links(con, kpi=path_param(call, "key"))
+    return await on_connection(call, catalog.service_links, **_link(call))
 
 
 async def link_kpi_service(call: Call) -> ServiceLink:
-    async with call.transaction() as con:
-        return await catalog.link_service(
-            con, kpi=path_param(call, "key"), service=path_param(call, "service")
-        )
+    return await in_transaction(call, catalog.link_service, **_link(call))
 
 
 async def unlink_kpi_service(call: Call) -> None:
-    async with call.transaction() as con:
-        await catalog.unlink_service(
-            con, kpi=path_param(call, "key"), service=path_param(call, "service")
-        )
+    await in_transaction(call, catalog.unlink_service, **_link(call))
 
 
 TARGET = "/v1/targets/{id:int}"

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from service.models.costs import Category, Cost, CostIn, CostIngestResult, Currency
 from service.models.enums import Scope
 from service.models.instants import Day
-from service.rest.endpoint import Call, Endpoint, id_param
+from service.rest.endpoint import Call, Endpoint, id_param, in_transaction, on_connection
 from service.rest.prometheus import cost_records_ingested
 from service.usecases import costs
 
@@ -44,19 +44,16 @@ async def list_costs(call: Call) -> list[Cost]:
 
 
 async def get_cost(call: Call) -> Cost:
-    async with call.connection() as con:
-        return await costs.get_cost(con, id_param(call))
+    return await on_connection(call, costs.get_cost, id_param(call))
 
 
 async def replace_cost(call: Call) -> Cost:
     """Corrects a record, its period and other key fields included."""
-    async with call.transaction() as con:
-        return await costs.replace_cost(con, id_param(call), call.body)
+    return await in_transaction(call, costs.replace_cost, id_param(call), call.body)
 
 
 async def delete_cost(call: Call) -> None:
-    async with call.transaction() as con:
-        await costs.delete_cost(con, id_param(call))
+    await in_transaction(call, costs.delete_cost, id_param(call))
 
 
 COST = "/v1/costs/{id:int}"

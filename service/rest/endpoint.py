@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
@@ -83,6 +83,28 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[Any]]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def in_transaction(
+    call: Call, operation: Callable[Concatenate[Connection, P], Awaitable[R]],
+    *args: P.args, **named: P.kwargs,
+) -> R:  # fmt: skip
+    """What a use case answers, run inside the call's transaction (committed before the
+    answer is sent)."""
+    async with call.transaction() as con:
+        return await operation(con, *args, **named)
+
+
+async def on_connection(
+    call: Call, operation: Callable[Concatenate[Connection, P], Awaitable[R]],
+    *args: P.args, **named: P.kwargs,
+) -> R:  # fmt: skip
+    """What a use case answers, run on a connection of the call (a read, or a use case that
+    opens its own transactions)."""
+    async with call.connection() as con:
+        return await operation(con, *args, **named)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from service.models.enums import Cadence, Scope
 from service.models.instants import Instant
 from service.models.reports import GovernanceGap, Scorecard, ServiceReport
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
-from service.rest.endpoint import Call, Endpoint, id_param, path_param
+from service.rest.endpoint import Call, Endpoint, id_param, on_connection, path_param
 from service.store import kpis, metrics, services
 from service.store import kpis as kpi_store
 from service.store import services as service_store
@@ -90,6 +90,7 @@ async def evaluate(call: Call) -> list[KpiStatus]:
         )
 
 
+# Its fields are the keywords of the use case the handler passes them to.
 class EscalationQuery(BaseModel):
     state: str | None = Field(default=None, pattern="^(open|acknowledged|resolved)$")
     kpi: str | None = None
@@ -98,11 +99,7 @@ class EscalationQuery(BaseModel):
 
 async def list_escalations(call: Call) -> list[Escalation]:
     """Newest first, each with its events."""
-    query: EscalationQuery = call.query
-    async with call.connection() as con:
-        return await escalation.list_escalations(
-            con, state=query.state, kpi=query.kpi, limit=query.limit
-        )
+    return await on_connection(call, escalation.list_escalations, **dict(call.query))
 
 
 async def get_escalation(call: Call) -> Escalation:

@@ -4,6 +4,8 @@ steps (service/usecases/ingestion.py), and read them back with their timelines."
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +29,9 @@ from service.store import ingest as store
 from service.store import services
 from service.usecases import ingestion
 from service.usecases.ingestion import ApiRequest
+from service.usecases.ingestion_apply import DeliveryOutcome
+
+R = TypeVar("R")
 
 
 def _request(call: Call) -> ApiRequest:
@@ -38,34 +43,31 @@ def _request(call: Call) -> ApiRequest:
     return ApiRequest(idempotency.key_of(call.request), fingerprint)
 
 
+async def _recorded(
+    call: Call, record: Callable[..., Awaitable[tuple[R, DeliveryOutcome | None]]], *args: Any,
+    **named: Any,
+) -> R:  # fmt: skip
+    """What `record(con, *args, request, **named)` recorded, in the call's transaction with the
+    request as its delivery is logged; the events it applied counted once committed."""
+    async with call.transaction() as con:
+        result, outcome = await record(con, *args, _request(call), **named)
+    events_applied(call, outcome)
+    return result
+
+
 async def upsert_incident(call: Call) -> Incident:
     """Create or update an incident by (source, external_id); answered after commit."""
-    async with call.transaction() as con:
-        incident, outcome = await ingestion.record_incident(
-            con, call.body, _request(call), now=call.now()
-        )
-    events_applied(call, outcome)
-    return incident
+    return await _recorded(call, ingestion.record_incident, call.body, now=call.now())
 
 
 async def add_incident_event(call: Call) -> IncidentDetail:
     """Add one lifecycle step (acknowledged, resolved, reopened ...) to an incident."""
-    async with call.transaction() as con:
-        detail, outcome = await ingestion.add_incident_step(
-            con, id_param(call), call.body, _request(call)
-        )
-    events_applied(call, outcome)
-    return detail
+    return await _recorded(call, ingestion.add_incident_step, id_param(call), call.body)
 
 
 async def upsert_change(call: Call) -> Change:
     """Create or update a change by (source, external_id); answered after commit."""
-    async with call.transaction() as con:
-        change, outcome = await ingestion.record_change(
-            con, call.body, _request(call), now=call.now()
-        )
-    events_applied(call, outcome)
-    return change
+    return await _recorded(call, ingestion.record_change, call.body, now=call.now())
 
 
 class IncidentQuery(BaseModel):

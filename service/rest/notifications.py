@@ -7,22 +7,21 @@ from pydantic import BaseModel, Field
 from service.models.catalog import RowId
 from service.models.enums import Scope
 from service.models.notifications import Notification, NotificationState
-from service.rest.endpoint import Call, Endpoint
+from service.rest.endpoint import Call, Endpoint, on_connection
 from service.usecases import notifications
 
 
+# Its fields are the keywords of the use case the handler passes them to.
 class NotificationQuery(BaseModel):
     state: NotificationState | None = None
-    before: RowId | None = Field(default=None, description="Page: ids below this.")
+    before_id: RowId | None = Field(
+        default=None, alias="before", description="Page: ids below this."
+    )
     limit: int = Field(default=100, ge=1, le=1000)
 
 
 async def list_notifications(call: Call) -> list[Notification]:
-    query: NotificationQuery = call.query
-    async with call.connection() as con:
-        return await notifications.list_notifications(
-            con, state=query.state, before_id=query.before, limit=query.limit
-        )
+    return await on_connection(call, notifications.list_notifications, **dict(call.query))
 
 
 ENDPOINTS = [

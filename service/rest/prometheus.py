@@ -209,15 +209,15 @@ async def _database_families(call: Call) -> list[Metric]:
         "Webhook deliveries kept as unmapped, waiting for a replay, by source name and kind.",
         labels=["source", "kind"],
     )
-    for row in unmapped:
-        waiting.add_metric([row.source, row.kind], row.waiting)
+    for source, kind, n in unmapped:
+        waiting.add_metric([source, kind], n)
     backlog = GaugeMetricFamily(
         "kpi_outbox_notifications",
         "Notifications in the outbox still to deliver (pending) or given up on (failed).",
         labels=["state"],
     )
-    backlog.add_metric(["pending"], outbox.pending)
-    backlog.add_metric(["failed"], outbox.failed)
+    for state, n in outbox.items():
+        backlog.add_metric([state], n)
     stored = CounterMetricFamily(
         "kpi_webhook_rejections_recorded",
         "Webhook deliveries refused for not proving their source and recorded (GET "

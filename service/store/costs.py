@@ -8,14 +8,12 @@ from decimal import Decimal
 
 import asyncpg
 
-from service.db import Connection, sql
+from service.db import Connection, fetch_models, statements
 from service.errors import Conflict, NotFound, field_error, invalid, invalid_fields
 from service.models.costs import Cost, CostIn, CostIngestResult
 from service.models.stored import read
 
-
-def q(name: str) -> str:
-    return sql("costs", name)
+q = statements("costs")
 
 
 #: What identifies a record: sending the same key again replaces its amount, note and source.
@@ -102,8 +100,9 @@ async def list_costs(
     """Records overlapping [start, end), ordered by period start then id."""
     if start is not None and end is not None and end <= start:
         raise invalid("to", "must be after from")
-    rows = await con.fetch(q("list_costs"), service_id, category, currency, start, end, limit)
-    return [read(Cost, r) for r in rows]
+    return await fetch_models(
+        con, Cost, q("list_costs"), service_id, category, currency, start, end, limit
+    )
 
 
 async def get_cost(con: Connection, *, cost_id: int) -> Cost:

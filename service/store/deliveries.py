@@ -10,12 +10,10 @@ from typing import Any, overload
 
 from pydantic import BaseModel
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.errors import NotFound
 
-
-def q(name: str) -> str:
-    return sql("deliveries", name)
+q = statements("deliveries")
 
 
 class DeliveryRow(BaseModel):

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from service.db import Connection, fetch_grouped, sql
+from service.db import Connection, fetch_grouped, statements
 from service.models.statuses import Escalation, EscalationEvent, OpenEscalation
 
-
-def q(name: str) -> str:
-    return sql("escalations", name)
+q = statements("escalations")
 
 
 async def lock_open_escalation(

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 
-
-def q(name: str) -> str:
-    return sql("idempotency", name)
+q = statements("idempotency")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from service.db import Connection, fetch_grouped, sql
+from service.db import Connection, fetch_grouped, one_found, statements
 from service.errors import NotFound
 from service.models.events import ChangeEvent, CommitRecord, IncidentEvent
 from service.models.incidents import (
@@ -19,9 +19,7 @@ from service.models.incidents import (
 from service.models.timeline import ChangeRecord, IncidentRecord
 from service.store.deliveries import LoggedDelivery, stored_key
 
-
-def q(name: str) -> str:
-    return sql("ingest", name)
+q = statements("ingest")
 
 
 @dataclass(frozen=True)
@@ -306,22 +304,18 @@ async def incidents_caused_by(con: Connection, change_ids: list[int]) -> dict[in
 
 
 async def get_incident(con: Connection, incident_id: int) -> IncidentDetail:
-    found = await list_incidents(con, ids=[incident_id])
-    if not found:
-        raise NotFound(f"no incident {incident_id}")
+    found = one_found(await list_incidents(con, ids=[incident_id]), f"no incident {incident_id}")
     timeline = await incident_timeline(con, [incident_id])
-    return IncidentDetail(**found[0].model_dump(), timeline=timeline[incident_id])
+    return IncidentDetail(**found.model_dump(), timeline=timeline[incident_id])
 
 
 async def get_change(con: Connection, change_id: int) -> ChangeDetail:
-    found = await list_changes(con, ids=[change_id])
-    if not found:
-        raise NotFound(f"no change {change_id}")
+    found = one_found(await list_changes(con, ids=[change_id]), f"no change {change_id}")
     timeline = await change_timeline(con, [change_id])
     caused = await incidents_caused_by(con, [change_id])
     reasons = (await change_revert_reasons(con, [change_id])).get(change_id, RevertReasons())
     return ChangeDetail(
-        **found[0].model_dump(), timeline=timeline[change_id], incidents=caused[change_id],
+        **found.model_dump(), timeline=timeline[change_id], incidents=caused[change_id],
         reverted_by=reasons.reverted_by, reverts=reasons.reverts,
     )  # fmt: skip
 

@@ -6,16 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.db import Connection, sql
-from service.errors import NotFound
+from service.db import Connection, fetch_models, one_found, statements
 from service.models.catalog import Kpi, KpiIn
 from service.models.enums import Direction
-from service.models.stored import read
 from service.store.constraints import unique
 
-
-def q(name: str) -> str:
-    return sql("kpis", name)
+q = statements("kpis")
 
 
 @dataclass(frozen=True)
@@ -35,17 +31,12 @@ async def list_kpis(
     board_level: bool | None = None,
     limit: int | None = None,
 ) -> list[Kpi]:
-    rows = await con.fetch(
-        q("list_kpis"), keys, None if ids is None else list(ids), after_id, board_level, limit
-    )
-    return [read(Kpi, r) for r in rows]
+    ids = None if ids is None else list(ids)
+    return await fetch_models(con, Kpi, q("list_kpis"), keys, ids, after_id, board_level, limit)
 
 
 async def get_kpi(con: Connection, *, key: str) -> Kpi:
-    found = await list_kpis(con, keys=[key])
-    if not found:
-        raise NotFound(f"no KPI {key!r}")
-    return found[0]
+    return one_found(await list_kpis(con, keys=[key]), f"no KPI {key!r}")
 
 
 async def kpi_ids_by_key(con: Connection, keys: Sequence[str]) -> dict[str, KpiRef]:

@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from service.db import Connection, fetch_grouped, sql
+from service.db import Connection, fetch_grouped, statements
 from service.models.catalog import OutcomeLink, OutcomeLinkIn, ServiceLink
 
-
-def q(name: str) -> str:
-    return sql("links", name)
+q = statements("links")
 
 
 async def _edges(con: Connection, name: str, keys: Sequence[int]) -> dict[int, list[int]]:

@@ -9,11 +9,11 @@ A scope is one service, a team's services, a tier's services or the whole fleet.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.errors import invalid
 from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage, Summary
 from service.kpi.periods import Period
@@ -27,10 +27,10 @@ from service.store import targets as target_store
 from service.store import teams
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
-def q(name: str) -> str:
-    return sql("metrics", name)
+q = statements("metrics")
 
 
 @dataclass(frozen=True)
@@ -269,16 +269,25 @@ async def changes(
     return result
 
 
-def _each_service(
-    service_ids: Sequence[int], windows: Sequence[Period]
-) -> tuple[list[Period], list[int]]:
-    """The windows repeated for each service, and the service of each: one statement then
-    gives every service's figures."""
-    return [w for _ in service_ids for w in windows], [s for s in service_ids for _ in windows]
+#: A reading of figures per window whose windows may each count one service's records alone:
+#: (con, scope, windows, filter or currency, the service of each window).
+PerWindow = Callable[
+    [Connection, MetricScope, Sequence[Period], A, Sequence[int] | None], Awaitable[list[T]]
+]
 
 
-def _split(service_ids: Sequence[int], values: Sequence[T], per: int) -> dict[int, list[T]]:
-    return {sid: list(values[i * per : (i + 1) * per]) for i, sid in enumerate(service_ids)}
+async def _each_service_apart(
+    figures: PerWindow[A, T], con: Connection, service_ids: Sequence[int],
+    windows: Sequence[Period], arg: A,
+) -> dict[int, list[T]]:  # fmt: skip
+    """`figures` of each service apart, in one statement: the windows repeated for each
+    service, each window counting that service's own records."""
+    repeated = [w for _ in service_ids for w in windows]
+    owners = [s for s in service_ids for _ in windows]
+    scope = MetricScope("services", None, tuple(service_ids))
+    found = await figures(con, scope, repeated, arg, owners)
+    per = len(windows)
+    return {sid: found[i * per : (i + 1) * per] for i, sid in enumerate(service_ids)}
 
 
 async def changes_by_service(
@@ -286,10 +295,7 @@ async def changes_by_service(
     only: MetricFilter = NO_FILTER,
 ) -> dict[int, list[ChangeFigures]]:  # fmt: skip
     """`changes` of each service apart, in one statement."""
-    repeated, owners = _each_service(service_ids, windows)
-    scope = MetricScope("services", None, tuple(service_ids))
-    figures = await changes(con, scope, repeated, only, owners)
-    return _split(service_ids, figures, len(windows))
+    return await _each_service_apart(changes, con, service_ids, windows, only)
 
 
 async def incidents_by_service(
@@ -297,10 +303,7 @@ async def incidents_by_service(
     only: MetricFilter = NO_FILTER,
 ) -> dict[int, list[IncidentBreakdown]]:  # fmt: skip
     """`incidents` of each service apart, in one statement."""
-    repeated, owners = _each_service(service_ids, windows)
-    scope = MetricScope("services", None, tuple(service_ids))
-    breakdowns = await incidents(con, scope, repeated, only, owners)
-    return _split(service_ids, breakdowns, len(windows))
+    return await _each_service_apart(incidents, con, service_ids, windows, only)
 
 
 @dataclass(frozen=True)
@@ -338,9 +341,7 @@ async def spend_by_service(
     con: Connection, service_ids: Sequence[int], windows: Sequence[Period], currency: str
 ) -> dict[int, list[Spend]]:
     """`spend` of each service apart (its own records), in one statement."""
-    repeated, owners = _each_service(service_ids, windows)
-    scope = MetricScope("services", None, tuple(service_ids))
-    return _split(service_ids, await spend(con, scope, repeated, currency, owners), len(windows))
+    return await _each_service_apart(spend, con, service_ids, windows, currency)
 
 
 async def currencies(con: Connection, scope: MetricScope) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from asyncpg import DeadlockDetectedError, UniqueViolationError
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.errors import FieldError, ValidationFailed, field_error, invalid_fields
 from service.gc_pause import gc_paused
 from service.models.enums import KpiKind
@@ -31,8 +31,7 @@ _STAGE_COLUMNS = ("ord", *_COLUMNS)
 _NO_SERVICE = 2**63
 
 
-def q(name: str) -> str:
-    return sql("observations", name)
+q = statements("observations")
 
 
 @dataclass

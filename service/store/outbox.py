@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from service.db import Connection, fetch_grouped, sql
+from service.db import Connection, fetch_grouped, statements
 from service.models.notifications import (
     Attempt,
     AttemptOutcome,
@@ -15,9 +15,7 @@ from service.models.notifications import (
     NotificationState,
 )
 
-
-def q(name: str) -> str:
-    return sql("outbox", name)
+q = statements("outbox")
 
 
 async def enqueue(

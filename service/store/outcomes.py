@@ -4,35 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.db import Connection, sql
-from service.errors import NotFound
+from service.db import Connection, fetch_models, one_found, statements
 from service.models.catalog import Outcome, OutcomeIn
-from service.models.stored import read
 from service.store.constraints import unique
 
-
-def q(name: str) -> str:
-    return sql("outcomes", name)
+q = statements("outcomes")
 
 
 async def list_outcomes(con: Connection, *, slugs: Sequence[str] | None = None) -> list[Outcome]:
-    return [read(Outcome, r) for r in await con.fetch(q("list_outcomes"), slugs)]
+    return await fetch_models(con, Outcome, q("list_outcomes"), slugs)
 
 
 async def page_outcomes(con: Connection, *, after_id: int, limit: int) -> list[Outcome]:
     """Outcomes in creation order after `after_id`, for cursor pagination."""
-    return [read(Outcome, r) for r in await con.fetch(q("page_outcomes"), after_id, limit)]
+    return await fetch_models(con, Outcome, q("page_outcomes"), after_id, limit)
 
 
 async def get_outcome(con: Connection, *, slug: str) -> Outcome:
-    found = await list_outcomes(con, slugs=[slug])
-    if not found:
-        raise NotFound(f"no outcome {slug!r}")
-    return found[0]
+    return one_found(await list_outcomes(con, slugs=[slug]), f"no outcome {slug!r}")
 
 
 async def outcomes_by_id(con: Connection, ids: Sequence[int]) -> list[Outcome]:
-    return [read(Outcome, r) for r in await con.fetch(q("outcomes_by_id"), list(ids))]
+    return await fetch_models(con, Outcome, q("outcomes_by_id"), list(ids))
 
 
 async def insert_outcome(con: Connection, *, outcome: OutcomeIn) -> int:

@@ -7,13 +7,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.models.catalog import Kpi, Outcome
 from service.models.stored import read
 
-
-def q(name: str) -> str:
-    return sql("portal", name)
+q = statements("portal")
 
 
 async def status_histories(

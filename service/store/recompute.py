@@ -7,16 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.db import Connection, sql
+from service.db import Connection, sql, statements
 
-
-def q(name: str) -> str:
-    return sql("recompute", name)
+q = statements("recompute")
 
 
 @dataclass(frozen=True)
-class StoredIncident:
-    """An incident as stored: where it came from, and its name there."""
+class StoredRecord:
+    """An incident or a change as stored: where it came from, and its name there."""
 
     id: int
     source_id: int
@@ -25,7 +23,7 @@ class StoredIncident:
 
 
 @dataclass(frozen=True)
-class IncidentTimeline(StoredIncident):
+class IncidentTimeline(StoredRecord):
     """An incident with its events, in the order they were stored."""
 
     event_ids: list[int]
@@ -34,13 +32,9 @@ class IncidentTimeline(StoredIncident):
 
 
 @dataclass(frozen=True)
-class ChangeTimeline:
+class ChangeTimeline(StoredRecord):
     """A change with its events, in the order they were stored."""
 
-    id: int
-    source_id: int
-    external_id: str
-    service_id: int | None
     events: list[Any]
 
 
@@ -62,10 +56,10 @@ class StoredPeriod:
     period_end: dt.datetime
 
 
-async def alertmanager_incidents_to_split(con: Connection) -> list[StoredIncident]:
+async def alertmanager_incidents_to_split(con: Connection) -> list[StoredRecord]:
     """Incidents of Alertmanager sources still named by the alert's fingerprint alone."""
     rows = await con.fetch(q("alertmanager_incidents_to_split"))
-    return [StoredIncident(**dict(r.items())) for r in rows]
+    return [StoredRecord(**dict(r.items())) for r in rows]
 
 
 async def incident_ids(con: Connection) -> list[int]:

@@ -7,11 +7,9 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 
-
-def q(name: str) -> str:
-    return sql("rejections", name)
+q = statements("rejections")
 
 
 class RejectionSample(BaseModel):

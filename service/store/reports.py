@@ -7,12 +7,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.models.reports import BreachedStatus, GovernanceGap, OutageNow
 
-
-def q(name: str) -> str:
-    return sql("reports", name)
+q = statements("reports")
 
 
 async def governance_gaps(con: Connection) -> list[GovernanceGap]:

@@ -7,14 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.models.catalog import Kpi
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
 
-
-def q(name: str) -> str:
-    return sql("series", name)
+q = statements("series")
 
 
 def _whole_days(instant: dt.datetime | None) -> bool:

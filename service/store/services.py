@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from service.db import Connection, fetch_grouped, sql
-from service.errors import NotFound, invalid
+from service.db import Connection, fetch_grouped, fetch_models, one_found, statements
+from service.errors import invalid
 from service.models.catalog import Service, ServiceIn
-from service.models.stored import read
 from service.store.constraints import still_referenced, unique
 
-
-def q(name: str) -> str:
-    return sql("services", name)
+q = statements("services")
 
 
 async def list_services(
@@ -25,20 +22,15 @@ async def list_services(
     after_id: int | None = None,
     limit: int | None = None,
 ) -> list[Service]:
-    rows = await con.fetch(q("list_services"), slugs, tier, team, after_id, limit)
-    return [read(Service, r) for r in rows]
+    return await fetch_models(con, Service, q("list_services"), slugs, tier, team, after_id, limit)
 
 
 async def get_service(con: Connection, *, slug: str) -> Service:
-    found = await list_services(con, slugs=[slug])
-    if not found:
-        raise NotFound(f"no service {slug!r}")
-    return found[0]
+    return one_found(await list_services(con, slugs=[slug]), f"no service {slug!r}")
 
 
 async def services_by_id(con: Connection, ids: Sequence[int]) -> list[Service]:
-    rows = await con.fetch(q("services_by_id"), list(ids))
-    return [read(Service, r) for r in rows]
+    return await fetch_models(con, Service, q("services_by_id"), list(ids))
 
 
 async def service_ids_by_slug(con: Connection, slugs: Sequence[str]) -> dict[str, int]:

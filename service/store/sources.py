@@ -7,14 +7,12 @@ from typing import Any
 import asyncpg
 import orjson
 
-from service.db import Connection, sql
+from service.db import Connection, statements
 from service.errors import Conflict, NotFound, field_error, invalid
 from service.models.sources import Source, SourceIn, SourceKind, SourceSecret
 from service.store import services
 
-
-def q(name: str) -> str:
-    return sql("sources", name)
+q = statements("sources")
 
 
 def _source(record: Any) -> Source:

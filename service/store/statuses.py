@@ -8,15 +8,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from service.db import Connection, fetch_grouped, sql
+from service.db import Connection, fetch_grouped, statements
 from service.kpi.periods import Period
 from service.models.catalog import Kpi
 from service.models.enums import Cadence
 from service.models.statuses import OVERALL, KpiStatus, ScopeRef, StatusDriver
 
-
-def q(name: str) -> str:
-    return sql("statuses", name)
+q = statements("statuses")
 
 
 async def kpi_scopes(con: Connection, kpis: Sequence[Kpi]) -> dict[int, list[ScopeRef]]:

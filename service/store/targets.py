@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from service.db import Connection, fetch_grouped, sql
-from service.errors import NotFound
+from service.db import Connection, fetch_grouped, one_found, statements
 from service.models.catalog import Target, TargetIn
 from service.models.stored import read
 from service.store.constraints import unique
 
-
-def q(name: str) -> str:
-    return sql("targets", name)
+q = statements("targets")
 
 
 def _target(row: Mapping[str, Any]) -> Target:
@@ -30,10 +27,7 @@ async def list_targets(
 
 
 async def get_target(con: Connection, *, target_id: int) -> Target:
-    found = await list_targets(con, target_id=target_id)
-    if not found:
-        raise NotFound(f"no target {target_id}")
-    return found[0]
+    return one_found(await list_targets(con, target_id=target_id), f"no target {target_id}")
 
 
 async def targets_by_kpi(con: Connection, kpi_ids: Sequence[int]) -> dict[int, list[Target]]:

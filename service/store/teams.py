@@ -4,35 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.db import Connection, sql
-from service.errors import NotFound
+from service.db import Connection, fetch_models, one_found, statements
 from service.models.catalog import Team, TeamIn
-from service.models.stored import read
 from service.store.constraints import still_referenced, unique
 
-
-def q(name: str) -> str:
-    return sql("teams", name)
+q = statements("teams")
 
 
 async def list_teams(con: Connection, *, slugs: Sequence[str] | None = None) -> list[Team]:
-    return [read(Team, r) for r in await con.fetch(q("list_teams"), slugs)]
+    return await fetch_models(con, Team, q("list_teams"), slugs)
 
 
 async def page_teams(con: Connection, *, after_id: int, limit: int) -> list[Team]:
     """Teams in creation order after `after_id`, for cursor pagination."""
-    return [read(Team, r) for r in await con.fetch(q("page_teams"), after_id, limit)]
+    return await fetch_models(con, Team, q("page_teams"), after_id, limit)
 
 
 async def get_team(con: Connection, *, slug: str) -> Team:
-    found = await list_teams(con, slugs=[slug])
-    if not found:
-        raise NotFound(f"no team {slug!r}")
-    return found[0]
+    return one_found(await list_teams(con, slugs=[slug]), f"no team {slug!r}")
 
 
 async def teams_by_id(con: Connection, ids: Sequence[int]) -> list[Team]:
-    return [read(Team, r) for r in await con.fetch(q("teams_by_id"), list(ids))]
+    return await fetch_models(con, Team, q("teams_by_id"), list(ids))
 
 
 async def team_id_by_slug(con: Connection, slug: str) -> int | None:

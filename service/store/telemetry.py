@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from service.db import Connection, statements
 
-from service.db import Connection, sql
-
-
-def q(name: str) -> str:
-    return sql("telemetry", name)
+q = statements("telemetry")
 
 
-@dataclass(frozen=True)
-class Unmapped:
-    source: str
-    kind: str
-    waiting: int
-
-
-@dataclass(frozen=True)
-class OutboxBacklog:
-    pending: int
-    failed: int
-
-
-async def unmapped_deliveries(con: Connection) -> list[Unmapped]:
-    """Unmapped deliveries waiting for a replay, per webhook source."""
+async def unmapped_deliveries(con: Connection) -> list[tuple[str, str, int]]:
+    """(source name, kind, deliveries waiting) of every webhook source: its unmapped
+    deliveries waiting for a replay."""
     rows = await con.fetch(q("unmapped_deliveries"))
-    return [Unmapped(r["source"], r["kind"], r["waiting"]) for r in rows]
+    return [(r["source"], r["kind"], r["waiting"]) for r in rows]
 
 
-async def outbox_backlog(con: Connection) -> OutboxBacklog:
-    row = await con.fetchrow(q("outbox_backlog"))
-    return OutboxBacklog(row["pending"], row["failed"])
+async def outbox_backlog(con: Connection) -> dict[str, int]:
+    """{state: notifications}: those still to deliver (pending) and given up on (failed)."""
+    return dict((await con.fetchrow(q("outbox_backlog"))).items())

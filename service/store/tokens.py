@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.db import Connection, sql
+from service.db import Connection, fetch_models, statements
 from service.models.enums import Scope
 from service.models.stored import read
 from service.models.tokens import Principal, TokenInfo
 
-
-def q(name: str) -> str:
-    return sql("tokens", name)
+q = statements("tokens")
 
 
 async def insert_token(
@@ -29,7 +27,7 @@ async def token_by_hash(con: Connection, token_hash: bytes) -> Principal | None:
 
 
 async def list_tokens(con: Connection) -> list[TokenInfo]:
-    return [read(TokenInfo, r) for r in await con.fetch(q("list_tokens"))]
+    return await fetch_models(con, TokenInfo, q("list_tokens"))
 
 
 async def revoke_token(con: Connection, token_id: int) -> bool:

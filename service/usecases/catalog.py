@@ -47,25 +47,38 @@ def _check_path_key(field: str, path_value: str, body_value: str) -> None:
         raise invalid(field, f"must match the path ({path_value!r}); renaming is not supported")
 
 
-# Teams ------------------------------------------------------------------------------------------
+# Teams and outcomes ---------------------------------------------------------------------------
 
 
-async def create_team(con: Connection, *, team: TeamIn) -> Team:
-    team_id = await teams.insert_team(con, team=team)
-    return Team(id=team_id, **team.model_dump())
+@dataclass(frozen=True)
+class StoreWrites(Generic[Out]):
+    """The writes of a collection whose store statements are all there is to them (teams,
+    outcomes): an item written is its body under the id the statement returns, and an update
+    or delete finding no item of the slug is NotFound (404). The body comes as the keyword
+    `noun`, as `Collection` passes it."""
 
+    noun: str
+    model_out: type[Out]
+    inserted: Callable[..., Awaitable[int]]
+    updated: Callable[..., Awaitable[int | None]]
+    deleted: Callable[..., Awaitable[int | None]]
 
-async def update_team(con: Connection, *, slug: str, team: TeamIn) -> Team:
-    _check_path_key("slug", slug, team.slug)
-    team_id = await teams.update_team(con, team=team)
-    if team_id is None:
-        raise NotFound(f"no team {slug!r}")
-    return Team(id=team_id, **team.model_dump())
+    def _found(self, slug: str, item_id: int | None) -> int:
+        if item_id is None:
+            raise NotFound(f"no {self.noun} {slug!r}")
+        return item_id
 
+    async def create(self, con: Connection, **body: Any) -> Out:
+        item_id = await self.inserted(con, **body)
+        return self.model_out(id=item_id, **body[self.noun].model_dump())
 
-async def delete_team(con: Connection, *, slug: str) -> None:
-    if await teams.delete_team(con, slug=slug) is None:
-        raise NotFound(f"no team {slug!r}")
+    async def update(self, con: Connection, *, slug: str, **body: Any) -> Out:
+        _check_path_key("slug", slug, body[self.noun].slug)
+        item_id = self._found(slug, await self.updated(con, **body))
+        return self.model_out(id=item_id, **body[self.noun].model_dump())
+
+    async def delete(self, con: Connection, *, slug: str) -> None:
+        self._found(slug, await self.deleted(con, slug=slug))
 
 
 # Services ---------------------------------------------------------------------------------------
@@ -128,27 +141,6 @@ async def delete_service(con: Connection, *, slug: str) -> None:
     if await services.has_observations_for_service(con, service_id):
         raise Conflict(f"service {slug!r} has observations; it cannot be deleted")
     await services.delete_service(con, slug=slug)
-
-
-# Outcomes ---------------------------------------------------------------------------------------
-
-
-async def create_outcome(con: Connection, *, outcome: OutcomeIn) -> Outcome:
-    outcome_id = await outcomes.insert_outcome(con, outcome=outcome)
-    return Outcome(id=outcome_id, **outcome.model_dump())
-
-
-async def update_outcome(con: Connection, *, slug: str, outcome: OutcomeIn) -> Outcome:
-    _check_path_key("slug", slug, outcome.slug)
-    outcome_id = await outcomes.update_outcome(con, outcome=outcome)
-    if outcome_id is None:
-        raise NotFound(f"no outcome {slug!r}")
-    return Outcome(id=outcome_id, **outcome.model_dump())
-
-
-async def delete_outcome(con: Connection, *, slug: str) -> None:
-    if await outcomes.delete_outcome(con, slug=slug) is None:
-        raise NotFound(f"no outcome {slug!r}")
 
 
 # KPIs -------------------------------------------------------------------------------------------
@@ -258,6 +250,16 @@ class Collection(Generic[In, Out]):
     updated: Callable[..., Awaitable[Out]]
     deleted: Callable[..., Awaitable[None]]
 
+    @classmethod
+    def of_store(
+        cls, noun: str, model_in: type[In], model_out: type[Out],
+        listed: Callable[..., Awaitable[list[Out]]], got: Callable[..., Awaitable[Out]],
+        writes: StoreWrites[Out],
+    ) -> Collection[In, Out]:  # fmt: skip
+        """A collection keyed by slug whose writes are its store's statements alone."""
+        return cls(noun, "slug", model_in, model_out, noun, listed, got, writes.create,
+                   writes.update, writes.delete)  # fmt: skip
+
     async def list(self, con: Connection, keys: Sequence[str] | None = None) -> list[Out]:
         """Every item, or those with these keys."""
         return await self.listed(con, **{f"{self.key}s": keys})
@@ -287,17 +289,18 @@ class Collection(Generic[In, Out]):
         return await self.create(con, body)
 
 
-TEAMS = Collection[TeamIn, Team](
-    "team", "slug", TeamIn, Team, "team",
-    teams.list_teams, teams.get_team, create_team, update_team, delete_team,
+TEAMS = Collection[TeamIn, Team].of_store(
+    "team", TeamIn, Team, teams.list_teams, teams.get_team,
+    StoreWrites("team", Team, teams.insert_team, teams.update_team, teams.delete_team),
 )  # fmt: skip
 SERVICES = Collection[ServiceIn, Service](
     "service", "slug", ServiceIn, Service, "service", services.list_services,
     services.get_service, create_service, update_service, delete_service,
 )  # fmt: skip
-OUTCOMES = Collection[OutcomeIn, Outcome](
-    "outcome", "slug", OutcomeIn, Outcome, "outcome", outcomes.list_outcomes,
-    outcomes.get_outcome, create_outcome, update_outcome, delete_outcome,
+OUTCOMES = Collection[OutcomeIn, Outcome].of_store(
+    "outcome", OutcomeIn, Outcome, outcomes.list_outcomes, outcomes.get_outcome,
+    StoreWrites("outcome", Outcome, outcomes.insert_outcome, outcomes.update_outcome,
+                outcomes.delete_outcome),
 )  # fmt: skip
 KPIS = Collection[KpiIn, Kpi](
     "kpi", "key", KpiIn, Kpi, "kpi",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.db import Connection
 from service.errors import ApiError, FieldError, NotFound
@@ -20,11 +20,11 @@ from service.models.catalog import (
     KpiIn,
     OutcomeIn,
     OutcomeLinkIn,
+    ScopedTarget,
     ServiceIn,
     Slug,
     TargetIn,
     TeamIn,
-    check_target,
 )
 from service.models.enums import KpiKind
 from service.models.instants import Day
@@ -35,20 +35,16 @@ from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 from service.usecases.sources import with_checked_options
 
 
-class TargetSpec(Body):
+class TargetSpec(ScopedTarget):
+    # Checked as a target sent alone is, so a file is refused whole, naming the field, before
+    # anything is applied (no docstring: it would become the schema's description).
+
     service: Slug | None = None
     tier: int | None = Field(default=None, ge=1, le=4)
     value: float = Field(allow_inf_nan=False)
     warning: float | None = Field(default=None, allow_inf_nan=False)
     effective_from: Day
     effective_to: Day | None = None
-
-    @model_validator(mode="after")
-    def _scope_and_dates(self) -> Self:
-        # TargetIn's checks, here too: a file is refused whole, naming the field, before
-        # anything is applied.
-        check_target(self.service, self.tier, self.effective_from, self.effective_to)
-        return self
 
 
 class OutcomeLinkSpec(OutcomeLinkIn):

@@ -128,13 +128,21 @@ async def apply_resolved(
     for commit in mapped.commits:
         await store.save_commit(con, commit)
     change_ids = []
-    for external_id, events in _grouped(mapped.changes).items():
-        change_ids.append(await _apply_change(con, src, delivery_id, external_id, events, known))
-    incident_ids = []
-    for external_id, events in _grouped(mapped.incidents).items():
-        incident_ids.append(
-            await _apply_incident(con, src, delivery_id, external_id, events, known)
+    for external_id, changes in _grouped(mapped.changes).items():
+        change_id, service_id, change_timeline = await _record(
+            con, src, delivery_id, "change", changes, known, store.record_change_event
         )
+        await save_change(con, src, change_id, external_id, service_id, change_timeline)
+        change_ids.append(change_id)
+    incident_ids = []
+    for incidents in _grouped(mapped.incidents).values():
+        incident_id, service_id, timeline = await _record(
+            con, src, delivery_id, "incident", incidents, known, store.record_incident_event
+        )
+        incident_id = await save_incident(
+            con, src, incident_id, service_id, timeline, incidents, delivery_id
+        )
+        incident_ids.append(incident_id)
     return DeliveryOutcome(
         delivery_id=delivery_id, status="applied", incidents=incident_ids, changes=change_ids,
         commits=len(mapped.commits),
@@ -173,17 +181,6 @@ async def _record(
     return row_id, service_id, timeline
 
 
-async def _apply_change(
-    con: Connection, src: Source, delivery_id: int, external_id: str,
-    events: list[ChangeEvent], known: Mapping[str, int],
-) -> int:  # fmt: skip
-    change_id, service_id, timeline = await _record(
-        con, src, delivery_id, "change", events, known, store.record_change_event
-    )
-    await save_change(con, src, change_id, external_id, service_id, timeline)
-    return change_id
-
-
 async def save_change(
     con: Connection, src: Source, change_id: int, external_id: str, service_id: int | None,
     timeline: list[ChangeEvent],
@@ -197,16 +194,6 @@ async def save_change(
         con, change_id=change_id, external_id=external_id, sha=rec.commit_sha
     )
     await store.relink_inferred_around_change(con, change_id)
-
-
-async def _apply_incident(
-    con: Connection, src: Source, delivery_id: int, external_id: str,
-    events: list[IncidentEvent], known: Mapping[str, int],
-) -> int:  # fmt: skip
-    incident_id, service_id, timeline = await _record(
-        con, src, delivery_id, "incident", events, known, store.record_incident_event
-    )
-    return await save_incident(con, src, incident_id, service_id, timeline, events, delivery_id)
 
 
 async def save_incident(

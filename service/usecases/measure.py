@@ -12,7 +12,7 @@ measured over its elapsed part.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -43,6 +43,7 @@ from service.store.metrics import (
 )
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 def mark_complete(
@@ -166,6 +167,19 @@ class _Read:
     revenue: dict[int, float] = field(default_factory=dict)
 
 
+async def _overall_or_each(
+    overall: Callable[[Connection, MetricScope, Sequence[Period], A], Awaitable[T]],
+    apart: Callable[[Connection, Sequence[int], Sequence[Period], A], Awaitable[dict[int, T]]],
+    con: Connection, scope: MetricScope, windows: Sequence[Period], arg: A,
+    each: Sequence[int] | None,
+) -> dict[int | None, T]:  # fmt: skip
+    """The figures of the whole scope under None; with `each`, those of each service apart
+    under its id instead."""
+    if each is None:
+        return {None: await overall(con, scope, windows, arg)}
+    return dict((await apart(con, each, windows, arg)).items())
+
+
 async def _read(
     con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
     now: dt.datetime, each: Sequence[int] | None,
@@ -176,18 +190,13 @@ async def _read(
     if Input.INCIDENTS in need:
         read.incidents = await incidents(con, scope, windows, only)
     if Input.CHANGES in need:
-        if each is None:
-            read.changes[None] = await changes(con, scope, windows, only)
-        else:
-            for sid, found in (await changes_by_service(con, each, windows, only)).items():
-                read.changes[sid] = found
+        read.changes = await _overall_or_each(
+            changes, changes_by_service, con, scope, windows, only, each
+        )
     if Input.SPEND in need:
-        currency = kpi.unit.upper()
-        if each is None:
-            read.spend[None] = await spend(con, scope, windows, currency)
-        else:
-            for sid, spent in (await spend_by_service(con, each, windows, currency)).items():
-                read.spend[sid] = spent
+        read.spend = await _overall_or_each(
+            spend, spend_by_service, con, scope, windows, kpi.unit.upper(), each
+        )
     if Input.OUTAGES in need:
         read.outages = await outages(con, scope, windows, now, only)
     if Input.OBJECTIVES in need:

@@ -53,6 +53,7 @@ PAGE_HEADERS = {
 
 #: The files under /docs/assets/, by name, with their media types.
 ASSETS = {
+    "docs.css": "text/css; charset=utf-8",
     "reference.css": "text/css; charset=utf-8",
     "explorer.css": "text/css; charset=utf-8",
     "explorer.js": "text/javascript; charset=utf-8",

@@ -16,6 +16,7 @@ _CODE = re.compile(r"`([^`]+)`")
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 #: The page's assets, relative to it (it is served at /docs, so these are /docs/assets/...).
+SHARED_STYLESHEET = "docs/assets/docs.css"
 STYLESHEET = "docs/assets/reference.css"
 SCRIPT = "docs/assets/reference.js"
 
@@ -342,6 +343,7 @@ def render_reference(spec: dict[str, Any]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title} &ndash; REST reference</title>"
         '<link rel="icon" href="data:,">'
+        f'<link rel="stylesheet" href="{SHARED_STYLESHEET}">'
         f'<link rel="stylesheet" href="{STYLESHEET}">'
         f'<script src="{SCRIPT}" defer></script></head><body>'
         f'<header><h1>{title} <span class="version">'

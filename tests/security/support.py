@@ -98,11 +98,11 @@ async def make_catalog(con: dbmod.Connection) -> dict[str, int]:
     """Team, service, outcome, KPI, a target, an open incident and a cost record, written
     straight to the database (fast: this runs before each of hundreds of cases); the ids of
     the last three."""
-    await catalog.create_team(con, team=TeamIn(slug=TEAM, name="Core"))
+    await catalog.TEAMS.create(con, TeamIn(slug=TEAM, name="Core"))
     await catalog.create_service(
         con, service=ServiceIn(slug=SERVICE, name="ERP", tier=2, team=TEAM)
     )
-    await catalog.create_outcome(con, outcome=OutcomeIn(slug=OUTCOME, name="Customer trust"))
+    await catalog.OUTCOMES.create(con, OutcomeIn(slug=OUTCOME, name="Customer trust"))
     await catalog.create_kpi(con, kpi=KpiIn(
         key=KPI, name="Orders", unit="count", direction=Direction.HIGHER_IS_BETTER,
         aggregation=Aggregation.SUM))  # fmt: skip

@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias, TypedDict, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -66,6 +66,14 @@ def _query_text(name: str, value: QueryValue) -> str:
     if isinstance(value, enum.Enum):
         return str(value.value)
     return str(value)
+
+
+class Page(TypedDict, total=False):
+    """How a list that pages by id is read: the items before the id `before`, newest first,
+    at most `limit` of them."""
+
+    before: int | None
+    limit: int | None
 
 
 def query(**params: QueryValue | Sequence[QueryValue]) -> Query:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from typing import Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import strawberry
 from strawberry.types import Info as StrawberryInfo
@@ -14,9 +15,12 @@ from strawberry.types import Info as StrawberryInfo
 from service.clock import rfc3339
 from service.errors import ApiError
 from service.graphql.context import Context
-from service.models import enums
+from service.models import catalog, enums
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.observations import SeriesPoint as ObservationsSeriesPoint
+
+if TYPE_CHECKING:
+    from strawberry.dataloader import DataLoader
 
 Info = StrawberryInfo[Context, None]
 
@@ -43,6 +47,10 @@ for _enum in (
     enums.Channel, enums.Grain, enums.BuiltinMetric, ChangeKind, ChangeStatus,
 ):  # fmt: skip
     strawberry.enum(_enum)
+
+#: The start of a window, the argument `from` (a Python keyword, hence the parameter `from_`).
+From = Annotated[dt.datetime, strawberry.argument(name="from")]
+OptionalFrom = Annotated[dt.datetime | None, strawberry.argument(name="from")]
 
 N = TypeVar("N")
 K = TypeVar("K")
@@ -130,16 +138,77 @@ def page_mapped(window: Connection[K], found: Sequence[V | None], wrap: Callable
     )
 
 
+async def page_of_edge(
+    edge: DataLoader[int, list[K]], key: int, nodes: DataLoader[K, V | None],
+    wrap: Callable[[V], N], first: int, after: str | None,
+) -> Connection[N]:  # fmt: skip
+    """A page of the keys an edge loader gives for `key` (a service, a change ...), each
+    key's row loaded by `nodes` and wrapped as a node."""
+    window = page_of_list(await edge.load(key), first, after)
+    return page_mapped(window, await nodes.load_many(window.nodes), wrap)
+
+
+@strawberry.type
+class Contribution(Generic[N]):
+    """A link between a KPI and an outcome seen from one end: the node at the other end
+    (named `kpi` or `outcome` by the subclass), the link's weight and its rationale."""
+
+    node: N
+    weight: float
+    rationale: str | None
+
+
+C = TypeVar("C", bound=Contribution[Any])
+
+
+async def page_of_links(
+    links: DataLoader[int, list[dict[str, Any]]], key: int, nodes: DataLoader[int, V | None],
+    wrap: Callable[[V], Any], contribution: type[C], first: int, after: str | None,
+) -> Connection[C]:  # fmt: skip
+    """A page of the links a loader gives for `key` ({id, weight, rationale} each), as
+    contributions of the node of each `id` (loaded by `nodes`, then wrapped)."""
+    window = page_of_list(await links.load(key), first, after)
+    found = await nodes.load_many([link["id"] for link in window.nodes])
+    return page_mapped(window, [
+        contribution(node=wrap(n), weight=link["weight"], rationale=link["rationale"])
+        if n else None
+        for link, n in zip(window.nodes, found, strict=True)
+    ], lambda c: c)  # fmt: skip
+
+
+async def load_node(loader: DataLoader[K, V | None], key: K, wrap: Callable[[V], N]) -> N | None:
+    """The node of the row `loader` finds for `key`, None for none."""
+    found = await loader.load(key)
+    return None if found is None else wrap(found)
+
+
 def page_by_id(items: Sequence[N], first: int, row_id: Callable[[N], int]) -> Connection[N]:
     """A page of rows read with `limit first + 1`, in id order, with id cursors."""
     return Connection.of([(encode_cursor(row_id(n)), n) for n in items[:first]],
                          len(items) > first)  # fmt: skip
 
 
+#: Per strawberry type, the names of its data fields (those without a resolver).
+_DATA_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def copied(cls: type[N], source: object, **given: Any) -> N:
+    """A node of `cls` (a strawberry type) whose data fields are read from the attributes of
+    the same name of `source` (a model), but for those `given`."""
+    names = _DATA_FIELDS.get(cls)
+    if names is None:
+        names = _DATA_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)  # type: ignore[arg-type]
+    return cls(**{name: getattr(source, name) for name in names if name not in given}, **given)
+
+
 @strawberry.type
 class Owners:
     business: str | None
     technology: str | None
+
+    @classmethod
+    def of(cls, m: catalog.Service | catalog.Kpi) -> Owners:
+        return cls(business=m.business_owner, technology=m.technology_owner)
 
 
 @strawberry.type
@@ -158,17 +227,11 @@ class Problem:
 
     @classmethod
     def from_error(cls, exc: ApiError) -> Problem:
-        return cls(
-            status=exc.status,
-            title=exc.title,
-            detail=exc.detail,
-            errors=[
-                FieldProblem(
-                    pointer=camel_case(e.pointer), field=camel_case(e.field), detail=e.detail
-                )
-                for e in exc.errors
-            ],
-        )
+        errors = [
+            FieldProblem(pointer=camel_case(e.pointer), field=camel_case(e.field), detail=e.detail)
+            for e in exc.errors
+        ]
+        return copied(cls, exc, errors=errors)
 
 
 def camel_case(path: str) -> str:

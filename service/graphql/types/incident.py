@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Self, TypeVar
 
 import strawberry
 
-from service.graphql.types.common import Connection, Info, page_mapped, page_of_list
+from service.graphql.types.common import (
+    Connection,
+    Info,
+    copied,
+    load_node,
+    page_of_edge,
+    page_of_list,
+)
 from service.models import enums
 from service.models import incidents as models
 from service.models.enums import ChangeKind, ChangeStatus
 
+M = TypeVar("M", models.Incident, models.Change)
+
 if TYPE_CHECKING:
+    from strawberry.dataloader import DataLoader
+
+    from service.graphql.loaders import Loaders
     from service.graphql.types.service import Service
 
 
@@ -24,27 +37,48 @@ class TimelineEntry:
     recorded_at: dt.datetime
     delivery_id: int | None
 
-    @classmethod
-    def of(cls, m: models.TimelineEntry) -> TimelineEntry:
-        return cls(at=m.at, what=m.what, event_key=m.event_key, recorded_at=m.recorded_at,
-                   delivery_id=m.delivery_id)  # fmt: skip
 
-
-async def _service(info: Info, slug: str | None) -> Service | None:
+async def _service(
+    self: Incident | Change, info: Info
+) -> Annotated[Service, strawberry.lazy("service.graphql.types.service")] | None:
     from service.graphql.types.service import Service
 
-    if slug is None:
+    if self.model.service is None:
         return None
-    found = await info.context.loaders.service_by_slug.load(slug)
-    return Service.of(found) if found else None
+    return await load_node(info.context.loaders.service_by_slug, self.model.service, Service.of)
 
 
-@strawberry.type(description="An incident, rebuilt from its timeline of events.")
-class Incident:
-    model: strawberry.Private[models.Incident]
+def _timeline(steps: Callable[[Loaders], DataLoader[int, list[models.TimelineEntry]]]) -> Any:
+    """The `timeline` field of an incident or a change, whose steps `steps` loads."""
+
+    async def timeline(
+        self: Incident | Change, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[TimelineEntry]:
+        entries = await steps(info.context.loaders).load(self.id)
+        return page_of_list([copied(TimelineEntry, e) for e in entries], first, after)
+
+    return strawberry.field(
+        resolver=timeline, description="Its steps in the order they happened; cursor-paginated."
+    )
+
+
+@strawberry.type
+class Reported(Generic[M]):
+    """What an incident and a change share: the model they show, their id, and the tool that
+    reported them with its own id for them."""
+
+    model: strawberry.Private[M]
     id: int
     source: str
     external_id: str
+
+    @classmethod
+    def of(cls, m: M) -> Self:
+        return copied(cls, m, model=m)
+
+
+@strawberry.type(description="An incident, rebuilt from its timeline of events.")
+class Incident(Reported[models.Incident]):
     severity: enums.Severity | None
     priority: str | None
     status: str
@@ -61,44 +95,20 @@ class Incident:
         description="How caused_by was found: explicit (named by the tool) or inferred."
     )
 
-    @classmethod
-    def of(cls, m: models.Incident) -> Incident:
-        return cls(
-            model=m, id=m.id, source=m.source, external_id=m.external_id, severity=m.severity,
-            priority=m.priority, status=m.status, title=m.title, url=m.url,
-            started_at=m.started_at, detected_at=m.detected_at,
-            acknowledged_at=m.acknowledged_at, resolved_at=m.resolved_at,
-            users_affected=m.users_affected, cost_estimate=m.cost_estimate,
-            problem_key=m.problem_key, link_kind=m.link_kind,
-        )  # fmt: skip
-
-    @strawberry.field
-    async def service(
-        self, info: Info
-    ) -> Annotated[Service, strawberry.lazy("service.graphql.types.service")] | None:
-        return await _service(info, self.model.service)
-
-    @strawberry.field(description="Its steps in the order they happened; cursor-paginated.")
-    async def timeline(
-        self, info: Info, first: int = 50, after: str | None = None
-    ) -> Connection[TimelineEntry]:
-        entries = await info.context.loaders.incident_timeline.load(self.id)
-        return page_of_list([TimelineEntry.of(e) for e in entries], first, after)
+    service = strawberry.field(resolver=_service)
+    timeline = _timeline(lambda loaders: loaders.incident_timeline)
 
     @strawberry.field(description="The change that caused it, if known.")
     async def caused_by(self, info: Info) -> Change | None:
         if self.model.caused_by_change_id is None:
             return None
-        found = await info.context.loaders.change.load(self.model.caused_by_change_id)
-        return Change.of(found) if found else None
+        return await load_node(
+            info.context.loaders.change, self.model.caused_by_change_id, Change.of
+        )
 
 
 @strawberry.type(description="A change (deployment, config change ...) and what it caused.")
-class Change:
-    model: strawberry.Private[models.Change]
-    id: int
-    source: str
-    external_id: str
+class Change(Reported[models.Change]):
     environment: str | None
     is_production: bool
     kind: ChangeKind
@@ -110,27 +120,8 @@ class Change:
     title: str | None
     url: str | None
 
-    @classmethod
-    def of(cls, m: models.Change) -> Change:
-        return cls(
-            model=m, id=m.id, source=m.source, external_id=m.external_id,
-            environment=m.environment, is_production=m.is_production, kind=m.kind,
-            status=m.status, started_at=m.started_at, finished_at=m.finished_at,
-            commit_sha=m.commit_sha, commit_time=m.commit_time, title=m.title, url=m.url,
-        )  # fmt: skip
-
-    @strawberry.field
-    async def service(
-        self, info: Info
-    ) -> Annotated[Service, strawberry.lazy("service.graphql.types.service")] | None:
-        return await _service(info, self.model.service)
-
-    @strawberry.field(description="Its steps in the order they happened; cursor-paginated.")
-    async def timeline(
-        self, info: Info, first: int = 50, after: str | None = None
-    ) -> Connection[TimelineEntry]:
-        entries = await info.context.loaders.change_timeline.load(self.id)
-        return page_of_list([TimelineEntry.of(e) for e in entries], first, after)
+    service = strawberry.field(resolver=_service)
+    timeline = _timeline(lambda loaders: loaders.change_timeline)
 
     @strawberry.field(
         description="Why it counts as failed whatever its status: a later merged request "
@@ -150,17 +141,5 @@ class Change:
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[Incident]:
         loaders = info.context.loaders
-        window = page_of_list(await loaders.incidents_caused_by.load(self.id), first, after)
-        return page_mapped(window, await loaders.incident.load_many(window.nodes), Incident.of)
-
-
-@strawberry.type(description="A webhook delivery as logged (admin only).")
-class Delivery:
-    id: int
-    source: str
-    delivery_key: str | None
-    event_type: str | None
-    received_at: dt.datetime
-    status: str
-    detail: str | None
-    attempts: int
+        return await page_of_edge(loaders.incidents_caused_by, self.id, loaders.incident,
+                                  Incident.of, first, after)  # fmt: skip

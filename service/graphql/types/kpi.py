@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from service.graphql.loaders import HISTORY_PAGE, HistoryKey, ready
 from service.graphql.types.common import (
     Connection,
+    Contribution,
     Info,
+    OptionalFrom,
     Owners,
     SeriesPoint,
+    copied,
     decode_cursor,
     encode_cursor,
-    page_mapped,
+    load_node,
+    page_of_links,
     page_of_list,
     page_size,
 )
-from service.graphql.types.reports import KpiStatus, convert
+from service.graphql.types.reports import KpiStatus, period_report
 from service.models import enums
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
@@ -58,22 +63,14 @@ class Target:
 
     @classmethod
     def of(cls, m: TargetModel) -> Target:
-        return cls(
-            id=m.id,
-            service=m.service,
-            tier=m.tier,
-            value=m.value,
-            warning=m.warning,
-            effective_from=m.effective_from,
-            effective_to=m.effective_to,
-        )
+        return copied(cls, m)
 
 
 @strawberry.type
-class OutcomeContribution:
-    outcome: Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")]
-    weight: float
-    rationale: str | None
+class OutcomeContribution(Contribution[Any]):
+    node: Annotated[Outcome, strawberry.lazy("service.graphql.types.outcome")] = strawberry.field(
+        name="outcome"
+    )
 
 
 @strawberry.type(description="Which incidents and changes a builtin KPI counts.")
@@ -126,24 +123,10 @@ class Kpi:
 
     @classmethod
     def of(cls, m: KpiModel) -> Kpi:
-        return cls(
-            model=m,
-            key=m.key,
-            name=m.name,
-            strategic_question=m.strategic_question,
-            business_impact=m.business_impact,
-            unit=m.unit,
-            direction=m.direction,
-            aggregation=m.aggregation,
-            kind=m.kind,
-            metric=m.metric,
-            cadence=m.cadence,
-            board_level=m.board_level,
-            tags=m.tags,
-            owners=Owners(business=m.business_owner, technology=m.technology_owner),
+        return copied(
+            cls, m, model=m, owners=Owners.of(m),
             filter=BuiltinFilter(**m.filter.model_dump()) if m.filter else None,
-            availability_kpi=m.availability_kpi,
-        )
+        )  # fmt: skip
 
     @classmethod
     def node(cls, info: Info, m: KpiModel) -> Kpi:
@@ -167,8 +150,7 @@ class Kpi:
     async def _by_key(info: Info, key: str | None) -> Kpi | None:
         if key is None:
             return None
-        found = await info.context.loaders.kpi_by_key.load(key)
-        return Kpi.of(found) if found else None
+        return await load_node(info.context.loaders.kpi_by_key, key, Kpi.of)
 
     @strawberry.field(
         description="Targets (service ones, tier ones, then global, each by "
@@ -195,13 +177,8 @@ class Kpi:
         from service.graphql.types.outcome import Outcome
 
         loaders = info.context.loaders
-        window = page_of_list(await loaders.outcome_links_of_kpi.load(self.model.id), first, after)
-        outcomes = await loaders.outcome.load_many([link["id"] for link in window.nodes])
-        return page_mapped(window, [
-            OutcomeContribution(outcome=Outcome.of(o), weight=link["weight"],
-                                rationale=link["rationale"]) if o else None
-            for link, o in zip(window.nodes, outcomes, strict=True)
-        ], lambda c: c)  # fmt: skip
+        return await page_of_links(loaders.outcome_links_of_kpi, self.model.id, loaders.outcome,
+                                   Outcome.of, OutcomeContribution, first, after)  # fmt: skip
 
     @strawberry.field(description="Services this KPI applies to; cursor-paginated.")
     async def services(
@@ -218,15 +195,10 @@ class Kpi:
         "every bucket up to now (null where undefined), ratios divided bucket by bucket."
     )
     async def series(
-        self,
-        info: Info,
-        service: str | None = None,
-        team: str | None = None,
-        tier: int | None = None,
-        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
-        to: dt.datetime | None = None,
+        self, info: Info, service: str | None = None, team: str | None = None,
+        tier: int | None = None, from_: OptionalFrom = None, to: dt.datetime | None = None,
         grain: enums.Grain = enums.Grain.DAY,
-    ) -> list[SeriesPoint]:
+    ) -> list[SeriesPoint]:  # fmt: skip
         from_, to = check_instant("from", from_), check_instant("to", to)
         async with info.context.db.acquire() as con:
             scope = await metrics.scope_of_kpi(
@@ -246,12 +218,8 @@ class Kpi:
     async def status(
         self, info: Info, period: dt.datetime | None = None, service: str | None = None
     ) -> KpiStatus:
-        on = check_instant("period", period)
-        async with info.context.db.acquire() as con:
-            st = await statuses.status_for(
-                con, self.model, service=service, on=on, now=info.context.now()
-            )
-        return convert(KpiStatus, st)  # type: ignore[no-any-return]
+        status = partial(statuses.status_for, kpi=self.model, service=service)
+        return await period_report(info, period, status, KpiStatus)  # type: ignore[no-any-return]
 
     @strawberry.field(
         description="Stored statuses, newest period first (before `before` if given); "

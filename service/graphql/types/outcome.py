@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from service.graphql.types.common import Connection, Info, page_mapped, page_of_list
-from service.graphql.types.reports import OutcomeHealth, ServiceAtRisk, convert
+from service.graphql.types.common import Connection, Contribution, Info, page_of_links
+from service.graphql.types.kpi import Kpi
+from service.graphql.types.reports import OutcomeHealth, ServiceAtRisk, convert, period_report
 from service.models.catalog import Outcome as OutcomeModel
-from service.models.instants import check_instant
 from service.usecases import reports
 
 if TYPE_CHECKING:
-    from service.graphql.types.kpi import Kpi
     from service.graphql.types.service import Service
 
 
 @strawberry.type
-class KpiContribution:
-    kpi: Annotated[Kpi, strawberry.lazy("service.graphql.types.kpi")]
-    weight: float
-    rationale: str | None
+class KpiContribution(Contribution[Kpi]):
+    node: Kpi = strawberry.field(name="kpi")
 
 
 @strawberry.type(description="A business outcome, e.g. 'Protect revenue'.")
@@ -43,16 +41,9 @@ class Outcome:
     async def kpis(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> Connection[KpiContribution]:
-        from service.graphql.types.kpi import Kpi
-
         loaders = info.context.loaders
-        window = page_of_list(await loaders.kpi_links_of_outcome.load(self.id), first, after)
-        kpis = await loaders.kpi.load_many([link["id"] for link in window.nodes])
-        return page_mapped(window, [
-            KpiContribution(kpi=Kpi.of(k), weight=link["weight"], rationale=link["rationale"])
-            if k else None
-            for link, k in zip(window.nodes, kpis, strict=True)
-        ], lambda c: c)  # fmt: skip
+        return await page_of_links(loaders.kpi_links_of_outcome, self.id, loaders.kpi, Kpi.of,
+                                   KpiContribution, first, after)  # fmt: skip
 
     @strawberry.field(
         description="Services whose KPIs contribute to this outcome; cursor-paginated."
@@ -71,10 +62,8 @@ class Outcome:
         "breached 0; met from 0.9, at risk from 0.6."
     )
     async def health(self, info: Info, period: dt.datetime | None = None) -> OutcomeHealth:
-        on = check_instant("period", period)
-        async with info.context.db.acquire() as con:
-            found = await reports.outcome_health(con, self.id, on, info.context.now())
-        return convert(OutcomeHealth, found)  # type: ignore[no-any-return]
+        health = partial(reports.outcome_health, outcome_id=self.id)
+        return await period_report(info, period, health, OutcomeHealth)  # type: ignore[no-any-return]
 
     @strawberry.field(
         description="Services this outcome relies on whose KPIs are breached (latest status) "

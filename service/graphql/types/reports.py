@@ -3,11 +3,15 @@ so both speak the same fields."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry.experimental.pydantic as from_model
 
+from service.graphql.types.common import Info
 from service.models import reports, statuses
+from service.models.instants import check_instant
 
 
 @from_model.type(model=reports.Window, all_fields=True)
@@ -113,3 +117,15 @@ class Escalation:
 def convert(graphql_type: Any, value: Any) -> Any:
     """The GraphQL object of a pydantic value (nested models converted too)."""
     return graphql_type.from_pydantic(value)
+
+
+async def period_report(
+    info: Info, period: dt.datetime | None, read: Callable[..., Awaitable[Any]], graphql_type: Any
+) -> Any:
+    """The GraphQL object of what `read` finds for the period holding `period` (None: the
+    last closed one): `read` takes the connection, then that instant and now as `on` and
+    `now`."""
+    on = check_instant("period", period)
+    async with info.context.db.acquire() as con:
+        found = await read(con, on=on, now=info.context.now())
+    return convert(graphql_type, found)

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 
-from service.graphql.loaders import ready
+from service.graphql.loaders import ChangeFilter, IncidentFilter, PageFilter, WindowKey, ready
 from service.graphql.types.common import (
     Connection,
+    From,
     Info,
+    OptionalFrom,
     Owners,
+    copied,
     decode_cursor,
     page_by_id,
     page_mapped,
+    page_of_edge,
     page_of_list,
     page_size,
 )
+from service.graphql.types.incident import Change, Incident
 from service.graphql.types.reports import (
     AvailabilityReport,
     DoraReport,
@@ -36,10 +42,12 @@ from service.models.instants import check_instant
 from service.store.metrics import MetricScope
 from service.usecases import reports
 
+F = TypeVar("F", bound=PageFilter)
+
 if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
 
-    from service.graphql.types.incident import Change, Incident
+    from service.graphql.loaders import Loaders
     from service.graphql.types.outcome import Outcome
     from service.graphql.types.service_kpi import ServiceKpi
 
@@ -48,9 +56,36 @@ async def services_page(
     info: Info, edge: DataLoader[int, list[int]], key: int, first: int, after: str | None
 ) -> Connection[Service]:
     """A page of the services an edge loader gives for `key` (a service, KPI, team ...)."""
-    window = page_of_list(await edge.load(key), first, after)
-    return page_mapped(window, await info.context.loaders.service.load_many(window.nodes),
-                       Service.of)  # fmt: skip
+    return await page_of_edge(edge, key, info.context.loaders.service, Service.of, first, after)
+
+
+def page_filter(
+    kind: type[F], from_: dt.datetime | None, to: dt.datetime | None, after: str | None,
+    size: int, **only: tuple[str, ...],
+) -> F:  # fmt: skip
+    """The filter of a page of a service's incidents or changes: those overlapping the window
+    `from_` to `to`, `only` those of the values given, at most `size` after the cursor (one
+    more is read to know whether more follow)."""
+    return kind(start=check_instant("from", from_), end=check_instant("to", to),
+                before_id=decode_cursor(after), limit=size + 1, **only)  # fmt: skip
+
+
+def window_report(
+    report: Callable[[Loaders], DataLoader[WindowKey, Any]], graphql_type: Any, description: str
+) -> Any:
+    """A field of a service's report over the window `from` to `to` (default now), which the
+    loader `report` gives."""
+
+    async def resolve(
+        self: Service, info: Info, from_: From,
+        to: dt.datetime | None = None,
+    ) -> Any:  # fmt: skip
+        _, window, now = await self._window(info, from_, to)
+        found = await report(info.context.loaders).load(WindowKey(self.id, window, now))
+        assert found is not None
+        return convert(graphql_type, found)
+
+    return strawberry.field(resolver=resolve, graphql_type=graphql_type, description=description)
 
 
 @strawberry.type(description="A business service, as the business sees it.")
@@ -67,17 +102,7 @@ class Service:
 
     @classmethod
     def of(cls, m: ServiceModel) -> Service:
-        return cls(
-            id=m.id,
-            team_id=m.team_id,
-            slug=m.slug,
-            name=m.name,
-            tier=m.tier,
-            revenue_per_hour=m.revenue_per_hour,
-            users=m.users,
-            outage_threshold=m.outage_threshold,
-            owners=Owners(business=m.business_owner, technology=m.technology_owner),
-        )
+        return copied(cls, m, owners=Owners.of(m))
 
     @strawberry.field
     def team(self, info: Info) -> Team | None:
@@ -143,27 +168,14 @@ class Service:
         "cursor-paginated."
     )
     async def incidents(
-        self,
-        info: Info,
-        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
-        to: dt.datetime | None = None,
-        severity: list[enums.Severity] | None = None,
-        status: list[str] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[Annotated[Incident, strawberry.lazy("service.graphql.types.incident")]]:
-        from service.graphql.loaders import IncidentFilter
-        from service.graphql.types.incident import Incident
-
+        self, info: Info, from_: OptionalFrom = None, to: dt.datetime | None = None,
+        severity: list[enums.Severity] | None = None, status: list[str] | None = None,
+        first: int = 50, after: str | None = None,
+    ) -> Connection[Incident]:  # fmt: skip
         size = page_size(first)
-        f = IncidentFilter(
-            start=check_instant("from", from_),
-            end=check_instant("to", to),
-            severities=tuple(s.value for s in severity or ()),
-            statuses=tuple(status or ()),
-            before_id=decode_cursor(after),
-            limit=size + 1,
-        )
+        f = page_filter(IncidentFilter, from_, to, after, size,
+                        severities=tuple(s.value for s in severity or ()),
+                        statuses=tuple(status or ()))  # fmt: skip
         found = await info.context.loaders.incidents_of_service.load((self.id, f))
         return page_by_id([Incident.of(i) for i in found], size, lambda i: i.id)
 
@@ -172,27 +184,14 @@ class Service:
         "cursor-paginated."
     )
     async def changes(
-        self,
-        info: Info,
-        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
-        to: dt.datetime | None = None,
-        environment: list[str] | None = None,
-        status: list[ChangeStatus] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[Annotated[Change, strawberry.lazy("service.graphql.types.incident")]]:
-        from service.graphql.loaders import ChangeFilter
-        from service.graphql.types.incident import Change
-
+        self, info: Info, from_: OptionalFrom = None, to: dt.datetime | None = None,
+        environment: list[str] | None = None, status: list[ChangeStatus] | None = None,
+        first: int = 50, after: str | None = None,
+    ) -> Connection[Change]:  # fmt: skip
         size = page_size(first)
-        f = ChangeFilter(
-            start=check_instant("from", from_),
-            end=check_instant("to", to),
-            environments=tuple(environment or ()),
-            statuses=tuple(s.value for s in status or ()),
-            before_id=decode_cursor(after),
-            limit=size + 1,
-        )
+        f = page_filter(ChangeFilter, from_, to, after, size,
+                        environments=tuple(environment or ()),
+                        statuses=tuple(s.value for s in status or ()))  # fmt: skip
         found = await info.context.loaders.changes_of_service.load((self.id, f))
         return page_by_id([Change.of(c) for c in found], size, lambda c: c.id)
 
@@ -213,7 +212,7 @@ class Service:
         "error budget and burn rate."
     )
     async def availability(
-        self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+        self, info: Info, from_: From,
         to: dt.datetime | None = None, kpi: str | None = None,
     ) -> AvailabilityReport:  # fmt: skip
         from service.graphql.loaders import AvailabilityKey
@@ -224,45 +223,18 @@ class Service:
         assert report is not None
         return convert(AvailabilityReport, report)  # type: ignore[no-any-return]
 
-    @strawberry.field(
-        description="Incidents whose impact started in the window: MTTD, MTTA, MTTR and time "
-        "to restore (mean, median, p90 in minutes) overall and by severity; recurrence, users "
-        "affected and downtime cost."
-    )
-    async def incident_stats(
-        self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
-        to: dt.datetime | None = None,
-    ) -> IncidentReport:  # fmt: skip
-        from service.graphql.loaders import WindowKey
-
-        _, window, now = await self._window(info, from_, to)
-        report = await info.context.loaders.incident_stats.load(WindowKey(self.id, window, now))
-        assert report is not None
-        return convert(IncidentReport, report)  # type: ignore[no-any-return]
-
-    @strawberry.field(
-        description="The DORA keys over production changes finished in the window, each with "
-        "its DORA 2023 band, and the rework rate."
-    )
-    async def dora(
-        self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
-        to: dt.datetime | None = None,
-    ) -> DoraReport:  # fmt: skip
-        from service.graphql.loaders import WindowKey
-
-        _, window, now = await self._window(info, from_, to)
-        report = await info.context.loaders.dora.load(WindowKey(self.id, window, now))
-        assert report is not None
-        return convert(DoraReport, report)  # type: ignore[no-any-return]
-
-    @strawberry.field(description="Spend in the window per currency and category.")
-    async def spend(
-        self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
-        to: dt.datetime | None = None,
-    ) -> SpendReport:  # fmt: skip
-        from service.graphql.loaders import WindowKey
-
-        _, window, now = await self._window(info, from_, to)
-        report = await info.context.loaders.spend.load(WindowKey(self.id, window, now))
-        assert report is not None
-        return convert(SpendReport, report)  # type: ignore[no-any-return]
+    incident_stats = window_report(
+        lambda loaders: loaders.incident_stats, IncidentReport,
+        "Incidents whose impact started in the window: MTTD, MTTA, MTTR and time to restore "
+        "(mean, median, p90 in minutes) overall and by severity; recurrence, users affected and "
+        "downtime cost.",
+    )  # fmt: skip
+    dora = window_report(
+        lambda loaders: loaders.dora, DoraReport,
+        "The DORA keys over production changes finished in the window, each with its DORA 2023 "
+        "band, and the rework rate.",
+    )  # fmt: skip
+    spend = window_report(
+        lambda loaders: loaders.spend, SpendReport,
+        "Spend in the window per currency and category.",
+    )  # fmt: skip

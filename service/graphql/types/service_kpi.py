@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from service.graphql.loaders import HISTORY_PAGE, HistoryKey, ServiceSeriesKey, ServiceStatusKey
-from service.graphql.types.common import Connection, Info, SeriesPoint, page_size
+from service.graphql.types.common import Connection, Info, OptionalFrom, SeriesPoint, page_size
 from service.graphql.types.kpi import Kpi, history_page, history_start
 from service.graphql.types.reports import KpiStatus, convert
 from service.models import enums
@@ -58,7 +58,7 @@ class ServiceKpi:
     async def series(
         self,
         info: Info,
-        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
+        from_: OptionalFrom = None,
         to: dt.datetime | None = None,
         grain: enums.Grain = enums.Grain.DAY,
     ) -> list[SeriesPoint]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 from kpi_client.api.collection import Collection
 from kpi_client.models import ApplyReport, CatalogFile, NewToken, Notification, TokenIn, TokenInfo
 from kpi_client.models.base import NotificationState, Scope
-from kpi_client.operation import Body, Operation, answer, encode, query, validated
+from kpi_client.operation import Body, Operation, Page, answer, encode, query, validated
 
 TOKENS = Collection("/v1/tokens", TokenInfo, list[TokenInfo])
 
@@ -57,11 +58,8 @@ def revoke_token(token_id: int, *, idempotency_key: str | None = None) -> Operat
 
 
 def list_notifications(
-    *,
-    state: NotificationState | None = None,
-    before: int | None = None,
-    limit: int | None = None,
+    *, state: NotificationState | None = None, **page: Unpack[Page]
 ) -> Operation[list[Notification]]:
     """Notifications sent to webhook URLs, newest first, with every attempt."""
-    params = query(state=state, before=before, limit=limit)
+    params = query(state=state, **page)
     return Operation("GET", "/v1/notifications", answer(list[Notification]), query=params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Unpack
 
 from kpi_client.api.collection import EditableCollection
 from kpi_client.models import (
@@ -15,7 +16,7 @@ from kpi_client.models import (
     IncidentEventIn,
     IncidentIn,
 )
-from kpi_client.operation import Body, Operation, answer, encode, query, validated
+from kpi_client.operation import Body, Operation, Page, answer, encode, query, validated
 
 INCIDENTS = EditableCollection("/v1/incidents", Incident, list[Incident], IncidentIn)
 CHANGES = EditableCollection("/v1/changes", Change, list[Change], ChangeIn)
@@ -43,27 +44,21 @@ def add_incident_event(
     )
 
 
+class TimelineFilters(Page, total=False):
+    """What lists of incidents and of changes are filtered by alike: a business service, the
+    window [from_, to) and statuses (one or several)."""
+
+    service: str | None
+    from_: dt.datetime | None
+    to: dt.datetime | None
+    status: str | Sequence[str] | None
+
+
 def list_incidents(
-    *,
-    service: str | None = None,
-    from_: dt.datetime | None = None,
-    to: dt.datetime | None = None,
-    severity: str | Sequence[str] | None = None,
-    status: str | Sequence[str] | None = None,
-    before: int | None = None,
-    limit: int | None = None,
+    *, severity: str | Sequence[str] | None = None, **filters: Unpack[TimelineFilters]
 ) -> Operation[list[Incident]]:
     """Incidents, newest first; `before` (an id) pages."""
-    params = query(
-        service=service,
-        from_=from_,
-        to=to,
-        severity=severity,
-        status=status,
-        before=before,
-        limit=limit,
-    )
-    return INCIDENTS.list_all(params)
+    return INCIDENTS.list_all(query(severity=severity, **filters))
 
 
 def get_incident(incident_id: int) -> Operation[IncidentDetail]:
@@ -79,26 +74,10 @@ def upsert_change(
 
 
 def list_changes(
-    *,
-    service: str | None = None,
-    from_: dt.datetime | None = None,
-    to: dt.datetime | None = None,
-    environment: str | Sequence[str] | None = None,
-    status: str | Sequence[str] | None = None,
-    before: int | None = None,
-    limit: int | None = None,
+    *, environment: str | Sequence[str] | None = None, **filters: Unpack[TimelineFilters]
 ) -> Operation[list[Change]]:
     """Changes, newest first; `before` (an id) pages."""
-    params = query(
-        service=service,
-        from_=from_,
-        to=to,
-        environment=environment,
-        status=status,
-        before=before,
-        limit=limit,
-    )
-    return CHANGES.list_all(params)
+    return CHANGES.list_all(query(environment=environment, **filters))
 
 
 def get_change(change_id: int) -> Operation[ChangeDetail]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Unpack
 
 import httpx
 
@@ -17,7 +18,7 @@ from kpi_client.models import (
     WebhookRejections,
 )
 from kpi_client.models.base import DeliveryStatus
-from kpi_client.operation import Body, Operation, answer, query
+from kpi_client.operation import Body, Operation, Page, answer, query
 
 SOURCES = EditableCollection("/v1/sources", Source, list[Source], SourceIn)
 DELIVERIES = Collection("/v1/deliveries", DeliveryRow, list[DeliveryRow])
@@ -50,14 +51,10 @@ def delete_source(name: str, *, idempotency_key: str | None = None) -> Operation
 
 
 def list_deliveries(
-    *,
-    status: DeliveryStatus | None = None,
-    source: str | None = None,
-    before: int | None = None,
-    limit: int | None = None,
+    *, status: DeliveryStatus | None = None, source: str | None = None, **page: Unpack[Page]
 ) -> Operation[list[DeliveryRow]]:
     """The delivery log, newest first; `before` (an id) pages."""
-    return DELIVERIES.list_all(query(status=status, source=source, before=before, limit=limit))
+    return DELIVERIES.list_all(query(status=status, source=source, **page))
 
 
 def get_delivery(delivery_id: int) -> Operation[DeliveryDetail]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field, SecretStr, field_serializer
+from pydantic import Field, JsonValue, SecretStr, field_serializer
 
 from kpi_client.models.base import ApiModel, Severity, SourceKind
 
@@ -33,9 +33,10 @@ class SourceFields(ApiModel):
         description="Let the generic incident and change endpoints write to this source "
         "(sources of kind api always are).",
     )
-    options: dict[str, object] = Field(
+    options: dict[str, JsonValue] = Field(
         default_factory=dict,
-        description="Settings of the source's own kind (e.g. Jira's affected_services_field).",
+        description="Settings of the source's own kind (see the service README's 'Setting up "
+        "each tool'); unknown names are refused.",
     )
 
 

@@ -28,6 +28,7 @@ import json
 from collections.abc import Mapping
 
 from service.clock import rfc3339
+from service.ingest.events import IncidentHead, named_severity
 from service.ingest.jsonread import (
     Json,
     child,
@@ -37,7 +38,6 @@ from service.ingest.jsonread import (
     object_at,
     peek_text,
     strings_at,
-    validated,
 )
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.timeparse import parse_optional_time, parse_time
@@ -102,20 +102,16 @@ def _alert_event(
     fingerprint = nonempty(alert.get("fingerprint")) or _label_id(labels)
     external_id = f"{fingerprint}@{rfc3339(starts_at)}"
     raw_severity = labels.get("severity")
-    return validated(
-        IncidentEvent,
+    head = IncidentHead(external_id, f"{step}:{rfc3339(occurred_at)}", step, occurred_at)
+    return head.event(
         pointer,
-        external_id=external_id,
-        event_key=f"{step}:{rfc3339(occurred_at)}",
-        step=step,
-        occurred_at=occurred_at,
         firing_until=_firing_until(alert, pointer) if firing else None,
         impact_start=starts_at,
         # Alertmanager fires when the rule's condition starts holding: that is the detection.
         detected_at=starts_at,
         title=annotations.get("summary") or labels.get("alertname"),
         url=nonempty(alert.get("generatorURL")),
-        severity=_SEVERITY.get(raw_severity.lower()) if raw_severity else None,
+        severity=named_severity(raw_severity, _SEVERITY),
         severity_raw=raw_severity,
         service_ref=labels.get("service") or labels.get("job") or labels.get("alertname"),
         service_labels=labels,

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from service.ingest.events import ChangeHead
 from service.ingest.jsonread import Node, without_none
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.sources.github import reverts
 from service.ingest.timeparse import as_utc
 from service.models.enums import ChangeKind, ChangeStatus
-from service.models.events import ChangeEvent, CommitRecord
+from service.models.events import CommitRecord
 
 KIND = "github"
 
@@ -110,22 +112,16 @@ def _deployment_status(root: Node, delivery: Delivery) -> Mapped:
     occurred = report.opt_time("updated_at") or report.time("created_at")
     environment = report.opt_text("environment") or deployment.opt_text("environment")
     url = report.opt_text("target_url") or report.opt_text("log_url") or deployment.opt_text("url")
-    change = ChangeEvent(
-        external_id=f"deployment:{deployment.ident('id')}",
-        event_key=f"deployment_status:{report.ident('id')}",
-        status=status,
-        occurred_at=occurred,
-        service_ref=repo,
-        service_labels=without_none(repository=repo, environment=environment),
-        environment=environment,
-        kind=ChangeKind.DEPLOY,
+    head = ChangeHead(
+        f"deployment:{deployment.ident('id')}", f"deployment_status:{report.ident('id')}",
+        status, occurred,
+    )  # fmt: skip
+    return _deployment_change(
+        head, deployment, repo, environment,
         started_at=deployment.opt_time("created_at"),
         finished_at=None if status is ChangeStatus.IN_PROGRESS else occurred,
-        commit_sha=deployment.opt_text("sha"),
-        title=deployment.opt_text("description"),
         url=url,
-    )
-    return Mapped(changes=[change])
+    )  # fmt: skip
 
 
 def _deployment_state(report: Node) -> ChangeStatus:
@@ -149,19 +145,28 @@ def _deployment(root: Node, delivery: Delivery) -> Mapped:
     repo = _repository(root)
     created = deployment.opt_time("created_at") or as_utc(delivery.received_at)
     environment = deployment.opt_text("environment")
-    change = ChangeEvent(
-        external_id=f"deployment:{deployment_id}",
-        event_key=f"deployment:{deployment_id}:created",
-        status=ChangeStatus.IN_PROGRESS,
-        occurred_at=created,
+    head = ChangeHead(
+        f"deployment:{deployment_id}", f"deployment:{deployment_id}:created",
+        ChangeStatus.IN_PROGRESS, created,
+    )  # fmt: skip
+    return _deployment_change(
+        head, deployment, repo, environment, started_at=created, url=deployment.opt_text("url")
+    )
+
+
+def _deployment_change(
+    head: ChangeHead, deployment: Node, repo: str, environment: str | None, **told: Any
+) -> Mapped:
+    """The deployment's change as one report of it tells (its creation or a status): the
+    repository, environment, commit and description are the deployment's in every report."""
+    change = head.event(
         service_ref=repo,
         service_labels=without_none(repository=repo, environment=environment),
         environment=environment,
         kind=ChangeKind.DEPLOY,
-        started_at=created,
         commit_sha=deployment.opt_text("sha"),
         title=deployment.opt_text("description"),
-        url=deployment.opt_text("url"),
+        **told,
     )
     return Mapped(changes=[change])
 
@@ -176,11 +181,10 @@ def _workflow_run(root: Node, delivery: Delivery) -> Mapped:
     repo = _repository(root)
     finished = run.time("updated_at")
     workflow = run.opt_text("name")
-    change = ChangeEvent(
-        external_id=f"workflow_run:{run_id}",
-        event_key=f"workflow_run:{run_id}:{attempt}:completed",
-        status=status,
-        occurred_at=finished,
+    head = ChangeHead(
+        f"workflow_run:{run_id}", f"workflow_run:{run_id}:{attempt}:completed", status, finished
+    )
+    change = head.event(
         service_ref=repo,
         service_labels=without_none(
             repository=repo, workflow=workflow, branch=run.opt_text("head_branch")

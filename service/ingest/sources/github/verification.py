@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from service.ingest.proofs import Presented, equal, hmac_hex
+from service.ingest.proofs import Presented, equal, header_scheme, hmac_hex
 
 #: Headers carrying a proof made with the secret (the SHA-1 one is sent too, and never used).
 SECRET_HEADERS = frozenset({"x-hub-signature", "x-hub-signature-256"})
 
 #: The OpenAPI security scheme of `verify`.
-SECURITY_SCHEMES: Mapping[str, dict[str, Any]] = {
-    "githubSignature": {"type": "apiKey", "in": "header", "name": "X-Hub-Signature-256",
-                        "description": "sha256=<hex HMAC-SHA256 of the body with the secret>"},
-}  # fmt: skip
+SECURITY_SCHEMES = header_scheme(
+    "githubSignature", "X-Hub-Signature-256", "sha256=<hex HMAC-SHA256 of the body with the secret>"
+)
 
 
 def verify(presented: Presented) -> bool:

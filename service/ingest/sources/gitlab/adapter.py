@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from service.ingest.events import ChangeHead
 from service.ingest.jsonread import Node, peek_text, without_none
 from service.ingest.model import AdapterOptions, Delivery, Mapped, Unsupported
 from service.ingest.sources.gitlab import incidents, reverts
 from service.ingest.timeparse import as_utc
 from service.models.enums import ChangeKind, ChangeStatus
-from service.models.events import ChangeEvent, CommitRecord
+from service.models.events import CommitRecord
 
 KIND = "gitlab"
 
@@ -93,11 +94,10 @@ def _deployment(root: Node, delivery: Delivery) -> Mapped:
     labels = without_none(
         project=project, environment=environment, environment_tier=root.opt_text("environment_tier")
     )
-    change = ChangeEvent(
-        external_id=f"deployment:{deployment_id}",
-        event_key=f"deployment:{deployment_id}:{raw_status}",
-        status=status,
-        occurred_at=changed,
+    head = ChangeHead(
+        f"deployment:{deployment_id}", f"deployment:{deployment_id}:{raw_status}", status, changed
+    )
+    change = head.event(
         service_ref=project,
         service_labels=labels,
         environment=environment,
@@ -128,11 +128,10 @@ def _pipeline(root: Node, delivery: Delivery) -> Mapped:
     finished = pipeline.opt_time("finished_at") or as_utc(delivery.received_at)
     ref = pipeline.opt_text("ref")
     is_tag = pipeline.raw("tag") is True
-    change = ChangeEvent(
-        external_id=f"pipeline:{pipeline_id}",
-        event_key=f"pipeline:{pipeline_id}:{raw_status}",
-        status=status,
-        occurred_at=finished,
+    head = ChangeHead(
+        f"pipeline:{pipeline_id}", f"pipeline:{pipeline_id}:{raw_status}", status, finished
+    )
+    change = head.event(
         service_ref=project,
         service_labels=without_none(
             project=project, tag=ref if is_tag else None, branch=None if is_tag else ref

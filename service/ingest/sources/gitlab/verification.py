@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from service.ingest.proofs import Presented, equal
+from service.ingest.proofs import Presented, equal, header_scheme
 
 #: Headers carrying the secret.
 SECRET_HEADERS = frozenset({"x-gitlab-token"})
 
 #: The OpenAPI security scheme of `verify`.
-SECURITY_SCHEMES: Mapping[str, dict[str, Any]] = {
-    "gitlabToken": {"type": "apiKey", "in": "header", "name": "X-Gitlab-Token",
-                    "description": "The source's secret token"},
-}  # fmt: skip
+SECURITY_SCHEMES = header_scheme("gitlabToken", "X-Gitlab-Token", "The source's secret token")
 
 
 def verify(presented: Presented) -> bool:

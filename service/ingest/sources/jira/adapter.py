@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
+from service.ingest.events import IncidentHead
 from service.ingest.jsonread import (
     Json,
     child,
@@ -30,7 +31,6 @@ from service.ingest.jsonread import (
     peek,
     peek_text,
     required_text,
-    validated,
 )
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.sources.jira import service_management as jsm
@@ -96,13 +96,9 @@ def _issue_event(
     key = required_text(issue, "key", "/issue")
     priority = _name(fields.get("priority"))
     summary = nonempty(fields.get("summary"))
-    return validated(
-        IncidentEvent,
+    head = IncidentHead(key, f"{issue_id}:{payload['webhookEvent']}:{stamp}", step, occurred_at)
+    return head.event(
         "/issue",
-        external_id=key,
-        event_key=f"{issue_id}:{payload['webhookEvent']}:{stamp}",
-        step=step,
-        occurred_at=occurred_at,
         detected_at=parse_optional_time(fields.get("created"), "/issue/fields/created"),
         title=summary,
         url=_browse_url(issue.get("self"), key),

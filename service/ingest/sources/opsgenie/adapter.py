@@ -12,8 +12,8 @@ caused it (`alertFlowContext.requestId`), or the alert's `updatedAt` when there 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
+from service.ingest.events import IncidentHead, priority_severity
 from service.ingest.jsonread import (
     Json,
     is_int,
@@ -23,11 +23,10 @@ from service.ingest.jsonread import (
     peek,
     peek_text,
     required_text,
-    validated,
 )
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
 from service.ingest.timeparse import from_epoch_millis, from_epoch_nanos
-from service.models.enums import IncidentStep, Severity
+from service.models.enums import IncidentStep
 from service.models.events import IncidentEvent
 
 KIND = "opsgenie"
@@ -38,7 +37,6 @@ _STEPS = {
     "UnAcknowledge": IncidentStep.UNACKNOWLEDGED,
     "Close": IncidentStep.RESOLVED,
 }
-_PRIORITY = re.compile(r"^p([1-5])$", re.IGNORECASE)
 
 
 # --- the adapter contract ------------------------------------------------------------------
@@ -74,19 +72,14 @@ def _alert_event(payload: Json, alert: Json, action: str) -> IncidentEvent:
     if event_key is None:
         raise PayloadError("/alert/updatedAt", "needed to tell this step from others")
     priority = _priority(alert.get("priority"))
-    return validated(
-        IncidentEvent,
+    return IncidentHead(alert_id, event_key, step, occurred_at).event(
         "/alert",
-        external_id=alert_id,
-        event_key=event_key,
-        step=step,
-        occurred_at=occurred_at,
         detected_at=created_at,
         title=nonempty(alert.get("message")),
         service_ref=_service_ref(alert),
         service_labels=_labels(alert),
         priority=priority,
-        severity=_severity(priority),
+        severity=priority_severity(priority),
         severity_raw=priority,
         text=join_texts(alert.get("message"), alert.get("description"), alert.get("note")),
     )
@@ -121,11 +114,6 @@ def _priority(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return nonempty(value)
     raise PayloadError("/alert/priority", "expected a priority such as P3")
-
-
-def _severity(priority: str | None) -> Severity | None:
-    match = _PRIORITY.match(priority) if priority else None
-    return Severity(f"sev{match[1]}") if match else None
 
 
 def _service_ref(alert: Json) -> str | None:

@@ -18,8 +18,8 @@ severity map can override it.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
+from service.ingest.events import IncidentHead, named_severity, priority_severity
 from service.ingest.jsonread import (
     Json,
     child,
@@ -30,7 +30,6 @@ from service.ingest.jsonread import (
     optional_object_at,
     peek,
     required_text,
-    validated,
     without_none,
 )
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
@@ -71,7 +70,6 @@ _STATUS: dict[str, IncidentStatus] = {
     "acknowledged": "acknowledged",
     "resolved": "resolved",
 }
-_PRIORITY = re.compile(r"^p([1-5])$", re.IGNORECASE)
 _URGENCY = {"high": Severity.SEV2, "low": Severity.SEV4}
 
 
@@ -130,13 +128,8 @@ def _v3_about_incident(
     """A note, status update, responder request ...: it names the incident, and its own text
     (a note's content, a status update's message) may say what caused it."""
     external_id = required_text(reference, "id", "/event/data/incident")
-    return validated(
-        IncidentEvent,
+    return IncidentHead(external_id, event_key, step, occurred_at).event(
         "/event/data",
-        external_id=external_id,
-        event_key=event_key,
-        step=step,
-        occurred_at=occurred_at,
         url=nonempty(reference.get("html_url")),
         text=join_texts(data.get("content"), data.get("message")),
     )
@@ -193,19 +186,14 @@ def _incident_event(
     if detected_at is None and step is IncidentStep.TRIGGERED:
         detected_at = occurred_at
     title = nonempty(incident.get("title")) or _v2_subject(incident)
-    return validated(
-        IncidentEvent,
+    return IncidentHead(external_id, event_key, step, occurred_at).event(
         pointer,
-        external_id=external_id,
-        event_key=event_key,
-        step=step,
-        occurred_at=occurred_at,
         title=title,
         url=nonempty(incident.get("html_url")),
         service_ref=_service_name(service),
         service_labels=_service_labels(service),
         priority=priority_name,
-        severity=_severity(priority_name, urgency),
+        severity=priority_severity(priority_name) or named_severity(urgency, _URGENCY),
         severity_raw=priority_name or urgency,
         detected_at=detected_at,
         status=_status(incident.get("status"), child(pointer, "status")),
@@ -237,10 +225,3 @@ def _service_name(service: Json) -> str | None:
 
 def _service_labels(service: Json) -> dict[str, str]:
     return without_none(service_id=nonempty(service.get("id")), service_name=_service_name(service))
-
-
-def _severity(priority: str | None, urgency: str | None) -> Severity | None:
-    match = _PRIORITY.match(priority) if priority else None
-    if match:
-        return Severity(f"sev{match[1]}")
-    return _URGENCY.get(urgency.lower()) if urgency else None

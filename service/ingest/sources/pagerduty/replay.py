@@ -4,7 +4,7 @@ signed body, and the event times it signs (checked against the arrival)."""
 from __future__ import annotations
 
 from service.ingest.freshness import SignedTime
-from service.ingest.jsonread import nonempty
+from service.ingest.jsonread import Json, nonempty
 from service.ingest.model import Delivery, PayloadError
 from service.ingest.sources.pagerduty.adapter import v2_messages
 from service.ingest.timeparse import parse_time
@@ -16,13 +16,9 @@ def delivery_key(delivery: Delivery) -> str | None:
     header = delivery.headers.get("x-webhook-id")
     if header:
         return header
-    payload = delivery.payload
-    if not isinstance(payload, dict):
-        return None
-    event = payload.get("event")
-    if isinstance(event, dict):
+    event, messages = _event_or_messages(delivery)
+    if event is not None:
         return nonempty(event.get("id"))
-    messages = v2_messages(payload)
     return nonempty(messages[0].get("id")) if messages else None
 
 
@@ -30,14 +26,22 @@ def signed_key(delivery: Delivery) -> str | None:
     """The v3 event id, or the v2 message ids (sorted, comma-separated): they are in the
     signed body, so a captured delivery sent again under a fresh X-Webhook-Id is known by
     them. None when the body has none (it is then refused as malformed)."""
+    event, messages = _event_or_messages(delivery)
+    if event is not None:
+        return nonempty(event.get("id"))
+    ids = sorted({i for m in messages if (i := nonempty(m.get("id")))})
+    return ",".join(ids) or None
+
+
+def _event_or_messages(delivery: Delivery) -> tuple[Json | None, list[Json]]:
+    """The body's v3 event, else its v2 messages (neither when the body is not an object)."""
     payload = delivery.payload
     if not isinstance(payload, dict):
-        return None
+        return None, []
     event = payload.get("event")
     if isinstance(event, dict):
-        return nonempty(event.get("id"))
-    ids = sorted({i for m in v2_messages(payload) if (i := nonempty(m.get("id")))})
-    return ",".join(ids) or None
+        return event, []
+    return None, v2_messages(payload)
 
 
 def signed_times(delivery: Delivery) -> list[SignedTime]:

@@ -3,19 +3,15 @@ several comma-separated values while a secret is rotated (any may match)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from service.ingest.proofs import Presented, equal, hmac_hex
+from service.ingest.proofs import Presented, equal, header_scheme, hmac_hex
 
 #: Headers carrying a proof made with the secret.
 SECRET_HEADERS = frozenset({"x-pagerduty-signature"})
 
 #: The OpenAPI security scheme of `verify`.
-SECURITY_SCHEMES: Mapping[str, dict[str, Any]] = {
-    "pagerdutySignature": {"type": "apiKey", "in": "header", "name": "X-PagerDuty-Signature",
-                           "description": "v1=<hex HMAC-SHA256>[,v1=...] (any may match)"},
-}  # fmt: skip
+SECURITY_SCHEMES = header_scheme(
+    "pagerdutySignature", "X-PagerDuty-Signature", "v1=<hex HMAC-SHA256>[,v1=...] (any may match)"
+)
 
 
 def verify(presented: Presented) -> bool:
