@@ -342,6 +342,9 @@ class Loaders:
         self.incidents_caused_by: DataLoader[int, list[int]] = _keyed(
             db, ingest.incidents_caused_by, list
         )
+        self.revert_reasons: DataLoader[int, ingest.RevertReasons] = _keyed(
+            db, ingest.change_revert_reasons, ingest.RevertReasons
+        )
         #: Keyed by (service id, filter): one query per distinct filter, for all services.
         self.incidents_of_service: DataLoader[tuple[int, IncidentFilter], list[Incident]] = (
             _per_service(db, ingest.incident_pages_by_service)

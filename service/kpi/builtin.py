@@ -8,7 +8,7 @@ Definitions (DESIGN):
   outage seconds / budget seconds (1 spends exactly the budget over the window);
 - downtime cost = outage hours x the service's revenue per hour, plus explicit estimates;
 - recurrence rate = recurring incidents / incidents; change failure rate = failures /
-  deployments; rework rate = hotfixes and rollbacks / deployments.
+  deployments; rework rate = hotfixes, rollbacks and reverts shipped / deployments.
 """
 
 from __future__ import annotations

@@ -195,8 +195,11 @@ METRICS: dict[BuiltinMetric, Metric] = {m.name: m for m in (
            "contributes that one",
            _change(lambda f, unit, s: units.duration(f.lead_median, unit), lambda f: f.lead_n)),
     Metric(BuiltinMetric.CHANGE_FAILURE_RATE, frozenset({Input.CHANGES}), UnitFamily.RATE,
-           _CHANGE_FILTER, "share of deployments that failed, were rolled back, or are "
-           "named as the cause of an incident (explicit or inferred link)",
+           _CHANGE_FILTER, "share of deployments that failed, were rolled back, are "
+           "named as the cause of an incident (explicit or inferred link), or were the first "
+           "production deployment of a commit a merged revert undid (GitHub, GitLab: \"This "
+           "reverts commit <sha>\", \"Reverts owner/repo#N\", \"This reverts merge request "
+           "!N\"; a source option, on by default)",
            _change(lambda f, unit, s: units.rate(ratio(f.failures, f.deployments), unit),
                    _deployments)),
     Metric(BuiltinMetric.RECOVERY_TIME, frozenset({Input.CHANGES}), UnitFamily.DURATION,
@@ -205,7 +208,8 @@ METRICS: dict[BuiltinMetric, Metric] = {m.name: m for m in (
            _change(lambda f, unit, s: units.duration(f.recovery_median, unit),
                    lambda f: f.recovery_n)),
     Metric(BuiltinMetric.REWORK_RATE, frozenset({Input.CHANGES}), UnitFamily.RATE,
-           _CHANGE_FILTER, "share of deployments that are hotfixes or rollbacks",
+           _CHANGE_FILTER, "share of deployments that are hotfixes or rollbacks, or ship "
+           "a merged revert",
            _change(lambda f, unit, s: units.rate(ratio(f.rework, f.deployments), unit),
                    _deployments)),
     Metric(BuiltinMetric.IT_SPEND, frozenset({Input.SPEND}), UnitFamily.CURRENCY, frozenset(),

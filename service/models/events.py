@@ -94,3 +94,16 @@ class CommitRecord(BaseModel):
     sha: str = Field(min_length=4, max_length=64)
     committed_at: AwareDatetime
     repo: str | None = None
+    request: str | None = Field(
+        default=None, max_length=300,
+        description="The pull or merge request that merged it: owner/repo#N, group/project!N.",
+    )  # fmt: skip
+    reverts: list[str] = Field(
+        default_factory=list, max_length=50,
+        description="What it reverts: commit shas, or requests as `request` names them. The "
+        "production change that shipped the reverted work counts as failed, and the change "
+        "that ships this commit as rework.",
+    )  # fmt: skip
+    revert_reason: str | None = Field(
+        default=None, max_length=300, description="Why it is a revert, shown on the change."
+    )

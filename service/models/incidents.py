@@ -176,3 +176,12 @@ class IncidentDetail(Incident):
 class ChangeDetail(Change):
     timeline: list[TimelineEntry]
     incidents: list[int] = Field(description="Incidents linked to this change as their cause.")
+    reverted_by: str | None = Field(
+        default=None,
+        description="Why the change counts as failed whatever its status: a later merged "
+        "request reverted a commit this was the first production change to ship.",
+    )
+    reverts: str | None = Field(
+        default=None,
+        description="Why the change counts as rework: it shipped a revert of earlier work.",
+    )

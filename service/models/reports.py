@@ -97,7 +97,7 @@ class DoraReport(BaseModel):
         description="Median hours from a failed deployment to the resolution of its incidents."
     )
     rework_rate: float | None = Field(description="Percent of deployments that are hotfixes "
-                                      "or rollbacks.")  # fmt: skip
+                                      "or rollbacks, or ship a revert.")  # fmt: skip
 
 
 class CategoryAmount(BaseModel):

@@ -23,6 +23,15 @@ q = statements("ingest")
 
 
 @dataclass(frozen=True)
+class RevertReasons:
+    """Why a change counts as failed (a later revert undid what it shipped first) and as
+    rework (it shipped a revert)."""
+
+    reverted_by: str | None = None
+    reverts: str | None = None
+
+
+@dataclass(frozen=True)
 class IncidentDelivery:
     """What claim_incident_delivery did: delivery_id is None for a duplicate (nothing else
     done), service_id None when no candidate service exists (only the delivery is logged)."""
@@ -54,7 +63,28 @@ async def claim_incident_delivery(
 
 
 async def save_commit(con: Connection, commit: CommitRecord) -> None:
-    await con.execute(q("save_commit"), commit.sha.lower(), commit.committed_at, commit.repo)
+    """The commit's time, the request that merged it and what it reverts."""
+    sha = commit.sha.lower()
+    await con.execute(q("save_commit"), sha, commit.committed_at, commit.repo)
+    if commit.request is not None:
+        await save_commit_request(con, sha, commit.request)
+    if commit.reverts:
+        await save_commit_reverts(con, sha, commit.reverts, commit.revert_reason or "reverted")
+
+
+async def save_commit_request(con: Connection, sha: str, request: str) -> None:
+    await con.execute(q("save_commit_request"), sha, request)
+
+
+async def save_commit_reverts(con: Connection, sha: str, targets: list[str], reason: str) -> None:
+    await con.execute(q("save_commit_reverts"), sha, targets, reason)
+
+
+async def change_revert_reasons(con: Connection, ids: list[int]) -> dict[int, RevertReasons]:
+    """Why each change counts as failed by a revert, and as rework by shipping one (changes
+    with neither are absent)."""
+    rows = await con.fetch(q("change_revert_reasons"), ids)
+    return {r["change_id"]: RevertReasons(r["reverted_by"], r["reverts"]) for r in rows}
 
 
 async def record_incident_event(
@@ -290,9 +320,11 @@ async def get_change(con: Connection, change_id: int) -> ChangeDetail:
     found = one_found(await list_changes(con, ids=[change_id]), f"no change {change_id}")
     timeline = await change_timeline(con, [change_id])
     caused = await incidents_caused_by(con, [change_id])
+    reasons = (await change_revert_reasons(con, [change_id])).get(change_id, RevertReasons())
     return ChangeDetail(
-        **found.model_dump(), timeline=timeline[change_id], incidents=caused[change_id]
-    )
+        **found.model_dump(), timeline=timeline[change_id], incidents=caused[change_id],
+        reverted_by=reasons.reverted_by, reverts=reasons.reverts,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -301,3 +301,39 @@ cross join lateral (
     order by c.id desc
     limit $7
 ) p;
+
+-- name: save_commit_request
+-- The request ($2) that merged commit $1.
+insert into commit_request (request, sha) values ($2, $1) on conflict do nothing;
+
+-- name: save_commit_reverts
+-- What commit $1 reverts ($2: shas or request refs) and why ($3); the latest reason wins.
+insert into commit_revert (revert_sha, target, reason)
+select $1, target, $3 from unnest($2::text[]) as t (target)
+on conflict (revert_sha, target) do update set reason = excluded.reason;
+
+-- name: change_revert_reasons
+-- Why each change of $1 counts as failed (a later commit reverted a commit it was the first
+-- production change to ship: reverted_by) and as rework (it shipped a revert: reverts).
+with shas as (
+    select c.id as change_id, c.commit_sha as sha
+    from change c where c.id = any($1::bigint[]) and c.commit_sha is not null
+    union
+    select cc.change_id, cc.sha from change_commit cc where cc.change_id = any($1::bigint[])
+),
+reverted as (
+    select s.change_id, string_agg(distinct r.reason, '; ') as reason
+    from shas s
+    join revert_target t on t.sha = s.sha
+    join commit_revert r on r.revert_sha = t.revert_sha and r.target = t.target
+    where first_production_change(t.sha) = s.change_id
+    group by s.change_id
+),
+reverting as (
+    select s.change_id, string_agg(distinct r.reason, '; ') as reason
+    from shas s join commit_revert r on r.revert_sha = s.sha
+    group by s.change_id
+)
+select coalesce(a.change_id, b.change_id) as change_id, a.reason as reverted_by,
+       b.reason as reverts
+from reverted a full join reverting b on b.change_id = a.change_id;

@@ -126,7 +126,9 @@ order by n, level desc, severity, service_id;
 -- name: change_stats
 -- Per window, DORA over production changes that finished in it with a final status (success,
 -- failed, rolled back): deployments; failures (failed or rolled back, undone by a later
--- rollback, or named as the cause of an incident); rework (hotfixes and rollbacks); lead time: the median, over every commit
+-- rollback, named as the cause of an incident, or the first production change to ship a
+-- commit a later commit reverted); rework (hotfixes, rollbacks and changes that shipped a
+-- revert); lead time: the median, over every commit
 -- each deployment shipped (its `commit_sha` and the commits sent with it) whose commit time
 -- is known, of finished - commit time, in seconds (lead_n: those commits); median recovery
 -- time (the last resolution among the incidents a failed change caused - its finish) in
@@ -159,16 +161,29 @@ deploy as materialized (
       and c.finished_at >= $4 and c.finished_at < $5
     group by c.id
 ),
-shipped as (
-    select d.service_id, d.finished_at,
-           interval_seconds(d.finished_at - ct.committed_at) as lead
+deploy_sha as (
+    select d.id, d.service_id, d.finished_at, s.sha
     from deploy d
     cross join lateral (
         select cc.sha from change_commit cc where cc.change_id = d.id
         union
         select d.commit_sha where d.commit_sha is not null
     ) s
-    join commit_time ct on ct.sha = s.sha
+),
+shipped as (
+    select ds.service_id, ds.finished_at,
+           interval_seconds(ds.finished_at - ct.committed_at) as lead
+    from deploy_sha ds
+    join commit_time ct on ct.sha = ds.sha
+),
+reverted as (
+    select distinct ds.id
+    from deploy_sha ds
+    join revert_target t on t.sha = ds.sha
+    where first_production_change(t.sha) = ds.id
+),
+reverting as (
+    select distinct ds.id from deploy_sha ds join commit_revert r on r.revert_sha = ds.sha
 ),
 lead as (
     select w.n, count(*) as lead_n,
@@ -182,14 +197,17 @@ counted as (
     select w.n,
            count(*) as deployments,
            count(*) filter (where d.status in ('failed', 'rolled_back') or d.undone
-                                  or d.incidents > 0) as failures,
-           count(*) filter (where d.kind in ('hotfix', 'rollback')) as rework,
+                                  or d.incidents > 0 or rd.id is not null) as failures,
+           count(*) filter (where d.kind in ('hotfix', 'rollback') or rg.id is not null)
+               as rework,
            count(*) filter (where d.incidents > 0 and d.open = 0) as recovery_n,
            percentile_cont(0.5) within group (
                order by case when d.incidents > 0 and d.open = 0
                              then interval_seconds(d.last_resolved - d.finished_at)
                         end) as recovery_median
     from deploy d
+    left join reverted rd on rd.id = d.id
+    left join reverting rg on rg.id = d.id
     join w on d.finished_at >= w.w_start and d.finished_at < w.w_end
               and (w.sid is null or d.service_id = w.sid)
     group by w.n

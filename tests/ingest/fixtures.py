@@ -19,4 +19,21 @@ def fixture(relative: str) -> Any:
 
 
 def all_fixtures() -> list[str]:
-    return sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.json"))
+    """The published payloads of the shared table (PROVENANCE.md at the top); a folder with a
+    PROVENANCE.md of its own holds payloads written for one source's tests, which cover them."""
+    return sorted(
+        str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.json") if not _own_set(p.parent)
+    )
+
+
+def _own_set(folder: Path) -> bool:
+    while folder != FIXTURES:
+        if (folder / "PROVENANCE.md").exists():
+            return True
+        folder = folder.parent
+    return False
+
+
+def fixture_set(folder: str) -> list[str]:
+    """The payloads of a folder with its own PROVENANCE.md, relative to the fixtures' root."""
+    return sorted(str(p.relative_to(FIXTURES)) for p in (FIXTURES / folder).glob("*.json"))

@@ -22,7 +22,7 @@ PROBLEM = "application/problem+json"
 async def test_an_unknown_option_is_a_422_naming_it(
     client: httpx.AsyncClient, admin: Headers
 ) -> None:
-    # Jira declares no options of its kind (its issue types are a field of every source).
+    # Jira has no option "window" (its issue types are a field of every source).
     body = {"name": "jira-x", "kind": "jira", "secret": "s3cret", "options": {"window": 5}}
     answer = await client.post("/v1/sources", json=body, headers=admin)
     assert answer.status_code == 422, answer.text
@@ -35,7 +35,7 @@ async def test_an_unknown_option_is_a_422_naming_it(
 async def test_a_source_without_options_keeps_an_empty_object(
     client: httpx.AsyncClient, admin: Headers
 ) -> None:
-    body = {"name": "jira-y", "kind": "jira", "secret": "s3cret"}
+    body = {"name": "jira-y", "kind": "opsgenie", "secret": "s3cret"}
     created = await client.post("/v1/sources", json=body, headers=admin)
     assert created.status_code == 201, created.text
     assert created.json()["options"] == {}
@@ -75,10 +75,11 @@ def test_a_packages_setup_text_goes_into_the_readme_block(tmp_path: Path) -> Non
     (folder / "github" / "setup.md").write_text("#### GitHub\n\nAdd a webhook.\n")
     sections = setup_sections(tmp_path)
     # Tools with neither a setup.md nor options of their kind get no section.
-    expected = ["", "#### GitHub", "", "Add a webhook."]
+    expected: list[str] = []
     for kind, source in SOURCES.items():
-        if kind != "github" and source.options.model_fields:
-            expected += ["", f"#### `{kind}`", *options_table(source.options)]
+        text = ["#### GitHub", "", "Add a webhook."] if kind == "github" else [f"#### `{kind}`"]
+        if kind == "github" or source.options.model_fields:
+            expected += ["", *text, *options_table(source.options)]
     assert sections == [*expected, ""]
     for kind in SOURCES:
         (folder / kind / "setup.md").unlink(missing_ok=True)

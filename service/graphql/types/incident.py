@@ -124,6 +124,17 @@ class Change(Reported[models.Change]):
     timeline = _timeline(lambda loaders: loaders.change_timeline)
 
     @strawberry.field(
+        description="Why it counts as failed whatever its status: a later merged request "
+        "reverted a commit this was the first production change to ship."
+    )
+    async def reverted_by(self, info: Info) -> str | None:
+        return (await info.context.loaders.revert_reasons.load(self.id)).reverted_by
+
+    @strawberry.field(description="Why it counts as rework: it shipped a revert.")
+    async def reverts(self, info: Info) -> str | None:
+        return (await info.context.loaders.revert_reasons.load(self.id)).reverts
+
+    @strawberry.field(
         description="Incidents linked to this change as their cause; cursor-paginated."
     )
     async def incidents(

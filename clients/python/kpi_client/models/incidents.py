@@ -136,3 +136,7 @@ class Change(ApiModel):
 class ChangeDetail(Change):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     incidents: list[int] = Field(default_factory=list)
+    #: Why it counts as failed whatever its status: a later revert undid what it shipped.
+    reverted_by: str | None = None
+    #: Why it counts as rework: it shipped a revert.
+    reverts: str | None = None

@@ -21,6 +21,7 @@ from typing import Any
 from service.ingest.events import ChangeHead
 from service.ingest.jsonread import Node, without_none
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
+from service.ingest.sources.github import reverts
 from service.ingest.timeparse import as_utc
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.events import CommitRecord
@@ -51,8 +52,9 @@ def event_type(delivery: Delivery) -> str:
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
-    """Events of one GitHub delivery; GitHub needs no per-source options. X-GitHub-Event is
-    not signed, so the body must have the shape of the event it names."""
+    """Events of one GitHub delivery (a merged pull request with what it reverts, by the
+    source's options). X-GitHub-Event is not signed, so the body must have the shape of the
+    event it names."""
     name = delivery.headers.get(_EVENT_HEADER)
     if not name:
         raise Unsupported("GitHub delivery without an X-GitHub-Event header")
@@ -61,7 +63,8 @@ def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
         raise Unsupported(f"GitHub event {name} is not used")
     root = Node(delivery.payload)
     event.shape.check(name, root)
-    return event.handler(root, delivery)
+    mapped = event.handler(root, delivery)
+    return reverts.marked(mapped, root, options) if name == "pull_request" else mapped
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """GitLab webhooks: deployments and finished pipelines become changes; pushes and merged merge
-requests become commits.
+requests become commits; issues of type incident become incidents (incidents.py).
 
 X-Gitlab-Event names the hook ("Deployment Hook", "Pipeline Hook" ...); the body's object_kind
 says the same and decides, so system and group hooks parse like project hooks. Idempotency-Key
@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from service.ingest.events import ChangeHead
 from service.ingest.jsonread import Node, peek_text, without_none
 from service.ingest.model import AdapterOptions, Delivery, Mapped, Unsupported
+from service.ingest.sources.gitlab import incidents, reverts
 from service.ingest.timeparse import as_utc
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.events import CommitRecord
@@ -34,6 +35,8 @@ _HOOK_KINDS: Mapping[str, str] = {
     "Push Hook": "push",
     "Tag Push Hook": "tag_push",
     "Job Hook": "build",
+    "Issue Hook": "issue",
+    "Confidential Issue Hook": "issue",
 }
 _DEPLOYMENT_STATUSES: Mapping[str, ChangeStatus] = {
     "running": ChangeStatus.IN_PROGRESS,
@@ -57,13 +60,15 @@ def event_type(delivery: Delivery) -> str:
 
 
 def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
-    """Events of one GitLab delivery; GitLab needs no per-source options."""
+    """Events of one GitLab delivery (a merged merge request with what it reverts, by the
+    source's options)."""
     root = Node(delivery.payload)
     kind = root.opt_text("object_kind") or _HOOK_KINDS.get(event_type(delivery))
     handler = _HANDLERS.get(kind or "")
     if handler is None:
         raise Unsupported(f"GitLab event {event_type(delivery)} is not used")
-    return handler(root, delivery)
+    mapped = handler(root, delivery)
+    return reverts.marked(mapped, root, options) if kind == "merge_request" else mapped
 
 
 def _project(root: Node) -> str:
@@ -185,4 +190,5 @@ _HANDLERS: Mapping[str, Callable[[Node, Delivery], Mapped]] = {
     "pipeline": _pipeline,
     "merge_request": _merge_request,
     "push": _push,
+    "issue": incidents.issue,
 }

@@ -7,6 +7,9 @@ update. Whether a status is done is read from the issue's current status categor
 move ends there, else from common names (Done, Resolved, Closed ...), since changelog items
 carry only the status names.
 
+Jira Service Management incidents are such issues too: service_management.py reads JSM's
+incident type, priority scheme and Affected services field.
+
 Times: `timestamp` (epoch ms) is when the change happened; a resolved step takes
 `fields.resolutiondate` when Jira sends it. `fields.created` is when the incident was detected.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
-from service.ingest.events import IncidentHead, named_severity
+from service.ingest.events import IncidentHead
 from service.ingest.jsonread import (
     Json,
     child,
@@ -30,20 +33,15 @@ from service.ingest.jsonread import (
     required_text,
 )
 from service.ingest.model import AdapterOptions, Delivery, Mapped, PayloadError, Unsupported
+from service.ingest.sources.jira import service_management as jsm
+from service.ingest.sources.jira.options import Options
 from service.ingest.timeparse import from_epoch_millis, parse_optional_time
-from service.models.enums import IncidentStep, Severity
+from service.models.enums import IncidentStep
 from service.models.events import IncidentEvent
 
 KIND = "jira"
 
 _CREATED, _UPDATED = "jira:issue_created", "jira:issue_updated"
-_SEVERITY = {
-    "highest": Severity.SEV1,
-    "high": Severity.SEV2,
-    "medium": Severity.SEV3,
-    "low": Severity.SEV4,
-    "lowest": Severity.SEV5,
-}
 #: Status names taken as done when the issue's status category does not say.
 _DONE_NAMES = frozenset(
     {"done", "resolved", "closed", "complete", "completed", "cancelled", "canceled"}
@@ -66,7 +64,9 @@ def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
     fields = object_at(issue.get("fields"), "/issue/fields")
     _check_incident_type(fields, options.incident_issue_types)
     step = IncidentStep.TRIGGERED if name == _CREATED else _update_step(payload, fields)
-    return Mapped(incidents=[_issue_event(payload, issue, fields, step)])
+    field_id = Options.model_validate(options.kind_options).affected_services_field
+    services = jsm.affected_services(fields, field_id)
+    return Mapped(incidents=[_issue_event(payload, issue, fields, step, services)])
 
 
 # --- mapping -------------------------------------------------------------------------------
@@ -75,13 +75,16 @@ def parse(delivery: Delivery, options: AdapterOptions) -> Mapped:
 def _check_incident_type(fields: Json, incident_types: Sequence[str]) -> None:
     issue_type = object_at(fields.get("issuetype"), "/issue/fields/issuetype")
     type_name = required_text(issue_type, "name", "/issue/fields/issuetype")
-    if type_name.casefold() not in {t.casefold() for t in incident_types}:
+    if jsm.issue_type_name(type_name) not in {jsm.issue_type_name(t) for t in incident_types}:
         raise Unsupported(
             f"issue type {type_name} is not an incident type (configure incident_issue_types)"
         )
 
 
-def _issue_event(payload: Json, issue: Json, fields: Json, step: IncidentStep) -> IncidentEvent:
+def _issue_event(
+    payload: Json, issue: Json, fields: Json, step: IncidentStep, services: list[str]
+) -> IncidentEvent:
+    """The issue's step; its service is the first affected service (JSM), else its project."""
     if not is_int(payload.get("timestamp")):
         raise PayloadError("/timestamp", "expected epoch milliseconds")
     stamp = payload["timestamp"]
@@ -100,10 +103,10 @@ def _issue_event(payload: Json, issue: Json, fields: Json, step: IncidentStep) -
         title=summary,
         url=_browse_url(issue.get("self"), key),
         priority=priority,
-        severity=named_severity(priority, _SEVERITY),
+        severity=jsm.priority_severity(priority),
         severity_raw=priority,
-        service_ref=nonempty(peek(fields.get("project"), "key")),
-        service_labels=_labels(fields),
+        service_ref=services[0] if services else nonempty(peek(fields.get("project"), "key")),
+        service_labels=_labels(fields) | jsm.service_labels(services),
         text=join_texts(summary, fields.get("description")),
     )
 

@@ -276,6 +276,7 @@ COMMIT_CASES: dict[str, list[CommitRecord]] = {
             sha="473d70eb7c50a54ae62bf9b124efa1c3eb245be8",
             committed_at=dt.datetime(2023, 12, 5, 18, 34, 19, tzinfo=UTC),
             repo="anbraten/test-ready-release-go",
+            request="anbraten/test-ready-release-go#62",  # number 62
         )
     ],
 }

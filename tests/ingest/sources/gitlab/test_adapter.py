@@ -185,12 +185,14 @@ COMMIT_CASES: dict[str, list[CommitRecord]] = {
             # updated_at "2017-12-10 17:08:07 UTC": the merge time
             committed_at=dt.datetime(2017, 12, 10, 17, 8, 7, tzinfo=UTC),
             repo="gitlab-org/hello-world",
+            request="gitlab-org/hello-world!1",  # object_attributes.iid 1
         ),
         CommitRecord(
             sha="c4c79227ed610f1151f05bbc5be33b4f340d39c8",
             # "2017-12-10T08:28:36-08:00"
             committed_at=dt.datetime(2017, 12, 10, 16, 28, 36, tzinfo=UTC),
             repo="gitlab-org/hello-world",
+            request="gitlab-org/hello-world!1",  # object_attributes.iid 1
         ),
     ],
     "gitlab/merge_request/go-gitlab_group_merge_request.json": [
@@ -211,11 +213,13 @@ COMMIT_CASES: dict[str, list[CommitRecord]] = {
             sha="43411b53d670203e887c4985c4e58e8e6b7c109e",
             committed_at=dt.datetime(2023, 12, 5, 18, 43, 0, tzinfo=UTC),
             repo="anbraten/woodpecker-test",
+            request="anbraten/woodpecker-test!4",  # object_attributes.iid 4
         ),
         CommitRecord(
             sha="3e4db3586b65dd401de8c77b3ac343fd24cbf89b",
             committed_at=dt.datetime(2023, 12, 5, 18, 39, 57, tzinfo=UTC),
             repo="anbraten/woodpecker-test",
+            request="anbraten/woodpecker-test!4",  # object_attributes.iid 4
         ),
     ],
     "gitlab/push/go-gitlab_push.json": [

@@ -250,7 +250,8 @@ def test_move_between_open_statuses_is_an_update() -> None:
         ("Medium", Severity.SEV3),
         ("Low", Severity.SEV4),
         ("Lowest", Severity.SEV5),
-        ("Blocker", None),
+        ("Blocker", Severity.SEV1),  # Jira Data Center's scheme (service_management.py)
+        ("Urgent", None),
     ],
 )
 def test_priority_gives_severity(name: str, severity: Severity | None) -> None:
