@@ -19,11 +19,14 @@ def fixture(relative: str) -> Any:
 
 
 def all_fixtures() -> list[str]:
+    """Every payload file, relative to the fixtures folder."""
+    return sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.json"))
+
+
+def shared_fixtures() -> list[str]:
     """The published payloads of the shared table (PROVENANCE.md at the top); a folder with a
     PROVENANCE.md of its own holds payloads written for one source's tests, which cover them."""
-    return sorted(
-        str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.json") if not _own_set(p.parent)
-    )
+    return [f for f in all_fixtures() if not _own_set((FIXTURES / f).parent)]
 
 
 def _own_set(folder: Path) -> bool:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from service import db as dbmod
-from tests.ingest.fixtures import all_fixtures, fixture_bytes
+from tests.ingest.fixtures import fixture_bytes, shared_fixtures
 
 Json = dict[str, Any]
 Headers = dict[str, str]
@@ -1231,7 +1231,7 @@ def test_the_table_covers_every_fixture_once() -> None:
     fixtures = [case["fixture"] for case in CASES]
     assert len(fixtures) == len(set(fixtures)) == 62
     # Sources added since have their own end-to-end tests (tests/ingest/sources/<kind>/).
-    assert sorted(fixtures) == [f for f in all_fixtures() if kind_of(f) in SOURCES]
+    assert sorted(fixtures) == [f for f in shared_fixtures() if kind_of(f) in SOURCES]
     outcomes = {"incidents", "change", "commits", "unmapped"}
     assert all(len(outcomes & set(case)) == 1 for case in CASES)
 

@@ -68,6 +68,8 @@ GITLAB_HOOKS = {
     "merge_request": "Merge Request Hook",
     "push": "Push Hook",
     "job": "Job Hook",
+    "issue": "Issue Hook",
+    "reverts": "Merge Request Hook",
 }
 
 FIXTURES: dict[str, list[str]] = collections.defaultdict(list)
@@ -89,7 +91,7 @@ def event_header(kind: str, name: str) -> Headers:
     """The event header the tool sends with this fixture (the folder it is filed under)."""
     folder = name.split("/")[1]
     if kind == "github":
-        return {"x-github-event": folder}
+        return {"x-github-event": "pull_request" if folder == "reverts" else folder}
     if kind == "gitlab":
         return {"x-gitlab-event": GITLAB_HOOKS[folder]}
     if kind == "cdevents":  # CloudEvents binary mode: the CDEvent's own attributes

@@ -13,7 +13,7 @@ from service.ingest.sources.github import adapter as github
 from service.ingest.sources.github import replay as github_replay
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.events import ChangeEvent, CommitRecord
-from tests.ingest.fixtures import all_fixtures, fixture
+from tests.ingest.fixtures import fixture, shared_fixtures
 
 UTC = dt.UTC
 #: Only the woodpecker deployment (no created_at) falls back to it.
@@ -317,7 +317,7 @@ def test_unsupported_fixture(relative: str) -> None:
 
 def test_every_github_fixture_is_covered() -> None:
     covered = set(CHANGE_CASES) | set(COMMIT_CASES) | set(UNSUPPORTED_CASES)
-    assert covered == {f for f in all_fixtures() if f.startswith("github/")}
+    assert covered == {f for f in shared_fixtures() if f.startswith("github/")}
 
 
 @pytest.mark.parametrize("relative", sorted(CHANGE_CASES) + sorted(COMMIT_CASES))

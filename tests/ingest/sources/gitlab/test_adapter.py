@@ -13,7 +13,7 @@ from service.ingest.sources.gitlab import adapter as gitlab
 from service.ingest.sources.gitlab import replay as gitlab_replay
 from service.models.enums import ChangeKind, ChangeStatus
 from service.models.events import ChangeEvent, CommitRecord
-from tests.ingest.fixtures import all_fixtures, fixture
+from tests.ingest.fixtures import fixture, shared_fixtures
 
 UTC = dt.UTC
 #: Only the group merge request hook (no merged_at nor updated_at) falls back to it.
@@ -276,7 +276,7 @@ def test_unsupported_fixture(relative: str) -> None:
 
 def test_every_gitlab_fixture_is_covered() -> None:
     covered = set(CHANGE_CASES) | set(COMMIT_CASES) | set(UNSUPPORTED_CASES)
-    assert covered == {f for f in all_fixtures() if f.startswith("gitlab/")}
+    assert covered == {f for f in shared_fixtures() if f.startswith("gitlab/")}
 
 
 @pytest.mark.parametrize("relative", sorted(CHANGE_CASES) + sorted(COMMIT_CASES))

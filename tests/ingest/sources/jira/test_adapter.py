@@ -17,7 +17,7 @@ from service.ingest.sources.jira import adapter as jira
 from service.ingest.sources.jira import replay as jira_replay
 from service.models.enums import IncidentStep, Severity
 from service.models.events import IncidentEvent
-from tests.ingest.fixtures import all_fixtures, fixture
+from tests.ingest.fixtures import fixture, shared_fixtures
 
 CREATED = "jira/jira_issue_created/mattermost_webhook-issue-created.json"
 RAISED = "jira/jira_issue_updated/mattermost_webhook-issue-updated-raised-priority.json"
@@ -167,7 +167,7 @@ def parse(payload: Any, options: AdapterOptions | None = None) -> list[IncidentE
 
 
 def test_every_jira_fixture_is_covered() -> None:
-    assert sorted(CASES) == [f for f in all_fixtures() if f.startswith("jira/")]
+    assert sorted(CASES) == [f for f in shared_fixtures() if f.startswith("jira/")]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
