@@ -227,7 +227,7 @@ class GraphQLApp(GraphQL[Context, None]):
             return
         media = GRAPHQL_RESPONSE if wants_graphql_response(request.headers.get("accept")) else None
         try:
-            response = await self.answer(request, scope, receive)
+            response = await self.answer(request, scope, receive, media)
         except PersistedQueryNotFound as exc:
             # In the GraphQL shape whatever was asked for: Apollo clients read it so, then send
             # the document in full.
@@ -240,7 +240,12 @@ class GraphQLApp(GraphQL[Context, None]):
             response = api_error_response(exc, media)
         await finish(response, request, media or JSON_RESPONSE)(scope, receive, send)
 
-    async def answer(self, request: Request, scope: AsgiScope, receive: Receive) -> Response:
+    async def answer(
+        self, request: Request, scope: AsgiScope, receive: Receive, media: str | None
+    ) -> Response:
+        """Strawberry's answer to the request, its document named by hash put in; an HTTP
+        refusal of strawberry's is raised for GraphQL clients (`media`), else answered as a
+        problem document."""
         if request.method == "POST":
             request = await _checked_body(request, scope, receive)
         elif request.method in ("GET", "HEAD"):
@@ -249,7 +254,7 @@ class GraphQLApp(GraphQL[Context, None]):
             return await self.run_within_deadline(request)
         except StrawberryHTTPException as exc:
             error = error_for_status(exc.status_code, exc.reason)
-            if wants_graphql_response(request.headers.get("accept")):
+            if media is not None:
                 raise error from exc
             return problem_response(error, "/graphql")
 

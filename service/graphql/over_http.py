@@ -72,29 +72,31 @@ def api_error_response(error: ApiError, media_type: str) -> Response:
                            headers=error.headers)  # fmt: skip
 
 
-def request_failed(body: bytes) -> bool:
-    """Whether an answer is of a request that did not run (it failed to parse or validate,
-    or named no operation): no data, and no error with a path into it."""
+def without_data_if_unrun(body: bytes) -> dict[str, Any] | None:
+    """The answer without its `data` key when it is of a request that did not run (it failed
+    to parse or validate, or named no operation: no data, and no error with a path into it);
+    None for any other answer, which is then not parsed."""
     if not body.startswith(b'{"data":null'):
-        return False
-    answer = orjson.loads(body)
+        return None
+    answer: dict[str, Any] = orjson.loads(body)
     errors = answer.get("errors") or []
-    return bool(errors) and not any(e.get("path") for e in errors)
+    if not errors or any(e.get("path") for e in errors):
+        return None
+    del answer["data"]
+    return answer
 
 
 def finish(response: Response, request: Request, media_type: str) -> Response:
     """The answer as the client asked for it: with application/graphql-response+json, a
     request that did not run is a 400 with no `data` key; a query sent by GET may be cached,
     by the client only, and per token."""
-    body = bytes(response.body)
     if media_type == GRAPHQL_RESPONSE:
-        if response.status_code == 200 and request_failed(body):
-            answer = orjson.loads(body)
-            del answer["data"]
-            response = Response(orjson.dumps(answer), 400, headers=_kept(response))
+        unrun = without_data_if_unrun(bytes(response.body)) if response.status_code == 200 else None
+        if unrun is not None:
+            response = Response(orjson.dumps(unrun), 400, headers=_kept(response))
         response.headers["content-type"] = GRAPHQL_RESPONSE
     if request.method in ("GET", "HEAD") and response.status_code == 200:
-        tag = f'"{hashlib.sha256(bytes(response.body)).hexdigest()[:32]}"'
+        tag = f'"{hashlib.sha256(response.body).hexdigest()[:32]}"'
         cache = {"cache-control": "private, no-cache", "vary": "Authorization, Accept",
                  "etag": tag}  # fmt: skip
         if tag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
