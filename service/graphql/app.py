@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,6 +43,7 @@ from service.graphql.over_http import (
     JSON as JSON_RESPONSE,
 )
 from service.models.enums import Scope
+from service.models.tokens import Principal
 from service.rest.endpoint import JSON, media_type, read_body
 from service.usecases.persisted_queries import PersistedDocuments, PersistedQueryNotFound
 from service.usecases.tokens import authenticate, require
@@ -75,17 +77,20 @@ def check_request_members(request: dict[str, object]) -> None:
             raise BadRequest(f"`{name}` must be {words}")
 
 
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def persisted_hash(extensions: object) -> str | None:
     """The SHA-256 of `extensions.persistedQuery` (Apollo's automatic persisted queries)."""
     if not isinstance(extensions, dict) or "persistedQuery" not in extensions:
         return None
     persisted = extensions["persistedQuery"]
     digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-    if not isinstance(digest, str) or len(digest) != 64:
+    if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
         raise BadRequest("`extensions.persistedQuery.sha256Hash` must be 64 hex digits")
     if persisted.get("version", 1) != 1:
         raise BadRequest("`extensions.persistedQuery.version` must be 1")
-    return digest
+    return digest.lower()
 
 
 async def _document(request: Request, query: object, extensions: object) -> str | None:
@@ -96,8 +101,11 @@ async def _document(request: Request, query: object, extensions: object) -> str 
         return None
     db: Database = request.app.state.db
     async with db.acquire() as con:
-        # The store is written only for holders of a read token.
-        require(await authenticate(con, request.headers.get("authorization")), Scope.READ)
+        # The store is written only for holders of a read token; the request's context takes
+        # the principal from here rather than looking the token up again.
+        principal = await authenticate(con, request.headers.get("authorization"))
+        require(principal, Scope.READ)
+        request.state.principal = principal
         return await documents.document_to_run(
             con, query=query if isinstance(query, str) else None, sha256=digest
         )
@@ -182,10 +190,12 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if not isinstance(request, Request):
             raise BadRequest("subscriptions are not offered")
-        db: Database = request.app.state.db
-        async with db.acquire() as con:
-            principal = await authenticate(con, request.headers.get("authorization"))
-        require(principal, Scope.READ)
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:
+            db: Database = request.app.state.db
+            async with db.acquire() as con:
+                principal = await authenticate(con, request.headers.get("authorization"))
+            require(principal, Scope.READ)
         ratelimit.check(request.app.state, principal)
         work: RequestDatabase = request.state.graphql_work
         return Context(request=request, response=response, db=work, principal=principal)

@@ -62,14 +62,13 @@ class PersistedDocuments:
     async def document_to_run(
         self, con: Connection, *, query: str | None, sha256: str | None
     ) -> str | None:
-        """The document a request runs: its own query, or the one stored under its hash.
+        """The document a request runs: its own query, or the one stored under its hash (a
+        lower-case hex SHA-256).
 
         With trusted documents required, only those run, by hash or in full. Otherwise a
         query sent with its hash is stored (at most `keep` documents, the least recently used
         evicted), after checking that it hashes to it.
         """
-        if sha256 is not None:
-            sha256 = sha256.lower()
         if self.trusted is not None:
             return self.trusted_document(query, sha256)
         if sha256 is None:
