@@ -419,6 +419,10 @@ async def test_cli_applies_exports_and_reapplies_with_no_change(
         assert failed.returncode == 1
         assert failed.stderr.startswith("error: SLO 'main-page': spec.budgetingMethod: ")
         assert "  0.spec.budgetingMethod: RatioTimeslices" in failed.stderr
+        readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+        section = readme[readme.index("### OpenSLO") :]
+        shown = section[section.index("```text\n") + 8 : section.index("```\n", 10)]
+        assert failed.stderr == shown  # the README shows what the command prints
     finally:
         con = await dbmod.connect(database_url)
         await con.execute(f'drop schema if exists "{schema}" cascade')
