@@ -114,7 +114,7 @@ def _pydantic_problem(exc: ValidationError, prefix: Sequence[str | int] = ()) ->
     blamed = getattr(cause, "field", None)
     if isinstance(blamed, str):
         loc.extend(blamed.split("."))
-    return OpensloProblem(_dotted(loc), str(cause) if blamed else err["msg"])
+    return OpensloProblem(_dotted(loc), err["msg"] if cause is None else str(cause))
 
 
 def _parse(document: Any) -> Document:
@@ -199,26 +199,21 @@ class _Reader:
         self.implicit_service(spec.service)
         steps, policies = self.escalation_path(spec.alertPolicies or [])
         counted = "time slices" if spec.budgetingMethod == "Timeslices" else "events"
-        for suffix, side in ((GOOD, "good"), (TOTAL, "total")):
-            self.plan.kpis.append(
-                KpiDefinition.model_validate(
-                    {
-                        "key": key + suffix,
-                        "name": f"{name}: {side} {counted}"[:200],
-                        "unit": counted.replace(" ", "_"),
-                        "direction": "higher_is_better",
-                        "aggregation": "sum",
-                        "services": [spec.service],
-                    }
-                )
-            )
         kpi = _ratio_kpi(key, name, spec)
         if spec.alertPolicies:
             kpi["escalation_path"] = steps
+        sides = [
+            {"key": key + suffix, "name": f"{name}: {side} {counted}"[:200],
+             "unit": counted.replace(" ", "_"), "direction": "higher_is_better",
+             "aggregation": "sum", "services": [spec.service]}
+            for suffix, side in ((GOOD, "good"), (TOTAL, "total"))
+        ]  # fmt: skip
         try:
-            self.plan.kpis.append(KpiDefinition.model_validate(kpi))
+            self.plan.kpis.extend(KpiDefinition.model_validate(k) for k in (kpi, *sides))
         except ValidationError as exc:
-            raise _pydantic_problem(exc, ("kpi",)) from exc
+            problem = _pydantic_problem(exc)
+            # The KPI's only field taken from the document as written is its name.
+            raise OpensloProblem("metadata.displayName", problem.detail) from exc
         kept = _dump(doc)
         kept["metadata"] = {
             k: v for k, v in kept["metadata"].items() if k not in {"name", "displayName"}

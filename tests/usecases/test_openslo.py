@@ -368,6 +368,8 @@ BAD_METRIC = {"metricSource": {"type": "Prometheus", "spec": {"query": "errors"}
         }}]),
          "SLO 'orders': spec.alertPolicies[0].spec.notificationTargets[0].spec.target: 'slack' "
          "is neither an e-mail address nor an http(s) URL"),
+        (_slo().replace("  name: orders\n", "  name: orders\n  displayName: '  '\n"),
+         "SLO 'orders': metadata.displayName: must not be blank"),
         ("apiVersion: openslo/v1\nkind: DataSource\nmetadata: {name: prom}\nspec: {type: x}\n",
          "DataSource 'prom': kind: the service runs no queries"),
         ("apiVersion: openslo/v2alpha\nkind: SLO\nmetadata: {name: x}\n",
