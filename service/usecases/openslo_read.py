@@ -47,7 +47,7 @@ CADENCE_OF_UNIT = {
 DEFAULT_TIER = 4
 #: KPI keys of an SLO's two counts: `<key>_good` and `<key>_total` must fit 63 characters.
 LONGEST_KEY = 63 - len("_total")
-GOOD, TOTAL = "_good", "_total"
+GOOD, BAD, TOTAL = "_good", "_bad", "_total"
 
 
 class OpensloProblem(Exception):
@@ -199,14 +199,15 @@ class _Reader:
         self.implicit_service(spec.service)
         steps, policies = self.escalation_path(spec.alertPolicies or [])
         counted = "time slices" if spec.budgetingMethod == "Timeslices" else "events"
-        kpi = _ratio_kpi(key, name, spec)
+        kpi = _ratio_kpi(key, name, spec, counts_bad(indicator))
         if spec.alertPolicies:
             kpi["escalation_path"] = steps
         sides = [
             {"key": key + suffix, "name": f"{name}: {side} {counted}"[:200],
              "unit": counted.replace(" ", "_"), "direction": "higher_is_better",
              "aggregation": "sum", "services": [spec.service]}
-            for suffix, side in ((GOOD, "good"), (TOTAL, "total"))
+            for suffix, side in ((BAD, "bad") if counts_bad(indicator) else (GOOD, "good"),
+                                 (TOTAL, "total"))
         ]  # fmt: skip
         try:
             self.plan.kpis.extend(KpiDefinition.model_validate(k) for k in (kpi, *sides))
@@ -351,11 +352,6 @@ def _check_slo(key: str, indicator: InlineSli, method: str) -> None:
             "(it keys the SLO's KPIs)",
         )
     ratio = indicator.spec.ratioMetric
-    if ratio is not None and ratio.bad is not None:
-        raise OpensloProblem(
-            "spec.indicator.spec.ratioMetric.bad",
-            "the service divides good by total events: give good and total",
-        )
     if ratio is not None and ratio.raw is not None:
         raise OpensloProblem(
             "spec.indicator.spec.ratioMetric.raw",
@@ -369,10 +365,26 @@ def _check_slo(key: str, indicator: InlineSli, method: str) -> None:
         )
 
 
-def _ratio_kpi(key: str, name: str, spec: SloSpec) -> dict[str, Any]:
-    """The SLO's ratio KPI: good over total, its objectives as the target (and warning), its
-    window as the cadence, from the calendar's first day (else from the earliest day)."""
+def counts_bad(indicator: InlineSli) -> bool:
+    """Whether the SLI counts bad events (bad over total) rather than good ones."""
+    ratio = indicator.spec.ratioMetric
+    return ratio is not None and ratio.bad is not None
+
+
+def failure_share(share: float) -> float:
+    """1 - a share, rounded so that taking it twice gives the share back (1 - 0.99 is
+    0.010000000000000009 in binary floating point)."""
+    return round(1 - share, 12)
+
+
+def _ratio_kpi(key: str, name: str, spec: SloSpec, bad: bool) -> dict[str, Any]:
+    """The SLO's ratio KPI: good over total (higher is better), or bad over total (lower is
+    better, its objectives as failure shares); its objectives as the target (the looser) and
+    warning (the stricter), its window as the cadence, from the calendar's first day (else
+    from the earliest day)."""
     shares = sorted(o.share() for o in spec.objectives)
+    if bad:
+        shares = [failure_share(s) for s in shares]
     window = spec.timeWindow[0] if spec.timeWindow else None
     unit = DURATION.match(window.duration) if window else None
     start = window.calendar.startTime[:10] if window and window.calendar else EARLIEST_DAY
@@ -381,9 +393,9 @@ def _ratio_kpi(key: str, name: str, spec: SloSpec) -> dict[str, Any]:
         "key": key,
         "name": name,
         "unit": "share",
-        "direction": "higher_is_better",
+        "direction": "lower_is_better" if bad else "higher_is_better",
         "kind": "ratio",
-        "numerator": key + GOOD,
+        "numerator": key + (BAD if bad else GOOD),
         "denominator": key + TOTAL,
         "cadence": CADENCE_OF_UNIT[unit.group(2)] if unit else None,
         "services": [spec.service],

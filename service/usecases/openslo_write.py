@@ -21,7 +21,7 @@ from service.models.openslo_v1alpha import SloDocument as SloV1alpha
 from service.store import openslo as store
 from service.usecases import catalog
 from service.usecases.catalog import KPIS, SERVICES
-from service.usecases.openslo_read import CADENCE_OF_UNIT, name_of
+from service.usecases.openslo_read import CADENCE_OF_UNIT, failure_share, name_of
 
 Version = Literal["v1", "v1alpha"]
 
@@ -55,7 +55,9 @@ def _objective_target(targets: Sequence[Target], start: dt.date) -> Target | Non
     return max(overall, key=lambda t: t.effective_from, default=None)
 
 
-def _objectives(kept: Sequence[dict[str, Any]], target: Target | None) -> list[dict[str, Any]]:
+def _objectives(
+    kept: Sequence[dict[str, Any]], target: Target | None, bad: bool
+) -> list[dict[str, Any]]:
     written = []
     for objective in kept:
         rest = {k: v for k, v in objective.items() if k not in {"role", "percent"}}
@@ -64,6 +66,8 @@ def _objectives(kept: Sequence[dict[str, Any]], target: Target | None) -> list[d
             value = target.value if objective["role"] == "target" else target.warning
         if value is None:
             continue
+        if bad:  # the KPI holds failure shares, an objective the share of good
+            value = failure_share(value)
         if objective.get("percent"):
             rest["targetPercent"] = round(value * 100, 10)
         else:
@@ -88,7 +92,8 @@ def slo_document(kpi: Kpi, service: str, kept: dict[str, Any], targets: Sequence
     window = spec.get("timeWindow")
     calendar = window[0].get("calendar") if window else None
     start = dt.date.fromisoformat(calendar["startTime"][:10]) if calendar else EARLIEST_DAY
-    objectives = _objectives(spec.pop("objectives"), _objective_target(targets, start))
+    bad = "bad" in spec["indicator"]["spec"].get("ratioMetric", {})
+    objectives = _objectives(spec.pop("objectives"), _objective_target(targets, start), bad)
     spec["timeWindow"] = _window(window, kpi.cadence)
     ordered = {
         k: spec[k]
@@ -203,6 +208,10 @@ def as_v1alpha(document: dict[str, Any]) -> Any:
         }
     else:
         r = metric["ratioMetric"]
+        if "bad" in r:
+            raise ValidationFailed(
+                f"SLO {name!r}: {where}.ratioMetric.bad: v1alpha counts good events only"
+            )
         ratio = {
             "good": _source(r["good"], where + ".ratioMetric.good", name),
             "total": _source(r["total"], where + ".ratioMetric.total", name),

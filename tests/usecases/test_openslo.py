@@ -326,6 +326,28 @@ async def test_v1alpha_export_of_a_minute_window_counts_seconds(con: dbmod.Conne
     }  # fmt: skip
 
 
+async def test_bad_over_total_is_a_failure_share_lower_is_better(con: dbmod.Connection) -> None:
+    counted = {"spec": {"ratioMetric": {"bad": BAD_METRIC, "total": BAD_METRIC}}}
+    objectives = [{"target": 0.99}, {"targetPercent": 99.9}]
+    await apply_text(
+        con, "teams: []\n---\n" + _slo(indicator=counted, objectives=objectives, timeWindow=WINDOW)
+    )
+    slo = await KPIS.get(con, "orders")
+    assert (slo.numerator, slo.denominator, slo.direction) == (
+        "orders_bad", "orders_total", "lower_is_better"
+    )  # fmt: skip
+    [target] = await catalog.list_targets(con, kpi="orders")
+    # Failure shares: 1 - 0.99 = 0.01 is the looser (the target), 1 - 0.999 = 0.001 the warning.
+    assert (target.value, target.warning) == (0.01, 0.001)
+    exported = await assert_round_trip(con)
+    assert exported[1]["spec"]["objectives"] == [{"target": 0.99}, {"targetPercent": 99.9}]
+    with pytest.raises(ValidationFailed) as refused:
+        await export_openslo(con, "v1alpha")
+    assert refused.value.detail == (
+        "SLO 'orders': spec.indicator.spec.ratioMetric.bad: v1alpha counts good events only"
+    )
+
+
 def _slo(**spec: Any) -> str:
     document = {
         "apiVersion": "openslo/v1", "kind": "SLO", "metadata": {"name": "orders"},
@@ -341,6 +363,7 @@ def _slo(**spec: Any) -> str:
     return yaml.safe_dump(document)
 
 
+WINDOW = [{"duration": "30d", "isRolling": True}]
 BAD_METRIC = {"metricSource": {"type": "Prometheus", "spec": {"query": "errors"}}}
 
 
@@ -349,8 +372,8 @@ BAD_METRIC = {"metricSource": {"type": "Prometheus", "spec": {"query": "errors"}
     [
         (_slo(objectives=[{"target": 0.99, "indicatorRef": "other"}]),
          "SLO 'orders': spec.objectives[0].indicator: composite SLOs have no equivalent"),
-        (_slo(indicator={"spec": {"ratioMetric": {"bad": BAD_METRIC, "total": BAD_METRIC}}}),
-         "SLO 'orders': spec.indicator.spec.ratioMetric.bad: the service divides good by total"),
+        (_slo(indicator={"spec": {"ratioMetric": {"rawType": "success", "raw": BAD_METRIC}}}),
+         "SLO 'orders': spec.indicator.spec.ratioMetric.raw: a precomputed ratio cannot be"),
         (_slo(objectives=[{"target": 0.9}, {"target": 0.95}, {"target": 0.99}]),
          "SLO 'orders': spec.objectives[2]: at most two objectives"),
         (_slo(objectives=[{"target": 0.99, "targetPercent": 99}]),
