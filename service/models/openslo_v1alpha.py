@@ -1,4 +1,4 @@
-"""OpenSLO v1alpha documents, the version Sloth reads: SLO and Service, with the rules of the
+"""OpenSLO v1alpha SLO documents, the version Sloth reads, with the rules of the
 reference implementation (OpenSLO's oslo): one time window of unit Second, Day, Week, Month
 or Quarter; Occurrences or Timeslices; each objective's target in [0, 1); metric sources of
 an alphabetic source and query type and a query."""
@@ -75,14 +75,3 @@ class SloDocument(Part):
     kind: Literal["SLO"]
     metadata: Metadata
     spec: SloSpec
-
-
-class ServiceSpec(Part):
-    description: Description | None = None
-
-
-class ServiceDocument(Part):
-    apiVersion: Literal["openslo/v1alpha"]
-    kind: Literal["Service"]
-    metadata: Metadata
-    spec: ServiceSpec

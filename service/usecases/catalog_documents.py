@@ -25,15 +25,16 @@ class _DryRun(Exception):
     """Raised to roll back a dry run."""
 
 
-def catalog_sections(documents: Sequence[Any]) -> dict[str, Any]:
+def catalog_sections(documents: Sequence[Any]) -> Any:
     """The catalog documents of a file (those that are not OpenSLO) as one catalog: each
-    section's entries in the order the documents give them."""
+    section's entries in the order the documents give them. A document that is not a
+    mapping is returned as it is, for the catalog's validation to refuse."""
     merged: dict[str, Any] = {}
     for document in documents:
         if is_openslo(document) or document is None:
             continue
         if not isinstance(document, dict):
-            return {"teams": document}  # refused by the catalog's validation, naming it
+            return document
         for section, entries in document.items():
             if isinstance(entries, list) and isinstance(merged.get(section), list):
                 merged[section] = [*merged[section], *entries]

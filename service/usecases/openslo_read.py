@@ -472,12 +472,8 @@ def read_openslo(raw: Sequence[tuple[int, Any]], tiers: Mapping[str, int]) -> Op
     for index, doc in documents:
         kind = type(doc).__name__
         if (kind, doc.metadata.name) in names:
-            raise _refused(
-                _label(raw[[i for i, _ in raw].index(index)][1], index),
-                index,
-                "metadata.name",
-                "given twice in the file",
-            )
+            label = f"{doc.kind} {doc.metadata.name!r}"  # type: ignore[attr-defined]
+            raise _refused(label, index, "metadata.name", "given twice in the file")
         names[(kind, doc.metadata.name)] = index
     reader = _Reader(documents, tiers)
     for kinds in ((ServiceDocument,), (SloDocument,)):

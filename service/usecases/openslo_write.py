@@ -16,7 +16,6 @@ from service.models.catalog import Kpi, Service, Target
 from service.models.enums import Cadence
 from service.models.instants import EARLIEST_DAY
 from service.models.openslo import DURATION, ServiceDocument, SloDocument
-from service.models.openslo_v1alpha import ServiceDocument as ServiceV1alpha
 from service.models.openslo_v1alpha import SloDocument as SloV1alpha
 from service.store import openslo as store
 from service.usecases import catalog
@@ -127,7 +126,8 @@ def service_document(service: Service, kept: dict[str, Any]) -> Any:
 
 
 async def export_openslo(con: Connection, version: Version = "v1") -> list[Any]:
-    """The Service and SLO documents of every KPI applied from OpenSLO, in v1 or v1alpha."""
+    """The Service and SLO documents of every KPI applied from OpenSLO in v1, the SLO
+    documents in v1alpha."""
     kept = await store.slo_documents(con)
     if not kept:
         return []
@@ -144,8 +144,9 @@ async def export_openslo(con: Connection, version: Version = "v1") -> list[Any]:
         service_document(s, kept_services.get(s.slug, {}))
         for s in await SERVICES.list(con, sorted(named))
     ]
-    documents = [*services, *slos]
-    return documents if version == "v1" else [as_v1alpha(d) for d in documents]
+    # Sloth reads every document of a file as an SLO: v1alpha writes the SLOs alone, which
+    # name their service.
+    return [*services, *slos] if version == "v1" else [as_v1alpha(d) for d in slos]
 
 
 def _source(metric: dict[str, Any], where: str, name: str) -> dict[str, Any]:
@@ -177,19 +178,9 @@ def _v1alpha_window(window: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_v1alpha(document: dict[str, Any]) -> Any:
-    """A v1 Service or SLO as v1alpha: the indicator moves into each objective (ratio) or
-    stays on the spec (threshold), the window becomes a unit and a count."""
-    meta = {
-        k: document["metadata"][k] for k in ("name", "displayName") if k in document["metadata"]
-    }
-    if document["kind"] == "Service":
-        written = {
-            "apiVersion": "openslo/v1alpha",
-            "kind": "Service",
-            "metadata": meta,
-            "spec": document["spec"],
-        }
-        return ServiceV1alpha.model_validate(written).model_dump(mode="json", exclude_none=True)
+    """A v1 SLO as v1alpha: the indicator moves into each objective (ratio) or stays on
+    the spec (threshold), the window becomes a unit and a count."""
+    meta = {k: document["metadata"][k] for k in ("name", "displayName")}
     spec, name = document["spec"], meta["name"]
     if not spec.get("timeWindow"):
         raise ValidationFailed(f"SLO {name!r}: spec.timeWindow: v1alpha needs a time window")

@@ -298,12 +298,8 @@ async def test_a_mixed_file_with_references_applies_and_round_trips(
 
 async def test_v1alpha_export_is_what_sloth_reads(con: dbmod.Connection) -> None:
     await apply_text(con, PROMETHEUS_FILE)
-    service, slo = await export_openslo(con, "v1alpha")
-    assert service == {
-        "apiVersion": "openslo/v1alpha", "kind": "Service",
-        "metadata": {"name": "checkout", "displayName": "Online checkout"},
-        "spec": {"description": "Buying what is in the basket."},
-    }  # fmt: skip
+    [slo] = await export_openslo(con, "v1alpha")  # SLOs alone: Sloth reads each as an SLO
+    assert (slo["apiVersion"], slo["spec"]["service"]) == ("openslo/v1alpha", "checkout")
     SloV1alpha.model_validate(slo)
     assert slo["spec"]["timeWindows"] == [{"unit": "Day", "count": 30, "isRolling": True}]
     [objective] = slo["spec"]["objectives"]
@@ -317,7 +313,7 @@ async def test_v1alpha_export_is_what_sloth_reads(con: dbmod.Connection) -> None
 
 async def test_v1alpha_export_of_a_minute_window_counts_seconds(con: dbmod.Connection) -> None:
     await apply_text(con, TIMESLICES.read_text())
-    _, slo = await export_openslo(con, "v1alpha")
+    [slo] = await export_openslo(con, "v1alpha")
     window = slo["spec"]["timeWindows"][0]
     assert (window["unit"], window["count"]) == ("Second", 60)  # 1m = 60 s
     assert [o["target"] for o in slo["spec"]["objectives"]] == [0.995, 0.99]
@@ -435,9 +431,7 @@ async def test_cli_applies_exports_and_reapplies_with_no_change(
         # the same 11 but the team, which the export does not write
         assert again.stdout.splitlines() == ["changed 0, unchanged 10"]
         alpha = _kpi(database_url, schema, "export", "--openslo", "--openslo-version", "v1alpha")
-        assert [d["apiVersion"] for d in yaml.safe_load_all(alpha.stdout)] == [
-            "openslo/v1alpha", "openslo/v1alpha"
-        ]  # fmt: skip
+        assert [d["apiVersion"] for d in yaml.safe_load_all(alpha.stdout)] == ["openslo/v1alpha"]
         refused = tmp_path / "refused.yaml"
         refused.write_text(RATIO_TIMESLICES.read_text())
         failed = _kpi(database_url, schema, "apply", "-f", str(refused))
@@ -460,3 +454,12 @@ def _kpi(database_url: str, schema: str, *args: str) -> subprocess.CompletedProc
         [sys.executable, "-m", "service.cli", *args],
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )  # fmt: skip
+
+
+async def test_an_slo_given_twice_is_refused_at_its_second_document(
+    con: dbmod.Connection,
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        await apply_text(con, _slo() + "---\n" + _slo())
+    assert refused.value.detail == "SLO 'orders': metadata.name: given twice in the file"
+    assert refused.value.errors[0].pointer == "#/1/metadata/name"
