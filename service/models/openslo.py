@@ -208,6 +208,7 @@ class AlertNotificationTargetSpec(Part):
 
 class Document(Part):
     apiVersion: Literal["openslo/v1"]
+    kind: str
     metadata: Metadata
 
 

@@ -20,7 +20,6 @@ from service.models.instants import EARLIEST_DAY
 from service.models.openslo import (
     DOCUMENT_KINDS,
     DURATION,
-    AlertPolicyDocument,
     Document,
     InlineAlertPolicy,
     InlineNotificationTarget,
@@ -158,16 +157,16 @@ def _tier(labels: Mapping[str, str | list[str]] | None) -> int | None:
 
 class _Reader:
     def __init__(self, documents: Sequence[tuple[int, Document]], tiers: Mapping[str, int]) -> None:
-        self.documents = documents
         self.tiers = tiers
         self.by_kind: dict[str, dict[str, dict[str, Any]]] = {}
         for _, doc in documents:
-            self.by_kind.setdefault(type(doc).__name__, {})[doc.metadata.name] = _dump(doc)
+            self.by_kind.setdefault(doc.kind, {})[doc.metadata.name] = _dump(doc)
         self.plan = OpensloPlan()
         self.declared: set[str] = set()
 
-    def named(self, kind: str, model: str, name: str, field_name: str) -> dict[str, Any]:
-        found = self.by_kind.get(model, {}).get(name)
+    def named(self, kind: str, name: str, field_name: str) -> dict[str, Any]:
+        """The document of that kind and name in the file, or a problem naming the field."""
+        found = self.by_kind.get(kind, {}).get(name)
         if found is None:
             raise OpensloProblem(field_name, f"no {kind} {name!r} in the file")
         return found
@@ -176,7 +175,10 @@ class _Reader:
         slug = doc.metadata.name
         tier = _tier(doc.metadata.labels) or self.tiers.get(slug, DEFAULT_TIER)
         name = doc.metadata.displayName or slug
-        self.plan.services.append(ServiceIn(slug=slug, name=name, tier=tier))
+        try:
+            self.plan.services.append(ServiceIn(slug=slug, name=name, tier=tier))
+        except ValidationError as exc:  # the name is the one field not checked yet
+            raise OpensloProblem("metadata.displayName", _pydantic_problem(exc).detail) from exc
         self.declared.add(slug)
         kept = _dump(doc)
         labels = {
@@ -240,7 +242,7 @@ class _Reader:
     def indicator(self, doc: SloDocument) -> InlineSli:
         if doc.spec.indicator is not None:
             return doc.spec.indicator
-        sli = self.named("SLI", "SliDocument", doc.spec.indicatorRef or "", "spec.indicatorRef")
+        sli = self.named("SLI", doc.spec.indicatorRef or "", "spec.indicatorRef")
         return InlineSli.model_validate({"metadata": sli["metadata"], "spec": sli["spec"]})
 
     def escalation_path(
@@ -263,10 +265,7 @@ class _Reader:
     def policy(self, given: dict[str, Any], where: str) -> InlineAlertPolicy:
         if set(given) == {"alertPolicyRef"}:
             found = self.named(
-                "AlertPolicy",
-                AlertPolicyDocument.__name__,
-                str(given["alertPolicyRef"]),
-                where + ".alertPolicyRef",
+                "AlertPolicy", str(given["alertPolicyRef"]), where + ".alertPolicyRef"
             )
             given = {"kind": "AlertPolicy", "metadata": found["metadata"], "spec": found["spec"]}
         try:
@@ -293,21 +292,13 @@ class _Reader:
     def condition(self, given: dict[str, Any], where: str) -> dict[str, Any]:
         if set(given) != {"conditionRef"}:
             return given
-        found = self.named(
-            "AlertCondition",
-            "AlertConditionDocument",
-            str(given["conditionRef"]),
-            where + ".conditionRef",
-        )
+        found = self.named("AlertCondition", str(given["conditionRef"]), where + ".conditionRef")
         return {"kind": "AlertCondition", "metadata": found["metadata"], "spec": found["spec"]}
 
     def target(self, given: dict[str, Any], where: str) -> dict[str, Any]:
         if set(given) == {"targetRef"}:
             found = self.named(
-                "AlertNotificationTarget",
-                "AlertNotificationTargetDocument",
-                str(given["targetRef"]),
-                where + ".targetRef",
+                "AlertNotificationTarget", str(given["targetRef"]), where + ".targetRef"
             )
             given = {
                 "kind": "AlertNotificationTarget",
@@ -470,9 +461,9 @@ def read_openslo(raw: Sequence[tuple[int, Any]], tiers: Mapping[str, int]) -> Op
     documents = list(_documents(raw))
     names: dict[tuple[str, str], int] = {}
     for index, doc in documents:
-        kind = type(doc).__name__
+        kind = doc.kind
         if (kind, doc.metadata.name) in names:
-            label = f"{doc.kind} {doc.metadata.name!r}"  # type: ignore[attr-defined]
+            label = f"{doc.kind} {doc.metadata.name!r}"
             raise _refused(label, index, "metadata.name", "given twice in the file")
         names[(kind, doc.metadata.name)] = index
     reader = _Reader(documents, tiers)

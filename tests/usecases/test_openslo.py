@@ -389,6 +389,11 @@ BAD_METRIC = {"metricSource": {"type": "Prometheus", "spec": {"query": "errors"}
          "is neither an e-mail address nor an http(s) URL"),
         (_slo().replace("  name: orders\n", "  name: orders\n  displayName: '  '\n"),
          "SLO 'orders': metadata.displayName: must not be blank"),
+        ("apiVersion: openslo/v1\nkind: Service\nmetadata: {name: shop, displayName: ' '}\n",
+         "Service 'shop': metadata.displayName: must not be blank"),
+        ("apiVersion: openslo/v1\nkind: Service\nmetadata:\n  name: shop\n  labels: "
+         "{serviceTier: gold}\n",
+         "Service 'shop': metadata.labels.serviceTier: one of tier-1, tier-2, tier-3, tier-4"),
         ("apiVersion: openslo/v1\nkind: DataSource\nmetadata: {name: prom}\nspec: {type: x}\n",
          "DataSource 'prom': kind: the service runs no queries"),
         ("apiVersion: openslo/v2alpha\nkind: SLO\nmetadata: {name: x}\n",
