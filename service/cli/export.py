@@ -17,7 +17,9 @@ from service.db import Connection
 
 
 def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
-    export = sub.add_parser("export", help="write schema.graphql and openapi/openapi.json")
+    export = sub.add_parser(
+        "export", help="write schema.graphql and openapi/openapi.json (or, with --openslo, SLOs)"
+    )
     export.add_argument("--check", action="store_true", help="fail if the files are stale")
     export.add_argument("--passes", type=int, default=3, help=argparse.SUPPRESS)
     export.add_argument(

@@ -54,11 +54,23 @@ def _objective_target(targets: Sequence[Target], start: dt.date) -> Target | Non
     return max(overall, key=lambda t: t.effective_from, default=None)
 
 
+def _with_warning(kept: Sequence[dict[str, Any]], target: Target | None) -> list[dict[str, Any]]:
+    """The kept objectives, and for a warning given in the catalog since, a second objective
+    like the first without its display name."""
+    roles = {o["role"] for o in kept}
+    if target is None or target.warning is None or "warning" in roles or not kept:
+        return list(kept)
+    copied = {k: v for k, v in kept[0].items() if k != "displayName"}
+    return [*kept, {**copied, "role": "warning"}]
+
+
 def _objectives(
     kept: Sequence[dict[str, Any]], target: Target | None, bad: bool
 ) -> list[dict[str, Any]]:
+    """The objectives with the target's value (the looser) and warning (the stricter); one
+    whose value the catalog no longer holds is left out."""
     written = []
-    for objective in kept:
+    for objective in _with_warning(kept, target):
         rest = {k: v for k, v in objective.items() if k not in {"role", "percent"}}
         value = None
         if target is not None:
@@ -81,7 +93,7 @@ def _window(kept: list[dict[str, Any]] | None, cadence: Cadence | None) -> Any:
     match = DURATION.match(kept[0]["duration"])
     if match is not None and CADENCE_OF_UNIT[match.group(2)] is cadence:
         return kept
-    return [{"duration": f"1{UNIT_OF_CADENCE[cadence]}", "isRolling": True}]
+    return [{**kept[0], "duration": f"1{UNIT_OF_CADENCE[cadence]}"}]  # same start and zone
 
 
 def slo_document(kpi: Kpi, service: str, kept: dict[str, Any], targets: Sequence[Target]) -> Any:
@@ -93,6 +105,11 @@ def slo_document(kpi: Kpi, service: str, kept: dict[str, Any], targets: Sequence
     start = dt.date.fromisoformat(calendar["startTime"][:10]) if calendar else EARLIEST_DAY
     bad = "bad" in spec["indicator"]["spec"].get("ratioMetric", {})
     objectives = _objectives(spec.pop("objectives"), _objective_target(targets, start), bad)
+    if not objectives:
+        raise ValidationFailed(
+            f"SLO {name_of(kpi.key)!r}: spec.objectives: KPI {kpi.key!r} has no overall "
+            "target to write as its objective: give it one"
+        )
     spec["timeWindow"] = _window(window, kpi.cadence)
     ordered = {
         k: spec[k]

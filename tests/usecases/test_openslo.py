@@ -16,6 +16,7 @@ import yaml
 
 from service import db as dbmod
 from service.errors import ValidationFailed
+from service.models.catalog import KpiIn, TargetIn
 from service.models.openslo import DOCUMENT_KINDS
 from service.models.openslo_v1alpha import SloDocument as SloV1alpha
 from service.store import openslo as kept_documents
@@ -468,3 +469,39 @@ async def test_an_slo_given_twice_is_refused_at_its_second_document(
         await apply_text(con, _slo() + "---\n" + _slo())
     assert refused.value.detail == "SLO 'orders': metadata.name: given twice in the file"
     assert refused.value.errors[0].pointer == "#/1/metadata/name"
+
+
+async def test_export_writes_the_target_and_cadence_the_catalog_holds_now(
+    con: dbmod.Connection,
+) -> None:
+    await apply_text(con, LOW_TRAFFIC.read_text())
+    [target] = await catalog.list_targets(con, kpi="service_availability")
+    changed = TargetIn.model_validate(
+        {**target.model_dump(exclude={"id"}), "value": 0.999, "warning": 0.9995}
+    )
+    await catalog.replace_target(con, target.id, changed)
+    slo = await KPIS.get(con, "service_availability")
+    monthly = KpiIn.model_validate({**slo.model_dump(exclude={"id"}), "cadence": "monthly"})
+    await KPIS.replace(con, "service_availability", monthly)
+    [_, written] = await export_openslo(con)
+    # The objective is the target (0.999), the warning a second one like it (0.9995).
+    assert written["spec"]["objectives"] == [
+        {"displayName": "Objective", "op": "gt", "timeSliceTarget": 0.95,
+         "timeSliceWindow": "1m", "target": 0.999},
+        {"op": "gt", "timeSliceTarget": 0.95, "timeSliceWindow": "1m", "target": 0.9995},
+    ]  # fmt: skip
+    assert written["spec"]["timeWindow"] == [
+        {"duration": "1M", "isRolling": False,
+         "calendar": {"startTime": "2022-01-01 12:00:00", "timeZone": "America/New_York"}}
+    ]  # fmt: skip
+    # Applied, the export changes only the kept document; from then on it round-trips.
+    synced = await apply_text(con, yaml.safe_dump_all(await export_openslo(con)))
+    assert [(c.action, c.kind) for c in synced.changes] == [("update", "openslo-slo")]
+    await assert_round_trip(con)
+    await catalog.delete_target(con, target.id)
+    with pytest.raises(ValidationFailed) as refused:
+        await export_openslo(con)
+    assert refused.value.detail == (
+        "SLO 'service-availability': spec.objectives: KPI 'service_availability' has no "
+        "overall target to write as its objective: give it one"
+    )
