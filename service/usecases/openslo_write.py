@@ -20,7 +20,7 @@ from service.models.openslo_v1alpha import SloDocument as SloV1alpha
 from service.store import openslo as store
 from service.usecases import catalog
 from service.usecases.catalog import KPIS, SERVICES
-from service.usecases.openslo_read import CADENCE_OF_UNIT, failure_share, name_of
+from service.usecases.openslo_kpi import CADENCE_OF_UNIT, failure_share, name_of
 
 Version = Literal["v1", "v1alpha"]
 
