@@ -19,18 +19,26 @@ from service.errors import from_pydantic
 
 def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
     apply = sub.add_parser(
-        "apply", parents=[quiet], help="apply a catalog YAML file (KPIs as code)"
-    )
+        "apply", parents=[quiet],
+        help="apply a catalog YAML file (KPIs as code), OpenSLO v1 documents included",
+    )  # fmt: skip
     apply.add_argument("-f", "--file", required=True)
     apply.add_argument("--dry-run", action="store_true", help="show the changes, make none")
     apply.set_defaults(func=cmd_apply)
 
 
 def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
-    from service.usecases.catalog_file import CatalogFile, apply_catalog
+    from service.usecases.catalog_documents import (
+        apply_documents,
+        catalog_sections,
+        openslo_documents,
+    )
+    from service.usecases.catalog_file import CatalogFile
 
     try:
-        data = _secrets_from_environment(yaml.safe_load(Path(args.file).read_text()) or {})
+        documents = list(yaml.safe_load_all(Path(args.file).read_text()))
+        openslo = openslo_documents(documents)
+        data = _secrets_from_environment(catalog_sections(documents))
         catalog = CatalogFile.model_validate(data)
     except KeyError as exc:
         print_err(f"error: {exc.args[0]}")
@@ -47,7 +55,9 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(con: Connection) -> int:
         with progress_bar(args, "applying catalog") as bar:
-            report = await apply_catalog(con, catalog, dry_run=args.dry_run, progress=bar.update)
+            report = await apply_documents(
+                con, catalog, openslo, dry_run=args.dry_run, progress=bar.update
+            )
         for change in report.changes:
             print(f"{'would ' if args.dry_run else ''}{change.action} {change.kind} {change.key}")
             for name, (old, new) in change.fields.items():

@@ -1,4 +1,5 @@
-"""`kpi export`: schema.graphql and openapi/openapi.json written from the code, or checked."""
+"""`kpi export`: schema.graphql and openapi/openapi.json written from the code, or checked;
+with --openslo, the catalog's objectives as OpenSLO documents."""
 
 from __future__ import annotations
 
@@ -8,14 +9,27 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.cli.common import REPO_ROOT, Subcommands, print_err
+import yaml
+
+from service.cli.common import REPO_ROOT, Subcommands, print_err, run
 from service.config import Settings
+from service.db import Connection
 
 
 def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
-    export = sub.add_parser("export", help="write schema.graphql and openapi/openapi.json")
+    export = sub.add_parser(
+        "export", help="write schema.graphql and openapi/openapi.json (or, with --openslo, SLOs)"
+    )
     export.add_argument("--check", action="store_true", help="fail if the files are stale")
     export.add_argument("--passes", type=int, default=3, help=argparse.SUPPRESS)
+    export.add_argument(
+        "--openslo", action="store_true", help="write the catalog's objectives as OpenSLO"
+    )
+    export.add_argument(
+        "--openslo-version", choices=("v1", "v1alpha"), default="v1",
+        help="v1 (default), or v1alpha for Sloth",
+    )  # fmt: skip
+    export.add_argument("--out", help="with --openslo: the file to write (default: stdout)")
     export.set_defaults(func=cmd_export)
 
 
@@ -32,7 +46,28 @@ def exported_files() -> dict[Path, str]:
             **generated_files(REPO_ROOT)}  # fmt: skip
 
 
+def cmd_export_openslo(args: argparse.Namespace, settings: Settings) -> int:
+    from service.usecases.openslo_write import export_openslo
+
+    async def work(con: Connection) -> int:
+        documents = await export_openslo(con, args.openslo_version)
+        text = yaml.safe_dump_all(documents, sort_keys=False, allow_unicode=True)
+        if args.out:
+            Path(args.out).write_text(text)
+            print_err(f"wrote {len(documents)} documents to {args.out}")
+        else:
+            sys.stdout.write(text)
+        return 0
+
+    return run(settings, work)
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    if args.openslo:
+        return cmd_export_openslo(args, settings)
+    if args.out or args.openslo_version != "v1":
+        print_err("error: --out and --openslo-version go with --openslo")
+        return 2
     stale = []
     for path, text in exported_files().items():
         if args.check:
