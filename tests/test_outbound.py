@@ -173,7 +173,7 @@ async def test_the_request_goes_to_the_address_checked_with_the_url_host(
 async def queue(con: dbmod.Connection, url: str) -> int:
     outbox_id = await outbox.enqueue(
         con, escalation_id=None, position=None, url=url, event_type="kpi.escalation.step",
-        payload={"type": "kpi.escalation.step", "data": {}},
+        occurred_at=dt.datetime(2031, 3, 1, tzinfo=dt.UTC), data={},
     )  # fmt: skip
     assert outbox_id is not None
     return outbox_id

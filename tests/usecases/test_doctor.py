@@ -75,7 +75,8 @@ async def old_rows(con: dbmod.Connection) -> dict[str, int]:
     )
     ids["notification"] = await outbox.enqueue(
         con, escalation_id=None, position=None, url="http://127.0.0.1:5432/",
-        event_type="kpi.escalation.step", payload={},
+        event_type="kpi.escalation.step", occurred_at=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+        data={},
     )  # fmt: skip
     escalation = await con.fetchval(
         "insert into escalation (kpi_id, opened_period, last_period) values"
