@@ -13,7 +13,7 @@ import yaml
 from service.db import Connection
 from service.ingest.model import Mapped
 from service.models.costs import CostIn
-from service.models.enums import ChangeKind, ChangeStatus, Severity
+from service.models.enums import ChangeKind, ChangeStatus, Channel, Severity
 from service.models.incidents import ChangeIn, CommitIn, IncidentIn
 from service.models.observations import IngestResult, Numbered, ObservationIn
 from service.usecases.catalog_file import ApplyReport, CatalogFile, apply_catalog
@@ -22,9 +22,30 @@ DAYS = 365
 DEMO_SERVICES = ("checkout", "payments-api", "identity", "mobile-app", "erp", "data-warehouse")
 
 
+#: Where the demo's escalation webhooks go unless told otherwise: the receiver that
+#: `kpi serve --demo` serves on its default port (service/web/demo_receiver.py).
+DEFAULT_RECEIVER = "http://127.0.0.1:8000/demo/receiver"
+
+
 def starter_catalog() -> CatalogFile:
     text = resources.files("service").joinpath("data/starter-catalog.yaml").read_text()
     return CatalogFile.model_validate(yaml.safe_load(text))
+
+
+def demo_catalog(receiver: str = DEFAULT_RECEIVER) -> CatalogFile:
+    """The starter catalog with each webhook step sent to the demo's own receiver (its last
+    path segment kept: .../kpi/availability becomes `receiver`/availability), so the demo
+    makes no request outside the machine."""
+    catalog = starter_catalog()
+    kpis = []
+    for kpi in catalog.kpis:
+        steps = [
+            step.model_copy(update={"address": f"{receiver}/{step.address.rsplit('/', 1)[-1]}"})
+            if step.channel is Channel.WEBHOOK else step
+            for step in kpi.escalation_path
+        ]  # fmt: skip
+        kpis.append(kpi.model_copy(update={"escalation_path": steps}))
+    return catalog.model_copy(update={"kpis": kpis})
 
 
 def demo_points(today: dt.date, seed: int = 42) -> Iterator[ObservationIn]:
@@ -234,16 +255,17 @@ async def load_demo(
     con: Connection,
     today: dt.date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    receiver: str = DEFAULT_RECEIVER,
 ) -> tuple[ApplyReport, IngestResult]:
-    """Apply the starter catalog and load the demo year in one transaction: observations,
-    cost records, incidents and changes. `progress(done, total)` counts catalog entries,
-    points, cost records, incidents and changes as they are loaded."""
+    """Apply the demo catalog (webhooks to `receiver`) and load the demo year in one
+    transaction: observations, cost records, incidents and changes. `progress(done, total)`
+    counts catalog entries, points, cost records, incidents and changes as they are loaded."""
     from service.usecases import costs, observations
     from service.usecases.catalog_file import entry_count
 
     day = today or dt.date.today()
     now = dt.datetime.combine(day, dt.time(0), dt.UTC)
-    catalog = starter_catalog()
+    catalog = demo_catalog(receiver)
     points = list(demo_points(day))
     cost_records = demo_costs(day)
     incidents, changes = demo_incidents(day), demo_changes(day)
