@@ -73,7 +73,8 @@ async def _load_demo(url: str, settings: Settings, args: argparse.Namespace, rec
     con = await dbmod.connect(url, settings.db_schema)
     try:
         await dbmod.migrate(con, settings.db_schema)
-        with progress_bar(args, "loading demo data") as bar:
+        # Counted in units of unequal cost: the bar shows the share done and the ETA.
+        with progress_bar(args, "loading demo data", counted=False) as bar:
             report, result = await load_demo(con, progress=bar.update, receiver=receiver)
         with progress_bar(args, "evaluating history") as bar:
             statuses = await evaluate_history(
