@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from service import db as dbmod
+from service.web.demo_receiver import receiver_url
 from tests.notify.receiver import free_port
 
 GUARD = Path(__file__).parent / "network_guard"
@@ -212,3 +213,11 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_the_receiver_is_reached_on_loopback_when_the_server_listens_everywhere() -> None:
+    assert receiver_url("127.0.0.1", 8000) == "http://127.0.0.1:8000/demo/receiver"
+    assert receiver_url("0.0.0.0", 8080) == "http://127.0.0.1:8080/demo/receiver"
+    assert receiver_url("::", 8000) == "http://[::1]:8000/demo/receiver"
+    assert receiver_url("::1", 8000) == "http://[::1]:8000/demo/receiver"
+    assert receiver_url("localhost", 9000) == "http://localhost:9000/demo/receiver"
