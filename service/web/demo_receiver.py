@@ -19,12 +19,13 @@ from service.clock import rfc3339, utc_now
 from service.config import Settings
 from service.errors import BadRequest, Unauthorized
 from service.models.enums import Scope
+from service.models.urls import DEMO_RECEIVER_PATH
 from service.notify import signing
 from service.rest.endpoint import read_body
 from service.usecases import notifications, tokens
 
 #: Where the receiver is served; the demo's webhook steps post to PATH/<step name>.
-PATH = "/demo/receiver"
+PATH = DEMO_RECEIVER_PATH
 #: How many deliveries are kept; older ones are forgotten.
 KEPT = 200
 
