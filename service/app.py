@@ -41,6 +41,7 @@ from service.rest import (
 from service.rest.endpoint import Endpoint, routes
 from service.telemetry import RequestMetrics, Telemetry
 from service.usecases.persisted_queries import PersistedDocuments, load_trusted_documents
+from service.web import demo_receiver
 from service.web.pages import DocsPages
 
 log = logging.getLogger("service.access")
@@ -185,6 +186,7 @@ def create_app(
         *routes([e for e in all_endpoints() if e not in prometheus.ENDPOINTS]),
         prometheus.route(),  # its own door: it answers while the database is down
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        *(demo_receiver.routes() if settings.demo_receiver_url else []),
     ]
     app = Starlette(
         routes=route_list,

@@ -34,6 +34,12 @@ class TickReport:
     failed: int
 
 
+def allow_list(settings: Settings) -> outbound.AllowList:
+    """KPI_OUTBOUND_ALLOW, and in demo mode the demo's own receiver (exactly that URL)."""
+    demo = [settings.demo_receiver_url] if settings.demo_receiver_url else []
+    return outbound.AllowList.parse(settings.outbound_allow, urls=demo)
+
+
 async def tick(
     db: Database, settings: Settings, http: httpx.AsyncClient, now: dt.datetime
 ) -> TickReport:
@@ -45,7 +51,7 @@ async def tick(
         await idempotency.purge(con, before=now - IDEMPOTENCY_TTL)
     report = await notifications.deliver_due(
         db, http, secret, now=now, timeout=settings.notify_timeout_seconds,
-        allow=outbound.AllowList.parse(settings.outbound_allow),
+        allow=allow_list(settings),
     )  # fmt: skip
     return TickReport(statuses, len(report.delivered), len(report.retrying), len(report.failed))
 

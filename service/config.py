@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Hosts, addresses and CIDR networks (comma-separated) that notifications may be sent to
     although they are private, loopback or link-local; none by default."""
+    demo_receiver_url: str | None = None
+    """Set by `kpi serve --demo`: the URL of the notification receiver the demo serves
+    (/demo/receiver); the demo's webhooks go there, and the outbound rules let them."""
     background: bool = True
     """Run KPI evaluation at period close and notification delivery in this process (one
     leader evaluates; every process delivers)."""

@@ -45,13 +45,18 @@ class OutboundRefused(Exception):
 @dataclass(frozen=True)
 class AllowList:
     """Hosts and networks that requests may reach although they are not public
-    (KPI_OUTBOUND_ALLOW: comma-separated host names, addresses and CIDR networks)."""
+    (KPI_OUTBOUND_ALLOW: comma-separated host names, addresses and CIDR networks), and URLs
+    (scheme, host, port and the start of the path) that may be reached whatever their host:
+    the demo's own receiver."""
 
     hosts: frozenset[str] = frozenset()
     networks: tuple[IPNetwork, ...] = field(default=())
+    urls: tuple[httpx.URL, ...] = field(default=())
 
     @classmethod
-    def parse(cls, entries: Iterable[str]) -> AllowList:
+    def parse(cls, entries: Iterable[str], *, urls: Iterable[str] = ()) -> AllowList:
+        """The allow-list of KPI_OUTBOUND_ALLOW's `entries`, and of the URLs under `urls`."""
+        prefixes = tuple(check_url(url).url for url in urls)
         hosts: set[str] = set()
         networks: list[IPNetwork] = []
         for raw in entries:
@@ -62,10 +67,21 @@ class AllowList:
                 networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
             except ValueError:
                 hosts.add(entry)
-        return cls(frozenset(hosts), tuple(networks))
+        return cls(frozenset(hosts), tuple(networks), prefixes)
 
     def permits(self, host: str, address: IPAddress) -> bool:
         return host in self.hosts or any(address in net for net in self.networks)
+
+    def permits_url(self, url: httpx.URL) -> bool:
+        """Whether `url` lies under one of the allowed URLs: the same scheme, host and port,
+        and a path that is the allowed one or below it."""
+        if ".." in url.path.split("/"):
+            return False  # a path that climbs out of the allowed one
+        return any(
+            (url.scheme, url.host, url.port) == (allowed.scheme, allowed.host, allowed.port)
+            and (url.path == allowed.path or url.path.startswith(allowed.path.rstrip("/") + "/"))
+            for allowed in self.urls
+        )
 
 
 def _blocked(address: IPAddress) -> bool:
@@ -84,6 +100,8 @@ def refusal_without_lookup(url: str, allow: AllowList) -> str | None:
     address = numeric_host(target.host)
     if address is None and (target.host == "localhost" or target.host.endswith(".localhost")):
         address = ipaddress.IPv4Address("127.0.0.1")
+    if allow.permits_url(target.url):
+        return None
     if address is not None and _blocked(address) and not allow.permits(target.host, address):
         return NOT_ALLOWED
     return None
@@ -112,8 +130,9 @@ async def resolve(url: str, allow: AllowList, resolver: Resolver | None = None) 
         addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]
     if not addresses:
         raise OutboundRefused("the URL's host name does not resolve")
+    url_allowed = allow.permits_url(target.url)
     for address in addresses:
-        if _blocked(address) and not allow.permits(target.host, address):
+        if _blocked(address) and not (url_allowed or allow.permits(target.host, address)):
             raise OutboundRefused(NOT_ALLOWED)
     return addresses[0]
 

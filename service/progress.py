@@ -5,7 +5,9 @@ nothing at all, not even a summary line, so logs stay clean. `--no-progress` tur
 the environment variable KPI_PROGRESS=0 turns it off and KPI_PROGRESS=1 draws it even
 without a terminal. The line is redrawn in place with a carriage return at most ten times
 a second, and ends with a newline when the work is done (or is erased if the work fails).
-With no known total it shows a spinner, the count, the rate and the time elapsed.
+With no known total it shows a spinner, the count, the rate and the time elapsed. Work
+counted in units of unequal cost (`counted=False`: the demo's weighted steps) shows the
+bar, the percentage and the ETA only.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class Progress:
         stream: TextIO | None = None,
         enabled: bool | None = None,
         in_bytes: bool = False,
+        counted: bool = True,
         width: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -84,6 +87,7 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.active = wanted(self.stream, enabled)
         self.in_bytes = in_bytes
+        self.counted = counted
         self.width = width
         self.clock = clock
         self.started = clock()
@@ -151,9 +155,14 @@ class Progress:
         share: float | None = None
         if self.total:
             share = min(self.done / self.total, 1.0)
-            parts = [f"{_count(self.done, self.in_bytes)}/{_count(self.total, self.in_bytes)}"]
+            parts = []
+            if self.counted:
+                parts.append(
+                    f"{_count(self.done, self.in_bytes)}/{_count(self.total, self.in_bytes)}"
+                )
             parts.append(f"{share * 100:5.1f}%")
-            parts.append(rate_text)
+            if self.counted:
+                parts.append(rate_text)
             if final:
                 parts.append(f"in {_duration(elapsed)}")
             elif rate > 0 and elapsed >= SETTLE_SECONDS:
@@ -173,7 +182,7 @@ class Progress:
             # What is left of the line (one column short of the width) holds the bar.
             room = min(BAR_WIDTH, self._columns() - 1 - len(text) - 3)
             if room >= 5:
-                filled = round(share * room)
+                filled = int(share * room)  # rounded down: full only when all is done
                 text = " ".join(
                     [self.label, "[" + "#" * filled + "." * (room - filled) + "]", *parts]
                 )

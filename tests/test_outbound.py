@@ -146,6 +146,26 @@ async def test_the_allow_list_names_hosts_and_networks() -> None:
         await outbound.resolve("http://10.21.0.1/", allow)
 
 
+async def test_an_allowed_url_lets_exactly_that_url_through() -> None:
+    """The demo's receiver: its URL and the paths below it, on its scheme, host and port;
+    nothing else on that host, and no path climbing out of it."""
+    allow = outbound.AllowList.parse([], urls=["http://127.0.0.1:8000/demo/receiver"])
+    for url in ("http://127.0.0.1:8000/demo/receiver", "http://127.0.0.1:8000/demo/receiver/dora"):
+        assert str(await outbound.resolve(url, allow)) == "127.0.0.1"
+        assert outbound.refusal_without_lookup(url, allow) is None
+    for url in (
+        "http://127.0.0.1:8001/demo/receiver/dora",  # another port
+        "https://127.0.0.1:8000/demo/receiver/dora",  # another scheme
+        "http://127.0.0.2:8000/demo/receiver/dora",  # another host
+        "http://127.0.0.1:8000/demo/receiverx",  # a path that only starts the same
+        "http://127.0.0.1:8000/v1/tokens",
+        "http://127.0.0.1:8000/demo/receiver/%2e%2e/%2e%2e/v1/tokens",  # climbing out
+    ):
+        with pytest.raises(outbound.OutboundRefused, match="KPI_OUTBOUND_ALLOW"):
+            await outbound.resolve(url, allow)
+        assert outbound.refusal_without_lookup(url, allow) == outbound.NOT_ALLOWED
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     async with serving(Receiver(secret=SECRET)) as running:
@@ -173,7 +193,7 @@ async def test_the_request_goes_to_the_address_checked_with_the_url_host(
 async def queue(con: dbmod.Connection, url: str) -> int:
     outbox_id = await outbox.enqueue(
         con, escalation_id=None, position=None, url=url, event_type="kpi.escalation.step",
-        payload={"type": "kpi.escalation.step", "data": {}},
+        occurred_at=dt.datetime(2031, 3, 1, tzinfo=dt.UTC), data={},
     )  # fmt: skip
     assert outbox_id is not None
     return outbox_id

@@ -11,6 +11,9 @@ from service.cli.common import print_err, quiet_parent
 from service.config import Settings
 from service.models.enums import Scope
 
+#: The exit code after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
 #: Subcommand groups in the order `kpi --help` lists them.
 GROUPS = (serve, maintenance, catalog, imports, credentials, export, bench)
 
@@ -33,4 +36,10 @@ def main(argv: list[str] | None = None) -> int:
             print_err(f"error: {exc}; scopes are read, ingest, admin")
             return 2
     func: Callable[[argparse.Namespace, Settings], int] = args.func
-    return func(args, Settings())
+    try:
+        return func(args, Settings())
+    except KeyboardInterrupt:
+        # Ctrl-C: the work has unwound (the server shut down, an open transaction rolled
+        # back, the embedded Postgres stopped): no traceback, the shell's code for SIGINT.
+        print_err("interrupted")
+        return EXIT_INTERRUPTED

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
 from pathlib import Path
 
+from service import progress
 from service.cli.common import Subcommands, print_err, progress_bar, run
 from service.config import Settings
 from service.db import Connection
@@ -55,15 +55,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:
             print_err(f"error: cannot read {name}: {exc.strerror or exc}")
             return 2
-        size = None if path == "-" else os.fstat(stream.fileno()).st_size
         try:
-            with progress_bar(
-                args, f"importing {Path(name).name}", size or None, in_bytes=True
-            ) as bar:
+            with progress_bar(args, f"importing {Path(name).name}", rows_in(path, fmt)) as bar:
                 summary = await importer(
                     con, stream, name=name, fmt=fmt,
-                    on_read=lambda done, rows: bar.update(done, postfix=f"{rows:,} rows"),
+                    on_read=lambda _, rows: bar.update(rows),
                 )  # fmt: skip
+                # The rows read are the total (a CSV cell spanning lines was counted twice).
+                bar.update(summary.rows, total=summary.rows)
         except imports.ImportFailed as exc:
             for line in exc.lines():
                 print_err(f"error: {line}")
@@ -77,6 +76,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
               f"duplicates {summary.duplicates}")  # fmt: skip
         sys.stdout.flush()
         return 0
+
+    def rows_in(path: str, fmt: imports.Format) -> int | None:
+        """The bar's total: the file's rows, counted ahead (stdin cannot be read twice)."""
+        if path == "-" or not progress.wanted(sys.stderr, False if args.no_progress else None):
+            return None
+        with open(path, "rb") as ahead:
+            return imports.count_rows(ahead, fmt) or None
 
     async def work(con: Connection) -> int:
         for path, fmt in plan:

@@ -15,6 +15,7 @@ from service.config import Settings
 from service.db import Connection
 from service.embedded import database_url
 from service.models.enums import Scope
+from service.web.demo_receiver import receiver_url
 
 
 def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
@@ -52,7 +53,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with database_url(settings) as url:
         os.environ["KPI_DATABASE_URL"] = url
         if args.demo:
-            asyncio.run(_load_demo(url, settings, args))
+            # The demo's webhooks go to the receiver the server serves itself, and the
+            # outbound rules let exactly that URL through: the demo calls nothing outside.
+            receiver = receiver_url(args.host, args.port)
+            os.environ["KPI_DEMO_RECEIVER_URL"] = receiver
+            asyncio.run(_load_demo(url, settings, args, receiver))
         serve.run(
             args.host, args.port, args.workers, log_level=settings.log_level,
             forwarded_allow_ips=settings.forwarded_allow_ips,
@@ -60,7 +65,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _load_demo(url: str, settings: Settings, args: argparse.Namespace) -> None:
+async def _load_demo(url: str, settings: Settings, args: argparse.Namespace, receiver: str) -> None:
     from service.demo import evaluate_history, load_demo
     from service.usecases.tokens import create_token
 
@@ -68,8 +73,9 @@ async def _load_demo(url: str, settings: Settings, args: argparse.Namespace) -> 
     con = await dbmod.connect(url, settings.db_schema)
     try:
         await dbmod.migrate(con, settings.db_schema)
-        with progress_bar(args, "loading demo data") as bar:
-            report, result = await load_demo(con, progress=bar.update)
+        # Counted in units of unequal cost: the bar shows the share done and the ETA.
+        with progress_bar(args, "loading demo data", counted=False) as bar:
+            report, result = await load_demo(con, progress=bar.update, receiver=receiver)
         with progress_bar(args, "evaluating history") as bar:
             statuses = await evaluate_history(
                 con, dt.datetime.now(dt.UTC), periods_back=6, progress=bar.update
@@ -93,4 +99,6 @@ async def _load_demo(url: str, settings: Settings, args: argparse.Namespace) -> 
     print(f"  curl -s '{base}/v1/kpis/it_unit_cost/series?grain=month' "
           f"-H 'Authorization: Bearer {token.token}'")  # fmt: skip
     print(f"  curl -s '{base}/v1/scorecard' -H 'Authorization: Bearer {token.token}'")
+    print("escalation notifications (sent to this server's own receiver, nothing leaves it):")
+    print(f"  curl -s '{receiver}' -H 'Authorization: Bearer {token.token}'")
     sys.stdout.flush()

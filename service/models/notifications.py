@@ -28,8 +28,11 @@ class Notification(BaseModel):
     position: int | None
     message_id: str = Field(description="The webhook-id header, the same on every attempt.")
     url: str
-    event_type: str
-    payload: dict[str, Any]
+    event_type: str = Field(description="The envelope's `type`, e.g. kpi.escalation.step.")
+    payload: dict[str, Any] = Field(
+        description="The body sent, in the Standard Webhooks envelope: "
+        '{"type": ..., "timestamp": ..., "data": {...}}.'
+    )
     state: NotificationState
     attempts: int = Field(description="Attempts started so far.")
     next_attempt_at: dt.datetime

@@ -14,6 +14,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 SCHEMES = ("http", "https")
 
 
+#: Where `kpi serve --demo` serves its own notification receiver (service/web/); the demo's
+#: webhook steps post below it.
+DEMO_RECEIVER_PATH = "/demo/receiver"
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked URL: its scheme, host (lower case, no trailing dot) and port."""
@@ -71,3 +76,20 @@ def shown_url(url: str, *, admin: bool) -> str:
         return httpx.URL(url).host or "(hidden)"
     except httpx.InvalidURL:
         return "(hidden)"
+
+
+def is_demo_receiver(url: str) -> bool:
+    """Whether `url` is the demo's own receiver: http on a loopback address (or localhost),
+    below DEMO_RECEIVER_PATH. The demo's steps point there; it answers only while
+    `kpi serve --demo` serves it, and is let through the outbound rules only then."""
+    try:
+        target = check_url(url)
+    except ValueError:
+        return False
+    address = numeric_host(target.host)
+    loopback = target.host == "localhost" or (address is not None and address.is_loopback)
+    path = target.url.path
+    return (
+        target.url.scheme == "http" and loopback and ".." not in path.split("/")
+        and path.startswith(DEMO_RECEIVER_PATH + "/")
+    )  # fmt: skip

@@ -24,14 +24,16 @@ from service.store import escalations, services, statuses
 from service.store import kpis as kpi_store
 from service.usecases import notifications
 
+#: The event type of the notification a webhook step sends.
+STEP_EVENT = "kpi.escalation.step"
 
-def step_payload(
-    kind: str, kpi: Kpi, st: KpiStatus | None, esc: OpenEscalation, service: str | None,
+
+def step_data(
+    kpi: Kpi, st: KpiStatus | None, esc: OpenEscalation, service: str | None,
     position: int | None, who: str | None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The body of a notification about an escalation."""
+    """The `data` of a notification about an escalation step."""
     body: dict[str, Any] = {
-        "type": kind,
         "escalation_id": esc.id,
         "kpi": {"key": kpi.key, "name": kpi.name, "unit": kpi.unit,
                 "direction": kpi.direction.value},
@@ -70,9 +72,8 @@ async def fire_steps(
         if step.channel is Channel.WEBHOOK:
             await notifications.enqueue(
                 con, escalation_id=esc.id, position=position, url=step.address,
-                event_type="kpi.escalation.step",
-                payload=step_payload("kpi.escalation.step", kpi, st, esc, service, position,
-                                     step.who),
+                event_type=STEP_EVENT, occurred_at=now,
+                data=step_data(kpi, st, esc, service, position, step.who),
             )  # fmt: skip
         fired.append(position)
     if fired:

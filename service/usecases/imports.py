@@ -92,6 +92,14 @@ def _fail(name: str, line: int | None, field: str | None, detail: str) -> Import
     return ImportFailed(name, [Problem(line, field, detail)])
 
 
+def count_rows(stream: IO[bytes], fmt: Format) -> int:
+    """How many rows a file holds, read ahead for a progress bar's total: its lines with
+    more than whitespace, less the CSV header. A quoted CSV cell spanning lines makes it
+    high; the rows read are the count that is reported."""
+    lines = sum(1 for line in stream if line.strip())
+    return max(lines - 1, 0) if fmt is Format.CSV else lines
+
+
 @dataclass(frozen=True)
 class Summary:
     rows: int  # rows read (not counting the header and blank lines)

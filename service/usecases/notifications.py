@@ -20,7 +20,7 @@ from typing import Any, Literal
 import httpx
 
 from service import outbound
-from service.clock import utc_now
+from service.clock import rfc3339, utc_now
 from service.db import Connection, Database
 from service.models.notifications import AttemptOutcome, Notification, NotificationState
 from service.notify import sender, signing
@@ -64,6 +64,12 @@ def new_message_id() -> str:
     return "msg_" + secrets.token_urlsafe(18)  # letters, digits, - and _: never a '.'
 
 
+def envelope(event_type: str, occurred_at: dt.datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """The body of a notification, in the envelope Standard Webhooks recommends: the event's
+    dotted `type`, when it happened (`timestamp`, RFC 3339 in UTC) and its `data`."""
+    return {"type": event_type, "timestamp": rfc3339(occurred_at), "data": data}
+
+
 async def enqueue(
     con: Connection,
     *,
@@ -71,14 +77,15 @@ async def enqueue(
     position: int | None,
     url: str,
     event_type: str,
-    payload: dict[str, Any],
+    occurred_at: dt.datetime,
+    data: dict[str, Any],
 ) -> int | None:
     """Queue a notification in the caller's transaction; None when this escalation step is
-    already queued. The payload is the body sent as is: the spec suggests
-    {"type": ..., "timestamp": ..., "data": {...}}."""
+    already queued. Its body, stored and sent as is on every attempt, is the envelope of
+    `data` (see `envelope`)."""
     return await outbox.enqueue(
         con, escalation_id=escalation_id, position=position, message_id=new_message_id(),
-        url=url, event_type=event_type, payload=payload,
+        url=url, event_type=event_type, payload=envelope(event_type, occurred_at, data),
     )  # fmt: skip
 
 

@@ -83,7 +83,10 @@ async def test_escalation_acknowledge_resolve_and_notification(kpi: AsyncClient)
         "pending",
         0,
     )
-    assert note.payload
+    # The Standard Webhooks envelope: the event type, when the step fired, the data.
+    assert set(note.payload) == {"type", "timestamp", "data"}
+    assert note.payload["type"] == note.event_type == "kpi.escalation.step"
+    assert note.payload["data"]["escalation_id"] == escalation.id
     assert [n.id for n in await kpi.list_notifications(state="pending", limit=5)] == [note.id]
     assert await kpi.list_notifications(state="delivered") == []
 

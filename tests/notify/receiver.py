@@ -83,7 +83,10 @@ class Receiver:
 
     def positions(self) -> list[tuple[str | None, int]]:
         """(service, step) of each escalation notification received."""
-        return [(r.payload["service"], r.payload["step"]["position"]) for r in self.received]
+        return [
+            (r.payload["data"]["service"], r.payload["data"]["step"]["position"])
+            for r in self.received
+        ]
 
 
 def free_port() -> int:

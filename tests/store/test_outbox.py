@@ -4,6 +4,7 @@ with a lease, each attempt recorded, read back typed; the signing key made once.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from service import db as dbmod
@@ -101,3 +102,28 @@ async def test_the_signing_key_is_made_once(con: dbmod.Connection) -> None:
     first = await outbox.signing_key(con, "store-test", b"k" * 32)
     assert first == b"k" * 32
     assert await outbox.signing_key(con, "store-test", b"x" * 32) == first
+
+
+async def test_pending_rows_of_earlier_versions_get_the_envelope(con: dbmod.Connection) -> None:
+    """The migration notification_envelope: a row still to be sent, queued with its data
+    alone, is wrapped in the Standard Webhooks envelope; a delivered one keeps its body."""
+    old = {"type": "kpi.escalation.step", "kpi": {"key": "orders"}, "service": "erp"}
+    ids = {}
+    for state in ("pending", "delivered"):
+        ids[state] = await con.fetchval(
+            "insert into outbox (message_id, url, event_type, payload, state, created_at)"
+            " values ($1, 'https://hooks.example/x', 'kpi.escalation.step', $2, $3,"
+            " '2026-11-02 09:30:05+01') returning id",
+            f"msg_old_{state}", old, state,
+        )  # fmt: skip
+    migrations = Path(__file__).parents[2] / "sql/migrations"
+    (migration,) = migrations.glob("*_notification_envelope.sql")
+    await con.execute(migration.read_text())
+    await con.execute(migration.read_text())  # a body in the envelope is left as it is
+    payload = "select payload from outbox where id = $1"
+    assert await con.fetchval(payload, ids["pending"]) == {
+        "type": "kpi.escalation.step",
+        "timestamp": "2026-11-02T08:30:05Z",  # 09:30:05 at +01:00
+        "data": {"kpi": {"key": "orders"}, "service": "erp"},
+    }
+    assert await con.fetchval(payload, ids["delivered"]) == old

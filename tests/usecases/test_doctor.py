@@ -13,6 +13,8 @@ import pytest
 
 from service import db as dbmod
 from service.config import Settings
+from service.demo import load_demo
+from service.models.urls import is_demo_receiver
 from service.usecases import doctor
 from service.usecases import notifications as outbox
 
@@ -75,7 +77,8 @@ async def old_rows(con: dbmod.Connection) -> dict[str, int]:
     )
     ids["notification"] = await outbox.enqueue(
         con, escalation_id=None, position=None, url="http://127.0.0.1:5432/",
-        event_type="kpi.escalation.step", payload={},
+        event_type="kpi.escalation.step", occurred_at=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+        data={},
     )  # fmt: skip
     escalation = await con.fetchval(
         "insert into escalation (kpi_id, opened_period, last_period) values"
@@ -259,3 +262,22 @@ async def test_rows_stored_before_the_rules_stay_readable(
     assert resp.json()["escalation_path"][0]["address"] == "hooks.example.com"
     resp = await client.get(f"/v1/targets/{ids['target']}", headers=reader)
     assert resp.json()["effective_from"] == "0001-01-01"
+
+
+async def test_the_demo_receiver_is_no_finding(con: dbmod.Connection, settings: Settings) -> None:
+    """The demo's steps post to the receiver `kpi serve --demo` serves on loopback: sent only
+    in demo mode, so not a URL to fix; any other loopback URL still is."""
+    await load_demo(
+        con, today=dt.date(2026, 11, 23), receiver="http://127.0.0.1:8000/demo/receiver"
+    )
+    assert await run(con, settings) == (0, ["ok: no stored data breaks the current rules"])
+    assert is_demo_receiver("http://127.0.0.1:8000/demo/receiver/dora")
+    assert is_demo_receiver("http://localhost:9000/demo/receiver/dora")
+    for other in (
+        "http://127.0.0.1:8000/v1/tokens",
+        "http://127.0.0.1:8000/demo/receiver/../../v1/tokens",
+        "https://127.0.0.1:8000/demo/receiver/dora",
+        "http://10.0.0.1:8000/demo/receiver/dora",
+        "https://hooks.example.com/demo/receiver/dora",
+    ):
+        assert not is_demo_receiver(other), other

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 
 from service import background
 from service import db as dbmod
@@ -26,6 +27,7 @@ from service.models.catalog import EscalationStep, KpiIn, ServiceIn, TargetIn
 from service.models.enums import Aggregation, Cadence, Channel, Direction
 from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
+from service.notify import signing
 from service.store import kpis, observations
 from service.usecases import catalog, escalation, evaluation
 from service.usecases import notifications as outbox
@@ -190,7 +192,7 @@ async def test_an_escalation_follows_the_path_and_closes_on_recovery(
     assert when(esc["events"][-1]["at"]) == T1 + minutes(31)
     queued_all = await notifications(api, admin)
     assert [n["position"] for n in queued_all] == [1, 2, 3]
-    assert queued_all[2]["payload"]["step"] == {"position": 3, "who": "cio"}
+    assert queued_all[2]["payload"]["data"]["step"] == {"position": 3, "who": "cio"}
     assert await escalation.advance_waiting(con, T1 + minutes(90)) == 0  # nothing left
 
     # March meets the target: closed as recovered.
@@ -281,7 +283,7 @@ async def test_steps_fire_in_order_and_wait_for_the_ones_before(
     queued = await notifications(api, admin)
     assert [n["position"] for n in queued] == [1, 2, 3]
     assert [n["id"] for n in queued] == sorted(n["id"] for n in queued)
-    assert [n["payload"]["breached_periods"] for n in queued] == [1, 2, 2]
+    assert [n["payload"]["data"]["breached_periods"] for n in queued] == [1, 2, 2]
 
 
 async def test_a_service_breach_escalates_for_that_service_only(
@@ -307,8 +309,8 @@ async def test_a_service_breach_escalates_for_that_service_only(
     (esc,) = await escalations(api, reader)
     assert (esc["kpi"], esc["service"], esc["steps_fired"]) == ("orders", "erp", 1)
     (queued,) = await notifications(api, admin)
-    assert queued["payload"]["service"] == "erp"
-    assert queued["payload"]["target"] == 100.0
+    assert queued["payload"]["data"]["service"] == "erp"
+    assert queued["payload"]["data"]["target"] == 100.0
 
 
 # Delivery ---------------------------------------------------------------------------------------
@@ -324,34 +326,45 @@ async def test_notifications_are_signed_and_carry_the_breach(
     secret = await outbox.signing_secret(con, None)
     receiver.secret = secret
 
+    # Sent now, by the wall clock (the next whole second, after the row was queued): the
+    # reference library refuses a webhook-timestamp more than five minutes from its clock.
+    sent = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
     report = await outbox.deliver_due(
-        SingleConnectionDatabase(con), http, secret, now=T1, allow=LOOPBACK
+        SingleConnectionDatabase(con), http, secret, now=sent, allow=LOOPBACK
     )
     (queued,) = await notifications(api, admin)
     assert (report.delivered, report.retrying, report.failed) == ([queued["id"]], [], [])
     (got,) = receiver.received
     assert got.valid
     assert got.msg_id == queued["message_id"]
-    assert got.headers["webhook-timestamp"] == str(int(T1.timestamp()))
+    assert got.headers["webhook-timestamp"] == str(int(sent.timestamp()))
     assert got.headers["content-type"] == "application/json"
-    assert got.payload == queued["payload"]
-    assert got.payload == {
+    # The official Standard Webhooks library verifies the delivery and hands back its body.
+    verified = Webhook(signing.format_secret(secret)).verify(got.body, got.headers)
+    assert verified == got.payload == queued["payload"]
+    # The envelope the spec recommends: the event type, when the step fired (the evaluation
+    # at T1, not the sending), and the notification's data.
+    assert verified == {
         "type": "kpi.escalation.step",
-        "escalation_id": esc["id"],
-        "kpi": {"key": "orders", "name": "KPI orders", "unit": "count",
-                "direction": "higher_is_better"},
-        "service": None,
-        "breached_periods": 1,
-        "owners": {"business": "sales@example.com", "technology": None},
-        "step": {"position": 1, "who": "ops-lead"},
-        "period": {"start": "2031-01-01T00:00:00Z", "end": "2031-02-01T00:00:00Z"},
-        "value": 50.0,
-        "target": 100.0,
-        "warning": None,
-        "status": "breached",
+        "timestamp": "2031-03-01T09:00:00Z",
+        "data": {
+            "escalation_id": esc["id"],
+            "kpi": {"key": "orders", "name": "KPI orders", "unit": "count",
+                    "direction": "higher_is_better"},
+            "service": None,
+            "breached_periods": 1,
+            "owners": {"business": "sales@example.com", "technology": None},
+            "step": {"position": 1, "who": "ops-lead"},
+            "period": {"start": "2031-01-01T00:00:00Z", "end": "2031-02-01T00:00:00Z"},
+            "value": 50.0,
+            "target": 100.0,
+            "warning": None,
+            "status": "breached",
+        },
     }  # fmt: skip
+    assert dt.datetime.fromisoformat(verified["timestamp"]) == T1
     (delivered,) = await notifications(api, admin)
-    assert (delivered["state"], when(delivered["delivered_at"])) == ("delivered", T1)
+    assert (delivered["state"], when(delivered["delivered_at"])) == ("delivered", sent)
 
     # Delivered is done, however late it is asked again.
     report = await outbox.deliver_due(
@@ -689,11 +702,13 @@ async def test_a_time_based_step_names_the_breach_too(
     await evaluate_at(api, admin, clock, T1 + minutes(10), FEB)
     assert await escalation.advance_waiting(con, T1 + minutes(31)) == 1
     second, third = (await notifications(api, admin))[1:]
-    assert third["payload"]["step"] == {"position": 3, "who": "cio"}
+    assert third["payload"]["data"]["step"] == {"position": 3, "who": "cio"}
     # Whoever the third step reaches learns what is breached, like the others: the KPI, the
     # escalation's latest breached period, its value and target.
     keys = ("kpi", "service", "breached_periods", "period", "value", "target", "status")
-    assert {k: third["payload"].get(k) for k in keys} == {k: second["payload"][k] for k in keys}
-    assert third["payload"]["period"] == {
+    assert {k: third["payload"]["data"].get(k) for k in keys} == {
+        k: second["payload"]["data"][k] for k in keys
+    }
+    assert third["payload"]["data"]["period"] == {
         "start": "2031-02-01T00:00:00Z", "end": "2031-03-01T00:00:00Z"}  # fmt: skip
-    assert (third["payload"]["value"], third["payload"]["target"]) == (60.0, 100.0)
+    assert (third["payload"]["data"]["value"], third["payload"]["data"]["target"]) == (60.0, 100.0)

@@ -20,6 +20,7 @@ from service.demo import (
     demo_costs,
     demo_incidents,
     demo_points,
+    evaluate_history,
     load_demo,
     starter_catalog,
 )
@@ -86,6 +87,22 @@ def test_no_progress_and_the_environment_decide_first(monkeypatch: pytest.Monkey
     assert quiet.getvalue() == ""
 
 
+def test_the_bar_fills_only_when_done_and_weighted_work_shows_share_and_eta() -> None:
+    tty = FakeTerminal()
+    # Started at 0 s; 98 of 100 units done at 2 s, all at 2.05 s (too soon to redraw), the
+    # bar closed at 3 s.
+    clock = _clock(0.0, 2.0, 2.05, 3.0)
+    bar = Progress("demo", 100, stream=tty, counted=False, width=80, clock=lambda: next(clock))
+    bar.update(98)
+    bar.update(100)
+    bar.close()
+    # 98 % of a 24-column bar is 23.52 columns: 23 shown, the last only at 100 %. The rate,
+    # 49 units a second, leaves 2 / 49 s: ETA 0:00.
+    first = "demo [#######################.]  98.0% ETA 0:00"
+    final = "demo [########################] 100.0% in 0:03"
+    assert tty.getvalue() == f"\r{first}\r{final}{' ' * (len(first) - len(final))}\n"
+
+
 def test_unknown_total_spins_and_counts_bytes() -> None:
     tty = FakeTerminal()
     clock = _clock(0.0, 0.5, 2.0)
@@ -122,11 +139,26 @@ async def test_apply_and_demo_report_progress(con: dbmod.Connection) -> None:
     calls.clear()
     today = dt.date(2026, 11, 23)
     await load_demo(con, today=today, progress=lambda d, t: calls.append((d, t)))
-    total = 27 + sum(
-        len(list(f(today))) for f in (demo_points, demo_costs, demo_incidents, demo_changes)
-    )
-    assert calls[-1] == (total, total)
+    points, costs = len(list(demo_points(today))), len(demo_costs(today))
+    incidents, changes = len(demo_incidents(today)), len(demo_changes(today))
+    # Weighted by what each item costs to load: 27 catalog entries of 150 units, a unit per
+    # point and per cost record, 57 per incident or change.
+    total = 27 * 150 + (points + costs) * 1 + (incidents + changes) * 57
+    assert calls[0] == (0, total)  # the total is known before any work
+    assert calls[-1] == (total, total)  # and reached exactly at the end
+    assert {t for _, t in calls} == {total}
     assert calls == sorted(calls)  # never goes back
+    # The catalog's 27 entries come first, one call each, then the points and cost records
+    # (a step each), then every incident and change.
+    assert calls[27] == (27 * 150, total)
+    assert calls[28:30] == [(27 * 150 + points, total), (27 * 150 + points + costs, total)]
+    assert len(calls) == 1 + 27 + 2 + incidents + changes
+
+    calls.clear()
+    now = dt.datetime(2026, 11, 23, tzinfo=UTC)
+    await evaluate_history(con, now, periods_back=2, progress=lambda d, t: calls.append((d, t)))
+    # 13 KPIs of the starter catalog, each with a cadence, two periods each: 26 steps.
+    assert calls == [(n, 26) for n in range(27)]
 
 
 # --- kpi import, run as a command against a schema of its own ---------------------------
@@ -148,9 +180,11 @@ class Cli:
     def __init__(self, database_url: str, schema: str, tmp: Path) -> None:
         self.database_url, self.schema, self.tmp = database_url, schema, tmp
 
-    def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, stdin: str | None = None, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k != "KPI_PROGRESS"}
-        env.update(KPI_DATABASE_URL=self.database_url, KPI_DB_SCHEMA=self.schema)
+        env.update(KPI_DATABASE_URL=self.database_url, KPI_DB_SCHEMA=self.schema, **extra)
         return subprocess.run(
             [sys.executable, "-m", "service.cli", *args],
             input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False,
@@ -220,6 +254,32 @@ async def test_import_observations_csv_stores_the_points_and_reimport_changes_no
     again = kpi("import", "observations", "--no-progress", path)
     assert again.stdout == f"{path}: rows 5, inserted 0, updated 0, unchanged 4, duplicates 1\n"
     assert await kpi.fetch(POINTS) == stored
+
+
+async def test_the_import_bar_counts_rows(kpi: Cli) -> None:
+    """The bar counts rows, as the README says: 4 rows in 5 non-blank lines (the header is
+    not a row, the blank line not counted), 4/4 at the end; from stdin, the rows read."""
+    text = (
+        "kpi,service,ts,value\n"
+        "orders,,2026-11-02T00:00:00Z,120\n"
+        "\n"
+        "orders,,2026-11-03T00:00:00Z,121\n"
+        "patch_compliance,web,2026-11-02T00:00:00Z,96\n"
+        "patch_compliance,erp,2026-11-02T00:00:00Z,91\n"
+    )
+    path = kpi.write("rows.csv", text)
+    drawn = kpi("import", "observations", path, KPI_PROGRESS="1")
+    assert drawn.returncode == 0, drawn.stderr
+    # Each redraw is a line here (text mode reads the carriage returns as line ends).
+    final = drawn.stderr.splitlines()[-1]
+    assert final.startswith("importing rows.csv [########################] 4/4 100.0% "), final
+    assert final.rstrip().endswith(tuple(f"in 0:{s:02d}" for s in range(60))), final
+    assert "B/s" not in drawn.stderr and "KiB" not in drawn.stderr  # rows, not bytes
+
+    piped = kpi("import", "observations", "--format", "csv", "-", stdin=text, KPI_PROGRESS="1")
+    assert piped.returncode == 0, piped.stderr
+    final = piped.stderr.splitlines()[-1]
+    assert final.startswith("importing <stdin> [########################] 4/4 100.0% "), final
 
 
 async def test_import_observations_ndjson_and_stdin(kpi: Cli) -> None:

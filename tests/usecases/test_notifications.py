@@ -27,10 +27,12 @@ Headers = dict[str, str]
 
 SECRET = signing.new_secret_key()
 T0 = dt.datetime(2031, 3, 1, 9, 0, tzinfo=dt.UTC)
+DATA: dict[str, Any] = {"kpi": "orders", "service": "erp", "position": 1, "note": "é ✓"}
+#: What a notification queued at T0 with DATA sends: the Standard Webhooks envelope.
 PAYLOAD: dict[str, Any] = {
     "type": "kpi.escalation.step",
     "timestamp": "2031-03-01T09:00:00Z",
-    "data": {"kpi": "orders", "service": "erp", "position": 1, "note": "é ✓"},
+    "data": DATA,
 }
 
 
@@ -52,8 +54,10 @@ def db(con: dbmod.Connection) -> SingleConnectionDatabase:
 
 
 async def queue(con: dbmod.Connection, url: str, **kwargs: Any) -> int:
-    args: dict[str, Any] = {"escalation_id": None, "position": None, "payload": PAYLOAD} | kwargs
-    outbox_id = await notifications.enqueue(con, url=url, event_type="kpi.escalation.step", **args)
+    args: dict[str, Any] = {"escalation_id": None, "position": None, "data": DATA} | kwargs
+    outbox_id = await notifications.enqueue(
+        con, url=url, event_type="kpi.escalation.step", occurred_at=T0, **args
+    )
     assert outbox_id is not None
     return outbox_id
 
@@ -261,15 +265,15 @@ async def test_one_escalation_step_is_queued_once(con: dbmod.Connection) -> None
     )
     first = await notifications.enqueue(
         con, escalation_id=escalation_id, position=1, url="http://127.0.0.1:9/a",
-        event_type="kpi.escalation.step", payload=PAYLOAD,
+        event_type="kpi.escalation.step", occurred_at=T0, data=DATA,
     )  # fmt: skip
     again = await notifications.enqueue(
         con, escalation_id=escalation_id, position=1, url="http://127.0.0.1:9/b",
-        event_type="kpi.escalation.step", payload={"other": True},
+        event_type="kpi.escalation.step", occurred_at=T0, data={"other": True},
     )  # fmt: skip
     next_step = await notifications.enqueue(
         con, escalation_id=escalation_id, position=2, url="http://127.0.0.1:9/a",
-        event_type="kpi.escalation.step", payload=PAYLOAD,
+        event_type="kpi.escalation.step", occurred_at=T0, data=DATA,
     )  # fmt: skip
     assert first is not None and next_step is not None
     assert again is None
