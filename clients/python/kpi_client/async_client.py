@@ -59,6 +59,7 @@ class AsyncClient(ClientBase[httpx.AsyncBaseTransport, httpx.AsyncClient]):
         response = await self._send(csv_operation, request, None, stream=True)
         target = csv_download.CsvFile(file)
         try:
+            csv_download.check(response)
             with target.open() as out:
                 async for chunk in response.aiter_bytes():
                     target.write(out, chunk)

@@ -22,14 +22,18 @@ CsvTarget: TypeAlias = str | os.PathLike[str] | IO[bytes]
 CSV_MEDIA_TYPE = "text/csv"
 
 
-def _checked(response: httpx.Response) -> httpx.Response:
+def _unread(response: httpx.Response) -> httpx.Response:
+    return response
+
+
+def check(response: httpx.Response) -> None:
+    """Refuses a success answer that is not CSV: the read offers none."""
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != CSV_MEDIA_TYPE:
         raise UnexpectedAnswer(
             f"{response.request.url.path} answered {media_type or 'no content type'}, not "
             f"CSV: it offers no CSV"
         )
-    return response
 
 
 def as_csv(operation: Operation[Any]) -> Operation[httpx.Response]:
@@ -37,7 +41,7 @@ def as_csv(operation: Operation[Any]) -> Operation[httpx.Response]:
     if operation.method != "GET":
         raise RequestInvalid(f"{operation.method} {operation.path}: only reads answer CSV")
     query = (*((k, v) for k, v in operation.query if k != "format"), ("format", "csv"))
-    return Operation("GET", operation.path, _checked, query=query)
+    return Operation("GET", operation.path, _unread, query=query)
 
 
 class CsvFile:

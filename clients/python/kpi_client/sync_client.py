@@ -66,6 +66,7 @@ class Client(ClientBase[httpx.BaseTransport, httpx.Client]):
         response = self._send(csv_operation, request, None, stream=True)
         target = csv_download.CsvFile(file)
         try:
+            csv_download.check(response)
             with target.open() as out:
                 for chunk in response.iter_bytes():
                     target.write(out, chunk)
