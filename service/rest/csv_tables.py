@@ -2,9 +2,9 @@
 
 A list (series points, scorecard items, statuses, incidents, changes) is one row per item,
 one column per field, a nested object's fields named `parent.field` (a status's
-`driver.service`). The service report, a tree, is one row per figure: `field,value`, the field
-a dotted path where a list's element is named by its key in brackets
-(`incidents.by_severity[sev1].mttr.median`).
+`driver.service`), a map one cell of compact JSON (a change's labels). The service report,
+a tree, is one row per figure: `field,value`, the field a dotted path where a list's element
+is named by its key in brackets (`incidents.by_severity[sev1].mttr.median`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
@@ -53,10 +54,13 @@ def columns(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[
 
 
 def _at(data: Any, path: tuple[str, ...]) -> Any:
+    """The value at `path`; a map or a list (a change's labels) as one cell of compact JSON."""
     for name in path:
         if data is None:
             return None
         data = data[name]
+    if isinstance(data, dict | list):
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
     return data
 
 
