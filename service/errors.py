@@ -7,6 +7,7 @@ ApiError                       a problem answered to the client
  +-- Forbidden                 403 the token lacks the scope
  +-- NotFound                  404 no such resource
  +-- MethodNotAllowed          405
+ +-- NotAcceptable             406 no representation the client accepts (`format`, Accept)
  +-- RequestTimeout            408 the client stopped sending its body
  +-- Conflict                  409 duplicate key or a reference still in use
  +-- PayloadTooLarge           413 body or batch over the documented limit
@@ -122,6 +123,12 @@ class MethodNotAllowed(ApiError):
     """405: the path exists, the method does not."""
 
     status, title, slug = 405, "Method Not Allowed", "method-not-allowed"
+
+
+class NotAcceptable(ApiError):
+    """406: the representation asked for (`?format=` or Accept) is not one the endpoint has."""
+
+    status, title, slug = 406, "Not Acceptable", "not-acceptable"
 
 
 class RequestTimeout(ApiError):

@@ -12,8 +12,11 @@ from pydantic import BaseModel, Field, TypeAdapter
 from service import __version__
 from service.errors import PROBLEM_MEDIA_TYPE
 from service.ingest import sources
+from service.rest.csv_tables import CsvTable
 from service.rest.endpoint import Endpoint
+from service.rest.negotiation import FORMATS
 
+CSV_MEDIA_TYPE = "text/csv"
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 _REF = "#/components/schemas/{model}"
 
@@ -23,6 +26,7 @@ _STATUS_TEXT = {
     401: "No valid token",
     403: "The token lacks the required scope, or may not write to the source named",
     404: "No such resource",
+    406: "The `format` (or Accept) asks for a representation the operation does not have",
     408: "The body stopped arriving before it was complete",
     409: "Conflict: a duplicate key, or the resource is still referenced",
     413: "Body or batch over the documented limit",
@@ -142,6 +146,26 @@ _IDEMPOTENCY_KEY: dict[str, Any] = {
 }  # fmt: skip
 
 
+_FORMAT: dict[str, Any] = {
+    "name": "format", "in": "query", "required": False,
+    "schema": {"type": "string", "enum": list(FORMATS)},
+    "description": "csv answers RFC 4180 CSV (text/csv) with a header line, json JSON; "
+    "without it the Accept header decides (q-values honoured; JSON on a tie or when absent).",
+}  # fmt: skip
+
+
+def _csv_content(table: CsvTable) -> dict[str, Any]:
+    """The text/csv answer: its header line as the example (the README lists the columns)."""
+    header = ",".join(table.header) + "\r\n"
+    return {
+        CSV_MEDIA_TYPE: {
+            "schema": {"type": "string", "description": "RFC 4180 CSV, UTF-8, with a header "
+                       "line; text cells starting with = + - @ tab, CR or ' carry a leading '"},
+            "example": header,
+        }
+    }  # fmt: skip
+
+
 def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True,
@@ -173,6 +197,8 @@ def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[s
             params.append(param)
     if endpoint.keyed or endpoint.idempotency == "delivery":
         params.append(_IDEMPOTENCY_KEY)
+    if endpoint.csv is not None:
+        params.append(_FORMAT)
     return params
 
 
@@ -198,6 +224,8 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
         ok["content"] = {
             "application/json": {"schema": schemas.ref(endpoint.response, "serialization")}
         }
+    if endpoint.csv is not None:
+        ok["content"] |= _csv_content(endpoint.csv)
     responses: dict[str, Any] = {str(endpoint.status): ok}
     if endpoint.scope is not None:
         op["security"] = [{"bearerAuth": []}]
@@ -222,6 +250,8 @@ def _error_statuses(endpoint: Endpoint, params: list[dict[str, Any]]) -> set[int
         errors |= {408, 415}
     if endpoint.query is not None:
         errors.add(422)
+    if endpoint.csv is not None:
+        errors.add(406)
     if any(p["schema"]["type"] == "string" for p in params if p["in"] == "path"):
         # A text Postgres cannot hold (a NUL character) is refused by the database: 422
         # (errors.refused_value), whatever the operation.

@@ -6,7 +6,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from service.cli import bench, catalog, credentials, export, imports, maintenance, serve
+from service.cli import (
+    bench,
+    catalog,
+    credentials,
+    csv_export,
+    export,
+    imports,
+    maintenance,
+    serve,
+)
 from service.cli.common import print_err, quiet_parent
 from service.config import Settings
 from service.models.enums import Scope
@@ -15,7 +24,7 @@ from service.models.enums import Scope
 EXIT_INTERRUPTED = 130
 
 #: Subcommand groups in the order `kpi --help` lists them.
-GROUPS = (serve, maintenance, catalog, imports, credentials, export, bench)
+GROUPS = (serve, maintenance, catalog, imports, credentials, export, csv_export, bench)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -35,7 +35,8 @@ from service.errors import (
 )
 from service.models.enums import Scope
 from service.models.tokens import Principal
-from service.rest import idempotency
+from service.rest import idempotency, negotiation
+from service.rest.csv_tables import CsvTable
 from service.store import idempotency as idempotency_store
 from service.usecases.tokens import authenticate, require
 
@@ -57,6 +58,9 @@ class Call:
     #: The connection of a keyed request's transaction (see rest/idempotency.py): the
     #: handler's work joins it, so it commits with the stored answer.
     shared: Connection | None = None
+    #: Whether the client asked for CSV (rest/negotiation.py): a handler of a long list then
+    #: answers its pages one after another instead of the whole list.
+    wants_csv: bool = False
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -123,6 +127,8 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     description: str = ""
     stream_body: bool = field(default=False)
+    #: A read that also answers CSV (`?format=csv` or Accept: text/csv): its table.
+    csv: CsvTable | None = None
     #: "token": an API token with `scope`; "none": open (health); "source": the sending
     #: tool's own signature or token, checked by the handler (webhooks).
     auth: str = "token"
@@ -254,8 +260,10 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         elif key is not None:
             raw = await read_body(request, settings.max_body_bytes)
         call = Call(request, settings, db, principal, request.path_params, query, body)
+        if endpoint.csv is not None:
+            call.wants_csv = negotiation.negotiate(request) == negotiation.CSV
         if key is None or principal is None:
-            return render(await endpoint.handler(call))
+            return render(await endpoint.handler(call), call)
         fingerprint = idempotency.fingerprint(request, raw)
         async with db.acquire() as con, con.transaction():
             token_id = principal.token_id
@@ -265,20 +273,24 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 answer = await idempotency_store.stored_answer(con, token_id=token_id, key=key)
                 return idempotency.replay(answer, fingerprint)
             call.shared = con
-            response = render(await endpoint.handler(call))
+            response = render(await endpoint.handler(call), call)
             await idempotency_store.store_answer(
                 con, token_id=token_id, key=key, status=response.status_code,
                 media_type=response.media_type, body=bytes(response.body),
             )  # fmt: skip
             return response
 
-    def render(result: Any) -> Response:
+    def render(result: Any, call: Call) -> Response:
         if isinstance(result, Response):
             return result
+        if endpoint.csv is not None and call.wants_csv:
+            return endpoint.csv.response(result, call.request.url.path)
         if response_adapter is None:
             return Response(status_code=endpoint.status)
         content = response_adapter.dump_json(result)
-        return Response(content, status_code=endpoint.status, media_type=JSON)
+        # A read that also answers CSV varies with Accept, which caches must know.
+        headers = {"Vary": "Accept"} if endpoint.csv is not None else None
+        return Response(content, status_code=endpoint.status, media_type=JSON, headers=headers)
 
     run.__name__ = endpoint.operation_id
     return run

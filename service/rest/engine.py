@@ -13,6 +13,7 @@ from service.models.instants import Instant
 from service.models.labels import LabelName
 from service.models.reports import FailureClusters, GovernanceGap, Scorecard, ServiceReport
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
+from service.rest import csv_tables
 from service.rest.endpoint import Call, Endpoint, id_param, on_connection, path_param
 from service.store import kpis, metrics, services
 from service.store import kpis as kpi_store
@@ -205,9 +206,10 @@ ENDPOINTS = [
              errors=(404, 409, 422)),
     Endpoint("GET", "/v1/kpis/{key}/status-history", kpi_status_history, Scope.READ,
              "A KPI's stored statuses", "statuses", response=list[KpiStatus],
-             query=HistoryQuery, errors=(404, 422)),
+             query=HistoryQuery, errors=(404, 422), csv=csv_tables.STATUS_HISTORY),
     Endpoint("GET", "/v1/scorecard", get_scorecard, Scope.READ, "The board scorecard",
-             "statuses", response=Scorecard, query=ScorecardQuery, errors=(422,)),
+             "statuses", response=Scorecard, query=ScorecardQuery, errors=(422,),
+             csv=csv_tables.SCORECARD),
     Endpoint("POST", "/v1/evaluate", evaluate, Scope.ADMIN, "Evaluate KPIs now", "statuses",
              body=EvaluateIn, response=list[KpiStatus], errors=(404, 413, 415, 422),
              description="Evaluates one KPI (or every KPI with a cadence) for a period, overall "
@@ -226,7 +228,8 @@ ENDPOINTS = [
              response=Escalation, errors=(404, 409, 413, 415, 422)),
     Endpoint("GET", "/v1/services/{slug}/report", service_report, Scope.READ,
              "A service's availability, incidents, DORA and spend", "statuses",
-             response=ServiceReport, query=WindowQuery, errors=(404, 422)),
+             response=ServiceReport, query=WindowQuery, errors=(404, 422),
+             csv=csv_tables.SERVICE_REPORT),
     Endpoint("GET", "/v1/failure-clusters", failure_clusters, Scope.READ,
              "Where change failures and restore time cluster", "statuses",
              response=FailureClusters, query=ClustersQuery, errors=(422,),

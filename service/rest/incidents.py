@@ -4,7 +4,7 @@ steps (service/usecases/ingestion.py), and read them back with their timelines."
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
@@ -22,7 +22,7 @@ from service.models.incidents import (
     IncidentIn,
 )
 from service.models.instants import Instant
-from service.rest import idempotency
+from service.rest import csv_tables, idempotency
 from service.rest.endpoint import Call, Endpoint, id_param
 from service.rest.prometheus import events_applied
 from service.store import ingest as store
@@ -105,14 +105,56 @@ async def _service_filter(con: Connection, slug: str | None) -> list[int] | None
     return await services.service_ids(con, [slug], field="service")
 
 
-async def list_incidents(call: Call) -> list[Incident]:
-    query: IncidentQuery = call.query
+#: Rows read per statement while a CSV list streams.
+CSV_PAGE = 250
+
+Row = TypeVar("Row", Incident, Change)
+#: Reads a page: (connection, service ids or None, below this id, at most this many).
+PageReader = Callable[[Connection, list[int] | None, int | None, int], Awaitable[list[Row]]]
+
+
+async def _pages(
+    call: Call, read: PageReader[Row], service_ids: list[int] | None, before: int | None,
+    limit: int,
+) -> AsyncIterator[list[Row]]:  # fmt: skip
+    """The list in pages of CSV_PAGE, down by id, each read on a connection of its own: none is
+    held while the client reads."""
+    while limit > 0:
+        size = min(CSV_PAGE, limit)
+        async with call.connection() as con:
+            page = await read(con, service_ids, before, size)
+        if page:
+            yield page
+        if len(page) < size:
+            return
+        limit -= size
+        before = page[-1].id
+
+
+async def _listed(
+    call: Call, service: str | None, read: PageReader[Row], before: int | None, limit: int
+) -> list[Row] | AsyncIterator[list[Row]]:
+    """The list asked for, or its pages for a CSV answer (a service unknown is a 404 first)."""
     async with call.connection() as con:
+        service_ids = await _service_filter(con, service)
+        if not call.wants_csv:
+            return await read(con, service_ids, before, limit)
+    return _pages(call, read, service_ids, before, limit)
+
+
+async def list_incidents(call: Call) -> list[Incident] | AsyncIterator[list[Incident]]:
+    query: IncidentQuery = call.query
+
+    async def read(
+        con: Connection, service_ids: list[int] | None, before: int | None, limit: int
+    ) -> list[Incident]:
         return await store.list_incidents(
-            con, service_ids=await _service_filter(con, query.service), start=query.from_,
-            end=query.to, severities=_as_list(query.severity), statuses=_as_list(query.status),
-            before_id=query.before, limit=query.limit,
+            con, service_ids=service_ids, start=query.from_, end=query.to,
+            severities=_as_list(query.severity), statuses=_as_list(query.status),
+            before_id=before, limit=limit,
         )  # fmt: skip
+
+    return await _listed(call, query.service, read, query.before, query.limit)
 
 
 async def get_incident(call: Call) -> IncidentDetail:
@@ -120,14 +162,19 @@ async def get_incident(call: Call) -> IncidentDetail:
         return await store.get_incident(con, id_param(call))
 
 
-async def list_changes(call: Call) -> list[Change]:
+async def list_changes(call: Call) -> list[Change] | AsyncIterator[list[Change]]:
     query: ChangeQuery = call.query
-    async with call.connection() as con:
+
+    async def read(
+        con: Connection, service_ids: list[int] | None, before: int | None, limit: int
+    ) -> list[Change]:
         return await store.list_changes(
-            con, service_ids=await _service_filter(con, query.service), start=query.from_,
-            end=query.to, environments=_as_list(query.environment),
-            statuses=_as_list(query.status), before_id=query.before, limit=query.limit,
+            con, service_ids=service_ids, start=query.from_, end=query.to,
+            environments=_as_list(query.environment), statuses=_as_list(query.status),
+            before_id=before, limit=limit,
         )  # fmt: skip
+
+    return await _listed(call, query.service, read, query.before, query.limit)
 
 
 async def get_change(call: Call) -> ChangeDetail:
@@ -153,7 +200,7 @@ ENDPOINTS = [
              description="The incident's source must be open to the generic endpoints: "
              "of kind api, or opened by an admin (open_to_api); otherwise 403."),
     Endpoint("GET", "/v1/incidents", list_incidents, Scope.READ, "List incidents", "incidents",
-             response=list[Incident], query=IncidentQuery),
+             response=list[Incident], query=IncidentQuery, csv=csv_tables.INCIDENTS),
     Endpoint("GET", "/v1/incidents/{id:int}", get_incident, Scope.READ,
              "An incident with its timeline", "incidents", response=IncidentDetail,
              errors=(404,)),
@@ -162,7 +209,7 @@ ENDPOINTS = [
              response=Change, errors=(413, 415, 422), idempotency="delivery",
              description=OPEN_SOURCES_DOC),
     Endpoint("GET", "/v1/changes", list_changes, Scope.READ, "List changes", "changes",
-             response=list[Change], query=ChangeQuery),
+             response=list[Change], query=ChangeQuery, csv=csv_tables.CHANGES),
     Endpoint("GET", "/v1/changes/{id:int}", get_change, Scope.READ,
              "A change with its timeline and the incidents it caused", "changes",
              response=ChangeDetail, errors=(404,)),

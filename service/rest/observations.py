@@ -12,6 +12,7 @@ from service.gc_pause import gc_paused
 from service.models.enums import Grain, Scope
 from service.models.instants import Instant
 from service.models.observations import IngestResult, Numbered, ObservationIn, Series
+from service.rest import csv_tables
 from service.rest.endpoint import (
     JSON,
     NDJSON,
@@ -155,7 +156,7 @@ ENDPOINTS = [
     Endpoint(
         "GET", "/v1/kpis/{key}/series", kpi_series, Scope.READ,
         "A KPI's series, bucketed and aggregated", "observations",
-        response=Series, query=SeriesQuery, errors=(404, 422),
+        response=Series, query=SeriesQuery, errors=(404, 422), csv=csv_tables.SERIES,
         description="Observed KPIs give the buckets that hold points, combined by the KPI's "
         "aggregation; builtin metrics (availability, incident times, DORA, spend) give every "
         "bucket of the window up to now, null where undefined, and default to the last few "

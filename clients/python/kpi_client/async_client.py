@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, Iterable
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
-from kpi_client import exchange
+from kpi_client import csv_download, exchange
 from kpi_client.client_base import ClientBase, HttpOptions
 from kpi_client.models import IngestResult
 from kpi_client.ndjson import DEFAULT_CHUNK_POINTS, NdjsonBody, Point
@@ -52,17 +52,36 @@ class AsyncClient(ClientBase[httpx.AsyncBaseTransport, httpx.AsyncClient]):
         operation, request = self._stream_request(aiter(body), idempotency_key)
         return await self._send(operation, request, body)
 
+    async def save_csv(self, operation: Operation[Any], file: csv_download.CsvTarget) -> int:
+        """Like `Client.save_csv`: the CSV answer of a read written to `file` as it arrives."""
+        csv_operation = csv_download.as_csv(operation)
+        request = self.build_request(csv_operation)
+        response = await self._send(csv_operation, request, None, stream=True)
+        target = csv_download.CsvFile(file)
+        try:
+            csv_download.check(response)
+            with target.open() as out:
+                async for chunk in response.aiter_bytes():
+                    target.write(out, chunk)
+        finally:
+            await response.aclose()
+        return target.size
+
     async def _send(
-        self, operation: Operation[T], request: httpx.Request, body: NdjsonBody | None
-    ) -> T:
+        self, operation: Operation[T], request: httpx.Request, body: NdjsonBody | None,
+        *, stream: bool = False,
+    ) -> T:  # fmt: skip
         attempts = exchange.Attempts(operation, self.retry, body)
         while True:
             try:
-                response = await self._http.send(request)
+                response = await self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 await asyncio.sleep(attempts.wait_after_error(exc))
                 continue
             wait = attempts.wait_after_answer(response)
             if wait is None:
+                if not response.is_success:
+                    await response.aread()  # a streamed error's problem+json
                 return exchange.read_answer(operation, response)
+            await response.aclose()
             await asyncio.sleep(wait)

@@ -12,6 +12,7 @@ KpiError
       |    +-- Unauthorized           401
       |    +-- Forbidden              403
       |    +-- NotFound               404
+      |    +-- NotAcceptable          406
       |    +-- Conflict               409
       |    +-- PayloadTooLarge        413
       |    +-- UnsupportedMediaType   415
@@ -129,6 +130,10 @@ class NotFound(ClientError):
     """404: no such resource."""
 
 
+class NotAcceptable(ClientError):
+    """406: the representation asked for (format, Accept) is not one the endpoint has."""
+
+
 class Conflict(ClientError):
     """409: a duplicate key, a resource still in use, or an Idempotency-Key reused."""
 
@@ -162,6 +167,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     401: Unauthorized,
     403: Forbidden,
     404: NotFound,
+    406: NotAcceptable,
     409: Conflict,
     413: PayloadTooLarge,
     415: UnsupportedMediaType,

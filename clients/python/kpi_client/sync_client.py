@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
-from kpi_client import exchange
+from kpi_client import csv_download, exchange
 from kpi_client.client_base import ClientBase, HttpOptions
 from kpi_client.models import IngestResult
 from kpi_client.ndjson import DEFAULT_CHUNK_POINTS, NdjsonBody, Point
@@ -57,15 +57,38 @@ class Client(ClientBase[httpx.BaseTransport, httpx.Client]):
         operation, request = self._stream_request(iter(body), idempotency_key)
         return self._send(operation, request, body)
 
-    def _send(self, operation: Operation[T], request: httpx.Request, body: NdjsonBody | None) -> T:
+    def save_csv(self, operation: Operation[Any], file: csv_download.CsvTarget) -> int:
+        """Writes the CSV answer of a read (`kpi_client.api`: `get_series`, `get_scorecard`,
+        `get_kpi_status_history`, `list_incidents`, `list_changes`, `get_service_report`) to
+        `file`, a path or a binary file, as it arrives; gives the bytes written."""
+        csv_operation = csv_download.as_csv(operation)
+        request = self.build_request(csv_operation)
+        response = self._send(csv_operation, request, None, stream=True)
+        target = csv_download.CsvFile(file)
+        try:
+            csv_download.check(response)
+            with target.open() as out:
+                for chunk in response.iter_bytes():
+                    target.write(out, chunk)
+        finally:
+            response.close()
+        return target.size
+
+    def _send(
+        self, operation: Operation[T], request: httpx.Request, body: NdjsonBody | None,
+        *, stream: bool = False,
+    ) -> T:  # fmt: skip
         attempts = exchange.Attempts(operation, self.retry, body)
         while True:
             try:
-                response = self._http.send(request)
+                response = self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 time.sleep(attempts.wait_after_error(exc))
                 continue
             wait = attempts.wait_after_answer(response)
             if wait is None:
+                if not response.is_success:
+                    response.read()  # a streamed error's problem+json
                 return exchange.read_answer(operation, response)
+            response.close()
             time.sleep(wait)
