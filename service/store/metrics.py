@@ -323,18 +323,79 @@ async def spend(
 ) -> list[Spend]:  # fmt: skip
     """Per window, spend in `currency` by category, cost records spread evenly over their days
     (with `window_services`, each window counts that one service's records only)."""
+    return await _spread(con, q("spend"), scope, windows, currency, window_services)
+
+
+async def budget(
+    con: Connection, scope: MetricScope, windows: Sequence[Period], currency: str,
+    window_services: Sequence[int] | None = None,
+) -> list[Spend]:  # fmt: skip
+    """Per window, budgets in `currency` by category, spread evenly over their days as
+    `spend` spreads cost records."""
+    return await _spread(con, q("budget"), scope, windows, currency, window_services)
+
+
+async def _spread(
+    con: Connection, statement: str, scope: MetricScope, windows: Sequence[Period],
+    currency: str, window_services: Sequence[int] | None,
+) -> list[Spend]:  # fmt: skip
+    """Rows (n, category, amount, records) of `statement` gathered per window."""
     cells: list[dict[str, float]] = [{} for _ in windows]
     records = [0 for _ in windows]
     if windows and (scope.service_ids or scope.whole_estate):
         starts, ends = _arrays(windows)
         rows = await con.fetch(
-            q("spend"), list(scope.service_ids), starts, ends, currency, scope.whole_estate,
+            statement, list(scope.service_ids), starts, ends, currency, scope.whole_estate,
             None if window_services is None else list(window_services),
         )  # fmt: skip
         for r in rows:
             cells[r["n"] - 1][r["category"]] = r["amount"]
             records[r["n"] - 1] += r["records"]
     return [Spend(currency, c, n) for c, n in zip(cells, records, strict=True)]
+
+
+@dataclass(frozen=True)
+class MonthlySpend:
+    """Spend per calendar month (its first instant), and the cost records behind it."""
+
+    by_month: dict[dt.datetime, float]
+    records: int
+
+
+async def monthly_spend(
+    con: Connection, scope: MetricScope, spans: Sequence[Period], currency: str,
+    window_services: Sequence[int] | None = None,
+) -> list[MonthlySpend]:  # fmt: skip
+    """Per span, spend in `currency` per calendar month within it (cost records spread over
+    their days, as `spend` does), in one statement for every span."""
+    months: list[dict[dt.datetime, float]] = [{} for _ in spans]
+    records = [0 for _ in spans]
+    if spans and (scope.service_ids or scope.whole_estate):
+        starts, ends = _arrays(spans)
+        rows = await con.fetch(
+            q("monthly_spend"), list(scope.service_ids), starts, ends, currency,
+            scope.whole_estate, None if window_services is None else list(window_services),
+        )  # fmt: skip
+        for r in rows:
+            if r["month"] is None:
+                records[r["n"] - 1] = r["records"]
+            else:
+                months[r["n"] - 1][r["month"]] = r["amount"]
+    return [MonthlySpend(m, n) for m, n in zip(months, records, strict=True)]
+
+
+async def monthly_spend_by_service(
+    con: Connection, service_ids: Sequence[int], spans: Sequence[Period], currency: str
+) -> dict[int, list[MonthlySpend]]:
+    """`monthly_spend` of each service apart (its own records), in one statement."""
+    return await _each_service_apart(monthly_spend, con, service_ids, spans, currency)
+
+
+async def budget_by_service(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period], currency: str
+) -> dict[int, list[Spend]]:
+    """`budget` of each service apart (its own budgets), in one statement."""
+    return await _each_service_apart(budget, con, service_ids, windows, currency)
 
 
 async def spend_by_service(
@@ -353,6 +414,16 @@ async def currencies_in_scope(
 ) -> list[str]:
     rows = await con.fetch(q("currencies_in_scope"), list(service_ids), whole_estate)
     return [r["currency"] for r in rows]
+
+
+async def money_currencies(con: Connection, scope: MetricScope) -> dict[int | None, set[str]]:
+    """The currencies of the cost records and budgets of each of the scope's services (None:
+    the estate's own, for the fleet)."""
+    rows = await con.fetch(q("money_currencies"), list(scope.service_ids), scope.whole_estate)
+    found: dict[int | None, set[str]] = {}
+    for r in rows:
+        found.setdefault(r["service_id"], set()).add(r["currency"])
+    return found
 
 
 @dataclass(frozen=True)
