@@ -12,6 +12,7 @@ import yaml
 
 from service.db import Connection
 from service.ingest.model import Mapped
+from service.models.budgets import BudgetIn
 from service.models.costs import CostIn
 from service.models.enums import ChangeKind, ChangeStatus, Severity
 from service.models.incidents import ChangeIn, CommitIn, IncidentIn
@@ -89,6 +90,26 @@ def demo_costs(today: dt.date, seed: int = 42) -> list[CostIn]:
         staff = round(1_050_000 * rng.uniform(0.97, 1.03), 2)
         out.append(CostIn(category="staff", period_start=start, period_end=end, amount=staff,
                           currency="EUR"))  # fmt: skip
+    return out
+
+
+#: The estate-wide staff budget per month (demo_costs spends it within 3 % either way).
+STAFF_BUDGET = 1_050_000.0
+
+
+def demo_budgets(today: dt.date) -> list[BudgetIn]:
+    """Monthly budgets for the months demo_costs covers: per service, each category's base
+    amount (the records vary 15 % either way around it), and the estate-wide staff budget."""
+    months = _month_starts(today)
+    out: list[BudgetIn] = []
+    for start, end in zip(months, [*months[1:], _next_month(months[-1])], strict=True):
+        out.extend(
+            BudgetIn(service=service, category=category, period_start=start, period_end=end,
+                     amount=base, currency="EUR")
+            for service in DEMO_SERVICES for category, base in COST_CATEGORIES.items()
+        )  # fmt: skip
+        out.append(BudgetIn(category="staff", period_start=start, period_end=end,
+                            amount=STAFF_BUDGET, currency="EUR"))  # fmt: skip
     return out
 
 
@@ -236,18 +257,19 @@ async def load_demo(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[ApplyReport, IngestResult]:
     """Apply the starter catalog and load the demo year in one transaction: observations,
-    cost records, incidents and changes. `progress(done, total)` counts catalog entries,
-    points, cost records, incidents and changes as they are loaded."""
-    from service.usecases import costs, observations
+    cost records and budgets, incidents and changes. `progress(done, total)` counts catalog
+    entries, points, cost records and budgets, incidents and changes as they are loaded."""
+    from service.usecases import budgets, costs, observations
     from service.usecases.catalog_file import entry_count
 
     day = today or dt.date.today()
     now = dt.datetime.combine(day, dt.time(0), dt.UTC)
     catalog = starter_catalog()
     points = list(demo_points(day))
-    cost_records = demo_costs(day)
+    cost_records, plans = demo_costs(day), demo_budgets(day)
     incidents, changes = demo_incidents(day), demo_changes(day)
-    total = entry_count(catalog) + len(points) + len(cost_records) + len(incidents) + len(changes)
+    total = (entry_count(catalog) + len(points) + len(cost_records) + len(plans)
+             + len(incidents) + len(changes))  # fmt: skip
     done = 0
 
     def tick(n: int) -> None:
@@ -263,6 +285,7 @@ async def load_demo(
         report = await apply_catalog(con, catalog, dry_run=False, progress=applied)
         result = await observations.ingest(con, _chunks(points, 500, tick), now=now, backfill=True)
         await costs.ingest(con, cost_records, limit=None)
-        tick(len(cost_records))
+        await budgets.ingest(con, plans, limit=None)
+        tick(len(cost_records) + len(plans))
         await _load_records(con, incidents, changes, now, tick)
     return report, result

@@ -16,6 +16,7 @@ import pytest
 
 from service import db as dbmod
 from service.demo import (
+    demo_budgets,
     demo_changes,
     demo_costs,
     demo_incidents,
@@ -116,14 +117,15 @@ async def test_apply_and_demo_report_progress(con: dbmod.Connection) -> None:
     await apply_catalog(
         con, starter_catalog(), dry_run=True, progress=lambda d, t: calls.append((d, t))
     )
-    # 4 teams, 6 services, 4 outcomes and 13 KPIs in the starter catalog.
-    assert calls == [(n, 27) for n in range(1, 28)]
+    # 4 teams, 6 services, 4 outcomes and 16 KPIs in the starter catalog.
+    assert calls == [(n, 30) for n in range(1, 31)]
 
     calls.clear()
     today = dt.date(2026, 11, 23)
     await load_demo(con, today=today, progress=lambda d, t: calls.append((d, t)))
-    total = 27 + sum(
-        len(list(f(today))) for f in (demo_points, demo_costs, demo_incidents, demo_changes)
+    total = 30 + sum(
+        len(list(f(today)))
+        for f in (demo_points, demo_costs, demo_budgets, demo_incidents, demo_changes)
     )
     assert calls[-1] == (total, total)
     assert calls == sorted(calls)  # never goes back
