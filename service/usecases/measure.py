@@ -3,10 +3,10 @@ two KPIs, or a builtin metric, all in the same shape so portals treat them alike
 
 A builtin metric's value comes from the inputs its entry in service/kpi/metrics.py names
 (incidents, changes, spend, budgets, monthly spend, outages, objectives, revenue), each read
-in one statement by service/store/metrics.py over every window at once, then computed per
-window by the entry's pure rule. Windows are the measured parts of buckets or periods: clipped to the requested
-range and to `now`, so an open incident counts up to now and a bucket in progress is
-measured over its elapsed part.
+in one statement by service/store/metrics.py or money.py over every window at once, then
+computed per window by the entry's pure rule. Windows are the measured parts of buckets or
+periods: clipped to the requested range and to `now`, so an open incident counts up to now
+and a bucket in progress is measured over its elapsed part.
 """
 
 from __future__ import annotations
@@ -34,19 +34,21 @@ from service.store.metrics import (
     IncidentBreakdown,
     MetricFilter,
     MetricScope,
+    changes,
+    changes_by_service,
+    incidents,
+    objective_targets,
+    outages,
+    revenue_per_hour,
+)
+from service.store.money import (
     MonthlySpend,
     Spend,
     budget,
     budget_by_service,
-    changes,
-    changes_by_service,
-    incidents,
     money_currencies,
     monthly_spend,
     monthly_spend_by_service,
-    objective_targets,
-    outages,
-    revenue_per_hour,
     spend,
     spend_by_service,
 )
