@@ -40,7 +40,8 @@ class Input(StrEnum):
     INCIDENTS = "incidents"
     #: Production changes finished in the window with a final status: DORA figures.
     CHANGES = "changes"
-    #: Cost records in the KPI's currency, spread over their days.
+    #: Cost records in the currency a metric is read in (its unit, or the scope's one currency
+    #: for a share), spread over their days.
     SPEND = "spend"
     #: Each service's merged outage time in the window.
     OUTAGES = "outages"
@@ -48,7 +49,7 @@ class Input(StrEnum):
     OBJECTIVES = "objectives"
     #: Each service's revenue per hour.
     REVENUE = "revenue"
-    #: Budgets in the KPI's currency, spread over their days like spend.
+    #: Budgets in the metric's currency (as spend), spread over their days like spend.
     BUDGET = "budget"
     #: Spend per calendar month of the window (the first and last may be parts).
     MONTHLY_SPEND = "monthly_spend"
