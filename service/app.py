@@ -28,6 +28,7 @@ from service.graphql.schema import build_schema
 from service.logs import request_id
 from service.rest import (
     admin,
+    budgets,
     catalog,
     costs,
     engine,
@@ -40,6 +41,7 @@ from service.rest import (
 )
 from service.rest.endpoint import Endpoint, routes
 from service.telemetry import RequestMetrics, Telemetry
+from service.usecases import measure
 from service.usecases.persisted_queries import PersistedDocuments, load_trusted_documents
 from service.web import demo_receiver
 from service.web.pages import DocsPages
@@ -53,6 +55,7 @@ def all_endpoints() -> list[Endpoint]:
         *catalog.ENDPOINTS,
         *observations.ENDPOINTS,
         *costs.ENDPOINTS,
+        *budgets.ENDPOINTS,
         *engine.ENDPOINTS,
         *incidents.ENDPOINTS,
         *webhooks.ENDPOINTS,
@@ -142,6 +145,7 @@ def create_app(
     """The ASGI app. With `db` given (tests, benchmarks) no pool is opened and nothing migrates;
     `clock` is the time metrics are measured up to (open incidents, periods in progress)."""
     settings = settings or Settings()
+    measure.use_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

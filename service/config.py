@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     '*' trusts any peer)."""
     background_interval_seconds: Seconds = 30
     """Pause between background rounds."""
+    fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] = 1
+    """First month of the fiscal year (1 January ... 12 December), for the spend forecast."""
+    run_rate_months: Annotated[int, Field(ge=1, le=24)] = 3
+    """Whole months whose mean spend is the spend forecast's run rate."""
 
     @field_validator("cors_origins", "outbound_allow", mode="before")
     @classmethod

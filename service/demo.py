@@ -12,6 +12,7 @@ import yaml
 
 from service.db import Connection
 from service.ingest.model import Mapped
+from service.models.budgets import BudgetIn
 from service.models.costs import CostIn
 from service.models.enums import ChangeKind, ChangeStatus, Channel, Severity
 from service.models.incidents import ChangeIn, CommitIn, IncidentIn
@@ -110,6 +111,26 @@ def demo_costs(today: dt.date, seed: int = 42) -> list[CostIn]:
         staff = round(1_050_000 * rng.uniform(0.97, 1.03), 2)
         out.append(CostIn(category="staff", period_start=start, period_end=end, amount=staff,
                           currency="EUR"))  # fmt: skip
+    return out
+
+
+#: The estate-wide staff budget per month (demo_costs spends it within 3 % either way).
+STAFF_BUDGET = 1_050_000.0
+
+
+def demo_budgets(today: dt.date) -> list[BudgetIn]:
+    """Monthly budgets for the months demo_costs covers: per service, each category's base
+    amount (the records vary 15 % either way around it), and the estate-wide staff budget."""
+    months = _month_starts(today)
+    out: list[BudgetIn] = []
+    for start, end in zip(months, [*months[1:], _next_month(months[-1])], strict=True):
+        out.extend(
+            BudgetIn(service=service, category=category, period_start=start, period_end=end,
+                     amount=base, currency="EUR")
+            for service in DEMO_SERVICES for category, base in COST_CATEGORIES.items()
+        )  # fmt: skip
+        out.append(BudgetIn(category="staff", period_start=start, period_end=end,
+                            amount=STAFF_BUDGET, currency="EUR"))  # fmt: skip
     return out
 
 
@@ -274,19 +295,19 @@ async def load_demo(
     receiver: str = DEFAULT_RECEIVER,
 ) -> tuple[ApplyReport, IngestResult]:
     """Apply the demo catalog (webhooks to `receiver`) and load the demo year in one
-    transaction: observations, cost records, incidents and changes. `progress(done, total)`
-    is told the total first, then how far the work got, in units of the time it takes
-    (`demo_work`), ending at the total."""
-    from service.usecases import costs, observations
+    transaction: observations, cost records and budgets, incidents and changes.
+    `progress(done, total)` is told the total first, then how far the work got, in units of
+    the time it takes (`demo_work`), ending at the total."""
+    from service.usecases import budgets, costs, observations
     from service.usecases.catalog_file import entry_count
 
     day = today or dt.date.today()
     now = dt.datetime.combine(day, dt.time(0), dt.UTC)
     catalog = demo_catalog(receiver)
     points = list(demo_points(day))
-    cost_records = demo_costs(day)
+    cost_records, plans = demo_costs(day), demo_budgets(day)
     incidents, changes = demo_incidents(day), demo_changes(day)
-    total = demo_work(entry_count(catalog), len(points) + len(cost_records),
+    total = demo_work(entry_count(catalog), len(points) + len(cost_records) + len(plans),
                       len(incidents) + len(changes))  # fmt: skip
     done = 0
 
@@ -305,6 +326,7 @@ async def load_demo(
         result = await observations.ingest(con, _chunks(points, 500), now=now, backfill=True)
         tick(len(points) * WEIGHT_ROW)
         await costs.ingest(con, cost_records, limit=None)
-        tick(len(cost_records) * WEIGHT_ROW)
+        await budgets.ingest(con, plans, limit=None)
+        tick((len(cost_records) + len(plans)) * WEIGHT_ROW)
         await _load_records(con, incidents, changes, now, lambda n: tick(n * WEIGHT_RECORD))
     return report, result

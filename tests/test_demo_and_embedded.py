@@ -7,13 +7,21 @@ import statistics
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
 from service import db as dbmod
-from service.demo import demo_changes, demo_costs, demo_incidents, demo_points, load_demo
+from service.demo import (
+    demo_budgets,
+    demo_changes,
+    demo_costs,
+    demo_incidents,
+    demo_points,
+    load_demo,
+)
 from service.embedded import EmbeddedPostgres
 
 TODAY = dt.date(2026, 11, 23)
@@ -55,6 +63,52 @@ async def test_demo_unit_cost_matches_a_plain_python_computation(
     _, again = await load_demo(con, today=TODAY)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(points))
     assert await con.fetchrow(counts) == before
+
+
+async def test_demo_budgets_give_the_variance_forecast_and_stability(
+    con: dbmod.Connection, client: httpx.AsyncClient, reader: dict[str, str]
+) -> None:
+    """A year of monthly budgets per category, matching the cost records: the starter
+    catalog's budget KPIs computed in plain Python from the demo's records."""
+    await load_demo(con, today=TODAY)
+    costs, budgets = demo_costs(TODAY), demo_budgets(TODAY)
+    # Thirteen months (November 2025 - November 2026), each with six services x three
+    # categories and the estate's staff budget: 13 x 19, on the same keys as the records.
+    assert len(budgets) == 13 * 19
+    key = lambda r: (r.service, r.category, r.period_start)  # noqa: E731
+    assert sorted(map(key, budgets), key=str) == sorted(map(key, costs), key=str)
+    assert await con.fetchval("select count(*) from budget") == 13 * 19
+
+    def month_sum(records: list[Any], year: int, month: int) -> float:
+        return sum(r.amount for r in records if r.period_start == dt.date(year, month, 1))
+
+    async def points(key: str, grain: str, start: str, end: str) -> list[Any]:
+        params = {"grain": grain, "from": start, "to": end}
+        r = await client.get(f"/v1/kpis/{key}/series", params=params, headers=reader)
+        assert r.status_code == 200, r.text
+        return [(p["bucket"][:10], p["value"]) for p in r.json()["points"]]
+
+    # October 2026: spend - budget, the budget being 6 x (9,000 + 3,500 + 2,000) + 1,050,000
+    # = 1,137,000.
+    assert month_sum(budgets, 2026, 10) == 1_137_000
+    variance = month_sum(costs, 2026, 10) - 1_137_000
+    assert await points(
+        "budget_variance", "month", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"
+    ) == [("2026-10-01", pytest.approx(variance))]
+    # The forecast as of October's end (fiscal year = calendar year): January - October's
+    # spend plus the mean of August, September and October for the two months left.
+    spent = sum(month_sum(costs, 2026, m) for m in range(1, 11))
+    rate = sum(month_sum(costs, 2026, m) for m in (8, 9, 10)) / 3
+    assert await points(
+        "spend_forecast", "month", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"
+    ) == [("2026-10-01", pytest.approx(spent + 2 * rate))]
+    # Stability of Q3 2026: population standard deviation over mean of July - September, in
+    # percent.
+    q3 = [month_sum(costs, 2026, m) for m in (7, 8, 9)]
+    cv = 100 * statistics.pstdev(q3) / statistics.fmean(q3)
+    assert await points(
+        "opex_stability", "quarter", "2026-07-01T00:00:00Z", "2026-10-01T00:00:00Z"
+    ) == [("2026-07-01", pytest.approx(cv))]
 
 
 async def test_demo_builtin_kpis_have_values(

@@ -16,6 +16,7 @@ from service.db import Connection
 from service.embedded import database_url
 from service.errors import ApiError
 from service.progress import Progress
+from service.usecases import measure
 
 #: The checkout the package runs from (schema files, benchmarks).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +63,7 @@ async def _with_connection(url: str, settings: Settings, work: Work) -> int:
 def run(settings: Settings, work: Work) -> int:
     """Run `work` on a migrated database (embedded when no URL is set); an ApiError it raises
     is printed with its fields, exit code 1."""
+    measure.use_settings(settings)
     with database_url(settings) as url:
         try:
             return asyncio.run(_with_connection(url, settings, work))

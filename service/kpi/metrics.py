@@ -11,11 +11,13 @@ client's vocabulary) is derived from or tested against this table.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from service.kpi import units
+from service.kpi import budgets, units
+from service.kpi.budgets import FiscalCalendar, MonthlySpend
 from service.kpi.builtin import (
     ChangeFigures,
     IncidentFigures,
@@ -26,6 +28,7 @@ from service.kpi.builtin import (
     error_budget,
     ratio,
 )
+from service.kpi.periods import Period
 from service.kpi.units import UnitFamily
 from service.models.enums import BuiltinMetric
 
@@ -37,7 +40,8 @@ class Input(StrEnum):
     INCIDENTS = "incidents"
     #: Production changes finished in the window with a final status: DORA figures.
     CHANGES = "changes"
-    #: Cost records in the KPI's currency, spread over their days.
+    #: Cost records in the currency a metric is read in (its unit, or the scope's one currency
+    #: for a share), spread over their days.
     SPEND = "spend"
     #: Each service's merged outage time in the window.
     OUTAGES = "outages"
@@ -45,6 +49,13 @@ class Input(StrEnum):
     OBJECTIVES = "objectives"
     #: Each service's revenue per hour.
     REVENUE = "revenue"
+    #: Budgets in the metric's currency (as spend), spread over their days like spend.
+    BUDGET = "budget"
+    #: Spend per calendar month of the window (the first and last may be parts).
+    MONTHLY_SPEND = "monthly_spend"
+    #: Spend per calendar month, from the earliest of the window's month, its fiscal year's
+    #: start and the run rate's first month, to the window's end.
+    FISCAL_YEAR_SPEND = "fiscal_year_spend"
 
 
 class FilterPart(StrEnum):
@@ -53,6 +64,9 @@ class FilterPart(StrEnum):
     SEVERITIES = "severities"
     ENVIRONMENTS = "environments"
     CHANGE_KINDS = "change_kinds"
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,13 @@ class Inputs:
     outages: Mapping[int, Outage] = field(default_factory=dict)
     objectives: Mapping[int, float] = field(default_factory=dict)
     revenue: Mapping[int, float] = field(default_factory=dict)
+    #: Budget in the window, and the budgets behind it.
+    budget: tuple[float, int] = (0.0, 0)
+    #: Spend per month (Input.MONTHLY_SPEND or FISCAL_YEAR_SPEND), and the records behind it.
+    monthly: tuple[MonthlySpend, int] = ({}, 0)
+    #: The window itself (the monthly figures are placed by it) and the fiscal calendar.
+    window: Period = field(default_factory=lambda: Period(_EPOCH, _EPOCH))
+    fiscal: FiscalCalendar = field(default_factory=FiscalCalendar)
 
     @property
     def outage_incidents(self) -> int:
@@ -93,6 +114,9 @@ class Metric:
 _INCIDENT_FILTER = frozenset({FilterPart.SEVERITIES})
 _CHANGE_FILTER = frozenset({FilterPart.ENVIRONMENTS, FilterPart.CHANGE_KINDS})
 _OUTAGE_INPUTS = frozenset({Input.OUTAGES})
+_BUDGET_INPUTS = frozenset({Input.SPEND, Input.BUDGET})
+_MONTHLY_INPUTS = frozenset({Input.MONTHLY_SPEND})
+_FISCAL_INPUTS = frozenset({Input.FISCAL_YEAR_SPEND})
 
 
 def _mean(pick: Callable[[IncidentFigures], Summary]) -> Compute:
@@ -122,6 +146,25 @@ def _downtime_cost(i: Inputs, unit: str) -> Value:
 def _spend(i: Inputs, unit: str) -> Value:
     total, records = i.spend
     return (total if records else None), records
+
+
+def _budget(rule: Callable[[float, float, int], float | None], unit_of: Callable[
+        [float | None, str], float | None]) -> Compute:  # fmt: skip
+    def compute(i: Inputs, unit: str) -> Value:
+        (actual, spent), (budget, planned) = i.spend, i.budget
+        return unit_of(rule(actual, budget, planned), unit), spent + planned
+
+    return compute
+
+
+def _forecast(i: Inputs, unit: str) -> Value:
+    monthly, records = i.monthly
+    return (budgets.forecast(i.window, monthly, i.fiscal) if records else None), records
+
+
+def _stability(i: Inputs, unit: str) -> Value:
+    monthly, records = i.monthly
+    return units.rate(budgets.stability(i.window, monthly), unit), records
 
 
 def _change(value: Callable[[ChangeFigures, str, float], float | None],
@@ -216,6 +259,31 @@ METRICS: dict[BuiltinMetric, Metric] = {m.name: m for m in (
            "cost records in the KPI's currency (its `unit`, e.g. `EUR`), each spread evenly "
            "over the days of its period; the fleet scope includes estate-wide records",
            _spend),
+    Metric(BuiltinMetric.BUDGET_VARIANCE, _BUDGET_INPUTS, UnitFamily.CURRENCY, frozenset(),
+           "spend - budget in the bucket, in the KPI's currency: cost records and budgets "
+           "(POST /v1/budgets) each spread evenly over the days of their period, so a bucket "
+           "that cuts a month or quarter compares like with like; positive is overspent. No "
+           "budget in the bucket gives no value (not 0); no cost record counts as no spend",
+           _budget(budgets.variance, lambda v, unit: v)),
+    Metric(BuiltinMetric.BUDGET_VARIANCE_SHARE, _BUDGET_INPUTS, UnitFamily.RATE, frozenset(),
+           "(spend - budget) / budget in the bucket, likewise (no value with a budget of 0), in "
+           "the one currency of the scope's cost records and budgets (no value when they are "
+           "in several: use `budget_variance` with a currency unit)",
+           _budget(budgets.variance_share, units.rate)),
+    Metric(BuiltinMetric.SPEND_FORECAST, _FISCAL_INPUTS, UnitFamily.CURRENCY, frozenset(),
+           "spend forecast for the fiscal year as of the bucket's end, in the KPI's currency: "
+           "spend from the start of the fiscal year holding the bucket's last day to the "
+           "bucket's end, plus the run rate times the months left in that fiscal year (a part "
+           "month counted by its days). The run rate is a straight line: the mean monthly "
+           "spend over the last `KPI_RUN_RATE_MONTHS` (default 3) whole calendar months up to "
+           "the bucket's end, a month without cost records counting as 0. The fiscal year "
+           "starts in `KPI_FISCAL_YEAR_START_MONTH` (default 1, January)", _forecast),
+    Metric(BuiltinMetric.OPEX_STABILITY, _MONTHLY_INPUTS, UnitFamily.RATE, frozenset(),
+           "coefficient of variation of the monthly spend over the bucket's whole calendar "
+           "months: population standard deviation / mean (0 is perfectly steady). Fewer than "
+           "two whole months (a monthly bucket, or a quarter's first month) or a mean of 0 "
+           "gives no value; use a quarterly or yearly cadence. In the one currency of the "
+           "scope's cost records and budgets (no value when they are in several)", _stability),
 )}  # fmt: skip
 
 

@@ -83,6 +83,10 @@ class BuiltinMetric(StrEnum):
     RECOVERY_TIME = "recovery_time"
     REWORK_RATE = "rework_rate"
     IT_SPEND = "it_spend"
+    BUDGET_VARIANCE = "budget_variance"
+    BUDGET_VARIANCE_SHARE = "budget_variance_share"
+    SPEND_FORECAST = "spend_forecast"
+    OPEX_STABILITY = "opex_stability"
 
 
 class Status(StrEnum):

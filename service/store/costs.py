@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 
 import asyncpg
@@ -51,21 +51,34 @@ async def lock_services(con: Connection, slugs: Sequence[str]) -> dict[str, int]
     return {r["slug"]: r["id"] for r in rows}
 
 
+#: Writes a batch (one record per key) with the services' ids: (sent, inserted, updated).
+Upsert = Callable[
+    [Connection, Sequence[CostIn], Mapping[str, int]], Awaitable[tuple[int, int, int]]
+]
+
+
 async def ingest(con: Connection, records: Sequence[CostIn]) -> CostIngestResult:
     """Store every record or none, in one statement: the caller holds the transaction.
 
     In a batch, the last record of a key wins. A record naming an unknown service fails the
     whole request with a 422 whose pointer is the record's index in the request.
     """
-    if not records:
-        return CostIngestResult(records=0, inserted=0, updated=0, unchanged=0)
-    ids = await _service_ids(con, records)
-    latest = {_key(r): r for r in records}
-    batch = list(latest.values())
-    sent, inserted, updated = await upsert_costs(con, batch, ids)
+    sent, inserted, updated = await ingest_with(con, records, upsert_costs)
     return CostIngestResult(
         records=sent, inserted=inserted, updated=updated, unchanged=sent - inserted - updated
     )
+
+
+async def ingest_with(
+    con: Connection, records: Sequence[CostIn], upsert: Upsert
+) -> tuple[int, int, int]:
+    """`ingest` for any table of records keyed as cost records are (budgets too): how many
+    were sent (after in-batch duplicates are dropped), inserted and updated."""
+    if not records:
+        return 0, 0, 0
+    ids = await _service_ids(con, records)
+    latest = {_key(r): r for r in records}
+    return await upsert(con, list(latest.values()), ids)
 
 
 async def upsert_costs(
@@ -73,8 +86,15 @@ async def upsert_costs(
 ) -> tuple[int, int, int]:
     """Insert or update the records (one per key) in one statement: how many were sent,
     inserted and updated."""
+    return await upsert_keyed(con, q("upsert_costs"), batch, ids)
+
+
+async def upsert_keyed(
+    con: Connection, statement: str, batch: Sequence[CostIn], ids: Mapping[str, int]
+) -> tuple[int, int, int]:
+    """Run an upsert statement taking records keyed as cost records are, as parallel arrays."""
     row = await con.fetchrow(
-        q("upsert_costs"),
+        statement,
         [None if r.service is None else ids[r.service] for r in batch],
         [r.category for r in batch],
         [r.period_start for r in batch],

@@ -1,6 +1,7 @@
-"""What builtin metrics read: the scope's services, and per window the incident, change,
-outage and spend figures (sql/queries/metrics.sql), each in one statement over every window;
-the availability objectives and revenue they weigh by. service/usecases/measure.py computes
+"""What builtin metrics read: the scope's services, and per window the incident, change and
+outage figures (sql/queries/metrics.sql), each in one statement over every window; the
+availability objectives and revenue they weigh by. Spend and budgets are in
+service/store/money.py. service/usecases/measure.py computes
 the metrics from these.
 
 A scope is one service, a team's services, a tier's services or the whole fleet.
@@ -142,7 +143,7 @@ async def _fetch_planned(con: Connection, name: str, *args: Any) -> list[Any]:
     return rows
 
 
-def _arrays(windows: Sequence[Period]) -> tuple[list[dt.datetime], list[dt.datetime]]:
+def window_arrays(windows: Sequence[Period]) -> tuple[list[dt.datetime], list[dt.datetime]]:
     return [w.start for w in windows], [w.end for w in windows]
 
 
@@ -157,7 +158,7 @@ async def outage_seconds(
 ) -> list[Any]:  # fmt: skip
     """Rows (n: window number from 1, service_id, seconds, incidents) of the services'
     merged outage seconds in each window."""
-    starts, ends = _arrays(windows)
+    starts, ends = window_arrays(windows)
     return await _fetch_planned(
         con, "outage_seconds", list(service_ids), starts, ends, now, *_span(windows), severities
     )
@@ -169,7 +170,7 @@ async def incident_stats(
 ) -> list[Any]:  # fmt: skip
     """Rows of incident figures per window (n from 1): overall (level 3), by service (level
     2) and by severity (with `window_services`, each window that one service's only)."""
-    starts, ends = _arrays(windows)
+    starts, ends = window_arrays(windows)
     return await _fetch_planned(
         con, "incident_stats", list(service_ids), starts, ends, *_span(windows), severities,
         None if window_services is None else list(window_services),
@@ -181,7 +182,7 @@ async def change_stats(
     window_services: Sequence[int] | None,
 ) -> list[Any]:  # fmt: skip
     """Rows of DORA figures per window (n from 1)."""
-    starts, ends = _arrays(windows)
+    starts, ends = window_arrays(windows)
     return await _fetch_planned(
         con, "change_stats", list(service_ids), starts, ends, *_span(windows),
         only.environments, only.change_kinds,
@@ -276,7 +277,7 @@ PerWindow = Callable[
 ]
 
 
-async def _each_service_apart(
+async def each_service_apart(
     figures: PerWindow[A, T], con: Connection, service_ids: Sequence[int],
     windows: Sequence[Period], arg: A,
 ) -> dict[int, list[T]]:  # fmt: skip
@@ -295,7 +296,7 @@ async def changes_by_service(
     only: MetricFilter = NO_FILTER,
 ) -> dict[int, list[ChangeFigures]]:  # fmt: skip
     """`changes` of each service apart, in one statement."""
-    return await _each_service_apart(changes, con, service_ids, windows, only)
+    return await each_service_apart(changes, con, service_ids, windows, only)
 
 
 async def incidents_by_service(
@@ -303,56 +304,7 @@ async def incidents_by_service(
     only: MetricFilter = NO_FILTER,
 ) -> dict[int, list[IncidentBreakdown]]:  # fmt: skip
     """`incidents` of each service apart, in one statement."""
-    return await _each_service_apart(incidents, con, service_ids, windows, only)
-
-
-@dataclass(frozen=True)
-class Spend:
-    currency: str
-    by_category: dict[str, float]
-    records: int
-
-    @property
-    def total(self) -> float:
-        return sum(self.by_category.values())
-
-
-async def spend(
-    con: Connection, scope: MetricScope, windows: Sequence[Period], currency: str,
-    window_services: Sequence[int] | None = None,
-) -> list[Spend]:  # fmt: skip
-    """Per window, spend in `currency` by category, cost records spread evenly over their days
-    (with `window_services`, each window counts that one service's records only)."""
-    cells: list[dict[str, float]] = [{} for _ in windows]
-    records = [0 for _ in windows]
-    if windows and (scope.service_ids or scope.whole_estate):
-        starts, ends = _arrays(windows)
-        rows = await con.fetch(
-            q("spend"), list(scope.service_ids), starts, ends, currency, scope.whole_estate,
-            None if window_services is None else list(window_services),
-        )  # fmt: skip
-        for r in rows:
-            cells[r["n"] - 1][r["category"]] = r["amount"]
-            records[r["n"] - 1] += r["records"]
-    return [Spend(currency, c, n) for c, n in zip(cells, records, strict=True)]
-
-
-async def spend_by_service(
-    con: Connection, service_ids: Sequence[int], windows: Sequence[Period], currency: str
-) -> dict[int, list[Spend]]:
-    """`spend` of each service apart (its own records), in one statement."""
-    return await _each_service_apart(spend, con, service_ids, windows, currency)
-
-
-async def currencies(con: Connection, scope: MetricScope) -> list[str]:
-    return await currencies_in_scope(con, scope.service_ids, whole_estate=scope.whole_estate)
-
-
-async def currencies_in_scope(
-    con: Connection, service_ids: Sequence[int], *, whole_estate: bool
-) -> list[str]:
-    rows = await con.fetch(q("currencies_in_scope"), list(service_ids), whole_estate)
-    return [r["currency"] for r in rows]
+    return await each_service_apart(incidents, con, service_ids, windows, only)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,11 @@
 two KPIs, or a builtin metric, all in the same shape so portals treat them alike.
 
 A builtin metric's value comes from the inputs its entry in service/kpi/metrics.py names
-(incidents, changes, spend, outages, objectives, revenue), each read in one statement by
-service/store/metrics.py over every window at once, then computed per window by the entry's
-pure rule. Windows are the measured parts of buckets or periods: clipped to the requested
-range and to `now`, so an open incident counts up to now and a bucket in progress is
-measured over its elapsed part.
+(incidents, changes, spend, budgets, monthly spend, outages, objectives, revenue), each read
+in one statement by service/store/metrics.py or money.py over every window at once, then
+computed per window by the entry's pure rule. Windows are the measured parts of buckets or
+periods: clipped to the requested range and to `now`, so an open incident counts up to now
+and a bucket in progress is measured over its elapsed part.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from service.config import Settings
 from service.db import Connection
 from service.errors import invalid
+from service.kpi.budgets import FiscalCalendar
 from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage
 from service.kpi.metrics import METRICS, Input, Inputs, Value
 from service.kpi.periods import Period, buckets, default_start, is_complete, measured
 from service.kpi.ratio import divide_series
+from service.kpi.units import UnitFamily
 from service.models.catalog import Kpi
 from service.models.enums import Grain, KpiKind
 from service.models.observations import SeriesPoint
@@ -31,19 +34,38 @@ from service.store.metrics import (
     IncidentBreakdown,
     MetricFilter,
     MetricScope,
-    Spend,
     changes,
     changes_by_service,
     incidents,
     objective_targets,
     outages,
     revenue_per_hour,
+)
+from service.store.money import (
+    MonthlySpend,
+    Spend,
+    budget,
+    budget_by_service,
+    money_currencies,
+    monthly_spend,
+    monthly_spend_by_service,
     spend,
     spend_by_service,
 )
 
 T = TypeVar("T")
 A = TypeVar("A")
+
+#: The fiscal calendar the spend forecast uses: the settings' (use_settings), read by every
+#: measurement of the process.
+fiscal = FiscalCalendar()
+
+
+def use_settings(settings: Settings) -> None:
+    """Take the fiscal year's first month and the run rate's months from the settings (the
+    app and the `kpi` command call this once at start)."""
+    global fiscal  # one calendar per process, as the settings are
+    fiscal = FiscalCalendar(settings.fiscal_year_start_month, settings.run_rate_months)
 
 
 def mark_complete(
@@ -165,6 +187,8 @@ class _Read:
     outages: list[dict[int, Outage]] | None = None
     objectives: list[dict[int, float]] | None = None
     revenue: dict[int, float] = field(default_factory=dict)
+    budget: dict[int | None, list[Spend]] = field(default_factory=dict)
+    monthly: dict[int | None, list[MonthlySpend]] = field(default_factory=dict)
 
 
 async def _overall_or_each(
@@ -193,10 +217,6 @@ async def _read(
         read.changes = await _overall_or_each(
             changes, changes_by_service, con, scope, windows, only, each
         )
-    if Input.SPEND in need:
-        read.spend = await _overall_or_each(
-            spend, spend_by_service, con, scope, windows, kpi.unit.upper(), each
-        )
     if Input.OUTAGES in need:
         read.outages = await outages(con, scope, windows, now, only)
     if Input.OBJECTIVES in need:
@@ -206,7 +226,60 @@ async def _read(
         ]
     if Input.REVENUE in need:
         read.revenue = await revenue_per_hour(con, scope.service_ids)
+    if need & _MONEY:
+        await _read_money(con, kpi, scope, windows, each, read)
     return read
+
+
+#: The inputs of spend per month, and every input read in one currency.
+_MONTHS = frozenset({Input.MONTHLY_SPEND, Input.FISCAL_YEAR_SPEND})
+_MONEY = frozenset({Input.SPEND, Input.BUDGET}) | _MONTHS
+
+
+async def currencies_of(
+    con: Connection, kpi: Kpi, scope: MetricScope, each: Sequence[int] | None
+) -> dict[str, Sequence[int] | None]:
+    """The currency a KPI's money figures are read in, with the services read in it (None:
+    the scope together). A currency unit names it; else (a share or percent) it is the one
+    currency of the cost records and budgets of the scope, or of each service apart, and a
+    scope or service with none or several has no value."""
+    assert kpi.metric is not None
+    if METRICS[kpi.metric].unit is UnitFamily.CURRENCY:
+        return {kpi.unit.upper(): each}
+    found = await money_currencies(con, scope)
+    if each is None:
+        together = set().union(*found.values())
+        return {together.pop(): None} if len(together) == 1 else {}
+    groups: dict[str, list[int]] = {}
+    for sid in each:
+        own = found.get(sid, set())
+        if len(own) == 1:
+            groups.setdefault(next(iter(own)), []).append(sid)
+    return dict(groups)
+
+
+async def _read_money(
+    con: Connection, kpi: Kpi, scope: MetricScope, windows: Sequence[Period],
+    each: Sequence[int] | None, read: _Read,
+) -> None:  # fmt: skip
+    """Spend, budgets and monthly spend, as the metric needs them, each in its currency: one
+    statement per input and currency, whatever the number of services."""
+    assert kpi.metric is not None
+    need = METRICS[kpi.metric].inputs
+    spans = [fiscal.reads(w) if Input.FISCAL_YEAR_SPEND in need else w for w in windows]
+    for currency, ids in (await currencies_of(con, kpi, scope, each)).items():
+        if Input.SPEND in need:
+            read.spend |= await _overall_or_each(
+                spend, spend_by_service, con, scope, windows, currency, ids
+            )
+        if Input.BUDGET in need:
+            read.budget |= await _overall_or_each(
+                budget, budget_by_service, con, scope, windows, currency, ids
+            )
+        if need & _MONTHS:
+            read.monthly |= await _overall_or_each(
+                monthly_spend, monthly_spend_by_service, con, scope, spans, currency, ids
+            )
 
 
 async def _values(
@@ -226,7 +299,9 @@ async def _values(
 
 def _inputs(read: _Read, key: int | None, ids: tuple[int, ...], i: int, w: Period) -> Inputs:
     """Window i's inputs for the scope (key None) or the service `key`."""
-    found = Inputs(seconds=w.seconds, services=ids, revenue=_only(read.revenue, ids))
+    found = Inputs(
+        seconds=w.seconds, services=ids, revenue=_only(read.revenue, ids), window=w, fiscal=fiscal
+    )
     if read.incidents is not None:
         b = read.incidents[i]
         figures = b.overall if key is None else b.by_service.get(key, IncidentFigures())
@@ -240,6 +315,12 @@ def _inputs(read: _Read, key: int | None, ids: tuple[int, ...], i: int, w: Perio
         found = replace(found, outages=_only(read.outages[i], ids))
     if read.objectives is not None:
         found = replace(found, objectives=_only(read.objectives[i], ids))
+    if key in read.budget:
+        planned = read.budget[key][i]
+        found = replace(found, budget=(planned.total, planned.records))
+    if key in read.monthly:
+        months = read.monthly[key][i]
+        found = replace(found, monthly=(months.by_month, months.records))
     return found
 
 

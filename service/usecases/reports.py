@@ -37,7 +37,7 @@ from service.models.reports import (
 from service.models.statuses import KpiStatus
 from service.store import kpis as kpi_store
 from service.store import links as link_store
-from service.store import metrics
+from service.store import metrics, money
 from service.store import reports as store
 from service.store import services as service_store
 from service.store.metrics import MetricScope
@@ -233,8 +233,8 @@ async def spend(
     con: Connection, scope: MetricScope, window: Period, now: dt.datetime
 ) -> SpendReport:
     out = []
-    for currency in await metrics.currencies(con, scope):
-        (s,) = await metrics.spend(con, scope, [window], currency)
+    for currency in await money.currencies(con, scope):
+        (s,) = await money.spend(con, scope, [window], currency)
         if s.records:
             out.append(_currency_spend(s))
     return SpendReport(window=report_window(window, now), currencies=out)
@@ -246,8 +246,8 @@ async def spend_by_service(
     """Each service's own `spend`, from one statement per currency for all of them."""
     together = MetricScope("services", None, tuple(service_ids))
     out: dict[int, list[CurrencySpend]] = {sid: [] for sid in service_ids}
-    for currency in await metrics.currencies(con, together):
-        found = await metrics.spend_by_service(con, service_ids, [window], currency)
+    for currency in await money.currencies(con, together):
+        found = await money.spend_by_service(con, service_ids, [window], currency)
         for sid, (s,) in found.items():
             if s.records:
                 out[sid].append(_currency_spend(s))
@@ -256,7 +256,7 @@ async def spend_by_service(
     }
 
 
-def _currency_spend(s: metrics.Spend) -> CurrencySpend:
+def _currency_spend(s: money.Spend) -> CurrencySpend:
     return CurrencySpend(
         currency=s.currency,
         total=s.total,

@@ -1,4 +1,5 @@
--- Builtin metrics, computed from incidents, changes and cost records over a list of windows.
+-- Builtin metrics, computed from incidents and changes over a list of windows (spend and
+-- budgets: money.sql).
 -- Every query takes the services in scope ($1, bigint[]) and the windows as two parallel
 -- arrays of starts and ends ($2, $3, timestamptz[]); a window is numbered n from 1 in order.
 -- The incident and change queries also take the span of all windows (its start and end, as
@@ -218,46 +219,6 @@ select c.n, c.deployments, c.failures, c.rework,
 from counted c
 left join lead l on l.n = c.n
 order by c.n;
-
--- name: spend
--- Per window, spend in one currency ($4): each cost record's amount spread evenly over the
--- days of its period, counted for the days that fall in the window. $5 includes records that
--- belong to no service (the estate as a whole). $6, when given, names a service for each
--- window, which then counts that service's records only.
-with w as (
-    select w_start, w_end, sid, n::int
-    from unnest($2::timestamptz[], $3::timestamptz[], $6::bigint[])
-         with ordinality as w(w_start, w_end, sid, n)
-    where w_start is not null
-),
-cost as (
-    select c.amount::double precision as amount, c.category, c.service_id,
-           c.period_start::timestamp at time zone 'UTC' as p_start,
-           c.period_end::timestamp at time zone 'UTC' as p_end,
-           -- Days of the period as a date difference: Postgres refuses it for an infinite
-           -- date on every version (SQLSTATE 22008), where 17's infinite intervals would
-           -- spread the amount over an endless period and count a silent 0.
-           (c.period_end - c.period_start) * 86400.0 as p_seconds
-    from cost_record c
-    where c.currency = $4
-      and (c.service_id = any($1::bigint[]) or ($5 and c.service_id is null))
-      and c.period_start < ((select max(w_end) from w) at time zone 'UTC')::date + 1
-      and c.period_end > ((select min(w_start) from w) at time zone 'UTC')::date
-)
-select w.n, c.category,
-       sum(c.amount * extract(epoch from least(c.p_end, w.w_end) - greatest(c.p_start, w.w_start))
-           / c.p_seconds) as amount,
-       count(*) as records
-from cost c
-join w on c.p_start < w.w_end and c.p_end > w.w_start
-          and (w.sid is null or c.service_id = w.sid)
-group by w.n, c.category
-order by w.n, c.category;
-
--- name: currencies_in_scope
-select distinct currency from cost_record
-where service_id = any($1::bigint[]) or ($2 and service_id is null)
-order by currency;
 
 -- name: scope_all_services
 select coalesce(array_agg(id order by id), '{}') from business_service;

@@ -1,4 +1,4 @@
-"""Observations (JSON batches and NDJSON streams), series, and cost records, through the
+"""Observations (JSON batches and NDJSON streams), series, cost records and budgets, through the
 async client, read back from the service and counted in the database."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from kpi_client import AsyncClient, Forbidden, NotFound, RequestInvalid
-from kpi_client.models import CostIn, ObservationIn
+from kpi_client import AsyncClient, Forbidden, NotFound, RequestInvalid, ValidationFailed
+from kpi_client.models import BudgetIn, CostIn, ObservationIn
 
 from service import db as dbmod
 from tests.clients.catalog_data import at, make_catalog
@@ -182,6 +182,30 @@ async def test_a_cost_record_is_corrected_and_deleted(
     with pytest.raises(NotFound):
         await kpi.get_cost(record.id)
     assert await con.fetchval("select count(*) from cost_record") == 0
+
+
+async def test_budgets_round_trip(kpi: AsyncClient, con: dbmod.Connection) -> None:
+    await make_catalog(kpi)
+    sent: list[BudgetIn | dict[str, object]] = [
+        BudgetIn(service="checkout", category="cloud", period_start=dt.date(2031, 1, 1),
+                 period_end=dt.date(2031, 2, 1), amount=9000, currency="EUR"),
+        {"category": "licences", "period_start": "2031-01-01", "period_end": "2031-04-01",
+         "amount": 3000, "currency": "EUR"},
+    ]  # fmt: skip
+    result = await kpi.ingest_budgets(sent)
+    assert (result.records, result.inserted, result.updated, result.unchanged) == (2, 2, 0, 0)
+    listed = await kpi.list_budgets(from_=dt.date(2031, 2, 1))
+    assert [(b.service, b.category, b.amount) for b in listed] == [(None, "licences", 3000.0)]
+    (one,) = await kpi.list_budgets(service="checkout", category="cloud", currency="EUR")
+    assert (await kpi.get_budget(one.id)).period_end == dt.date(2031, 2, 1)
+    # A period that is not a whole month or quarter is refused by the service, naming it.
+    with pytest.raises(ValidationFailed) as refused:
+        await kpi.ingest_budgets([{**sent[1], "period_end": "2031-03-15"}])  # type: ignore[dict-item]
+    assert [e.field for e in refused.value.errors] == ["0.period_end"]
+    await kpi.delete_budget(one.id)
+    with pytest.raises(NotFound):
+        await kpi.get_budget(one.id)
+    assert await con.fetchval("select count(*) from budget") == 1
 
 
 async def test_ingest_token_can_write_but_not_administer(

@@ -25,9 +25,9 @@ STARTER_CREATES = {
     "team": 4,
     "service": 6,
     "outcome": 4,
-    "kpi": 13,
-    "target": 17,  # availability 4 tiers, MTTR global + tier 1, one each for the other 11
-    "kpi-outcome": 17,
+    "kpi": 16,
+    "target": 20,  # availability 4 tiers, MTTR global + tier 1, one each for the other 14
+    "kpi-outcome": 20,
     "kpi-service": 26,  # availability 6, MTTR 5, CFR 3, deploys 3, patch 6, backup 3
 }
 
@@ -187,13 +187,13 @@ async def test_cli_apply_twice_and_token_create(database_url: str) -> None:
     try:
         dry = _kpi(database_url, schema, "apply", "-f", str(STARTER), "--dry-run")
         assert dry.returncode == 0, dry.stderr
-        assert dry.stdout.splitlines()[-1] == "would change 87, unchanged 0"
+        assert dry.stdout.splitlines()[-1] == "would change 96, unchanged 0"
         assert "would create service checkout" in dry.stdout
 
         first = _kpi(database_url, schema, "apply", "-f", str(STARTER))
-        assert first.stdout.splitlines()[-1] == "changed 87, unchanged 0"
+        assert first.stdout.splitlines()[-1] == "changed 96, unchanged 0"
         second = _kpi(database_url, schema, "apply", "-f", str(STARTER))
-        assert second.stdout.splitlines() == ["changed 0, unchanged 87"]
+        assert second.stdout.splitlines() == ["changed 0, unchanged 96"]
 
         made = _kpi(database_url, schema, "token", "create", "--name", "ci", "--scope", "ingest")
         assert made.returncode == 0, made.stderr

@@ -16,6 +16,7 @@ import pytest
 
 from service import db as dbmod
 from service.demo import (
+    demo_budgets,
     demo_changes,
     demo_costs,
     demo_incidents,
@@ -133,32 +134,33 @@ async def test_apply_and_demo_report_progress(con: dbmod.Connection) -> None:
     await apply_catalog(
         con, starter_catalog(), dry_run=True, progress=lambda d, t: calls.append((d, t))
     )
-    # 4 teams, 6 services, 4 outcomes and 13 KPIs in the starter catalog.
-    assert calls == [(n, 27) for n in range(1, 28)]
+    # 4 teams, 6 services, 4 outcomes and 16 KPIs in the starter catalog.
+    assert calls == [(n, 30) for n in range(1, 31)]
 
     calls.clear()
     today = dt.date(2026, 11, 23)
     await load_demo(con, today=today, progress=lambda d, t: calls.append((d, t)))
-    points, costs = len(list(demo_points(today))), len(demo_costs(today))
+    points = len(list(demo_points(today)))
+    costs = len(demo_costs(today)) + len(demo_budgets(today))
     incidents, changes = len(demo_incidents(today)), len(demo_changes(today))
-    # Weighted by what each item costs to load: 27 catalog entries of 150 units, a unit per
-    # point and per cost record, 57 per incident or change.
-    total = 27 * 150 + (points + costs) * 1 + (incidents + changes) * 57
+    # Weighted by what each item costs to load: 30 catalog entries of 150 units, a unit per
+    # point, cost record and budget, 57 per incident or change.
+    total = 30 * 150 + (points + costs) * 1 + (incidents + changes) * 57
     assert calls[0] == (0, total)  # the total is known before any work
     assert calls[-1] == (total, total)  # and reached exactly at the end
     assert {t for _, t in calls} == {total}
     assert calls == sorted(calls)  # never goes back
-    # The catalog's 27 entries come first, one call each, then the points and cost records
-    # (a step each), then every incident and change.
-    assert calls[27] == (27 * 150, total)
-    assert calls[28:30] == [(27 * 150 + points, total), (27 * 150 + points + costs, total)]
-    assert len(calls) == 1 + 27 + 2 + incidents + changes
+    # The catalog's 30 entries come first, one call each, then the points, and the cost
+    # records with the budgets (a step each), then every incident and change.
+    assert calls[30] == (30 * 150, total)
+    assert calls[31:33] == [(30 * 150 + points, total), (30 * 150 + points + costs, total)]
+    assert len(calls) == 1 + 30 + 2 + incidents + changes
 
     calls.clear()
     now = dt.datetime(2026, 11, 23, tzinfo=UTC)
     await evaluate_history(con, now, periods_back=2, progress=lambda d, t: calls.append((d, t)))
-    # 13 KPIs of the starter catalog, each with a cadence, two periods each: 26 steps.
-    assert calls == [(n, 26) for n in range(27)]
+    # 16 KPIs of the starter catalog, each with a cadence, two periods each: 32 steps.
+    assert calls == [(n, 32) for n in range(33)]
 
 
 # --- kpi import, run as a command against a schema of its own ---------------------------

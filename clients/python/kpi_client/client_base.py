@@ -13,6 +13,7 @@ import httpx
 from kpi_client import exchange
 from kpi_client.api import (
     admin,
+    budgets,
     catalog,
     costs,
     escalations,
@@ -115,7 +116,7 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     link_kpi_service = Endpoint(targets.link_kpi_service)
     unlink_kpi_service = Endpoint(targets.unlink_kpi_service)
     apply_catalog = Endpoint(admin.apply_catalog)
-    # Observations and costs
+    # Observations, costs and budgets
     ingest_observations = Endpoint(observations.ingest_observations)
     get_series = Endpoint(observations.get_series)
     ingest_costs = Endpoint(costs.ingest_costs)
@@ -123,6 +124,10 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     get_cost = Endpoint(costs.get_cost)
     replace_cost = Endpoint(costs.replace_cost)
     delete_cost = Endpoint(costs.delete_cost)
+    ingest_budgets = Endpoint(budgets.ingest_budgets)
+    list_budgets = Endpoint(budgets.list_budgets)
+    get_budget = Endpoint(budgets.get_budget)
+    delete_budget = Endpoint(budgets.delete_budget)
     # Incidents and changes
     upsert_incident = Endpoint(incidents.upsert_incident)
     add_incident_event = Endpoint(incidents.add_incident_event)

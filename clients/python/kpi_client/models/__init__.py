@@ -13,6 +13,7 @@ from kpi_client.models.admin import (
     TokenInfo,
 )
 from kpi_client.models.base import ApiModel, Instant
+from kpi_client.models.budgets import Budget, BudgetIn, BudgetIngestResult
 from kpi_client.models.catalog import (
     BuiltinFilter,
     EscalationStep,
@@ -88,6 +89,9 @@ __all__ = [
     "Attempt",
     "AvailabilityReport",
     "BandedValue",
+    "Budget",
+    "BudgetIn",
+    "BudgetIngestResult",
     "BuiltinFilter",
     "CatalogChange",
     "CatalogFile",

@@ -93,4 +93,8 @@ BuiltinMetric = Literal[
     "recovery_time",
     "rework_rate",
     "it_spend",
+    "budget_variance",
+    "budget_variance_share",
+    "spend_forecast",
+    "opex_stability",
 ]
