@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
+import re
 import secrets
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from time_machine import TimeMachineFixture
 
 from service import db as dbmod
 from service.demo import (
@@ -36,96 +39,140 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def _clock(*times: float) -> Iterator[float]:
-    return iter(times)
-
-
 @pytest.fixture(autouse=True)
 def _no_progress_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KPI_PROGRESS", raising=False)
 
 
-def _run_four_items(stream: io.StringIO, **kw: Any) -> None:
+@pytest.fixture
+def clock(time_machine: TimeMachineFixture) -> TimeMachineFixture:
+    """The clock tqdm reads, stopped: it moves only by `clock.shift(seconds)`."""
+    time_machine.move_to(dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC), tick=False)
+    return time_machine
+
+
+def _run_four_items(stream: io.StringIO, clock: TimeMachineFixture, **kw: Any) -> None:
     # Started at 0 s; items done at 0.5 s, 0.55 s (too soon to redraw), 1 s and 2 s.
-    clock = _clock(0.0, 0.5, 0.55, 1.0, 2.0, 2.0)
-    with Progress("items", 4, stream=stream, width=80, clock=lambda: next(clock), **kw) as bar:
-        for _ in range(4):
+    with Progress("items", 4, stream=stream, width=80, **kw) as bar:
+        for seconds in (0.5, 0.05, 0.45, 1.0):
+            clock.shift(seconds)
             bar.advance()
 
 
-def test_bar_on_a_terminal_shows_count_percent_rate_eta_and_ends_with_a_newline() -> None:
+#: 80 columns: the bar takes what the text around it leaves, 80 - 12 ("items:  25%|") - 30
+#: ("| 1/4 [00:00<00:01,  2.00it/s]") = 38 columns. A StringIO has no encoding, so tqdm
+#: draws in ASCII: "#" a full column, a digit the tenths of the column being filled.
+FOUR_ITEMS = (
+    # 0 % drawn at the start; ETA and rate unknown: 80 - 12 - 22 = 46 empty columns.
+    "\ritems:   0%|" + " " * 46 + "| 0/4 [00:00<?, ?it/s]"
+    # 1 item in 0.5 s: 2/s, 3 left: ETA 1.5 s (shown 00:01); 25 % of 38 = 9.5 columns.
+    "\ritems:  25%|#########5                            | 1/4 [00:00<00:01,  2.00it/s]"
+    # No 2/4: done at 0.55 s, 0.05 s after the last draw, less than tqdm's 0.1 s apart.
+    # 3 items in 1 s: 3/s, ETA 1/3 s; 75 % of 38 = 28.5 columns.
+    "\ritems:  75%|############################5         | 3/4 [00:01<00:00,  3.00it/s]"
+    # 4 items in 2 s: 2/s; the bar full only now, at 100 %.
+    "\ritems: 100%|######################################| 4/4 [00:02<00:00,  2.00it/s]"
+)
+#: At the end tqdm draws the last line once more and ends it.
+FOUR_ITEMS_FINAL = (
+    "\ritems: 100%|######################################| 4/4 [00:02<00:00,  2.00it/s]\n"
+)
+
+
+def test_bar_on_a_terminal_shows_count_percent_rate_eta_and_ends_with_a_newline(
+    clock: TimeMachineFixture,
+) -> None:
     tty = FakeTerminal()
-    _run_four_items(tty)
-    assert tty.getvalue() == (
-        "\ritems [######..................] 1/4  25.0% 2/s ETA -:--"
-        "\ritems [##################......] 3/4  75.0% 3/s ETA 0:00"
-        "\ritems [########################] 4/4 100.0% 2/s ETA 0:00"
-        "\ritems [########################] 4/4 100.0% 2/s in 0:02 \n"
-    )
+    _run_four_items(tty, clock)
+    assert tty.getvalue() == FOUR_ITEMS + FOUR_ITEMS_FINAL
 
 
-def test_without_a_terminal_nothing_is_written() -> None:
+def test_without_a_terminal_nothing_is_written(clock: TimeMachineFixture) -> None:
     log = io.StringIO()
-    _run_four_items(log)
+    _run_four_items(log, clock)
     assert log.getvalue() == ""
 
 
-def test_no_progress_and_the_environment_decide_first(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_progress_and_the_environment_decide_first(
+    monkeypatch: pytest.MonkeyPatch, clock: TimeMachineFixture
+) -> None:
     tty = FakeTerminal()
-    _run_four_items(tty, enabled=False)
+    _run_four_items(tty, clock, enabled=False)
     assert tty.getvalue() == ""
 
     monkeypatch.setenv("KPI_PROGRESS", "0")
-    _run_four_items(tty)
+    _run_four_items(tty, clock)
     assert tty.getvalue() == ""
 
     monkeypatch.setenv("KPI_PROGRESS", "1")
-    log = io.StringIO()
-    _run_four_items(log)
-    assert log.getvalue().endswith("\ritems [########################] 4/4 100.0% 2/s in 0:02 \n")
+    log = io.StringIO()  # not a terminal, drawn all the same
+    _run_four_items(log, clock)
+    assert log.getvalue() == FOUR_ITEMS + FOUR_ITEMS_FINAL
     quiet = io.StringIO()
-    _run_four_items(quiet, enabled=False)  # --no-progress wins over KPI_PROGRESS=1
+    _run_four_items(quiet, clock, enabled=False)  # --no-progress wins over KPI_PROGRESS=1
     assert quiet.getvalue() == ""
 
 
-def test_the_bar_fills_only_when_done_and_weighted_work_shows_share_and_eta() -> None:
+def test_the_bar_fills_only_when_done_and_weighted_work_shows_share_and_eta(
+    clock: TimeMachineFixture,
+) -> None:
     tty = FakeTerminal()
-    # Started at 0 s; 98 of 100 units done at 2 s, all at 2.05 s (too soon to redraw), the
-    # bar closed at 3 s.
-    clock = _clock(0.0, 2.0, 2.05, 3.0)
-    bar = Progress("demo", 100, stream=tty, counted=False, width=80, clock=lambda: next(clock))
-    bar.update(98)
-    bar.update(100)
-    bar.close()
-    # 98 % of a 24-column bar is 23.52 columns: 23 shown, the last only at 100 %. The rate,
-    # 49 units a second, leaves 2 / 49 s: ETA 0:00.
-    first = "demo [#######################.]  98.0% ETA 0:00"
-    final = "demo [########################] 100.0% in 0:03"
-    assert tty.getvalue() == f"\r{first}\r{final}{' ' * (len(first) - len(final))}\n"
+    # As the demo does: the total arrives with the first report, before any work.
+    bar = Progress("demo", stream=tty, counted=False, width=80)
+    bar.update(0, 100)
+    clock.shift(2.0)
+    bar.update(40)  # 40 units in 2 s: 20 a second, 60 left: ETA 3 s
+    clock.shift(2.9)
+    bar.update(98)  # 98 units in 4.9 s: 20 a second, 2 left: ETA 0.1 s
+    clock.shift(0.05)
+    bar.update(100)  # too soon to redraw
+    clock.shift(0.05)
+    bar.close()  # all 100 at 5 s
+    # No count and no rate: the units are of unequal cost. The bar is 80 - 11 ("demo:  40%|")
+    # - 15 ("| [00:02<00:03]") = 54 columns: 40 % is 21.6 of them, 98 % is 52.92 (52 and
+    # 9 tenths): not full before 100 %. At the start, ETA unknown: 80 - 11 - 11 = 58 columns.
+    empty = "demo:   0%|" + " " * 58 + "| [00:00<?]"
+    assert tty.getvalue() == (
+        f"\r{empty}\r{empty}"
+        "\rdemo:  40%|" + "#" * 21 + "6" + " " * 32 + "| [00:02<00:03]"
+        "\rdemo:  98%|" + "#" * 52 + "9" + " " + "| [00:04<00:00]"
+        "\rdemo: 100%|" + "#" * 54 + "| [00:05<00:00]\n"
+    )
 
 
-def test_unknown_total_spins_and_counts_bytes() -> None:
+def test_unknown_total_counts_bytes(clock: TimeMachineFixture) -> None:
     tty = FakeTerminal()
-    clock = _clock(0.0, 0.5, 2.0)
-    bar = Progress("reading", stream=tty, in_bytes=True, width=80, clock=lambda: next(clock))
+    bar = Progress("reading", stream=tty, in_bytes=True, width=80)
+    clock.shift(0.5)
     bar.update(3 * 1024 * 1024, postfix="12 rows")
+    clock.shift(1.5)
     bar.close()
-    first = "reading | 3.0 MiB 6.0 MiB/s elapsed 0:00 12 rows"
-    final = "reading 3.0 MiB 1.5 MiB/s in 0:02 12 rows"
-    assert tty.getvalue() == f"\r{first}\r{final}{' ' * (len(first) - len(final))}\n"
+    # 3 MiB = 3,145,728 bytes, shown with SI prefixes as 3.15MB: 6.29MB/s in 0.5 s,
+    # 1.57MB/s in 2 s. No total: no bar and no ETA.
+    assert tty.getvalue() == (
+        "\rreading: 0.00B [00:00, ?B/s]"
+        "\rreading: 3.15MB [00:00, 6.29MB/s, 12 rows]"
+        "\rreading: 3.15MB [00:02, 1.57MB/s, 12 rows]\n"
+    )
 
 
-def test_a_failure_erases_the_bar_and_echo_keeps_output_above_it() -> None:
+def test_a_failure_erases_the_bar_and_echo_keeps_output_above_it(
+    clock: TimeMachineFixture,
+) -> None:
+    # As in `kpi replay`: the bar on stderr, the lines echoed on stdout, one terminal.
     tty, out = FakeTerminal(), io.StringIO()
-    clock = _clock(0.0, 0.5, 0.5)
-    with pytest.raises(RuntimeError):
-        with Progress("items", 2, stream=tty, width=80, clock=lambda: next(clock)) as bar:
-            bar.advance()
-            bar.echo("delivery 1: applied", file=out)
-            raise RuntimeError("stop")
-    line = "items [############............] 1/2  50.0% 2/s ETA -:--"
-    blank = "\r" + " " * len(line) + "\r"
-    assert tty.getvalue() == f"\r{line}{blank}\r{line}{blank}"
+    with contextlib.redirect_stderr(tty), contextlib.redirect_stdout(out):
+        with pytest.raises(RuntimeError):
+            with Progress("items", 2, width=80) as bar:
+                clock.shift(0.5)
+                bar.advance()
+                bar.echo("delivery 1: applied")
+                raise RuntimeError("stop")
+    # 1 of 2 in 0.5 s: 2/s, ETA 0.5 s; the bar 80 - 12 - 30 = 38 columns, half of them full.
+    start = "\ritems:   0%|" + " " * 46 + "| 0/2 [00:00<?, ?it/s]"  # 80 - 12 - 22
+    line = "\ritems:  50%|" + "#" * 19 + " " * 19 + "| 1/2 [00:00<00:00,  2.00it/s]"
+    blank = "\r" + " " * 80 + "\r"  # the bar erased: before the echo, then for the failure
+    assert tty.getvalue() == f"{start}{line}{blank}{line}{blank}"
     assert out.getvalue() == "delivery 1: applied\n"
 
 
@@ -272,16 +319,23 @@ async def test_the_import_bar_counts_rows(kpi: Cli) -> None:
     path = kpi.write("rows.csv", text)
     drawn = kpi("import", "observations", path, KPI_PROGRESS="1")
     assert drawn.returncode == 0, drawn.stderr
-    # Each redraw is a line here (text mode reads the carriage returns as line ends).
-    final = drawn.stderr.splitlines()[-1]
-    assert final.startswith("importing rows.csv [########################] 4/4 100.0% "), final
-    assert final.rstrip().endswith(tuple(f"in 0:{s:02d}" for s in range(60))), final
-    assert "B/s" not in drawn.stderr and "KiB" not in drawn.stderr  # rows, not bytes
+    # Each redraw is a line here (text mode reads the carriage returns as line ends). stderr
+    # is a pipe of no known width: tqdm's bar of 10 columns, in Unicode blocks (UTF-8).
+    lines = [line for line in drawn.stderr.splitlines() if line]
+    assert lines[-1].startswith("importing rows.csv: 100%|██████████| 4/4 [00:"), lines[-1]
+    assert re.fullmatch(r".*\| 4/4 \[00:\d\d<00:00, +\d+\.\d\dit/s\]", lines[-1]), lines[-1]
+    # Full only at 100 %; 4 rows, never 5 (the blank line) nor bytes.
+    assert [line.startswith("importing rows.csv: 100%|") for line in lines] == [
+        "██████████" in line for line in lines
+    ]
+    assert all(re.search(r"\| [0-4]/4 \[", line) for line in lines), lines
+    assert "B/s" not in drawn.stderr
 
     piped = kpi("import", "observations", "--format", "csv", "-", stdin=text, KPI_PROGRESS="1")
     assert piped.returncode == 0, piped.stderr
+    # From stdin the total is known at the end only: the rows read, 4/4.
     final = piped.stderr.splitlines()[-1]
-    assert final.startswith("importing <stdin> [########################] 4/4 100.0% "), final
+    assert final.startswith("importing <stdin>: 100%|██████████| 4/4 [00:"), final
 
 
 async def test_import_observations_ndjson_and_stdin(kpi: Cli) -> None:
