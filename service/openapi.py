@@ -10,31 +10,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, TypeAdapter
 
 from service import __version__
-from service.errors import PROBLEM_MEDIA_TYPE
 from service.ingest import sources
+from service.openapi_graphql import graphql_operation
+from service.openapi_problems import problem_response
 from service.rest import examples
 from service.rest.endpoint import Endpoint
 
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 _REF = "#/components/schemas/{model}"
-
-_STATUS_TEXT = {
-    202: "Kept but not applied (unmapped): `detail` says why; replay it once mapped",
-    400: "The request cannot be read",
-    401: "No valid token",
-    403: "The token lacks the required scope, or may not write to the source named",
-    404: "No such resource",
-    408: "The body stopped arriving before it was complete",
-    409: "Conflict: a duplicate key, or the resource is still referenced",
-    413: "Body or batch over the documented limit",
-    415: "Unsupported Content-Type, or a compressed body (any Content-Encoding but identity)",
-    422: "Validation failed; `errors` names each bad field",
-    429: "Over a rate limit (the token's; on webhooks, the client address's or the source's "
-    "limit of refused requests); retry after Retry-After seconds",
-    503: "The database is unreachable, or rolled the request back on meeting a concurrent "
-    "write (nothing stored); retry after Retry-After seconds",
-}
-
 
 #: Every tag of the document, in the order readers meet them, with what its operations do.
 TAGS: dict[str, str] = {
@@ -254,7 +237,7 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
     if endpoint.auth == "source":
         op["security"] = [{name: []} for name in _SOURCE_SCHEMES]
     for status in sorted(_error_statuses(endpoint, params)):
-        responses[str(status)] = _problem_response(status)
+        responses[str(status)] = problem_response(status)
     op["responses"] = responses
     return op
 
@@ -273,16 +256,6 @@ def _with_example(media: dict[str, Any], example: Any) -> dict[str, Any]:
     if example is not None:
         media["example"] = example
     return media
-
-
-def _problem_response(status: int, description: str | None = None) -> dict[str, Any]:
-    """The problem+json answer of an error status, with an example of it."""
-    problem = {"schema": {"$ref": _REF.format(model="Problem")},
-               "example": examples.problem_example(status)}  # fmt: skip
-    return {
-        "description": description or _STATUS_TEXT[status],
-        "content": {PROBLEM_MEDIA_TYPE: problem},
-    }
 
 
 def _error_statuses(endpoint: Endpoint, params: list[dict[str, Any]]) -> set[int]:
@@ -306,72 +279,6 @@ def _error_statuses(endpoint: Endpoint, params: list[dict[str, Any]]) -> set[int
     return errors
 
 
-#: A portal's first read, and what it answers once the two KPIs exist (in this order).
-GRAPHQL_QUERY = {
-    "query": "query Board($first: Int!) { kpis(first: $first) { nodes { key name } } }",
-    "variables": {"first": 2},
-    "operationName": "Board",
-}
-GRAPHQL_ANSWER = {
-    "data": {"kpis": {"nodes": [
-        {"key": "service_availability", "name": "Business service availability"},
-        {"key": "incident_mttr", "name": "Mean time to restore (sev1-sev2)"},
-    ]}},
-    # What the query cost, against the limit (README, Query cost and limits).
-    "extensions": {"cost": {"limit": 2000000, "requested": 6, "requests": 1}},
-}  # fmt: skip
-#: What a mutation sent with a token without the admin scope answers.
-GRAPHQL_FORBIDDEN = {"data": None, "errors": [{
-    "message": "this token lacks the 'admin' scope needed for mutations",
-    "extensions": {"code": "FORBIDDEN", "required_scope": "admin"},
-}]}  # fmt: skip
-
-
-def _graphql_responses() -> dict[str, Any]:
-    """What POST /graphql answers: GraphQL results (errors included) as JSON; requests that are
-    not GraphQL requests and refused tokens as problems."""
-    graphql_result = {"application/json": {"schema": {"type": "object"},
-                                           "example": GRAPHQL_ANSWER}}  # fmt: skip
-    responses: dict[str, Any] = {
-        "200": {"description": "A GraphQL response (data and/or errors)",
-                "content": graphql_result},
-        "400": _problem_response(400, "Not a GraphQL request: body not a JSON object, no "
-                                 "query, an unknown operationName or an unsupported "
-                                 "Content-Type"),
-        "422": _problem_response(422, "The body repeats a key in a JSON object"),
-    }  # fmt: skip
-    # Without the read scope the token is refused at the door (a problem); a mutation
-    # without the admin scope is refused by the graph (a GraphQL response with errors).
-    forbidden = _problem_response(403)
-    forbidden["content"]["application/json"] = {
-        "schema": {"type": "object"},
-        "example": GRAPHQL_FORBIDDEN,
-    }
-    responses["403"] = forbidden
-    for status in (401, 408, 413, 415, 429, 503):
-        responses[str(status)] = _problem_response(status)
-    return dict(sorted(responses.items()))
-
-
-def _graphql_operation() -> dict[str, Any]:
-    body = {"type": "object", "required": ["query"],
-            "properties": {"query": {"type": "string", "minLength": 1},
-                           "variables": {"type": ["object", "null"]},
-                           "operationName": {"type": ["string", "null"]}}}  # fmt: skip
-    return {
-        "operationId": "graphql",
-        "summary": "The GraphQL graph (schema.graphql); queries need read, mutations admin",
-        "description": "GraphQL over HTTP: a JSON body with the query, its variables and "
-        "operation name. Needs a token with the `read` scope; mutations need `admin`.",
-        "tags": ["graphql"],
-        "security": [{"bearerAuth": []}],
-        "x-required-scope": "read",
-        "requestBody": {"required": True, "content": {"application/json": {
-            "schema": body, "example": GRAPHQL_QUERY}}},
-        "responses": _graphql_responses(),
-    }  # fmt: skip
-
-
 def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
     schemas = _Schemas()
     schemas.ref(Problem, "serialization")
@@ -379,7 +286,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
     for endpoint in endpoints:
         path = _CONVERTOR.sub(r"{\1}", endpoint.path)
         paths.setdefault(path, {})[endpoint.method.lower()] = _operation(endpoint, path, schemas)
-    paths["/graphql"] = {"post": _graphql_operation()}
+    paths["/graphql"] = {"post": graphql_operation()}
     # Each schema's title is its component's name: code generators name their classes by the
     # title, so two schemas titled alike would make two classes of one name.
     components = {
