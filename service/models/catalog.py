@@ -28,6 +28,7 @@ from service.models.enums import (
     Severity,
 )
 from service.models.instants import Day
+from service.models.labels import Labels
 from service.models.stored import is_stored
 from service.models.text import Identifier, Visible
 from service.models.urls import check_url, shown_url
@@ -116,6 +117,11 @@ class ServiceIn(Body):
         description="Incidents of this severity or worse count as outage for availability.",
     )
     depends_on: list[Slug] = Field(default_factory=list, max_length=200)
+    attributes: Labels | None = Field(
+        default=None,
+        description='Free-form pairs to group figures by, e.g. {"vendor": "acme"} '
+        "(see GET /v1/failure-clusters); null or left out: none.",
+    )
 
     @field_validator("revenue_per_hour")
     @classmethod
@@ -126,6 +132,7 @@ class ServiceIn(Body):
 
 class Service(ServiceIn):
     id: int
+    attributes: dict[str, str] = Field(default_factory=dict)
     team_id: int | None = Field(default=None, exclude=True)
 
 

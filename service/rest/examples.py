@@ -34,7 +34,7 @@ from service.models.incidents import (
 )
 from service.models.notifications import Notification
 from service.models.observations import IngestResult, ObservationIn, Series
-from service.models.reports import GovernanceGap, Scorecard, ServiceReport
+from service.models.reports import FailureClusters, GovernanceGap, Scorecard, ServiceReport
 from service.models.sources import Source, SourceIn
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.models.tokens import NewToken, TokenIn, TokenInfo
@@ -51,7 +51,7 @@ SERVICE_IN = {
     "slug": "checkout", "name": "Checkout", "tier": 1, "team": "payments",
     "business_owner": "cfo@example.com", "technology_owner": "payments-lead@example.com",
     "revenue_per_hour": 52000.0, "users": 180000, "outage_threshold": "sev2",
-    "depends_on": ["identity", "payments-api"],
+    "depends_on": ["identity", "payments-api"], "attributes": {"vendor": "acme"},
 }  # fmt: skip
 OUTCOME_IN = {
     "slug": "protect-revenue", "name": "Protect revenue",
@@ -117,6 +117,7 @@ CHANGE_IN = {
     "commits": [{"sha": "f6e5203ca2379e6fd47345345aea635257632e1e",
                  "committed_at": "2026-10-17T06:53:40Z"}],
     "title": "Release 2026-10-18", "url": "https://ci.example.com/checkout/pipelines/3120",
+    "labels": {"risk": "high"},
 }  # fmt: skip
 CHANGE = {
     "id": 455, **{k: v for k, v in CHANGE_IN.items() if k != "commits"},
@@ -243,6 +244,15 @@ EXAMPLES: dict[Any, Any] = {
         },
     },
     GovernanceGap: {"kpi": "revenue_growth", "missing": ["target", "technology_owner"]},
+    FailureClusters: {
+        "window": WINDOW, "by": "service", "name": None, "order": "failures", "changes": 11,
+        "failures": 1, "change_failure_rate": 9.09, "incidents": 1, "restore_hours": 0.47,
+        "clusters": [{
+            "key": "checkout", "changes": 11, "failures": 1, "change_failure_rate": 9.09,
+            "share_of_failures": 100.0, "incidents": 1, "resolved_incidents": 1,
+            "restore_hours": 0.47, "share_of_restore_time": 100.0, "mean_time_to_restore": 28.2,
+        }],
+    },
     IncidentIn: INCIDENT_IN,
     Incident: INCIDENT,
     IncidentDetail: {**INCIDENT, "timeline": TIMELINE},

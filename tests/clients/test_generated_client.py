@@ -5,6 +5,7 @@ examples, then to call every list endpoint, whose answers it must parse into its
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import os
@@ -29,7 +30,8 @@ PACKAGE = "kpi_openapi_client"
 
 def _list_operations() -> set[str]:
     """Every GET operation answering an array, or a page of them: an object whose `items`
-    (the scorecard's KPIs) or `points` (a series' buckets) are the array."""
+    (the scorecard's KPIs), `points` (a series' buckets) or `clusters` (failure clusters)
+    are the array."""
     found = set()
     for methods in SPEC["paths"].values():
         op = methods.get("get")
@@ -41,7 +43,7 @@ def _list_operations() -> set[str]:
             schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
         props = schema.get("properties", {})
         if schema.get("type") == "array" or any(
-            props.get(name, {}).get("type") == "array" for name in ("items", "points")
+            props.get(name, {}).get("type") == "array" for name in ("items", "points", "clusters")
         ):
             found.add(op["operationId"])
     return found
@@ -172,6 +174,8 @@ async def test_the_generated_client_calls_every_list_endpoint(
             "list_sources": {}, "list_deliveries": {}, "list_webhook_rejections": {},
             "list_tokens": {}, "list_notifications": {}, "get_scorecard": {},
             "kpi_series": {"key": "patch_compliance", "grain": model("KpiSeriesGrain").MONTH},
+            "failure_clusters": {"by": model("ClusterDimension").SERVICE,
+                                 "from_": dt.datetime(2026, 10, 1, tzinfo=dt.UTC)},
         }  # fmt: skip
         assert set(calls) == _list_operations()
         for operation_id, kwargs in calls.items():
@@ -228,6 +232,16 @@ def _check_measures(got: dict[str, Any]) -> None:
     ((notification,),) = [got["list_notifications"]]
     assert notification.url == "https://hooks.example.com/kpi/patches"
     assert notification.escalation_id == escalation.id
+    # Checkout since October 2026: one production deploy, failed as the incident it caused
+    # (1 / 1 = 100 %); two incidents, one resolved, restored in 28 min 12 s
+    # (02:20:00 to 02:48:12), that is 28.2 minutes or 0.47 hours.
+    ((cluster,),) = [got["failure_clusters"].clusters]
+    assert (cluster.key, cluster.changes, cluster.failures, cluster.change_failure_rate) == (
+        "checkout", 1, 1, 100.0
+    )  # fmt: skip
+    assert (cluster.incidents, cluster.resolved_incidents) == (2, 1)
+    assert cluster.mean_time_to_restore == pytest.approx(28.2)
+    assert cluster.restore_hours == pytest.approx(0.47)
     gaps = {g.kpi: set(g.missing) for g in got["governance_gaps"]}
     assert gaps["revenue_growth"] >= {"business_owner", "target", "escalation_path"}
     assert "patch_compliance" not in gaps
