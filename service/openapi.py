@@ -10,8 +10,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, TypeAdapter
 
 from service import __version__
-from service.errors import PROBLEM_MEDIA_TYPE
 from service.ingest import sources
+from service.openapi_graphql import graphql_operation
+from service.openapi_problems import problem_response
+from service.rest import examples
 from service.rest.csv_tables import CsvTable
 from service.rest.endpoint import Endpoint
 from service.rest.negotiation import FORMATS
@@ -20,24 +22,42 @@ CSV_MEDIA_TYPE = "text/csv"
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 _REF = "#/components/schemas/{model}"
 
-_STATUS_TEXT = {
-    202: "Kept but not applied (unmapped): `detail` says why; replay it once mapped",
-    400: "The request cannot be read",
-    401: "No valid token",
-    403: "The token lacks the required scope, or may not write to the source named",
-    404: "No such resource",
-    406: "The `format` (or Accept) asks for a representation the operation does not have",
-    408: "The body stopped arriving before it was complete",
-    409: "Conflict: a duplicate key, or the resource is still referenced",
-    413: "Body or batch over the documented limit",
-    415: "Unsupported Content-Type, or a compressed body (any Content-Encoding but identity)",
-    422: "Validation failed; `errors` names each bad field",
-    429: "Over a rate limit (the token's; on webhooks, the client address's or the source's "
-    "limit of refused requests); retry after Retry-After seconds",
-    503: "The database is unreachable, or rolled the request back on meeting a concurrent "
-    "write (nothing stored); retry after Retry-After seconds",
+#: Every tag of the document, in the order readers meet them, with what its operations do.
+TAGS: dict[str, str] = {
+    "health": "Liveness, readiness and the Prometheus metrics.",
+    "teams": "The teams that own business services.",
+    "services": "Business services: tier, owners, revenue per hour, dependencies.",
+    "outcomes": "Business outcomes the KPIs contribute to.",
+    "kpis": "KPI definitions: owners, cadence, kind (observed, ratio, builtin metric), "
+    "escalation path.",
+    "targets": "Target values of a KPI, for all services, one service or one tier, by period.",
+    "links": "The edges of the graph: a KPI contributes to an outcome, applies to a service.",
+    "observations": "Measured points of observed KPIs, and every KPI's series.",
+    "costs": "Cost records per service, category and period.",
+    "statuses": "Evaluated KPI statuses against their targets, the scorecard and reports.",
+    "escalations": "Escalations opened by breached KPIs, acknowledged and resolved by people.",
+    "incidents": "Incidents from the generic endpoint and every source, with their timelines.",
+    "changes": "Changes (deploys, rollbacks ...) and the incidents they caused.",
+    "webhooks": "Deliveries from the tools, each signed or authenticated in the tool's own way.",
+    "sources": "The tools registered to send webhooks, with their mapping rules.",
+    "deliveries": "The log of every delivery received, refused deliveries, and replay.",
+    "admin": "API tokens and the catalog applied as a whole.",
+    "notifications": "The outbox of notifications sent to escalation webhooks.",
+    "graphql": "The GraphQL graph, for portals.",
 }
 
+_SCOPE_TEXT = {
+    "token": "Needs a token with the `{scope}` scope (admin implies the others).",
+    "source": "Authenticated by the source's own scheme (its signature or its token), not by "
+    "an API token.",
+    "none": "Open: needs no token.",
+}
+_IDEMPOTENCY_TEXT = {
+    "stored": "A retry with the same Idempotency-Key gets the first answer and is applied once.",
+    "natural": "Sending the same request again changes nothing.",
+    "delivery": "A retried delivery (the same Idempotency-Key or the tool's delivery id) is "
+    "applied once.",
+}
 
 #: How tools prove a webhook delivery is theirs (checked against the source's secret).
 _SOURCE_SCHEMES = sources.security_schemes()
@@ -208,35 +228,61 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
     }
-    if endpoint.description:
-        op["description"] = endpoint.description
+    op["description"] = _description(endpoint)
     params = _parameters(endpoint, path, schemas)
     if params:
         op["parameters"] = params
     if endpoint.body is not None:
         body_schema = schemas.ref(endpoint.body, "validation")
+        request = _with_example(
+            {"schema": body_schema},
+            endpoint.request_example
+            if endpoint.request_example is not None
+            else examples.example_of(endpoint.body),
+        )
         op["requestBody"] = {
             "required": True,
-            "content": {ct: {"schema": body_schema} for ct in endpoint.content_types},
+            "content": dict.fromkeys(endpoint.content_types, request),
         }
     ok: dict[str, Any] = {"description": "Success"}
     if endpoint.response is not None:
-        ok["content"] = {
-            "application/json": {"schema": schemas.ref(endpoint.response, "serialization")}
-        }
+        answer = _with_example(
+            {"schema": schemas.ref(endpoint.response, "serialization")},
+            endpoint.response_example
+            if endpoint.response_example is not None
+            else examples.example_of(endpoint.response),
+        )
+        ok["content"] = {endpoint.response_media_type: answer}
     if endpoint.csv is not None:
         ok["content"] |= _csv_content(endpoint.csv)
     responses: dict[str, Any] = {str(endpoint.status): ok}
+    # Operations open to anyone say so with an empty list: no scheme is needed.
+    op["security"] = []
     if endpoint.scope is not None:
         op["security"] = [{"bearerAuth": []}]
         op["x-required-scope"] = endpoint.scope.value
     if endpoint.auth == "source":
         op["security"] = [{name: []} for name in _SOURCE_SCHEMES]
-    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
     for status in sorted(_error_statuses(endpoint, params)):
-        responses[str(status)] = {"description": _STATUS_TEXT[status], "content": problem}
+        responses[str(status)] = problem_response(status)
     op["responses"] = responses
     return op
+
+
+def _description(endpoint: Endpoint) -> str:
+    """The endpoint's own description, then who may call it and what a retry does."""
+    scope = endpoint.scope.value if endpoint.scope is not None else ""
+    access = _SCOPE_TEXT["token" if endpoint.scope is not None else endpoint.auth]
+    parts = [endpoint.description, access.format(scope=scope)]
+    if endpoint.keyed or endpoint.idempotency != "stored":
+        parts.append(_IDEMPOTENCY_TEXT.get(endpoint.idempotency, ""))
+    return " ".join(part for part in parts if part)
+
+
+def _with_example(media: dict[str, Any], example: Any) -> dict[str, Any]:
+    if example is not None:
+        media["example"] = example
+    return media
 
 
 def _error_statuses(endpoint: Endpoint, params: list[dict[str, Any]]) -> set[int]:
@@ -262,30 +308,6 @@ def _error_statuses(endpoint: Endpoint, params: list[dict[str, Any]]) -> set[int
     return errors
 
 
-def _graphql_responses() -> dict[str, Any]:
-    """What POST /graphql answers: GraphQL results (errors included) as JSON; requests that are
-    not GraphQL requests and refused tokens as problems."""
-    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
-    graphql_result = {"application/json": {"schema": {"type": "object"}}}
-    responses: dict[str, Any] = {
-        "200": {"description": "A GraphQL response (data and/or errors)",
-                "content": graphql_result},
-        "400": {"description": "Not a GraphQL request: body not a JSON object, no query, an "
-                               "unknown operationName or an unsupported Content-Type",
-                "content": problem},
-        # Without the read scope the token is refused at the door (a problem); a mutation
-        # without the admin scope is refused by the graph (a GraphQL response with errors).
-        "403": {"description": _STATUS_TEXT[403], "content": {**problem, **graphql_result}},
-    }  # fmt: skip
-    responses["422"] = {
-        "description": "The body repeats a key in a JSON object",
-        "content": problem,
-    }
-    for status in (401, 408, 413, 415, 429, 503):
-        responses[str(status)] = {"description": _STATUS_TEXT[status], "content": problem}
-    return dict(sorted(responses.items()))
-
-
 def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
     schemas = _Schemas()
     schemas.ref(Problem, "serialization")
@@ -293,21 +315,12 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
     for endpoint in endpoints:
         path = _CONVERTOR.sub(r"{\1}", endpoint.path)
         paths.setdefault(path, {})[endpoint.method.lower()] = _operation(endpoint, path, schemas)
-    paths["/graphql"] = {
-        "post": {
-            "operationId": "graphql",
-            "summary": "The GraphQL graph (schema.graphql); queries need read, mutations admin",
-            "tags": ["graphql"],
-            "security": [{"bearerAuth": []}],
-            "x-required-scope": "read",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["query"],
-                "properties": {"query": {"type": "string", "minLength": 1},
-                               "variables": {"type": ["object", "null"]},
-                               "operationName": {"type": ["string", "null"]}}}}}},
-            "responses": _graphql_responses(),
-        }
-    }  # fmt: skip
+    paths["/graphql"] = {"post": graphql_operation()}
+    # Each schema's title is its component's name: code generators name their classes by the
+    # title, so two schemas titled alike would make two classes of one name.
+    components = {
+        name: {**schema, "title": name} for name, schema in sorted(schemas.components.items())
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -315,11 +328,14 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             "version": __version__,
             "description": "Ingestion and administration API of the KPI service. Errors are "
             "RFC 9457 problem+json. Scopes: read, ingest, admin (admin implies the others).",
+            "contact": {"name": "KPI service"},
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": "/"}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths,
         "components": {
-            "schemas": dict(sorted(schemas.components.items())),
+            "schemas": components,
             "securitySchemes": {
                 **_SOURCE_SCHEMES,
                 "bearerAuth": {

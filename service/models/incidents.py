@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from service.models.catalog import Body, FieldProblem, NoNul, Slug, Text
 from service.models.enums import ChangeKind, ChangeStatus, IncidentStatus, IncidentStep, Severity
@@ -16,6 +16,18 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200), NoN
 Short = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Url = Annotated[str, StringConstraints(max_length=2000), NoNul]
 Sha = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{7,64}$")]
+
+
+def _a_number(value: Any) -> Any:
+    # JSON true or "170" is not a count, as the spec's integer says; 170.0 is one.
+    if isinstance(value, bool | str):
+        raise ValueError("must be a whole number")
+    return value
+
+
+UserCount = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_a_number)]
+#: Strict: JSON false or "1200" is not an amount, as the spec's number says (an int is one).
+Amount = Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False, strict=True)]
 
 
 class IncidentIn(Body):
@@ -39,8 +51,8 @@ class IncidentIn(Body):
         "status open reopens a resolved incident now, but only in a body that states no "
         "time: a record with older times is the incident as it was then.",
     )
-    users_affected: int | None = Field(default=None, ge=0, le=10**12)
-    cost_estimate: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
+    users_affected: UserCount | None = None
+    cost_estimate: Amount | None = None
     problem_key: Short | None = None
     caused_by: Short | None = Field(default=None, description="A change id or commit sha.")
 
@@ -82,8 +94,8 @@ class IncidentEventIn(Body):
     severity: Severity | None = None
     priority: Short | None = None
     title: Text | None = None
-    users_affected: int | None = Field(default=None, ge=0, le=10**12)
-    cost_estimate: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
+    users_affected: UserCount | None = None
+    cost_estimate: Amount | None = None
     problem_key: Short | None = None
     caused_by: Short | None = None
     note: Text | None = Field(default=None, description="Searched for 'root cause: <sha>'.")

@@ -61,8 +61,8 @@ Instant = Annotated[
     Field(
         description=f"ISO 8601 with a zone offset, {RANGE}; stored in UTC.",
         json_schema_extra={
-            "formatMinimum": EARLIEST.isoformat().replace("+00:00", "Z"),
-            "formatExclusiveMaximum": LATEST.isoformat().replace("+00:00", "Z"),
+            "x-formatMinimum": EARLIEST.isoformat().replace("+00:00", "Z"),
+            "x-formatExclusiveMaximum": LATEST.isoformat().replace("+00:00", "Z"),
         },
     ),
 ]
@@ -92,8 +92,8 @@ Day = Annotated[
     Field(
         description=f"{DAY_TEXT}, {RANGE}.",
         json_schema_extra={
-            "formatMinimum": EARLIEST_DAY.isoformat(),
-            "formatMaximum": LATEST_DAY.isoformat(),
+            "x-formatMinimum": EARLIEST_DAY.isoformat(),
+            "x-formatMaximum": LATEST_DAY.isoformat(),
         },
     ),
 ]

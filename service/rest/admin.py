@@ -7,8 +7,8 @@ from pydantic import BaseModel, Field
 from service.models.enums import Scope
 from service.models.tokens import NewToken, TokenIn, TokenInfo
 from service.rest.endpoint import Call, Endpoint, id_param
-from service.usecases import tokens
-from service.usecases.catalog_file import ApplyReport, CatalogFile, apply_catalog
+from service.usecases import catalog_file, tokens
+from service.usecases.catalog_file import ApplyReport, CatalogFile
 
 
 async def create_token(call: Call) -> NewToken:
@@ -31,10 +31,10 @@ class ApplyQuery(BaseModel):
     dry_run: bool = Field(default=False, description="Report the changes without making them.")
 
 
-async def apply(call: Call) -> ApplyReport:
+async def apply_catalog(call: Call) -> ApplyReport:
     """Create or update the catalog from a definition; applying it twice changes nothing."""
     async with call.transaction() as con:
-        return await apply_catalog(con, call.body, dry_run=call.query.dry_run)
+        return await catalog_file.apply_catalog(con, call.body, dry_run=call.query.dry_run)
 
 
 ENDPOINTS = [
@@ -48,7 +48,7 @@ ENDPOINTS = [
              "admin", response=list[TokenInfo]),
     Endpoint("DELETE", "/v1/tokens/{id:int}", revoke_token, Scope.ADMIN,
              "Revoke an API token, at once", "admin", status=204, errors=(404,)),
-    Endpoint("POST", "/v1/catalog/apply", apply, Scope.ADMIN,
+    Endpoint("POST", "/v1/catalog/apply", apply_catalog, Scope.ADMIN,
              "Apply a catalog definition (KPIs as code)", "admin", body=CatalogFile,
-             response=ApplyReport, query=ApplyQuery, errors=(409, 413, 415, 422)),
+             response=ApplyReport, query=ApplyQuery, errors=(404, 409, 413, 415, 422)),
 ]  # fmt: skip

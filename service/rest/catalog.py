@@ -57,14 +57,16 @@ def crud(collection: Collection[Any, Any], *, tag: str, base: str, noun: str) ->
         async with call.transaction() as con:
             await collection.delete(con, path_param(call, key))
 
-    for fn, verb in (
-        (list_all, "list"),
-        (get_one, "get"),
-        (create_one, "create"),
-        (replace_one, "replace"),
-        (delete_one, "delete"),
+    # The operation ids: list_teams, then get_team, create_team ... of one item.
+    one = tag.removesuffix("s")
+    for fn, name in (
+        (list_all, f"list_{tag}"),
+        (get_one, f"get_{one}"),
+        (create_one, f"create_{one}"),
+        (replace_one, f"replace_{one}"),
+        (delete_one, f"delete_{one}"),
     ):
-        fn.__name__ = f"{verb}_{tag}"
+        fn.__name__ = name
     model_in, model_out = collection.model_in, collection.model_out
     return [
         Endpoint("GET", base, list_all, Scope.READ, f"List {noun}s", tag, response=list[model_out]),  # type: ignore[valid-type]

@@ -138,6 +138,12 @@ class Endpoint:
     #: with the delivery it records; "none": not honoured (the answer holds a secret that must
     #: not be stored).
     idempotency: str = "stored"
+    #: What the OpenAPI document shows as the request body and the success answer when the
+    #: body or response type has no example of its own in rest/examples.py (or another one).
+    request_example: Any = None
+    response_example: Any = None
+    #: The success answer's media type, for a handler that renders its answer itself.
+    response_media_type: str = JSON
 
     @property
     def keyed(self) -> bool:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
+from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from service.db import ping
 from service.errors import ServiceUnavailable
 from service.rest.endpoint import Call, Endpoint
+
+
+class Health(BaseModel):
+    status: Literal["ok", "ready"]
 
 
 async def healthz(call: Call) -> JSONResponse:
@@ -30,7 +36,10 @@ async def readyz(call: Call) -> JSONResponse:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/healthz", healthz, None, "Liveness", "health", auth="none"),
+    Endpoint("GET", "/healthz", healthz, None, "Liveness", "health", response=Health,
+             auth="none", description="Answers as long as the process is up."),
     Endpoint("GET", "/readyz", readyz, None, "Readiness (database reachable)", "health",
-             errors=(503,), auth="none"),
+             response=Health, errors=(503,), auth="none",
+             description="Answers once the database does, within two seconds.",
+             response_example={"status": "ready"}),
 ]  # fmt: skip

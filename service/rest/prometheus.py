@@ -251,6 +251,13 @@ ENDPOINTS = [
         "last three read from the database when scraped; left out, with kpi_database_up 0, "
         "when it cannot be reached). A token the database accepted in the last ten minutes still "
         "opens it while the database is down; another then gets a 503.",
+        response=str, response_media_type="text/plain",
+        response_example="# HELP kpi_http_requests_total HTTP requests answered, by route "
+        "template, method and status.\n# TYPE kpi_http_requests_total counter\n"
+        'kpi_http_requests_total{method="GET",route="/v1/kpis",status="200"} 1.0\n'
+        "# HELP kpi_database_up 1 when this scrape read the backlogs from the database; 0 when "
+        "it could not, and left them out.\n"
+        "# TYPE kpi_database_up gauge\nkpi_database_up 1.0\n",
     ),
 ]  # fmt: skip
 

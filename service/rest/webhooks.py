@@ -210,11 +210,29 @@ async def replay_unmapped(call: Call) -> ReplayReport:
     return report
 
 
+#: A delivery as an Alertmanager source receives it (each tool sends its own payload).
+ALERTMANAGER_DELIVERY = {
+    "version": "4", "groupKey": '{}:{alertname="CheckoutDown"}', "status": "firing",
+    "receiver": "kpi", "groupLabels": {"alertname": "CheckoutDown"},
+    "commonLabels": {"alertname": "CheckoutDown", "service": "checkout", "severity": "critical"},
+    "commonAnnotations": {"summary": "Checkout answers 502 to card payments"},
+    "externalURL": "http://alertmanager.example.com:9093",
+    "alerts": [{
+        "status": "firing",
+        "labels": {"alertname": "CheckoutDown", "service": "checkout", "severity": "critical"},
+        "annotations": {"summary": "Checkout answers 502 to card payments"},
+        "startsAt": "2026-11-02T09:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.example.com:9090/graph",
+        "fingerprint": "5f2d3b1c9a7e4d21",
+    }],
+}  # fmt: skip
+
 ENDPOINTS = [
     Endpoint("POST", "/v1/webhooks/{source}", receive_webhook, None,
              "Receive a webhook delivery from a registered source", "webhooks",
              body=dict, response=DeliveryOutcome, errors=(202, 401, 404, 409, 413, 422, 429),
-             description=WEBHOOK_DOC, auth="source", stream_body=True),
+             description=WEBHOOK_DOC, auth="source", stream_body=True,
+             request_example=ALERTMANAGER_DELIVERY),
     Endpoint("GET", "/v1/sources", list_sources, Scope.ADMIN, "List sources (no secrets)",
              "sources", response=list[Source]),
     Endpoint("GET", "/v1/sources/{name}", get_source, Scope.ADMIN, "Get a source", "sources",

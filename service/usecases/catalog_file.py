@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from service.db import Connection
 from service.errors import ApiError, FieldError, NotFound
@@ -69,15 +69,21 @@ class CatalogFile(Body):
     )
 
 
+#: A field's current and desired values, each any JSON value (stated as `items`, which tools
+#: reading no `prefixItems` understand too).
+FieldChange = Annotated[
+    tuple[Any, Any],
+    WithJsonSchema({"type": "array", "items": {}, "minItems": 2, "maxItems": 2}),
+]
+
+
 class CatalogApplyChange(BaseModel):
     # One entry `kpi apply` created or updated (no docstring: it would become the schema's
     # description in the published OpenAPI document).
-    model_config = ConfigDict(title="Change")
-
     action: Literal["create", "update"]
     kind: str
     key: str
-    fields: dict[str, tuple[Any, Any]] = Field(
+    fields: dict[str, FieldChange] = Field(
         default_factory=dict, description="For updates: field -> [current, desired]."
     )
 

@@ -1541,3 +1541,28 @@ async def test_incident_filters(
     assert [e["field"] for e in unknown.json()["errors"]] == ["service"]
     bad = await client.get("/v1/incidents", headers=reader, params={"severity": "sev9"})
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("cost_estimate", False), ("cost_estimate", "1200"), ("users_affected", True),
+     ("users_affected", "170")],
+)  # fmt: skip
+async def test_a_count_or_an_amount_given_as_a_boolean_or_text_is_refused(
+    client: httpx.AsyncClient, admin: Headers, ingester: Headers, field: str, value: Any
+) -> None:
+    """The spec says number (or integer): JSON false was taken as a cost of 0 and true as one
+    user (found by the contract test drawing from the document's example incident)."""
+    await create_service(client, admin, "checkout")
+    body = {"external_id": "INC-typed", "service": "checkout", field: value}
+    answer = await client.post("/v1/incidents", headers=ingester, json=body)
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == [field]
+    # A number is taken, an integral float as a count too (JSON Schema's integer).
+    created = await open_incident(client, ingester, "INC-typed", **{field: 170.0})
+    assert created[field] == 170
+    step = {"step": "updated", "occurred_at": "2026-10-19T02:30:00Z", field: value}
+    answer = await client.post(f"/v1/incidents/{created['id']}/events", headers=ingester,
+                               json=step)  # fmt: skip
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == [field]

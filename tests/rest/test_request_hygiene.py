@@ -251,11 +251,11 @@ def test_the_openapi_document_states_the_bounds_the_service_enforces() -> None:
     state = param("/v1/escalations", "state")["anyOf"][0]
     assert state["pattern"] == "^(open|acknowledged|resolved)$"
     period = param("/v1/scorecard", "period")["anyOf"][0]
-    assert (period["format"], period["formatMinimum"], period["formatExclusiveMaximum"]) == (
+    assert (period["format"], period["x-formatMinimum"], period["x-formatExclusiveMaximum"]) == (
         "date-time", "1970-01-01T00:00:00Z", "2200-01-01T00:00:00Z"
     )  # fmt: skip
     day = param("/v1/costs", "from")["anyOf"][0]
-    assert (day["format"], day["formatMinimum"], day["formatMaximum"]) == (
+    assert (day["format"], day["x-formatMinimum"], day["x-formatMaximum"]) == (
         "date", "1970-01-01", "2200-01-01"
     )  # fmt: skip
     for method, op in paths["/v1/observations"].items():

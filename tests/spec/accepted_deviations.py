@@ -47,7 +47,7 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|control characters|the NUL character)|without the NUL character|mixes the scripts"
     r"|CharacterNotInRepertoireError",
     # README, Security: every date and time lies in [1970-01-01, 2200-01-01); the spec says
-    # so in each description and as formatMinimum / formatExclusiveMaximum, which schemathesis
+    # so in each description and as x-formatMinimum / x-formatExclusiveMaximum, which schemathesis
     # does not read. A period to evaluate must have started.
     "time range": r"must be between 1970 and 2200|must be from 1970-01-01 to 2200-01-01"
     r"|the period has not started yet",

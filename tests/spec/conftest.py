@@ -40,8 +40,10 @@ def spec_app(database_url: str, spec_schema: tuple[str, seeding.Seeded]) -> Iter
         background=False,
         rate_limit_per_second=0,  # thousands of requests from one token, as fast as they go
         # Hundreds of deliveries with every scheme's credentials left out or wrong, to one
-        # source: each must be the 401 the spec documents, not the 429 past the source's limit.
+        # source and from one client address: each must be the 401 the spec documents, not
+        # the 429 past the source's or the address's limit.
         webhook_source_rejections_per_second=0,
+        webhook_client_refusals_per_second=0,
         pool_min_size=1,
         pool_max_size=4,
     )
