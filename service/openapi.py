@@ -34,6 +34,7 @@ TAGS: dict[str, str] = {
     "links": "The edges of the graph: a KPI contributes to an outcome, applies to a service.",
     "observations": "Measured points of observed KPIs, and every KPI's series.",
     "costs": "Cost records per service, category and period.",
+    "budgets": "Budgets per service, category and whole month or quarter, to compare spend with.",
     "statuses": "Evaluated KPI statuses against their targets, the scorecard and reports.",
     "escalations": "Escalations opened by breached KPIs, acknowledged and resolved by people.",
     "incidents": "Incidents from the generic endpoint and every source, with their timelines.",

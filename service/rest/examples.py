@@ -22,6 +22,7 @@ from service.models.catalog import (
     Team,
     TeamIn,
 )
+from service.models.budgets import Budget, BudgetIn, BudgetIngestResult
 from service.models.costs import Cost, CostIn, CostIngestResult
 from service.models.incidents import (
     Change,
@@ -184,6 +185,9 @@ EXAMPLES: dict[Any, Any] = {
     CostIn: COST_IN,
     Cost: {**COST_IN, "id": 12},
     CostIngestResult: {"records": 1, "inserted": 1, "updated": 0, "unchanged": 0},
+    BudgetIn: {**COST_IN, "amount": 9500.0, "note": "FY27 plan"},
+    Budget: {**COST_IN, "amount": 9500.0, "note": "FY27 plan", "id": 3},
+    BudgetIngestResult: {"records": 1, "inserted": 1, "updated": 0, "unchanged": 0},
     KpiStatus: STATUS,
     Scorecard: {
         "on": "2026-11-02T09:00:00Z",

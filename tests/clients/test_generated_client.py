@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from service.models.budgets import BudgetIn
 from service.rest import examples
 from service.rest.webhooks import ALERTMANAGER_DELIVERY
 from tests.clients.conftest import BASE_URL, token_of
@@ -140,6 +141,7 @@ async def _seed(gen: ModuleType, client: Any, http: httpx.AsyncClient) -> None:
     await call("evaluate", body=model("EvaluateIn").from_dict(
         {"kpi": "patch_compliance", "period": "2026-10-15T00:00:00Z"}))  # fmt: skip
     await call("ingest_costs", body=[model("CostIn").from_dict(examples.COST_IN)])
+    await call("ingest_budgets", body=[model("BudgetIn").from_dict(examples.example_of(BudgetIn))])
     await call("upsert_change", body=model("ChangeIn").from_dict(examples.CHANGE_IN))
     await call("upsert_incident", body=model("IncidentIn").from_dict(examples.INCIDENT_IN))
     await call("create_source", body=model("SourceIn").from_dict(examples.SOURCE_IN))
@@ -168,7 +170,7 @@ async def test_the_generated_client_calls_every_list_endpoint(
         calls = {
             "list_teams": {}, "list_services": {}, "list_outcomes": {}, "list_kpis": {},
             "list_targets": {}, "list_kpi_outcomes": {"key": "patch_compliance"},
-            "list_kpi_services": {"key": "patch_compliance"}, "list_costs": {},
+            "list_kpi_services": {"key": "patch_compliance"}, "list_costs": {}, "list_budgets": {},
             "kpi_status_history": {"key": "patch_compliance"}, "list_escalations": {},
             "governance_gaps": {}, "list_incidents": {}, "list_changes": {},
             "list_sources": {}, "list_deliveries": {}, "list_webhook_rejections": {},
@@ -209,6 +211,10 @@ def _check_catalog(got: dict[str, Any]) -> None:
 def _check_measures(got: dict[str, Any]) -> None:
     ((cost,),) = [got["list_costs"]]
     assert (cost.service, cost.amount, cost.currency) == ("checkout", 9120.5, "EUR")
+    ((budget,),) = [got["list_budgets"]]
+    assert (budget.service, budget.amount, str(budget.period_start)) == (
+        "checkout", 9500.0, "2026-10-01"
+    )  # fmt: skip
     assert str(cost.period_start) == "2026-10-01"
     # October's points: (90 + 92 + 94) / 3 = 92.0, under the target of 95: breached.
     ((status,),) = [got["kpi_status_history"]]
