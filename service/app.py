@@ -33,6 +33,7 @@ from service.rest import (
     engine,
     health,
     incidents,
+    initiatives,
     notifications,
     observations,
     prometheus,
@@ -50,6 +51,7 @@ def all_endpoints() -> list[Endpoint]:
     return [
         *health.ENDPOINTS,
         *catalog.ENDPOINTS,
+        *initiatives.ENDPOINTS,
         *observations.ENDPOINTS,
         *costs.ENDPOINTS,
         *engine.ENDPOINTS,

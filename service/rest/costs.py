@@ -63,10 +63,10 @@ ENDPOINTS = [
         body=list[CostIn], response=CostIngestResult, errors=(413, 415, 422),
         description="A JSON array of at most 10,000 records (and 8 MiB). All records are "
         "stored or none; the answer comes after commit. A record is identified by (service, "
-        "category, period_start, period_end, currency), service null meaning the whole "
-        "estate: re-sending it changes nothing, a new amount, note or source replaces the "
-        "stored one. In a batch, the last duplicate wins. A bad record fails the request with "
-        "a 422 whose pointer is its index.",
+        "category, period_start, period_end, currency, initiative), service null meaning the "
+        "whole estate and initiative null no initiative: re-sending it changes nothing, a new "
+        "amount, note or source replaces the stored one. In a batch, the last duplicate wins. "
+        "A bad record fails the request with a 422 whose pointer is its index.",
     ),
     Endpoint(
         "GET", "/v1/costs", list_costs, Scope.READ, "List cost records", "costs",

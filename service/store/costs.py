@@ -12,12 +12,13 @@ from service.db import Connection, fetch_models, statements
 from service.errors import Conflict, NotFound, field_error, invalid, invalid_fields
 from service.models.costs import Cost, CostIn, CostIngestResult
 from service.models.stored import read
+from service.store.initiatives import lock_initiatives
 
 q = statements("costs")
 
 
 #: What identifies a record: sending the same key again replaces its amount, note and source.
-Key = tuple[str | None, str, dt.date, dt.date, str]
+Key = tuple[str | None, str, dt.date, dt.date, str, str | None]
 
 
 def _key(record: CostIn) -> Key:
@@ -27,6 +28,7 @@ def _key(record: CostIn) -> Key:
         record.period_start,
         record.period_end,
         record.currency,
+        record.initiative,
     )
 
 
@@ -39,6 +41,23 @@ async def _service_ids(con: Connection, records: Sequence[CostIn]) -> dict[str, 
         field_error(f"{i}.service", f"unknown service {record.service!r}")
         for i, record in enumerate(records)
         if record.service is not None and record.service not in ids
+    ]
+    if unknown:
+        raise invalid_fields(unknown)
+    return ids
+
+
+async def _initiative_ids(con: Connection, records: Sequence[CostIn]) -> dict[str, int]:
+    """Ids of the initiatives the records name, locked until commit; a 422 naming every
+    record with an unknown one (`3.initiative`)."""
+    keys = sorted({r.initiative for r in records if r.initiative is not None})
+    if not keys:
+        return {}
+    ids = await lock_initiatives(con, keys)
+    unknown = [
+        field_error(f"{i}.initiative", f"unknown initiative {record.initiative!r}")
+        for i, record in enumerate(records)
+        if record.initiative is not None and record.initiative not in ids
     ]
     if unknown:
         raise invalid_fields(unknown)
@@ -60,17 +79,19 @@ async def ingest(con: Connection, records: Sequence[CostIn]) -> CostIngestResult
     if not records:
         return CostIngestResult(records=0, inserted=0, updated=0, unchanged=0)
     ids = await _service_ids(con, records)
+    initiative_ids = await _initiative_ids(con, records)
     latest = {_key(r): r for r in records}
     batch = list(latest.values())
-    sent, inserted, updated = await upsert_costs(con, batch, ids)
+    sent, inserted, updated = await upsert_costs(con, batch, ids, initiative_ids)
     return CostIngestResult(
         records=sent, inserted=inserted, updated=updated, unchanged=sent - inserted - updated
     )
 
 
 async def upsert_costs(
-    con: Connection, batch: Sequence[CostIn], ids: Mapping[str, int]
-) -> tuple[int, int, int]:
+    con: Connection, batch: Sequence[CostIn], ids: Mapping[str, int],
+    initiative_ids: Mapping[str, int],
+) -> tuple[int, int, int]:  # fmt: skip
     """Insert or update the records (one per key) in one statement: how many were sent,
     inserted and updated."""
     row = await con.fetchrow(
@@ -83,6 +104,7 @@ async def upsert_costs(
         [r.currency for r in batch],
         [r.note for r in batch],
         [r.source for r in batch],
+        [None if r.initiative is None else initiative_ids[r.initiative] for r in batch],
     )
     return row["records"], row["inserted"], row["updated"]
 
@@ -121,15 +143,18 @@ async def update_cost(con: Connection, *, cost_id: int, record: CostIn) -> Cost:
         if not found_ids:
             raise invalid("service", f"unknown service {record.service!r}")
         service_id = found_ids[record.service]
+    initiative_id = None
+    if record.initiative is not None:
+        initiative_id = (await _initiative_ids(con, [record]))[record.initiative]
     try:
         found = await con.fetchval(
             q("update_cost"), cost_id, service_id, record.category,
             record.period_start, record.period_end, Decimal(f"{record.amount:.2f}"),
-            record.currency, record.note, record.source,
+            record.currency, record.note, record.source, initiative_id,
         )  # fmt: skip
     except asyncpg.UniqueViolationError as exc:
         raise Conflict(
-            "another cost record has this service, category, period and currency",
+            "another cost record has this service, category, period, currency and initiative",
             errors=[field_error("period_start", "already taken by another record")],
         ) from exc
     if found is None:
