@@ -77,7 +77,7 @@ class InitiativeIn(Body):
         seen = [(k.kpi, k.service) for k in self.kpis]
         for i, pair in enumerate(seen):
             if seen.index(pair) != i:
-                raise FieldProblem(f"kpis.{i}", "this KPI and service are listed twice")
+                raise FieldProblem(f"kpis.{i}", f"{pair[0]!r} for this service is listed twice")
         return self
 
 
