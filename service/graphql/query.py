@@ -19,6 +19,7 @@ from service.graphql.types.common import (
     decode_cursor,
     encode_cursor,
     load_node,
+    page_of_list,
     page_size,
 )
 from service.graphql.types.delivery import Delivery
@@ -113,11 +114,14 @@ class Query:
             found = await outcome_store.list_outcomes(con, slugs=[slug])
         return Outcome.of(found[0]) if found else None
 
-    @strawberry.field(description="Initiatives (technology programs), by key.")
-    async def initiatives(self, info: Info) -> list[Initiative]:
+    @strawberry.field(description="Initiatives (technology programs), by key; cursor-paginated.")
+    async def initiatives(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Page[Initiative]:
+        page_size(first)
         async with info.context.db.acquire() as con:
             found = await initiative_store.list_initiatives(con)
-        return [Initiative.of(i) for i in found]
+        return page_of_list([Initiative.of(i) for i in found], first, after)
 
     @strawberry.field
     async def initiative(self, info: Info, key: str) -> Initiative | None:

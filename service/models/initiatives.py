@@ -51,10 +51,10 @@ class InitiativeIn(Body):
         "delivery.",
     )  # fmt: skip
     services: list[Slug] = Field(
-        default_factory=list, max_length=200, description="Slugs of the services it changes."
+        default_factory=list, max_length=50, description="Slugs of the services it changes."
     )
     kpis: list[InitiativeKpiIn] = Field(
-        default_factory=list, max_length=200,
+        default_factory=list, max_length=50,
         description="The KPIs it is meant to move, replaced as a whole on every write.",
     )  # fmt: skip
 

@@ -312,7 +312,7 @@ async def test_graphql_gives_the_same_review_as_rest(
 SIDES_QUERY = """
 { kpi(key: "availability") { initiatives { edges { node { key } } } }
   service(slug: "checkout") { initiatives { edges { node { key name } } } }
-  initiatives { key } }
+  initiatives { edges { node { key } } } }
 """
 
 
@@ -344,7 +344,7 @@ async def test_graphql_links_from_kpis_and_services_and_mutations(
         "kpi": {"initiatives": {"edges": [{"node": {"key": "checkout-resilience"}}]}},
         "service": {"initiatives": {"edges": [
             {"node": {"key": "checkout-resilience", "name": "Checkout resilience"}}]}},
-        "initiatives": [{"key": "checkout-resilience"}],
+        "initiatives": {"edges": [{"node": {"key": "checkout-resilience"}}]},
     }  # fmt: skip
     deleted = (await api.post("/graphql", headers=admin, json={
         "query": 'mutation { deleteInitiative(key: "checkout-resilience") '
