@@ -31,6 +31,9 @@ class CostQuery(BaseModel):
         default=None, description="Records whose period starts before this day (exclusive)."
     )
     limit: int = Field(default=1000, ge=1, le=10_000)
+    initiative: str | None = Field(
+        default=None, description="Only the records of this initiative (its key)."
+    )
 
 
 async def list_costs(call: Call) -> list[Cost]:
@@ -39,7 +42,7 @@ async def list_costs(call: Call) -> list[Cost]:
     async with call.connection() as con:
         return await costs.list_costs(
             con, service=query.service, category=query.category, currency=query.currency,
-            start=query.from_, end=query.to, limit=query.limit,
+            start=query.from_, end=query.to, limit=query.limit, initiative=query.initiative,
         )  # fmt: skip
 
 

@@ -118,13 +118,15 @@ async def list_costs(
     start: dt.date | None = None,
     end: dt.date | None = None,
     limit: int | None = None,
+    initiative_id: int | None = None,
 ) -> list[Cost]:
     """Records overlapping [start, end), ordered by period start then id."""
     if start is not None and end is not None and end <= start:
         raise invalid("to", "must be after from")
     return await fetch_models(
-        con, Cost, q("list_costs"), service_id, category, currency, start, end, limit
-    )
+        con, Cost, q("list_costs"), service_id, category, currency, start, end, limit,
+        initiative_id,
+    )  # fmt: skip
 
 
 async def get_cost(con: Connection, *, cost_id: int) -> Cost:

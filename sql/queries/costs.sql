@@ -35,7 +35,8 @@ select (select count(*) from incoming) as records,
        (select count(*) from written where not inserted) as updated;
 
 -- name: list_costs
--- Records overlapping [$4, $5) (either bound may be null), oldest period first.
+-- Records overlapping [$4, $5) (either bound may be null), of initiative $7 when given,
+-- oldest period first.
 select c.id, s.slug as service, c.category, c.period_start, c.period_end,
        c.amount::float8 as amount, c.currency, c.note, c.source, i.key as initiative
 from cost_record c
@@ -46,6 +47,7 @@ where ($1::bigint is null or c.service_id = $1)
   and ($3::text is null or c.currency = $3)
   and ($4::date is null or c.period_end > $4)
   and ($5::date is null or c.period_start < $5)
+  and ($7::bigint is null or c.initiative_id = $7)
 order by c.period_start, c.id
 limit $6;
 

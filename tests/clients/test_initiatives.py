@@ -33,7 +33,7 @@ async def test_initiative_written_and_reviewed(kpi: AsyncClient) -> None:
         CostIn(category="cloud", period_start="2030-12-01", period_end="2031-01-01",
                amount=500, currency="EUR", initiative="faster-checkout"),
     ])  # fmt: skip
-    (listed,) = await kpi.list_costs()
+    (listed,) = await kpi.list_costs(initiative="faster-checkout")
     assert listed.initiative == "faster-checkout"
     review = await kpi.review_initiative("faster-checkout")
     # 500 of 2,000 EUR: 1,500 left, 25 % spent.

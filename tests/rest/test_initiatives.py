@@ -180,6 +180,10 @@ async def test_spend_against_budget_with_two_currencies(
     assert result["inserted"] == 4
     listed = await call(api, admin, "GET", "/v1/costs?category=licences")
     assert [r["initiative"] for r in listed] == ["checkout-resilience"]
+    booked = await call(api, admin, "GET", "/v1/costs?initiative=checkout-resilience")
+    assert sorted(r["amount"] for r in booked) == [5000.0, 15000.5, 20000.0]
+    r = await api.get("/v1/costs?initiative=nope", headers=admin)
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "#/initiative"
     spend = (await call(api, admin, "GET", "/v1/initiatives/checkout-resilience/review"))["spend"]
     # EUR: 20,000 + 15,000.50 = 35,000.50 of 100,000: 64,999.50 left, 35.0005 % spent.
     assert spend["budget"] == 100000 and spend["currency"] == "EUR"
