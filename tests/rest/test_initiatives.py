@@ -354,3 +354,29 @@ async def test_graphql_links_from_kpis_and_services_and_mutations(
         "query": 'mutation { deleteInitiative(key: "checkout-resilience") '
                  "{ ... on Deleted { ok } } }"})).json()  # fmt: skip
     assert deleted["data"]["deleteInitiative"] == {"ok": True}
+
+
+async def test_review_at_the_edges_of_the_date_range(
+    api: httpx.AsyncClient, admin: Headers
+) -> None:
+    await seed(api, admin)
+    await call(api, admin, "POST", "/v1/kpis", {
+        "key": "uptime", "name": "Uptime", "unit": "percent", "direction": "higher_is_better",
+        "kind": "builtin", "metric": "availability", "cadence": "monthly",
+    }, 201)  # fmt: skip
+    # The baseline of a start in January 1970 lies before 1970: it has no data, and no error.
+    links = [{"kpi": "availability", "expected_change": 1},
+             {"kpi": "uptime", "service": "checkout", "expected_change": 1}]  # fmt: skip
+    body = initiative("early", started_on="1970-01-05", delivered_on="2200-01-01", budget=0,
+                      kpis=links)  # fmt: skip
+    await call(api, admin, "POST", "/v1/initiatives", body, 201)
+    review = await call(api, admin, "GET", "/v1/initiatives/early/review")
+    kpi, uptime = review["kpis"]
+    assert uptime["after"]["mean"] is None and uptime["change"] is None
+    assert kpi["baseline"]["start"] == "1969-10-01T00:00:00Z"
+    assert kpi["baseline"]["periods_with_data"] == 0
+    # Delivered on 2200-01-01: the after window has not begun, nothing is read for it.
+    assert kpi["after"]["start"] == "2200-01-01T00:00:00Z"
+    assert (kpi["after"]["mean"], kpi["after"]["ended"]) == (None, False)
+    # A zero budget has no percentage spent.
+    assert (review["spend"]["spent"], review["spend"]["percent_spent"]) == (0.0, None)
