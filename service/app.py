@@ -34,6 +34,7 @@ from service.rest import (
     engine,
     health,
     incidents,
+    initiatives,
     notifications,
     observations,
     prometheus,
@@ -53,6 +54,7 @@ def all_endpoints() -> list[Endpoint]:
     return [
         *health.ENDPOINTS,
         *catalog.ENDPOINTS,
+        *initiatives.ENDPOINTS,
         *observations.ENDPOINTS,
         *costs.ENDPOINTS,
         *budgets.ENDPOINTS,

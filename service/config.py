@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     """Longest pause while a request body arrives; a client that stops sending for longer is
     answered 408 and what it sent is not stored."""
     max_batch_points: int = 10_000
+    initiative_min_periods: Positive = 3
+    """Fewest periods with data, before an initiative's start and after its delivery, for its
+    review to compare them without a caveat."""
     max_ndjson_line_bytes: int = 64 * 1024
     observation_window_past_days: NonNegative = 90
     """How far back (days) a token without the admin scope may send observation points; older

@@ -1,4 +1,5 @@
-"""Demo data: the starter catalog plus a year of realistic observations (seeded, repeatable)."""
+"""Demo data: the starter catalog plus a year of realistic observations (seeded, repeatable),
+and two initiatives (service/demo_initiatives.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from importlib import resources
 import yaml
 
 from service.db import Connection
+from service.demo_initiatives import (
+    PATCH_LIFT,
+    demo_initiatives,
+    patch_automation_delivered,
+    with_initiatives,
+)
 from service.ingest.model import Mapped
 from service.models.budgets import BudgetIn
 from service.models.costs import CostIn
@@ -54,6 +61,7 @@ def demo_points(today: dt.date, seed: int = 42) -> Iterator[ObservationIn]:
     rng = random.Random(seed)
     start = today - dt.timedelta(days=DAYS)
     services = DEMO_SERVICES
+    patched = patch_automation_delivered(today)
     for day_index in range(DAYS):
         day = start + dt.timedelta(days=day_index)
         ts = dt.datetime.combine(day, dt.time(0), dt.UTC)
@@ -65,9 +73,10 @@ def demo_points(today: dt.date, seed: int = 42) -> Iterator[ObservationIn]:
             value=round(140_000 * growth * season * rng.uniform(0.98, 1.02)),
         )
         for service in services:
+            lift = PATCH_LIFT if service == "erp" and day >= patched else 0.0
             yield ObservationIn(
                 kpi="patch_compliance", service=service, ts=ts,
-                value=round(min(100.0, rng.gauss(96.5, 1.8)), 2),
+                value=round(min(100.0, rng.gauss(96.5, 1.8) + lift), 2),
             )  # fmt: skip
         for service in ("payments-api", "erp", "data-warehouse"):
             ok = 100.0 if rng.random() > 0.04 else round(rng.uniform(90, 99), 2)
@@ -304,8 +313,10 @@ async def load_demo(
     day = today or dt.date.today()
     now = dt.datetime.combine(day, dt.time(0), dt.UTC)
     catalog = demo_catalog(receiver)
+    catalog.initiatives = demo_initiatives(day)
     points = list(demo_points(day))
-    cost_records, plans = demo_costs(day), demo_budgets(day)
+    cost_records = with_initiatives(demo_costs(day), catalog.initiatives)
+    plans = demo_budgets(day)
     incidents, changes = demo_incidents(day), demo_changes(day)
     total = demo_work(entry_count(catalog), len(points) + len(cost_records) + len(plans),
                       len(incidents) + len(changes))  # fmt: skip

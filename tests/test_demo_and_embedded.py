@@ -22,6 +22,7 @@ from service.demo import (
     demo_points,
     load_demo,
 )
+from service.demo_initiatives import demo_initiatives, with_initiatives
 from service.embedded import EmbeddedPostgres
 
 TODAY = dt.date(2026, 11, 23)
@@ -202,3 +203,45 @@ async def test_embedded_postgres_starts_migrates_and_stops() -> None:
             server.stop()
         with pytest.raises((OSError, asyncpg.PostgresError)):
             await asyncpg.connect(url, timeout=3)
+
+
+async def test_demo_initiatives_show_spend_and_movement(
+    con: dbmod.Connection, client: httpx.AsyncClient, reader: dict[str, str]
+) -> None:
+    await load_demo(con, today=TODAY)
+    r = await client.get("/v1/initiatives/patch-automation/review", headers=reader)
+    assert r.status_code == 200, r.text
+    review = r.json()
+    # Started 2026-03-10, delivered 2026-06-15: baseline Dec 2025 .. Feb 2026, after Jul .. Sep
+    # 2026. The same means from the demo's points in plain Python: each month's mean of erp's
+    # daily patch compliance (the KPI averages), then the mean of the three months.
+    monthly = defaultdict(list)
+    for p in demo_points(TODAY):
+        if p.kpi == "patch_compliance" and p.service == "erp":
+            monthly[(p.ts.year, p.ts.month)].append(p.value)
+
+    def mean_of(months: list[tuple[int, int]]) -> float:
+        return statistics.fmean(statistics.fmean(monthly[m]) for m in months)
+
+    before = mean_of([(2025, 12), (2026, 1), (2026, 2)])
+    after = mean_of([(2026, 7), (2026, 8), (2026, 9)])
+    patch = review["kpis"][0]
+    assert (patch["kpi"], patch["service"]) == ("patch_compliance", "erp")
+    assert patch["baseline"]["mean"] == pytest.approx(before)
+    assert patch["after"]["mean"] == pytest.approx(after)
+    # Patching automated on delivery lifts each day by 2 points (capped at 100): met.
+    assert patch["change"] == pytest.approx(after - before) and patch["change"] > 1.5
+    assert patch["met"] is True and patch["caveat"] is None
+    # Its spend: erp's and data-warehouse's support records of March .. May 2026.
+    paid = [c for c in with_initiatives(demo_costs(TODAY), demo_initiatives(TODAY))
+            if c.initiative == "patch-automation"]  # fmt: skip
+    assert len(paid) == 2 * 3
+    assert review["spend"]["spent"] == pytest.approx(sum(c.amount for c in paid))
+    r = await client.get("/v1/initiatives/resilience-program/review", headers=reader)
+    availability, mttr = r.json()["kpis"]
+    assert r.json()["spend"]["spent"] > 0
+    assert availability["kpi"] == "service_availability" and availability["change"] is not None
+    # MTTR: one baseline month had no incident to restore, so the review says so.
+    assert mttr["baseline"]["periods_with_data"] == 2
+    assert mttr["caveat"] == "only 2 period(s) with data before the start (at least 3 wanted)"
+    assert mttr["change"] < 0

@@ -280,7 +280,7 @@ async def test_cost_records_are_corrected_and_deleted_by_admins(
     problem(await client.delete(path, headers=ingester), 403)
     resp = await client.put(path, json=fixed, headers=admin)
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"id": bad, **fixed, "source": None}
+    assert resp.json() == {"id": bad, **fixed, "source": None, "initiative": None}
     assert (await client.get(path, headers=reader)).json()["period_end"] == "2026-11-01"
     # Readers work again: October's 100 EUR spread over its 31 days, all in October.
     params = {"grain": "month", "from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"}

@@ -68,6 +68,12 @@ LIST_SIZES: Mapping[tuple[str, str], int] = {
     ("IncidentReport", "bySeverity"): len(Severity),
     # Service.incidentStats, the report's only use, is about its one service
     ("IncidentReport", "byService"): 1,
+    # an initiative links at most 50 services and 50 KPIs (InitiativeIn)
+    ("Initiative", "services"): 50,
+    ("Initiative", "kpis"): 50,
+    ("InitiativeReview", "kpis"): 50,
+    # one amount per currency other than the budget's
+    ("InitiativeSpend", "otherCurrencies"): 20,
 }
 
 #: The weight of fields that compute a report rather than read rows (any field of that name
@@ -82,6 +88,7 @@ REPORT_WEIGHTS: Mapping[str, int] = {
     "servicesAtRisk": 20,  # statuses, open outages and the dependency graph
     "scorecard": 50,  # every board-level KPI's status
     "governanceGaps": 5,  # one pass over the catalog
+    "review": 20,  # an initiative's spend and two windows of each linked KPI
 }
 
 #: Introspection lists: (type, field) -> how to measure the schema for its largest size.

@@ -11,6 +11,7 @@ from strawberry.experimental.pydantic import input as pydantic_input
 
 from service.graphql.types import common  # noqa: F401  (registers the enums first)
 from service.models import catalog
+from service.models.initiatives import InitiativeKpiIn
 from service.models.labels import is_labels
 
 
@@ -32,8 +33,8 @@ def input_of(model: type[BaseModel]) -> Any:
     return pydantic_input(model=model, all_fields=True)(type(name, (), namespace))
 
 
-# The inputs a KPI's input nests, which strawberry must know before that one.
-for nested in (catalog.EscalationStep, catalog.BuiltinFilter):
+# The inputs a KPI's or an initiative's input nests, which strawberry must know first.
+for nested in (catalog.EscalationStep, catalog.BuiltinFilter, InitiativeKpiIn):
     input_of(nested)
 
 

@@ -17,10 +17,12 @@ from service.kpi.periods import Period
 from service.models.catalog import Kpi, Outcome, Service, Target, Team
 from service.models.enums import Grain
 from service.models.incidents import Change, Incident, TimelineEntry
+from service.models.initiatives import Initiative
 from service.models.observations import SeriesPoint
 from service.models.reports import AvailabilityReport, DoraReport, IncidentReport, SpendReport
 from service.models.statuses import KpiStatus, ScopeRef
 from service.store import ingest, portal, targets
+from service.store import initiatives as initiative_store
 from service.store import kpis as kpi_store
 from service.store import links as link_store
 from service.store import outcomes as outcome_store
@@ -271,6 +273,9 @@ class Loaders:
         async def kpis_by_key(con: Connection, keys: list[str]) -> dict[str, Kpi]:
             return _by("key", await kpi_store.list_kpis(con, keys=keys))
 
+        async def initiatives(con: Connection, ids: list[int]) -> dict[int, Initiative]:
+            return _by("id", await initiative_store.list_initiatives(con, ids=ids))
+
         async def incidents(con: Connection, ids: list[int]) -> dict[int, Incident]:
             return _by("id", await ingest.list_incidents(con, ids=ids))
 
@@ -311,6 +316,9 @@ class Loaders:
         self.kpi: DataLoader[int, Kpi | None] = _keyed(db, kpis, _none)
         self.kpi_by_key: DataLoader[str, Kpi | None] = _keyed(db, kpis_by_key, _none)
         self.incident: DataLoader[int, Incident | None] = _keyed(db, incidents, _none)
+        self.initiative: DataLoader[int, Initiative | None] = _keyed(db, initiatives, _none)
+        self.initiatives_of_service = _edges(db, initiative_store.initiatives_by_service)
+        self.initiatives_of_kpi = _edges(db, initiative_store.initiatives_by_kpi)
         self.change: DataLoader[int, Change | None] = _keyed(db, changes, _none)
         self.dependencies = _edges(db, service_store.dependencies_by_service)
         self.dependents = _edges(db, service_store.dependents_by_service)

@@ -17,6 +17,7 @@ from service.db import Connection
 from service.errors import ApiError, blames_client, from_pydantic, refused_value
 from service.graphql.inputs import OutcomeLinkInput, input_of
 from service.graphql.types.common import Deleted, Info, Problem
+from service.graphql.types.initiative import Initiative
 from service.graphql.types.kpi import Kpi, Target
 from service.graphql.types.outcome import Outcome
 from service.graphql.types.reports import Escalation, KpiStatus, convert
@@ -27,6 +28,7 @@ from service.models.instants import check_instant
 from service.models.statuses import EscalationAction
 from service.usecases import catalog, escalation, evaluation
 from service.usecases.catalog import Collection
+from service.usecases.initiatives import INITIATIVES
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -46,6 +48,7 @@ ServiceResult = Annotated[Service | Problem, strawberry.union("ServiceResult")]
 OutcomeResult = Annotated[Outcome | Problem, strawberry.union("OutcomeResult")]
 KpiResult = Annotated[Kpi | Problem, strawberry.union("KpiResult")]
 TargetResult = Annotated[Target | Problem, strawberry.union("TargetResult")]
+InitiativeResult = Annotated[Initiative | Problem, strawberry.union("InitiativeResult")]
 DeleteResult = Annotated[Deleted | Problem, strawberry.union("DeleteResult")]
 
 
@@ -114,6 +117,7 @@ class Mutation:
     upsert_service = upsert_mutation(catalog.SERVICES, Service.of, ServiceResult, "service")
     upsert_outcome = upsert_mutation(catalog.OUTCOMES, Outcome.of, OutcomeResult, "outcome")
     upsert_kpi = upsert_mutation(catalog.KPIS, Kpi.of, KpiResult, "KPI definition")
+    upsert_initiative = upsert_mutation(INITIATIVES, Initiative.of, InitiativeResult, "initiative")
     create_target = write_mutation(models.TargetIn, catalog.create_target, Target.of, TargetResult)
 
     @strawberry.mutation
@@ -151,6 +155,10 @@ class Mutation:
     @strawberry.mutation
     async def delete_service(self, info: Info, slug: str) -> DeleteResult:
         return await _delete(info, catalog.SERVICES, slug)
+
+    @strawberry.mutation
+    async def delete_initiative(self, info: Info, key: str) -> DeleteResult:
+        return await _delete(info, INITIATIVES, key)
 
     @strawberry.mutation(
         description="Evaluate one KPI (or every KPI with a cadence) for the period holding "

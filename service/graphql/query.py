@@ -19,10 +19,12 @@ from service.graphql.types.common import (
     decode_cursor,
     encode_cursor,
     load_node,
+    page_of_list,
     page_size,
 )
 from service.graphql.types.delivery import Delivery
 from service.graphql.types.incident import Change, Incident
+from service.graphql.types.initiative import Initiative
 from service.graphql.types.kpi import Kpi
 from service.graphql.types.outcome import Outcome
 from service.graphql.types.reports import (
@@ -38,6 +40,7 @@ from service.graphql.types.team import Team
 from service.models.enums import ClusterDimension, ClusterOrder, Scope, Severity
 from service.models.instants import check_instant
 from service.store import deliveries as ingest_store
+from service.store import initiatives as initiative_store
 from service.store import kpis as kpi_store
 from service.store import outcomes as outcome_store
 from service.store import services as service_store
@@ -110,6 +113,21 @@ class Query:
         async with info.context.db.acquire() as con:
             found = await outcome_store.list_outcomes(con, slugs=[slug])
         return Outcome.of(found[0]) if found else None
+
+    @strawberry.field(description="Initiatives (technology programs), by key; cursor-paginated.")
+    async def initiatives(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Page[Initiative]:
+        page_size(first)
+        async with info.context.db.acquire() as con:
+            found = await initiative_store.list_initiatives(con)
+        return page_of_list([Initiative.of(i) for i in found], first, after)
+
+    @strawberry.field
+    async def initiative(self, info: Info, key: str) -> Initiative | None:
+        async with info.context.db.acquire() as con:
+            found = await initiative_store.list_initiatives(con, keys=[key])
+        return Initiative.of(found[0]) if found else None
 
     @strawberry.field
     async def incident(self, info: Info, id: int) -> Incident | None:

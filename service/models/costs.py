@@ -42,6 +42,11 @@ class CostIn(Body):
     currency: Currency
     note: Text | None = None
     source: Annotated[str, StringConstraints(max_length=100), NoNul] | None = None
+    initiative: Slug | None = Field(
+        default=None,
+        description="The key of the initiative the spend belongs to; part of the record's "
+        "identity.",
+    )
 
     @field_validator("amount")
     @classmethod

@@ -36,6 +36,13 @@ class Cadence(StrEnum):
     YEARLY = "yearly"
 
 
+class InitiativeStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
 class Severity(StrEnum):
     SEV1 = "sev1"
     SEV2 = "sev2"

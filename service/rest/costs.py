@@ -31,6 +31,9 @@ class CostQuery(BaseModel):
         default=None, description="Records whose period starts before this day (exclusive)."
     )
     limit: int = Field(default=1000, ge=1, le=10_000)
+    initiative: str | None = Field(
+        default=None, description="Only the records of this initiative (its key)."
+    )
 
 
 async def list_costs(call: Call) -> list[Cost]:
@@ -39,7 +42,7 @@ async def list_costs(call: Call) -> list[Cost]:
     async with call.connection() as con:
         return await costs.list_costs(
             con, service=query.service, category=query.category, currency=query.currency,
-            start=query.from_, end=query.to, limit=query.limit,
+            start=query.from_, end=query.to, limit=query.limit, initiative=query.initiative,
         )  # fmt: skip
 
 
@@ -63,10 +66,10 @@ ENDPOINTS = [
         body=list[CostIn], response=CostIngestResult, errors=(413, 415, 422),
         description="A JSON array of at most 10,000 records (and 8 MiB). All records are "
         "stored or none; the answer comes after commit. A record is identified by (service, "
-        "category, period_start, period_end, currency), service null meaning the whole "
-        "estate: re-sending it changes nothing, a new amount, note or source replaces the "
-        "stored one. In a batch, the last duplicate wins. A bad record fails the request with "
-        "a 422 whose pointer is its index.",
+        "category, period_start, period_end, currency, initiative), service null meaning the "
+        "whole estate and initiative null no initiative: re-sending it changes nothing, a new "
+        "amount, note or source replaces the stored one. In a batch, the last duplicate wins. "
+        "A bad record fails the request with a 422 whose pointer is its index.",
     ),
     Endpoint(
         "GET", "/v1/costs", list_costs, Scope.READ, "List cost records", "costs",

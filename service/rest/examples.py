@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, get_args, get_origin
 
 from service.errors import ApiError
+from service.models.budgets import Budget, BudgetIn, BudgetIngestResult
 from service.models.catalog import (
     Kpi,
     KpiIn,
@@ -22,7 +23,6 @@ from service.models.catalog import (
     Team,
     TeamIn,
 )
-from service.models.budgets import Budget, BudgetIn, BudgetIngestResult
 from service.models.costs import Cost, CostIn, CostIngestResult
 from service.models.incidents import (
     Change,

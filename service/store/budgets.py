@@ -27,10 +27,11 @@ async def ingest(con: Connection, records: Sequence[BudgetIn]) -> BudgetIngestRe
 
 
 async def upsert_budgets(
-    con: Connection, batch: Sequence[CostIn], ids: Mapping[str, int]
-) -> tuple[int, int, int]:
+    con: Connection, batch: Sequence[CostIn], ids: Mapping[str, int],
+    initiative_ids: Mapping[str, int],
+) -> tuple[int, int, int]:  # fmt: skip
     """Insert or update the budgets (one per key): how many were sent, inserted and updated."""
-    return await upsert_keyed(con, q("upsert_budgets"), batch, ids)
+    return await upsert_keyed(con, q("upsert_budgets"), batch, ids, initiative_ids)
 
 
 async def list_budgets(

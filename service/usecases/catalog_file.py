@@ -1,5 +1,6 @@
 """KPI definitions as code: apply a catalog file (teams, services, outcomes, KPIs with their
-targets and links) idempotently. Applying never deletes; applying twice changes nothing.
+targets and links, sources, initiatives) idempotently. Applying never deletes; applying
+twice changes nothing.
 An entry that exists is updated with the fields the file gives: a field left out keeps its
 value, a field given as null (or an empty list) clears it.
 A dry run applies inside a savepoint, reports, and rolls back, so it validates exactly alike.
@@ -27,11 +28,13 @@ from service.models.catalog import (
     TeamIn,
 )
 from service.models.enums import KpiKind
+from service.models.initiatives import InitiativeIn
 from service.models.instants import Day
 from service.models.sources import SourceIn
 from service.store import sources
 from service.usecases import catalog
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
+from service.usecases.initiatives import INITIATIVES
 from service.usecases.sources import with_checked_options
 
 
@@ -66,6 +69,10 @@ class CatalogFile(Body):
         default_factory=list,
         description="Tools sending incidents and changes. In a file for `kpi apply`, "
         "`secret_env: NAME` reads the secret from the environment instead of the file.",
+    )
+    initiatives: list[InitiativeIn] = Field(
+        default_factory=list,
+        description="Technology programs, applied after services and KPIs (which they link).",
     )
 
 
@@ -149,15 +156,20 @@ class _Applier:
         else:
             self.unchanged += 1
 
-    async def keyed(self, collection: Collection[M, Any], items: Sequence[M], where: str) -> None:
-        """Teams or outcomes: each created, or updated with the fields it gives."""
+    async def keyed(
+        self, collection: Collection[M, Any], items: Sequence[M], where: str,
+        normalise: Callable[[dict[str, Any]], dict[str, Any]] = lambda d: d,
+    ) -> None:  # fmt: skip
+        """Teams, outcomes or initiatives: each created, or updated with the fields it gives
+        (compared as `normalise` puts them)."""
         current = {getattr(c, collection.key): c for c in await collection.list(self.con)}
         for i, item in enumerate(items):
             self.where = f"{where}/{i}"
             key = getattr(item, collection.key)
             create = partial(collection.create, self.con, item)
             replace = partial(collection.replace, self.con, key)
-            await self._sync(collection.noun, key, current.get(key), item, create, replace)
+            await self._sync(collection.noun, key, current.get(key), item, create, replace,
+                             normalise=normalise)  # fmt: skip
             self.on_entry()
 
     async def services(self, services: Sequence[ServiceIn]) -> None:
@@ -302,6 +314,11 @@ def _comparable_service(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _comparable_initiative(data: dict[str, Any]) -> dict[str, Any]:
+    """An initiative as compared for changes: its services in any order."""
+    return {**data, "services": sorted(data.get("services") or [])}
+
+
 def _ratio_refs(k: KpiIn) -> set[str]:
     if k.kind is not KpiKind.RATIO:
         return set()
@@ -317,13 +334,15 @@ def _locate(exc: ApiError, prefix: str) -> ApiError:
 
 
 def entry_count(catalog_file: CatalogFile) -> int:
-    """How many entries (teams, services, outcomes, KPIs, sources) the file holds."""
+    """How many entries (teams, services, outcomes, KPIs, sources, initiatives) the file
+    holds."""
     return (
         len(catalog_file.teams)
         + len(catalog_file.services)
         + len(catalog_file.outcomes)
         + len(catalog_file.kpis)
         + len(catalog_file.sources)
+        + len(catalog_file.initiatives)
     )
 
 
@@ -352,6 +371,12 @@ async def apply_catalog(
         ("outcomes", lambda: applier.keyed(OUTCOMES, catalog_file.outcomes, "outcomes")),
         ("kpis", lambda: applier.kpis(catalog_file.kpis)),
         ("sources", lambda: applier.sources(catalog_file.sources)),
+        (
+            "initiatives",
+            lambda: applier.keyed(
+                INITIATIVES, catalog_file.initiatives, "initiatives", _comparable_initiative
+            ),
+        ),
     ]
     try:
         async with con.transaction():

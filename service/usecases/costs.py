@@ -7,9 +7,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from service.db import Connection
-from service.errors import PayloadTooLarge
+from service.errors import PayloadTooLarge, invalid
 from service.models.costs import Cost, CostIn, CostIngestResult
-from service.store import costs, services
+from service.store import costs, initiatives, services
 
 #: Most records one request may send.
 MAX_BATCH_RECORDS = 10_000
@@ -29,15 +29,20 @@ async def ingest(
 
 async def list_costs(
     con: Connection, *, service: str | None, category: str | None, currency: str | None,
-    start: dt.date | None, end: dt.date | None, limit: int,
+    start: dt.date | None, end: dt.date | None, limit: int, initiative: str | None = None,
 ) -> list[Cost]:  # fmt: skip
-    """Records overlapping [start, end), by period start."""
-    service_id = None
+    """Records overlapping [start, end), by period start; only an initiative's when given."""
+    service_id = initiative_id = None
     if service is not None:
         (service_id,) = await services.service_ids(con, [service], field="service")
+    if initiative is not None:
+        found = await initiatives.list_initiatives(con, keys=[initiative])
+        if not found:
+            raise invalid("initiative", f"unknown initiative {initiative!r}")
+        initiative_id = found[0].id
     return await costs.list_costs(
         con, service_id=service_id, category=category, currency=currency, start=start,
-        end=end, limit=limit,
+        end=end, limit=limit, initiative_id=initiative_id,
     )  # fmt: skip
 
 

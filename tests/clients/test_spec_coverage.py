@@ -34,6 +34,9 @@ METHODS = {
     "unlink_kpi_outcome": "unlink_kpi_outcome", "list_kpi_services": "list_kpi_services",
     "link_kpi_service": "link_kpi_service", "unlink_kpi_service": "unlink_kpi_service",
     "apply_catalog": "apply_catalog",
+    "list_initiatives": "list_initiatives", "get_initiative": "get_initiative",
+    "create_initiative": "create_initiative", "replace_initiative": "replace_initiative",
+    "delete_initiative": "delete_initiative", "review_initiative": "review_initiative",
     "ingest_observations": "ingest_observations", "kpi_series": "get_series",
     "ingest_costs": "ingest_costs", "list_costs": "list_costs", "get_cost": "get_cost",
     "replace_cost": "replace_cost", "delete_cost": "delete_cost",
@@ -93,7 +96,11 @@ MODELS: dict[type[BaseModel], str] = {
     models.NewToken: "NewToken", models.Notification: "Notification", models.Attempt: "Attempt",
     models.CatalogFile: "CatalogFile", models.KpiDefinition: "KpiDefinition",
     models.TargetSpec: "TargetSpec", models.OutcomeLinkSpec: "OutcomeLinkSpec",
-    models.ApplyReport: "ApplyReport",
+    models.ApplyReport: "ApplyReport", models.InitiativeIn: "InitiativeIn",
+    models.Initiative: "Initiative", models.InitiativeKpiIn: "InitiativeKpiIn",
+    models.InitiativeKpi: "InitiativeKpi", models.InitiativeReview: "InitiativeReview",
+    models.InitiativeSpend: "InitiativeSpend", models.CurrencyAmount: "CurrencyAmount",
+    models.ReviewWindow: "ReviewWindow", models.KpiReview: "KpiReview",
 }  # fmt: skip
 
 

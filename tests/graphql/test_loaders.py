@@ -189,3 +189,58 @@ async def test_ratio_sides_are_loaded_in_batches(
     assert all(n["numerator"] == {"key": "num"} for n in nodes[2:])
     print(f"SQL statements for kpis with numerator/denominator: 1 ratio -> {small}, 10 -> {large}")
     assert small == large
+
+
+INITIATIVES_QUERY = """{
+  services(first: 100) {
+    nodes { slug initiatives(first: 10) { nodes { key kpis { kpi { key } } } } }
+  }
+  kpis(first: 100) { nodes { key initiatives(first: 10) { nodes { key services { slug } } } } }
+}"""
+
+
+async def test_initiatives_of_services_and_kpis_are_loaded_in_batches(
+    client: httpx.AsyncClient, con: dbmod.Connection, admin: Headers, reader: Headers
+) -> None:
+    """Service.initiatives and Kpi.initiatives (with their links): one statement per field,
+    for 2 services and KPIs as for 12."""
+
+    async def add(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            await rest(client, admin, "POST", "/v1/services",
+                       {"slug": f"s{i}", "name": f"S{i}", "tier": 1})  # fmt: skip
+            await rest(client, admin, "POST", "/v1/kpis", {
+                "key": f"k{i}", "name": f"K{i}", "unit": "n", "direction": "higher_is_better",
+                "aggregation": "sum",
+            })  # fmt: skip
+            await rest(client, admin, "POST", "/v1/initiatives", {
+                "key": f"i{i}", "name": f"I{i}", "started_on": "2026-01-01",
+                "services": [f"s{i}"], "kpis": [{"kpi": f"k{i}", "expected_change": i}],
+            })  # fmt: skip
+
+    async def count() -> tuple[int, dict[str, Any]]:
+        statements: list[str] = []
+
+        def log(record: Any) -> None:
+            statements.append(record.query)
+
+        con.add_query_logger(log)
+        try:
+            data = unwrap(await gql_data(client, reader, INITIATIVES_QUERY))
+        finally:
+            con.remove_query_logger(log)
+        return len(statements), data
+
+    await add(0, 2)
+    await count()  # the driver learns the row types once
+    small, data = await count()
+    assert data["services"]["nodes"][1] == {
+        "slug": "s1", "initiatives": [{"key": "i1", "kpis": [{"kpi": {"key": "k1"}}]}],
+    }  # fmt: skip
+    await add(2, 12)
+    large, data = await count()
+    assert data["kpis"]["nodes"][11] == {
+        "key": "k11", "initiatives": [{"key": "i11", "services": [{"slug": "s11"}]}],
+    }  # fmt: skip
+    print(f"SQL statements for initiatives of services and KPIs: 2 -> {small}, 12 -> {large}")
+    assert small == large

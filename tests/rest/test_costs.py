@@ -128,13 +128,13 @@ async def test_batch_is_stored_and_read_back(
     assert found == [
         {"service": "checkout", "category": "cloud", "period_start": "2026-07-01",
          "period_end": "2026-10-01", "amount": 12500.5, "currency": "EUR", "note": None,
-         "source": "aws-cur"},
+         "source": "aws-cur", "initiative": None},
         {"service": None, "category": "licences", "period_start": "2026-07-01",
          "period_end": "2026-08-01", "amount": 800.0, "currency": "EUR", "note": "IDE seats",
-         "source": None},
+         "source": None, "initiative": None},
         {"service": "billing", "category": "staff", "period_start": "2026-07-01",
          "period_end": "2026-08-01", "amount": 42000.0, "currency": "GBP", "note": None,
-         "source": None},
+         "source": None, "initiative": None},
     ]  # fmt: skip
 
 

@@ -211,6 +211,12 @@ APPLY_BODY = {
               "targets": [{"value": 200, "effective_from": "2026-01-01"}],
               "outcomes": [{"outcome": "growth", "weight": 1}], "services": ["crm"]}],
 }  # fmt: skip
+INITIATIVE_BODY = {"key": "modernise", "name": "Modernise", "owner": "cto@example.com",
+                   "sponsor": "cfo@example.com", "status": "active",
+                   "started_on": "2026-01-10", "delivered_on": "2026-03-01", "budget": 1000.0,
+                   "currency": "EUR", "review_periods": 3, "services": [SERVICE],
+                   "kpis": [{"kpi": KPI, "service": SERVICE, "expected_change": 1.5,
+                             "expected_by": "2026-06-30", "rationale": "faster"}]}  # fmt: skip
 TOKEN_BODY = {"name": "pipeline", "scopes": ["read", "ingest"]}
 SOURCE_BODY = {"name": "src2", "kind": "opsgenie", "secret": "s3cr3t-src2", "username": "bot",
                "severity_map": {"P1": "sev1"},
@@ -315,6 +321,20 @@ WRITES: list[Write] = [
            "direction": "higher_is_better", "aggregation": "sum"},
           required=("name", "unit"), wrong_types=(("aggregation", "median"),),
           texts=(*visible("name"), *free("unit")), deep_field="name"),
+    Write("initiatives-post", "POST", "/v1/initiatives", INITIATIVE_BODY,
+          required=("key", "name", "started_on", "kpis.0.kpi", "kpis.0.expected_change"),
+          wrong_types=(("status", "paused"), ("services", SERVICE), ("review_periods", 0),
+                       ("kpis.0.expected_change", "up"), ("services", [SERVICE] * 51)),
+          numbers=(("budget", True), ("review_periods", True), ("kpis.0.expected_change", True)),
+          dates=("started_on", "kpis.0.expected_by"),
+          texts=(*patterned("key", "currency", "services.0", "kpis.0.kpi", "kpis.0.service"),
+                 *visible("name", "owner", "sponsor"), *free("kpis.0.rationale")),
+          deep_field="kpis"),
+    # No initiative of that key: the body is refused before that is found out (404).
+    Write("initiatives-put", "PUT", "/v1/initiatives/absent", {**INITIATIVE_BODY, "key": "absent"},
+          required=("name", "started_on"), wrong_types=(("budget", "lots"),),
+          numbers=(("budget", True),), dates=("delivered_on",), deep_field="services",
+          control=404),
     Write("targets-post", "POST", "/v1/targets", TARGET_BODY,
           required=("kpi", "value", "effective_from"),
           wrong_types=(("value", "high"), ("service", 7), ("tier", "one")),

@@ -36,7 +36,7 @@ class AcceptedDeviation:
 RULES_BEYOND_THE_SCHEMA = {
     # A field naming a row (kpi, service, team ...): the row must exist and be of a kind the
     # operation takes.
-    "reference": r"unknown (KPI|service|team|outcome|source)\b"
+    "reference": r"unknown (KPI|service|team|outcome|source|initiative)\b"
     r"|is builtin: it is computed, not observed|is not a builtin availability KPI"
     r"|has no reporting cadence",
     # README, Security: names are kept in NFC, without control, format or unusual space
@@ -68,7 +68,8 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|an email step needs an e-mail address"
     r"|source needs a secret to verify deliveries|must match the path"
     r"|only service_attribute and change_label take a name"
-    r"|needs the name of the attribute or label",
+    r"|needs the name of the attribute or label"
+    r"|budget and currency go together",
 }
 _RULES = re.compile("|".join(f"(?:{rule})" for rule in RULES_BEYOND_THE_SCHEMA.values()))
 

@@ -43,6 +43,8 @@ PATH_KINDS: dict[str, dict[str, str]] = {
     "/v1/deliveries/{id}": {"id": "delivery"},
     "/v1/deliveries/{id}/replay": {"id": "delivery"},
     "/v1/tokens/{id}": {"id": "spare_token"},
+    "/v1/initiatives/{key}": {"key": "initiative"},
+    "/v1/initiatives/{key}/review": {"key": "initiative"},
 }
 
 _KEYS: dict[str, str] = {
@@ -56,6 +58,7 @@ _KEYS: dict[str, str] = {
     "change": "select id from change order by id limit 3",
     "source": "select name from source order by id",
     "delivery": "select id from delivery order by id limit 3",
+    "initiative": "select key from initiative order by id",
 }
 
 #: Which kind of row a field of a JSON body names, by field name.
@@ -66,6 +69,7 @@ BODY_KINDS: dict[str, str] = {
     "service": "service",
     "team": "team",
     "outcome": "outcome",
+    "initiative": "initiative",
 }
 
 #: Sources registered, by name: kind. Each one's secret is "<name>-secret".

@@ -15,7 +15,8 @@ import yaml
 
 from service import db as dbmod
 from service.demo import starter_catalog
-from service.store import kpis, services, teams
+from service.errors import ApiError
+from service.store import initiatives, kpis, services, teams
 from service.usecases.catalog_file import CatalogFile, apply_catalog
 
 STARTER = Path(__file__).resolve().parents[2] / "service" / "data" / "starter-catalog.yaml"
@@ -368,3 +369,60 @@ async def test_service_attributes_apply_once_and_changes_show_in_the_diff(
         ("payments-api", {"attributes": ({"vendor": "PayCo", "region": "eu"}, {})}),
     ]
     assert (await services.get_service(con, slug="checkout")).attributes == {"vendor": "in-house"}
+
+
+INITIATIVE_FILE = {
+    "services": [
+        {"slug": "checkout", "name": "Checkout", "tier": 1},
+        {"slug": "billing", "name": "Billing", "tier": 2},
+    ],
+    "kpis": [
+        {"key": "uptime", "name": "Uptime", "unit": "percent", "direction": "higher_is_better",
+         "aggregation": "avg", "cadence": "monthly"},
+    ],
+    "initiatives": [
+        {"key": "resilience", "name": "Resilience", "status": "active",
+         "started_on": "2026-04-10", "budget": 50000, "currency": "EUR",
+         # Listed out of slug order: stored sorted, still no change on a second apply.
+         "services": ["checkout", "billing"],
+         "kpis": [{"kpi": "uptime", "service": "checkout", "expected_change": 0.2,
+                   "expected_by": "2026-09-30"},
+                  {"kpi": "uptime", "expected_change": 0.1}]},
+    ],
+}  # fmt: skip
+
+
+async def test_initiatives_apply_after_services_and_kpis_and_reapply_as_no_change(
+    con: dbmod.Connection,
+) -> None:
+    # Initiatives come first in the file here, yet link services and KPIs it creates.
+    data = {"initiatives": INITIATIVE_FILE["initiatives"], **INITIATIVE_FILE}
+    first = await apply_catalog(con, CatalogFile.model_validate(data), dry_run=False)
+    assert [(c.kind, c.key) for c in first.changes] == [
+        ("service", "checkout"), ("service", "billing"), ("kpi", "uptime"),
+        ("initiative", "resilience"),
+    ]  # fmt: skip
+    second = await apply_catalog(con, CatalogFile.model_validate(data), dry_run=False)
+    assert second.changes == []
+    assert second.unchanged == 4
+    data["initiatives"] = [{**data["initiatives"][0], "status": "delivered",
+                            "delivered_on": "2026-06-20"}]  # fmt: skip
+    third = await apply_catalog(con, CatalogFile.model_validate(data), dry_run=False)
+    assert [(c.key, c.fields) for c in third.changes] == [
+        ("resilience", {"status": ("active", "delivered"), "delivered_on": (None, "2026-06-20")})
+    ]
+    (stored,) = await initiatives.list_initiatives(con)
+    assert stored.services == ["billing", "checkout"]
+    assert [(k.kpi, k.service, k.expected_change) for k in stored.kpis] == [
+        ("uptime", "checkout", 0.2), ("uptime", None, 0.1),
+    ]  # fmt: skip
+
+
+async def test_an_initiative_naming_an_unknown_kpi_points_at_it_in_the_file(
+    con: dbmod.Connection,
+) -> None:
+    data = {**INITIATIVE_FILE, "kpis": []}
+    with pytest.raises(ApiError) as caught:
+        await apply_catalog(con, CatalogFile.model_validate(data), dry_run=False)
+    assert [e.pointer for e in caught.value.errors] == ["#/initiatives/0/kpis/0/kpi"]
+    assert await initiatives.list_initiatives(con) == []

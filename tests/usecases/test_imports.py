@@ -190,18 +190,19 @@ async def test_apply_and_demo_report_progress(con: dbmod.Connection) -> None:
     points = len(list(demo_points(today)))
     costs = len(demo_costs(today)) + len(demo_budgets(today))
     incidents, changes = len(demo_incidents(today)), len(demo_changes(today))
-    # Weighted by what each item costs to load: 30 catalog entries of 150 units, a unit per
-    # point, cost record and budget, 57 per incident or change.
-    total = 30 * 150 + (points + costs) * 1 + (incidents + changes) * 57
+    # Weighted by what each item costs to load: 32 catalog entries (the starter catalog's 30
+    # and the demo's two initiatives) of 150 units, a unit per point, cost record and budget,
+    # 57 per incident or change.
+    total = 32 * 150 + (points + costs) * 1 + (incidents + changes) * 57
     assert calls[0] == (0, total)  # the total is known before any work
     assert calls[-1] == (total, total)  # and reached exactly at the end
     assert {t for _, t in calls} == {total}
     assert calls == sorted(calls)  # never goes back
-    # The catalog's 30 entries come first, one call each, then the points, and the cost
+    # The catalog's 32 entries come first, one call each, then the points, and the cost
     # records with the budgets (a step each), then every incident and change.
-    assert calls[30] == (30 * 150, total)
-    assert calls[31:33] == [(30 * 150 + points, total), (30 * 150 + points + costs, total)]
-    assert len(calls) == 1 + 30 + 2 + incidents + changes
+    assert calls[32] == (32 * 150, total)
+    assert calls[33:35] == [(32 * 150 + points, total), (32 * 150 + points + costs, total)]
+    assert len(calls) == 1 + 32 + 2 + incidents + changes
 
     calls.clear()
     now = dt.datetime(2026, 11, 23, tzinfo=UTC)

@@ -18,6 +18,7 @@ from kpi_client.api import (
     costs,
     escalations,
     incidents,
+    initiatives,
     observations,
     sources,
     statuses,
@@ -116,6 +117,13 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     link_kpi_service = Endpoint(targets.link_kpi_service)
     unlink_kpi_service = Endpoint(targets.unlink_kpi_service)
     apply_catalog = Endpoint(admin.apply_catalog)
+    # Initiatives
+    list_initiatives = Endpoint(initiatives.list_initiatives)
+    get_initiative = Endpoint(initiatives.get_initiative)
+    create_initiative = Endpoint(initiatives.create_initiative)
+    replace_initiative = Endpoint(initiatives.replace_initiative)
+    delete_initiative = Endpoint(initiatives.delete_initiative)
+    review_initiative = Endpoint(initiatives.review_initiative)
     # Observations, costs and budgets
     ingest_observations = Endpoint(observations.ingest_observations)
     get_series = Endpoint(observations.get_series)

@@ -21,6 +21,7 @@ from service.graphql.types.common import (
     decode_cursor,
     encode_cursor,
     load_node,
+    page_of_edge,
     page_of_links,
     page_of_list,
     page_size,
@@ -37,6 +38,7 @@ from service.store import services as service_store
 from service.usecases import measure, statuses
 
 if TYPE_CHECKING:
+    from service.graphql.types.initiative import Initiative
     from service.graphql.types.outcome import Outcome
     from service.graphql.types.service import Service
 
@@ -179,6 +181,16 @@ class Kpi:
         loaders = info.context.loaders
         return await page_of_links(loaders.outcome_links_of_kpi, self.model.id, loaders.outcome,
                                    Outcome.of, OutcomeContribution, first, after)  # fmt: skip
+
+    @strawberry.field(description="Initiatives meant to move this KPI; cursor-paginated.")
+    async def initiatives(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Annotated[Initiative, strawberry.lazy("service.graphql.types.initiative")]]:
+        from service.graphql.types.initiative import Initiative
+
+        loaders = info.context.loaders
+        return await page_of_edge(loaders.initiatives_of_kpi, self.model.id, loaders.initiative,
+                                  Initiative.of, first, after)  # fmt: skip
 
     @strawberry.field(description="Services this KPI applies to; cursor-paginated.")
     async def services(

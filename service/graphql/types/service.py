@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
 
     from service.graphql.loaders import Loaders
+    from service.graphql.types.initiative import Initiative
     from service.graphql.types.outcome import Outcome
     from service.graphql.types.service_kpi import ServiceKpi
 
@@ -166,6 +167,16 @@ class Service:
             return page_mapped(window, window.nodes, Outcome.of)
 
         return ready(info.context.loaders.outcomes_of_service.load(self.id), page)
+
+    @strawberry.field(description="Initiatives that change this service; cursor-paginated.")
+    async def initiatives(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[Annotated[Initiative, strawberry.lazy("service.graphql.types.initiative")]]:
+        from service.graphql.types.initiative import Initiative
+
+        loaders = info.context.loaders
+        return await page_of_edge(loaders.initiatives_of_service, self.id, loaders.initiative,
+                                  Initiative.of, first, after)  # fmt: skip
 
     @strawberry.field(
         description="Incidents of this service overlapping the window, newest first; "

@@ -29,11 +29,19 @@ def list_costs(
     from_: dt.date | None = None,
     to: dt.date | None = None,
     limit: int | None = None,
+    initiative: str | None = None,
 ) -> Operation[list[Cost]]:
-    """Records overlapping [from_, to) (days), by period start."""
+    """Records overlapping [from_, to) (days), by period start; only an initiative's when
+    `initiative` (its key) is given."""
     return COSTS.list_all(
         query(
-            service=service, category=category, currency=currency, from_=from_, to=to, limit=limit
+            service=service,
+            category=category,
+            currency=currency,
+            from_=from_,
+            to=to,
+            limit=limit,
+            initiative=initiative,
         )
     )
 

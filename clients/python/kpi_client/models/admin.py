@@ -16,6 +16,7 @@ from kpi_client.models.catalog import (
     TargetSpec,
     TeamIn,
 )
+from kpi_client.models.initiatives import InitiativeIn
 from kpi_client.models.sources import SourceIn
 
 
@@ -79,6 +80,7 @@ class CatalogFile(ApiModel):
     outcomes: list[OutcomeIn] = Field(default_factory=list)
     kpis: list[KpiDefinition] = Field(default_factory=list)
     sources: list[SourceIn] = Field(default_factory=list)
+    initiatives: list[InitiativeIn] = Field(default_factory=list)
 
 
 class CatalogChange(ApiModel):

@@ -20,11 +20,12 @@ class CostFields(ApiModel):
     service: str | None = None
     note: str | None = None
     source: str | None = None
+    initiative: str | None = Field(default=None, description="An initiative's key.")
 
 
 class CostIn(CostFields):
-    """Identified by (service, category, period, currency); `period_end` is exclusive and a
-    missing service means estate-wide spend."""
+    """Identified by (service, category, period, currency, initiative); `period_end` is
+    exclusive and a missing service means estate-wide spend."""
 
 
 class Cost(CostFields):

@@ -1,14 +1,12 @@
 -- Budgets: an amount planned for a whole calendar month or quarter, by category, for one
--- service or the whole estate (service null), in one currency. Sending the same (service,
--- category, period, currency) again replaces the amount. Budget variance, spend forecast and
--- opex stability (builtin metrics) compare them with cost records.
---
--- The key is named (budget_uq) so that an initiative can join it later: add a nullable
--- `initiative_id` column referencing the initiative, and re-create budget_uq over
--- (service_id, initiative_id, category, period_start, period_end, currency).
+-- service or the whole estate (service null), optionally for an initiative, in one currency.
+-- Sending the same (service, category, period, currency, initiative) again replaces the
+-- amount, as for cost records. Budget variance, spend forecast and opex stability (builtin
+-- metrics) compare them with cost records.
 create table budget (
     id            bigint generated always as identity primary key,
     service_id    bigint references business_service (id) on delete restrict,
+    initiative_id bigint references initiative (id) on delete restrict,
     category      text not null,
     period_start  date not null,
     period_end    date not null,
@@ -27,7 +25,9 @@ create table budget (
                     or (period_end = (period_start + interval '3 months')::date
                         and extract(month from period_start) in (1, 4, 7, 10)))),
     constraint budget_uq
-        unique nulls not distinct (service_id, category, period_start, period_end, currency)
+        unique nulls not distinct (service_id, category, period_start, period_end, currency,
+                                   initiative_id)
 );
 create index budget_period_idx on budget (period_start, period_end);
 create index budget_service_idx on budget (service_id, period_start);
+create index budget_initiative_idx on budget (initiative_id) where initiative_id is not null;
