@@ -34,6 +34,8 @@ TAGS: dict[str, str] = {
     "links": "The edges of the graph: a KPI contributes to an outcome, applies to a service.",
     "observations": "Measured points of observed KPIs, and every KPI's series.",
     "costs": "Cost records per service, category and period.",
+    "initiatives": "Technology programs: their services, the KPIs they should move, spend "
+    "against budget, and the KPIs before and after.",
     "budgets": "Budgets per service, category and whole month or quarter, to compare spend with.",
     "statuses": "Evaluated KPI statuses against their targets, the scorecard and reports.",
     "escalations": "Escalations opened by breached KPIs, acknowledged and resolved by people.",

@@ -24,6 +24,7 @@ from service.models.catalog import (
     TeamIn,
 )
 from service.models.costs import Cost, CostIn, CostIngestResult
+from service.models.initiatives import Initiative, InitiativeIn, InitiativeReview
 from service.models.incidents import (
     Change,
     ChangeDetail,
@@ -87,7 +88,21 @@ OBSERVATION_IN = {
 COST_IN = {
     "service": "checkout", "category": "cloud", "period_start": "2026-10-01",
     "period_end": "2026-11-01", "amount": 9120.5, "currency": "EUR", "note": None,
-    "source": "finance",
+    "source": "finance", "initiative": None,
+}  # fmt: skip
+INITIATIVE_KPI_IN = {
+    "kpi": "service_availability", "service": "checkout", "expected_change": 0.2,
+    "expected_by": "2026-09-30", "rationale": "Fewer outages from unpatched hosts.",
+}  # fmt: skip
+INITIATIVE_IN = {
+    "key": "cloud-migration", "name": "Move checkout to the cloud", "owner": "cto@example.com",
+    "sponsor": "cfo@example.com", "status": "delivered", "started_on": "2026-04-10",
+    "delivered_on": "2026-06-20", "budget": 250000.0, "currency": "EUR", "review_periods": 3,
+    "services": ["checkout"], "kpis": [INITIATIVE_KPI_IN],
+}  # fmt: skip
+REVIEW_WINDOW = {
+    "start": "2026-01-01T00:00:00Z", "end": "2026-04-01T00:00:00Z", "mean": 99.2,
+    "periods_with_data": 3, "ended": True,
 }  # fmt: skip
 INCIDENT_IN = {
     "source": "api", "external_id": "INC-4711", "service": "checkout", "severity": "sev2",
@@ -188,6 +203,21 @@ EXAMPLES: dict[Any, Any] = {
     BudgetIn: {**COST_IN, "amount": 9500.0, "note": "FY27 plan"},
     Budget: {**COST_IN, "amount": 9500.0, "note": "FY27 plan", "id": 3},
     BudgetIngestResult: {"records": 1, "inserted": 1, "updated": 0, "unchanged": 0},
+    InitiativeIn: INITIATIVE_IN,
+    Initiative: {**INITIATIVE_IN, "id": 1},
+    InitiativeReview: {
+        "initiative": "cloud-migration", "status": "delivered", "started_on": "2026-04-10",
+        "delivered_on": "2026-06-20",
+        "spend": {"budget": 250000.0, "currency": "EUR", "spent": 35000.5,
+                  "remaining": 214999.5, "percent_spent": 14.0002, "other_currencies": []},
+        "kpis": [{
+            "kpi": "service_availability", "service": "checkout", "cadence": "monthly",
+            "expected_change": 0.2, "expected_by": "2026-09-30", "baseline": REVIEW_WINDOW,
+            "after": {**REVIEW_WINDOW, "start": "2026-07-01T00:00:00Z",
+                      "end": "2026-10-01T00:00:00Z", "mean": 99.6},
+            "change": 0.4, "met": True, "caveat": None,
+        }],
+    },
     KpiStatus: STATUS,
     Scorecard: {
         "on": "2026-11-02T09:00:00Z",

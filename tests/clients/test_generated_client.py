@@ -142,6 +142,7 @@ async def _seed(gen: ModuleType, client: Any, http: httpx.AsyncClient) -> None:
         {"kpi": "patch_compliance", "period": "2026-10-15T00:00:00Z"}))  # fmt: skip
     await call("ingest_costs", body=[model("CostIn").from_dict(examples.COST_IN)])
     await call("ingest_budgets", body=[model("BudgetIn").from_dict(examples.example_of(BudgetIn))])
+    await call("create_initiative", body=model("InitiativeIn").from_dict(examples.INITIATIVE_IN))
     await call("upsert_change", body=model("ChangeIn").from_dict(examples.CHANGE_IN))
     await call("upsert_incident", body=model("IncidentIn").from_dict(examples.INCIDENT_IN))
     await call("create_source", body=model("SourceIn").from_dict(examples.SOURCE_IN))
@@ -171,6 +172,7 @@ async def test_the_generated_client_calls_every_list_endpoint(
             "list_teams": {}, "list_services": {}, "list_outcomes": {}, "list_kpis": {},
             "list_targets": {}, "list_kpi_outcomes": {"key": "patch_compliance"},
             "list_kpi_services": {"key": "patch_compliance"}, "list_costs": {}, "list_budgets": {},
+            "list_initiatives": {},
             "kpi_status_history": {"key": "patch_compliance"}, "list_escalations": {},
             "governance_gaps": {}, "list_incidents": {}, "list_changes": {},
             "list_sources": {}, "list_deliveries": {}, "list_webhook_rejections": {},
@@ -211,6 +213,10 @@ def _check_catalog(got: dict[str, Any]) -> None:
 def _check_measures(got: dict[str, Any]) -> None:
     ((cost,),) = [got["list_costs"]]
     assert (cost.service, cost.amount, cost.currency) == ("checkout", 9120.5, "EUR")
+    ((initiative,),) = [got["list_initiatives"]]
+    assert (initiative.key, initiative.budget, initiative.services) == (
+        "cloud-migration", 250000.0, ["checkout"]
+    )  # fmt: skip
     ((budget,),) = [got["list_budgets"]]
     assert (budget.service, budget.amount, str(budget.period_start)) == (
         "checkout", 9500.0, "2026-10-01"

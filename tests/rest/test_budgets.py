@@ -143,3 +143,28 @@ async def test_bad_queries_are_422(client: httpx.AsyncClient, reader: Headers) -
     assert [e["field"] for e in problem(resp, 422)["errors"]] == ["to"]
     resp = await client.get(BUDGETS, params={"service": "ghost"}, headers=reader)
     assert [e["field"] for e in problem(resp, 422)["errors"]] == ["service"]
+
+
+async def test_a_budget_may_belong_to_an_initiative_which_is_part_of_its_identity(
+    client: httpx.AsyncClient, admin: Headers, ingester: Headers, reader: Headers
+) -> None:
+    await make_services(client, admin)
+    resp = await client.post("/v1/initiatives", headers=admin, json={
+        "key": "cloud-move", "name": "Cloud move", "started_on": "2026-04-01",
+    })  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    plain = cost("cloud", "2026-07-01", "2026-08-01", 1000, service="checkout")
+    # The same service, category, month and currency, once for the initiative: two budgets.
+    assert await ingest(client, ingester, [plain, {**plain, "amount": 400,
+                                                   "initiative": "cloud-move"}]) == counts(
+        2, 2, 0, 0
+    )  # fmt: skip
+    found = {b["initiative"]: b["amount"] for b in await read(client, reader, service="checkout")}
+    assert found == {None: 1000.0, "cloud-move": 400.0}
+    # Sent again for the initiative with a new amount: that one is updated, not the other.
+    again = await ingest(client, ingester, [{**plain, "amount": 450, "initiative": "cloud-move"}])
+    assert again == counts(1, 0, 1, 0)
+    resp = await client.post(BUDGETS, headers=ingester,
+                             json=[{**plain, "initiative": "nope"}])  # fmt: skip
+    assert resp.status_code == 422, resp.text
+    assert pointers(resp.json()) == ["#/0/initiative"]
