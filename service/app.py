@@ -28,6 +28,7 @@ from service.graphql.schema import build_schema
 from service.logs import request_id
 from service.rest import (
     admin,
+    backstage,
     catalog,
     costs,
     engine,
@@ -50,6 +51,7 @@ def all_endpoints() -> list[Endpoint]:
     return [
         *health.ENDPOINTS,
         *catalog.ENDPOINTS,
+        *backstage.ENDPOINTS,
         *observations.ENDPOINTS,
         *costs.ENDPOINTS,
         *engine.ENDPOINTS,

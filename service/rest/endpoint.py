@@ -36,6 +36,7 @@ from service.errors import (
 from service.models.enums import Scope
 from service.models.tokens import Principal
 from service.rest import idempotency
+from service.rest.conditional import conditional
 from service.store import idempotency as idempotency_store
 from service.usecases.tokens import authenticate, require
 
@@ -132,6 +133,9 @@ class Endpoint:
     #: with the delivery it records; "none": not honoured (the answer holds a secret that must
     #: not be stored).
     idempotency: str = "stored"
+    #: Whether a 200 answer carries an ETag (the hash of its body), a request whose
+    #: If-None-Match holds it being answered 304 Not Modified (rest/conditional.py).
+    etag: bool = False
 
     @property
     def keyed(self) -> bool:
@@ -255,7 +259,8 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
             raw = await read_body(request, settings.max_body_bytes)
         call = Call(request, settings, db, principal, request.path_params, query, body)
         if key is None or principal is None:
-            return render(await endpoint.handler(call))
+            response = render(await endpoint.handler(call))
+            return conditional(request, response) if endpoint.etag else response
         fingerprint = idempotency.fingerprint(request, raw)
         async with db.acquire() as con, con.transaction():
             token_id = principal.token_id

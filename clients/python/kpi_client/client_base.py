@@ -13,6 +13,7 @@ import httpx
 from kpi_client import exchange
 from kpi_client.api import (
     admin,
+    backstage,
     catalog,
     costs,
     escalations,
@@ -115,6 +116,7 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     link_kpi_service = Endpoint(targets.link_kpi_service)
     unlink_kpi_service = Endpoint(targets.unlink_kpi_service)
     apply_catalog = Endpoint(admin.apply_catalog)
+    get_backstage_facts = Endpoint(backstage.get_backstage_facts)
     # Observations and costs
     ingest_observations = Endpoint(observations.ingest_observations)
     get_series = Endpoint(observations.get_series)

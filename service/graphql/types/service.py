@@ -99,6 +99,9 @@ class Service:
     users: int | None
     outage_threshold: enums.Severity
     owners: Owners
+    entity_ref: str = strawberry.field(
+        description="The service's Backstage entity reference: component:default/checkout."
+    )
 
     @classmethod
     def of(cls, m: ServiceModel) -> Service:

@@ -12,6 +12,7 @@ from kpi_client.models.admin import (
     TokenIn,
     TokenInfo,
 )
+from kpi_client.models.backstage import BackstageFacts, EntityFacts, EntityName, FactDefinition
 from kpi_client.models.base import ApiModel, Instant
 from kpi_client.models.catalog import (
     BuiltinFilter,
@@ -85,6 +86,7 @@ __all__ = [
     "ApplyReport",
     "Attempt",
     "AvailabilityReport",
+    "BackstageFacts",
     "BandedValue",
     "BuiltinFilter",
     "CatalogChange",
@@ -103,10 +105,13 @@ __all__ = [
     "DeliveryRow",
     "DoraReport",
     "DurationStats",
+    "EntityFacts",
+    "EntityName",
     "Escalation",
     "EscalationEvent",
     "EscalationStep",
     "EscalationStepIn",
+    "FactDefinition",
     "GovernanceGap",
     "Health",
     "Incident",
