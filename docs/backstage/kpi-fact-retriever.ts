@@ -3,6 +3,7 @@ import type {
   FactRetrieverContext,
   TechInsightFact,
 } from '@backstage-community/plugin-tech-insights-node';
+import { CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
 import { DateTime } from 'luxon';
 
 // The KPIs to collect (their keys) and each one's facts, typed as GET /v1/backstage/facts types them.
@@ -22,7 +23,10 @@ let etag = '';
 export const kpiFactRetriever: FactRetriever = {
   id: 'kpi-service',
   version: '1.0.0',
-  entityFilter: [{ kind: ['component', 'system'] }],
+  entityFilter: [{
+    kind: ['component', 'system'],
+    'metadata.annotations.kpi.example/service': CATALOG_FILTER_EXISTS,
+  }],
   schema: Object.fromEntries([...TYPES].map(([name, type]) => [name, { type, description: name }])),
   async handler(ctx: FactRetrieverContext): Promise<TechInsightFact[]> {
     const response = await fetch(`${ctx.config.getString('kpi.baseUrl')}/v1/backstage/facts`, {
