@@ -20,9 +20,18 @@ from pydantic import AfterValidator, Field
 
 DEFAULT_NAMESPACE = "default"
 
-_KIND = re.compile(r"^[a-z][a-z0-9]{0,62}$")
-_NAMESPACE = re.compile(r"^[a-z0-9]+(?:-+[a-z0-9]+)*$")
-_NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9_.]*[a-z0-9])?$")
+#: Each part as the catalog checks it: a namespace is a DNS label (letters, digits and
+#: dashes inside); a name may also hold `_` and `.` inside; each is at most 63 characters.
+_KIND = re.compile(r"[a-z][a-z0-9]{0,62}")
+_NAMESPACE_TEXT = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?"
+_NAME_TEXT = r"[a-zA-Z0-9](?:[-a-zA-Z0-9_.]{0,61}[a-zA-Z0-9])?"
+_NAMESPACE = re.compile(_NAMESPACE_TEXT)
+_NAME = re.compile(_NAME_TEXT)
+
+
+def _any_case(word: str) -> str:
+    """A regular expression matching `word` (letters) in any case: `[gG][rR]...`."""
+    return "".join(f"[{c}{c.upper()}]" for c in word)
 
 
 @dataclass(frozen=True)
@@ -44,24 +53,31 @@ class RefContext:
 
     kinds: tuple[str, ...]
 
+    @property
+    def pattern(self) -> str:
+        """The references `parse` accepts, as a regular expression (for the OpenAPI
+        document: the same rule, without the message saying which part is wrong)."""
+        kinds = "|".join(_any_case(k) for k in self.kinds)
+        return f"^(?:(?:{kinds}):)?(?:{_NAMESPACE_TEXT}/)?{_NAME_TEXT}$"
+
     def parse(self, text: str) -> EntityRef:
         """The reference `text` names, normalised; ValueError saying what is wrong."""
-        kind, sep, rest = text.strip().lower().partition(":")
+        kind, sep, rest = text.lower().partition(":")
         if not sep:
             kind, rest = self.kinds[0], kind
         namespace, sep, name = rest.partition("/")
         if not sep:
             namespace, name = DEFAULT_NAMESPACE, namespace
-        if not _KIND.match(kind):
+        if not _KIND.fullmatch(kind):
             raise ValueError(f"kind {kind!r} is not a Backstage kind (letters and digits)")
         if kind not in self.kinds:
             raise ValueError(f"must be of kind {' or '.join(self.kinds)}, not {kind!r}")
-        if len(namespace) > 63 or not _NAMESPACE.match(namespace):
+        if not _NAMESPACE.fullmatch(namespace):
             raise ValueError(
-                f"namespace {namespace!r} must be lower-case letters, digits and dashes, "
-                "at most 63 characters"
+                f"namespace {namespace!r} must be letters, digits and dashes, starting and "
+                "ending with a letter or digit, at most 63 characters"
             )
-        if len(name) > 63 or not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise ValueError(
                 f"name {name!r} must be letters, digits, '-', '_' and '.', starting and "
                 "ending with a letter or digit, at most 63 characters"
@@ -92,6 +108,7 @@ ServiceRef = Annotated[
         description=f"Backstage entity reference {_SHAPE}; kind `component` (the default) "
         "or `system`, namespace `default` by default.",
         examples=["component:default/checkout"],
+        json_schema_extra={"pattern": SERVICE_REFS.pattern},
     ),
     AfterValidator(SERVICE_REFS.normalised),
 ]
@@ -103,6 +120,7 @@ TeamRef = Annotated[
         description=f"Backstage entity reference {_SHAPE}; kind `group`, namespace `default` "
         "by default.",
         examples=["group:default/payments-team"],
+        json_schema_extra={"pattern": TEAM_REFS.pattern},
     ),
     AfterValidator(TEAM_REFS.normalised),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -15,6 +16,7 @@ from service.models.catalog import (
     Target,
     TargetIn,
 )
+from service.models.entity_refs import ServiceRef, TeamRef
 from service.models.enums import Scope
 from service.rest.endpoint import (
     Call,
@@ -28,17 +30,29 @@ from service.usecases import backstage, catalog
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 
 
-class RefQuery(BaseModel):
-    ref: str | None = Field(
-        default=None, max_length=200,
-        description="Only the item of this Backstage entity reference, compared "
-        "case-insensitively: `component:default/checkout` for a service, "
-        "`group:default/payments-team` for a team (kind and namespace may be left out).",
-    )  # fmt: skip
+class ServiceRefQuery(BaseModel):
+    ref: ServiceRef | None = Field(
+        default=None,
+        description="Only the service of this Backstage entity reference, compared "
+        "case-insensitively (`component:default/checkout`, or `checkout`).",
+    )
 
 
-#: Finds the items of a Backstage entity reference (given in any accepted form).
-RefLookup = Callable[[Connection, str], Awaitable[list[Any]]]
+class TeamRefQuery(BaseModel):
+    ref: TeamRef | None = Field(
+        default=None,
+        description="Only the team of this Backstage entity reference, compared "
+        "case-insensitively (`group:default/payments-team`, or `payments-team`).",
+    )
+
+
+@dataclass(frozen=True)
+class RefLookup:
+    """How a collection's list is narrowed to the item of a Backstage entity reference: the
+    query taking it, and the use case finding the item."""
+
+    query: type[BaseModel]
+    find: Callable[[Connection, str], Awaitable[list[Any]]]
 
 
 def crud(
@@ -60,7 +74,7 @@ def crud(
         ref = getattr(call.query, "ref", None)
         async with call.connection() as con:
             if by_ref is not None and ref is not None:
-                return shown(call, await by_ref(con, ref))
+                return shown(call, await by_ref.find(con, ref))
             return shown(call, await collection.list(con))
 
     async def get_one(call: Call) -> Any:
@@ -90,7 +104,7 @@ def crud(
     model_in, model_out = collection.model_in, collection.model_out
     return [
         Endpoint("GET", base, list_all, Scope.READ, f"List {noun}s", tag, response=list[model_out],  # type: ignore[valid-type]
-                 query=RefQuery if by_ref else None),
+                 query=by_ref.query if by_ref else None),
         Endpoint("GET", item, get_one, Scope.READ, f"Get one {noun}", tag, response=model_out,
                  errors=(404,)),
         Endpoint("POST", base, create_one, Scope.ADMIN, f"Create a {noun}", tag, body=model_in,
@@ -161,9 +175,9 @@ KPI_SERVICE = "/v1/kpis/{key}/services/{service}"
 
 ENDPOINTS: list[Endpoint] = [
     *crud(TEAMS, tag="teams", base="/v1/teams", noun="team",
-          by_ref=backstage.teams_of_ref),
+          by_ref=RefLookup(TeamRefQuery, backstage.teams_of_ref)),
     *crud(SERVICES, tag="services", base="/v1/services", noun="business service",
-          by_ref=backstage.services_of_ref),
+          by_ref=RefLookup(ServiceRefQuery, backstage.services_of_ref)),
     *crud(OUTCOMES, tag="outcomes", base="/v1/outcomes", noun="business outcome"),
     *crud(KPIS, tag="kpis", base="/v1/kpis", noun="KPI definition"),
     Endpoint("GET", "/v1/targets", list_targets, Scope.READ, "List targets", "targets",

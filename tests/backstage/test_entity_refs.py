@@ -10,19 +10,18 @@ import pytest
 
 from service.models.entity_refs import SERVICE_REFS, TEAM_REFS, EntityRef, RefContext
 
+NORMALISED = [
+    ("checkout", "component:default/checkout"),
+    ("shop/checkout", "component:shop/checkout"),
+    ("component:checkout", "component:default/checkout"),
+    ("Component:Default/Checkout", "component:default/checkout"),
+    ("system:payments/Ledger.V2", "system:payments/ledger.v2"),
+    ("component:default/web_store-2", "component:default/web_store-2"),
+    ("component:a--b/x--y", "component:a--b/x--y"),
+]
 
-@pytest.mark.parametrize(
-    ("given", "stored"),
-    [
-        ("checkout", "component:default/checkout"),
-        ("shop/checkout", "component:shop/checkout"),
-        ("component:checkout", "component:default/checkout"),
-        ("Component:Default/Checkout", "component:default/checkout"),
-        ("  system:payments/Ledger.V2  ", "system:payments/ledger.v2"),
-        ("component:default/web_store-2", "component:default/web_store-2"),
-        ("component:a--b/x--y", "component:a--b/x--y"),
-    ],
-)
+
+@pytest.mark.parametrize(("given", "stored"), NORMALISED)
 def test_service_references_are_normalised(given: str, stored: str) -> None:
     assert SERVICE_REFS.normalised(given) == stored
 
@@ -34,9 +33,7 @@ def test_parts_and_the_defaults_of_each_context() -> None:
     assert SERVICE_REFS.default_for("checkout") == "component:default/checkout"
 
 
-@pytest.mark.parametrize(
-    ("context", "given", "problem"),
-    [
+INVALID = [
         (SERVICE_REFS, "group:default/payments",
          "must be of kind component or system, not 'group'"),
         (TEAM_REFS, "component:checkout", "must be of kind group, not 'component'"),
@@ -49,10 +46,29 @@ def test_parts_and_the_defaults_of_each_context() -> None:
         (SERVICE_REFS, "component:default/checkout.", "name 'checkout.' must be"),
         (SERVICE_REFS, "component:default/" + "n" * 64, "at most 63 characters"),
         (SERVICE_REFS, "component:" + "n" * 64 + "/checkout", "at most 63 characters"),
-    ],
-)  # fmt: skip
+        (SERVICE_REFS, "checkout\n", "name 'checkout\\n' must be"),
+        (SERVICE_REFS, " checkout", "name ' checkout' must be"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("context", "given", "problem"), INVALID)
 def test_invalid_references_say_what_is_wrong(
     context: RefContext, given: str, problem: str
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         context.parse(given)
+
+
+@pytest.mark.parametrize(
+    ("context", "given", "accepted"),
+    [
+        *[(SERVICE_REFS, given, True) for given, _ in NORMALISED],
+        *[(context, given, False) for context, given, _ in INVALID],
+        (TEAM_REFS, "Group:Default/Payments-Team", True),
+    ],
+)
+def test_the_openapi_pattern_accepts_what_parse_accepts(
+    context: RefContext, given: str, accepted: bool
+) -> None:
+    # ECMA-262's `$` ends the string; Python's fullmatch is the same rule.
+    assert (re.fullmatch(context.pattern.strip("^$"), given) is not None) is accepted

@@ -76,7 +76,7 @@ async def test_rest_lookups_by_reference(client: httpx.AsyncClient, admin: Heade
     bad = await client.get("/v1/services", params={"ref": "group:default/payments-team"},
                            headers=reader)  # fmt: skip
     assert problem_fields(bad, 422) == ["ref"]
-    assert "must be of kind component or system, not 'group'" in bad.json()["detail"]
+    assert "must be of kind component or system, not 'group'" in bad.json()["errors"][0]["detail"]
     bad = await client.get("/v1/teams", params={"ref": "default/pay ments"}, headers=reader)
     assert problem_fields(bad, 422) == ["ref"]
 
@@ -205,3 +205,11 @@ async def test_a_catalog_file_sets_references_and_keeps_them_when_left_out(
     ]  # fmt: skip
     team = await con.fetchval("select entity_ref from team where slug = 'payments'")
     assert team == "group:default/payments-team"
+
+
+async def test_rows_written_without_a_reference_take_their_slugs(con: dbmod.Connection) -> None:
+    # Bulk loads and older writers name no reference: the database gives the slug's.
+    await con.execute("insert into team (slug, name) values ('ops', 'Ops')")
+    await con.execute("insert into business_service (slug, name, tier) values ('erp', 'ERP', 2)")
+    assert await con.fetchval("select entity_ref from team") == "group:default/ops"
+    assert await con.fetchval("select entity_ref from business_service") == "component:default/erp"

@@ -42,7 +42,9 @@ class TeamIn(TeamFields):
 
 class Team(TeamFields):
     id: int
-    entity_ref: str = Field(description="Backstage entity reference: group:default/<name>.")
+    entity_ref: str | None = Field(
+        default=None, description="Backstage entity reference: group:default/<name>."
+    )
 
 
 class ServiceFields(ApiModel):
@@ -68,7 +70,9 @@ class ServiceIn(ServiceFields):
 
 class Service(ServiceFields):
     id: int
-    entity_ref: str = Field(description="Backstage entity reference: component:default/<name>.")
+    entity_ref: str | None = Field(
+        default=None, description="Backstage entity reference: component:default/<name>."
+    )
 
 
 class OutcomeFields(ApiModel):
