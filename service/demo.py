@@ -145,6 +145,8 @@ def demo_changes(today: dt.date, seed: int = 42) -> list[ChangeIn]:
                 status = ChangeStatus.ROLLED_BACK
             elif roll < 0.10:
                 kind = ChangeKind.HOTFIX
+            # The pipeline's risk rating, read off the same draw: riskier changes fail more.
+            risk = "high" if roll < 0.10 or roll > 0.85 else "medium" if roll > 0.55 else "low"
             sha = f"{rng.getrandbits(160):040x}"
             committed = finished - dt.timedelta(hours=rng.expovariate(1 / 20))
             out.append(ChangeIn(
@@ -152,7 +154,7 @@ def demo_changes(today: dt.date, seed: int = 42) -> list[ChangeIn]:
                 environment="production", kind=kind, status=status,
                 started_at=finished - dt.timedelta(minutes=12), finished_at=finished,
                 commit_sha=sha, commits=[CommitIn(sha=sha, committed_at=committed)],
-                title=f"Release {day.isoformat()}",
+                title=f"Release {day.isoformat()}", labels={"risk": risk},
             ))  # fmt: skip
     return out
 

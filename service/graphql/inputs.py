@@ -11,14 +11,25 @@ from strawberry.experimental.pydantic import input as pydantic_input
 
 from service.graphql.types import common  # noqa: F401  (registers the enums first)
 from service.models import catalog
+from service.models.labels import is_labels
+
+
+@strawberry.input(description="A name and its value (a service's attribute, a change's label).")
+class LabelInput:
+    name: str
+    value: str
 
 
 @functools.cache
 def input_of(model: type[BaseModel]) -> Any:
     """The input type of a pydantic model, with all its fields, named after it: TeamIn gives
-    TeamInput, EscalationStep gives EscalationStepInput. Made once per model."""
+    TeamInput, EscalationStep gives EscalationStepInput. Made once per model. A field of
+    free-form pairs (`Labels`, a JSON object) is a list of LabelInput, which the model reads
+    as pairs."""
     name = model.__name__.removesuffix("In") + "Input"
-    return pydantic_input(model=model, all_fields=True)(type(name, (), {}))
+    pairs = [f for f, info in model.model_fields.items() if is_labels(info)]
+    namespace = {"__annotations__": dict.fromkeys(pairs, list[LabelInput] | None)}
+    return pydantic_input(model=model, all_fields=True)(type(name, (), namespace))
 
 
 # The inputs a KPI's input nests, which strawberry must know before that one.

@@ -15,6 +15,7 @@ from service.errors import invalid
 from service.graphql import read_model
 from service.graphql.types.common import Connection as Page
 from service.graphql.types.common import (
+    From,
     Info,
     decode_cursor,
     encode_cursor,
@@ -27,6 +28,7 @@ from service.graphql.types.kpi import Kpi
 from service.graphql.types.outcome import Outcome
 from service.graphql.types.reports import (
     Escalation,
+    FailureClusters,
     GovernanceGap,
     Scorecard,
     convert,
@@ -34,13 +36,15 @@ from service.graphql.types.reports import (
 )
 from service.graphql.types.service import Service
 from service.graphql.types.team import Team
-from service.models.enums import Scope
+from service.models.enums import ClusterDimension, ClusterOrder, Scope, Severity
+from service.models.instants import check_instant
 from service.store import deliveries as ingest_store
 from service.store import kpis as kpi_store
 from service.store import outcomes as outcome_store
 from service.store import services as service_store
 from service.store import teams as team_store
-from service.usecases import backstage, escalation, reports
+from service.store.metrics import resolve_scope
+from service.usecases import backstage, clusters, escalation, reports
 
 N = TypeVar("N")
 R = TypeVar("R")
@@ -179,6 +183,29 @@ class Query:
     )
     async def scorecard(self, info: Info, period: dt.datetime | None = None) -> Scorecard:
         return await period_report(info, period, reports.scorecard, Scorecard)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Where change failures and restore time cluster: production changes "
+        "finished in the window and incidents started in it, grouped by `by` (`name`: the "
+        "service attribute or change label), the largest share of failures (or of restore "
+        "time) first; only `team`'s or `tier`'s services when given."
+    )
+    async def failure_clusters(
+        self, info: Info, by: ClusterDimension, from_: From, to: dt.datetime | None = None,
+        name: str | None = None, team: str | None = None, tier: int | None = None,
+        severities: list[Severity] | None = None, order: ClusterOrder = ClusterOrder.FAILURES,
+    ) -> FailureClusters:  # fmt: skip
+        now = info.context.now()
+        start = check_instant("from", from_)
+        assert start is not None
+        end = check_instant("to", to) or now
+        async with info.context.db.acquire() as con:
+            scope = await resolve_scope(con, team=team, tier=tier)
+            found = await clusters.failure_clusters(
+                con, scope, reports.measured_window(start, end, now), now, by=by, name=name,
+                severities=severities, order=order,
+            )  # fmt: skip
+        return convert(FailureClusters, found)  # type: ignore[no-any-return]
 
     @strawberry.field(
         description="KPIs missing an owner, a cadence, a target or an escalation path."

@@ -190,7 +190,7 @@ def change_mapped(body: ChangeIn, *, now: dt.datetime) -> Mapped:
         status=body.status, occurred_at=at, service_ref=body.service,
         environment=body.environment, kind=body.kind, started_at=body.started_at,
         finished_at=body.finished_at, commit_sha=body.commit_sha, title=body.title, url=body.url,
-        commits=[c.sha for c in body.commits],
+        commits=[c.sha for c in body.commits], labels=body.labels,
     )  # fmt: skip
     commits = [CommitRecord(sha=c.sha, committed_at=c.committed_at) for c in body.commits]
     return Mapped(changes=[event], commits=commits)

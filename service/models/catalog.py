@@ -30,6 +30,7 @@ from service.models.enums import (
     Severity,
 )
 from service.models.instants import Day
+from service.models.labels import Labels
 from service.models.stored import is_stored
 from service.models.text import Identifier, Visible
 from service.models.urls import check_url, shown_url
@@ -139,6 +140,11 @@ class ServiceIn(Body):
         description="Incidents of this severity or worse count as outage for availability.",
     )
     depends_on: list[Slug] = Field(default_factory=list, max_length=200)
+    attributes: Labels | None = Field(
+        default=None,
+        description='Free-form pairs to group figures by, e.g. {"vendor": "acme"} '
+        "(see GET /v1/failure-clusters); null or left out: none.",
+    )
     entity_ref: ServiceRef | None = Field(
         default=None,
         description="The service's Backstage entity reference; left out, "
@@ -158,6 +164,7 @@ class ServiceIn(Body):
 
 class Service(ServiceIn):
     id: int
+    attributes: dict[str, str] = Field(default_factory=dict)
     team_id: int | None = Field(default=None, exclude=True)
     entity_ref: ServiceRef = Field(description="The service's Backstage entity reference.")
 

@@ -114,6 +114,39 @@ class TargetScope(StrEnum):
     SERVICES = "services"
 
 
+class ClusterDimension(StrEnum):
+    """What failures are grouped by (GET /v1/failure-clusters)."""
+
+    SERVICE = "service"
+    TIER = "tier"
+    TEAM = "team"
+    KIND = "kind"
+    ENVIRONMENT = "environment"
+    SERVICE_ATTRIBUTE = "service_attribute"
+    CHANGE_LABEL = "change_label"
+
+    @property
+    def needs_name(self) -> bool:
+        """Whether the dimension needs the name of an attribute or label."""
+        return self in (ClusterDimension.SERVICE_ATTRIBUTE, ClusterDimension.CHANGE_LABEL)
+
+    @property
+    def of_changes(self) -> bool:
+        """Whether incidents group by the change named as their cause."""
+        return self in (
+            ClusterDimension.KIND,
+            ClusterDimension.ENVIRONMENT,
+            ClusterDimension.CHANGE_LABEL,
+        )
+
+
+class ClusterOrder(StrEnum):
+    """How failure clusters are sorted: by share of failed changes or of restore time."""
+
+    FAILURES = "failures"
+    RESTORE_TIME = "restore_time"
+
+
 class Band(StrEnum):
     """A DORA 2023 performance band."""
 

@@ -80,6 +80,10 @@ class ChangeEvent(BaseModel):
     )
     title: str | None = None
     url: str | None = None
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="The change's own labels (risk, change type ...), to group failures by.",
+    )
     rolls_back_previous: bool = Field(
         default=False,
         description="A rollback that names no deploy (CDEvents' service.rolledback): it counts "

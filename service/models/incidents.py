@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from service.models.catalog import Body, FieldProblem, NoNul, Slug, Text
 from service.models.enums import ChangeKind, ChangeStatus, IncidentStatus, IncidentStep, Severity
 from service.models.instants import Instant
+from service.models.labels import Labels
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
@@ -110,6 +111,11 @@ class ChangeIn(Body):
     )
     title: Text | None = None
     url: Url | None = None
+    labels: Labels = Field(
+        default_factory=dict,
+        description='Free-form pairs to group failures by, e.g. {"risk": "high"} (see '
+        "GET /v1/failure-clusters); a later report's value of a name replaces an earlier one.",
+    )
 
 
 class TimelineEntry(BaseModel):
@@ -166,6 +172,7 @@ class Change(BaseModel):
         description="How the deploy a rollback undid was found: inferred, the last successful "
         "production deploy of its service in its environment before it.",
     )
+    labels: dict[str, str] = Field(default_factory=dict, description="The change's labels.")
     service_id: int | None = Field(default=None, exclude=True)
 
 

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from service.models.enums import Band, Cadence, Severity, Status, TargetScope, Trend
+from service.models.enums import (
+    Band,
+    Cadence,
+    ClusterDimension,
+    ClusterOrder,
+    Severity,
+    Status,
+    TargetScope,
+    Trend,
+)
 from service.models.statuses import StatusDriver
 
 
@@ -208,3 +217,36 @@ class BreachedStatus:
     key: str
     service_id: int
     period_start: dt.datetime
+
+
+class FailureCluster(BaseModel):
+    key: str | None = Field(
+        description="The group: a service slug, a tier, a team slug, a change kind, an "
+        "environment, or the attribute's or label's value. Null: no team, no such attribute "
+        "or label, or (grouped by kind, environment or label) the incidents that name no "
+        "change as their cause."
+    )
+    changes: int = Field(description="Production changes finished in the window.")
+    failures: int = Field(description="Of those, the failed ones (as change failure rate counts).")
+    change_failure_rate: float | None = Field(description="Percent of its changes that failed.")
+    share_of_failures: float | None = Field(description="Percent of all failed changes.")
+    incidents: int = Field(description="Incidents whose impact started in the window.")
+    resolved_incidents: int
+    restore_hours: float = Field(description="Restore time (resolved - started), summed.")
+    share_of_restore_time: float | None = Field(description="Percent of all restore time.")
+    mean_time_to_restore: float | None = Field(description="Minutes, over resolved incidents.")
+
+
+class FailureClusters(BaseModel):
+    window: Window
+    by: ClusterDimension
+    name: str | None = Field(description="The attribute or label grouped by, if any.")
+    order: ClusterOrder
+    changes: int
+    failures: int
+    change_failure_rate: float | None = Field(description="Percent, over every group.")
+    incidents: int
+    restore_hours: float
+    clusters: list[FailureCluster] = Field(
+        description="The groups, the largest share first (of failures or of restore time)."
+    )

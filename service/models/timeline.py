@@ -197,6 +197,8 @@ class ChangeRecord:
     url: str | None = None
     service_ref: str | None = None
     service_labels: dict[str, str] = field(default_factory=dict)
+    #: The change's own labels, for grouping (a later report's value of a name wins).
+    labels: dict[str, str] = field(default_factory=dict)
     #: Whether any report said the change rolls back the deploy before it (ChangeEvent).
     rolls_back_previous: bool = False
 
@@ -234,6 +236,7 @@ def build_change(events: Iterable[ChangeEvent]) -> ChangeRecord:
             if value is not None:
                 setattr(rec, name, value)
         rec.service_labels.update(e.service_labels)
+        rec.labels.update(e.labels)
         rec.commits.update(sha.lower() for sha in e.commits)
         rec.rolls_back_previous |= e.rolls_back_previous
     return rec

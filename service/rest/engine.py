@@ -8,15 +8,16 @@ from pydantic import BaseModel, Field
 from service.errors import NotFound
 from service.kpi.periods import Period
 from service.models.catalog import Body, KpiKey
-from service.models.enums import Cadence, Scope
+from service.models.enums import Cadence, ClusterDimension, ClusterOrder, Scope, Severity
 from service.models.instants import Instant
-from service.models.reports import GovernanceGap, Scorecard, ServiceReport
+from service.models.labels import LabelName
+from service.models.reports import FailureClusters, GovernanceGap, Scorecard, ServiceReport
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.rest.endpoint import Call, Endpoint, id_param, on_connection, path_param
 from service.store import kpis, metrics, services
 from service.store import kpis as kpi_store
 from service.store import services as service_store
-from service.usecases import escalation, evaluation, reports, statuses
+from service.usecases import clusters, escalation, evaluation, reports, statuses
 
 
 class PeriodQuery(BaseModel):
@@ -155,6 +156,42 @@ async def service_report(call: Call) -> ServiceReport:
         )
 
 
+class ClustersQuery(BaseModel):
+    by: ClusterDimension = Field(description="What to group by.")
+    name: LabelName | None = Field(
+        default=None,
+        description="The attribute (by=service_attribute, e.g. vendor) or label "
+        "(by=change_label) to group by.",
+    )  # fmt: skip
+    from_: Instant = Field(alias="from", description="Inclusive start, ISO 8601 with zone.")
+    to: Instant | None = Field(default=None, description="Exclusive end; default now.")
+    team: str | None = Field(default=None, description="Only this team's services.")
+    tier: int | None = Field(
+        default=None, ge=1, le=4, description="Only the services of this tier."
+    )
+    severity: list[Severity] | Severity | None = Field(
+        default=None, description="Only incidents of these severities (default: every one)."
+    )
+    order: ClusterOrder = Field(
+        default=ClusterOrder.FAILURES,
+        description="Largest share of failed changes first, or of restore time.",
+    )
+
+
+async def failure_clusters(call: Call) -> FailureClusters:
+    """Production changes, failures and incidents' restore time grouped by one dimension."""
+    query: ClustersQuery = call.query
+    now = call.now()
+    severities = [query.severity] if isinstance(query.severity, Severity) else query.severity
+    async with call.connection() as con:
+        scope = await metrics.resolve_scope(con, team=query.team, tier=query.tier)
+        window: Period = reports.measured_window(query.from_, query.to or now, now)
+        return await clusters.failure_clusters(
+            con, scope, window, now, by=query.by, name=query.name, severities=severities,
+            order=query.order,
+        )  # fmt: skip
+
+
 async def governance_gaps(call: Call) -> list[GovernanceGap]:
     """KPIs missing an owner, a cadence, a target or an escalation path."""
     async with call.connection() as con:
@@ -190,6 +227,14 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/services/{slug}/report", service_report, Scope.READ,
              "A service's availability, incidents, DORA and spend", "statuses",
              response=ServiceReport, query=WindowQuery, errors=(404, 422)),
+    Endpoint("GET", "/v1/failure-clusters", failure_clusters, Scope.READ,
+             "Where change failures and restore time cluster", "statuses",
+             response=FailureClusters, query=ClustersQuery, errors=(422,),
+             description="Production changes finished in the window (and how many failed, as "
+             "the change failure rate counts them) and incidents started in it (with their "
+             "restore time), grouped by service, tier, team, change kind, environment, a "
+             "service attribute such as vendor, or a change label; the group with the largest "
+             "share of all failures (or of restore time) first."),
     Endpoint("GET", "/v1/governance-gaps", governance_gaps, Scope.READ,
              "KPIs missing owners, cadence, target or escalation path", "statuses",
              response=list[GovernanceGap]),

@@ -207,7 +207,7 @@ async def update_change(
         q("update_change"), change_id, service_id, rec.environment, production, rec.kind.value,
         rec.status.value, rec.started_at, rec.finished_at,
         rec.commit_sha.lower() if rec.commit_sha else None, rec.title, rec.url,
-        rec.rolls_back_previous,
+        rec.rolls_back_previous, rec.labels,
     )  # fmt: skip
 
 

@@ -70,6 +70,7 @@ def _service_args(service: ServiceIn, team_id: int | None) -> tuple[Any, ...]:
         service.revenue_per_hour,
         service.users,
         service.outage_threshold.value,
+        service.attributes or {},
         service.stored_ref(),
     )
 

@@ -173,7 +173,7 @@ class _Applier:
             await self._sync(
                 "service", s.slug, existing, s, _noop,
                 partial(SERVICES.replace, self.con, s.slug),
-                normalise=_sorted_dependencies,
+                normalise=_comparable_service,
             )  # fmt: skip
             self.on_entry()
 
@@ -287,8 +287,13 @@ async def _noop() -> None:
     return None
 
 
-def _sorted_dependencies(data: dict[str, Any]) -> dict[str, Any]:
-    return {**data, "depends_on": sorted(data.get("depends_on") or [])}
+def _comparable_service(data: dict[str, Any]) -> dict[str, Any]:
+    """A service as compared for changes: dependencies in order, no attributes as {}."""
+    return {
+        **data,
+        "depends_on": sorted(data.get("depends_on") or []),
+        "attributes": data.get("attributes") or {},
+    }
 
 
 def _ratio_refs(k: KpiIn) -> set[str]:

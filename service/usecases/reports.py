@@ -56,7 +56,7 @@ def measured_window(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> P
     return Period(start, stop)
 
 
-def _pct(share: float | None) -> float | None:
+def percent(share: float | None) -> float | None:
     return None if share is None else share * 100
 
 
@@ -78,7 +78,7 @@ async def availability_kpi(con: Connection, key: str | None) -> Kpi | None:
     return found[0]
 
 
-def _window(window: Period, now: dt.datetime) -> Window:
+def report_window(window: Period, now: dt.datetime) -> Window:
     """A report's window: complete unless it runs up to now (measured_window cut it there)."""
     return Window(start=window.start, end=window.end, complete=window.end < now)
 
@@ -109,14 +109,14 @@ async def availability_by_service(
         budget = builtin.error_budget(own, {sid: target}, window.seconds)
         objective = found.kpis.get(sid)
         out[sid] = AvailabilityReport(
-            window=_window(window, now),
-            availability=_pct(builtin.availability(own, 1, window.seconds)),
+            window=report_window(window, now),
+            availability=percent(builtin.availability(own, 1, window.seconds)),
             outage_minutes=sum(o.seconds for o in own.values()) / 60,
             outage_incidents=sum(o.incidents for o in own.values()),
             target=target * 100,
             target_scope=target_scope,
             target_kpi=objective.key if objective else None,
-            error_budget_remaining=_pct(budget[0]) if budget else None,
+            error_budget_remaining=percent(budget[0]) if budget else None,
             burn_rate=budget[1] if budget else None,
         )
     return out
@@ -174,14 +174,14 @@ def _incident_report(
     slugs: dict[int, str], window: Period, now: dt.datetime,
 ) -> IncidentReport:  # fmt: skip
     return IncidentReport(
-        window=_window(window, now),
+        window=report_window(window, now),
         overall=_group(b.overall),
         by_severity=[_group(f, severity=sev) for sev, f in sorted(b.by_severity.items())],
         by_service=[
             _group(f, service=slugs[sid])
             for sid, f in sorted(b.by_service.items(), key=lambda i: slugs[i[0]])
         ],
-        recurrence_rate=_pct(builtin.ratio(b.overall.recurring, b.overall.incidents)),
+        recurrence_rate=percent(builtin.ratio(b.overall.recurring, b.overall.incidents)),
         users_affected=b.overall.users_affected or 0.0,
         downtime_cost=builtin.downtime_cost(cell, revenue, b.overall.cost_estimate),
     )
@@ -206,7 +206,7 @@ def _dora(f: ChangeFigures, window: Period, now: dt.datetime) -> DoraReport:
     lead = f.lead_median
     recovery = f.recovery_median
     return DoraReport(
-        window=_window(window, now),
+        window=report_window(window, now),
         deployments=f.deployments,
         deployments_per_week=BandedValue(
             value=f.deployments / (window.seconds / WEEK_SECONDS),
@@ -217,7 +217,7 @@ def _dora(f: ChangeFigures, window: Period, now: dt.datetime) -> DoraReport:
             band=None if lead is None else bands.lead_time_band(dt.timedelta(seconds=lead)),
         ),
         change_failure_rate=BandedValue(
-            value=_pct(cfr), band=None if cfr is None else bands.change_failure_rate_band(cfr)
+            value=percent(cfr), band=None if cfr is None else bands.change_failure_rate_band(cfr)
         ),
         recovery_time=BandedValue(
             value=_hours(recovery),
@@ -225,7 +225,7 @@ def _dora(f: ChangeFigures, window: Period, now: dt.datetime) -> DoraReport:
             if recovery is None
             else bands.recovery_time_band(dt.timedelta(seconds=recovery)),
         ),
-        rework_rate=_pct(builtin.ratio(f.rework, f.deployments)),
+        rework_rate=percent(builtin.ratio(f.rework, f.deployments)),
     )
 
 
@@ -237,7 +237,7 @@ async def spend(
         (s,) = await metrics.spend(con, scope, [window], currency)
         if s.records:
             out.append(_currency_spend(s))
-    return SpendReport(window=_window(window, now), currencies=out)
+    return SpendReport(window=report_window(window, now), currencies=out)
 
 
 async def spend_by_service(
@@ -251,7 +251,9 @@ async def spend_by_service(
         for sid, (s,) in found.items():
             if s.records:
                 out[sid].append(_currency_spend(s))
-    return {sid: SpendReport(window=_window(window, now), currencies=c) for sid, c in out.items()}
+    return {
+        sid: SpendReport(window=report_window(window, now), currencies=c) for sid, c in out.items()
+    }
 
 
 def _currency_spend(s: metrics.Spend) -> CurrencySpend:

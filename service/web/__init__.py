@@ -1,6 +1,8 @@
-"""Pages for people: the REST reference at /docs and the GraphQL explorer at /graphql.
+"""Pages for people: the REST reference at /docs (Swagger UI) and the GraphQL explorer at
+/graphql (GraphiQL).
 
-Both work without internet access: every asset is served by the service itself, from
-`static/` in this package, and the pages carry a Content-Security-Policy that allows
-nothing from elsewhere.
+Both work without internet access: every asset, the vendored tools included
+(`static/vendor/`, refreshed from npm by `scripts/refresh-web-vendor`), is served by the
+service itself, and the pages carry a Content-Security-Policy that allows nothing from
+elsewhere.
 """

@@ -8,12 +8,14 @@ request to the app.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,21 +24,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.errors import MethodNotAllowed, problem_response
 from service.openapi import build_openapi
 from service.rest.endpoint import Endpoint
-from service.web.reference import render_reference
 
 DOCS_PATH = "/docs"
 SPEC_PATH = "/openapi.json"
 ASSETS_PATH = "/docs/assets/"
 
 #: Nothing from elsewhere: scripts and styles only from files of this service (no inline
-#: code), requests only to it, images only from it or data: URIs.
+#: code), requests only to it, images and fonts only from it or data: URIs (the vendored
+#: tools embed their icons and fonts so).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'"
+    "font-src 'self' data:; connect-src 'self'; worker-src 'none'; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
-#: Headers on every page and asset.
+#: Headers on every page and asset: each answer is checked again (a 304 when unchanged).
 _COMMON_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
@@ -51,22 +53,36 @@ PAGE_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
-#: The files under /docs/assets/, by name, with their media types.
-ASSETS = {
-    "docs.css": "text/css; charset=utf-8",
-    "reference.css": "text/css; charset=utf-8",
-    "explorer.css": "text/css; charset=utf-8",
-    "explorer.js": "text/javascript; charset=utf-8",
-    "reference.js": "text/javascript; charset=utf-8",
+#: The files served under /docs/assets/ (any folder of static/), by suffix.
+MEDIA_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
 }
+
+#: Smaller answers are sent as they are: compressing them saves less than it costs.
+GZIP_FROM_BYTES = 1024
 
 _HTML = "text/html; charset=utf-8"
 
 
+def static_folder() -> Traversable:
+    return resources.files("service.web") / "static"
+
+
+def _files(folder: Traversable, prefix: str = "") -> dict[str, Traversable]:
+    found: dict[str, Traversable] = {}
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            found |= _files(entry, f"{prefix}{entry.name}/")
+        elif any(entry.name.endswith(suffix) for suffix in MEDIA_TYPES):
+            found[prefix + entry.name] = entry
+    return found
+
+
 @cache
-def static_file(name: str) -> bytes:
-    """A file of the package's static/ folder (read once)."""
-    return (resources.files("service.web") / "static" / name).read_bytes()
+def assets() -> dict[str, Traversable]:
+    """The scripts and stylesheets under static/, by their path below it (`vendor/...`)."""
+    return _files(static_folder())
 
 
 @dataclass(frozen=True)
@@ -79,17 +95,43 @@ class Document:
     def etag(self) -> str:
         return '"' + hashlib.sha256(self.content).hexdigest()[:32] + '"'
 
+    @cached_property
+    def gzipped(self) -> bytes | None:
+        """The content gzipped (once), or None when it is too small to be worth it."""
+        if len(self.content) < GZIP_FROM_BYTES:
+            return None
+        return gzip.compress(self.content, compresslevel=6, mtime=0)
+
     def response(self, request: Request, extra: dict[str, str] | None = None) -> Response:
-        headers = {**self.headers, "ETag": self.etag, **(extra or {})}
-        if self.etag in request.headers.get("if-none-match", ""):
+        headers = {**self.headers, **(extra or {})}
+        body, etag = self.content, self.etag
+        if self.gzipped is not None:
+            headers["Vary"] = ", ".join(filter(None, (headers.get("Vary"), "Accept-Encoding")))
+            if "gzip" in request.headers.get("accept-encoding", ""):
+                # Each encoding is a representation of its own, with an ETag of its own.
+                body, etag = self.gzipped, self.etag[:-1] + '-gzip"'
+                headers["Content-Encoding"] = "gzip"
+        headers["ETag"] = etag
+        if etag in request.headers.get("if-none-match", ""):
+            headers.pop("Content-Encoding", None)
             return Response(status_code=304, headers=headers)
-        return Response(self.content, media_type=self.media_type, headers=headers)
+        return Response(body, media_type=self.media_type, headers=headers)
+
+
+@cache
+def asset_document(name: str) -> Document:
+    suffix = "." + name.rsplit(".", 1)[-1]
+    return Document(assets()[name].read_bytes(), MEDIA_TYPES[suffix], _COMMON_HEADERS)
+
+
+@cache
+def page_document(name: str) -> Document:
+    return Document(static_folder().joinpath(name).read_bytes(), _HTML, PAGE_HEADERS)
 
 
 def explorer_response(request: Request) -> Response:
     """The GraphQL explorer's page (GET /graphql from a browser)."""
-    page = Document(static_file("explorer.html"), _HTML, PAGE_HEADERS)
-    return page.response(request, {"Vary": "Accept"})
+    return page_document("explorer.html").response(request, {"Vary": "Accept"})
 
 
 class DocsPages:
@@ -99,25 +141,22 @@ class DocsPages:
         self.app = app
         self.endpoints = endpoints
         self._spec: Document | None = None
-        self._reference: Document | None = None
 
-    def _documents(self) -> tuple[Document, Document]:
-        """The spec and the reference page, built on first use (the same for every request)."""
-        if self._spec is None or self._reference is None:
-            spec = build_openapi(self.endpoints())
-            text = json.dumps(spec, indent=2) + "\n"
+    def _spec_document(self) -> Document:
+        """The OpenAPI document, built on first use (the same for every request)."""
+        if self._spec is None:
+            text = json.dumps(build_openapi(self.endpoints()), indent=2) + "\n"
             self._spec = Document(text.encode(), "application/json", _COMMON_HEADERS)
-            self._reference = Document(render_reference(spec).encode(), _HTML, PAGE_HEADERS)
-        return self._spec, self._reference
+        return self._spec
 
     def _document(self, path: str) -> Document | None:
         if path == SPEC_PATH:
-            return self._documents()[0]
+            return self._spec_document()
         if path == DOCS_PATH:
-            return self._documents()[1]
+            return page_document("reference.html")
         name = path.removeprefix(ASSETS_PATH)
-        if path.startswith(ASSETS_PATH) and name in ASSETS:
-            return Document(static_file(name), ASSETS[name], _COMMON_HEADERS)
+        if path.startswith(ASSETS_PATH) and name in assets():
+            return asset_document(name)
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

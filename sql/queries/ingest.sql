@@ -130,7 +130,7 @@ order by id;
 update change
 set service_id = $2, environment = $3, is_production = $4, kind = $5, status = $6,
     started_at = $7, finished_at = $8, commit_sha = $9, title = $10, url = $11,
-    rolls_back_previous = $12, updated_at = now()
+    rolls_back_previous = $12, labels = $13, updated_at = now()
 where id = $1;
 
 -- name: relink_rollbacks_around_change
@@ -223,7 +223,7 @@ from incident_event where incident_id = any($1::bigint[]) order by occurred_at, 
 select c.id, so.name as source, c.external_id, s.slug as service, c.environment,
        c.is_production, c.kind, c.status, c.started_at, c.finished_at, c.commit_sha,
        ct.committed_at as commit_time, c.title, c.url, c.rolled_back_change_id,
-       c.rollback_link_kind, c.service_id
+       c.rollback_link_kind, c.labels, c.service_id
 from change c
 join source so on so.id = c.source_id
 left join business_service s on s.id = c.service_id
@@ -287,7 +287,7 @@ cross join lateral (
     select c.id, so.name as source, c.external_id, s.slug as service, c.environment,
            c.is_production, c.kind, c.status, c.started_at, c.finished_at, c.commit_sha,
            ct.committed_at as commit_time, c.title, c.url, c.rolled_back_change_id,
-           c.rollback_link_kind, c.service_id
+           c.rollback_link_kind, c.labels, c.service_id
     from change c
     join source so on so.id = c.source_id
     join business_service s on s.id = c.service_id

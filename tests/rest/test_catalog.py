@@ -228,6 +228,7 @@ async def test_service_create_get_list_replace_delete(
         "users": None,
         "outage_threshold": "sev2",
         "depends_on": [],
+        "attributes": {},
         "entity_ref": "component:default/zeta-db",
     }
 
@@ -248,6 +249,7 @@ async def test_service_create_get_list_replace_delete(
         **full,
         "revenue_per_hour": 52000.46,  # kept to the cent
         "depends_on": ["alpha-api", "zeta-db"],  # sorted
+        "attributes": {},
         "entity_ref": "component:default/checkout",  # from the slug
     }
     assert without_id(checkout) == expected
@@ -277,6 +279,7 @@ async def test_service_create_get_list_replace_delete(
         "users": None,
         "outage_threshold": "sev1",
         "depends_on": ["zeta-db"],
+        "attributes": {},
         "entity_ref": "component:default/checkout",
     }
     assert resp.json() == replaced

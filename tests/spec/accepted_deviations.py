@@ -66,7 +66,9 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|must be before to|the window must start before its end|give one of service, team"
     r"|required for an observed KPI|(required|only allowed) when kind is"
     r"|an email step needs an e-mail address"
-    r"|source needs a secret to verify deliveries|must match the path",
+    r"|source needs a secret to verify deliveries|must match the path"
+    r"|only service_attribute and change_label take a name"
+    r"|needs the name of the attribute or label",
 }
 _RULES = re.compile("|".join(f"(?:{rule})" for rule in RULES_BEYOND_THE_SCHEMA.values()))
 

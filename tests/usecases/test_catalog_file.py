@@ -345,3 +345,26 @@ async def test_the_readme_apply_error_is_what_the_command_prints(
         con = await dbmod.connect(database_url, schema)
         await con.execute(f'drop schema if exists "{schema}" cascade')
         await con.close()
+
+
+async def test_service_attributes_apply_once_and_changes_show_in_the_diff(
+    con: dbmod.Connection,
+) -> None:
+    await apply_catalog(con, starter_catalog(), dry_run=False)
+    checkout = await services.get_service(con, slug="payments-api")
+    assert checkout.attributes == {"vendor": "PayCo"}  # as the starter catalog says
+    data = yaml.safe_load(STARTER.read_text())
+    data["services"][1]["attributes"] = {"vendor": "PayCo", "region": "eu"}
+    changed = await apply_catalog(con, CatalogFile.model_validate(data), dry_run=False)
+    assert [(c.action, c.key, c.fields) for c in changed.changes] == [
+        ("update", "payments-api",
+         {"attributes": ({"vendor": "PayCo"}, {"vendor": "PayCo", "region": "eu"})}),
+    ]  # fmt: skip
+    # Given as null, the attributes are cleared; a service without the key keeps its own.
+    data["services"][1]["attributes"] = None
+    del data["services"][2]["attributes"]
+    cleared = await apply_catalog(con, CatalogFile.model_validate(data), dry_run=False)
+    assert [(c.key, c.fields) for c in cleared.changes] == [
+        ("payments-api", {"attributes": ({"vendor": "PayCo", "region": "eu"}, {})}),
+    ]
+    assert (await services.get_service(con, slug="checkout")).attributes == {"vendor": "in-house"}

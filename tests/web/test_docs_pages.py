@@ -1,12 +1,14 @@
-"""The pages for people: /docs (REST reference) and the GraphQL explorer at /graphql.
+"""The pages for people: /docs (Swagger UI) and the GraphQL explorer at /graphql (GraphiQL).
 
 Checked without a browser: they load without a token, every asset they reference is served
-by the app, nothing points elsewhere (they must work offline), and they run under their
-Content-Security-Policy (no inline code).
+by the app (large ones gzipped, all with an ETag), nothing points elsewhere (they must work
+offline), and they run under their Content-Security-Policy (no inline code). In a real
+browser: tests/components/test_docs_pages_browser.py.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
 import tomllib
 from html.parser import HTMLParser
@@ -16,12 +18,11 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
-from service.app import all_endpoints
 from service.cli.common import REPO_ROOT
 from service.cli.export import exported_files
-from service.openapi import build_openapi
-from service.web.pages import ASSETS
+from service.web.pages import assets
 
 Headers = dict[str, str]
 
@@ -110,19 +111,16 @@ async def test_page_loads_without_a_token(client: httpx.AsyncClient, path: str) 
     assert r.headers["x-frame-options"] == "DENY"
 
 
-async def test_docs_lists_every_operation_and_schema(client: httpx.AsyncClient) -> None:
-    page = (await load(client, "/docs")).text
-    spec = build_openapi(all_endpoints())
-    for path, item in spec["paths"].items():
-        for op in item.values():
-            assert f'id="op-{op["operationId"]}"' in page, (path, op["operationId"])
-            assert f'href="#op-{op["operationId"]}"' in page
-    for name in spec["components"]["schemas"]:
-        assert f'id="schema-{name}"' in page, name
-    # a schema's fields, with links to the schemas they use
-    assert '<a href="#schema-Direction">Direction</a>' in page
-    # text from the spec is escaped, never markup
-    assert "<hex HMAC" not in page and "&lt;hex HMAC" in page
+async def test_docs_is_swagger_ui_over_the_spec(client: httpx.AsyncClient) -> None:
+    refs = references((await load(client, "/docs")).text)
+    assert "docs/assets/vendor/swagger-ui/swagger-ui-bundle.js" in refs
+    assert "docs/assets/vendor/swagger-ui/swagger-ui.css" in refs
+    script = static_text("reference.js")
+    # relative to the page at /docs: the spec this service serves
+    assert 'url: "openapi.json",' in script
+    assert urljoin(BASE + "/docs", "openapi.json") == BASE + "/openapi.json"
+    # the document is never sent to a validator elsewhere
+    assert "validatorUrl: null," in script
 
 
 async def test_openapi_json_is_the_exported_spec(client: httpx.AsyncClient) -> None:
@@ -153,6 +151,35 @@ async def test_unchanged_asset_is_not_sent_again(client: httpx.AsyncClient) -> N
     )
     assert again.status_code == 304
     assert again.content == b""
+
+
+BUNDLE = "/docs/assets/vendor/swagger-ui/swagger-ui-bundle.js"
+
+
+async def test_large_assets_are_sent_gzipped(client: httpx.AsyncClient) -> None:
+    """The vendored tools are megabytes: gzipped once, each encoding with its own ETag."""
+    plain = (STATIC / "vendor" / "swagger-ui" / "swagger-ui-bundle.js").read_bytes()
+    r = await client.get(BUNDLE, headers={"Accept-Encoding": "identity"})
+    assert r.content == plain
+    assert "content-encoding" not in r.headers
+    assert r.headers["vary"] == "Accept-Encoding"
+    assert r.headers["cache-control"] == "no-cache"
+    # httpx decodes what it receives: the raw stream shows what was sent
+    async with client.stream("GET", BUNDLE, headers={"Accept-Encoding": "gzip"}) as zipped:
+        sent = b"".join([chunk async for chunk in zipped.aiter_raw()])
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(sent) == plain
+    assert len(sent) < len(plain) / 3  # minified JavaScript shrinks to about a quarter
+    assert zipped.headers["etag"] != r.headers["etag"]
+    again = await client.get(
+        BUNDLE, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert "content-encoding" not in again.headers
+    # a small file is sent as it is
+    small = await client.get("/docs/assets/pages.css", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers
+    assert "vary" not in small.headers
 
 
 # Assets: all served here, nothing from elsewhere ----------
@@ -193,9 +220,25 @@ async def test_page_has_no_external_url(client: httpx.AsyncClient, path: str) ->
         assert not ref.startswith(("/", "\\")), ref  # relative: works behind a path prefix
 
 
-@pytest.mark.parametrize("name", sorted(ASSETS))
+OUR_ASSETS = sorted(name for name in assets() if not name.startswith("vendor/"))
+VENDORED_CSS = sorted(name for name in assets() if name.startswith("vendor/") and
+                      name.endswith(".css"))  # fmt: skip
+
+
+@pytest.mark.parametrize("name", OUR_ASSETS)
 def test_our_assets_have_no_external_url(name: str) -> None:
     assert URL_IN_CODE.findall(static_text(name)) == []
+
+
+@pytest.mark.parametrize("name", VENDORED_CSS)
+def test_vendored_stylesheets_load_nothing_from_elsewhere(name: str) -> None:
+    """Their fonts and icons are data: URIs. (The vendored scripts hold URLs in strings they
+    never load; the browser test watches every request they make.)"""
+    css = static_text(name)
+    assert "@import" not in css
+    targets = re.findall(r"url\(\s*[\"']?([^\"')]*)", css)
+    assert targets
+    assert [t for t in targets if not t.startswith("data:")] == []
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -219,7 +262,9 @@ def test_static_files_are_package_data() -> None:
     for file in folder.rglob("*"):
         relative = file.relative_to(REPO_ROOT / "service")
         assert any(relative.match(glob) for glob in globs), relative
-    assert set(ASSETS) | {"explorer.html"} == {f.name for f in folder.iterdir()}
+    pages = {"explorer.html", "reference.html"}
+    expected = {name.split("/")[0] for name in assets()} | pages
+    assert {f.name for f in folder.iterdir()} == expected
 
 
 # The explorer talks to /graphql ----------
@@ -233,14 +278,16 @@ def test_explorer_posts_to_graphql() -> None:
     assert urljoin(BASE + "/graphql", endpoint.group(1)) == BASE + "/graphql"
     assert "fetch(ENDPOINT, {" in script
     assert 'method: "POST"' in script
-    assert 'headers.Authorization = "Bearer " + token' in script
-    assert "sessionStorage" in script
+    assert 'const ACCEPT = "application/graphql-response+json' in script
+    # the Headers tab (where the token goes) reaches every request, and is not kept
+    assert "...((options && options.headers) || {})" in script
+    assert "shouldPersistHeaders: false" in script
+    assert "setItem: (key, value) => localStorage.setItem(key, withoutHeaders(value))" in script
 
 
 def explorer_introspection() -> str:
-    found = re.search(r"const INTROSPECTION = `([^`]+)`;", static_text("explorer.js"))
-    assert found is not None
-    return found.group(1)
+    """The introspection GraphiQL sends (graphql-js's, with deprecated input values)."""
+    return get_introspection_query(input_value_deprecation=True)
 
 
 async def test_explorer_introspection_works_with_a_read_token(
@@ -251,7 +298,7 @@ async def test_explorer_introspection_works_with_a_read_token(
     body = r.json()
     assert "errors" not in body, body["errors"]
     schema = body["data"]["__schema"]
-    assert schema["queryType"] == {"name": "Query"}
+    assert schema["queryType"]["name"] == "Query"
     types = {t["name"]: t for t in schema["types"]}
     query = {f["name"]: f for f in types["Query"]["fields"]}
     assert query["kpis"]["description"] == "KPI definitions, ordered by creation; cursor-paginated."

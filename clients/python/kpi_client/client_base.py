@@ -140,6 +140,7 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     evaluate = Endpoint(statuses.evaluate)
     get_service_report = Endpoint(statuses.get_service_report)
     list_governance_gaps = Endpoint(statuses.list_governance_gaps)
+    get_failure_clusters = Endpoint(statuses.get_failure_clusters)
     list_escalations = Endpoint(escalations.list_escalations)
     get_escalation = Endpoint(escalations.get_escalation)
     acknowledge_escalation = Endpoint(escalations.acknowledge_escalation)

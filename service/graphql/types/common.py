@@ -201,6 +201,17 @@ def copied(cls: type[N], source: object, **given: Any) -> N:
     return cls(**{name: getattr(source, name) for name in names if name not in given}, **given)
 
 
+@strawberry.type(description="A name and its value: a service's attribute, a change's label.")
+class Label:
+    name: str
+    value: str
+
+    @classmethod
+    def pairs(cls, labels: dict[str, str]) -> list[Label]:
+        """The pairs in name order."""
+        return [cls(name=k, value=v) for k, v in sorted(labels.items())]
+
+
 @strawberry.type
 class Owners:
     business: str | None

@@ -11,6 +11,7 @@ import strawberry
 from service.graphql.types.common import (
     Connection,
     Info,
+    Label,
     copied,
     load_node,
     page_of_edge,
@@ -122,6 +123,10 @@ class Change(Reported[models.Change]):
 
     service = strawberry.field(resolver=_service)
     timeline = _timeline(lambda loaders: loaders.change_timeline)
+
+    @strawberry.field(description="The change's labels (risk, change type ...), by name.")
+    def labels(self) -> list[Label]:
+        return Label.pairs(self.model.labels)
 
     @strawberry.field(
         description="Why it counts as failed whatever its status: a later merged request "

@@ -49,6 +49,16 @@ class DoraReport:
     pass
 
 
+@from_model.type(model=reports.FailureCluster, all_fields=True)
+class FailureCluster:
+    pass
+
+
+@from_model.type(model=reports.FailureClusters, all_fields=True)
+class FailureClusters:
+    pass
+
+
 @from_model.type(model=reports.CategoryAmount, all_fields=True)
 class CategoryAmount:
     pass

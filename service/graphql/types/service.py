@@ -13,6 +13,7 @@ from service.graphql.types.common import (
     Connection,
     From,
     Info,
+    Label,
     OptionalFrom,
     Owners,
     copied,
@@ -99,13 +100,16 @@ class Service:
     users: int | None
     outage_threshold: enums.Severity
     owners: Owners
+    attributes: list[Label] = strawberry.field(
+        description="Free-form pairs to group figures by (vendor ...), by name."
+    )
     entity_ref: str = strawberry.field(
         description="The service's Backstage entity reference: component:default/checkout."
     )
 
     @classmethod
     def of(cls, m: ServiceModel) -> Service:
-        return copied(cls, m, owners=Owners.of(m))
+        return copied(cls, m, owners=Owners.of(m), attributes=Label.pairs(m.attributes))
 
     @strawberry.field
     def team(self, info: Info) -> Team | None:

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from kpi_client.api.catalog import KPIS, SERVICES
-from kpi_client.models import GovernanceGap, KpiStatus, Scorecard, ServiceReport
+from kpi_client.models import FailureClusters, GovernanceGap, KpiStatus, Scorecard, ServiceReport
 from kpi_client.models.base import Cadence
 from kpi_client.operation import Operation, answer, instant_text, query
 
@@ -76,3 +76,22 @@ def get_service_report(
 def list_governance_gaps() -> Operation[list[GovernanceGap]]:
     """KPIs missing an owner, a cadence, a target or an escalation path."""
     return Operation("GET", "/v1/governance-gaps", answer(list[GovernanceGap]))
+
+
+def get_failure_clusters(
+    by: str,
+    *,
+    from_: dt.datetime,
+    to: dt.datetime | None = None,
+    name: str | None = None,
+    team: str | None = None,
+    tier: int | None = None,
+    severity: list[str] | None = None,
+    order: str | None = None,
+) -> Operation[FailureClusters]:
+    """Production changes, failures and incidents' restore time over [from_, to) grouped by
+    `by` (service, tier, team, kind, environment, service_attribute or change_label, the
+    last two with the attribute's or label's `name`), the largest share first."""
+    params = query(by=by, name=name, from_=from_, to=to, team=team, tier=tier,
+                   severity=severity, order=order)  # fmt: skip
+    return Operation("GET", "/v1/failure-clusters", answer(FailureClusters), query=params)

@@ -58,6 +58,9 @@ class ServiceFields(ApiModel):
     users: int | None = None
     outage_threshold: str = "sev2"
     depends_on: list[str] = Field(default_factory=list)
+    attributes: dict[str, str] = Field(
+        default_factory=dict, description="Free-form pairs to group figures by (vendor ...)."
+    )
 
 
 class ServiceIn(ServiceFields):

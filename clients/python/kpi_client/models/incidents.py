@@ -81,6 +81,9 @@ class ChangeIn(ApiModel):
     commits: list[CommitIn] = Field(default_factory=list, description="For lead time.")
     title: str | None = None
     url: str | None = None
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Free-form pairs to group failures by (risk ...)."
+    )
 
 
 class TimelineEntry(ApiModel):
@@ -131,6 +134,7 @@ class Change(ApiModel):
     rollback_link_kind: str | None = Field(
         default=None, description="How that deploy was found: inferred or explicit."
     )
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class ChangeDetail(Change):

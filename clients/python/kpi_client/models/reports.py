@@ -91,3 +91,32 @@ class ServiceReport(ApiModel):
     incidents: IncidentReport
     dora: DoraReport
     spend: SpendReport
+
+
+class FailureCluster(ApiModel):
+    """One group's production changes and failures, and its incidents' restore time, with
+    its shares of all failures and of all restore time (percent)."""
+
+    key: str | None
+    changes: int
+    failures: int
+    incidents: int
+    resolved_incidents: int
+    restore_hours: float
+    change_failure_rate: float | None = None
+    share_of_failures: float | None = None
+    share_of_restore_time: float | None = None
+    mean_time_to_restore: float | None = Field(default=None, description="Minutes.")
+
+
+class FailureClusters(ApiModel):
+    window: Window
+    by: str
+    order: str
+    changes: int
+    failures: int
+    incidents: int
+    restore_hours: float
+    clusters: list[FailureCluster]
+    name: str | None = None
+    change_failure_rate: float | None = None
