@@ -28,6 +28,7 @@ from service.graphql.schema import build_schema
 from service.logs import request_id
 from service.rest import (
     admin,
+    backstage,
     budgets,
     catalog,
     costs,
@@ -55,6 +56,7 @@ def all_endpoints() -> list[Endpoint]:
         *health.ENDPOINTS,
         *catalog.ENDPOINTS,
         *initiatives.ENDPOINTS,
+        *backstage.ENDPOINTS,
         *observations.ENDPOINTS,
         *costs.ENDPOINTS,
         *budgets.ENDPOINTS,

@@ -167,6 +167,15 @@ _IDEMPOTENCY_KEY: dict[str, Any] = {
     "a retry gets the first answer (with Idempotent-Replayed: true) and is applied once. The "
     "same key with a different request is a 409. Kept for 24 hours.",
 }  # fmt: skip
+_IF_NONE_MATCH: dict[str, Any] = {
+    "name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "The ETag of an answer already held: when the answer is still the same, "
+    "304 Not Modified and no body.",
+}  # fmt: skip
+_ETAG: dict[str, Any] = {
+    "description": "Tag of the answer's body; it changes whenever anything in the body does.",
+    "schema": {"type": "string"},
+}
 
 
 _FORMAT: dict[str, Any] = {
@@ -222,6 +231,8 @@ def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[s
         params.append(_IDEMPOTENCY_KEY)
     if endpoint.csv is not None:
         params.append(_FORMAT)
+    if endpoint.etag:
+        params.append(_IF_NONE_MATCH)
     return params
 
 
@@ -261,6 +272,10 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
     responses: dict[str, Any] = {str(endpoint.status): ok}
     # Operations open to anyone say so with an empty list: no scheme is needed.
     op["security"] = []
+    if endpoint.etag:
+        ok["headers"] = {"ETag": _ETAG}
+        responses["304"] = {"description": "Not modified: the If-None-Match tag is the "
+                            "answer's own", "headers": {"ETag": _ETAG}}  # fmt: skip
     if endpoint.scope is not None:
         op["security"] = [{"bearerAuth": []}]
         op["x-required-scope"] = endpoint.scope.value

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import strawberry
 from graphql import GraphQLError
 
+from service.errors import invalid
 from service.graphql import read_model
 from service.graphql.types.common import Connection as Page
 from service.graphql.types.common import (
@@ -46,7 +47,7 @@ from service.store import outcomes as outcome_store
 from service.store import services as service_store
 from service.store import teams as team_store
 from service.store.metrics import resolve_scope
-from service.usecases import clusters, escalation, reports
+from service.usecases import backstage, clusters, escalation, reports
 
 N = TypeVar("N")
 R = TypeVar("R")
@@ -68,6 +69,16 @@ async def read_page(
     return page(rows, size, wrap)
 
 
+def _lookup(slug: str | None, ref: str | None) -> tuple[str, bool]:
+    """The key of a lookup by slug or by Backstage entity reference (exactly one of them),
+    and whether it is a reference."""
+    if slug is not None and ref is None:
+        return slug, False
+    if ref is not None and slug is None:
+        return ref, True
+    raise invalid("ref", "give a slug or a ref (a Backstage entity reference): one of the two")
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Business services, ordered by creation; cursor-paginated.")
@@ -85,9 +96,19 @@ class Query:
         await read_model.services_page(info, rows[:size])
         return page(rows, size, Service.of)
 
-    @strawberry.field
-    async def service(self, info: Info, slug: str) -> Service | None:
-        return await load_node(info.context.loaders.service_by_slug, slug, Service.of)
+    @strawberry.field(
+        description="One service, by slug or by Backstage entity reference (kind and "
+        "namespace may be left out: `checkout` is `component:default/checkout`)."
+    )
+    async def service(
+        self, info: Info, slug: str | None = None, ref: str | None = None
+    ) -> Service | None:
+        key, by_ref = _lookup(slug, ref)
+        if not by_ref:
+            return await load_node(info.context.loaders.service_by_slug, key, Service.of)
+        async with info.context.db.acquire() as con:
+            found = await backstage.services_of_ref(con, key)
+        return Service.of(found[0]) if found else None
 
     @strawberry.field(description="KPI definitions, ordered by creation; cursor-paginated.")
     async def kpis(
@@ -152,6 +173,21 @@ class Query:
         read = partial(ingest_store.list_deliveries, status=status, source=source,
                        before_id=decode_cursor(after))  # fmt: skip
         return await read_page(info, first, Delivery.from_pydantic, read)
+
+    @strawberry.field(
+        description="One team, by slug or by Backstage entity reference (kind and namespace "
+        "may be left out: `payments-team` is `group:default/payments-team`)."
+    )
+    async def team(
+        self, info: Info, slug: str | None = None, ref: str | None = None
+    ) -> Team | None:
+        key, by_ref = _lookup(slug, ref)
+        async with info.context.db.acquire() as con:
+            if by_ref:
+                found = await backstage.teams_of_ref(con, key)
+            else:
+                found = await team_store.list_teams(con, slugs=[key])
+        return Team.of(found[0]) if found else None
 
     @strawberry.field
     async def teams(self, info: Info, first: int = 50, after: str | None = None) -> Page[Team]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated, Self
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +18,7 @@ from pydantic import (
 )
 
 from service.kpi.metrics import FilterPart, filter_problem, unit_problem
+from service.models.entity_refs import SERVICE_REFS, TEAM_REFS, ServiceRef, TeamRef
 from service.models.enums import (
     Aggregation,
     BuiltinMetric,
@@ -93,14 +95,35 @@ class FieldProblem(ValueError):
         self.field = field
 
 
+def _with_default_ref(data: Any, default_for: Callable[[str], str]) -> Any:
+    """A written item's data with the reference its slug gives when it names none."""
+    if isinstance(data, dict) and data.get("entity_ref") is None and "slug" in data:
+        return {**data, "entity_ref": default_for(data["slug"])}
+    return data
+
+
 class TeamIn(Body):
     slug: Slug
     name: Name
     email: Owner | None = None
+    entity_ref: TeamRef | None = Field(
+        default=None,
+        description="The team's Backstage entity reference; left out, `group:default/<slug>`.",
+    )
+
+    def stored_ref(self) -> str:
+        """The reference kept for the team: the one given, else its slug's."""
+        return self.entity_ref or TEAM_REFS.default_for(self.slug)
 
 
 class Team(TeamIn):
     id: int
+    entity_ref: TeamRef = Field(description="The team's Backstage entity reference.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_ref(cls, data: Any) -> Any:
+        return _with_default_ref(data, TEAM_REFS.default_for)
 
 
 class ServiceIn(Body):
@@ -122,6 +145,15 @@ class ServiceIn(Body):
         description='Free-form pairs to group figures by, e.g. {"vendor": "acme"} '
         "(see GET /v1/failure-clusters); null or left out: none.",
     )
+    entity_ref: ServiceRef | None = Field(
+        default=None,
+        description="The service's Backstage entity reference; left out, "
+        "`component:default/<slug>`.",
+    )
+
+    def stored_ref(self) -> str:
+        """The reference kept for the service: the one given, else its slug's."""
+        return self.entity_ref or SERVICE_REFS.default_for(self.slug)
 
     @field_validator("revenue_per_hour")
     @classmethod
@@ -134,6 +166,12 @@ class Service(ServiceIn):
     id: int
     attributes: dict[str, str] = Field(default_factory=dict)
     team_id: int | None = Field(default=None, exclude=True)
+    entity_ref: ServiceRef = Field(description="The service's Backstage entity reference.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_ref(cls, data: Any) -> Any:
+        return _with_default_ref(data, SERVICE_REFS.default_for)
 
 
 class OutcomeIn(Body):

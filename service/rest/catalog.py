@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from service.db import Connection
 from service.models.catalog import (
     OutcomeLink,
     OutcomeLinkIn,
@@ -13,6 +16,7 @@ from service.models.catalog import (
     Target,
     TargetIn,
 )
+from service.models.entity_refs import ServiceRef, TeamRef
 from service.models.enums import Scope
 from service.rest.endpoint import (
     Call,
@@ -22,12 +26,41 @@ from service.rest.endpoint import (
     on_connection,
     path_param,
 )
-from service.usecases import catalog
+from service.usecases import backstage, catalog
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 
 
-def crud(collection: Collection[Any, Any], *, tag: str, base: str, noun: str) -> list[Endpoint]:
-    """The five endpoints of one catalog collection, keyed by its key in the path."""
+class ServiceRefQuery(BaseModel):
+    ref: ServiceRef | None = Field(
+        default=None,
+        description="Only the service of this Backstage entity reference, compared "
+        "case-insensitively (`component:default/checkout`, or `checkout`).",
+    )
+
+
+class TeamRefQuery(BaseModel):
+    ref: TeamRef | None = Field(
+        default=None,
+        description="Only the team of this Backstage entity reference, compared "
+        "case-insensitively (`group:default/payments-team`, or `payments-team`).",
+    )
+
+
+@dataclass(frozen=True)
+class RefLookup:
+    """How a collection's list is narrowed to the item of a Backstage entity reference: the
+    query taking it, and the use case finding the item."""
+
+    query: type[BaseModel]
+    find: Callable[[Connection, str], Awaitable[list[Any]]]
+
+
+def crud(
+    collection: Collection[Any, Any], *, tag: str, base: str, noun: str,
+    by_ref: RefLookup | None = None,
+) -> list[Endpoint]:  # fmt: skip
+    """The five endpoints of one catalog collection, keyed by its key in the path; its list
+    takes `?ref=` when the collection's items carry entity references."""
     key = collection.key
     item = f"{base}/{{{key}}}"
 
@@ -38,7 +71,10 @@ def crud(collection: Collection[Any, Any], *, tag: str, base: str, noun: str) ->
         return catalog.as_seen(found, admin=admin)
 
     async def list_all(call: Call) -> Any:
+        ref = getattr(call.query, "ref", None)
         async with call.connection() as con:
+            if by_ref is not None and ref is not None:
+                return shown(call, await by_ref.find(con, ref))
             return shown(call, await collection.list(con))
 
     async def get_one(call: Call) -> Any:
@@ -69,7 +105,8 @@ def crud(collection: Collection[Any, Any], *, tag: str, base: str, noun: str) ->
         fn.__name__ = name
     model_in, model_out = collection.model_in, collection.model_out
     return [
-        Endpoint("GET", base, list_all, Scope.READ, f"List {noun}s", tag, response=list[model_out]),  # type: ignore[valid-type]
+        Endpoint("GET", base, list_all, Scope.READ, f"List {noun}s", tag, response=list[model_out],  # type: ignore[valid-type]
+                 query=by_ref.query if by_ref else None),
         Endpoint("GET", item, get_one, Scope.READ, f"Get one {noun}", tag, response=model_out,
                  errors=(404,)),
         Endpoint("POST", base, create_one, Scope.ADMIN, f"Create a {noun}", tag, body=model_in,
@@ -139,8 +176,10 @@ KPI_OUTCOME = "/v1/kpis/{key}/outcomes/{outcome}"
 KPI_SERVICE = "/v1/kpis/{key}/services/{service}"
 
 ENDPOINTS: list[Endpoint] = [
-    *crud(TEAMS, tag="teams", base="/v1/teams", noun="team"),
-    *crud(SERVICES, tag="services", base="/v1/services", noun="business service"),
+    *crud(TEAMS, tag="teams", base="/v1/teams", noun="team",
+          by_ref=RefLookup(TeamRefQuery, backstage.teams_of_ref)),
+    *crud(SERVICES, tag="services", base="/v1/services", noun="business service",
+          by_ref=RefLookup(ServiceRefQuery, backstage.services_of_ref)),
     *crud(OUTCOMES, tag="outcomes", base="/v1/outcomes", noun="business outcome"),
     *crud(KPIS, tag="kpis", base="/v1/kpis", noun="KPI definition"),
     Endpoint("GET", "/v1/targets", list_targets, Scope.READ, "List targets", "targets",

@@ -36,6 +36,7 @@ from service.errors import (
 from service.models.enums import Scope
 from service.models.tokens import Principal
 from service.rest import idempotency, negotiation
+from service.rest.conditional import conditional
 from service.rest.csv_tables import CsvTable
 from service.store import idempotency as idempotency_store
 from service.usecases.tokens import authenticate, require
@@ -144,6 +145,9 @@ class Endpoint:
     response_example: Any = None
     #: The success answer's media type, for a handler that renders its answer itself.
     response_media_type: str = JSON
+    #: Whether a 200 answer carries an ETag (the hash of its body), a request whose
+    #: If-None-Match holds it being answered 304 Not Modified (rest/conditional.py).
+    etag: bool = False
 
     @property
     def keyed(self) -> bool:
@@ -269,7 +273,8 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         if endpoint.csv is not None:
             call.wants_csv = negotiation.negotiate(request) == negotiation.CSV
         if key is None or principal is None:
-            return render(await endpoint.handler(call), call)
+            response = render(await endpoint.handler(call), call)
+            return conditional(request, response) if endpoint.etag else response
         fingerprint = idempotency.fingerprint(request, raw)
         async with db.acquire() as con, con.transaction():
             token_id = principal.token_id

@@ -24,7 +24,6 @@ from service.models.catalog import (
     TeamIn,
 )
 from service.models.costs import Cost, CostIn, CostIngestResult
-from service.models.initiatives import Initiative, InitiativeIn, InitiativeReview
 from service.models.incidents import (
     Change,
     ChangeDetail,
@@ -34,6 +33,7 @@ from service.models.incidents import (
     IncidentEventIn,
     IncidentIn,
 )
+from service.models.initiatives import Initiative, InitiativeIn, InitiativeReview
 from service.models.notifications import Notification
 from service.models.observations import IngestResult, ObservationIn, Series
 from service.models.reports import FailureClusters, GovernanceGap, Scorecard, ServiceReport

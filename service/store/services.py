@@ -8,7 +8,7 @@ from typing import Any
 from service.db import Connection, fetch_grouped, fetch_models, one_found, statements
 from service.errors import invalid
 from service.models.catalog import Service, ServiceIn
-from service.store.constraints import still_referenced, unique
+from service.store.constraints import still_referenced, unique_keys
 
 q = statements("services")
 
@@ -21,8 +21,13 @@ async def list_services(
     team: str | None = None,
     after_id: int | None = None,
     limit: int | None = None,
+    entity_refs: Sequence[str] | None = None,
 ) -> list[Service]:
-    return await fetch_models(con, Service, q("list_services"), slugs, tier, team, after_id, limit)
+    """Services in creation order: every one, or those of these slugs, tier, team (slug) or
+    (normalised) entity references, after `after_id`, at most `limit`."""
+    return await fetch_models(
+        con, Service, q("list_services"), slugs, tier, team, after_id, limit, entity_refs
+    )
 
 
 async def get_service(con: Connection, *, slug: str) -> Service:
@@ -66,21 +71,30 @@ def _service_args(service: ServiceIn, team_id: int | None) -> tuple[Any, ...]:
         service.users,
         service.outage_threshold.value,
         service.attributes or {},
+        service.stored_ref(),
     )
 
 
+def _keys(service: ServiceIn) -> dict[str, tuple[str, str]]:
+    return {"business_service_slug_key": ("slug", service.slug),
+            "business_service_entity_ref_key": ("entity_ref", service.stored_ref())}  # fmt: skip
+
+
 async def insert_service(con: Connection, *, service: ServiceIn, team_id: int | None) -> int:
-    """The new service's id (without dependencies); Conflict (409) when its slug is taken."""
-    async with unique("slug", service.slug):
+    """The new service's id (without dependencies); Conflict (409) when its slug or entity
+    reference is taken."""
+    async with unique_keys(_keys(service)):
         service_id: int = await con.fetchval(q("insert_service"), *_service_args(service, team_id))
     return service_id
 
 
 async def update_service(con: Connection, *, service: ServiceIn, team_id: int | None) -> int | None:
-    """The id of the service updated (not its dependencies), None when there is none."""
-    service_id: int | None = await con.fetchval(
-        q("update_service"), *_service_args(service, team_id)
-    )
+    """The id of the service updated (not its dependencies), None when there is none;
+    Conflict (409) when another service has its entity reference."""
+    async with unique_keys(_keys(service)):
+        service_id: int | None = await con.fetchval(
+            q("update_service"), *_service_args(service, team_id)
+        )
     return service_id
 
 

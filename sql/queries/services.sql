@@ -3,7 +3,7 @@
 -- name: list_services
 select s.id, s.slug, s.name, s.tier, t.slug as team, s.team_id, s.business_owner,
        s.technology_owner, s.revenue_per_hour::float8 as revenue_per_hour,
-       s.user_count as users, s.outage_threshold, s.attributes,
+       s.user_count as users, s.outage_threshold, s.attributes, s.entity_ref,
        array(select d.slug from service_dependency sd
              join business_service d on d.id = sd.depends_on_id
              where sd.service_id = s.id order by d.slug) as depends_on
@@ -12,13 +12,14 @@ where ($1::text[] is null or s.slug = any($1))
   and ($2::smallint is null or s.tier = $2)
   and ($3::text is null or t.slug = $3)
   and ($4::bigint is null or s.id > $4)
+  and ($6::text[] is null or s.entity_ref = any($6))
 order by s.id
 limit $5;
 
 -- name: services_by_id
 select s.id, s.slug, s.name, s.tier, t.slug as team, s.team_id, s.business_owner,
        s.technology_owner, s.revenue_per_hour::float8 as revenue_per_hour,
-       s.user_count as users, s.outage_threshold, s.attributes,
+       s.user_count as users, s.outage_threshold, s.attributes, s.entity_ref,
        array(select d.slug from service_dependency sd
              join business_service d on d.id = sd.depends_on_id
              where sd.service_id = s.id order by d.slug) as depends_on
@@ -33,14 +34,15 @@ select team_id as key, id from business_service where team_id = any($1::bigint[]
 
 -- name: insert_service
 insert into business_service (slug, name, tier, team_id, business_owner, technology_owner,
-                              revenue_per_hour, user_count, outage_threshold, attributes)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id;
+                              revenue_per_hour, user_count, outage_threshold, attributes,
+                              entity_ref)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id;
 
 -- name: update_service
 update business_service
 set name = $2, tier = $3, team_id = $4, business_owner = $5, technology_owner = $6,
     revenue_per_hour = $7, user_count = $8, outage_threshold = $9, attributes = $10,
-    updated_at = now()
+    entity_ref = $11, updated_at = now()
 where slug = $1 returning id;
 
 -- name: lock_service_for_delete

@@ -54,9 +54,12 @@ async def test_services_round_trip(kpi: AsyncClient) -> None:
         users=5000,
         outage_threshold="sev3",
         depends_on=["identity"],
+        entity_ref="Component:Checkout",
     )
     created = await kpi.create_service(body)
-    assert created.model_dump(exclude={"id"}) == body.model_dump()
+    # The reference comes back whole and in lower case, as Backstage compares it.
+    expected = body.model_dump() | {"entity_ref": "component:default/checkout"}
+    assert created.model_dump(exclude={"id"}) == expected
     assert await kpi.get_service("checkout") == created
     with pytest.raises(Conflict):
         await kpi.create_service(body)

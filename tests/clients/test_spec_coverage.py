@@ -58,7 +58,7 @@ METHODS = {
     "list_webhook_rejections": "list_webhook_rejections",
     "replay_delivery": "replay_delivery", "replay_unmapped": "replay_unmapped",
     "create_token": "create_token", "list_tokens": "list_tokens", "revoke_token": "revoke_token",
-    "list_notifications": "list_notifications",
+    "list_notifications": "list_notifications", "backstage_facts": "get_backstage_facts",
 }  # fmt: skip
 #: Operations a client of the API does not call.
 NOT_FOR_CLIENTS = {"receive_webhook": "tools post there, signed with their source's secret"}
@@ -101,6 +101,9 @@ MODELS: dict[type[BaseModel], str] = {
     models.InitiativeKpi: "InitiativeKpi", models.InitiativeReview: "InitiativeReview",
     models.InitiativeSpend: "InitiativeSpend", models.CurrencyAmount: "CurrencyAmount",
     models.ReviewWindow: "ReviewWindow", models.KpiReview: "KpiReview",
+    models.BackstageFacts: "BackstageFacts",
+    models.EntityFacts: "EntityFacts", models.EntityName: "EntityName",
+    models.FactDefinition: "FactDefinition",
 }  # fmt: skip
 
 

@@ -132,7 +132,8 @@ async def test_team_create_get_list_replace_delete(
     client: httpx.AsyncClient, admin: Headers
 ) -> None:
     created = await post(client, admin, "/v1/teams", team_body("zeta", email="z@example.com"))
-    assert without_id(created) == {"slug": "zeta", "name": "Team zeta", "email": "z@example.com"}
+    assert without_id(created) == {"slug": "zeta", "name": "Team zeta", "email": "z@example.com",
+                                   "entity_ref": "group:default/zeta"}  # fmt: skip
     assert isinstance(created["id"], int)
     alpha = await post(client, admin, "/v1/teams", {"slug": "alpha", "name": "  Alpha  "})
     assert alpha["name"] == "Alpha"  # surrounding whitespace stripped
@@ -145,7 +146,8 @@ async def test_team_create_get_list_replace_delete(
         "/v1/teams/zeta", json={"slug": "zeta", "name": "Zeta Ops"}, headers=admin
     )
     assert resp.status_code == 200
-    assert resp.json() == {"id": created["id"], "slug": "zeta", "name": "Zeta Ops", "email": None}
+    assert resp.json() == {"id": created["id"], "slug": "zeta", "name": "Zeta Ops", "email": None,
+                           "entity_ref": "group:default/zeta"}  # fmt: skip
     assert await get_json(client, admin, "/v1/teams/zeta") == resp.json()
 
     resp = await client.delete("/v1/teams/zeta", headers=admin)
@@ -226,6 +228,8 @@ async def test_service_create_get_list_replace_delete(
         "users": None,
         "outage_threshold": "sev2",
         "depends_on": [],
+        "attributes": {},
+        "entity_ref": "component:default/zeta-db",
     }
 
     full = service_body(
@@ -245,6 +249,8 @@ async def test_service_create_get_list_replace_delete(
         **full,
         "revenue_per_hour": 52000.46,  # kept to the cent
         "depends_on": ["alpha-api", "zeta-db"],  # sorted
+        "attributes": {},
+        "entity_ref": "component:default/checkout",  # from the slug
     }
     assert without_id(checkout) == expected
     assert await get_json(client, admin, "/v1/services/checkout") == checkout
@@ -273,6 +279,8 @@ async def test_service_create_get_list_replace_delete(
         "users": None,
         "outage_threshold": "sev1",
         "depends_on": ["zeta-db"],
+        "attributes": {},
+        "entity_ref": "component:default/checkout",
     }
     assert resp.json() == replaced
     assert await get_json(client, admin, "/v1/services/checkout") == replaced

@@ -13,6 +13,7 @@ import httpx
 from kpi_client import exchange
 from kpi_client.api import (
     admin,
+    backstage,
     budgets,
     catalog,
     costs,
@@ -124,6 +125,7 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     replace_initiative = Endpoint(initiatives.replace_initiative)
     delete_initiative = Endpoint(initiatives.delete_initiative)
     review_initiative = Endpoint(initiatives.review_initiative)
+    get_backstage_facts = Endpoint(backstage.get_backstage_facts)
     # Observations, costs and budgets
     ingest_observations = Endpoint(observations.ingest_observations)
     get_series = Endpoint(observations.get_series)

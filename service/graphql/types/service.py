@@ -104,6 +104,9 @@ class Service:
     attributes: list[Label] = strawberry.field(
         description="Free-form pairs to group figures by (vendor ...), by name."
     )
+    entity_ref: str = strawberry.field(
+        description="The service's Backstage entity reference: component:default/checkout."
+    )
 
     @classmethod
     def of(cls, m: ServiceModel) -> Service:

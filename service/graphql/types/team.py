@@ -19,10 +19,13 @@ class Team:
     slug: str
     name: str
     email: str | None
+    entity_ref: str = strawberry.field(
+        description="The team's Backstage entity reference: group:default/payments-team."
+    )
 
     @classmethod
     def of(cls, m: TeamModel) -> Team:
-        return cls(id=m.id, slug=m.slug, name=m.name, email=m.email)
+        return cls(id=m.id, slug=m.slug, name=m.name, email=m.email, entity_ref=m.entity_ref)
 
     @strawberry.field(description="The team's services, by slug; cursor-paginated.")
     async def services(

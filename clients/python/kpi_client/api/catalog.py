@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kpi_client.api.collection import EditableCollection
 from kpi_client.models import Kpi, KpiIn, Outcome, OutcomeIn, Service, ServiceIn, Team, TeamIn
-from kpi_client.operation import Body, Operation
+from kpi_client.operation import Body, Operation, query
 
 TEAMS = EditableCollection("/v1/teams", Team, list[Team], TeamIn)
 SERVICES = EditableCollection("/v1/services", Service, list[Service], ServiceIn)
@@ -12,9 +12,9 @@ OUTCOMES = EditableCollection("/v1/outcomes", Outcome, list[Outcome], OutcomeIn)
 KPIS = EditableCollection("/v1/kpis", Kpi, list[Kpi], KpiIn)
 
 
-def list_teams() -> Operation[list[Team]]:
-    """Every team."""
-    return TEAMS.list_all()
+def list_teams(ref: str | None = None) -> Operation[list[Team]]:
+    """Every team, or the one of a Backstage entity reference (`group:default/payments`)."""
+    return TEAMS.list_all(query(ref=ref))
 
 
 def get_team(slug: str) -> Operation[Team]:
@@ -37,9 +37,10 @@ def delete_team(slug: str, *, idempotency_key: str | None = None) -> Operation[N
     return TEAMS.delete(slug, idempotency_key)
 
 
-def list_services() -> Operation[list[Service]]:
-    """Every business service."""
-    return SERVICES.list_all()
+def list_services(ref: str | None = None) -> Operation[list[Service]]:
+    """Every business service, or the one of a Backstage entity reference
+    (`component:default/checkout`)."""
+    return SERVICES.list_all(query(ref=ref))
 
 
 def get_service(slug: str) -> Operation[Service]:

@@ -12,6 +12,7 @@ from kpi_client.models.admin import (
     TokenIn,
     TokenInfo,
 )
+from kpi_client.models.backstage import BackstageFacts, EntityFacts, EntityName, FactDefinition
 from kpi_client.models.base import ApiModel, Instant
 from kpi_client.models.budgets import Budget, BudgetIn, BudgetIngestResult
 from kpi_client.models.catalog import (
@@ -99,6 +100,7 @@ __all__ = [
     "ApplyReport",
     "Attempt",
     "AvailabilityReport",
+    "BackstageFacts",
     "BandedValue",
     "Budget",
     "BudgetIn",
@@ -121,10 +123,13 @@ __all__ = [
     "DeliveryRow",
     "DoraReport",
     "DurationStats",
+    "EntityFacts",
+    "EntityName",
     "Escalation",
     "EscalationEvent",
     "EscalationStep",
     "EscalationStepIn",
+    "FactDefinition",
     "FailureCluster",
     "FailureClusters",
     "GovernanceGap",

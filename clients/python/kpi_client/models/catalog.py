@@ -34,9 +34,17 @@ class TeamFields(ApiModel):
 class TeamIn(TeamFields):
     """A team to create, or to replace one with."""
 
+    entity_ref: str | None = Field(
+        default=None,
+        description="Backstage entity reference; left out, group:default/<slug>.",
+    )
+
 
 class Team(TeamFields):
     id: int
+    entity_ref: str | None = Field(
+        default=None, description="Backstage entity reference: group:default/<name>."
+    )
 
 
 class ServiceFields(ApiModel):
@@ -57,10 +65,17 @@ class ServiceFields(ApiModel):
 
 class ServiceIn(ServiceFields):
     outage_threshold: Severity = "sev2"
+    entity_ref: str | None = Field(
+        default=None,
+        description="Backstage entity reference; left out, component:default/<slug>.",
+    )
 
 
 class Service(ServiceFields):
     id: int
+    entity_ref: str | None = Field(
+        default=None, description="Backstage entity reference: component:default/<name>."
+    )
 
 
 class OutcomeFields(ApiModel):
