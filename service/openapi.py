@@ -34,6 +34,7 @@ TAGS: dict[str, str] = {
     "links": "The edges of the graph: a KPI contributes to an outcome, applies to a service.",
     "observations": "Measured points of observed KPIs, and every KPI's series.",
     "costs": "Cost records per service, category and period.",
+    "backstage": "Facts for a Backstage Tech Insights fact retriever, per service entity.",
     "initiatives": "Technology programs: their services, the KPIs they should move, spend "
     "against budget, and the KPIs before and after.",
     "budgets": "Budgets per service, category and whole month or quarter, to compare spend with.",

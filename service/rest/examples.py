@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, get_args, get_origin
 
 from service.errors import ApiError
+from service.models.backstage import KPI_FACT_FIELDS, BackstageFacts, fact_name
 from service.models.budgets import Budget, BudgetIn, BudgetIngestResult
 from service.models.catalog import (
     Kpi,
@@ -48,12 +49,22 @@ from service.store.rejections import WebhookRejections
 from service.usecases.catalog_file import ApplyReport, CatalogFile
 from service.usecases.ingestion_apply import DeliveryOutcome
 
-TEAM_IN = {"slug": "payments", "name": "Payments", "email": "payments@example.com"}
+TEAM_IN = {
+    "slug": "payments", "name": "Payments", "email": "payments@example.com",
+    "entity_ref": "group:default/payments",
+}  # fmt: skip
 SERVICE_IN = {
     "slug": "checkout", "name": "Checkout", "tier": 1, "team": "payments",
     "business_owner": "cfo@example.com", "technology_owner": "payments-lead@example.com",
     "revenue_per_hour": 52000.0, "users": 180000, "outage_threshold": "sev2",
     "depends_on": ["identity", "payments-api"], "attributes": {"vendor": "acme"},
+    "entity_ref": "component:default/checkout",
+}  # fmt: skip
+FACTS = {
+    "service_availability_status": "met", "service_availability_value": 99.97,
+    "service_availability_target": 99.95, "service_availability_unit": "percent",
+    "service_availability_period_start": "2026-10-01T00:00:00Z",
+    "service_availability_period_end": "2026-11-01T00:00:00Z",
 }  # fmt: skip
 OUTCOME_IN = {
     "slug": "protect-revenue", "name": "Protect revenue",
@@ -203,6 +214,19 @@ EXAMPLES: dict[Any, Any] = {
     BudgetIn: {**COST_IN, "amount": 9500.0, "note": "FY27 plan"},
     Budget: {**COST_IN, "amount": 9500.0, "note": "FY27 plan", "id": 3},
     BudgetIngestResult: {"records": 1, "inserted": 1, "updated": 0, "unchanged": 0},
+    BackstageFacts: {
+        "fact_schema": {
+            name: {"type": kind.value, "description": text}
+            for name, kind, text in (
+                (fact_name("service_availability", field), kind, text)
+                for field, kind, text in KPI_FACT_FIELDS
+            )
+        },
+        "entities": [{
+            "entity": {"kind": "component", "namespace": "default", "name": "checkout"},
+            "entity_ref": "component:default/checkout", "service": "checkout", "facts": FACTS,
+        }],
+    },
     InitiativeIn: INITIATIVE_IN,
     Initiative: {**INITIATIVE_IN, "id": 1},
     InitiativeReview: {
