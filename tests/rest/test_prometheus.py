@@ -5,6 +5,7 @@ several worker processes answering as one (prometheus_client's multiprocess mode
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -350,7 +351,8 @@ async def test_outbox_backlog_is_read_when_scraped(
     for n in range(4):
         ids.append(await outbox.enqueue(
             con, escalation_id=None, position=None, url=f"https://hooks.example/{n}",
-            event_type="test", payload={"n": n}))  # fmt: skip
+            event_type="test", occurred_at=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+            data={"n": n}))  # fmt: skip
     await con.execute("update outbox set state = 'failed' where id = $1", ids[0])
     await con.execute("update outbox set state = 'delivered' where id = $1", ids[1])
     after = await scrape(client, reader)
