@@ -181,7 +181,10 @@ def test_embedded_postgres_without_runtime_dir_warnings_started_or_joined(
             env=env, stdout=subprocess.DEVNULL, stderr=stderr,
         )  # fmt: skip
     try:
-        wait_for("the server", lambda: _answers(f"http://127.0.0.1:{port}/healthz"))
+        try:
+            wait_for("the server", lambda: _answers(f"http://127.0.0.1:{port}/healthz"))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; its stderr: {err.read_text()[-3000:]}") from None
         joined = subprocess.run(
             [sys.executable, "-m", "service.cli", "migrate"],
             env=env, capture_output=True, text=True, timeout=120, check=False,
