@@ -247,6 +247,15 @@ WRITES: list[Write] = [
           texts=(*patterned("0.service", "0.category", "0.currency"),
                  *free("0.note", "0.source")),
           deep_field="0.amount"),
+    # Budgets take the cost record's shape (a whole month here: January).
+    Write("budgets", "POST", "/v1/budgets", [COST], is_list=True,
+          required=("0.category", "0.period_start", "0.period_end", "0.amount", "0.currency"),
+          wrong_types=(("0.amount", "9120.50"), ("0.amount", False), ("0.currency", 978),
+                       ("0.period_start", 20260101)),
+          numbers=(("0.amount", True),), dates=("0.period_start", "0.period_end"),
+          texts=(*patterned("0.service", "0.category", "0.currency", "0.initiative"),
+                 *free("0.note", "0.source")),
+          deep_field="0.amount"),
     Write("costs-put", "PUT", "/v1/costs/{cost}", COST,
           required=("category", "period_start", "period_end", "amount", "currency"),
           wrong_types=(("amount", "10"), ("period_end", 20260201)),
@@ -512,6 +521,7 @@ def _item(w: Write, name: str) -> str:
 OVERSIZE_FIELD = {
     "observations": "0.source",
     "costs": "0.note",
+    "budgets": "0.note",
     "incident-events": "note",
     "kpi-outcome-link": "rationale",
     "targets-post": "kpi",
