@@ -39,6 +39,8 @@ TAGS: dict[str, str] = {
     "against budget, and the KPIs before and after.",
     "budgets": "Budgets per service, category and whole month or quarter, to compare spend with.",
     "statuses": "Evaluated KPI statuses against their targets, the scorecard and reports.",
+    "reviews": "The quarterly review for leaders: one closed quarter's reads as a printable "
+    "HTML document or JSON.",
     "escalations": "Escalations opened by breached KPIs, acknowledged and resolved by people.",
     "incidents": "Incidents from the generic endpoint and every source, with their timelines.",
     "changes": "Changes (deploys, rollbacks ...) and the incidents they caused.",
@@ -270,6 +272,8 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
         ok["content"] = {endpoint.response_media_type: answer}
     if endpoint.csv is not None:
         ok["content"] |= _csv_content(endpoint.csv)
+    for media, text in endpoint.other_media:
+        ok["content"][media] = {"schema": {"type": "string"}, "example": text}
     responses: dict[str, Any] = {str(endpoint.status): ok}
     # Operations open to anyone say so with an empty list: no scheme is needed.
     op["security"] = []
@@ -315,7 +319,7 @@ def _error_statuses(endpoint: Endpoint, params: list[dict[str, Any]]) -> set[int
         errors |= {408, 415}
     if endpoint.query is not None:
         errors.add(422)
-    if endpoint.csv is not None:
+    if endpoint.csv is not None or endpoint.other_media:
         errors.add(406)
     if any(p["schema"]["type"] == "string" for p in params if p["in"] == "path"):
         # A text Postgres cannot hold (a NUL character) is refused by the database: 422
