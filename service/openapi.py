@@ -16,7 +16,7 @@ from service.openapi_problems import problem_response
 from service.rest import examples
 from service.rest.csv_tables import CsvTable
 from service.rest.endpoint import Endpoint
-from service.rest.negotiation import FORMATS
+from service.rest.negotiation import DOCUMENT_FORMATS, FORMATS
 
 CSV_MEDIA_TYPE = "text/csv"
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
@@ -189,6 +189,14 @@ _FORMAT: dict[str, Any] = {
 }  # fmt: skip
 
 
+_DOCUMENT_FORMAT: dict[str, Any] = {
+    "name": "format", "in": "query", "required": False,
+    "schema": {"type": "string", "enum": list(DOCUMENT_FORMATS)},
+    "description": "html answers the printable HTML document (text/html), json JSON; without "
+    "it the Accept header decides (q-values honoured; JSON on a tie or when absent).",
+}  # fmt: skip
+
+
 def _csv_content(table: CsvTable) -> dict[str, Any]:
     """The text/csv answer: its header line as the example (the README lists the columns)."""
     header = ",".join(table.header) + "\r\n"
@@ -201,12 +209,20 @@ def _csv_content(table: CsvTable) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _path_parameters(endpoint: Endpoint, path: str) -> list[dict[str, Any]]:
+    """The path's parameters, with the pattern the endpoint declares for any of them."""
+    patterns = dict(endpoint.path_patterns)
+    params: list[dict[str, Any]] = []
+    for name in re.findall(r"\{(\w+)", path):
+        schema = {"type": "integer" if f"{{{name}:int}}" in endpoint.path else "string"}
+        if name in patterns:
+            schema["pattern"] = patterns[name]
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
+
+
 def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[str, Any]]:
-    params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True,
-         "schema": {"type": "integer" if f"{{{name}:int}}" in endpoint.path else "string"}}
-        for name in re.findall(r"\{(\w+)", path)
-    ]  # fmt: skip
+    params = _path_parameters(endpoint, path)
     if endpoint.query is not None:
         for name, info in endpoint.query.model_fields.items():
             annotation = info.annotation or str
@@ -234,6 +250,8 @@ def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[s
         params.append(_IDEMPOTENCY_KEY)
     if endpoint.csv is not None:
         params.append(_FORMAT)
+    if endpoint.other_media:
+        params.append(_DOCUMENT_FORMAT)
     if endpoint.etag:
         params.append(_IF_NONE_MATCH)
     return params

@@ -9,9 +9,10 @@ from service.errors import invalid
 from service.kpi.periods import Period
 
 _NAME = re.compile(r"^(\d{4})-Q([1-4])$")
-#: The years a quarter may be in (a datetime holds years 1 to 9999; the last quarter ends in
-#: the next year).
-FIRST_YEAR, LAST_YEAR = 1, 9998
+#: The years a quarter may be in: every date lies in [1970-01-01, 2200-01-01).
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+#: The form of a quarter's name, for the OpenAPI document.
+PATTERN = r"^[0-9]{4}-[Qq][1-4]$"
 
 
 def quarter_period(name: str) -> Period:
@@ -22,7 +23,7 @@ def quarter_period(name: str) -> Period:
         raise invalid("quarter", f"{name!r} is not a calendar quarter such as 2026-Q3")
     year, number = int(found[1]), int(found[2])
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise invalid("quarter", f"{name!r}: the year must be from {FIRST_YEAR} to {LAST_YEAR}")
+        raise invalid("quarter", f"{name!r}: the year must be between 1970 and 2200")
     start = dt.datetime(year, 3 * number - 2, 1, tzinfo=dt.UTC)
     end = dt.datetime(year + number // 4, 3 * (number % 4) + 1, 1, tzinfo=dt.UTC)
     return Period(start, end)

@@ -3,9 +3,9 @@ same content as JSON."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from service.kpi.quarters import PATTERN
 from service.models.enums import Scope
 from service.models.reviews import QuarterlyReview
 from service.rest import negotiation
@@ -18,14 +18,6 @@ HTML_EXAMPLE = (
     "<title>Quarterly review 2026-Q3</title>\n<style>@page { size: A4; } ...</style>\n</head>\n"
     '<body>\n<section class="first" id="board">\n<h1>Quarterly review 2026-Q3</h1> ...'
 )
-
-
-class ReviewQuery(BaseModel):
-    format: str | None = Field(
-        default=None,
-        description="html (the printable document) or json; without it the Accept header "
-        "decides: text/html for HTML, JSON otherwise (on a tie or without Accept).",
-    )
 
 
 async def quarterly_review(call: Call) -> Response:
@@ -46,8 +38,8 @@ ENDPOINTS = [
     Endpoint(
         "GET", "/v1/reviews/{quarter}", quarterly_review, Scope.READ,
         "The quarterly review of a closed calendar quarter", "reviews",
-        response=QuarterlyReview, query=ReviewQuery, errors=(406, 422),
-        other_media=(("text/html", HTML_EXAMPLE),),
+        response=QuarterlyReview, errors=(406, 422),
+        other_media=(("text/html", HTML_EXAMPLE),), path_patterns=(("quarter", PATTERN),),
         description="The quarter (`2026-Q3`) must have ended: a malformed or unfinished one is "
         "a 422 naming `quarter`. The board KPIs (as the scorecard reads them an instant before "
         "the quarter's end) with their series over four quarters, every service's report over "

@@ -37,9 +37,9 @@ async def test_review_refuses_a_quarter_not_ended_and_writes_no_file(
     kpi: Cli, tmp_path: Path
 ) -> None:
     out = tmp_path / "review.html"
-    done = kpi("review", "2999-Q1", "--out", str(out))
+    done = kpi("review", "2199-Q1", "--out", str(out))
     assert done.returncode == 1
-    assert "quarter: 2999-Q1 has not ended yet" in done.stderr
+    assert "quarter: 2199-Q1 has not ended yet" in done.stderr
     assert not out.exists()
     done = kpi("review", "Q1-2026")
     assert done.returncode == 1 and "is not a calendar quarter" in done.stderr

@@ -31,7 +31,8 @@ def test_a_quarter_is_its_three_calendar_months(
 
 
 @pytest.mark.parametrize(
-    "name", ["2026-Q0", "2026-Q5", "2026Q1", "Q3-2026", "26-Q1", "", "0000-Q1"]
+    "name",
+    ["2026-Q0", "2026-Q5", "2026Q1", "Q3-2026", "26-Q1", "", "0000-Q1", "1969-Q4", "2200-Q1"],
 )
 def test_anything_else_is_refused_naming_quarter(name: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
