@@ -39,6 +39,7 @@ from service.rest import (
     notifications,
     observations,
     prometheus,
+    reviews,
     webhooks,
 )
 from service.rest.endpoint import Endpoint, routes
@@ -61,6 +62,7 @@ def all_endpoints() -> list[Endpoint]:
         *costs.ENDPOINTS,
         *budgets.ENDPOINTS,
         *engine.ENDPOINTS,
+        *reviews.ENDPOINTS,
         *incidents.ENDPOINTS,
         *webhooks.ENDPOINTS,
         *admin.ENDPOINTS,

@@ -16,7 +16,7 @@ from service.openapi_problems import problem_response
 from service.rest import examples
 from service.rest.csv_tables import CsvTable
 from service.rest.endpoint import Endpoint
-from service.rest.negotiation import FORMATS
+from service.rest.negotiation import DOCUMENT_FORMATS, FORMATS
 
 CSV_MEDIA_TYPE = "text/csv"
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
@@ -39,6 +39,8 @@ TAGS: dict[str, str] = {
     "against budget, and the KPIs before and after.",
     "budgets": "Budgets per service, category and whole month or quarter, to compare spend with.",
     "statuses": "Evaluated KPI statuses against their targets, the scorecard and reports.",
+    "reviews": "The quarterly review for leaders: one closed quarter's reads as a printable "
+    "HTML document or JSON.",
     "escalations": "Escalations opened by breached KPIs, acknowledged and resolved by people.",
     "incidents": "Incidents from the generic endpoint and every source, with their timelines.",
     "changes": "Changes (deploys, rollbacks ...) and the incidents they caused.",
@@ -187,6 +189,14 @@ _FORMAT: dict[str, Any] = {
 }  # fmt: skip
 
 
+_DOCUMENT_FORMAT: dict[str, Any] = {
+    "name": "format", "in": "query", "required": False,
+    "schema": {"type": "string", "enum": list(DOCUMENT_FORMATS)},
+    "description": "html answers the printable HTML document (text/html), json JSON; without "
+    "it the Accept header decides (q-values honoured; JSON on a tie or when absent).",
+}  # fmt: skip
+
+
 def _csv_content(table: CsvTable) -> dict[str, Any]:
     """The text/csv answer: its header line as the example (the README lists the columns)."""
     header = ",".join(table.header) + "\r\n"
@@ -199,12 +209,20 @@ def _csv_content(table: CsvTable) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _path_parameters(endpoint: Endpoint, path: str) -> list[dict[str, Any]]:
+    """The path's parameters, with the pattern the endpoint declares for any of them."""
+    patterns = dict(endpoint.path_patterns)
+    params: list[dict[str, Any]] = []
+    for name in re.findall(r"\{(\w+)", path):
+        schema = {"type": "integer" if f"{{{name}:int}}" in endpoint.path else "string"}
+        if name in patterns:
+            schema["pattern"] = patterns[name]
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
+
+
 def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[str, Any]]:
-    params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True,
-         "schema": {"type": "integer" if f"{{{name}:int}}" in endpoint.path else "string"}}
-        for name in re.findall(r"\{(\w+)", path)
-    ]  # fmt: skip
+    params = _path_parameters(endpoint, path)
     if endpoint.query is not None:
         for name, info in endpoint.query.model_fields.items():
             annotation = info.annotation or str
@@ -232,6 +250,8 @@ def _parameters(endpoint: Endpoint, path: str, schemas: _Schemas) -> list[dict[s
         params.append(_IDEMPOTENCY_KEY)
     if endpoint.csv is not None:
         params.append(_FORMAT)
+    if endpoint.other_media:
+        params.append(_DOCUMENT_FORMAT)
     if endpoint.etag:
         params.append(_IF_NONE_MATCH)
     return params
@@ -270,6 +290,8 @@ def _operation(endpoint: Endpoint, path: str, schemas: _Schemas) -> dict[str, An
         ok["content"] = {endpoint.response_media_type: answer}
     if endpoint.csv is not None:
         ok["content"] |= _csv_content(endpoint.csv)
+    for media, text in endpoint.other_media:
+        ok["content"][media] = {"schema": {"type": "string"}, "example": text}
     responses: dict[str, Any] = {str(endpoint.status): ok}
     # Operations open to anyone say so with an empty list: no scheme is needed.
     op["security"] = []
@@ -315,7 +337,7 @@ def _error_statuses(endpoint: Endpoint, params: list[dict[str, Any]]) -> set[int
         errors |= {408, 415}
     if endpoint.query is not None:
         errors.add(422)
-    if endpoint.csv is not None:
+    if endpoint.csv is not None or endpoint.other_media:
         errors.add(406)
     if any(p["schema"]["type"] == "string" for p in params if p["in"] == "path"):
         # A text Postgres cannot hold (a NUL character) is refused by the database: 422

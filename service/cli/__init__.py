@@ -1,5 +1,5 @@
-"""The `kpi` command: serve, migrate, apply, import, token, doctor, export, bench. Each module
-of this package registers one group of subcommands."""
+"""The `kpi` command: serve, migrate, apply, import, token, doctor, export, review, bench.
+Each module of this package registers one group of subcommands."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from service.cli import (
     export,
     imports,
     maintenance,
+    review,
     serve,
 )
 from service.cli.common import print_err, quiet_parent
@@ -24,7 +25,17 @@ from service.models.enums import Scope
 EXIT_INTERRUPTED = 130
 
 #: Subcommand groups in the order `kpi --help` lists them.
-GROUPS = (serve, maintenance, catalog, imports, credentials, export, csv_export, bench)
+GROUPS = (
+    serve,
+    maintenance,
+    catalog,
+    imports,
+    credentials,
+    export,
+    csv_export,
+    review,
+    bench,
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -145,6 +145,12 @@ class Endpoint:
     response_example: Any = None
     #: The success answer's media type, for a handler that renders its answer itself.
     response_media_type: str = JSON
+    #: Other media types the success answer may take (a handler rendering them itself, e.g.
+    #: text/html), each with a short example of its text for the OpenAPI document.
+    other_media: tuple[tuple[str, str], ...] = ()
+    #: Patterns of path parameters the handler checks (a 422 naming the parameter), for the
+    #: OpenAPI document: (name, regular expression).
+    path_patterns: tuple[tuple[str, str], ...] = ()
     #: Whether a 200 answer carries an ETag (the hash of its body), a request whose
     #: If-None-Match holds it being answered 304 Not Modified (rest/conditional.py).
     etag: bool = False

@@ -38,6 +38,7 @@ from service.models.initiatives import Initiative, InitiativeIn, InitiativeRevie
 from service.models.notifications import Notification
 from service.models.observations import IngestResult, ObservationIn, Series
 from service.models.reports import FailureClusters, GovernanceGap, Scorecard, ServiceReport
+from service.models.reviews import QuarterlyReview
 from service.models.sources import Source, SourceIn
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.models.tokens import NewToken, TokenIn, TokenInfo
@@ -392,6 +393,38 @@ EXAMPLES: dict[Any, Any] = {
     Health: {"status": "ok"},
 }
 # fmt: on
+
+#: The quarter of the review's example.
+QUARTER_WINDOW = {"start": "2026-07-01T00:00:00Z", "end": "2026-10-01T00:00:00Z",
+                  "complete": True}  # fmt: skip
+
+
+def _in_quarter(example: Any) -> Any:
+    """`example` with each report window (October) made the review's quarter."""
+    if example == WINDOW:
+        return QUARTER_WINDOW
+    if isinstance(example, dict):
+        return {k: _in_quarter(v) for k, v in example.items()}
+    if isinstance(example, list):
+        return [_in_quarter(v) for v in example]
+    return example
+
+
+def _kpi_trend(item: dict[str, Any]) -> dict[str, Any]:
+    return {"status": item, "trend": EXAMPLES[Series]["points"]}
+
+
+EXAMPLES[QuarterlyReview] = _in_quarter({
+    "quarter": "2026-Q3", "start": "2026-07-01T00:00:00Z", "end": "2026-10-01T00:00:00Z",
+    "generated_at": "2026-11-02T09:00:00Z",
+    "board": [_kpi_trend(EXAMPLES[Scorecard]["items"][0])], "board_warnings": [],
+    "tiers": [{"tier": 1, "downtime_cost": 24436.74, "services": [EXAMPLES[ServiceReport]]}],
+    "incidents": EXAMPLES[ServiceReport]["incidents"], "dora": EXAMPLES[ServiceReport]["dora"],
+    "clusters_by_service": EXAMPLES[FailureClusters], "clusters_by_vendor": None,
+    "spend": EXAMPLES[ServiceReport]["spend"], "budget": [], "unit_costs": [],
+    "initiatives": [{"name": "Cloud migration", "review": EXAMPLES[InitiativeReview]}],
+    "governance_gaps": [EXAMPLES[GovernanceGap]], "open_escalations": [EXAMPLES[Escalation]],
+})  # fmt: skip
 
 
 def example_of(tp: Any) -> Any:

@@ -281,11 +281,11 @@ async def scorecard(con: Connection, on: dt.datetime | None, now: dt.datetime) -
     for kpi in kpis:
         if kpi.cadence is None:
             warnings.append(f"KPI {kpi.key!r} has no reporting cadence, so no status")
-        items.append(_item(kpi, statuses.get(kpi.id)))
+        items.append(scorecard_item(kpi, statuses.get(kpi.id)))
     return Scorecard(on=on or now, items=items, board_level=len(kpis), warnings=warnings)
 
 
-def _item(kpi: Kpi, st: KpiStatus | None) -> ScorecardItem:
+def scorecard_item(kpi: Kpi, st: KpiStatus | None) -> ScorecardItem:
     return ScorecardItem(
         kpi=kpi.key,
         name=kpi.name,

@@ -48,7 +48,7 @@ METHODS = {
     "kpi_status": "get_kpi_status", "kpi_status_history": "get_kpi_status_history",
     "get_scorecard": "get_scorecard", "evaluate": "evaluate",
     "service_report": "get_service_report", "governance_gaps": "list_governance_gaps",
-    "failure_clusters": "get_failure_clusters",
+    "failure_clusters": "get_failure_clusters", "quarterly_review": "get_quarterly_review",
     "list_escalations": "list_escalations", "get_escalation": "get_escalation",
     "acknowledge_escalation": "acknowledge_escalation",
     "resolve_escalation": "resolve_escalation",

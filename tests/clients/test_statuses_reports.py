@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from kpi_client import AsyncClient, NotFound
+from kpi_client import AsyncClient, NotFound, ValidationFailed
 from kpi_client.models import CostIn, EscalationStepIn, IncidentIn, KpiIn, TargetIn
 
 from tests.clients.catalog_data import at, make_catalog
@@ -144,3 +144,28 @@ async def test_governance_gaps(kpi: AsyncClient) -> None:
     gaps = {g.kpi: g.missing for g in await kpi.list_governance_gaps()}
     assert set(gaps) == {"orders", "availability"}
     assert "cadence" in gaps["availability"] and "cadence" not in gaps["orders"]
+
+
+async def test_quarterly_review_of_a_closed_quarter(kpi: AsyncClient) -> None:
+    await breached_signups(kpi)
+    await kpi.ingest_observations([{"kpi": "signups", "ts": at(2030, 12, 10), "value": 120}])
+    # The clock stands at 2031-03-01: 2030-Q4 has ended, 2031-Q1 not yet.
+    review = await kpi.get_quarterly_review("2030-Q4")
+    assert (review.quarter, review.start, review.end) == (
+        "2030-Q4",
+        at(2030, 10, 1),
+        at(2031, 1, 1),
+    )
+    # signups in December 2030, the quarter's last month: one point of 120, and no target yet
+    # (the one of 100 takes effect on 2031-01-01), so no status.
+    ((board,),) = [review.board]
+    assert (board.status.kpi, board.status.value, board.status.target, board.status.status) == (
+        "signups",
+        120.0,
+        None,
+        "no_data",
+    )
+    assert [(p.bucket, p.value) for p in board.trend] == [(at(2030, 12, 1), 120.0)]
+    with pytest.raises(ValidationFailed) as refused:
+        await kpi.get_quarterly_review("2031-Q1")
+    assert [e.field for e in refused.value.errors] == ["quarter"]

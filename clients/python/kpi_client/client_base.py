@@ -21,6 +21,7 @@ from kpi_client.api import (
     incidents,
     initiatives,
     observations,
+    reviews,
     sources,
     statuses,
     targets,
@@ -154,6 +155,7 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     get_service_report = Endpoint(statuses.get_service_report)
     list_governance_gaps = Endpoint(statuses.list_governance_gaps)
     get_failure_clusters = Endpoint(statuses.get_failure_clusters)
+    get_quarterly_review = Endpoint(reviews.get_quarterly_review)
     list_escalations = Endpoint(escalations.list_escalations)
     get_escalation = Endpoint(escalations.get_escalation)
     acknowledge_escalation = Endpoint(escalations.acknowledge_escalation)

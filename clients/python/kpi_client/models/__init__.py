@@ -74,6 +74,7 @@ from kpi_client.models.reports import (
     SpendReport,
     Window,
 )
+from kpi_client.models.reviews import InitiativeInReview, KpiTrend, QuarterlyReview, TierReview
 from kpi_client.models.sources import (
     DeliveryDetail,
     DeliveryOutcome,
@@ -143,6 +144,7 @@ __all__ = [
     "IngestResult",
     "Initiative",
     "InitiativeIn",
+    "InitiativeInReview",
     "InitiativeKpi",
     "InitiativeKpiIn",
     "InitiativeReview",
@@ -153,6 +155,7 @@ __all__ = [
     "KpiIn",
     "KpiReview",
     "KpiStatus",
+    "KpiTrend",
     "NewToken",
     "Notification",
     "ObservationIn",
@@ -161,6 +164,7 @@ __all__ = [
     "OutcomeLink",
     "OutcomeLinkIn",
     "OutcomeLinkSpec",
+    "QuarterlyReview",
     "RejectionSample",
     "ReplayReport",
     "ReviewWindow",
@@ -182,6 +186,7 @@ __all__ = [
     "TargetSpec",
     "Team",
     "TeamIn",
+    "TierReview",
     "TimelineEntry",
     "TokenIn",
     "TokenInfo",
