@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from service.db import Connection, fetch_grouped, fetch_models, one_found, statements
 from service.models.initiatives import CurrencyAmount, Initiative, InitiativeIn
-from service.store.constraints import unique
+from service.store.constraints import still_referenced, unique
 
 q = statements("initiatives")
 
@@ -55,17 +55,11 @@ async def update_initiative(con: Connection, *, initiative: InitiativeIn) -> int
     return initiative_id
 
 
-async def lock_initiative_for_delete(con: Connection, *, key: str) -> int | None:
-    initiative_id: int | None = await con.fetchval(q("lock_initiative_for_delete"), key)
-    return initiative_id
-
-
-async def initiative_has_costs(con: Connection, initiative_id: int) -> bool:
-    return bool(await con.fetchval(q("initiative_has_costs"), initiative_id))
-
-
 async def delete_initiative(con: Connection, *, key: str) -> int | None:
-    initiative_id: int | None = await con.fetchval(q("delete_initiative"), key)
+    """The id of the initiative deleted, None when there is none; Conflict (409) while cost
+    records or budgets carry it."""
+    async with still_referenced(f"initiative {key!r}"):
+        initiative_id: int | None = await con.fetchval(q("delete_initiative"), key)
     return initiative_id
 
 

@@ -42,7 +42,7 @@ In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
 
 
-def _check_path_key(field: str, path_value: str, body_value: str) -> None:
+def check_path_key(field: str, path_value: str, body_value: str) -> None:
     if path_value != body_value:
         raise invalid(field, f"must match the path ({path_value!r}); renaming is not supported")
 
@@ -73,7 +73,7 @@ class StoreWrites(Generic[Out]):
         return self.model_out(id=item_id, **body[self.noun].model_dump())
 
     async def update(self, con: Connection, *, slug: str, **body: Any) -> Out:
-        _check_path_key("slug", slug, body[self.noun].slug)
+        check_path_key("slug", slug, body[self.noun].slug)
         item_id = self._found(slug, await self.updated(con, **body))
         return self.model_out(id=item_id, **body[self.noun].model_dump())
 
@@ -123,7 +123,7 @@ async def create_service(con: Connection, *, service: ServiceIn) -> Service:
 
 
 async def update_service(con: Connection, *, slug: str, service: ServiceIn) -> Service:
-    _check_path_key("slug", slug, service.slug)
+    check_path_key("slug", slug, service.slug)
     team_id = await _team_id(con, service.team)
     async with con.transaction():
         service_id = await services.update_service(con, service=service, team_id=team_id)
@@ -198,7 +198,7 @@ async def create_kpi(con: Connection, *, kpi: KpiIn) -> Kpi:
 
 
 async def update_kpi(con: Connection, *, key: str, kpi: KpiIn) -> Kpi:
-    _check_path_key("key", key, kpi.key)
+    check_path_key("key", key, kpi.key)
     current = await kpi_store.get_kpi(con, key=key)
     ratio_ids = await _ratio_ids(con, kpi, current.id)
     availability_id = await _availability_kpi_id(con, kpi)

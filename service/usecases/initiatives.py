@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from service.db import Connection
-from service.errors import Conflict, NotFound, invalid
+from service.errors import NotFound, invalid
 from service.kpi import initiatives as rules
 from service.kpi.periods import CADENCE_GRAIN, Period
 from service.models.catalog import Kpi
@@ -33,7 +33,7 @@ from service.store import kpis as kpi_store
 from service.store import metrics, services
 from service.store.metrics import MetricScope
 from service.usecases import measure
-from service.usecases.catalog import Collection
+from service.usecases.catalog import Collection, check_path_key
 
 
 async def _service_ids(con: Connection, initiative: InitiativeIn) -> dict[str, int]:
@@ -81,8 +81,7 @@ async def create_initiative(con: Connection, *, initiative: InitiativeIn) -> Ini
 
 
 async def update_initiative(con: Connection, *, key: str, initiative: InitiativeIn) -> Initiative:
-    if key != initiative.key:
-        raise invalid("key", f"must match the path ({key!r}); renaming is not supported")
+    check_path_key("key", key, initiative.key)
     async with con.transaction():
         initiative_id = await store.update_initiative(con, initiative=initiative)
         if initiative_id is None:
@@ -92,13 +91,9 @@ async def update_initiative(con: Connection, *, key: str, initiative: Initiative
 
 
 async def delete_initiative(con: Connection, *, key: str) -> None:
-    # Locked first: cost records naming it either committed (and are seen) or wait and fail.
-    initiative_id = await store.lock_initiative_for_delete(con, key=key)
-    if initiative_id is None:
+    """Delete the initiative; a 409 while cost records or budgets carry it."""
+    if await store.delete_initiative(con, key=key) is None:
         raise NotFound(f"no initiative {key!r}")
-    if await store.initiative_has_costs(con, initiative_id):
-        raise Conflict(f"initiative {key!r} has cost records; it cannot be deleted")
-    await store.delete_initiative(con, key=key)
 
 
 INITIATIVES = Collection[InitiativeIn, Initiative](

@@ -39,12 +39,6 @@ set name = $2, owner = $3, sponsor = $4, status = $5, started_on = $6, delivered
 where key = $1
 returning id;
 
--- name: lock_initiative_for_delete
-select id from initiative where key = $1 for update;
-
--- name: initiative_has_costs
-select exists (select 1 from cost_record where initiative_id = $1);
-
 -- name: delete_initiative
 delete from initiative where key = $1 returning id;
 

@@ -168,3 +168,7 @@ async def test_a_budget_may_belong_to_an_initiative_which_is_part_of_its_identit
                              json=[{**plain, "initiative": "nope"}])  # fmt: skip
     assert resp.status_code == 422, resp.text
     assert pointers(resp.json()) == ["#/0/initiative"]
+    # An initiative a budget carries cannot be deleted, as one a cost record carries.
+    resp = await client.delete("/v1/initiatives/cloud-move", headers=admin)
+    assert resp.status_code == 409, resp.text
+    assert "initiative 'cloud-move' is still referenced" in resp.json()["detail"]
