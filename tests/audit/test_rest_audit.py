@@ -94,8 +94,8 @@ async def test_services_outcomes_and_kpis_are_recorded_as_the_api_reads_them(
     await post(client, admin, "/v1/services", service_body("identity"))
     await post(client, admin, "/v1/services", service_body("checkout", team="payments"))
     before_service = await get_json(client, admin, "/v1/services/checkout")
-    await send(client, admin, "PUT", "/v1/services/checkout",
-               service_body("checkout", team="payments", tier=1, depends_on=["identity"]))  # fmt: skip
+    changed = service_body("checkout", team="payments", tier=1, depends_on=["identity"])
+    await send(client, admin, "PUT", "/v1/services/checkout", changed)
     after_service = await get_json(client, admin, "/v1/services/checkout")
     await post(client, admin, "/v1/outcomes", outcome_body("protect-revenue"))
     outcome = await get_json(client, admin, "/v1/outcomes/protect-revenue")
