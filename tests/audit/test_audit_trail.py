@@ -20,6 +20,7 @@ from service.usecases import audit
 from service.usecases.catalog import TEAMS
 from service.usecases.catalog_file import CatalogFile, apply_catalog
 from tests.usecases.test_catalog_file import _kpi
+from tests.usecases.test_openslo import OCCURRENCES, apply_text
 
 ALICE = Actor("alice", token_id=None)
 
@@ -175,3 +176,16 @@ async def test_kpi_apply_and_token_commands_record_their_actor_and_file(
         con = await dbmod.connect(database_url)
         await con.execute(f'drop schema if exists "{schema}" cascade')
         await con.close()
+
+
+async def test_openslo_documents_kept_by_an_apply_are_recorded(con: dbmod.Connection) -> None:
+    await apply_text(con, OCCURRENCES.read_text())
+    (kept,) = await audit.list_entries(con, kind="openslo-slo")
+    assert (kept.entity_key, kept.action, kept.before) == ("search_slo", AuditAction.CREATE, None)
+    assert isinstance(kept.after, dict)
+    assert (kept.after["kind"], kept.after["spec"]["budgetingMethod"]) == ("SLO", "Occurrences")
+    # The KPIs the SLO became are recorded as any KPI is.
+    kpis = await audit.list_entries(con, kind="kpi")
+    assert sorted(e.entity_key for e in kpis) == [
+        "search_slo", "search_slo_good", "search_slo_total"
+    ]
