@@ -25,7 +25,7 @@ class AuditQuery(BaseModel):
     kind: str | None = Field(default=None, max_length=100, description="Only this kind of entity.")
     key: str | None = Field(default=None, max_length=500, description="Only this entity's key.")
     actor: str | None = Field(default=None, max_length=200, description="Only this actor's name.")
-    token: RowId | None = Field(default=None, description="Only changes made with this token id.")
+    token_id: RowId | None = Field(default=None, description="Only changes made with this token.")
     from_: Instant | None = Field(default=None, alias="from", description="Changes at or after.")
     to: Instant | None = Field(default=None, description="Changes before this.")
     before: RowId | None = Field(default=None, description="Page: ids below this.")
@@ -36,7 +36,7 @@ async def list_audit_entries(call: Call) -> list[AuditEntry]:
     query: AuditQuery = call.query
     return await on_connection(
         call, audit.list_entries, kind=query.kind, key=query.key, actor=query.actor,
-        token_id=query.token, start=query.from_, end=query.to, before_id=query.before,
+        token_id=query.token_id, start=query.from_, end=query.to, before_id=query.before,
         limit=query.limit,
     )  # fmt: skip
 

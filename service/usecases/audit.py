@@ -60,6 +60,15 @@ def current() -> Acting:
     return _ACTING.get() or _BY_ITSELF
 
 
+def atomic(con: Connection) -> contextlib.AbstractAsyncContextManager[Any]:
+    """Where a change and its entry are written together: the caller's transaction when one
+    is open (they commit or roll back with it), else a transaction of their own. No savepoint:
+    a failed statement fails the caller's transaction anyway."""
+    if con.is_in_transaction():
+        return contextlib.nullcontext()
+    return con.transaction()  # type: ignore[no-any-return]
+
+
 def public(value: Any) -> Any:
     """An entity as JSON: a model as the API shows it, a mapping or list as it is."""
     if isinstance(value, BaseModel):

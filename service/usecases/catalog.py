@@ -269,32 +269,36 @@ class Collection(Generic[In, Out]):
         """One item; NotFound (404) when there is none."""
         return await self.got(con, **{self.key: key})
 
-    async def _audited(self, con: Connection, key: str) -> Out | None:
+    async def _audited(self, con: Connection, key: str, *, lock: bool = True) -> Out | None:
         """The item as the API reads it, for the audit trail, under the lock of its name (so
         what is recorded as before is what the write replaces)."""
-        await locks.lock_name(con, f"{self.noun}:{key}")
+        if lock:
+            await locks.lock_name(con, f"{self.noun}:{key}")
         found = await self.list(con, [key])
         return found[0] if found else None
 
     async def create(self, con: Connection, body: In) -> Out:
         """A new item; Conflict (409) when its key is taken."""
         key: str = getattr(body, self.key)
-        async with con.transaction():
+        async with audit.atomic(con):
             created = await self.created(con, **{self.arg: body})
-            await audit.record(con, self.noun, key, None, await self._audited(con, key))
+            # The new row is this transaction's until it commits: no lock needed to read it.
+            after = await self._audited(con, key, lock=False)
+            await audit.record(con, self.noun, key, None, after)
         return created
 
     async def replace(self, con: Connection, key: str, body: In) -> Out:
         """The item named `key` replaced by `body` (whose key must be the same)."""
-        async with con.transaction():
+        async with audit.atomic(con):
             before = await self._audited(con, key)
             replaced = await self.updated(con, **{self.key: key, self.arg: body})
-            await audit.record(con, self.noun, key, before, await self._audited(con, key))
+            after = await self._audited(con, key, lock=False)
+            await audit.record(con, self.noun, key, before, after)
         return replaced
 
     async def delete(self, con: Connection, key: str) -> None:
         """The item deleted; Conflict (409) while something still refers to it."""
-        async with con.transaction():
+        async with audit.atomic(con):
             before = await self._audited(con, key)
             await self.deleted(con, **{self.key: key})
             if before is not None:
@@ -366,7 +370,7 @@ async def _target_now(con: Connection, target_id: int) -> Target | None:
 
 async def create_target(con: Connection, target: TargetIn) -> Target:
     kpi_id, service_id = await _target_refs(con, target)
-    async with con.transaction():
+    async with audit.atomic(con):
         target_id = await targets.insert_target(
             con, target=target, kpi_id=kpi_id, service_id=service_id
         )
@@ -376,7 +380,7 @@ async def create_target(con: Connection, target: TargetIn) -> Target:
 
 async def replace_target(con: Connection, target_id: int, target: TargetIn) -> Target:
     kpi_id, service_id = await _target_refs(con, target)
-    async with con.transaction():
+    async with audit.atomic(con):
         before = await _target_now(con, target_id)
         if not await targets.update_target(
             con, target_id=target_id, target=target, kpi_id=kpi_id, service_id=service_id
@@ -388,7 +392,7 @@ async def replace_target(con: Connection, target_id: int, target: TargetIn) -> T
 
 
 async def delete_target(con: Connection, target_id: int) -> None:
-    async with con.transaction():
+    async with audit.atomic(con):
         before = await _target_now(con, target_id)
         if not await targets.delete_target(con, target_id=target_id):
             raise NotFound(f"no target {target_id}")
@@ -417,7 +421,7 @@ async def link_outcome(
     """Link a KPI to an outcome, or change the link's weight and rationale."""
     kpi_id = await _kpi_id(con, kpi)
     outcome_id = (await outcomes.get_outcome(con, slug=outcome)).id
-    async with con.transaction():
+    async with audit.atomic(con):
         before = await _outcome_link_now(con, kpi, outcome)
         await links.upsert_kpi_outcome(con, kpi_id=kpi_id, outcome_id=outcome_id, link=link)
         after = await _outcome_link_now(con, kpi, outcome)
@@ -434,7 +438,7 @@ async def _outcome_link_now(con: Connection, kpi: str, outcome: str) -> OutcomeL
 async def unlink_outcome(con: Connection, *, kpi: str, outcome: str) -> None:
     kpi_id = await _kpi_id(con, kpi)
     outcome_id = (await outcomes.get_outcome(con, slug=outcome)).id
-    async with con.transaction():
+    async with audit.atomic(con):
         before = await _outcome_link_now(con, kpi, outcome)
         if not await links.delete_kpi_outcome(con, kpi_id=kpi_id, outcome_id=outcome_id):
             raise NotFound(f"KPI {kpi!r} is not linked to outcome {outcome!r}")
@@ -452,7 +456,7 @@ async def link_service(con: Connection, *, kpi: str, service: str) -> ServiceLin
     kpi_id = await _kpi_id(con, kpi)
     service_id = (await services.get_service(con, slug=service)).id
     link = ServiceLink(kpi=kpi, service=service)
-    async with con.transaction():
+    async with audit.atomic(con):
         before = link if await _applies_to(con, kpi, service) else None
         await links.insert_kpi_service(con, kpi_id=kpi_id, service_id=service_id)
         await audit.record(con, "kpi-service", f"{kpi}/{service}", before, link)
@@ -466,7 +470,7 @@ async def _applies_to(con: Connection, kpi: str, service: str) -> bool:
 async def unlink_service(con: Connection, *, kpi: str, service: str) -> None:
     kpi_id = await _kpi_id(con, kpi)
     service_id = (await services.get_service(con, slug=service)).id
-    async with con.transaction():
+    async with audit.atomic(con):
         if not await links.delete_kpi_service(con, kpi_id=kpi_id, service_id=service_id):
             raise NotFound(f"KPI {kpi!r} does not apply to service {service!r}")
         link = ServiceLink(kpi=kpi, service=service)

@@ -53,7 +53,7 @@ def _audited(source: Source, *, secret_changed: bool) -> dict[str, Any]:
 
 
 async def create_source(con: Connection, *, source: SourceIn) -> Source:
-    async with con.transaction():
+    async with audit.atomic(con):
         created = await sources.create_source(con, source=with_checked_options(source))
         after = _audited(created, secret_changed=source.secret is not None)
         await audit.record(con, "source", created.name, None, after)
@@ -61,7 +61,7 @@ async def create_source(con: Connection, *, source: SourceIn) -> Source:
 
 
 async def update_source(con: Connection, *, name: str, source: SourceIn) -> Source:
-    async with con.transaction():
+    async with audit.atomic(con):
         before = await _source_now(con, name)
         updated = await sources.update_source(con, name=name, source=with_checked_options(source))
         given = source.secret.get_secret_value() if source.secret else None
@@ -72,7 +72,7 @@ async def update_source(con: Connection, *, name: str, source: SourceIn) -> Sour
 
 
 async def delete_source(con: Connection, *, name: str) -> None:
-    async with con.transaction():
+    async with audit.atomic(con):
         before = await _source_now(con, name)
         await sources.delete_source(con, name=name)
         if before is not None:

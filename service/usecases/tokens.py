@@ -16,7 +16,7 @@ from service.usecases import audit
 async def create_token(con: Connection, *, name: str, scopes: list[Scope]) -> NewToken:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     unique_scopes = sorted({s.value for s in scopes})
-    async with con.transaction():
+    async with audit.atomic(con):
         info = await tokens.insert_token(
             con, name=name, token_hash=hash_token(token), scopes=unique_scopes
         )
@@ -35,7 +35,7 @@ async def _token_now(con: Connection, token_id: int) -> TokenInfo | None:
 async def revoke_token(con: Connection, *, token_id: int) -> None:
     """Revoke the token (again: no change); the audit trail records it as an update setting
     revoked_at, since the token is kept."""
-    async with con.transaction():
+    async with audit.atomic(con):
         before = await _token_now(con, token_id)
         if not await tokens.revoke_token(con, token_id):
             raise NotFound(f"no token {token_id}")

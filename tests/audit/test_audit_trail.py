@@ -187,5 +187,7 @@ async def test_openslo_documents_kept_by_an_apply_are_recorded(con: dbmod.Connec
     # The KPIs the SLO became are recorded as any KPI is.
     kpis = await audit.list_entries(con, kind="kpi")
     assert sorted(e.entity_key for e in kpis) == [
-        "search_slo", "search_slo_good", "search_slo_total"
+        "search_slo",
+        "search_slo_good",
+        "search_slo_total",
     ]

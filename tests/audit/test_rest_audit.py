@@ -260,7 +260,7 @@ async def test_entries_filter_by_entity_actor_token_and_time_and_page_by_id(
     teams = await entries(client, admin, kind="team")
     assert [e["entity_key"] for e in teams] == ["b", "a"]
     assert [e["entity_key"] for e in await entries(client, admin, actor="platform-admin")] == ["b"]
-    assert [e["entity_key"] for e in await entries(client, admin, token=other.id)] == ["b"]
+    assert [e["entity_key"] for e in await entries(client, admin, token_id=other.id)] == ["b"]
     assert [e["entity_key"] for e in await entries(client, admin, key="c")] == ["c"]
     # The three were made in this test's one transaction: all at the same instant.
     at = teams[0]["at"]

@@ -19,7 +19,7 @@ class AuditFilters(Page, total=False):
     kind: str | None
     key: str | None
     actor: str | None
-    token: int | None
+    token_id: int | None
     from_: dt.datetime | None
     to: dt.datetime | None
 
