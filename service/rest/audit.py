@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
 
 from service.models.audit import AuditEntry
-from service.models.catalog import RowId
+from service.models.catalog import NoNul, RowId
 from service.models.enums import Scope
 from service.models.instants import Instant
 from service.rest.endpoint import Call, Endpoint, on_connection
@@ -21,10 +23,14 @@ AUDIT_DOC = (
 )
 
 
+#: A filter's text: Postgres text holds no NUL, so one is refused naming the parameter.
+Text = Annotated[str, StringConstraints(max_length=500), NoNul]
+
+
 class AuditQuery(BaseModel):
-    kind: str | None = Field(default=None, max_length=100, description="Only this kind of entity.")
-    key: str | None = Field(default=None, max_length=500, description="Only this entity's key.")
-    actor: str | None = Field(default=None, max_length=200, description="Only this actor's name.")
+    kind: Text | None = Field(default=None, description="Only this kind of entity.")
+    key: Text | None = Field(default=None, description="Only this entity's key.")
+    actor: Text | None = Field(default=None, description="Only this actor's name.")
     token_id: RowId | None = Field(default=None, description="Only changes made with this token.")
     from_: Instant | None = Field(default=None, alias="from", description="Changes at or after.")
     to: Instant | None = Field(default=None, description="Changes before this.")
