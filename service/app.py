@@ -28,6 +28,7 @@ from service.graphql.schema import build_schema
 from service.logs import request_id
 from service.rest import (
     admin,
+    audit,
     backstage,
     budgets,
     catalog,
@@ -66,6 +67,7 @@ def all_endpoints() -> list[Endpoint]:
         *incidents.ENDPOINTS,
         *webhooks.ENDPOINTS,
         *admin.ENDPOINTS,
+        *audit.ENDPOINTS,
         *notifications.ENDPOINTS,
         *prometheus.ENDPOINTS,
     ]

@@ -48,6 +48,7 @@ TAGS: dict[str, str] = {
     "sources": "The tools registered to send webhooks, with their mapping rules.",
     "deliveries": "The log of every delivery received, refused deliveries, and replay.",
     "admin": "API tokens and the catalog applied as a whole.",
+    "audit": "The audit trail: who changed the catalog, when, how, and what before and after.",
     "notifications": "The outbox of notifications sent to escalation webhooks.",
     "graphql": "The GraphQL graph, for portals.",
 }

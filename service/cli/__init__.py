@@ -17,9 +17,11 @@ from service.cli import (
     review,
     serve,
 )
-from service.cli.common import print_err, quiet_parent
+from service.cli.common import actor_option, command_actor, print_err, quiet_parent
 from service.config import Settings
+from service.models.audit import AuditVia
 from service.models.enums import Scope
+from service.usecases import audit
 
 #: The exit code after Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -40,6 +42,7 @@ GROUPS = (
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kpi", description="KPI service")
+    actor_option(p)
     sub = p.add_subparsers(dest="command", required=True)
     quiet = quiet_parent()
     for group in GROUPS:
@@ -57,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     func: Callable[[argparse.Namespace, Settings], int] = args.func
     try:
-        return func(args, Settings())
+        if args.command == "serve":  # requests record their own tokens as actors
+            return func(args, Settings())
+        with audit.acting(command_actor(args), AuditVia.CLI):
+            return func(args, Settings())
     except KeyboardInterrupt:
         # Ctrl-C: the work has unwound (the server shut down, an open transaction rolled
         # back, the embedded Postgres stopped): no traceback, the shell's code for SIGINT.

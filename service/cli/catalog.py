@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -11,10 +12,19 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from service.cli.common import Subcommands, print_err, progress_bar, run
+from service.cli.common import (
+    Subcommands,
+    actor_option,
+    command_actor,
+    print_err,
+    progress_bar,
+    run,
+)
 from service.config import Settings
 from service.db import Connection
 from service.errors import from_pydantic
+from service.models.audit import ApplyFile, AuditVia
+from service.usecases import audit
 
 
 def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
@@ -24,6 +34,7 @@ def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     apply.add_argument("-f", "--file", required=True)
     apply.add_argument("--dry-run", action="store_true", help="show the changes, make none")
+    actor_option(apply)
     apply.set_defaults(func=cmd_apply)
 
 
@@ -36,14 +47,15 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
     from service.usecases.catalog_file import CatalogFile
 
     try:
-        documents = list(yaml.safe_load_all(Path(args.file).read_text()))
+        raw = Path(args.file).read_bytes()
+        documents = list(yaml.safe_load_all(raw.decode()))
         openslo = openslo_documents(documents)
         data = _secrets_from_environment(catalog_sections(documents))
         catalog = CatalogFile.model_validate(data)
     except KeyError as exc:
         print_err(f"error: {exc.args[0]}")
         return 2
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         print_err(f"error: cannot read {args.file}: {exc}")
         return 2
     except ValidationError as exc:
@@ -68,7 +80,10 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{verb} {len(report.changes)}, unchanged {report.unchanged}")
         return 0
 
-    return run(settings, work)
+    # Recorded in the audit trail as applied from this file, by whoever runs the command.
+    applied = ApplyFile(args.file, hashlib.sha256(raw).hexdigest())
+    with audit.acting(command_actor(args), AuditVia.APPLY, applied):
+        return run(settings, work)
 
 
 def _secrets_from_environment(data: Any) -> Any:

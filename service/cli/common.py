@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -15,6 +17,7 @@ from service.config import Settings
 from service.db import Connection
 from service.embedded import database_url
 from service.errors import ApiError
+from service.models.audit import Actor
 from service.progress import Progress
 from service.usecases import measure
 
@@ -49,6 +52,24 @@ def quiet_parent() -> argparse.ArgumentParser:
                        help="no progress bar (drawn only when stderr is a terminal; "
                        "KPI_PROGRESS=0/1 forces it off/on)")  # fmt: skip
     return quiet
+
+
+def actor_option(parser: argparse.ArgumentParser) -> None:
+    """--actor: who the audit trail records as making the command's changes."""
+    parser.add_argument("--actor", default=argparse.SUPPRESS,
+                        help="who the audit trail records as making the changes "
+                        "(default: the OS user)")  # fmt: skip
+
+
+def command_actor(args: argparse.Namespace) -> Actor:
+    """The --actor given, else the OS user running the command."""
+    given = getattr(args, "actor", None)
+    if given:
+        return Actor(given)
+    try:
+        return Actor(getpass.getuser())
+    except (KeyError, OSError):  # no name for the uid (a container's user)
+        return Actor(f"uid {os.getuid()}")
 
 
 async def _with_connection(url: str, settings: Settings, work: Work) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from service.cli.common import Subcommands, print_err, run
+from service.cli.common import Subcommands, actor_option, print_err, run
 from service.config import Settings
 from service.db import Connection
 from service.models.enums import Scope
@@ -17,9 +17,11 @@ def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
     create.add_argument("--name", required=True)
     create.add_argument("--scope", action="append", required=True,
                         help="read, ingest or admin (repeat or comma-separate)")  # fmt: skip
+    actor_option(create)
     create.set_defaults(func=cmd_token_create)
     revoke = token.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("id", type=int)
+    actor_option(revoke)
     revoke.set_defaults(func=cmd_token_revoke)
 
     sub.add_parser(

@@ -24,9 +24,10 @@ from service.graphql.types.reports import Escalation, KpiStatus, convert
 from service.graphql.types.service import Service
 from service.graphql.types.team import Team
 from service.models import catalog as models
+from service.models.audit import Actor, AuditVia
 from service.models.instants import check_instant
 from service.models.statuses import EscalationAction
-from service.usecases import catalog, escalation, evaluation
+from service.usecases import audit, catalog, escalation, evaluation
 from service.usecases.catalog import Collection
 from service.usecases.initiatives import INITIATIVES
 
@@ -53,10 +54,13 @@ DeleteResult = Annotated[Deleted | Problem, strawberry.union("DeleteResult")]
 
 
 async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> Any:
-    """Run a write in a transaction; expected failures become a Problem in the result."""
+    """Run a write in a transaction, recorded in the audit trail as the caller's; expected
+    failures become a Problem in the result."""
+    principal = info.context.principal
     try:
-        async with info.context.db.acquire() as con, con.transaction():
-            return await work(con)
+        with audit.acting(Actor(principal.name, principal.token_id), AuditVia.GRAPHQL):
+            async with info.context.db.acquire() as con, con.transaction():
+                return await work(con)
     except ApiError as exc:
         return Problem.from_error(exc)
     except asyncpg.DataError as exc:

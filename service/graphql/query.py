@@ -13,10 +13,12 @@ from graphql import GraphQLError
 
 from service.errors import invalid
 from service.graphql import read_model
+from service.graphql.types.audit import AuditEntry
 from service.graphql.types.common import Connection as Page
 from service.graphql.types.common import (
     From,
     Info,
+    OptionalFrom,
     decode_cursor,
     encode_cursor,
     load_node,
@@ -47,7 +49,7 @@ from service.store import outcomes as outcome_store
 from service.store import services as service_store
 from service.store import teams as team_store
 from service.store.metrics import resolve_scope
-from service.usecases import backstage, clusters, escalation, reports
+from service.usecases import audit, backstage, clusters, escalation, reports
 
 N = TypeVar("N")
 R = TypeVar("R")
@@ -173,6 +175,25 @@ class Query:
         read = partial(ingest_store.list_deliveries, status=status, source=source,
                        before_id=decode_cursor(after))  # fmt: skip
         return await read_page(info, first, Delivery.from_pydantic, read)
+
+    @strawberry.field(
+        description="The audit trail of catalog changes, newest first (admin scope), by "
+        "entity kind and key, actor name or token id, and time; cursor-paginated."
+    )
+    async def audit_entries(
+        self, info: Info, kind: str | None = None, key: str | None = None,
+        actor: str | None = None, token_id: int | None = None, from_: OptionalFrom = None,
+        to: dt.datetime | None = None, first: int = 50, after: str | None = None,
+    ) -> Page[AuditEntry]:  # fmt: skip
+        if not info.context.principal.allows(Scope.ADMIN):
+            raise GraphQLError(
+                "the audit trail needs the 'admin' scope",
+                extensions={"code": "FORBIDDEN", "required_scope": "admin"},
+            )
+        read = partial(audit.list_entries, kind=kind, key=key, actor=actor, token_id=token_id,
+                       start=check_instant("from", from_), end=check_instant("to", to),
+                       before_id=decode_cursor(after))  # fmt: skip
+        return await read_page(info, first, AuditEntry.of, read)
 
     @strawberry.field(
         description="One team, by slug or by Backstage entity reference (kind and namespace "

@@ -33,12 +33,14 @@ from service.errors import (
     field_error,
     from_pydantic,
 )
+from service.models.audit import Actor, AuditVia
 from service.models.enums import Scope
 from service.models.tokens import Principal
 from service.rest import idempotency, negotiation
 from service.rest.conditional import conditional
 from service.rest.csv_tables import CsvTable
 from service.store import idempotency as idempotency_store
+from service.usecases import audit
 from service.usecases.tokens import authenticate, require
 
 JSON = "application/json"
@@ -253,14 +255,20 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
 
     async def run(request: Request) -> Response:
         state = request.app.state
-        settings: Settings = state.settings
         db: Database = state.db
-        principal = None
         if endpoint.scope is not None:
             async with db.acquire() as con:
                 principal = await authenticate(con, request.headers.get("authorization"))
             require(principal, endpoint.scope)
             ratelimit.check(state, principal)
+            # What the request changes in the catalog is recorded as this token's doing.
+            with audit.acting(Actor(principal.name, principal.token_id), AuditVia.REST):
+                return await serve(request, principal)
+        return await serve(request, None)
+
+    async def serve(request: Request, principal: Principal | None) -> Response:
+        settings: Settings = request.app.state.settings
+        db: Database = request.app.state.db
         query = _parse_query(endpoint.query, request) if endpoint.query else None
         key = idempotency.key_of(request) if endpoint.keyed and principal else None
         body: Any = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, get_args, get_origin
 
 from service.errors import ApiError
+from service.models.audit import AuditEntry
 from service.models.backstage import KPI_FACT_FIELDS, BackstageFacts, fact_name
 from service.models.budgets import Budget, BudgetIn, BudgetIngestResult
 from service.models.catalog import (
@@ -353,6 +354,14 @@ EXAMPLES: dict[Any, Any] = {
     TokenIn: {"name": "ci", "scopes": ["ingest"]},
     NewToken: {**TOKEN_INFO, "token": "kpi_3_q6Zk1u0mYbq0u3hT4d8G2xw9VfJ"},
     TokenInfo: TOKEN_INFO,
+    AuditEntry: {
+        "id": 7301, "at": "2026-11-02T09:14:05Z", "actor_token_id": 3,
+        "actor_name": "catalog-admin", "via": "rest", "entity_kind": "team",
+        "entity_key": "payments", "action": "update",
+        "before": {"id": 4, **TEAM_IN, "email": None},
+        "after": {"id": 4, **TEAM_IN},
+        "file_name": None, "file_sha256": None,
+    },
     CatalogFile: {
         "teams": [TEAM_IN], "services": [], "outcomes": [OUTCOME_IN],
         "kpis": [{**KPI_IN, "targets": [{k: v for k, v in TARGET_IN.items() if k != "kpi"}],

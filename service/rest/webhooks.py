@@ -138,7 +138,7 @@ async def replace_source(call: Call) -> Source:
 
 async def delete_source(call: Call) -> None:
     async with call.transaction() as con:
-        await sources.delete_source(con, name=path_param(call, "name"))
+        await source_cases.delete_source(con, name=path_param(call, "name"))
 
 
 class DeliveryQuery(BaseModel):

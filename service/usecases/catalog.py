@@ -4,9 +4,9 @@ services. REST, GraphQL and `kpi apply` all write the catalog through these.
 
 The checks a write makes (a key the path names, dependencies and ratio KPIs without cycles,
 a target's warning on the right side of its value, what may not be deleted while in use) live
-here; the store runs the statements. A write runs in the caller's transaction. `upsert`
-creates or replaces by key under a lock on the name, so two writers of the same new name do not
-both try to create it.
+here; the store runs the statements. A write runs in the caller's transaction and records
+itself in the audit trail (usecases/audit.py) within it. `upsert` creates or replaces by key
+under a lock on the name, so two writers of the same new name do not both try to create it.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from service.models.catalog import (
 from service.models.enums import BuiltinMetric, Direction
 from service.store import kpis as kpi_store
 from service.store import links, locks, outcomes, services, targets, teams
+from service.usecases import audit
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -268,17 +269,40 @@ class Collection(Generic[In, Out]):
         """One item; NotFound (404) when there is none."""
         return await self.got(con, **{self.key: key})
 
+    async def _audited(self, con: Connection, key: str, *, lock: bool = True) -> Out | None:
+        """The item as the API reads it, for the audit trail, under the lock of its name (so
+        what is recorded as before is what the write replaces)."""
+        if lock:
+            await locks.lock_name(con, f"{self.noun}:{key}")
+        found = await self.list(con, [key])
+        return found[0] if found else None
+
     async def create(self, con: Connection, body: In) -> Out:
         """A new item; Conflict (409) when its key is taken."""
-        return await self.created(con, **{self.arg: body})
+        key: str = getattr(body, self.key)
+        async with audit.atomic(con):
+            created = await self.created(con, **{self.arg: body})
+            # The new row is this transaction's until it commits: no lock needed to read it.
+            after = await self._audited(con, key, lock=False)
+            await audit.record(con, self.noun, key, None, after)
+        return created
 
     async def replace(self, con: Connection, key: str, body: In) -> Out:
         """The item named `key` replaced by `body` (whose key must be the same)."""
-        return await self.updated(con, **{self.key: key, self.arg: body})
+        async with audit.atomic(con):
+            before = await self._audited(con, key)
+            replaced = await self.updated(con, **{self.key: key, self.arg: body})
+            after = await self._audited(con, key, lock=False)
+            await audit.record(con, self.noun, key, before, after)
+        return replaced
 
     async def delete(self, con: Connection, key: str) -> None:
         """The item deleted; Conflict (409) while something still refers to it."""
-        await self.deleted(con, **{self.key: key})
+        async with audit.atomic(con):
+            before = await self._audited(con, key)
+            await self.deleted(con, **{self.key: key})
+            if before is not None:
+                await audit.record(con, self.noun, key, before, None)
 
     async def upsert(self, con: Connection, body: In) -> Out:
         """Create the item, or replace it if its key exists."""
@@ -338,26 +362,41 @@ async def _target_refs(con: Connection, target: TargetIn) -> tuple[int, int | No
     return ref.id, service_id
 
 
+async def _target_now(con: Connection, target_id: int) -> Target | None:
+    """The target as the API reads it (for the audit trail), None when there is none."""
+    found = await targets.list_targets(con, target_id=target_id)
+    return found[0] if found else None
+
+
 async def create_target(con: Connection, target: TargetIn) -> Target:
     kpi_id, service_id = await _target_refs(con, target)
-    target_id = await targets.insert_target(
-        con, target=target, kpi_id=kpi_id, service_id=service_id
-    )
+    async with audit.atomic(con):
+        target_id = await targets.insert_target(
+            con, target=target, kpi_id=kpi_id, service_id=service_id
+        )
+        await audit.record(con, "target", str(target_id), None, await _target_now(con, target_id))
     return Target(id=target_id, **target.model_dump())
 
 
 async def replace_target(con: Connection, target_id: int, target: TargetIn) -> Target:
     kpi_id, service_id = await _target_refs(con, target)
-    if not await targets.update_target(
-        con, target_id=target_id, target=target, kpi_id=kpi_id, service_id=service_id
-    ):
-        raise NotFound(f"no target {target_id}")
+    async with audit.atomic(con):
+        before = await _target_now(con, target_id)
+        if not await targets.update_target(
+            con, target_id=target_id, target=target, kpi_id=kpi_id, service_id=service_id
+        ):
+            raise NotFound(f"no target {target_id}")
+        after = await _target_now(con, target_id)
+        await audit.record(con, "target", str(target_id), before, after)
     return Target(id=target_id, **target.model_dump())
 
 
 async def delete_target(con: Connection, target_id: int) -> None:
-    if not await targets.delete_target(con, target_id=target_id):
-        raise NotFound(f"no target {target_id}")
+    async with audit.atomic(con):
+        before = await _target_now(con, target_id)
+        if not await targets.delete_target(con, target_id=target_id):
+            raise NotFound(f"no target {target_id}")
+        await audit.record(con, "target", str(target_id), before, None)
 
 
 # Links ------------------------------------------------------------------------------------------
@@ -382,15 +421,28 @@ async def link_outcome(
     """Link a KPI to an outcome, or change the link's weight and rationale."""
     kpi_id = await _kpi_id(con, kpi)
     outcome_id = (await outcomes.get_outcome(con, slug=outcome)).id
-    await links.upsert_kpi_outcome(con, kpi_id=kpi_id, outcome_id=outcome_id, link=link)
+    async with audit.atomic(con):
+        before = await _outcome_link_now(con, kpi, outcome)
+        await links.upsert_kpi_outcome(con, kpi_id=kpi_id, outcome_id=outcome_id, link=link)
+        after = await _outcome_link_now(con, kpi, outcome)
+        await audit.record(con, "kpi-outcome", f"{kpi}/{outcome}", before, after)
     return OutcomeLink(kpi=kpi, outcome=outcome, **link.model_dump())
+
+
+async def _outcome_link_now(con: Connection, kpi: str, outcome: str) -> OutcomeLink | None:
+    """The link as the API reads it (for the audit trail), None when there is none."""
+    found = await links.list_kpi_outcomes(con, kpi=kpi, outcome=outcome)
+    return found[0] if found else None
 
 
 async def unlink_outcome(con: Connection, *, kpi: str, outcome: str) -> None:
     kpi_id = await _kpi_id(con, kpi)
     outcome_id = (await outcomes.get_outcome(con, slug=outcome)).id
-    if not await links.delete_kpi_outcome(con, kpi_id=kpi_id, outcome_id=outcome_id):
-        raise NotFound(f"KPI {kpi!r} is not linked to outcome {outcome!r}")
+    async with audit.atomic(con):
+        before = await _outcome_link_now(con, kpi, outcome)
+        if not await links.delete_kpi_outcome(con, kpi_id=kpi_id, outcome_id=outcome_id):
+            raise NotFound(f"KPI {kpi!r} is not linked to outcome {outcome!r}")
+        await audit.record(con, "kpi-outcome", f"{kpi}/{outcome}", before, None)
 
 
 async def service_links(con: Connection, *, kpi: str) -> list[ServiceLink]:
@@ -403,15 +455,26 @@ async def link_service(con: Connection, *, kpi: str, service: str) -> ServiceLin
     """Apply a KPI to a service (again: no change)."""
     kpi_id = await _kpi_id(con, kpi)
     service_id = (await services.get_service(con, slug=service)).id
-    await links.insert_kpi_service(con, kpi_id=kpi_id, service_id=service_id)
-    return ServiceLink(kpi=kpi, service=service)
+    link = ServiceLink(kpi=kpi, service=service)
+    async with audit.atomic(con):
+        before = link if await _applies_to(con, kpi, service) else None
+        await links.insert_kpi_service(con, kpi_id=kpi_id, service_id=service_id)
+        await audit.record(con, "kpi-service", f"{kpi}/{service}", before, link)
+    return link
+
+
+async def _applies_to(con: Connection, kpi: str, service: str) -> bool:
+    return any(link.service == service for link in await links.list_kpi_services(con, kpi=kpi))
 
 
 async def unlink_service(con: Connection, *, kpi: str, service: str) -> None:
     kpi_id = await _kpi_id(con, kpi)
     service_id = (await services.get_service(con, slug=service)).id
-    if not await links.delete_kpi_service(con, kpi_id=kpi_id, service_id=service_id):
-        raise NotFound(f"KPI {kpi!r} does not apply to service {service!r}")
+    async with audit.atomic(con):
+        if not await links.delete_kpi_service(con, kpi_id=kpi_id, service_id=service_id):
+            raise NotFound(f"KPI {kpi!r} does not apply to service {service!r}")
+        link = ServiceLink(kpi=kpi, service=service)
+        await audit.record(con, "kpi-service", f"{kpi}/{service}", link, None)
 
 
 def as_seen(item: Any, *, admin: bool) -> Any:

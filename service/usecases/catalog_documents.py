@@ -8,6 +8,7 @@ from typing import Any
 
 from service.db import Connection
 from service.store import openslo as store
+from service.usecases import audit
 from service.usecases.catalog import SERVICES
 from service.usecases.catalog_file import (
     ApplyReport,
@@ -62,6 +63,7 @@ async def _save_kept(
         if have == document:
             continue
         await save(name, document)
+        await audit.record(con, kind, name, current.get(name), document)
         action = "create" if have is None else "update"
         changes.append(CatalogApplyChange(action=action, kind=kind, key=name))
     return changes

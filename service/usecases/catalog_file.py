@@ -33,6 +33,7 @@ from service.models.instants import Day
 from service.models.sources import SourceIn
 from service.store import sources
 from service.usecases import catalog
+from service.usecases import sources as source_cases
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 from service.usecases.initiatives import INITIATIVES
 from service.usecases.sources import with_checked_options
@@ -201,7 +202,7 @@ class _Applier:
             try:
                 current = await sources.get_source_with_secret(self.con, name=src.name)
             except NotFound:
-                await sources.create_source(self.con, source=with_checked_options(src))
+                await source_cases.create_source(self.con, source=src)
                 self.changes.append(
                     CatalogApplyChange(action="create", kind="source", key=src.name)
                 )
@@ -216,7 +217,7 @@ class _Applier:
             if given is not None and given != current.secret:
                 diff["secret"] = ("(hidden)", "(changed)")
             if diff:
-                await sources.update_source(self.con, name=src.name, source=merged)
+                await source_cases.update_source(self.con, name=src.name, source=merged)
                 self.changes.append(CatalogApplyChange(action="update", kind="source", key=src.name,
                                            fields=diff))  # fmt: skip
             else:

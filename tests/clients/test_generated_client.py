@@ -177,6 +177,7 @@ async def test_the_generated_client_calls_every_list_endpoint(
             "governance_gaps": {}, "list_incidents": {}, "list_changes": {},
             "list_sources": {}, "list_deliveries": {}, "list_webhook_rejections": {},
             "list_tokens": {}, "list_notifications": {}, "get_scorecard": {},
+            "list_audit_entries": {"kind": "team"},
             "kpi_series": {"key": "patch_compliance", "grain": model("KpiSeriesGrain").MONTH},
             "failure_clusters": {"by": model("ClusterDimension").SERVICE,
                                  "from_": dt.datetime(2026, 10, 1, tzinfo=dt.UTC)},
@@ -281,3 +282,11 @@ def _check_events_and_admin(got: dict[str, Any]) -> None:
     ((rejected,),) = [got["list_webhook_rejections"]]
     assert (rejected.source, rejected.count) == ("alertmanager", 1)
     assert "ci" in [t.name for t in got["list_tokens"]]
+    # The seed created one team over REST with the admin token: its audit entry.
+    ((created,),) = [got["list_audit_entries"]]
+    assert (created.entity_key, created.action.value, created.via.value) == (
+        "payments",
+        "create",
+        "rest",
+    )
+    assert created.before is None

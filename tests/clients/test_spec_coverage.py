@@ -59,6 +59,7 @@ METHODS = {
     "replay_delivery": "replay_delivery", "replay_unmapped": "replay_unmapped",
     "create_token": "create_token", "list_tokens": "list_tokens", "revoke_token": "revoke_token",
     "list_notifications": "list_notifications", "backstage_facts": "get_backstage_facts",
+    "list_audit_entries": "list_audit_entries",
 }  # fmt: skip
 #: Operations a client of the API does not call.
 NOT_FOR_CLIENTS = {"receive_webhook": "tools post there, signed with their source's secret"}
@@ -92,7 +93,7 @@ MODELS: dict[type[BaseModel], str] = {
     models.DeliveryDetail: "DeliveryDetail", models.DeliveryOutcome: "DeliveryOutcome",
     models.ReplayReport: "ReplayReport", models.WebhookRejections: "WebhookRejections",
     models.RejectionSample: "RejectionSample", models.TokenIn: "TokenIn",
-    models.TokenInfo: "TokenInfo",
+    models.TokenInfo: "TokenInfo", models.AuditEntry: "AuditEntry",
     models.NewToken: "NewToken", models.Notification: "Notification", models.Attempt: "Attempt",
     models.CatalogFile: "CatalogFile", models.KpiDefinition: "KpiDefinition",
     models.TargetSpec: "TargetSpec", models.OutcomeLinkSpec: "OutcomeLinkSpec",

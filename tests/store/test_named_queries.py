@@ -22,7 +22,7 @@ COVERED = {
         "teams", "services", "outcomes", "kpis", "targets", "links", "locks", "costs", "doctor",
         "recompute", "tokens", "idempotency", "observations", "series", "metrics", "telemetry",
         "statuses", "escalations", "outbox", "reports", "deliveries", "portal", "sources", "ingest",
-        "rejections", "persisted_queries", "clusters", "openslo", "budgets", "money",
+        "rejections", "persisted_queries", "clusters", "openslo", "budgets", "money", "audit",
         "initiatives", "backstage",
     )
 }  # fmt: skip

@@ -13,6 +13,7 @@ import httpx
 from kpi_client import exchange
 from kpi_client.api import (
     admin,
+    audit,
     backstage,
     budgets,
     catalog,
@@ -176,6 +177,7 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     list_tokens = Endpoint(admin.list_tokens)
     revoke_token = Endpoint(admin.revoke_token)
     list_notifications = Endpoint(admin.list_notifications)
+    list_audit_entries = Endpoint(audit.list_audit_entries)
     # Health, metrics and GraphQL
     health = Endpoint(health_api.health)
     ready = Endpoint(health_api.ready)

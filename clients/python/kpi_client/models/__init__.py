@@ -12,6 +12,7 @@ from kpi_client.models.admin import (
     TokenIn,
     TokenInfo,
 )
+from kpi_client.models.audit import AuditEntry
 from kpi_client.models.backstage import BackstageFacts, EntityFacts, EntityName, FactDefinition
 from kpi_client.models.base import ApiModel, Instant
 from kpi_client.models.budgets import Budget, BudgetIn, BudgetIngestResult
@@ -100,6 +101,7 @@ __all__ = [
     "ApiModel",
     "ApplyReport",
     "Attempt",
+    "AuditEntry",
     "AvailabilityReport",
     "BackstageFacts",
     "BandedValue",
