@@ -40,6 +40,7 @@ from service.rest import (
     observations,
     prometheus,
     reviews,
+    teams,
     webhooks,
 )
 from service.rest.endpoint import Endpoint, routes
@@ -56,6 +57,7 @@ def all_endpoints() -> list[Endpoint]:
     return [
         *health.ENDPOINTS,
         *catalog.ENDPOINTS,
+        *teams.ENDPOINTS,
         *initiatives.ENDPOINTS,
         *backstage.ENDPOINTS,
         *observations.ENDPOINTS,
