@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field
 
 from service.models.enums import Grain, Scope
 from service.models.instants import Instant
+from service.models.reports import DoraReport
 from service.models.teams import DoraTrend, TeamFigures
+from service.rest.csv_tables import FigureTable, Items, ModelTable
 from service.rest.endpoint import Call, Endpoint, path_param
 from service.usecases import team_figures
 
@@ -42,10 +44,18 @@ async def team_dora_trend(call: Call) -> DoraTrend:
         )
 
 
+def _buckets(trend: DoraTrend) -> Items:
+    return trend.buckets
+
+
+#: CSV: the figures as `field,value` rows, as a service's report; the trend a row per bucket.
+FIGURES_CSV = FigureTable()
+TREND_CSV = ModelTable(DoraReport, _buckets)
+
 ENDPOINTS = [
     Endpoint("GET", "/v1/teams/{slug}/figures", team_figures_read, Scope.READ,
              "A team's availability, incidents, DORA, spend and unit cost", "teams",
-             response=TeamFigures, query=TeamWindowQuery, errors=(404, 422),
+             response=TeamFigures, query=TeamWindowQuery, errors=(404, 422), csv=FIGURES_CSV,
              description="Rolled up over the team's own services and those of every team "
              "below it, each service counted only for the part of the window its team owned "
              "it: availability as service-minutes (optionally weighted by tier), incident "
@@ -53,7 +63,7 @@ ENDPOINTS = [
              "its service when it finished), spend and spend per user."),
     Endpoint("GET", "/v1/teams/{slug}/dora-trend", team_dora_trend, Scope.READ,
              "A team's DORA keys per week, month or quarter", "teams",
-             response=DoraTrend, query=TrendQuery, errors=(404, 422),
+             response=DoraTrend, query=TrendQuery, errors=(404, 422), csv=TREND_CSV,
              description="The DORA keys of the team and its sub-teams for each bucket of the "
              "grain overlapping the window, oldest first, with the same roll-up rules as "
              "GET /v1/teams/{slug}/figures."),

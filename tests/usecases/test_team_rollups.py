@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.rest.test_csv import at_path, csv_rows, same
 from tests.usecases.test_reports import Headers, add_incident, at, clocked, iso, send
 
 __all__ = ["clocked"]
@@ -233,3 +234,27 @@ async def test_unknown_team_and_bad_grain(
     body = await send(clocked, reader, "GET", "/v1/teams/org/dora-trend", params=params,
                       status=422)  # fmt: skip
     assert body["errors"][0]["field"] == "grain"
+
+
+async def test_figures_and_trend_as_csv_equal_the_json(
+    clocked: httpx.AsyncClient, admin: Headers, reader: Headers
+) -> None:
+    await build_tree(clocked, admin)
+    await add_history(clocked, admin)
+    figures = await figures_of(clocked, reader, "dept")
+    header, rows, r = await csv_rows(clocked, reader, "/v1/teams/dept/figures", WINDOW)
+    assert header == ["field", "value"]
+    assert r.headers["content-type"].startswith("text/csv")
+    values = {row["field"]: row["value"] for row in rows}
+    for field, cell in values.items():
+        assert same(cell, at_path(figures, field)), (field, cell)
+    # 3,000 EUR over 400 users served (see above): 7.5 a user.
+    assert float(values["spend.currencies[EUR].per_user"]) == 7.5
+    assert float(values["availability.service_minutes"]) == 43_200
+
+    params = {"grain": "week", "from": at("03-02T00:00"), "to": at("03-16T00:00")}
+    header, rows, _ = await csv_rows(clocked, reader, "/v1/teams/dept/dora-trend", params)
+    assert header[:3] == ["window.start", "window.end", "window.complete"]
+    # One row a week: 2 deploys, then 1.
+    assert [(row["window.start"], row["deployments"]) for row in rows] == [
+        (iso("03-02T00:00"), "2"), (iso("03-09T00:00"), "1")]  # fmt: skip
