@@ -14,7 +14,8 @@ from service.db import Connection, Database
 from service.kpi.periods import Period
 from service.models.enums import Grain
 from service.models.reports import DoraReport, IncidentReport
-from service.models.teams import TeamAvailability, TeamSpend
+from service.models.teams import Ownership, TeamAvailability, TeamSpend
+from service.store import ownership
 from service.store import teams as team_store
 from service.usecases import team_figures
 
@@ -67,10 +68,10 @@ def _trends(db: Database) -> DataLoader[TeamWindowKey, list[DoraReport]]:
     return DataLoader(load)
 
 
-def _edges(
-    db: Database, fetch: Callable[[Connection, list[int]], Awaitable[dict[int, list[int]]]]
-) -> DataLoader[int, list[int]]:
-    async def load(keys: list[int]) -> list[list[int]]:
+def _grouped(
+    db: Database, fetch: Callable[[Connection, list[int]], Awaitable[dict[int, list[Report]]]]
+) -> DataLoader[int, list[Report]]:
+    async def load(keys: list[int]) -> list[list[Report]]:
         async with db.acquire() as con:
             found = await fetch(con, keys)
         return [found.get(k, []) for k in keys]
@@ -80,8 +81,8 @@ def _edges(
 
 class TeamLoaders:
     def __init__(self, db: Database) -> None:
-        self.children = _edges(db, team_store.children_by_team)
-        self.kpis = _edges(db, team_store.kpis_of_teams)
+        self.children: DataLoader[int, list[int]] = _grouped(db, team_store.children_by_team)
+        self.kpis: DataLoader[int, list[int]] = _grouped(db, team_store.kpis_of_teams)
         self.availability: DataLoader[TeamWindowKey, TeamAvailability] = _per_window(
             db, team_figures.availability_by_team
         )
@@ -95,3 +96,5 @@ class TeamLoaders:
             db, team_figures.spend_by_team
         )
         self.dora_trend = _trends(db)
+        #: Keyed by service: the teams that owned it, oldest first.
+        self.ownership: DataLoader[int, list[Ownership]] = _grouped(db, ownership.ownership_history)

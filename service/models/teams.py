@@ -4,6 +4,8 @@ DORA keys per bucket."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, Field
 
 from service.models.enums import Grain
@@ -65,4 +67,14 @@ class DoraTrend(BaseModel):
         description="The DORA keys of each bucket overlapping the window (its part inside "
         "the window, up to now), oldest first; `window.complete` is false for the bucket "
         "now cuts."
+    )
+
+
+class Ownership(BaseModel):
+    """A stretch of a service's ownership history."""
+
+    team: str
+    since: dt.datetime = Field(description="When the team took the service over.")
+    until: dt.datetime | None = Field(
+        description="When it handed it on; null for the current owner."
     )

@@ -7,9 +7,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.db import Connection, statements
+from service.db import Connection, fetch_grouped, statements
 from service.kpi.periods import Period
 from service.kpi.team_rollup import Segment
+from service.models.teams import Ownership
 
 q = statements("ownership")
 
@@ -44,3 +45,13 @@ async def ownership_segments(
                 r["users"])
         for r in rows
     ]  # fmt: skip
+
+
+async def ownership_history(
+    con: Connection, service_ids: Sequence[int]
+) -> dict[int, list[Ownership]]:
+    """{service id: the teams that owned it, oldest first}."""
+    return await fetch_grouped(
+        con, q("ownership_history"), service_ids,
+        lambda r: Ownership(team=r["team"], since=r["valid_from"], until=r["valid_to"]),
+    )  # fmt: skip

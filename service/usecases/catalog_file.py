@@ -328,7 +328,9 @@ def parents_first(teams: Sequence[TeamIn]) -> list[int]:
 
 
 def _comparable_service(data: dict[str, Any]) -> dict[str, Any]:
-    """A service as compared for changes: dependencies in order, no attributes as {}."""
+    """A service as compared for changes: dependencies in order, no attributes as {}, and
+    without `team_since`, which is not read back (a change of team carries it along)."""
+    data = {k: v for k, v in data.items() if k != "team_since"}
     return {
         **data,
         "depends_on": sorted(data.get("depends_on") or []),

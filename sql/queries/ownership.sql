@@ -28,3 +28,11 @@ join service_ownership o on o.team_id = tree.id
 join business_service s on s.id = o.service_id
 where o.valid_from < $3 and (o.valid_to is null or o.valid_to > $2)
 order by tree.root, o.service_id, seg_start;
+
+-- name: ownership_history
+-- Every ownership row of the services $1, oldest first: (key: the service, team, valid_from,
+-- valid_to).
+select o.service_id as key, t.slug as team, o.valid_from, o.valid_to
+from service_ownership o join team t on t.id = o.team_id
+where o.service_id = any($1::bigint[])
+order by o.service_id, o.valid_from;

@@ -127,3 +127,46 @@ async def test_team_since_is_checked_when_a_service_changes_team(
     body = {**service, "team": "team-b", "team_since": "2026-03-10T00:00:00Z"}
     got = await send(client, admin, "PUT", "/v1/services/shop", body, status=200)
     assert got["team"] == "team-b"
+    # The refused moves left no trace: team-a from 03-01 to the move, then team-b.
+    assert await team_history(client, admin, "shop") == [
+        {"team": "team-a", "since": "2026-03-01T00:00:00Z", "until": "2026-03-10T00:00:00Z"},
+        {"team": "team-b", "since": "2026-03-10T00:00:00Z", "until": None},
+    ]  # fmt: skip
+    # No team: team-b's stretch ends, and no one owns it after.
+    body = {**service, "team": None, "team_since": "2026-03-12T00:00:00Z"}
+    await send(client, admin, "PUT", "/v1/services/shop", body, status=200)
+    history = await team_history(client, admin, "shop")
+    assert history[-1] == {"team": "team-b", "since": "2026-03-10T00:00:00Z",
+                           "until": "2026-03-12T00:00:00Z"}  # fmt: skip
+
+
+async def team_history(client: httpx.AsyncClient, headers: Headers, slug: str) -> Any:
+    query = '{ service(slug: "' + slug + '") { teamHistory { team since until } } }'
+    r = await client.post("/graphql", json={"query": query}, headers=headers)
+    assert r.status_code == 200 and "errors" not in r.json(), r.text
+    return r.json()["data"]["service"]["teamHistory"]
+
+
+async def test_catalog_apply_moves_a_service_with_its_history(
+    con: dbmod.Connection, client: httpx.AsyncClient, admin: Headers
+) -> None:
+    def catalog(team: str, since: str | None = None) -> CatalogFile:
+        service: dict[str, Any] = {"slug": "shop", "name": "Shop", "tier": 2, "team": team}
+        if since is not None:
+            service["team_since"] = since
+        return CatalogFile.model_validate({
+            "teams": [{"slug": "team-a", "name": "A"}, {"slug": "team-b", "name": "B"}],
+            "services": [service],
+        })  # fmt: skip
+
+    await apply_catalog(con, catalog("team-a", "2026-03-01T00:00:00Z"), dry_run=False)
+    again = await apply_catalog(con, catalog("team-a", "2026-03-01T00:00:00Z"), dry_run=False)
+    assert again.changes == []
+    report = await apply_catalog(con, catalog("team-b", "2026-03-06T00:00:00Z"), dry_run=False)
+    # The move is reported by its team; the history keeps when it took effect.
+    assert [(c.key, c.fields) for c in report.changes] == [
+        ("shop", {"team": ("team-a", "team-b")})]  # fmt: skip
+    assert await team_history(client, admin, "shop") == [
+        {"team": "team-a", "since": "2026-03-01T00:00:00Z", "until": "2026-03-06T00:00:00Z"},
+        {"team": "team-b", "since": "2026-03-06T00:00:00Z", "until": None},
+    ]  # fmt: skip

@@ -40,6 +40,11 @@ class TeamSpend:
     pass
 
 
+@from_model.type(model=team_models.Ownership, all_fields=True)
+class Ownership:
+    pass
+
+
 def _window(info: Info, from_: dt.datetime, to: dt.datetime | None) -> tuple[Period, dt.datetime]:
     now = info.context.now()
     start = check_instant("from", from_)
