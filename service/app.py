@@ -41,6 +41,7 @@ from service.rest import (
     observations,
     prometheus,
     reviews,
+    teams,
     webhooks,
 )
 from service.rest.endpoint import Endpoint, routes
@@ -57,6 +58,7 @@ def all_endpoints() -> list[Endpoint]:
     return [
         *health.ENDPOINTS,
         *catalog.ENDPOINTS,
+        *teams.ENDPOINTS,
         *initiatives.ENDPOINTS,
         *backstage.ENDPOINTS,
         *observations.ENDPOINTS,

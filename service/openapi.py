@@ -25,7 +25,8 @@ _REF = "#/components/schemas/{model}"
 #: Every tag of the document, in the order readers meet them, with what its operations do.
 TAGS: dict[str, str] = {
     "health": "Liveness, readiness and the Prometheus metrics.",
-    "teams": "The teams that own business services.",
+    "teams": "The teams that own business services, their hierarchy, and their figures "
+    "rolled up over their services and sub-teams.",
     "services": "Business services: tier, owners, revenue per hour, dependencies.",
     "outcomes": "Business outcomes the KPIs contribute to.",
     "kpis": "KPI definitions: owners, cadence, kind (observed, ratio, builtin metric), "

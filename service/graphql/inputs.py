@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import typing
 from typing import Any
 
 import strawberry
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
+from pydantic.fields import FieldInfo
 from strawberry.experimental.pydantic import input as pydantic_input
 
 from service.graphql.types import common  # noqa: F401  (registers the enums first)
@@ -29,8 +32,20 @@ def input_of(model: type[BaseModel]) -> Any:
     as pairs."""
     name = model.__name__.removesuffix("In") + "Input"
     pairs = [f for f, info in model.model_fields.items() if is_labels(info)]
-    namespace = {"__annotations__": dict.fromkeys(pairs, list[LabelInput] | None)}
+    annotations: dict[str, Any] = dict.fromkeys(pairs, list[LabelInput] | None)
+    for f, info in model.model_fields.items():
+        if _optional_instant(info):
+            annotations[f] = dt.datetime | None
+    namespace = {"__annotations__": annotations}
     return pydantic_input(model=model, all_fields=True)(type(name, (), namespace))
+
+
+def _optional_instant(info: FieldInfo) -> bool:
+    """Whether a field is an optional instant (Instant | None), a DateTime in GraphQL."""
+    args = typing.get_args(info.annotation)
+    return type(None) in args and any(
+        a is AwareDatetime or AwareDatetime in typing.get_args(a) for a in args
+    )
 
 
 # The inputs a KPI's or an initiative's input nests, which strawberry must know first.

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 from strawberry.dataloader import DataLoader
 
 from service.db import Connection, Database
+from service.graphql.team_loaders import TeamLoaders
 from service.kpi.periods import Period
 from service.models.catalog import Kpi, Outcome, Service, Target, Team
 from service.models.enums import Grain
@@ -255,6 +256,9 @@ def _service_series(db: Database) -> DataLoader[ServiceSeriesKey, list[SeriesPoi
 
 class Loaders:
     def __init__(self, db: Database) -> None:
+        #: A team's sub-teams, KPIs and figures rolled up over its services.
+        self.teams = TeamLoaders(db)
+
         async def teams(con: Connection, ids: list[int]) -> dict[int, Team]:
             return _by("id", await team_store.teams_by_id(con, ids))
 

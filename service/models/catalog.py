@@ -29,7 +29,7 @@ from service.models.enums import (
     KpiKind,
     Severity,
 )
-from service.models.instants import Day
+from service.models.instants import Day, Instant
 from service.models.labels import Labels
 from service.models.stored import is_stored
 from service.models.text import Identifier, Visible
@@ -110,6 +110,11 @@ class TeamIn(Body):
         default=None,
         description="The team's Backstage entity reference; left out, `group:default/<slug>`.",
     )
+    parent: Slug | None = Field(
+        default=None,
+        description="Slug of the parent team (a group, department or organisation); figures "
+        "roll up to it. A parent that would make the team its own ancestor is refused.",
+    )
 
     def stored_ref(self) -> str:
         """The reference kept for the team: the one given, else its slug's."""
@@ -118,6 +123,7 @@ class TeamIn(Body):
 
 class Team(TeamIn):
     id: int
+    parent_id: int | None = Field(default=None, exclude=True)
     entity_ref: TeamRef = Field(description="The team's Backstage entity reference.")
 
     @model_validator(mode="before")
@@ -131,6 +137,13 @@ class ServiceIn(Body):
     name: Name
     tier: int = Field(ge=1, le=4, description="1 is the most critical.")
     team: Slug | None = Field(default=None, description="Slug of the owning team.")
+    team_since: Instant | None = Field(
+        default=None,
+        description="When a change of the service's team takes effect (default: now; not in "
+        "the future, and after the previous team took it over); ignored when the team stays "
+        "the same. Not read back: past periods are reported against the team that owned the "
+        "service then.",
+    )
     business_owner: Owner | None = None
     technology_owner: Owner | None = None
     revenue_per_hour: float | None = Field(default=None, ge=0, le=1e12, allow_inf_nan=False)
@@ -166,6 +179,8 @@ class Service(ServiceIn):
     id: int
     attributes: dict[str, str] = Field(default_factory=dict)
     team_id: int | None = Field(default=None, exclude=True)
+    #: Written only: the ownership history keeps it (GET /v1/teams/{slug}/figures reads it).
+    team_since: dt.datetime | None = Field(default=None, exclude=True)
     entity_ref: ServiceRef = Field(description="The service's Backstage entity reference.")
 
     @model_validator(mode="before")

@@ -42,6 +42,7 @@ from service.models.reports import FailureClusters, GovernanceGap, Scorecard, Se
 from service.models.reviews import QuarterlyReview
 from service.models.sources import Source, SourceIn
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
+from service.models.teams import DoraTrend, TeamFigures
 from service.models.tokens import NewToken, TokenIn, TokenInfo
 from service.rest.engine import EvaluateIn
 from service.rest.health import Health
@@ -53,7 +54,7 @@ from service.usecases.ingestion_apply import DeliveryOutcome
 
 TEAM_IN = {
     "slug": "payments", "name": "Payments", "email": "payments@example.com",
-    "entity_ref": "group:default/payments",
+    "entity_ref": "group:default/payments", "parent": None,
 }  # fmt: skip
 SERVICE_IN = {
     "slug": "checkout", "name": "Checkout", "tier": 1, "team": "payments",
@@ -188,8 +189,8 @@ TOKEN_INFO = {
 # fmt: off
 EXAMPLES: dict[Any, Any] = {
     TeamIn: TEAM_IN,
-    Team: {**TEAM_IN, "id": 2},
-    ServiceIn: SERVICE_IN,
+    Team: {**TEAM_IN, "id": 2, "parent": "retail"},
+    ServiceIn: {**SERVICE_IN, "team_since": "2026-10-01T00:00:00Z"},
     Service: {**SERVICE_IN, "id": 3},
     OutcomeIn: OUTCOME_IN,
     Outcome: {**OUTCOME_IN, "id": 1},
@@ -422,6 +423,28 @@ def _in_quarter(example: Any) -> Any:
 def _kpi_trend(item: dict[str, Any]) -> dict[str, Any]:
     return {"status": item, "trend": EXAMPLES[Series]["points"]}
 
+
+EXAMPLES[TeamFigures] = {
+    "team": "retail",
+    "availability": {
+        "window": WINDOW, "availability": 99.9812, "weighted_availability": 99.9741,
+        "service_minutes": 150000.0, "outage_minutes": 28.2, "outage_incidents": 1,
+        "services": 3,
+    },
+    "incidents": EXAMPLES[ServiceReport]["incidents"],
+    "dora": EXAMPLES[ServiceReport]["dora"],
+    "spend": {
+        "window": WINDOW,
+        "currencies": [{"currency": "EUR", "total": 15734.23, "per_user": 0.0874,
+                        "by_category": [{"category": "cloud", "amount": 10310.33},
+                                        {"category": "licences", "amount": 5423.9}]}],
+        "users": 180000.0,
+    },
+}  # fmt: skip
+EXAMPLES[DoraTrend] = {
+    "team": "retail", "grain": "month",
+    "buckets": [EXAMPLES[ServiceReport]["dora"]],
+}  # fmt: skip
 
 EXAMPLES[QuarterlyReview] = _in_quarter({
     "quarter": "2026-Q3", "start": "2026-07-01T00:00:00Z", "end": "2026-10-01T00:00:00Z",

@@ -167,26 +167,30 @@ async def outage_seconds(
 async def incident_stats(
     con: Connection, service_ids: Sequence[int], windows: Sequence[Period],
     severities: list[str] | None, window_services: Sequence[int] | None = None,
+    window_groups: Sequence[int] | None = None,
 ) -> list[Any]:  # fmt: skip
     """Rows of incident figures per window (n from 1): overall (level 3), by service (level
-    2) and by severity (with `window_services`, each window that one service's only)."""
+    2) and by severity (with `window_services`, each window that one service's only; with
+    `window_groups`, n numbers the group of windows counted together)."""
     starts, ends = window_arrays(windows)
     return await _fetch_planned(
         con, "incident_stats", list(service_ids), starts, ends, *_span(windows), severities,
         None if window_services is None else list(window_services),
+        None if window_groups is None else list(window_groups),
     )  # fmt: skip
 
 
 async def change_stats(
     con: Connection, service_ids: Sequence[int], windows: Sequence[Period], only: MetricFilter,
-    window_services: Sequence[int] | None,
+    window_services: Sequence[int] | None, window_groups: Sequence[int] | None = None,
 ) -> list[Any]:  # fmt: skip
-    """Rows of DORA figures per window (n from 1)."""
+    """Rows of DORA figures per window (n from 1; with `window_groups`, per group)."""
     starts, ends = window_arrays(windows)
     return await _fetch_planned(
         con, "change_stats", list(service_ids), starts, ends, *_span(windows),
         only.environments, only.change_kinds,
         None if window_services is None else list(window_services),
+        None if window_groups is None else list(window_groups),
     )  # fmt: skip
 
 
@@ -202,6 +206,11 @@ async def outages(
     for r in rows:
         result[r["n"] - 1][r["service_id"]] = Outage(r["seconds"], r["incidents"])
     return result
+
+
+def _counted(windows: Sequence[Period], window_groups: Sequence[int] | None) -> int:
+    """How many figures a reading gives: one per window, or per group (numbered from 1)."""
+    return len(windows) if window_groups is None else max(window_groups, default=0)
 
 
 @dataclass(frozen=True)
@@ -231,15 +240,18 @@ def _incident_figures(r: Any) -> IncidentFigures:
 async def incidents(
     con: Connection, scope: MetricScope, windows: Sequence[Period],
     only: MetricFilter = NO_FILTER, window_services: Sequence[int] | None = None,
+    window_groups: Sequence[int] | None = None,
 ) -> list[IncidentBreakdown]:  # fmt: skip
     """Per window, incident figures overall, by severity and by service (with
-    `window_services`, each window counts that one service's incidents only)."""
-    overall: list[IncidentFigures] = [IncidentFigures() for _ in windows]
-    by_severity: list[dict[Severity, IncidentFigures]] = [{} for _ in windows]
-    by_service: list[dict[int, IncidentFigures]] = [{} for _ in windows]
+    `window_services`, each window counts that one service's incidents only; with
+    `window_groups`, per group of windows, numbered from 1)."""
+    count = _counted(windows, window_groups)
+    overall: list[IncidentFigures] = [IncidentFigures() for _ in range(count)]
+    by_severity: list[dict[Severity, IncidentFigures]] = [{} for _ in range(count)]
+    by_service: list[dict[int, IncidentFigures]] = [{} for _ in range(count)]
     if windows and scope.service_ids:
         rows = await incident_stats(
-            con, scope.service_ids, windows, only.severities, window_services
+            con, scope.service_ids, windows, only.severities, window_services, window_groups
         )
         for r in rows:
             i = r["n"] - 1
@@ -257,12 +269,15 @@ async def incidents(
 async def changes(
     con: Connection, scope: MetricScope, windows: Sequence[Period],
     only: MetricFilter = NO_FILTER, window_services: Sequence[int] | None = None,
+    window_groups: Sequence[int] | None = None,
 ) -> list[ChangeFigures]:  # fmt: skip
     """Per window, DORA figures of the scope's changes (with `window_services`, each window
-    counts that one service's changes only)."""
-    result = [ChangeFigures() for _ in windows]
+    counts that one service's changes only; with `window_groups`, per group of windows)."""
+    result = [ChangeFigures() for _ in range(_counted(windows, window_groups))]
     if windows and scope.service_ids:
-        rows = await change_stats(con, scope.service_ids, windows, only, window_services)
+        rows = await change_stats(
+            con, scope.service_ids, windows, only, window_services, window_groups
+        )
         for r in rows:
             data = dict(r.items())
             index = data.pop("n") - 1

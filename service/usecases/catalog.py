@@ -11,12 +11,14 @@ under a lock on the name, so two writers of the same new name do not both try to
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from service.clock import rfc3339, utc_now
 from service.db import Connection
 from service.errors import Conflict, NotFound, invalid
 from service.models.catalog import (
@@ -36,7 +38,7 @@ from service.models.catalog import (
 )
 from service.models.enums import BuiltinMetric, Direction
 from service.store import kpis as kpi_store
-from service.store import links, locks, outcomes, services, targets, teams
+from service.store import links, locks, outcomes, ownership, services, targets, teams
 from service.usecases import audit
 
 In = TypeVar("In", bound=BaseModel)
@@ -115,11 +117,37 @@ async def _set_dependencies(con: Connection, service_id: int, service: ServiceIn
     await services.insert_dependencies(con, service_id, dep_ids)
 
 
+async def _record_owner(
+    con: Connection, service_id: int, team_id: int | None, since: dt.datetime | None
+) -> None:
+    """Keep the ownership history: when the service's team changes, the previous team's
+    stretch ends and the new team's begins at `since` (default now), in the caller's
+    transaction. `since` may not be in the future, nor at or before the previous team took
+    the service over."""
+    current = await ownership.current_owner(con, service_id)
+    if (current.team_id if current else None) == team_id:
+        return
+    now = utc_now()
+    at = since or now
+    if at > now:
+        raise invalid("team_since", "must not be in the future")
+    if current is not None and at <= current.since:
+        raise invalid(
+            "team_since",
+            f"must be after {rfc3339(current.since)}, when the previous team took it over",
+        )
+    if current is not None:
+        await ownership.close_owner(con, service_id, at)
+    if team_id is not None:
+        await ownership.open_owner(con, service_id, team_id, at)
+
+
 async def create_service(con: Connection, *, service: ServiceIn) -> Service:
     team_id = await _team_id(con, service.team)
     async with con.transaction():
         service_id = await services.insert_service(con, service=service, team_id=team_id)
         await _set_dependencies(con, service_id, service)
+        await _record_owner(con, service_id, team_id, service.team_since)
     return await services.get_service(con, slug=service.slug)
 
 
@@ -131,6 +159,7 @@ async def update_service(con: Connection, *, slug: str, service: ServiceIn) -> S
         if service_id is None:
             raise NotFound(f"no service {slug!r}")
         await _set_dependencies(con, service_id, service)
+        await _record_owner(con, service_id, team_id, service.team_since)
     return await services.get_service(con, slug=slug)
 
 
@@ -313,9 +342,23 @@ class Collection(Generic[In, Out]):
         return await self.create(con, body)
 
 
-TEAMS = Collection[TeamIn, Team].of_store(
-    "team", TeamIn, Team, teams.list_teams, teams.get_team,
-    StoreWrites("team", Team, teams.insert_team, teams.update_team, teams.delete_team),
+TEAM_WRITES = StoreWrites("team", Team, teams.insert_team, teams.update_team, teams.delete_team)
+
+
+async def create_team(con: Connection, *, team: TeamIn) -> Team:
+    """A new team, read back with its parent's id (the graph's `parent` loads by it)."""
+    await TEAM_WRITES.create(con, team=team)
+    return await teams.get_team(con, slug=team.slug)
+
+
+async def update_team(con: Connection, *, slug: str, team: TeamIn) -> Team:
+    await TEAM_WRITES.update(con, slug=slug, team=team)
+    return await teams.get_team(con, slug=slug)
+
+
+TEAMS = Collection[TeamIn, Team](
+    "team", "slug", TeamIn, Team, "team", teams.list_teams, teams.get_team,
+    create_team, update_team, TEAM_WRITES.delete,
 )  # fmt: skip
 SERVICES = Collection[ServiceIn, Service](
     "service", "slug", ServiceIn, Service, "service", services.list_services,

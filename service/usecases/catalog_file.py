@@ -160,11 +160,13 @@ class _Applier:
     async def keyed(
         self, collection: Collection[M, Any], items: Sequence[M], where: str,
         normalise: Callable[[dict[str, Any]], dict[str, Any]] = lambda d: d,
+        order: Sequence[int] | None = None,
     ) -> None:  # fmt: skip
         """Teams, outcomes or initiatives: each created, or updated with the fields it gives
-        (compared as `normalise` puts them)."""
+        (compared as `normalise` puts them), in the `order` of their positions given."""
         current = {getattr(c, collection.key): c for c in await collection.list(self.con)}
-        for i, item in enumerate(items):
+        for i in range(len(items)) if order is None else order:
+            item = items[i]
             self.where = f"{where}/{i}"
             key = getattr(item, collection.key)
             create = partial(collection.create, self.con, item)
@@ -306,8 +308,30 @@ async def _noop() -> None:
     return None
 
 
+def parents_first(teams: Sequence[TeamIn]) -> list[int]:
+    """The positions of the teams in the order they can be written: a team after its parent
+    when the file holds the parent too, else in file order (a cycle is left to the store to
+    refuse, naming `parent`)."""
+    position = {t.slug: i for i, t in enumerate(teams)}
+    done: list[int] = []
+    seen: set[int] = set()
+    for i in range(len(teams)):
+        chain = []
+        at: int | None = i
+        while at is not None and at not in seen and at not in chain:
+            chain.append(at)
+            parent = teams[at].parent
+            at = position.get(parent) if parent is not None else None
+        for j in reversed(chain):
+            seen.add(j)
+            done.append(j)
+    return done
+
+
 def _comparable_service(data: dict[str, Any]) -> dict[str, Any]:
-    """A service as compared for changes: dependencies in order, no attributes as {}."""
+    """A service as compared for changes: dependencies in order, no attributes as {}, and
+    without `team_since`, which is not read back (a change of team carries it along)."""
+    data = {k: v for k, v in data.items() if k != "team_since"}
     return {
         **data,
         "depends_on": sorted(data.get("depends_on") or []),
@@ -367,7 +391,12 @@ async def apply_catalog(
 
     applier = _Applier(con, on_entry)
     steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-        ("teams", lambda: applier.keyed(TEAMS, catalog_file.teams, "teams")),
+        (
+            "teams",
+            lambda: applier.keyed(
+                TEAMS, catalog_file.teams, "teams", order=parents_first(catalog_file.teams)
+            ),
+        ),
         ("services", lambda: applier.services(catalog_file.services)),
         ("outcomes", lambda: applier.keyed(OUTCOMES, catalog_file.outcomes, "outcomes")),
         ("kpis", lambda: applier.kpis(catalog_file.kpis)),

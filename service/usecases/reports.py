@@ -370,3 +370,9 @@ def _outage_reason(o: OutageNow) -> str:
 async def governance_gaps(con: Connection) -> list[GovernanceGap]:
     """The KPIs missing an owner, a cadence, a target or an escalation path, by key."""
     return [gap for gap in await store.governance_gaps(con) if gap.missing]
+
+
+#: Reports of figures already read: team roll-ups read theirs per group of windows
+#: (service/usecases/team_figures.py) and report them as a service's are.
+incident_report_of = _incident_report
+dora_of = _dora

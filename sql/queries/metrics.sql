@@ -65,11 +65,13 @@ order by n, service_id;
 -- last bit (the same running sum), without its running sum of squares. $6: the severities
 -- counted (null: every one); an earlier incident of any severity makes one recur. $7, when
 -- given, names a service for each window: that window counts that service's incidents only
--- (so one statement gives every service's figures).
+-- (so one statement gives every service's figures). $8, when given, numbers a group for each
+-- window: windows of one group (disjoint stretches, each of one service: a team's services as
+-- it owned them) are counted together as one, numbered n by the group.
 with w as (
-    select w_start, w_end, sid, n::int
-    from unnest($2::timestamptz[], $3::timestamptz[], $7::bigint[])
-         with ordinality as w(w_start, w_end, sid, n)
+    select w_start, w_end, sid, coalesce(g, n)::int as n
+    from unnest($2::timestamptz[], $3::timestamptz[], $7::bigint[], $8::int[])
+         with ordinality as w(w_start, w_end, sid, g, n)
     where w_start is not null
 ),
 keyed as (
@@ -139,11 +141,13 @@ order by n, level desc, severity, service_id;
 -- apart, so the windows' join does not distort the estimates). $6: the environments counted
 -- (lower case; null: the production ones), $7: the change kinds (null: every one). $8, when
 -- given, names a service for each window: that window counts that service's changes only
--- (so one statement gives every service's figures).
+-- (so one statement gives every service's figures). $9, when given, numbers a group for each
+-- window, counted together as in incident_stats (a change is in one window of its group at
+-- most, so it is counted once).
 with w as (
-    select w_start, w_end, sid, n::int
-    from unnest($2::timestamptz[], $3::timestamptz[], $8::bigint[])
-         with ordinality as w(w_start, w_end, sid, n)
+    select w_start, w_end, sid, coalesce(g, n)::int as n
+    from unnest($2::timestamptz[], $3::timestamptz[], $8::bigint[], $9::int[])
+         with ordinality as w(w_start, w_end, sid, g, n)
     where w_start is not null
 ),
 deploy as materialized (

@@ -47,7 +47,9 @@ METHODS = {
     "upsert_change": "upsert_change", "list_changes": "list_changes", "get_change": "get_change",
     "kpi_status": "get_kpi_status", "kpi_status_history": "get_kpi_status_history",
     "get_scorecard": "get_scorecard", "evaluate": "evaluate",
-    "service_report": "get_service_report", "governance_gaps": "list_governance_gaps",
+    "service_report": "get_service_report",
+    "team_figures_read": "get_team_figures", "team_dora_trend": "get_team_dora_trend",
+    "governance_gaps": "list_governance_gaps",
     "failure_clusters": "get_failure_clusters", "quarterly_review": "get_quarterly_review",
     "list_escalations": "list_escalations", "get_escalation": "get_escalation",
     "acknowledge_escalation": "acknowledge_escalation",
@@ -105,6 +107,9 @@ MODELS: dict[type[BaseModel], str] = {
     models.BackstageFacts: "BackstageFacts",
     models.EntityFacts: "EntityFacts", models.EntityName: "EntityName",
     models.FactDefinition: "FactDefinition",
+    models.TeamFigures: "TeamFigures", models.TeamAvailability: "TeamAvailability",
+    models.TeamSpend: "TeamSpend", models.TeamCurrencySpend: "TeamCurrencySpend",
+    models.DoraTrend: "DoraTrend",
 }  # fmt: skip
 
 

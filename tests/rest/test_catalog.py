@@ -133,7 +133,7 @@ async def test_team_create_get_list_replace_delete(
 ) -> None:
     created = await post(client, admin, "/v1/teams", team_body("zeta", email="z@example.com"))
     assert without_id(created) == {"slug": "zeta", "name": "Team zeta", "email": "z@example.com",
-                                   "entity_ref": "group:default/zeta"}  # fmt: skip
+                                   "entity_ref": "group:default/zeta", "parent": None}  # fmt: skip
     assert isinstance(created["id"], int)
     alpha = await post(client, admin, "/v1/teams", {"slug": "alpha", "name": "  Alpha  "})
     assert alpha["name"] == "Alpha"  # surrounding whitespace stripped
@@ -147,7 +147,7 @@ async def test_team_create_get_list_replace_delete(
     )
     assert resp.status_code == 200
     assert resp.json() == {"id": created["id"], "slug": "zeta", "name": "Zeta Ops", "email": None,
-                           "entity_ref": "group:default/zeta"}  # fmt: skip
+                           "entity_ref": "group:default/zeta", "parent": None}  # fmt: skip
     assert await get_json(client, admin, "/v1/teams/zeta") == resp.json()
 
     resp = await client.delete("/v1/teams/zeta", headers=admin)

@@ -69,7 +69,11 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|source needs a secret to verify deliveries|must match the path"
     r"|only service_attribute and change_label take a name"
     r"|needs the name of the attribute or label"
-    r"|budget and currency go together",
+    r"|budget and currency go together"
+    # README, Team hierarchy and roll-ups: a change of team takes effect after the previous
+    # one and not in the future; a DORA trend holds at most 400 buckets.
+    r"|must not be in the future|when the previous team took it over"
+    r"|a trend holds at most \d+|buckets; narrow the window",
 }
 _RULES = re.compile("|".join(f"(?:{rule})" for rule in RULES_BEYOND_THE_SCHEMA.values()))
 

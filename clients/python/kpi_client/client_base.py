@@ -26,6 +26,7 @@ from kpi_client.api import (
     sources,
     statuses,
     targets,
+    teams,
 )
 from kpi_client.api import graphql as graphql_api
 from kpi_client.api import health as health_api
@@ -154,6 +155,8 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     get_scorecard = Endpoint(statuses.get_scorecard)
     evaluate = Endpoint(statuses.evaluate)
     get_service_report = Endpoint(statuses.get_service_report)
+    get_team_figures = Endpoint(teams.get_team_figures)
+    get_team_dora_trend = Endpoint(teams.get_team_dora_trend)
     list_governance_gaps = Endpoint(statuses.list_governance_gaps)
     get_failure_clusters = Endpoint(statuses.get_failure_clusters)
     get_quarterly_review = Endpoint(reviews.get_quarterly_review)

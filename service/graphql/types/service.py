@@ -32,7 +32,7 @@ from service.graphql.types.reports import (
     SpendReport,
     convert,
 )
-from service.graphql.types.team import Team
+from service.graphql.types.team import Ownership, Team
 from service.kpi.periods import Period
 from service.models import enums
 from service.models.catalog import Kpi as KpiModel
@@ -118,6 +118,14 @@ class Service:
             return None
         return ready(info.context.loaders.team.load(self.team_id),
                      lambda team: Team.of(team) if team else None)  # fmt: skip
+
+    @strawberry.field(
+        description="The teams that owned this service, oldest first, with when each took it "
+        "over and handed it on (the current owner's `until` is null)."
+    )
+    def team_history(self, info: Info) -> list[Ownership]:
+        return ready(info.context.loaders.teams.ownership.load(self.id),
+                     lambda rows: [Ownership.from_pydantic(r) for r in rows])  # fmt: skip
 
     @strawberry.field(description="Services this one depends on; cursor-paginated.")
     async def dependencies(

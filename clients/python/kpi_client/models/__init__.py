@@ -96,6 +96,13 @@ from kpi_client.models.statuses import (
     ScorecardItem,
     StatusDriver,
 )
+from kpi_client.models.teams import (
+    DoraTrend,
+    TeamAvailability,
+    TeamCurrencySpend,
+    TeamFigures,
+    TeamSpend,
+)
 
 __all__ = [
     "ApiModel",
@@ -125,6 +132,7 @@ __all__ = [
     "DeliveryOutcome",
     "DeliveryRow",
     "DoraReport",
+    "DoraTrend",
     "DurationStats",
     "EntityFacts",
     "EntityName",
@@ -187,7 +195,11 @@ __all__ = [
     "TargetIn",
     "TargetSpec",
     "Team",
+    "TeamAvailability",
+    "TeamCurrencySpend",
+    "TeamFigures",
     "TeamIn",
+    "TeamSpend",
     "TierReview",
     "TimelineEntry",
     "TokenIn",

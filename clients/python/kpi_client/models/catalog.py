@@ -29,6 +29,9 @@ class TeamFields(ApiModel):
     slug: str
     name: str
     email: str | None = None
+    parent: str | None = Field(
+        default=None, description="Slug of the parent team; figures roll up to it."
+    )
 
 
 class TeamIn(TeamFields):
@@ -65,6 +68,10 @@ class ServiceFields(ApiModel):
 
 class ServiceIn(ServiceFields):
     outage_threshold: Severity = "sev2"
+    team_since: dt.datetime | None = Field(
+        default=None,
+        description="When a change of team takes effect (default: now); not read back.",
+    )
     entity_ref: str | None = Field(
         default=None,
         description="Backstage entity reference; left out, component:default/<slug>.",
