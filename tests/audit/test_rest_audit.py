@@ -68,7 +68,8 @@ async def test_a_team_created_replaced_and_deleted_is_three_entries_with_before_
     assert [e["action"] for e in found] == ["delete", "update", "create"]
     deleted, updated, created = found
     team = {"id": created["after"]["id"], "slug": "payments", "name": "Team payments",
-            "email": "pay@example.com", "entity_ref": "group:default/payments"}  # fmt: skip
+            "email": "pay@example.com", "parent": None,
+            "entity_ref": "group:default/payments"}  # fmt: skip
     # The replace left out the e-mail: it is cleared.
     renamed = {**team, "name": "Payments", "email": None}
     assert (created["before"], created["after"]) == (None, team)
