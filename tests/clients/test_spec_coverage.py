@@ -59,6 +59,9 @@ METHODS = {
     "replay_delivery": "replay_delivery", "replay_unmapped": "replay_unmapped",
     "create_token": "create_token", "list_tokens": "list_tokens", "revoke_token": "revoke_token",
     "list_notifications": "list_notifications", "backstage_facts": "get_backstage_facts",
+    "get_burn_policy": "get_burn_policy", "put_burn_policy": "set_burn_policy",
+    "delete_burn_policy": "delete_burn_policy", "list_burn_alerts": "list_burn_alerts",
+    "list_kpi_burn_alerts": "list_kpi_burn_alerts",
 }  # fmt: skip
 #: Operations a client of the API does not call.
 NOT_FOR_CLIENTS = {"receive_webhook": "tools post there, signed with their source's secret"}
@@ -104,6 +107,8 @@ MODELS: dict[type[BaseModel], str] = {
     models.BackstageFacts: "BackstageFacts",
     models.EntityFacts: "EntityFacts", models.EntityName: "EntityName",
     models.FactDefinition: "FactDefinition",
+    models.BurnPolicyIn: "BurnPolicyIn", models.BurnPolicy: "BurnPolicy",
+    models.BurnRule: "BurnRuleIn", models.BurnAlert: "BurnAlert",
 }  # fmt: skip
 
 
