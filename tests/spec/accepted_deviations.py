@@ -38,7 +38,9 @@ RULES_BEYOND_THE_SCHEMA = {
     # operation takes.
     "reference": r"unknown (KPI|service|team|outcome|source|initiative)\b"
     r"|is builtin: it is computed, not observed|is not a builtin availability KPI"
-    r"|has no reporting cadence",
+    r"|has no reporting cadence"
+    # a burn-rate policy watches availability and ratio KPIs (README, Burn-rate alerts)
+    r"|burn-rate alerts watch builtin availability KPIs|must be an observed KPI",
     # README, Security: names are kept in NFC, without control, format or unusual space
     # characters; Postgres cannot store NUL (U+0000) in text, so a key holding one names
     # nothing.
@@ -69,7 +71,8 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|source needs a secret to verify deliveries|must match the path"
     r"|only service_attribute and change_label take a name"
     r"|needs the name of the attribute or label"
-    r"|budget and currency go together",
+    r"|budget and currency go together"
+    r"|must be shorter than long_window_minutes|is named twice",
 }
 _RULES = re.compile("|".join(f"(?:{rule})" for rule in RULES_BEYOND_THE_SCHEMA.values()))
 
