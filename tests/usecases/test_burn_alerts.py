@@ -5,7 +5,9 @@ test in a rolled-back transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +16,10 @@ import pytest
 
 from service import background
 from service import db as dbmod
+from service.app import create_app
 from service.config import Settings
+from service.models.enums import Scope
+from service.usecases import burn_alerts, tokens
 from service.usecases import notifications as outbox
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.notify.receiver import Receiver, serving
@@ -281,3 +286,57 @@ async def test_bad_policies_name_the_field(
     assert [e["field"] for e in found["errors"]] == ["rules.0.severity"]
     r = await api.put("/v1/kpis/nope/burn-policy", json={}, headers=admin)
     assert r.status_code == 404, r.text
+
+
+# Two processes at once (committed data) ---------------------------------------------------------
+
+
+@pytest.fixture
+async def committed(database_url: str) -> AsyncIterator[tuple[str, dbmod.Connection]]:
+    schema = f"kpi_burn_{secrets.token_hex(4)}"
+    con = await dbmod.connect(database_url, schema)
+    try:
+        await dbmod.migrate(con, schema)
+        yield schema, con
+    finally:
+        await con.execute(f'drop schema if exists "{schema}" cascade')
+        await con.close()
+
+
+async def test_two_rounds_at_once_fire_and_notify_once(
+    database_url: str, committed: tuple[str, dbmod.Connection]
+) -> None:
+    schema, con = committed
+    settings = Settings(db_schema=schema)
+    token = await tokens.create_token(con, name="admin", scopes=[Scope.ADMIN])
+    admin = {"Authorization": f"Bearer {token.token}"}
+    pools = [await dbmod.create_pool(database_url, schema, 1, 2) for _ in range(2)]
+    try:
+        app = create_app(settings, db=dbmod.PoolDatabase(pools[0]), clock=lambda: T0)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as api:
+            await availability_kpi(api, admin, admin, "https://hooks.example/burn")
+            r = await api.put("/v1/kpis/availability/burn-policy", json={}, headers=admin)
+            assert r.status_code == 200, r.text
+
+        async def round_on(pool: Any, seconds: float) -> int:
+            async with pool.acquire() as c:
+                # Both past the leader lock, so only the unique index keeps them apart.
+                return await burn_alerts.evaluate_policies(c, at(seconds))
+
+        # 60 s: page_fast fires (51.84 s needed), once; 2096 s (10:34:56): it resolves while
+        # page_slow and ticket fire, once each.
+        for seconds, changes in ((60, 1), (2096, 3)):
+            done = await asyncio.gather(*(round_on(p, seconds) for p in pools))
+            assert sorted(done) == [0, changes]
+    finally:
+        for pool in pools:
+            await pool.close()
+    rows = await con.fetch("select rule, fired_at, resolved_at from burn_alert order by id")
+    assert [(r["rule"], r["fired_at"], r["resolved_at"]) for r in rows] == [
+        ("page_fast", at(60), at(2096)), ("page_slow", at(2096), None),
+        ("ticket", at(2096), None)]  # fmt: skip
+    sent = await con.fetch("select event_type, payload from outbox order by id")
+    assert [(r["event_type"], r["payload"]["data"]["rule"]["name"]) for r in sent] == [
+        ("kpi.burn_alert.fired", "page_fast"), ("kpi.burn_alert.resolved", "page_fast"),
+        ("kpi.burn_alert.fired", "page_slow"), ("kpi.burn_alert.fired", "ticket")]  # fmt: skip
