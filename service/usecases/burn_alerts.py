@@ -119,6 +119,7 @@ async def objective_of(con: Connection, kpi: Kpi, policy: BurnPolicy, day: dt.da
     share = as_share(found.value, kpi.unit) if kpi.kind is KpiKind.BUILTIN else found.value
     if kpi.direction is Direction.LOWER_IS_BETTER:
         share = 1 - share
+    share = round(share, 12)  # 99.9 / 100 is 0.9990000000000001 in binary: keep 0.999
     return share if 0 < share < 1 else None
 
 
