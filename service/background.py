@@ -1,7 +1,7 @@
-"""Background work every process runs: evaluating KPIs at period close (one leader at a time,
-by advisory lock), firing time-based escalation steps, and delivering the notification outbox
-(rows claimed with skip locked, so processes share the work without sending twice), and
-forgetting stored Idempotency-Key answers after a day."""
+"""Background work every process runs: evaluating KPIs at period close and burn-rate alerts at
+every round (one leader at a time, by advisory lock), firing time-based escalation steps, and
+delivering the notification outbox (rows claimed with skip locked, so processes share the work
+without sending twice), and forgetting stored Idempotency-Key answers after a day."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from service.clock import Clock
 from service.config import Settings
 from service.db import Database
 from service.store import idempotency
-from service.usecases import evaluation, notifications
+from service.usecases import burn_alerts, evaluation, notifications
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ class TickReport:
     delivered: int
     retrying: int
     failed: int
+    #: Burn-rate alerts fired or resolved.
+    burn_alerts: int = 0
 
 
 def allow_list(settings: Settings) -> outbound.AllowList:
@@ -47,13 +49,16 @@ async def tick(
     configured = settings.notify_secret.get_secret_value() if settings.notify_secret else None
     async with db.acquire() as con:
         statuses = await evaluation.evaluate_due(con, now)
+        alerts = await burn_alerts.evaluate_due(con, now)
         secret = await notifications.signing_secret(con, configured)
         await idempotency.purge(con, before=now - IDEMPOTENCY_TTL)
     report = await notifications.deliver_due(
         db, http, secret, now=now, timeout=settings.notify_timeout_seconds,
         allow=allow_list(settings),
     )  # fmt: skip
-    return TickReport(statuses, len(report.delivered), len(report.retrying), len(report.failed))
+    return TickReport(
+        statuses, len(report.delivered), len(report.retrying), len(report.failed), alerts
+    )
 
 
 async def run(db: Database, settings: Settings, clock: Clock, stop: asyncio.Event) -> None:
@@ -64,7 +69,7 @@ async def run(db: Database, settings: Settings, clock: Clock, stop: asyncio.Even
         while not stop.is_set():
             try:
                 report = await tick(db, settings, http, clock())
-                if report.statuses or report.delivered or report.retrying or report.failed:
+                if any(report.__dict__.values()):
                     log.info("background round", extra={"report": report.__dict__})
             except Exception:
                 log.exception("background round failed; retrying next round")

@@ -42,6 +42,8 @@ TAGS: dict[str, str] = {
     "statuses": "Evaluated KPI statuses against their targets, the scorecard and reports.",
     "reviews": "The quarterly review for leaders: one closed quarter's reads as a printable "
     "HTML document or JSON.",
+    "alerts": "Multi-window, multi-burn-rate alerts on a KPI's error budget: the policy "
+    "per KPI and the alerts it fired and resolved.",
     "escalations": "Escalations opened by breached KPIs, acknowledged and resolved by people.",
     "incidents": "Incidents from the generic endpoint and every source, with their timelines.",
     "changes": "Changes (deploys, rollbacks ...) and the incidents they caused.",

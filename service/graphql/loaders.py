@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 from service.db import Connection, Database
 from service.graphql.team_loaders import TeamLoaders
 from service.kpi.periods import Period
+from service.models.burn_alerts import BurnAlert, BurnPolicy
 from service.models.catalog import Kpi, Outcome, Service, Target, Team
 from service.models.enums import Grain
 from service.models.incidents import Change, Incident, TimelineEntry
@@ -22,7 +23,7 @@ from service.models.initiatives import Initiative
 from service.models.observations import SeriesPoint
 from service.models.reports import AvailabilityReport, DoraReport, IncidentReport, SpendReport
 from service.models.statuses import KpiStatus, ScopeRef
-from service.store import ingest, portal, targets
+from service.store import burn_alerts, ingest, portal, targets
 from service.store import initiatives as initiative_store
 from service.store import kpis as kpi_store
 from service.store import links as link_store
@@ -42,6 +43,8 @@ Fetch = Callable[[Connection, list[K]], Awaitable[Mapping[K, V]]]
 
 #: Stored statuses a KPI's statusHistory gives unless told otherwise.
 HISTORY_PAGE = 24
+#: The latest burn-rate alerts of a KPI the graph reads (its burnAlerts pages through them).
+BURN_ALERT_HISTORY = 200
 
 
 def _held(future: Awaitable[Any]) -> bool:
@@ -345,6 +348,12 @@ class Loaders:
         self.targets_of_kpi: DataLoader[int, list[Target]] = _keyed(
             db, targets.targets_by_kpi, list
         )
+        self.burn_policy_of_kpi: DataLoader[int, BurnPolicy | None] = _keyed(
+            db, burn_alerts.policies_by_kpi, _none
+        )
+        self.burn_alerts_of_kpi: DataLoader[int, list[BurnAlert]] = _keyed(
+            db, _latest_burn_alerts, list
+        )
         self.incident_timeline: DataLoader[int, list[TimelineEntry]] = _keyed(
             db, ingest.incident_timeline, list
         )
@@ -364,6 +373,10 @@ class Loaders:
         self.changes_of_service: DataLoader[tuple[int, ChangeFilter], list[Change]] = _per_service(
             db, ingest.change_pages_by_service
         )
+
+
+async def _latest_burn_alerts(con: Connection, kpi_ids: list[int]) -> dict[int, list[BurnAlert]]:
+    return await burn_alerts.alerts_by_kpi(con, kpi_ids, BURN_ALERT_HISTORY)
 
 
 R = TypeVar("R", Incident, Change)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from service.db import Connection
 from service.errors import ApiError, blames_client, from_pydantic, refused_value
 from service.graphql.inputs import OutcomeLinkInput, input_of
+from service.graphql.types.burn_alert import BurnPolicy
 from service.graphql.types.common import Deleted, Info, Problem
 from service.graphql.types.initiative import Initiative
 from service.graphql.types.kpi import Kpi, Target
@@ -25,9 +26,10 @@ from service.graphql.types.service import Service
 from service.graphql.types.team import Team
 from service.models import catalog as models
 from service.models.audit import Actor, AuditVia
+from service.models.burn_alerts import BurnPolicyIn, BurnRuleIn
 from service.models.instants import check_instant
 from service.models.statuses import EscalationAction
-from service.usecases import audit, catalog, escalation, evaluation
+from service.usecases import audit, burn_alerts, catalog, escalation, evaluation
 from service.usecases.catalog import Collection
 from service.usecases.initiatives import INITIATIVES
 
@@ -51,6 +53,18 @@ KpiResult = Annotated[Kpi | Problem, strawberry.union("KpiResult")]
 TargetResult = Annotated[Target | Problem, strawberry.union("TargetResult")]
 InitiativeResult = Annotated[Initiative | Problem, strawberry.union("InitiativeResult")]
 DeleteResult = Annotated[Deleted | Problem, strawberry.union("DeleteResult")]
+BurnPolicyResult = Annotated[BurnPolicy | Problem, strawberry.union("BurnPolicyResult")]
+BurnRuleInput = input_of(BurnRuleIn)
+
+
+@strawberry.input(description="A KPI's burn-rate policy: its objective and rules.")
+class BurnPolicyInput:
+    objective: float | None = strawberry.field(
+        default=None, description="A share, e.g. 0.999; null: the KPI's global target."
+    )
+    rules: list[BurnRuleInput] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Null: the SRE workbook's three rules."
+    )
 
 
 async def _attempt(info: Info, work: Callable[[Connection], Awaitable[Any]]) -> Any:
@@ -163,6 +177,35 @@ class Mutation:
     @strawberry.mutation
     async def delete_initiative(self, info: Info, key: str) -> DeleteResult:
         return await _delete(info, INITIATIVES, key)
+
+    @strawberry.mutation(
+        description="Set the KPI's burn-rate policy (its objective and rules), replacing any; "
+        "rules left out: the SRE workbook's three."
+    )
+    async def set_burn_policy(
+        self, info: Info, kpi: str,
+        input: BurnPolicyInput,
+    ) -> BurnPolicyResult:  # fmt: skip
+        async def work(con: Connection) -> BurnPolicy:
+            given = {k: v for k, v in strawberry.asdict(input).items() if v is not None}
+            try:
+                policy = BurnPolicyIn.model_validate(given)
+            except ValidationError as exc:
+                raise from_pydantic(exc) from exc
+            stored = await burn_alerts.set_policy(
+                con, kpi=kpi, policy=policy, now=info.context.now()
+            )
+            return convert(BurnPolicy, stored)  # type: ignore[no-any-return]
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Remove the KPI's burn-rate policy.")
+    async def delete_burn_policy(self, info: Info, kpi: str) -> DeleteResult:
+        async def work(con: Connection) -> Deleted:
+            await burn_alerts.delete_policy(con, kpi=kpi)
+            return Deleted(ok=True)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
 
     @strawberry.mutation(
         description="Evaluate one KPI (or every KPI with a cadence) for the period holding "

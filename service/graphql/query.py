@@ -14,6 +14,7 @@ from graphql import GraphQLError
 from service.errors import invalid
 from service.graphql import read_model
 from service.graphql.types.audit import AuditEntry
+from service.graphql.types.burn_alert import BurnAlert
 from service.graphql.types.common import Connection as Page
 from service.graphql.types.common import (
     From,
@@ -40,6 +41,7 @@ from service.graphql.types.reports import (
 )
 from service.graphql.types.service import Service
 from service.graphql.types.team import Team
+from service.models.burn_alerts import BurnAlertState
 from service.models.enums import ClusterDimension, ClusterOrder, Scope, Severity
 from service.models.instants import check_instant
 from service.store import deliveries as ingest_store
@@ -49,7 +51,7 @@ from service.store import outcomes as outcome_store
 from service.store import services as service_store
 from service.store import teams as team_store
 from service.store.metrics import resolve_scope
-from service.usecases import audit, backstage, clusters, escalation, reports
+from service.usecases import audit, backstage, burn_alerts, clusters, escalation, reports
 
 N = TypeVar("N")
 R = TypeVar("R")
@@ -262,3 +264,15 @@ class Query:
         read = partial(escalation.list_escalations, state=state, kpi=kpi,
                        before_id=decode_cursor(after))  # fmt: skip
         return await read_page(info, first, lambda e: convert(Escalation, e), read)
+
+    @strawberry.field(
+        description="Burn-rate alerts, newest first (`state: FIRING`: what burns now); "
+        "cursor-paginated."
+    )
+    async def burn_alerts(
+        self, info: Info, state: BurnAlertState | None = None, kpi: str | None = None,
+        first: int = 50, after: str | None = None,
+    ) -> Page[BurnAlert]:  # fmt: skip
+        read = partial(burn_alerts.list_alerts, state=state, kpi=kpi,
+                       before_id=decode_cursor(after))  # fmt: skip
+        return await read_page(info, first, lambda a: convert(BurnAlert, a), read)

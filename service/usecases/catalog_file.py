@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
+from service.clock import utc_now
 from service.db import Connection
-from service.errors import ApiError, FieldError, NotFound
+from service.errors import ApiError, FieldError, NotFound, ValidationFailed, invalid
+from service.models.burn_alerts import BurnPolicyIn
 from service.models.catalog import (
     Body,
     KpiIn,
@@ -32,7 +34,7 @@ from service.models.initiatives import InitiativeIn
 from service.models.instants import Day
 from service.models.sources import SourceIn
 from service.store import sources
-from service.usecases import catalog
+from service.usecases import burn_alerts, catalog
 from service.usecases import sources as source_cases
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 from service.usecases.initiatives import INITIATIVES
@@ -59,6 +61,11 @@ class KpiDefinition(KpiIn):
     targets: list[TargetSpec] = Field(default_factory=list)
     outcomes: list[OutcomeLinkSpec] = Field(default_factory=list)
     services: list[Slug] = Field(default_factory=list)
+    burn_policy: BurnPolicyIn | None = Field(
+        default=None,
+        description="Burn-rate alerts on the KPI's error budget (availability and ratio KPIs); "
+        "`{}` takes the KPI's target and the SRE workbook's rules; null removes the policy.",
+    )
 
 
 class CatalogFile(Body):
@@ -243,7 +250,8 @@ class _Applier:
                 pending.remove(k)
 
     async def _kpi(self, k: KpiDefinition, existing: BaseModel | None) -> None:
-        given = k.model_dump(exclude={"targets", "outcomes", "services"}, exclude_unset=True)
+        given = k.model_dump(exclude={"targets", "outcomes", "services", "burn_policy"},
+                             exclude_unset=True)  # fmt: skip
         kpi = KpiIn.model_validate({**given, "key": k.key})
         await self._sync(
             "kpi", k.key, existing, kpi,
@@ -253,6 +261,7 @@ class _Applier:
         await self._targets(k)
         await self._outcome_links(k)
         await self._service_links(k)
+        await self._burn_policy(k)
 
     async def _targets(self, k: KpiDefinition) -> None:
         current = {
@@ -288,6 +297,42 @@ class _Applier:
                 partial(catalog.link_outcome, self.con, kpi=k.key, outcome=spec.outcome, link=link),
                 partial(self._update_outcome_link, k.key, spec.outcome),
             )  # fmt: skip
+
+    async def _burn_policy(self, k: KpiDefinition) -> None:
+        """The KPI's burn-rate policy: set when given, removed when given as null, left alone
+        when left out."""
+        if "burn_policy" not in k.model_fields_set:
+            return
+        try:
+            current: BurnPolicyIn | None = await burn_alerts.get_policy(self.con, kpi=k.key)
+        except NotFound:
+            current = None
+        have = None if current is None else BurnPolicyIn(**current.model_dump(
+            include={"objective", "rules"}))  # fmt: skip
+        if k.burn_policy is None:
+            if have is not None:
+                await burn_alerts.delete_policy(self.con, kpi=k.key)
+                self.changes.append(CatalogApplyChange(
+                    action="update", kind="burn-policy", key=k.key,
+                    fields={"burn_policy": (have.model_dump(mode="json"), None)}))  # fmt: skip
+            else:
+                self.unchanged += 1
+            return
+        want = k.burn_policy
+        if have is not None and have.model_dump() == want.model_dump():
+            self.unchanged += 1
+            return
+        try:
+            await burn_alerts.set_policy(self.con, kpi=k.key, policy=want, now=utc_now())
+        except ValidationFailed as exc:  # the KPI's kind: the entry's policy is to blame
+            raise invalid("burn_policy", exc.errors[0].detail) from exc
+        fields = {}
+        if have is not None:
+            fields = _diff(have.model_dump(mode="json"), want.model_dump(mode="json"))
+        action: Literal["create", "update"] = "create" if have is None else "update"
+        self.changes.append(
+            CatalogApplyChange(action=action, kind="burn-policy", key=k.key, fields=fields)
+        )
 
     async def _update_outcome_link(self, kpi: str, outcome: str, link: OutcomeLinkIn) -> None:
         await catalog.link_outcome(self.con, kpi=kpi, outcome=outcome, link=link)

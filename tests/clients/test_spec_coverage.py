@@ -62,6 +62,9 @@ METHODS = {
     "create_token": "create_token", "list_tokens": "list_tokens", "revoke_token": "revoke_token",
     "list_notifications": "list_notifications", "backstage_facts": "get_backstage_facts",
     "list_audit_entries": "list_audit_entries",
+    "get_burn_policy": "get_burn_policy", "put_burn_policy": "set_burn_policy",
+    "delete_burn_policy": "delete_burn_policy", "list_burn_alerts": "list_burn_alerts",
+    "list_kpi_burn_alerts": "list_kpi_burn_alerts",
 }  # fmt: skip
 #: Operations a client of the API does not call.
 NOT_FOR_CLIENTS = {"receive_webhook": "tools post there, signed with their source's secret"}
@@ -110,6 +113,8 @@ MODELS: dict[type[BaseModel], str] = {
     models.TeamFigures: "TeamFigures", models.TeamAvailability: "TeamAvailability",
     models.TeamSpend: "TeamSpend", models.TeamCurrencySpend: "TeamCurrencySpend",
     models.DoraTrend: "DoraTrend",
+    models.BurnPolicyIn: "BurnPolicyIn", models.BurnPolicy: "BurnPolicy",
+    models.BurnRule: "BurnRuleIn", models.BurnAlert: "BurnAlert",
 }  # fmt: skip
 
 

@@ -16,7 +16,7 @@ import httpx
 
 from service import db as dbmod
 from service.models.catalog import KpiIn, OutcomeIn, ServiceIn, TargetIn, TeamIn
-from service.models.enums import Aggregation, Direction
+from service.models.enums import Aggregation, BuiltinMetric, Direction, KpiKind
 from service.models.sources import SourceIn
 from service.store import sources
 from service.usecases import catalog
@@ -29,6 +29,8 @@ PROBLEM = "application/problem+json"
 
 #: The service every write below refers to, and the team, outcome and KPI around it.
 TEAM, SERVICE, OUTCOME, KPI = "core", "erp", "trust", "orders"
+#: A builtin availability KPI: the kind a burn-rate policy watches.
+UPTIME = "uptime"
 
 # Tables and their rows ---------------------------------------------------------------------
 
@@ -106,6 +108,9 @@ async def make_catalog(con: dbmod.Connection) -> dict[str, int]:
     await catalog.create_kpi(con, kpi=KpiIn(
         key=KPI, name="Orders", unit="count", direction=Direction.HIGHER_IS_BETTER,
         aggregation=Aggregation.SUM))  # fmt: skip
+    await catalog.create_kpi(con, kpi=KpiIn(
+        key=UPTIME, name="Uptime", unit="percent", direction=Direction.HIGHER_IS_BETTER,
+        kind=KpiKind.BUILTIN, metric=BuiltinMetric.AVAILABILITY))  # fmt: skip
     target = await catalog.create_target(con, target=TargetIn(
         kpi=KPI, service=SERVICE, value=100, effective_from=dt.date(2026, 1, 1)))  # fmt: skip
     incident = await con.fetchval(

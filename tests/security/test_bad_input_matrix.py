@@ -45,6 +45,7 @@ from tests.security.support import (
     SERVICE,
     SOURCES,
     TEAM,
+    UPTIME,
     Headers,
     Json,
     assert_problem,
@@ -218,6 +219,9 @@ INITIATIVE_BODY = {"key": "modernise", "name": "Modernise", "owner": "cto@exampl
                    "kpis": [{"kpi": KPI, "service": SERVICE, "expected_change": 1.5,
                              "expected_by": "2026-06-30", "rationale": "faster"}]}  # fmt: skip
 TOKEN_BODY = {"name": "pipeline", "scopes": ["read", "ingest"]}
+BURN_POLICY_BODY = {"objective": 0.999, "rules": [
+    {"name": "fast", "severity": "page", "burn_rate": 14.4, "long_window_minutes": 60,
+     "short_window_minutes": 5}]}  # fmt: skip
 SOURCE_BODY = {"name": "src2", "kind": "opsgenie", "secret": "s3cr3t-src2", "username": "bot",
                "severity_map": {"P1": "sev1"},
                "service_rules": [{"match": {"ref": "Checkout"}, "service": SERVICE}],
@@ -330,6 +334,15 @@ WRITES: list[Write] = [
            "direction": "higher_is_better", "aggregation": "sum"},
           required=("name", "unit"), wrong_types=(("aggregation", "median"),),
           texts=(*visible("name"), *free("unit")), deep_field="name"),
+    Write("burn-policy", "PUT", f"/v1/kpis/{UPTIME}/burn-policy", BURN_POLICY_BODY,
+          required=("rules.0.name", "rules.0.severity", "rules.0.burn_rate",
+                    "rules.0.long_window_minutes", "rules.0.short_window_minutes"),
+          wrong_types=(("objective", "high"), ("objective", 1), ("rules.0.severity", "sms"),
+                       ("rules", {"name": "fast"}), ("rules", []),
+                       ("rules.0.long_window_minutes", 1.5)),
+          numbers=(("objective", True), ("rules.0.burn_rate", True),
+                   ("rules.0.long_window_minutes", True), ("rules.0.short_window_minutes", True)),
+          texts=patterned("rules.0.name"), deep_field="rules"),
     Write("initiatives-post", "POST", "/v1/initiatives", INITIATIVE_BODY,
           required=("key", "name", "started_on", "kpis.0.kpi", "kpis.0.expected_change"),
           wrong_types=(("status", "paused"), ("services", SERVICE), ("review_periods", 0),
@@ -528,6 +541,7 @@ OVERSIZE_FIELD = {
     "targets-put": "kpi",
     "sources": "username",
     "catalog-apply": "teams.0.name",
+    "burn-policy": "rules.0.name",
 }
 
 

@@ -38,7 +38,9 @@ RULES_BEYOND_THE_SCHEMA = {
     # operation takes.
     "reference": r"unknown (KPI|service|team|outcome|source|initiative)\b"
     r"|is builtin: it is computed, not observed|is not a builtin availability KPI"
-    r"|has no reporting cadence",
+    r"|has no reporting cadence"
+    # a burn-rate policy watches availability and ratio KPIs (README, Burn-rate alerts)
+    r"|burn-rate alerts watch builtin availability KPIs|must be an observed KPI",
     # README, Security: names are kept in NFC, without control, format or unusual space
     # characters; Postgres cannot store NUL (U+0000) in text, so a key holding one names
     # nothing.
@@ -73,7 +75,10 @@ RULES_BEYOND_THE_SCHEMA = {
     # README, Team hierarchy and roll-ups: a change of team takes effect after the previous
     # one and not in the future; a DORA trend holds at most 400 buckets.
     r"|must not be in the future|when the previous team took it over"
-    r"|a trend holds at most \d+|buckets; narrow the window",
+    r"|a trend holds at most \d+|buckets; narrow the window"
+    # README, Burn-rate alerts: a rule's short window is shorter than its long one, and a
+    # policy names each rule once.
+    r"|must be shorter than long_window_minutes|is named twice",
 }
 _RULES = re.compile("|".join(f"(?:{rule})" for rule in RULES_BEYOND_THE_SCHEMA.values()))
 

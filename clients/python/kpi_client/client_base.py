@@ -16,6 +16,7 @@ from kpi_client.api import (
     audit,
     backstage,
     budgets,
+    burn_alerts,
     catalog,
     costs,
     escalations,
@@ -164,6 +165,12 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     get_escalation = Endpoint(escalations.get_escalation)
     acknowledge_escalation = Endpoint(escalations.acknowledge_escalation)
     resolve_escalation = Endpoint(escalations.resolve_escalation)
+    # Burn-rate alerts
+    get_burn_policy = Endpoint(burn_alerts.get_burn_policy)
+    set_burn_policy = Endpoint(burn_alerts.set_burn_policy)
+    delete_burn_policy = Endpoint(burn_alerts.delete_burn_policy)
+    list_burn_alerts = Endpoint(burn_alerts.list_burn_alerts)
+    list_kpi_burn_alerts = Endpoint(burn_alerts.list_kpi_burn_alerts)
     # Sources and deliveries
     list_sources = Endpoint(sources.list_sources)
     get_source = Endpoint(sources.get_source)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from service.graphql.loaders import HISTORY_PAGE, HistoryKey, ready
+from service.graphql.types.burn_alert import BurnAlert, BurnPolicy
 from service.graphql.types.common import (
     Connection,
     Contribution,
@@ -26,8 +27,11 @@ from service.graphql.types.common import (
     page_of_list,
     page_size,
 )
-from service.graphql.types.reports import KpiStatus, period_report
+from service.graphql.types.reports import KpiStatus, convert, period_report
 from service.models import enums
+from service.models.burn_alerts import BurnAlert as BurnAlertModel
+from service.models.burn_alerts import BurnAlertState
+from service.models.burn_alerts import BurnPolicy as BurnPolicyModel
 from service.models.catalog import Kpi as KpiModel
 from service.models.catalog import Target as TargetModel
 from service.models.enums import ChangeKind, Scope
@@ -232,6 +236,31 @@ class Kpi:
     ) -> KpiStatus:
         status = partial(statuses.status_for, kpi=self.model, service=service)
         return await period_report(info, period, status, KpiStatus)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="The burn-rate policy watching the KPI's error budget (null: none)."
+    )
+    def burn_policy(self, info: Info) -> BurnPolicy | None:
+        def wrap(found: BurnPolicyModel | None) -> BurnPolicy | None:
+            return None if found is None else convert(BurnPolicy, found)
+
+        return ready(info.context.loaders.burn_policy_of_kpi.load(self.model.id), wrap)
+
+    @strawberry.field(
+        description="Burn-rate alerts the KPI's rules fired, newest first (of the latest 200; "
+        "`state`: firing or resolved only); cursor-paginated."
+    )
+    def burn_alerts(
+        self, info: Info, state: BurnAlertState | None = None, first: int = 50,
+        after: str | None = None,
+    ) -> Connection[BurnAlert]:  # fmt: skip
+        page_size(first)
+
+        def wrap(found: list[BurnAlertModel]) -> Connection[BurnAlert]:
+            chosen = [a for a in found if state is None or a.state is state]
+            return page_of_list([convert(BurnAlert, a) for a in chosen], first, after)
+
+        return ready(info.context.loaders.burn_alerts_of_kpi.load(self.model.id), wrap)
 
     @strawberry.field(
         description="Stored statuses, newest period first (before `before` if given); "

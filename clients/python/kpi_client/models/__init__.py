@@ -16,6 +16,7 @@ from kpi_client.models.audit import AuditEntry
 from kpi_client.models.backstage import BackstageFacts, EntityFacts, EntityName, FactDefinition
 from kpi_client.models.base import ApiModel, Instant
 from kpi_client.models.budgets import Budget, BudgetIn, BudgetIngestResult
+from kpi_client.models.burn_alerts import BurnAlert, BurnPolicy, BurnPolicyIn, BurnRule
 from kpi_client.models.catalog import (
     BuiltinFilter,
     EscalationStep,
@@ -116,6 +117,10 @@ __all__ = [
     "BudgetIn",
     "BudgetIngestResult",
     "BuiltinFilter",
+    "BurnAlert",
+    "BurnPolicy",
+    "BurnPolicyIn",
+    "BurnRule",
     "CatalogChange",
     "CatalogFile",
     "CategoryAmount",

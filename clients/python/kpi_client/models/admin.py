@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from kpi_client.models.base import ApiModel, Scope
+from kpi_client.models.burn_alerts import BurnPolicyIn
 from kpi_client.models.catalog import (
     KpiIn,
     OutcomeIn,
@@ -70,6 +71,9 @@ class KpiDefinition(KpiIn):
     targets: list[TargetSpec] = Field(default_factory=list)
     outcomes: list[OutcomeLinkSpec] = Field(default_factory=list)
     services: list[str] = Field(default_factory=list)
+    burn_policy: BurnPolicyIn | None = Field(
+        default=None, description="Burn-rate alerts on the KPI's error budget; null removes."
+    )
 
 
 class CatalogFile(ApiModel):
