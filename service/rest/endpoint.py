@@ -39,7 +39,7 @@ from service.rest import idempotency, negotiation
 from service.rest.conditional import conditional
 from service.rest.csv_tables import CsvTable
 from service.store import idempotency as idempotency_store
-from service.usecases.tokens import authenticate, require
+from service.usecases.tokens import authenticate, require, require_unlimited_reads
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -154,6 +154,10 @@ class Endpoint:
     #: Whether a 200 answer carries an ETag (the hash of its body), a request whose
     #: If-None-Match holds it being answered 304 Not Modified (rest/conditional.py).
     etag: bool = False
+    #: Whether the read honours a token whose reads are limited to a team (its lists hold only
+    #: the team's services, another team's service is a 404); any other read refuses such a
+    #: token with a 403.
+    team_reads: bool = False
 
     @property
     def keyed(self) -> bool:
@@ -247,6 +251,20 @@ def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:
         raise ValidationFailed(f"invalid query parameters: {names}", errors=errors) from exc
 
 
+async def _caller(endpoint: Endpoint, request: Request, db: Database) -> Principal | None:
+    """The token's holder, allowed the endpoint's scope (and, for a read, its team limit)
+    and within its rate limit; None for an open endpoint."""
+    if endpoint.scope is None:
+        return None
+    async with db.acquire() as con:
+        principal = await authenticate(con, request.headers.get("authorization"))
+    require(principal, endpoint.scope)
+    if endpoint.scope is Scope.READ and not endpoint.team_reads:
+        require_unlimited_reads(principal, f"{endpoint.method} {endpoint.path}")
+    ratelimit.check(request.app.state, principal)
+    return principal
+
+
 def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     body_adapter = _adapter(endpoint.body) if endpoint.body is not None else None
     response_adapter = _adapter(endpoint.response) if endpoint.response is not None else None
@@ -255,12 +273,7 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         state = request.app.state
         settings: Settings = state.settings
         db: Database = state.db
-        principal = None
-        if endpoint.scope is not None:
-            async with db.acquire() as con:
-                principal = await authenticate(con, request.headers.get("authorization"))
-            require(principal, endpoint.scope)
-            ratelimit.check(state, principal)
+        principal = await _caller(endpoint, request, db)
         query = _parse_query(endpoint.query, request) if endpoint.query else None
         key = idempotency.key_of(request) if endpoint.keyed and principal else None
         body: Any = None
