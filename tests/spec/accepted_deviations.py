@@ -69,7 +69,11 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|source needs a secret to verify deliveries|must match the path"
     r"|only service_attribute and change_label take a name"
     r"|needs the name of the attribute or label"
-    r"|budget and currency go together",
+    r"|budget and currency go together"
+    # README, Access: a token limited to a team has no admin scope; reads limited to a team
+    # need the team.
+    r"|a token limited to a team cannot have the admin scope"
+    r"|limiting reads to a team needs `team`",
 }
 _RULES = re.compile("|".join(f"(?:{rule})" for rule in RULES_BEYOND_THE_SCHEMA.values()))
 
