@@ -44,7 +44,8 @@ class TeamServices:
         """A 403 naming the first record (`<index>.<field>`) whose service is not the team's:
         one foreign record refuses the whole batch, so nothing of it is stored."""
         for index, slug in enumerate(slugs):
-            self.check(slug, f"{index}.{field}")
+            if slug not in self.services:
+                raise outside_team(self.team, slug, f"{index}.{field}")
 
     @property
     def ids(self) -> list[int]:
@@ -74,9 +75,12 @@ async def checked_points(
 ) -> AsyncIterator[list[Numbered]]:
     """The chunks of an observation stream, refusing (403) at the first point whose service is
     not the team's: the request's transaction then stores none of it."""
+    services = limit.services
     async for chunk in chunks:
         for index, point in chunk:
-            limit.check(point.service, f"{index}.service")
+            # The field's name is built only for a refusal: a batch has up to 10,000 points.
+            if point.service not in services:
+                raise outside_team(limit.team, point.service, f"{index}.service")
         yield chunk
 
 
