@@ -14,6 +14,9 @@ import httpx
 import pytest
 
 from service import db as dbmod
+from service.config import Settings
+from tests.conftest import app_client
+from tests.ingest.sources.argocd import test_webhooks as argocd
 from tests.ingest.test_webhook_fixtures import CASES, SOURCES, deliver, register
 
 Headers = dict[str, str]
@@ -139,3 +142,34 @@ async def test_a_source_limited_to_an_unknown_team_is_refused(
     resp = await client.post("/v1/sources", json=body, headers=admin)
     assert resp.status_code == 422, resp.text
     assert [e["field"] for e in resp.json()["errors"]] == ["team"]
+
+
+async def test_an_argocd_source_limited_to_a_team_keeps_another_teams_sync_unmapped(
+    con: dbmod.Connection, settings: Settings, admin: Headers
+) -> None:
+    """The same rule for a source kind beyond the six: Argo CD, at the time of its fixture."""
+    async with app_client(con, settings, clock=lambda: argocd.NOW) as client:
+        for slug in ("shop", "other"):
+            made = await client.post("/v1/teams", json={"slug": slug, "name": slug},
+                                     headers=admin)  # fmt: skip
+            assert made.status_code == 201, made.text
+        body = {"slug": "checkout", "name": "Checkout", "tier": 1, "team": "shop"}
+        assert (await client.post("/v1/services", json=body, headers=admin)).status_code == 201
+        source = argocd.SOURCE | {"team": "other"}
+        assert (await client.post("/v1/sources", json=source, headers=admin)).status_code == 201
+        resp = await argocd.post(client, argocd.SUCCEEDED)
+        assert resp.status_code == 202, resp.text
+        kept = resp.json()["delivery_id"]
+        assert (
+            "maps to service 'checkout', which is not a service of team 'other'"
+            in (resp.json()["detail"])
+        )
+        assert await stored(con) == 0
+        name = argocd.SOURCE["name"]
+        resp = await client.put(f"/v1/sources/{name}", json=source | {"team": "shop"},
+                                headers=admin)  # fmt: skip
+        assert resp.status_code == 200, resp.text
+        replayed = await client.post(f"/v1/deliveries/{kept}/replay", headers=admin)
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.json()["status"] == "applied"
+        assert await stored(con) == 1
