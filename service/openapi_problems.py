@@ -12,7 +12,8 @@ STATUS_TEXT = {
     202: "Kept but not applied (unmapped): `detail` says why; replay it once mapped",
     400: "The request cannot be read",
     401: "No valid token",
-    403: "The token lacks the required scope, or may not write to the source named",
+    403: "The token lacks the required scope, may not write to the source named, or is "
+    "limited to a team that does not own the service named (`service`, `team`)",
     404: "No such resource",
     406: "The `format` (or Accept) asks for a representation the operation does not have",
     408: "The body stopped arriving before it was complete",

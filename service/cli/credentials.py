@@ -9,6 +9,7 @@ from service.cli.common import Subcommands, actor_option, print_err, run
 from service.config import Settings
 from service.db import Connection
 from service.models.enums import Scope
+from service.models.tokens import ReadScope
 
 
 def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
@@ -17,6 +18,10 @@ def register(sub: Subcommands, quiet: argparse.ArgumentParser) -> None:
     create.add_argument("--name", required=True)
     create.add_argument("--scope", action="append", required=True,
                         help="read, ingest or admin (repeat or comma-separate)")  # fmt: skip
+    create.add_argument("--team", help="limit the token to this team's services (by slug), "
+                        "those of the teams under it included")  # fmt: skip
+    create.add_argument("--read-scope", choices=[r.value for r in ReadScope], default="all",
+                        help="team: limit its reads to the team's services too")  # fmt: skip
     actor_option(create)
     create.set_defaults(func=cmd_token_create)
     revoke = token.add_parser("revoke", help="revoke a token by id")
@@ -35,7 +40,10 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     scopes = [Scope(s) for part in args.scope for s in part.split(",") if s]
 
     async def work(con: Connection) -> int:
-        token = await create_token(con, name=args.name, scopes=scopes)
+        token = await create_token(
+            con, name=args.name, scopes=scopes, team=args.team,
+            read_scope=ReadScope(args.read_scope),
+        )  # fmt: skip
         print(token.token)
         return 0
 

@@ -46,7 +46,7 @@ from service.models.enums import Scope
 from service.models.tokens import Principal
 from service.rest.endpoint import JSON, media_type, read_body
 from service.usecases.persisted_queries import PersistedDocuments, PersistedQueryNotFound
-from service.usecases.tokens import authenticate, require
+from service.usecases.tokens import authenticate, require, require_unlimited_reads
 from service.web.pages import explorer_response
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,7 @@ async def _document(request: Request, query: object, extensions: object) -> str 
         # the principal from here rather than looking the token up again.
         principal = await authenticate(con, request.headers.get("authorization"))
         require(principal, Scope.READ)
+        require_unlimited_reads(principal, "the graph")
         request.state.principal = principal
         return await documents.document_to_run(
             con, query=query if isinstance(query, str) else None, sha256=digest
@@ -196,6 +197,7 @@ class GraphQLApp(GraphQL[Context, None]):
             async with db.acquire() as con:
                 principal = await authenticate(con, request.headers.get("authorization"))
             require(principal, Scope.READ)
+            require_unlimited_reads(principal, "the graph")
         ratelimit.check(request.app.state, principal)
         work: RequestDatabase = request.state.graphql_work
         return Context(request=request, response=response, db=work, principal=principal)

@@ -91,6 +91,12 @@ class SourceIn(Body):
         "against the kind's options: the README's Sources lists them per kind. Unknown names "
         "are refused; those left out take their defaults.",
     )
+    team: Slug | None = Field(
+        default=None,
+        description="Limit the source to this team's services (those the team or any team "
+        "under it owns): a delivery whose service maps to another is kept as unmapped, with "
+        "the reason, and answered 202 like any unmapped delivery (replay it later).",
+    )
 
 
 class Source(BaseModel):
@@ -109,6 +115,7 @@ class Source(BaseModel):
     options: dict[str, JsonValue] = Field(
         default_factory=dict, description="The kind's settings, defaults filled in."
     )
+    team: str | None = Field(default=None, description="The team the source is limited to.")
     webhook_path: str
 
 

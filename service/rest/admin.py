@@ -14,7 +14,9 @@ from service.usecases.catalog_file import ApplyReport, CatalogFile
 async def create_token(call: Call) -> NewToken:
     body: TokenIn = call.body
     async with call.transaction() as con:
-        return await tokens.create_token(con, name=body.name, scopes=body.scopes)
+        return await tokens.create_token(
+            con, name=body.name, scopes=body.scopes, team=body.team, read_scope=body.read_scope
+        )
 
 
 async def list_tokens(call: Call) -> list[TokenInfo]:

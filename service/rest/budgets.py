@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from service.models.budgets import Budget, BudgetIn, BudgetIngestResult
 from service.models.enums import Scope
-from service.rest.costs import CostQuery
+from service.rest.costs import TEAM_BATCH_DOC, CostQuery
 from service.rest.endpoint import Call, Endpoint, id_param, in_transaction, on_connection
-from service.usecases import budgets
+from service.usecases import budgets, team_scope
 
 
 async def ingest_budgets(call: Call) -> BudgetIngestResult:
     """Store a batch atomically; answered only after commit. Re-sending changes nothing."""
     async with call.transaction() as con:
+        limit = await team_scope.write_limit(con, call.principal)
+        if limit is not None:
+            limit.check_each(budget.service for budget in call.body)
         return await budgets.ingest(con, call.body)
 
 
@@ -45,7 +48,7 @@ ENDPOINTS = [
         "category, period_start, period_end, currency), service null meaning the whole "
         "estate: re-sending it changes nothing, a new amount, note or source replaces the "
         "stored one. In a batch, the last duplicate wins. A bad budget fails the request "
-        "with a 422 whose pointer is its index.",
+        "with a 422 whose pointer is its index. " + TEAM_BATCH_DOC,
     ),
     Endpoint(
         "GET", "/v1/budgets", list_budgets, Scope.READ, "List budgets", "budgets",

@@ -26,6 +26,7 @@ from service.rest.endpoint import (
     on_connection,
     path_param,
 )
+from service.rest.team_reads import service_reads
 from service.usecases import backstage, catalog
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 
@@ -178,8 +179,8 @@ KPI_SERVICE = "/v1/kpis/{key}/services/{service}"
 ENDPOINTS: list[Endpoint] = [
     *crud(TEAMS, tag="teams", base="/v1/teams", noun="team",
           by_ref=RefLookup(TeamRefQuery, backstage.teams_of_ref)),
-    *crud(SERVICES, tag="services", base="/v1/services", noun="business service",
-          by_ref=RefLookup(ServiceRefQuery, backstage.services_of_ref)),
+    *service_reads(crud(SERVICES, tag="services", base="/v1/services", noun="business service",
+                        by_ref=RefLookup(ServiceRefQuery, backstage.services_of_ref))),
     *crud(OUTCOMES, tag="outcomes", base="/v1/outcomes", noun="business outcome"),
     *crud(KPIS, tag="kpis", base="/v1/kpis", noun="KPI definition"),
     Endpoint("GET", "/v1/targets", list_targets, Scope.READ, "List targets", "targets",

@@ -9,12 +9,15 @@ from service.models.enums import Scope
 from service.models.instants import Day
 from service.rest.endpoint import Call, Endpoint, id_param, in_transaction, on_connection
 from service.rest.prometheus import cost_records_ingested
-from service.usecases import costs
+from service.usecases import costs, team_scope
 
 
 async def ingest_costs(call: Call) -> CostIngestResult:
     """Store a batch atomically; answered only after commit. Re-sending changes nothing."""
     async with call.transaction() as con:
+        limit = await team_scope.write_limit(con, call.principal)
+        if limit is not None:
+            limit.check_each(record.service for record in call.body)
         result = await costs.ingest(con, call.body)
     cost_records_ingested(call, result)
     return result
@@ -59,6 +62,10 @@ async def delete_cost(call: Call) -> None:
     await in_transaction(call, costs.delete_cost, id_param(call))
 
 
+TEAM_BATCH_DOC = (
+    "A token limited to a team writes only records of its team's services: the first other "
+    "one (or one for the whole estate) fails the whole batch with a 403 naming it."
+)
 COST = "/v1/costs/{id:int}"
 ENDPOINTS = [
     Endpoint(
@@ -69,7 +76,7 @@ ENDPOINTS = [
         "category, period_start, period_end, currency, initiative), service null meaning the "
         "whole estate and initiative null no initiative: re-sending it changes nothing, a new "
         "amount, note or source replaces the stored one. In a batch, the last duplicate wins. "
-        "A bad record fails the request with a 422 whose pointer is its index.",
+        "A bad record fails the request with a 422 whose pointer is its index. " + TEAM_BATCH_DOC,
     ),
     Endpoint(
         "GET", "/v1/costs", list_costs, Scope.READ, "List cost records", "costs",

@@ -41,7 +41,7 @@ from service.rest.conditional import conditional
 from service.rest.csv_tables import CsvTable
 from service.store import idempotency as idempotency_store
 from service.usecases import audit
-from service.usecases.tokens import authenticate, require
+from service.usecases.tokens import authenticate, require, require_unlimited_reads
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -156,6 +156,10 @@ class Endpoint:
     #: Whether a 200 answer carries an ETag (the hash of its body), a request whose
     #: If-None-Match holds it being answered 304 Not Modified (rest/conditional.py).
     etag: bool = False
+    #: Whether the read honours a token whose reads are limited to a team (its lists hold only
+    #: the team's services, another team's service is a 404); any other read refuses such a
+    #: token with a 403.
+    team_reads: bool = False
 
     @property
     def keyed(self) -> bool:
@@ -249,6 +253,20 @@ def _parse_query(model: type[BaseModel], request: Request) -> BaseModel:
         raise ValidationFailed(f"invalid query parameters: {names}", errors=errors) from exc
 
 
+async def _caller(endpoint: Endpoint, request: Request, db: Database) -> Principal | None:
+    """The token's holder, allowed the endpoint's scope (and, for a read, its team limit)
+    and within its rate limit; None for an open endpoint."""
+    if endpoint.scope is None:
+        return None
+    async with db.acquire() as con:
+        principal = await authenticate(con, request.headers.get("authorization"))
+    require(principal, endpoint.scope)
+    if endpoint.scope is Scope.READ and not endpoint.team_reads:
+        require_unlimited_reads(principal, f"{endpoint.method} {endpoint.path}")
+    ratelimit.check(request.app.state, principal)
+    return principal
+
+
 def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     body_adapter = _adapter(endpoint.body) if endpoint.body is not None else None
     response_adapter = _adapter(endpoint.response) if endpoint.response is not None else None
@@ -256,15 +274,12 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         state = request.app.state
         db: Database = state.db
-        if endpoint.scope is not None:
-            async with db.acquire() as con:
-                principal = await authenticate(con, request.headers.get("authorization"))
-            require(principal, endpoint.scope)
-            ratelimit.check(state, principal)
-            # What the request changes in the catalog is recorded as this token's doing.
-            with audit.acting(Actor(principal.name, principal.token_id), AuditVia.REST):
-                return await serve(request, principal)
-        return await serve(request, None)
+        principal = await _caller(endpoint, request, db)
+        if principal is None:
+            return await serve(request, None)
+        # What the request changes in the catalog is recorded as this token's doing.
+        with audit.acting(Actor(principal.name, principal.token_id), AuditVia.REST):
+            return await serve(request, principal)
 
     async def serve(request: Request, principal: Principal | None) -> Response:
         settings: Settings = request.app.state.settings

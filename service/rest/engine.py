@@ -15,6 +15,7 @@ from service.models.reports import FailureClusters, GovernanceGap, Scorecard, Se
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.rest import csv_tables
 from service.rest.endpoint import Call, Endpoint, id_param, on_connection, path_param
+from service.rest.team_reads import check_service
 from service.store import kpis, metrics, services
 from service.store import kpis as kpi_store
 from service.store import services as service_store
@@ -143,6 +144,7 @@ async def service_report(call: Call) -> ServiceReport:
     query: WindowQuery = call.query
     now = call.now()
     slug = path_param(call, "slug")
+    await check_service(call, slug)
     async with call.connection() as con:
         await services.get_service(con, slug=slug)
         scope = await metrics.resolve_scope(con, service=slug)
@@ -229,7 +231,7 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/services/{slug}/report", service_report, Scope.READ,
              "A service's availability, incidents, DORA and spend", "statuses",
              response=ServiceReport, query=WindowQuery, errors=(404, 422),
-             csv=csv_tables.SERVICE_REPORT),
+             csv=csv_tables.SERVICE_REPORT, team_reads=True),
     Endpoint("GET", "/v1/failure-clusters", failure_clusters, Scope.READ,
              "Where change failures and restore time cluster", "statuses",
              response=FailureClusters, query=ClustersQuery, errors=(422,),

@@ -161,6 +161,7 @@ SOURCE_IN = {
     "service_rules": [{"match": {"service": "checkout"}, "service": "checkout"}],
     "production_envs": ["production", "prod"], "incident_issue_types": ["incident"],
     "infer_links": True, "infer_window_minutes": 240, "open_to_api": False, "options": {},
+    "team": None,
 }  # fmt: skip
 SOURCE = {
     "id": 6, **{k: v for k, v in SOURCE_IN.items() if k != "secret"}, "has_secret": True,
@@ -182,8 +183,8 @@ STATUS = {
 WINDOW = {"start": "2026-10-01T00:00:00Z", "end": "2026-11-01T00:00:00Z", "complete": True}
 MTTR = {"n": 1, "mean": 17.77, "median": 17.77, "p90": 17.77}
 TOKEN_INFO = {
-    "id": 3, "name": "ci", "scopes": ["ingest"], "created_at": "2026-11-02T09:00:00Z",
-    "revoked_at": None,
+    "id": 3, "name": "payments-ci", "scopes": ["ingest"], "team": "payments",
+    "read_scope": "all", "created_at": "2026-11-02T09:00:00Z", "revoked_at": None,
 }  # fmt: skip
 
 #: Each model's example, as sent or as answered.
@@ -515,7 +516,7 @@ EXAMPLES: dict[Any, Any] = {
         ],
     },
     ReplayReport: {"applied": [556], "still_unmapped": [561]},
-    TokenIn: {"name": "ci", "scopes": ["ingest"]},
+    TokenIn: {"name": "payments-ci", "scopes": ["ingest"], "team": "payments", "read_scope": "all"},
     NewToken: {**TOKEN_INFO, "token": "kpi_3_q6Zk1u0mYbq0u3hT4d8G2xw9VfJ"},
     TokenInfo: TOKEN_INFO,
     AuditEntry: {

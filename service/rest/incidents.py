@@ -25,9 +25,10 @@ from service.models.instants import Instant
 from service.rest import csv_tables, idempotency
 from service.rest.endpoint import Call, Endpoint, id_param
 from service.rest.prometheus import events_applied
+from service.rest.team_reads import check_service, read_limit
 from service.store import ingest as store
 from service.store import services
-from service.usecases import ingestion
+from service.usecases import ingestion, team_scope
 from service.usecases.ingestion import ApiRequest
 from service.usecases.ingestion_apply import DeliveryOutcome
 
@@ -55,18 +56,33 @@ async def _recorded(
     return result
 
 
+async def _check_team(call: Call, service: str | None) -> None:
+    """A 403 naming `service` when the token is limited to a team that does not own it."""
+    async with call.connection() as con:
+        limit = await team_scope.write_limit(con, call.principal)
+    if limit is not None:
+        limit.check(service, "service")
+
+
 async def upsert_incident(call: Call) -> Incident:
     """Create or update an incident by (source, external_id); answered after commit."""
+    await _check_team(call, call.body.service)
     return await _recorded(call, ingestion.record_incident, call.body, now=call.now())
 
 
 async def add_incident_event(call: Call) -> IncidentDetail:
     """Add one lifecycle step (acknowledged, resolved, reopened ...) to an incident."""
+    if call.principal is not None and call.principal.team is not None:
+        async with call.connection() as con:
+            found = await store.list_incidents(con, ids=[id_param(call)])
+        if found:
+            await _check_team(call, found[0].service)
     return await _recorded(call, ingestion.add_incident_step, id_param(call), call.body)
 
 
 async def upsert_change(call: Call) -> Change:
     """Create or update a change by (source, external_id); answered after commit."""
+    await _check_team(call, call.body.service)
     return await _recorded(call, ingestion.record_change, call.body, now=call.now())
 
 
@@ -134,9 +150,15 @@ async def _pages(
 async def _listed(
     call: Call, service: str | None, read: PageReader[Row], before: int | None, limit: int
 ) -> list[Row] | AsyncIterator[list[Row]]:
-    """The list asked for, or its pages for a CSV answer (a service unknown is a 404 first)."""
+    """The list asked for, or its pages for a CSV answer (a service unknown is a 404 first);
+    for a token whose reads are limited to a team, only its team's services'."""
+    if service is not None:
+        await check_service(call, service)
+    team = await read_limit(call)
     async with call.connection() as con:
         service_ids = await _service_filter(con, service)
+        if team is not None and service_ids is None:
+            service_ids = team.ids
         if not call.wants_csv:
             return await read(con, service_ids, before, limit)
     return _pages(call, read, service_ids, before, limit)
@@ -159,7 +181,9 @@ async def list_incidents(call: Call) -> list[Incident] | AsyncIterator[list[Inci
 
 async def get_incident(call: Call) -> IncidentDetail:
     async with call.connection() as con:
-        return await store.get_incident(con, id_param(call))
+        found = await store.get_incident(con, id_param(call))
+    await check_service(call, found.service, "incident of service")
+    return found
 
 
 async def list_changes(call: Call) -> list[Change] | AsyncIterator[list[Change]]:
@@ -179,13 +203,17 @@ async def list_changes(call: Call) -> list[Change] | AsyncIterator[list[Change]]
 
 async def get_change(call: Call) -> ChangeDetail:
     async with call.connection() as con:
-        return await store.get_change(con, id_param(call))
+        found = await store.get_change(con, id_param(call))
+    await check_service(call, found.service, "change of service")
+    return found
 
 
 OPEN_SOURCES_DOC = (
     "`source` must be a source of kind api (`api` by default) or one an admin opened to the "
     "generic endpoints (open_to_api: true); any other is a 403 naming `source`, since an "
-    "ingest token must not rewrite what a tool reported through its signed deliveries."
+    "ingest token must not rewrite what a tool reported through its signed deliveries. "
+    "A token limited to a team writes only for its team's services: any other `service` is a "
+    "403 naming it."
 )
 
 ENDPOINTS = [
@@ -198,19 +226,23 @@ ENDPOINTS = [
              "Add a lifecycle step to an incident", "incidents", body=IncidentEventIn,
              response=IncidentDetail, errors=(404, 413, 415, 422), idempotency="delivery",
              description="The incident's source must be open to the generic endpoints: "
-             "of kind api, or opened by an admin (open_to_api); otherwise 403."),
+             "of kind api, or opened by an admin (open_to_api); otherwise 403. A token limited "
+             "to a team adds steps only to incidents of its team's services (403 naming the "
+             "incident's `service` otherwise)."),
     Endpoint("GET", "/v1/incidents", list_incidents, Scope.READ, "List incidents", "incidents",
-             response=list[Incident], query=IncidentQuery, csv=csv_tables.INCIDENTS),
+             response=list[Incident], query=IncidentQuery, csv=csv_tables.INCIDENTS,
+             team_reads=True),
     Endpoint("GET", "/v1/incidents/{id:int}", get_incident, Scope.READ,
              "An incident with its timeline", "incidents", response=IncidentDetail,
-             errors=(404,)),
+             errors=(404,), team_reads=True),
     Endpoint("POST", "/v1/changes", upsert_change, Scope.INGEST,
              "Create or update a change by external id", "changes", body=ChangeIn,
              response=Change, errors=(413, 415, 422), idempotency="delivery",
              description=OPEN_SOURCES_DOC),
     Endpoint("GET", "/v1/changes", list_changes, Scope.READ, "List changes", "changes",
-             response=list[Change], query=ChangeQuery, csv=csv_tables.CHANGES),
+             response=list[Change], query=ChangeQuery, csv=csv_tables.CHANGES,
+             team_reads=True),
     Endpoint("GET", "/v1/changes/{id:int}", get_change, Scope.READ,
              "A change with its timeline and the incidents it caused", "changes",
-             response=ChangeDetail, errors=(404,)),
+             response=ChangeDetail, errors=(404,), team_reads=True),
 ]  # fmt: skip

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from service.db import Connection
 from service.duplicate_keys import refuse_duplicate_keys, refuse_duplicate_keys_in_lines
 from service.errors import PayloadTooLarge, from_pydantic
 from service.gc_pause import gc_paused
@@ -24,7 +25,9 @@ from service.rest.endpoint import (
     read_body,
 )
 from service.rest.prometheus import points_ingested
-from service.usecases import observations
+from service.rest.team_reads import read_limit
+from service.usecases import observations, team_scope
+from service.usecases.team_scope import outside_team
 
 #: Points per COPY while reading an NDJSON stream: memory stays flat however long the stream.
 NDJSON_CHUNK = 5_000
@@ -107,6 +110,9 @@ async def ingest_observations(call: Call) -> IngestResult:
     chunks = _once(await _json_batch(call)) if kind == JSON else _ndjson_stream(call)
     backfill = call.principal is not None and call.principal.allows(Scope.ADMIN)
     async with call.transaction() as con:
+        limit = await team_scope.write_limit(con, call.principal)
+        if limit is not None:
+            chunks = team_scope.checked_points(chunks, limit)
         result = await observations.ingest(
             con, chunks, now=call.now(), settings=call.settings, backfill=backfill
         )
@@ -130,11 +136,28 @@ class SeriesQuery(BaseModel):
 async def kpi_series(call: Call) -> Series:
     """The KPI's series bucketed by grain (UTC), for a service, a team, a tier or the fleet."""
     query: SeriesQuery = call.query
+    limit = await read_limit(call)
+    if limit is not None:
+        async with call.connection() as con:
+            await _readable_scope(con, limit, query)
     async with call.connection() as con:
         return await observations.series(
             con, key=path_param(call, "key"), service=query.service, team=query.team,
             tier=query.tier, grain=query.grain, start=query.from_, end=query.to, now=call.now(),
         )  # fmt: skip
+
+
+async def _readable_scope(
+    con: Connection, limit: team_scope.TeamServices, query: SeriesQuery
+) -> None:
+    """For a token whose reads are limited to a team: the series must be of one of its
+    services or of a team of its tree (404 otherwise); a tier or the fleet is a 403."""
+    if query.service is not None:
+        team_scope.readable(limit, query.service, f"service {query.service!r}")
+    elif query.team is not None:
+        await team_scope.teams_readable(con, limit, query.team)
+    else:
+        raise outside_team(limit.team, None, "service")
 
 
 ENDPOINTS = [
@@ -151,17 +174,21 @@ ENDPOINTS = [
         "All points are stored or none; the answer comes after commit. A point is identified "
         "by (kpi, service, ts, dimensions): re-sending it changes nothing, a new value "
         "replaces it and keeps the old one as a revision. In a batch, the last duplicate wins. "
-        "A bad point fails the request with a 422 whose pointer is its index (line - 1).",
+        "A bad point fails the request with a 422 whose pointer is its index (line - 1). "
+        "A token limited to a team writes only points of its team's services: the first "
+        "other one (or one without a service) fails the whole request with a 403 naming it.",
     ),
     Endpoint(
         "GET", "/v1/kpis/{key}/series", kpi_series, Scope.READ,
         "A KPI's series, bucketed and aggregated", "observations",
         response=Series, query=SeriesQuery, errors=(404, 422), csv=csv_tables.SERIES,
+        team_reads=True,
         description="Observed KPIs give the buckets that hold points, combined by the KPI's "
         "aggregation; builtin metrics (availability, incident times, DORA, spend) give every "
         "bucket of the window up to now, null where undefined, and default to the last few "
         "buckets; ratio KPIs divide their sides bucket by bucket (a zero denominator is null). "
         "Scope: one of service, team or tier; else a builtin KPI's own services (those it "
-        "applies to, or every one) and every point of an observed KPI.",
+        "applies to, or every one) and every point of an observed KPI. A token whose reads are "
+        "limited to a team names one of its services or teams: another is a 404, none a 403.",
     ),
 ]  # fmt: skip

@@ -42,7 +42,12 @@ from service.store import rejections
 from service.store import telemetry as store
 from service.telemetry import CONTENT_TYPE, PENDING, Telemetry
 from service.usecases.ingestion_apply import DeliveryOutcome
-from service.usecases.tokens import authenticate, bearer_token, require
+from service.usecases.tokens import (
+    authenticate,
+    bearer_token,
+    require,
+    require_unlimited_reads,
+)
 
 log = logging.getLogger("service.metrics")
 
@@ -180,6 +185,7 @@ async def _authorize(request: Request, recent: RecentTokens) -> Principal:
         if principal.allows(Scope.READ):
             recent.remember(token, principal)
     require(principal, Scope.READ)
+    require_unlimited_reads(principal, "the metrics")
     ratelimit.check(request.app.state, principal)
     return principal
 

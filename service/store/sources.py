@@ -10,7 +10,7 @@ import orjson
 from service.db import Connection, statements
 from service.errors import Conflict, NotFound, field_error, invalid
 from service.models.sources import Source, SourceIn, SourceKind, SourceSecret
-from service.store import services
+from service.store import services, teams
 
 q = statements("sources")
 
@@ -71,7 +71,18 @@ async def _args(con: Connection, source: SourceIn) -> tuple[Any, ...]:
         source.infer_window_minutes,
         source.open_to_api,
         source.options,
+        await _team_id(con, source.team),
     )
+
+
+async def _team_id(con: Connection, team: str | None) -> int | None:
+    """The id of the team a source is limited to; a 422 naming `team` when there is none."""
+    if team is None:
+        return None
+    found = await teams.team_id_by_slug(con, team)
+    if found is None:
+        raise invalid("team", f"unknown team {team!r}")
+    return found
 
 
 def _check_kind(source: SourceIn) -> None:

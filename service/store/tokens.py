@@ -5,17 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from service.db import Connection, fetch_models, statements
+from service.errors import invalid
 from service.models.enums import Scope
 from service.models.stored import read
-from service.models.tokens import Principal, TokenInfo
+from service.models.tokens import Principal, ReadScope, TokenInfo
 
 q = statements("tokens")
 
 
 async def insert_token(
-    con: Connection, *, name: str, token_hash: bytes, scopes: Sequence[str]
-) -> TokenInfo:
-    return read(TokenInfo, await con.fetchrow(q("insert_token"), name, token_hash, list(scopes)))
+    con: Connection, *, name: str, token_hash: bytes, scopes: Sequence[str],
+    team: str | None = None, read_scope: ReadScope = ReadScope.ALL,
+) -> TokenInfo:  # fmt: skip
+    """The new token; a 422 naming `team` when there is no team of that slug."""
+    row = await con.fetchrow(
+        q("insert_token"), name, token_hash, list(scopes), team, read_scope.value
+    )
+    if row is None:
+        raise invalid("team", f"unknown team {team!r}")
+    return read(TokenInfo, row)
 
 
 async def token_by_hash(con: Connection, token_hash: bytes) -> Principal | None:
@@ -23,7 +31,10 @@ async def token_by_hash(con: Connection, token_hash: bytes) -> Principal | None:
     row = await con.fetchrow(q("token_by_hash"), token_hash)
     if row is None:
         return None
-    return Principal(row["id"], row["name"], frozenset(Scope(s) for s in row["scopes"]))
+    return Principal(
+        row["id"], row["name"], frozenset(Scope(s) for s in row["scopes"]), row["team"],
+        ReadScope(row["read_scope"]),
+    )  # fmt: skip
 
 
 async def list_tokens(con: Connection) -> list[TokenInfo]:

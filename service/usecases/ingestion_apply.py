@@ -18,7 +18,7 @@ from service.ingest.model import Mapped
 from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source
 from service.models.timeline import build_change, build_incident, retraction
-from service.store import deliveries, services
+from service.store import deliveries, services, team_scope
 from service.store import ingest as store
 
 Status = Literal["applied", "unmapped", "duplicate"]
@@ -125,6 +125,7 @@ async def apply_resolved(
 ) -> DeliveryOutcome:  # fmt: skip
     if known is None:
         known = await _service_ids(con, src, [*mapped.incidents, *mapped.changes])
+    team = await _team_services(con, src)
     for commit in mapped.commits:
         await store.save_commit(con, commit)
     change_ids = []
@@ -132,13 +133,15 @@ async def apply_resolved(
         change_id, service_id, change_timeline = await _record(
             con, src, delivery_id, "change", changes, known, store.record_change_event
         )
+        await _check_team(con, src, team, "change", external_id, service_id)
         await save_change(con, src, change_id, external_id, service_id, change_timeline)
         change_ids.append(change_id)
     incident_ids = []
-    for incidents in _grouped(mapped.incidents).values():
+    for external_id, incidents in _grouped(mapped.incidents).items():
         incident_id, service_id, timeline = await _record(
             con, src, delivery_id, "incident", incidents, known, store.record_incident_event
         )
+        await _check_team(con, src, team, "incident", external_id, service_id)
         incident_id = await save_incident(
             con, src, incident_id, service_id, timeline, incidents, delivery_id
         )
@@ -147,6 +150,29 @@ async def apply_resolved(
         delivery_id=delivery_id, status="applied", incidents=incident_ids, changes=change_ids,
         commits=len(mapped.commits),
     )  # fmt: skip
+
+
+async def _team_services(con: Connection, src: Source) -> frozenset[int] | None:
+    """The ids of the services a source limited to a team may write for (None: any)."""
+    if src.team is None:
+        return None
+    return frozenset((await team_scope.team_tree_services(con, src.team)).values())
+
+
+async def _check_team(
+    con: Connection, src: Source, team: frozenset[int] | None, noun: str, external_id: str,
+    service_id: int,
+) -> None:  # fmt: skip
+    """Leave the delivery unmapped (nothing of it applied) when a record maps to a service
+    outside the team the source is limited to."""
+    if team is None or service_id in team:
+        return
+    slug = await team_scope.service_slug_by_id(con, service_id)
+    raise _Unmapped(
+        f"{noun} {external_id!r} maps to service {slug!r}, which is not a service of team "
+        f"{src.team!r} or of a team under it, to which source {src.name!r} is limited: "
+        "move the service to the team or change the source's team, then replay"
+    )
 
 
 def _grouped(events: Sequence[Any]) -> dict[str, list[Any]]:

@@ -130,8 +130,10 @@ async def receive(
         except PayloadError as exc:
             failure = exc
     logged = _Logged(src, log, parsed, failure)
+    # A source limited to a team goes the way with a savepoint: a record mapped to a service
+    # of another team leaves the delivery unmapped, as an unknown service does.
     try:
-        return await _log_and_apply(con, logged, quick=True)
+        return await _log_and_apply(con, logged, quick=src.team is None)
     except _UNSTORABLE_TEXT:
         # The quick way has no savepoint to keep the delivery's log entry through a failed
         # write; the transaction was rolled back whole, and the delivery goes the usual way.

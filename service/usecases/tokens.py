@@ -6,20 +6,37 @@ from __future__ import annotations
 import secrets
 
 from service.db import Connection
-from service.errors import Forbidden, NotFound, Unauthorized
+from service.errors import Forbidden, NotFound, Unauthorized, invalid
 from service.models.enums import Scope
-from service.models.tokens import TOKEN_PREFIX, NewToken, Principal, TokenInfo, hash_token
+from service.models.tokens import (
+    TOKEN_PREFIX,
+    NewToken,
+    Principal,
+    ReadScope,
+    TokenInfo,
+    hash_token,
+)
 from service.store import tokens
 from service.usecases import audit
 
 
-async def create_token(con: Connection, *, name: str, scopes: list[Scope]) -> NewToken:
+async def create_token(
+    con: Connection, *, name: str, scopes: list[Scope], team: str | None = None,
+    read_scope: ReadScope = ReadScope.ALL,
+) -> NewToken:  # fmt: skip
+    """A new token; limited to a team's services when `team` is given (never with the admin
+    scope, which could lift the limit), its reads too when `read_scope` is team."""
+    if team is not None and Scope.ADMIN in scopes:
+        raise invalid("team", "a token limited to a team cannot have the admin scope")
+    if read_scope is ReadScope.TEAM and team is None:
+        raise invalid("read_scope", "limiting reads to a team needs `team`")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     unique_scopes = sorted({s.value for s in scopes})
     async with audit.atomic(con):
         info = await tokens.insert_token(
-            con, name=name, token_hash=hash_token(token), scopes=unique_scopes
-        )
+            con, name=name, token_hash=hash_token(token), scopes=unique_scopes, team=team,
+            read_scope=read_scope,
+        )  # fmt: skip
         await audit.record(con, "token", str(info.id), None, info)
     return NewToken(token=token, **info.model_dump())
 
@@ -70,3 +87,15 @@ async def authenticate(con: Connection, authorization: str | None) -> Principal:
 def require(principal: Principal, scope: Scope) -> None:
     if not principal.allows(scope):
         raise Forbidden(f"this token lacks the {scope.value!r} scope", required_scope=scope.value)
+
+
+def require_unlimited_reads(principal: Principal, what: str) -> None:
+    """A 403 for a token whose reads are limited to a team, on a read that does not filter
+    by team (refused rather than answered with other teams' figures)."""
+    team = principal.reads_team
+    if team is not None:
+        raise Forbidden(
+            f"this token's reads are limited to team {team!r}, and {what} is not filtered by "
+            "team: use a token without read_scope team",
+            team=team,
+        )

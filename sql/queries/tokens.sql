@@ -1,14 +1,21 @@
 -- API tokens: only a SHA-256 of each token is stored.
 
 -- name: insert_token
-insert into api_token (name, token_hash, scopes) values ($1, $2, $3)
-returning id, name, scopes, created_at, revoked_at;
+-- $4: the slug of the team the token is limited to (null: none; an unknown slug inserts nothing).
+with limited as (select id from team where slug = $4)
+insert into api_token (name, token_hash, scopes, team_id, read_scope)
+select $1, $2, $3, (select id from limited), $5
+where $4::text is null or exists (select 1 from limited)
+returning id, name, scopes, $4::text as team, read_scope, created_at, revoked_at;
 
 -- name: token_by_hash
-select id, name, scopes from api_token where token_hash = $1 and revoked_at is null;
+select k.id, k.name, k.scopes, t.slug as team, k.read_scope
+from api_token k left join team t on t.id = k.team_id
+where k.token_hash = $1 and k.revoked_at is null;
 
 -- name: list_tokens
-select id, name, scopes, created_at, revoked_at from api_token order by id;
+select k.id, k.name, k.scopes, t.slug as team, k.read_scope, k.created_at, k.revoked_at
+from api_token k left join team t on t.id = k.team_id order by k.id;
 
 -- name: revoke_token
 update api_token set revoked_at = coalesce(revoked_at, now()) where id = $1 returning id;

@@ -171,7 +171,10 @@ async def test_token_secret_is_shown_once(client: httpx.AsyncClient, admin: Head
     )
     assert r.status_code == 201, r.text
     made = r.json()
-    assert set(made) == {"id", "name", "scopes", "created_at", "revoked_at", "token"}
+    assert set(made) == {
+        "id", "name", "scopes", "team", "read_scope", "created_at", "revoked_at", "token"
+    }  # fmt: skip
+    assert (made["team"], made["read_scope"]) == (None, "all")
     assert made["name"] == "pipeline"
     assert made["scopes"] == ["ingest", "read"]
     assert made["revoked_at"] is None

@@ -647,7 +647,9 @@ async def test_a_token_is_checked_by_looking_up_its_digest(con: dbmod.Connection
     columns = {r["column_name"] for r in await con.fetch(
         "select column_name from information_schema.columns"
         " where table_schema = current_schema() and table_name = 'api_token'")}  # fmt: skip
-    assert columns == {"id", "name", "token_hash", "scopes", "created_at", "revoked_at"}
+    assert columns == {
+        "id", "name", "token_hash", "scopes", "team_id", "read_scope", "created_at", "revoked_at"
+    }  # fmt: skip
     stored = await con.fetchval("select token_hash from api_token where id = $1", made.id)
     assert bytes(stored) == digest
 

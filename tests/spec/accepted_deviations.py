@@ -78,7 +78,11 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|a trend holds at most \d+|buckets; narrow the window"
     # README, Burn-rate alerts: a rule's short window is shorter than its long one, and a
     # policy names each rule once.
-    r"|must be shorter than long_window_minutes|is named twice",
+    r"|must be shorter than long_window_minutes|is named twice"
+    # README, Access: a token limited to a team has no admin scope; reads limited to a team
+    # need the team.
+    r"|a token limited to a team cannot have the admin scope"
+    r"|limiting reads to a team needs `team`",
 }
 _RULES = re.compile("|".join(f"(?:{rule})" for rule in RULES_BEYOND_THE_SCHEMA.values()))
 

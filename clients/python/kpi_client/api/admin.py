@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Unpack
+from typing import Literal, Unpack
 
 from kpi_client.api.collection import Collection
 from kpi_client.models import ApplyReport, CatalogFile, NewToken, Notification, TokenIn, TokenInfo
@@ -33,11 +33,23 @@ def apply_catalog(
 
 
 def create_token(
-    name: str, scopes: Sequence[Scope], *, idempotency_key: str | None = None
+    name: str,
+    scopes: Sequence[Scope],
+    *,
+    team: str | None = None,
+    read_scope: Literal["all", "team"] = "all",
+    idempotency_key: str | None = None,
 ) -> Operation[NewToken]:
     """Creates an API token; its secret is in this answer only. The service does not keep
-    the answer for a retry, so this call is retried only when it surely did not arrive."""
-    body = encode(validated(TokenIn, {"name": name, "scopes": list(scopes)}))
+    the answer for a retry, so this call is retried only when it surely did not arrive.
+    With `team`, the token writes only for that team's services (and its sub-teams'); with
+    read_scope "team", it reads only them too."""
+    fields: dict[str, object] = {"name": name, "scopes": list(scopes)}
+    if team is not None:
+        fields["team"] = team
+    if read_scope != "all":
+        fields["read_scope"] = read_scope
+    body = encode(validated(TokenIn, fields))
     return Operation(
         "POST",
         TOKENS.path,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -24,12 +24,22 @@ from kpi_client.models.sources import SourceIn
 class TokenIn(ApiModel):
     name: str
     scopes: list[Scope]
+    team: str | None = Field(
+        default=None,
+        description="Limit the token to this team's services (and its sub-teams'); not with "
+        "the admin scope.",
+    )
+    read_scope: Literal["all", "team"] = Field(
+        default="all", description="team: limit the token's reads to the team's services too."
+    )
 
 
 class TokenInfo(ApiModel):
     id: int
     name: str
     scopes: list[str]
+    team: str | None = None
+    read_scope: str = "all"
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
 

@@ -38,6 +38,11 @@ class SourceFields(ApiModel):
         description="Settings of the source's own kind (see the service README's 'Setting up "
         "each tool'); unknown names are refused.",
     )
+    team: str | None = Field(
+        default=None,
+        description="Limit the source to this team's services (and its sub-teams'): a "
+        "delivery for another service is kept as unmapped, with the reason.",
+    )
 
 
 class SourceIn(SourceFields):
