@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pydantic
 import pytest
+import yaml
 
 from service import db as dbmod
 from service.config import Settings
@@ -26,7 +28,9 @@ from service.store import kpis as kpi_store
 from service.store import series as series_store
 from service.store import services
 from service.usecases import calendars, evaluation
+from service.usecases.catalog_file import CatalogFile, apply_catalog
 from tests.conftest import app_client
+from tests.graphql.helpers import gql_data
 
 Headers = dict[str, str]
 UTC = dt.UTC
@@ -321,3 +325,39 @@ async def test_a_calendar_change_applies_from_its_date_on(
 
 def _point(bucket: dt.datetime, value: float) -> SeriesPoint:
     return SeriesPoint(bucket=bucket, value=value, count=1)
+
+
+async def test_a_catalog_file_and_graphql_carry_the_zone(
+    con: dbmod.Connection, settings: Settings, admin: Headers, reader: Headers
+) -> None:
+    catalog = CatalogFile.model_validate(yaml.safe_load("""
+kpis:
+  - key: orders
+    name: Orders
+    unit: count
+    direction: higher_is_better
+    aggregation: sum
+    time_zone: Europe/Berlin
+"""))  # fmt: skip
+    await apply_catalog(con, catalog, dry_run=False)
+    assert (await kpi_store.get_kpi(con, key="orders")).time_zone == "Europe/Berlin"
+    # Applied again unchanged: nothing to do. A zone that is no IANA name is refused, named.
+    again = await apply_catalog(con, catalog, dry_run=False)
+    assert again.changes == []
+    entry = {**catalog.kpis[0].model_dump(), "time_zone": "Central European"}
+    with pytest.raises(pydantic.ValidationError) as refused:
+        CatalogFile.model_validate({"kpis": [entry]})
+    assert [e["loc"] for e in refused.value.errors()] == [("kpis", 0, "time_zone")]
+    async with app_client(con, settings, lambda: NOW) as api:
+        await observe(api, admin, "orders", DST_POINTS[:4])
+        data = await gql_data(api, reader, """
+            { kpi(key: "orders") { timeZone series(grain: DAY, from: "2026-03-28T00:00:00Z",
+                                                   to: "2026-03-31T00:00:00Z") {
+                bucket value count } } }""")  # fmt: skip
+    # The window [28 March 00:00Z, 31 March 00:00Z) cuts the local 28 March (from 27 March
+    # 23:00Z) and 30 March (to 30 March 22:00Z) but holds every point: 1, 2 + 4, 8.
+    assert data["kpi"]["timeZone"] == "Europe/Berlin"
+    assert [(p["bucket"], p["value"], p["count"]) for p in data["kpi"]["series"]] == [
+        ("2026-03-27T23:00:00Z", 1.0, 1), ("2026-03-28T23:00:00Z", 6.0, 2),
+        ("2026-03-29T22:00:00Z", 8.0, 1),
+    ]  # fmt: skip
