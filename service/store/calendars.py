@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from service.db import Connection, statements
-from service.kpi.periods import Calendar, Era, Rules, whole_hours
+from service.kpi.periods import Calendar, Era, Rules, buckets, whole_hours
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
 
@@ -53,12 +53,40 @@ async def observed(
 ) -> list[SeriesPoint]:  # fmt: skip
     """An observed KPI's points bucketed in `cal`: from its hour rows when they answer, else
     from the points (of some services together, or every one)."""
+    if by_hours(cal, service_ids, grain, start, end):
+        starts = _bucket_starts(cal, grain, start, end)
+        if starts is not None:
+            assert start is not None and end is not None
+            return await calendar_observed_hour_bounds(con, kpi_id, aggregation, start, end, starts)
     common = (kpi_id, grain.value, aggregation, start, end, *era_args(cal))
     if by_hours(cal, service_ids, grain, start, end):
         return await calendar_observed_hours(con, common)
     if service_ids is None:
         return await calendar_observed(con, common)
     return await calendar_observed_services(con, common, service_ids)
+
+
+def _bucket_starts(
+    cal: Calendar, grain: Grain, start: dt.datetime | None, end: dt.datetime | None
+) -> list[dt.datetime] | None:
+    """The starts of the buckets of a closed window, None for an open one or one of too many
+    buckets."""
+    if start is None or end is None or end <= start:
+        return None
+    try:
+        return [b.start for b in buckets(grain, start, end, cal)]
+    except ValueError:
+        return None
+
+
+async def calendar_observed_hour_bounds(
+    con: Connection, kpi_id: int, aggregation: str, start: dt.datetime, end: dt.datetime,
+    starts: Sequence[dt.datetime],
+) -> list[SeriesPoint]:  # fmt: skip
+    rows = await con.fetch(
+        q("calendar_observed_hour_bounds"), kpi_id, aggregation, start, end, list(starts)
+    )
+    return [SeriesPoint(**r) for r in rows]
 
 
 async def calendar_observed(con: Connection, common: tuple[Any, ...]) -> list[SeriesPoint]:

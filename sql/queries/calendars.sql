@@ -96,6 +96,28 @@ where h.kpi_id = $1
 group by 1
 order by 1;
 
+-- name: calendar_observed_hour_bounds
+-- `calendar_observed_hours` over a window [$3, $4) whose buckets the caller lists by their
+-- starts ($5, sorted, the first at or before $3): each hour is placed by a binary search
+-- instead of being converted to local time.
+select ($5::timestamptz[])[width_bucket(h.hour, $5::timestamptz[])] as bucket,
+       case $2::text
+           when 'sum' then sum(h.total)
+           when 'avg' then sum(h.total) / sum(h.points)::double precision
+           when 'min' then min(h.low)
+           when 'max' then max(h.high)
+           when 'count' then sum(h.points)::double precision
+           when 'last' then (array_agg(h.last_value
+                                       order by h.last_ts desc, h.last_service_id desc nulls last))[1]
+       end as value,
+       sum(h.points)::bigint as count
+from observation_hour h
+where h.kpi_id = $1
+  and h.hour >= $3
+  and h.hour < $4
+group by 1
+order by 1;
+
 -- name: business_calendar_eras
 -- The calendars recorded, oldest first.
 select since, time_zone, week_start, fiscal_start_month from business_calendar order by since;

@@ -268,6 +268,18 @@ async def test_postgres_buckets_as_the_pure_rules_do(
             con, kpi=kpi, service_ids=ids, grain=grain, start=None, end=None, cal=cal
         )
         assert {p.bucket: p.count for p in points} == expected
+    # A window of whole hours: the fleet's buckets placed by their listed starts.
+    start, end = utc(2025, 11, 1, 5), utc(2026, 11, 1, 7)
+    inside: dict[dt.datetime, int] = {}
+    for t in instants:
+        if start <= t < end:
+            label = periods.truncate(grain, t, cal)
+            inside[label] = inside.get(label, 0) + 1
+    for ids in (None, [checkout.id]):
+        points = await series_store.observed(
+            con, kpi=kpi, service_ids=ids, grain=grain, start=start, end=end, cal=cal
+        )
+        assert {p.bucket: p.count for p in points} == inside
 
 
 async def test_a_calendar_change_applies_from_its_date_on(
@@ -361,3 +373,29 @@ kpis:
         ("2026-03-27T23:00:00Z", 1.0, 1), ("2026-03-28T23:00:00Z", 6.0, 2),
         ("2026-03-29T22:00:00Z", 8.0, 1),
     ]  # fmt: skip
+
+
+async def test_the_hour_rollup_follows_new_and_changed_points(
+    con: dbmod.Connection, settings: Settings, admin: Headers
+) -> None:
+    async with app_client(con, settings, lambda: NOW) as api:
+        await make_checkout(api, admin)
+        await make_kpi(api, admin, "orders")
+        await observe(api, admin, "orders", [
+            (utc(2026, 3, 29, 0, 10), 1.0), (utc(2026, 3, 29, 0, 50), 2.0),
+            (utc(2026, 3, 29, 1, 0), 4.0),
+        ])  # fmt: skip
+        await observe(api, admin, "orders", [(utc(2026, 3, 29, 0, 20), 8.0)], service="checkout")
+        # A changed value (2 becomes 32) takes its hour again from the points.
+        await observe(api, admin, "orders", [(utc(2026, 3, 29, 0, 50), 32.0)])
+    kpi = await kpi_store.get_kpi(con, key="orders")
+    rows = await con.fetch(
+        "select hour, points, total, low, high, last_ts, last_value from observation_hour"
+        " where kpi_id = $1 order by hour",
+        kpi.id,
+    )  # fmt: skip
+    # 00:00Z: 1, 8, 32 -> 3 points, 41, low 1, high 32, last at 00:50 (32); 01:00Z: 4 alone.
+    assert [tuple(r) for r in rows] == [
+        (utc(2026, 3, 29, 0), 3, 41.0, 1.0, 32.0, utc(2026, 3, 29, 0, 50), 32.0),
+        (utc(2026, 3, 29, 1), 1, 4.0, 4.0, 4.0, utc(2026, 3, 29, 1), 4.0),
+    ]
