@@ -67,6 +67,11 @@ def _zone_names() -> set[str]:
     return _ZONES
 
 
+@lru_cache(maxsize=256)
+def _tz(name: str) -> dt.tzinfo:
+    return UTC if name in ("UTC", "Etc/UTC") else zone_info(name)
+
+
 @dataclass(frozen=True)
 class Rules:
     """One calendar: its zone, the weekday weeks start on (0 Monday ... 6 Sunday) and the
@@ -85,11 +90,11 @@ class Rules:
 
     @property
     def is_default(self) -> bool:
-        return self == Rules()
+        return self.zone == "UTC" and self.week_start == 0 and self.fiscal_start_month == 1
 
     @property
     def tz(self) -> dt.tzinfo:
-        return UTC if self.zone in ("UTC", "Etc/UTC") else zone_info(self.zone)
+        return _tz(self.zone)
 
     def local_start(self, grain: Grain, instant: dt.datetime) -> dt.datetime:
         """Start (in UTC) of this calendar's bucket holding `instant`, as if it always held."""
@@ -247,6 +252,8 @@ def advance(
     """The bucket start `steps` buckets after (or before, if negative) the bucket `start`."""
     if cal.is_default:
         return _utc_advance(grain, start, steps)
+    if len(cal.eras) == 1:
+        return cal.current.local_advance(grain, start, steps)
     current = start
     for _ in range(abs(steps)):
         current = (

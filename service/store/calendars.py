@@ -36,7 +36,7 @@ def _whole_hour(instant: dt.datetime | None) -> bool:
 
 
 def by_hours(
-    cal: Calendar, service_ids: Sequence[int] | None, grain: Grain, start: dt.datetime | None,
+    cal: Calendar, service_ids: Sequence[int] | None, start: dt.datetime | None,
     end: dt.datetime | None,
 ) -> bool:  # fmt: skip
     """Whether the KPI's hour rows answer: every point, a calendar whose bounds are whole UTC
@@ -51,16 +51,16 @@ async def observed(
     service_ids: Sequence[int] | None, grain: Grain, start: dt.datetime | None,
     end: dt.datetime | None,
 ) -> list[SeriesPoint]:  # fmt: skip
-    """An observed KPI's points bucketed in `cal`: from its hour rows when they answer, else
-    from the points (of some services together, or every one)."""
-    if by_hours(cal, service_ids, grain, start, end):
-        starts = _bucket_starts(cal, grain, start, end)
-        if starts is not None:
-            assert start is not None and end is not None
-            return await calendar_observed_hour_bounds(con, kpi_id, aggregation, start, end, starts)
+    """An observed KPI's points bucketed in `cal`: from its hour rows when they answer (placed
+    by the bucket starts of a closed window, else converted to local time), else from the
+    points (of some services together, or every one)."""
     common = (kpi_id, grain.value, aggregation, start, end, *era_args(cal))
-    if by_hours(cal, service_ids, grain, start, end):
-        return await calendar_observed_hours(con, common)
+    if by_hours(cal, service_ids, start, end):
+        starts = _bucket_starts(cal, grain, start, end)
+        if starts is None:
+            return await calendar_observed_hours(con, common)
+        assert start is not None and end is not None
+        return await calendar_observed_hour_bounds(con, kpi_id, aggregation, start, end, starts)
     if service_ids is None:
         return await calendar_observed(con, common)
     return await calendar_observed_services(con, common, service_ids)
@@ -69,9 +69,9 @@ async def observed(
 def _bucket_starts(
     cal: Calendar, grain: Grain, start: dt.datetime | None, end: dt.datetime | None
 ) -> list[dt.datetime] | None:
-    """The starts of the buckets of a closed window, None for an open one or one of too many
-    buckets."""
-    if start is None or end is None or end <= start:
+    """The starts of the buckets of a closed window coarser than an hour, None for an open
+    one or one of too many buckets."""
+    if start is None or end is None or end <= start or grain is Grain.HOUR:
         return None
     try:
         return [b.start for b in buckets(grain, start, end, cal)]
