@@ -5,7 +5,7 @@ observations (bench.observation_data) in a schema of its own.
 
     kpi bench series [--observations 10000000] [--services 200] [--kpis 40] [--board 6]
                      [--years 3] [--seed 1] [--repeat 9] [--end 2026-01-01T00:00:00Z]
-                     [--explain]
+                     [--time-zone Europe/Berlin] [--explain]
 
 - series: what GET /v1/kpis/{key}/series?grain=day&from=..&to=.. and the graph's
   `Kpi.series(grain: DAY, from, to)` compute: the KPI, the scope and the series read, for
@@ -35,6 +35,8 @@ from typing import Any
 from bench.harness import fresh_schema, report_agreement, run, same_value
 from bench.observation_data import ObservationDataInfo, generate
 from service import db as dbmod
+from service.kpi import periods
+from service.kpi.periods import Calendar
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
 from service.models.reports import Scorecard
@@ -60,6 +62,15 @@ BASELINE_SERIES = """
 select date_trunc('day', ts, 'UTC') as bucket, {aggregate} as value, count(*) as count
 from observation
 where kpi_id = $1 and ts >= $2 and ts < $3{service}
+group by 1
+order by 1
+"""
+
+#: The same in a time zone ($4): local days.
+BASELINE_ZONE_SERIES = """
+select date_trunc('day', ts, $4) as bucket, {aggregate} as value, count(*) as count
+from observation
+where kpi_id = $1 and ts >= $2 and ts < $3
 group by 1
 order by 1
 """
@@ -136,11 +147,13 @@ _ScorecardRow = tuple[str, Any, Any, Any, Any, Any, Any, str, str]
 
 async def ours_series(
     con: dbmod.Connection, key: str, service: str | None, start: dt.datetime, end: dt.datetime,
-    now: dt.datetime,
+    now: dt.datetime, zone: str | None = None,
 ) -> list[SeriesPoint]:  # fmt: skip
     """What the series endpoint does: the KPI, the scope (a service, or the fleet), the
-    series."""
+    series (in the KPI's own zone, if one is given)."""
     kpi = await kpis.get_kpi(con, key=key)
+    if zone is not None:
+        kpi = kpi.model_copy(update={"time_zone": zone})
     scope = await metrics.resolve_scope(con, service=service)
     return await kpi_measure.series(
         con, kpi=kpi, scope=scope, grain=Grain.DAY, start=start, end=end, now=now
@@ -298,6 +311,39 @@ async def _series_case(
     return [f"series {label} {m}" for m in series_mismatches(a, b)]
 
 
+async def _zone_series_case(
+    con: dbmod.Connection, info: ObservationDataInfo, args: argparse.Namespace
+) -> list[str]:
+    """The fleet's daily series of the busiest KPI over the last local year in a zone."""
+    cal = Calendar.of(args.time_zone)
+    end = now = periods.truncate(Grain.DAY, info.end, cal)
+    start = periods.truncate(Grain.DAY, end.replace(year=end.year - 1), cal)
+    row = await con.fetchrow(
+        "select k.id, k.key, k.aggregation, count(*) as points from observation o "
+        "join kpi k on k.id = o.kpi_id where o.ts >= $1 and o.ts < $2 "
+        "group by k.id order by count(*) desc, k.id limit 1",
+        start, end,
+    )  # fmt: skip
+    key, kpi_id, aggregation = row["key"], row["id"], row["aggregation"]
+    statement = BASELINE_ZONE_SERIES.format(aggregate=_AGGREGATE[aggregation])
+
+    async def ours() -> list[SeriesPoint]:
+        return await ours_series(con, key, None, start, end, now, args.time_zone)
+
+    async def baseline() -> list[SeriesPoint]:
+        rows = await con.fetch(statement, kpi_id, start, end, args.time_zone)
+        return [SeriesPoint(**r) for r in rows]
+
+    mine, theirs = await measure(ours, baseline, args.repeat)
+    a, b = await ours(), await baseline()
+    _report(
+        f"series: {key} ({aggregation}), grain day in {args.time_zone}, "
+        f"{start:%Y-%m-%d %H:%M}Z .. {end:%Y-%m-%d %H:%M}Z, the fleet", mine, theirs,
+        f"rows read: {row['points']:,} points into {len(a)} buckets",
+    )  # fmt: skip
+    return [f"series in {args.time_zone} {m}" for m in series_mismatches(a, b)]
+
+
 async def _scorecard_rows_read(con: dbmod.Connection, now: dt.datetime) -> int:
     """Points in the two latest closed periods of every board-level KPI."""
     statement = BASELINE_SCORECARD.replace(
@@ -373,6 +419,8 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
                   "both sides alternating on one connection")  # fmt: skip
             problems = await _series_case(session, info, args, one_service=False)
             problems += await _series_case(session, info, args, one_service=True)
+            if args.time_zone:
+                problems += await _zone_series_case(session, info, args)
             problems += await _scorecard_case(session, info, args, "nothing stored")
             await evaluation.evaluate_due(session, info.end)
             problems += await _scorecard_case(session, info, args, "statuses stored")
@@ -391,6 +439,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--repeat", type=int, default=9)
     p.add_argument("--end", default="2026-01-01T00:00:00Z", help="a UTC midnight")
+    p.add_argument(
+        "--time-zone",
+        default=None,
+        help="also the fleet's daily series over a local year in this IANA zone",
+    )
     p.add_argument(
         "--explain", action="store_true", help="print the plans each side ran (auto_explain)"
     )

@@ -47,7 +47,7 @@ from service.rest import (
 )
 from service.rest.endpoint import Endpoint, routes
 from service.telemetry import RequestMetrics, Telemetry
-from service.usecases import measure
+from service.usecases import calendars, measure
 from service.usecases.persisted_queries import PersistedDocuments, load_trusted_documents
 from service.web import demo_receiver
 from service.web.pages import DocsPages
@@ -158,6 +158,7 @@ def create_app(
     `clock` is the time metrics are measured up to (open incidents, periods in progress)."""
     settings = settings or Settings()
     measure.use_settings(settings)
+    calendars.use_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -172,6 +173,7 @@ def create_app(
         )
         try:
             await dbmod.migrate(con, settings.db_schema)
+            await calendars.record(con, settings, clock())
         finally:
             await con.close()
         pool = await dbmod.create_pool(

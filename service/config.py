@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -141,6 +143,24 @@ class Settings(BaseSettings):
     """First month of the fiscal year (1 January ... 12 December), for the spend forecast."""
     run_rate_months: Annotated[int, Field(ge=1, le=24)] = 3
     """Whole months whose mean spend is the spend forecast's run rate."""
+    time_zone: str = "UTC"
+    """The organisation's time zone (an IANA name such as Europe/Berlin): reporting periods
+    and series buckets start at its local midnights. A KPI may name a zone of its own."""
+    week_start: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    """The first day of a week, for weekly buckets and periods."""
+    calendar_from: dt.date | None = None
+    """The day (in the new zone) from which a changed calendar (zone, first day of the week,
+    fiscal year's first month) applies; periods before it keep the calendar they had. With
+    none, a change applies from the day the service first starts with it."""
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        if value != "UTC" and value not in zoneinfo.available_timezones():
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin")
+        return value
 
     @field_validator("cors_origins", "outbound_allow", mode="before")
     @classmethod

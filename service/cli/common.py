@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from service import db as dbmod
+from service.clock import utc_now
 from service.config import Settings
 from service.db import Connection
 from service.embedded import database_url
 from service.errors import ApiError
 from service.models.audit import Actor
 from service.progress import Progress
-from service.usecases import measure
+from service.usecases import calendars, measure
 
 #: The checkout the package runs from (schema files, benchmarks).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +77,7 @@ async def _with_connection(url: str, settings: Settings, work: Work) -> int:
     con = await dbmod.connect(url, settings.db_schema)
     try:
         await dbmod.migrate(con, settings.db_schema)
+        await calendars.record(con, settings, utc_now())
         return await work(con)
     finally:
         await con.close()
@@ -85,6 +87,7 @@ def run(settings: Settings, work: Work) -> int:
     """Run `work` on a migrated database (embedded when no URL is set); an ApiError it raises
     is printed with its fields, exit code 1."""
     measure.use_settings(settings)
+    calendars.use_settings(settings)
     with database_url(settings) as url:
         try:
             return asyncio.run(_with_connection(url, settings, work))

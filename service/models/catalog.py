@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from service.kpi.metrics import FilterPart, filter_problem, unit_problem
+from service.kpi.periods import zone_info
 from service.models.entity_refs import SERVICE_REFS, TEAM_REFS, ServiceRef, TeamRef
 from service.models.enums import (
     Aggregation,
@@ -261,6 +262,12 @@ def _check_filter(metric: BuiltinMetric, f: BuiltinFilter) -> None:
             raise FieldProblem(f"filter.{part.value}", problem)
 
 
+def iana_zone(name: str) -> str:
+    """An IANA time zone's name, as given; a ValueError for anything else."""
+    zone_info(name)
+    return name
+
+
 class KpiIn(Body):
     key: KpiKey
     name: Name
@@ -292,6 +299,13 @@ class KpiIn(Body):
     numerator: KpiKey | None = Field(default=None, description="For kind=ratio: a KPI key.")
     denominator: KpiKey | None = Field(default=None, description="For kind=ratio: a KPI key.")
     cadence: Cadence | None = None
+    time_zone: Annotated[str, AfterValidator(iana_zone)] | None = Field(
+        default=None,
+        max_length=60,
+        description="The IANA time zone (e.g. Europe/Berlin) the KPI's periods and series "
+        "buckets start their days in, instead of the organisation's (KPI_TIME_ZONE).",
+        examples=["Europe/Berlin"],
+    )
     business_owner: Owner | None = None
     technology_owner: Owner | None = None
     board_level: bool = False

@@ -80,7 +80,7 @@ KPI_IN = {
     "business_impact": "Every hour of checkout downtime loses about 52,000 EUR of revenue.",
     "unit": "percent", "direction": "higher_is_better", "aggregation": None,
     "kind": "builtin", "metric": "availability", "filter": None, "availability_kpi": None,
-    "numerator": None, "denominator": None, "cadence": "monthly",
+    "numerator": None, "denominator": None, "cadence": "monthly", "time_zone": None,
     "business_owner": "coo@example.com", "technology_owner": "cto@example.com",
     "board_level": True, "tags": ["it", "reliability"],
     "escalation_path": [

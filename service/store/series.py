@@ -8,9 +8,11 @@ import datetime as dt
 from collections.abc import Sequence
 
 from service.db import Connection, statements
+from service.kpi.periods import DEFAULT, Calendar
 from service.models.catalog import Kpi
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
+from service.store import calendars
 
 q = statements("series")
 
@@ -37,10 +39,16 @@ def aggregation(kpi: Kpi) -> str:
 
 async def observed(
     con: Connection, *, kpi: Kpi, service_ids: Sequence[int] | None, grain: Grain,
-    start: dt.datetime | None, end: dt.datetime | None,
+    start: dt.datetime | None, end: dt.datetime | None, cal: Calendar = DEFAULT,
 ) -> list[SeriesPoint]:  # fmt: skip
-    """An observed KPI's points bucketed by grain (UTC) with its aggregation: buckets with data
-    only. `service_ids` None takes every point, with or without a service."""
+    """An observed KPI's points bucketed by grain (in the calendar, UTC by default) with its
+    aggregation: buckets with data only. `service_ids` None takes every point, with or
+    without a service."""
+    if not cal.is_default:
+        return await calendars.observed(
+            con, kpi_id=kpi.id, aggregation=aggregation(kpi), cal=cal, service_ids=service_ids,
+            grain=grain, start=start, end=end,
+        )  # fmt: skip
     if by_days(service_ids, grain, start, end):
         return await observed_days(con, kpi=kpi, grain=grain, start=start, end=end)
     if service_ids is None:
@@ -74,9 +82,14 @@ async def observed_services(
 
 async def observed_by_service(
     con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
-    start: dt.datetime | None, end: dt.datetime | None,
+    start: dt.datetime | None, end: dt.datetime | None, cal: Calendar = DEFAULT,
 ) -> dict[int, list[SeriesPoint]]:  # fmt: skip
     """`observed` of each service's own points, in one statement."""
+    if not cal.is_default:
+        return await calendars.calendar_observed_by_service(
+            con, kpi_id=kpi.id, aggregation=aggregation(kpi), cal=cal, service_ids=service_ids,
+            grain=grain, start=start, end=end,
+        )  # fmt: skip
     found: dict[int, list[SeriesPoint]] = {sid: [] for sid in service_ids}
     rows = await con.fetch(
         q("observed_by_service"), kpi.id, list(service_ids), grain.value, aggregation(kpi),

@@ -37,6 +37,7 @@ from service.models.catalog import (
     TeamIn,
 )
 from service.models.enums import BuiltinMetric, Direction
+from service.store import calendars as calendar_store
 from service.store import kpis as kpi_store
 from service.store import links, locks, outcomes, ownership, services, targets, teams
 from service.usecases import audit
@@ -224,6 +225,7 @@ async def create_kpi(con: Connection, *, kpi: KpiIn) -> Kpi:
             con, kpi=kpi, ratio_ids=ratio_ids, availability_id=availability_id
         )
         await _set_escalation_path(con, kpi_id, kpi)
+        await calendar_store.set_kpi_time_zone(con, kpi_id, kpi.time_zone)
     return Kpi(id=kpi_id, **kpi.model_dump())
 
 
@@ -244,6 +246,7 @@ async def update_kpi(con: Connection, *, key: str, kpi: KpiIn) -> Kpi:
             con, kpi=kpi, ratio_ids=ratio_ids, availability_id=availability_id
         )
         await _set_escalation_path(con, current.id, kpi)
+        await calendar_store.set_kpi_time_zone(con, current.id, kpi.time_zone)
     return Kpi(id=current.id, **kpi.model_dump())
 
 

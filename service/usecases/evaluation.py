@@ -32,7 +32,7 @@ from service.store import kpis as kpi_store
 from service.store import metrics, statuses
 from service.store import targets as target_store
 from service.store.metrics import MetricScope
-from service.usecases import escalation, measure
+from service.usecases import calendars, escalation, measure
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ async def compute(
 ) -> KpiStatus:  # fmt: skip
     """The KPI's status for one scope and period, with the previous period and the trend.
     `scope` is the metric scope of `ref` when the caller has resolved it already."""
-    before = periods.previous(cadence, period)
+    before = periods.previous(cadence, period, calendars.of_kpi(kpi))
     scope = scope or await metric_scope(con, kpi, ref)
     points = await measure.series(
         con, kpi=kpi, scope=scope, grain=CADENCE_GRAIN[cadence], start=before.start,
@@ -77,7 +77,7 @@ async def compute_services(
     grow with the services)."""
     if not refs:
         return []
-    before = periods.previous(cadence, period)
+    before = periods.previous(cadence, period, calendars.of_kpi(kpi))
     ids = [r.service_id for r in refs if r.service_id is not None]
     assert len(ids) == len(refs), "service scopes only"
     found = await measure.series_by_service(
@@ -95,7 +95,7 @@ def status_of_points(
     points: Sequence[SeriesPoint], now: dt.datetime,
 ) -> KpiStatus:  # fmt: skip
     """The status from the KPI's series over the period and the one before it."""
-    before = periods.previous(cadence, period)
+    before = periods.previous(cadence, period, calendars.of_kpi(kpi))
     by_bucket = {p.bucket: p.value for p in points}
     value, previous = by_bucket.get(period.start), by_bucket.get(before.start)
     target = target_for(kpi, targets, ref, period.start.date())
@@ -150,7 +150,7 @@ async def evaluate_kpi(
     cadence = cadence or kpi.cadence
     if cadence is None:
         raise invalid("cadence", f"KPI {kpi.key!r} has no reporting cadence; give one")
-    period = period or periods.last_closed(cadence, now)
+    period = period or periods.last_closed(cadence, now, calendars.of_kpi(kpi))
     if period.start >= now:
         raise invalid("period", "the period has not started yet")
     targets = (await target_store.targets_by_kpi(con, [kpi.id]))[kpi.id]
@@ -195,7 +195,8 @@ async def evaluate_on_demand(
     out: list[KpiStatus] = []
     for k in kpis:
         chosen = cadence or k.cadence
-        period = periods.period_of(chosen, on) if on is not None and chosen else None
+        cal = calendars.of_kpi(k)
+        period = periods.period_of(chosen, on, cal) if on is not None and chosen else None
         out += await evaluate_kpi(con, k, cadence=chosen, period=period, now=now, replace=True)
     return out
 
@@ -211,7 +212,7 @@ async def evaluate_due(con: Connection, now: dt.datetime) -> int:
         ids = await statuses.kpis_with_cadence(con)
         for kpi in await kpi_store.list_kpis(con, ids=ids):
             assert kpi.cadence is not None
-            period = periods.last_closed(kpi.cadence, now)
+            period = periods.last_closed(kpi.cadence, now, calendars.of_kpi(kpi))
             if await statuses.has_status(con, kpi.id, kpi.cadence, period.start):
                 continue
             try:

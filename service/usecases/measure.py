@@ -22,7 +22,7 @@ from service.errors import invalid
 from service.kpi.budgets import FiscalCalendar
 from service.kpi.builtin import ChangeFigures, IncidentFigures, Outage
 from service.kpi.metrics import METRICS, Input, Inputs, Value
-from service.kpi.periods import Period, buckets, default_start, is_complete, measured
+from service.kpi.periods import Calendar, Period, buckets, default_start, is_complete, measured
 from service.kpi.ratio import divide_series
 from service.kpi.units import UnitFamily
 from service.models.catalog import Kpi
@@ -52,6 +52,7 @@ from service.store.money import (
     spend,
     spend_by_service,
 )
+from service.usecases import calendars
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -70,11 +71,11 @@ def use_settings(settings: Settings) -> None:
 
 def mark_complete(
     points: Sequence[SeriesPoint], grain: Grain, start: dt.datetime | None,
-    end: dt.datetime | None, now: dt.datetime,
+    end: dt.datetime | None, now: dt.datetime, cal: Calendar,
 ) -> list[SeriesPoint]:  # fmt: skip
     """The points, each saying whether it covers its bucket's whole period."""
     return [
-        p.model_copy(update={"complete": is_complete(grain, p.bucket, start, end, now)})
+        p.model_copy(update={"complete": is_complete(grain, p.bucket, start, end, now, cal)})
         for p in points
     ]
 
@@ -82,40 +83,51 @@ def mark_complete(
 async def series(
     con: Connection, *, kpi: Kpi, scope: MetricScope, grain: Grain,
     start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime,
+    cal: Calendar | None = None,
 ) -> list[SeriesPoint]:  # fmt: skip
     """Observed KPIs give the buckets that hold points; builtin ones every bucket of the window
     up to now (a window defaults to the last few buckets); a ratio divides its sides' series
-    bucket by bucket, over the numerator's buckets."""
+    bucket by bucket, over the numerator's buckets. Buckets follow the KPI's calendar (a
+    ratio's sides follow the ratio's)."""
     if start is not None and end is not None and end <= start:
         raise invalid("to", "must be after from")
+    cal = cal or calendars.of_kpi(kpi)
     if kpi.kind is KpiKind.OBSERVED:
         ids = None if scope.kind == "fleet" else scope.service_ids
         points = await series_store.observed(
-            con, kpi=kpi, service_ids=ids, grain=grain, start=start, end=end
+            con, kpi=kpi, service_ids=ids, grain=grain, start=start, end=end, cal=cal
         )
-        return mark_complete(points, grain, start, end, now)
+        return mark_complete(points, grain, start, end, now, cal)
     if kpi.kind is KpiKind.RATIO:
         assert kpi.numerator is not None and kpi.denominator is not None
         sides = {k.key: k for k in await kpis.list_kpis(con, keys=[kpi.numerator, kpi.denominator])}
         num, den = [
             await series(
-                con, kpi=sides[key], scope=scope, grain=grain, start=start, end=end, now=now
+                con,
+                kpi=sides[key],
+                scope=scope,
+                grain=grain,
+                start=start,
+                end=end,
+                now=now,
+                cal=cal,
             )
             for key in (kpi.numerator, kpi.denominator)
         ]
         return divide_series(num, den, SeriesPoint)
-    start, end = _builtin_window(grain, start, end, now)
+    start, end = _builtin_window(grain, start, end, now, cal)
     return await builtin_series(
-        con, kpi=kpi, scope=scope, grain=grain, start=start, end=end, now=now
+        con, kpi=kpi, scope=scope, grain=grain, start=start, end=end, now=now, cal=cal
     )
 
 
 def _builtin_window(
-    grain: Grain, start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime
-) -> tuple[dt.datetime, dt.datetime]:
+    grain: Grain, start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime,
+    cal: Calendar,
+) -> tuple[dt.datetime, dt.datetime]:  # fmt: skip
     """A builtin metric's window: up to now, over the last few buckets, unless given."""
     end = end if end is not None else now
-    start = start if start is not None else default_start(grain, end)
+    start = start if start is not None else default_start(grain, end, cal)
     if end <= start:
         raise invalid("from", "must be before to (a window defaults to end now)")
     return start, end
@@ -124,6 +136,7 @@ def _builtin_window(
 async def series_by_service(
     con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
     start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime,
+    cal: Calendar | None = None,
 ) -> dict[int, list[SeriesPoint]]:  # fmt: skip
     """`series` for each service apart (as if asked with `service=` for each), with as many
     statements as for one service: a portal's page of services costs the same for any
@@ -132,11 +145,12 @@ async def series_by_service(
         raise invalid("to", "must be after from")
     if not service_ids:
         return {}
+    cal = cal or calendars.of_kpi(kpi)
     if kpi.kind is KpiKind.OBSERVED:
         found = await series_store.observed_by_service(
-            con, kpi=kpi, service_ids=service_ids, grain=grain, start=start, end=end
+            con, kpi=kpi, service_ids=service_ids, grain=grain, start=start, end=end, cal=cal
         )
-        return {sid: mark_complete(p, grain, start, end, now) for sid, p in found.items()}
+        return {sid: mark_complete(p, grain, start, end, now, cal) for sid, p in found.items()}
     if kpi.kind is KpiKind.RATIO:
         assert kpi.numerator is not None and kpi.denominator is not None
         sides = {k.key: k for k in await kpis.list_kpis(con, keys=[kpi.numerator, kpi.denominator])}
@@ -144,13 +158,20 @@ async def series_by_service(
         for key in (kpi.numerator, kpi.denominator):
             sides_by_service.append(await series_by_service(
                 con, kpi=sides[key], service_ids=service_ids, grain=grain, start=start,
-                end=end, now=now,
+                end=end, now=now, cal=cal,
             ))  # fmt: skip
         num, den = sides_by_service
         return {sid: divide_series(num[sid], den[sid], SeriesPoint) for sid in service_ids}
-    start, end = _builtin_window(grain, start, end, now)
+    start, end = _builtin_window(grain, start, end, now, cal)
     return await builtin_series_by_service(
-        con, kpi=kpi, service_ids=service_ids, grain=grain, start=start, end=end, now=now
+        con,
+        kpi=kpi,
+        service_ids=service_ids,
+        grain=grain,
+        start=start,
+        end=end,
+        now=now,
+        cal=cal,
     )
 
 
@@ -329,11 +350,12 @@ def _only(cell: Mapping[int, T], ids: Sequence[int]) -> dict[int, T]:
 
 
 def series_windows(
-    grain: Grain, start: dt.datetime, end: dt.datetime, now: dt.datetime
-) -> tuple[list[Period], list[Period]]:
+    grain: Grain, start: dt.datetime, end: dt.datetime, now: dt.datetime,
+    cal: Calendar | None = None,
+) -> tuple[list[Period], list[Period]]:  # fmt: skip
     """The buckets of [start, end) that have begun by `now`, and their measured parts."""
     try:
-        whole = buckets(grain, start, end)
+        whole = buckets(grain, start, end, cal or calendars.organisation())
     except ValueError as exc:
         raise invalid("from", str(exc)) from exc
     kept, parts = [], []
@@ -347,20 +369,20 @@ def series_windows(
 
 async def builtin_series(
     con: Connection, *, kpi: Kpi, scope: MetricScope, grain: Grain, start: dt.datetime,
-    end: dt.datetime, now: dt.datetime,
+    end: dt.datetime, now: dt.datetime, cal: Calendar | None = None,
 ) -> list[SeriesPoint]:  # fmt: skip
     """A builtin KPI's series: every bucket of the window up to now, null where undefined."""
-    kept, parts = series_windows(grain, start, end, now)
+    kept, parts = series_windows(grain, start, end, now, cal or calendars.of_kpi(kpi))
     figures = await values(con, kpi, scope, parts, now)
     return _points(kept, parts, figures)
 
 
 async def builtin_series_by_service(
     con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
-    start: dt.datetime, end: dt.datetime, now: dt.datetime,
+    start: dt.datetime, end: dt.datetime, now: dt.datetime, cal: Calendar | None = None,
 ) -> dict[int, list[SeriesPoint]]:  # fmt: skip
     """`builtin_series` of each service apart, in the statements of one."""
-    kept, parts = series_windows(grain, start, end, now)
+    kept, parts = series_windows(grain, start, end, now, cal or calendars.of_kpi(kpi))
     found = await values_by_service(con, kpi, service_ids, parts, now)
     return {sid: _points(kept, parts, figures) for sid, figures in found.items()}
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from service.db import Connection
 from service.errors import Conflict, invalid
 from service.kpi import periods
-from service.kpi.periods import CADENCE_GRAIN, Period
+from service.kpi.periods import CADENCE_GRAIN, DEFAULT, Calendar, Period
 from service.models.catalog import Kpi
 from service.models.enums import Cadence, KpiKind
 from service.models.observations import SeriesPoint
@@ -18,12 +18,15 @@ from service.store import metrics, series, statuses
 from service.store import services as service_store
 from service.store import targets as target_store
 from service.store.metrics import MetricScope
+from service.usecases import calendars
 from service.usecases.evaluation import compute, compute_services, rolled_up, status_of_points
 
 
-def period_asked(cadence: Cadence, on: dt.datetime | None, now: dt.datetime) -> Period:
-    """The period holding `on`, else the last closed one."""
-    return periods.period_of(cadence, on) if on else periods.last_closed(cadence, now)
+def period_asked(
+    cadence: Cadence, on: dt.datetime | None, now: dt.datetime, cal: Calendar = DEFAULT
+) -> Period:
+    """The period holding `on`, else the last closed one (in the KPI's calendar)."""
+    return periods.period_of(cadence, on, cal) if on else periods.last_closed(cadence, now, cal)
 
 
 async def status_for(
@@ -51,7 +54,10 @@ async def service_statuses(
     """status_for of many (KPI, service) pairs, by (KPI id, service id), for the KPIs with a
     cadence: the stored statuses read in one statement; the rest computed, each KPI's
     services together. The statements do not grow with the number of services."""
-    wanted = [(k, r, period_asked(k.cadence, on, now)) for k, r in pairs if k.cadence]
+    wanted = [
+        (k, r, period_asked(k.cadence, on, now, calendars.of_kpi(k)))
+        for k, r in pairs if k.cadence
+    ]  # fmt: skip
     out = await statuses.stored_service_statuses(con, wanted)
     missing: dict[tuple[int, Period], list[ScopeRef]] = {}
     kpis = {}
@@ -79,7 +85,10 @@ async def overall_statuses(
     """status_for(service=None) of many KPIs, by KPI id (those with a cadence): the stored
     statuses read in one statement, and only the KPIs with none computed now, their targets,
     services and scopes read once for all of them."""
-    wanted = {k.id: period_asked(k.cadence, on, now) for k in kpis if k.cadence is not None}
+    wanted = {
+        k.id: period_asked(k.cadence, on, now, calendars.of_kpi(k))
+        for k in kpis if k.cadence is not None
+    }  # fmt: skip
     by_id = {k.id: k for k in kpis}
     out = await statuses.stored_overall_statuses(con, [(by_id[i], p) for i, p in wanted.items()])
     missing = [by_id[i] for i in wanted if i not in out]
@@ -118,12 +127,14 @@ async def _computed_overall(
 async def _observed_points(
     con: Connection, kpis: Sequence[Kpi], wanted: Mapping[int, Period]
 ) -> dict[int, list[SeriesPoint]]:
-    """The overall series of the observed KPIs over their period and the one before, in one
-    statement."""
+    """The overall series of the observed KPIs in the default calendar over their period and
+    the one before, in one statement (those in another calendar are computed one by one)."""
     windows = [
         (k, CADENCE_GRAIN[k.cadence], periods.previous(k.cadence, wanted[k.id]).start,
          wanted[k.id].end)
-        for k in kpis if k.kind is KpiKind.OBSERVED and k.cadence is not None
+        for k in kpis
+        if k.kind is KpiKind.OBSERVED and k.cadence is not None
+        and calendars.of_kpi(k).is_default
     ]  # fmt: skip
     return await series.observed_overall(con, windows) if windows else {}
 

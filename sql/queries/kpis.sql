@@ -4,7 +4,7 @@
 select k.id, k.key, k.name, k.strategic_question, k.business_impact, k.unit, k.direction,
        k.aggregation, k.kind, k.builtin_metric as metric, n.key as numerator,
        d.key as denominator, k.cadence, k.business_owner, k.technology_owner, k.board_level,
-       k.tags, nullif(k.filter, '{}') as filter, a.key as availability_kpi,
+       k.tags, nullif(k.filter, '{}') as filter, a.key as availability_kpi, k.time_zone,
        coalesce((select jsonb_agg(jsonb_build_object(
                     'who', e.who, 'channel', e.channel, 'address', e.address,
                     'after_breached_periods', e.after_breached_periods,

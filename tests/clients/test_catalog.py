@@ -113,8 +113,12 @@ async def test_kpis_round_trip(kpi: AsyncClient) -> None:
     assert created.escalation_path[0].after_breached_periods == 1
     assert (created.board_level, created.tags, created.cadence) == (True, ["sales"], "monthly")
     assert await kpi.get_kpi("orders") == created
-    replaced = await kpi.replace_kpi("orders", body.model_copy(update={"cadence": "weekly"}))
-    assert replaced.cadence == "weekly"
+    assert created.time_zone is None
+    replaced = await kpi.replace_kpi(
+        "orders", body.model_copy(update={"cadence": "weekly", "time_zone": "Europe/Berlin"})
+    )
+    assert (replaced.cadence, replaced.time_zone) == ("weekly", "Europe/Berlin")
+    assert (await kpi.get_kpi("orders")).time_zone == "Europe/Berlin"
     assert [k.key for k in await kpi.list_kpis()] == ["orders"]
     await kpi.delete_kpi("orders")
     with pytest.raises(NotFound):

@@ -516,6 +516,7 @@ async def test_kpi_create_get_list_replace_delete(
         "availability_kpi": None,
         "numerator": None,
         "denominator": None,
+        "time_zone": None,
         "escalation_path": [full_step(s) for s in ESCALATION],
     }
     assert without_id(conversion) == expected
@@ -548,6 +549,7 @@ async def test_kpi_create_get_list_replace_delete(
         "numerator": None,
         "denominator": None,
         "cadence": None,
+        "time_zone": None,
         "business_owner": None,
         "technology_owner": None,
         "board_level": False,

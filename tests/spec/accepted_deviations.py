@@ -54,6 +54,8 @@ RULES_BEYOND_THE_SCHEMA = {
     "time range": r"must be between 1970 and 2200|must be from 1970-01-01 to 2200-01-01"
     r"|the period has not started yet|has not ended yet: a review covers a closed quarter",
     # README, Security: the outbound URL rules of a webhook step.
+    # README, Business calendars: a KPI's time zone is an IANA name the tz database knows.
+    "time zone": r"is not an IANA time zone",
     "outbound URL": r"step's URL|has a port outside|is not a valid URL|needs a host"
     r"|must not carry credentials|in its usual form|must not contain spaces",
     # Relations between fields of one request (or its path): an end after its start, one

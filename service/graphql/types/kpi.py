@@ -99,6 +99,10 @@ class Kpi:
     kind: enums.KpiKind
     metric: enums.BuiltinMetric | None
     cadence: enums.Cadence | None
+    time_zone: str | None = strawberry.field(
+        description="The KPI's own IANA time zone for its periods and series buckets; null: "
+        "the organisation's (KPI_TIME_ZONE)."
+    )
     board_level: bool
     tags: list[str]
     owners: Owners

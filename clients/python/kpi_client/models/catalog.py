@@ -140,6 +140,10 @@ class KpiFields(ApiModel):
     numerator: str | None = None
     denominator: str | None = None
     cadence: str | None = None
+    time_zone: str | None = Field(
+        default=None,
+        description="The KPI's own IANA time zone for its periods; None: the organisation's.",
+    )
     business_owner: str | None = None
     technology_owner: str | None = None
     board_level: bool = False
