@@ -39,7 +39,7 @@ from service.rest import idempotency, negotiation
 from service.rest.conditional import conditional
 from service.rest.csv_tables import CsvTable
 from service.store import idempotency as idempotency_store
-from service.usecases.tokens import authenticate, require
+from service.usecases.tokens import require
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -258,9 +258,10 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         principal = None
         if endpoint.scope is not None:
             async with db.acquire() as con:
-                principal = await authenticate(con, request.headers.get("authorization"))
+                principal = await ratelimit.authenticate(
+                    state, con, request.headers.get("authorization")
+                )
             require(principal, endpoint.scope)
-            ratelimit.check(state, principal)
         query = _parse_query(endpoint.query, request) if endpoint.query else None
         key = idempotency.key_of(request) if endpoint.keyed and principal else None
         body: Any = None

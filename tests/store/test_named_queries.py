@@ -24,6 +24,7 @@ COVERED = {
         "statuses", "escalations", "outbox", "reports", "deliveries", "portal", "sources", "ingest",
         "rejections", "persisted_queries", "clusters", "openslo", "budgets", "money",
         "initiatives", "backstage",
+        "limits", "leases",
     )
 }  # fmt: skip
 
