@@ -35,6 +35,17 @@ class Settings(BaseSettings):
 
     database_url: SecretStr | None = None
     """Postgres URL; with none, an embedded Postgres is started."""
+    database_migrate_url: SecretStr | None = None
+    """Postgres URL that migrations and the `kpi` commands working on the database connect to,
+    directly rather than through a pooler (by default KPI_DATABASE_URL)."""
+    db_transaction_pooling: bool = False
+    """KPI_DATABASE_URL goes through a pooler in transaction mode (PgBouncer): no prepared
+    statements are kept and no settings are sent at connect; the role sets the schema, jit and
+    work_mem (see the README's section on PgBouncer)."""
+    db_statement_cache_size: Annotated[int, Field(ge=0)] = 100
+    """Prepared statements kept per connection (asyncpg's cache); 0 behind a pooler that does
+    not carry prepared statements (PgBouncer before 1.21), as KPI_DB_TRANSACTION_POOLING
+    implies."""
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("kpi-service")))
     """Where the embedded Postgres keeps its data."""
     db_schema: str = "public"

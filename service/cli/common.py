@@ -52,7 +52,7 @@ def quiet_parent() -> argparse.ArgumentParser:
 
 
 async def _with_connection(url: str, settings: Settings, work: Work) -> int:
-    con = await dbmod.connect(url, settings.db_schema)
+    con = await dbmod.connect_for_migrations(settings, url)
     try:
         await dbmod.migrate(con, settings.db_schema)
         return await work(con)
