@@ -168,9 +168,7 @@ def create_app(
         if settings.database_url is None:
             raise RuntimeError("KPI_DATABASE_URL is not set (kpi serve starts an embedded one)")
         url = settings.database_url.get_secret_value()
-        con = await dbmod.connect(
-            url, settings.db_schema, timeout=settings.db_connect_timeout_seconds
-        )
+        con = await dbmod.connect_for_migrations(settings)
         try:
             await dbmod.migrate(con, settings.db_schema)
             await calendars.record(con, settings, clock())
@@ -180,6 +178,16 @@ def create_app(
             url, settings.db_schema, settings.pool_min_size, settings.pool_max_size,
             settings=settings,
         )  # fmt: skip
+        if settings.db_transaction_pooling:
+            async with pool.acquire() as con:
+                problems = await dbmod.pooled_session_problems(con, settings.db_schema)
+            if problems:
+                await pool.close()
+                raise RuntimeError(
+                    "through the transaction-mode pooler, "
+                    + "; ".join(problems)
+                    + ": set them on the database role (ALTER ROLE ... SET), see the README"
+                )
         app.state.db = dbmod.PoolDatabase(pool, settings.db_acquire_timeout_seconds)
         stop = asyncio.Event()
         worker = None

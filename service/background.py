@@ -1,7 +1,8 @@
 """Background work every process runs: evaluating KPIs at period close and burn-rate alerts at
-every round (one leader at a time, by advisory lock), firing time-based escalation steps, and
-delivering the notification outbox (rows claimed with skip locked, so processes share the work
-without sending twice), and forgetting stored Idempotency-Key answers after a day."""
+every round (one leader at a time, by a lease row that expires), firing time-based escalation
+steps, and delivering the notification outbox (rows claimed with skip locked, so processes
+share the work without sending twice), and forgetting stored Idempotency-Key answers after a
+day and rate-limit buckets that have refilled."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from service import outbound
+from service import outbound, webhook_guard
 from service.clock import Clock
 from service.config import Settings
 from service.db import Database
-from service.store import idempotency
+from service.store import idempotency, leases
 from service.usecases import burn_alerts, evaluation, notifications
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,15 @@ async def tick(
     """One round: evaluate what is due (if leader), then deliver due notifications."""
     configured = settings.notify_secret.get_secret_value() if settings.notify_secret else None
     async with db.acquire() as con:
-        statuses = await evaluation.evaluate_due(con, now)
-        alerts = await burn_alerts.evaluate_due(con, now)
+        statuses = await evaluation.evaluate_due(
+            con, now, lease_seconds=settings.leader_lease_seconds
+        )
+        alerts = await burn_alerts.evaluate_due(
+            con, now, lease_seconds=settings.leader_lease_seconds
+        )
         secret = await notifications.signing_secret(con, configured)
         await idempotency.purge(con, before=now - IDEMPOTENCY_TTL)
+        await webhook_guard.WebhookGuard(settings).forget_refilled(con)
     report = await notifications.deliver_due(
         db, http, secret, now=now, timeout=settings.notify_timeout_seconds,
         allow=allow_list(settings),
@@ -75,3 +81,9 @@ async def run(db: Database, settings: Settings, clock: Clock, stop: asyncio.Even
                 log.exception("background round failed; retrying next round")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.background_interval_seconds)
+    # Stopping: hand the lead over now rather than when the lease expires.
+    try:
+        async with db.acquire() as con:
+            await leases.release_lease(con, evaluation.LEADER_LEASE, evaluation.process_holder())
+    except Exception:
+        log.warning("leader lease not released; it expires by itself", exc_info=True)

@@ -37,6 +37,17 @@ class Settings(BaseSettings):
 
     database_url: SecretStr | None = None
     """Postgres URL; with none, an embedded Postgres is started."""
+    database_migrate_url: SecretStr | None = None
+    """Postgres URL that migrations and the `kpi` commands working on the database connect to,
+    directly rather than through a pooler (by default KPI_DATABASE_URL)."""
+    db_transaction_pooling: bool = False
+    """KPI_DATABASE_URL goes through a pooler in transaction mode (PgBouncer): no prepared
+    statements are kept and no settings are sent at connect; the role sets the schema, jit and
+    work_mem (see the README's section on PgBouncer)."""
+    db_statement_cache_size: Annotated[int, Field(ge=0)] = 100
+    """Prepared statements kept per connection (asyncpg's cache); 0 behind a pooler that does
+    not carry prepared statements (PgBouncer before 1.21), as KPI_DB_TRANSACTION_POOLING
+    implies."""
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("kpi-service")))
     """Where the embedded Postgres keeps its data."""
     db_schema: str = "public"
@@ -110,20 +121,20 @@ class Settings(BaseSettings):
     """Run KPI evaluation at period close and notification delivery in this process (one
     leader evaluates; every process delivers)."""
     rate_limit_per_second: NonNegative = 100
-    """Requests a second each API token may send on average, per server process (0: no
-    limit); past it, 429 with Retry-After."""
+    """Requests a second each API token may send on average, counted across every server
+    process in the database (0: no limit); past it, 429 with Retry-After."""
     rate_limit_burst: Burst = 500
     """Requests a token may send at once before the rate limit applies."""
     webhook_client_refusals_per_second: NonNegative = 1
     """Webhook requests a client address may have refused for not proving a source (401, 404,
-    409), a second on average, per server process; once its bucket is empty, every webhook
-    request from it is answered 429 with Retry-After (0: no limit)."""
+    409), a second on average, counted across every server process; once its bucket is
+    empty, every webhook request from it is answered 429 with Retry-After (0: no limit)."""
     webhook_client_refusals_burst: Burst = 30
     """Refused webhook requests a client address may make at once."""
     webhook_source_rejections_per_second: NonNegative = 2
     """Deliveries to one source that fail its signature check and are recorded, a second on
-    average, per server process; past it they are answered 429 and not recorded (0: no
-    limit). Deliveries that verify are never limited."""
+    average, counted across every server process; past it they are answered 429 and not
+    recorded (0: no limit). Deliveries that verify are never limited."""
     webhook_source_rejections_burst: Burst = 100
     """Deliveries to one source that may fail its signature check at once."""
     webhook_rejection_samples: Annotated[int, Field(ge=0, le=1000)] = 20
@@ -139,6 +150,10 @@ class Settings(BaseSettings):
     '*' trusts any peer)."""
     background_interval_seconds: Seconds = 30
     """Pause between background rounds."""
+    leader_lease_seconds: Seconds = 90
+    """How long the evaluating leader's lease lasts unless renewed (every round renews it):
+    once a leader dies, another process leads within this long. Keep it above the pause
+    between rounds."""
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] = 1
     """First month of the fiscal year (1 January ... 12 December), for the spend forecast."""
     run_rate_months: Annotated[int, Field(ge=1, le=24)] = 3

@@ -25,8 +25,17 @@ T = TypeVar("T")
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _NAME_LINE = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-#: Key of the session advisory lock held while migrating, so one process migrates at a time.
+#: Key of the transaction-level advisory lock each migration step takes, so one process
+#: migrates at a time (also through a transaction-mode pooler).
 MIGRATION_LOCK_KEY = 7_160_001
+#: The settings the service's sessions run with. Sent at connect; behind a transaction-mode
+#: pooler, which refuses them there, the role carries them (see pooled_session_problems).
+#: JIT compilation costs more than it saves on the service's short aggregate queries
+#: (measured on the kpi-compute benchmark: about a second of a fleet-year's DORA query).
+#: work_mem: a fleet-year's incident figures sort about half a million rows, and each
+#: percentile sorts its group's values; at the server's default (4MB) they spill to disk.
+#: It is a ceiling per sort or hash, taken only by the queries that need it.
+SESSION_SETTINGS = {"jit": "off", "work_mem": "64MB"}
 
 
 # asyncpg ships no type information, so its connection is typed as Any at our boundary.
@@ -188,23 +197,35 @@ async def _init_connection(con: Connection) -> None:
     )
 
 
-def _server_settings(schema: str) -> dict[str, str]:
-    # JIT compilation costs more than it saves on the service's short aggregate queries
-    # (measured on the kpi-compute benchmark: about a second of a fleet-year's DORA query).
-    # work_mem: a fleet-year's incident figures sort about half a million rows, and each
-    # percentile sorts its group's values; at the server's default (4MB) they spill to disk.
-    # It is a ceiling per sort or hash, taken only by the queries that need it.
-    return {"search_path": schema, "timezone": "UTC", "jit": "off", "work_mem": "64MB"}
+def _server_settings(schema: str, pooled: bool) -> dict[str, str]:
+    # A transaction-mode pooler passes on only the parameters it tracks itself (TimeZone
+    # among them) and refuses the rest at connect.
+    if pooled:
+        return {"timezone": "UTC"}
+    return {"search_path": schema, "timezone": "UTC", **SESSION_SETTINGS}
 
 
-async def connect(url: str, schema: str = "public", *, timeout: float | None = None) -> Connection:
+def statement_cache_size(settings: Settings) -> int:
+    """asyncpg's prepared statements per connection: none behind a transaction-mode pooler."""
+    return 0 if settings.db_transaction_pooling else settings.db_statement_cache_size
+
+
+async def connect(
+    url: str, schema: str = "public", *, timeout: float | None = None,
+    settings: Settings | None = None,
+) -> Connection:  # fmt: skip
     """One connection with the service's codecs and search path; DatabaseUnavailable when
-    the database cannot be reached within `timeout` (KPI_DB_CONNECT_TIMEOUT_SECONDS)."""
-    limit = Settings().db_connect_timeout_seconds if timeout is None else timeout
+    the database cannot be reached within `timeout` (KPI_DB_CONNECT_TIMEOUT_SECONDS). Behind a
+    transaction-mode pooler (KPI_DB_TRANSACTION_POOLING) nothing but the time zone is sent at
+    connect and no statement is kept prepared."""
+    settings = settings or Settings()
+    limit = settings.db_connect_timeout_seconds if timeout is None else timeout
+    pooled = settings.db_transaction_pooling
     try:
         con: Connection = await asyncpg.connect(
-            url, timeout=limit, server_settings=_server_settings(schema)
-        )
+            url, timeout=limit, server_settings=_server_settings(schema, pooled),
+            statement_cache_size=statement_cache_size(settings),
+        )  # fmt: skip
     except Exception as exc:
         if _connect_failure(exc):
             raise _unavailable(exc) from exc
@@ -217,13 +238,27 @@ async def connect(url: str, schema: str = "public", *, timeout: float | None = N
     return con
 
 
+async def connect_for_migrations(settings: Settings, url: str | None = None) -> Connection:
+    """The connection migrations and the `kpi` commands use: KPI_DATABASE_MIGRATE_URL, direct
+    to Postgres, when set; else `url` (by default KPI_DATABASE_URL), through the pooler if
+    there is one."""
+    direct = settings.database_migrate_url
+    if direct is not None:
+        plain = settings.model_copy(update={"db_transaction_pooling": False})
+        return await connect(direct.get_secret_value(), settings.db_schema, settings=plain)
+    if url is None:
+        if settings.database_url is None:
+            raise RuntimeError("KPI_DATABASE_URL is not set")
+        url = settings.database_url.get_secret_value()
+    return await connect(url, settings.db_schema, settings=settings)
+
+
 async def _reset_on_release(con: Connection) -> None:
     """What the pool runs when a connection comes back, after asyncpg has rolled back any
-    transaction left open: nothing. The service keeps no session state (no SET, LISTEN or
-    cursors; temporary tables are dropped on commit; the one session-level lock, the
-    evaluation leader's, is released in a finally that closes the connection if releasing
-    fails), so skipping asyncpg's default reset (advisory unlock, CLOSE ALL, UNLISTEN,
-    RESET ALL) saves a round trip per request."""
+    transaction left open: nothing. The service keeps no session state (no SET, LISTEN,
+    cursors or session-level locks; temporary tables are dropped on commit; the evaluating
+    leader holds a lease row), so skipping asyncpg's default reset (advisory unlock, CLOSE
+    ALL, UNLISTEN, RESET ALL) saves a round trip per request."""
     del con
 
 
@@ -231,7 +266,9 @@ async def create_pool(
     url: str, schema: str, min_size: int, max_size: int, *, settings: Settings | None = None
 ) -> asyncpg.Pool:
     """The app's pool. Timeouts come from `settings` (else the environment): connecting
-    (KPI_DB_CONNECT_TIMEOUT_SECONDS) and each statement (KPI_DB_COMMAND_TIMEOUT_SECONDS)."""
+    (KPI_DB_CONNECT_TIMEOUT_SECONDS) and each statement (KPI_DB_COMMAND_TIMEOUT_SECONDS);
+    behind a transaction-mode pooler (KPI_DB_TRANSACTION_POOLING) no statement is kept
+    prepared and nothing but the time zone is sent at connect."""
     settings = settings or Settings()
     try:
         pool: asyncpg.Pool = await asyncpg.create_pool(
@@ -240,7 +277,8 @@ async def create_pool(
             max_size=max_size,
             timeout=settings.db_connect_timeout_seconds,
             command_timeout=settings.db_command_timeout_seconds or None,
-            server_settings=_server_settings(schema),
+            server_settings=_server_settings(schema, settings.db_transaction_pooling),
+            statement_cache_size=statement_cache_size(settings),
             init=_init_connection,
             reset=_reset_on_release,
         )
@@ -249,6 +287,26 @@ async def create_pool(
             raise _unavailable(exc) from exc
         raise
     return pool
+
+
+async def pooled_session_problems(con: Connection, schema: str) -> list[str]:
+    """What a session opened through a transaction-mode pooler lacks of the settings the
+    service would have sent at connect (set them on the role: ALTER ROLE ... SET); empty
+    when it has them all."""
+    row = await con.fetchrow(
+        "select current_schema() as schema, current_setting('jit') as jit,"
+        " pg_size_bytes(current_setting('work_mem')) as work_mem,"
+        " pg_size_bytes($1) as wanted_work_mem",
+        SESSION_SETTINGS["work_mem"],
+    )
+    problems = []
+    if row["schema"] != schema:
+        problems.append(f"search_path leads to schema {row['schema']!r}, not {schema!r}")
+    if row["jit"] != SESSION_SETTINGS["jit"]:
+        problems.append(f"jit is {row['jit']}, not {SESSION_SETTINGS['jit']}")
+    if row["work_mem"] < row["wanted_work_mem"]:
+        problems.append(f"work_mem is below {SESSION_SETTINGS['work_mem']}")
+    return problems
 
 
 async def ping(con: Connection) -> None:
@@ -306,41 +364,54 @@ def load_repeatable_scripts(directory: Path = SQL_DIR / "migrations" / "repeatab
     return [path.read_text() for path in sorted(directory.glob("*.sql"))]
 
 
+async def _migration_step(con: Connection, schema: str) -> None:
+    """Open a migration step: wait for the schema's migration lock, held until the step's
+    transaction ends, and search the schema for the step's statements only."""
+    await con.execute("select pg_advisory_xact_lock($1, hashtext($2))", MIGRATION_LOCK_KEY, schema)
+    await con.execute(f'set local search_path to "{schema}"')
+
+
 async def migrate(con: Connection, schema: str = "public") -> list[str]:
-    """Apply pending migrations in order, each in its own transaction, under an advisory lock,
-    then the repeatable scripts.
+    """Apply pending migrations in order, each in its own transaction, then the repeatable
+    scripts. Each step takes a transaction-level advisory lock and checks again whether it
+    is still due, so concurrent processes take turns, and no session state is needed: it
+    runs as well through a transaction-mode pooler.
 
     Returns the names applied by this call; a second process waiting on the lock finds them
     recorded and applies nothing.
     """
-    await con.execute("select pg_advisory_lock($1, hashtext($2))", MIGRATION_LOCK_KEY, schema)
-    try:
+    async with con.transaction():
+        await _migration_step(con, schema)
         await con.execute(f'create schema if not exists "{schema}"')
         await con.execute(
             f'create table if not exists "{schema}".schema_migration ('
             " version integer primary key, name text not null,"
             " applied_at timestamptz not null default now())"
         )
-        rows = await con.fetch(f'select version from "{schema}".schema_migration')
-        done = {r["version"] for r in rows}
-        applied = []
-        for migration in load_migrations():
-            if migration.version in done:
-                continue
-            async with con.transaction():
-                await con.execute(f'set local search_path to "{schema}"')
-                await con.execute(migration.sql)
-                await con.execute(
-                    f'insert into "{schema}".schema_migration (version, name) values ($1, $2)',
-                    migration.version,
-                    migration.name,
-                )
-            applied.append(f"{migration.version:04d}_{migration.name}")
-            log.info("migration applied", extra={"migration": applied[-1]})
-        for script in load_repeatable_scripts():
-            async with con.transaction():
-                await con.execute(f'set local search_path to "{schema}"')
-                await con.execute(script)
-        return applied
-    finally:
-        await con.execute("select pg_advisory_unlock($1, hashtext($2))", MIGRATION_LOCK_KEY, schema)
+    rows = await con.fetch(f'select version from "{schema}".schema_migration')
+    done = {r["version"] for r in rows}
+    applied = []
+    for migration in load_migrations():
+        if migration.version in done:
+            continue
+        async with con.transaction():
+            await _migration_step(con, schema)
+            recorded = await con.fetchval(
+                f'select count(*) from "{schema}".schema_migration where version = $1',
+                migration.version,
+            )
+            if recorded:
+                continue  # applied by another process while this one waited
+            await con.execute(migration.sql)
+            await con.execute(
+                f'insert into "{schema}".schema_migration (version, name) values ($1, $2)',
+                migration.version,
+                migration.name,
+            )
+        applied.append(f"{migration.version:04d}_{migration.name}")
+        log.info("migration applied", extra={"migration": applied[-1]})
+    for script in load_repeatable_scripts():
+        async with con.transaction():
+            await _migration_step(con, schema)
+            await con.execute(script)
+    return applied

@@ -1,82 +1,79 @@
-"""Per-token rate limits: a token bucket per API token, in each server process.
+"""Per-token rate limits: a token bucket per API token, shared by every server process.
 
 Each token may send `rate` requests a second on average and `burst` at once; past that it is
 answered 429 with Retry-After, the seconds until its next request would be let through. The
-buckets live in the process, so with N workers a token's ceiling is N times the setting (a
-shared counter would cost a database write per request); webhook deliveries are checked
-against their source's secret, not a token, and are not limited here.
+buckets are rows in Postgres on the primary (service/store/limits.py), taken from in the
+statement that looks the token up, so the limit holds across processes and hosts at no extra
+round trip; webhook deliveries are checked against their source's secret, not a token, and
+are limited by service/webhook_guard.py.
 
-A GraphQL query counts as more requests the more it costs (service/graphql/limits.py).
+A GraphQL query counts as more requests the more it costs (service/graphql/limits.py): the
+first is taken when the token is looked up, the rest once the query's cost is known.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from starlette.datastructures import State
 
 from service.config import Settings
+from service.db import Connection, Database
 from service.errors import RateLimited
-from service.models.tokens import Principal
+from service.models.tokens import Principal, hash_token
+from service.store import limits, tokens
+from service.store.limits import Bucket, Taken
+from service.usecases.tokens import bearer_token, unknown_token
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
+def bucket(settings: Settings) -> Bucket | None:
+    """Each token's bucket; None when limits are off (rate 0)."""
+    if settings.rate_limit_per_second <= 0:
+        return None
+    return Bucket(settings.rate_limit_per_second, max(settings.rate_limit_burst, 1.0))
 
 
-class TokenBuckets:
-    def __init__(
-        self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate = rate
-        self.burst = max(burst, 1.0)
-        self.clock = clock
-        self.buckets: dict[int, _Bucket] = {}
-
-    def take(self, key: int, amount: float = 1.0) -> float:
-        """Take `amount` requests (at most a burst) from `key`'s bucket: 0 when allowed,
-        else the seconds to wait until they are there."""
-        amount = min(amount, self.burst)
-        now = self.clock()
-        bucket = self.buckets.get(key)
-        if bucket is None:
-            bucket = self.buckets[key] = _Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
-        bucket.at = now
-        if bucket.tokens >= amount:
-            bucket.tokens -= amount
-            return 0.0
-        return (amount - bucket.tokens) / self.rate
+def wait_seconds(taken: Taken, bucket: Bucket, amount: float) -> float:
+    """The seconds until `amount` requests would be in a bucket that refused them."""
+    return 0.0 if taken.granted else (min(amount, bucket.burst) - taken.tokens) / bucket.rate
 
 
-def limiter(state: State) -> TokenBuckets | None:
-    """The app's buckets, made on first use; None when limits are off (rate 0)."""
-    found: TokenBuckets | None = getattr(state, "rate_limits", None)
+def _over(bucket: Bucket, wait: float) -> RateLimited:
+    seconds = max(1, math.ceil(wait))
+    return RateLimited(
+        f"this token is over its rate limit of {bucket.rate:g} requests a second "
+        f"(bursts of {bucket.burst:g}); retry after {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def authenticate(state: State, con: Connection, authorization: str | None) -> Principal:
+    """The holder of the bearer token, one request taken from its bucket in the same
+    statement; 401 when the token is unknown or revoked, 429 when it is over its limit."""
+    token_hash = hash_token(bearer_token(authorization))
+    limit = bucket(state.settings)
+    if limit is None:
+        principal = await tokens.token_by_hash(con, token_hash)
+        if principal is None:
+            raise unknown_token()
+        return principal
+    found = await limits.token_by_hash_taking(con, token_hash, limit, 1.0)
     if found is None:
-        settings: Settings = state.settings
-        if settings.rate_limit_per_second <= 0:
-            return None
-        found = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
-        state.rate_limits = found
-    return found
+        raise unknown_token()
+    principal, taken = found
+    if not taken.granted:
+        raise _over(limit, wait_seconds(taken, limit, 1.0))
+    return principal
 
 
-def check(state: State, principal: Principal, amount: float = 1.0) -> None:
-    """Let the request through, or raise a 429 telling when to retry. `amount` is how many
-    requests it counts as (a costly GraphQL query counts as several)."""
-    buckets = limiter(state)
-    if buckets is None:
+async def charge(state: State, db: Database, principal: Principal, amount: float) -> None:
+    """Take `amount` more requests (at most a burst) from the token's bucket, or raise a 429
+    telling when to retry (a costly GraphQL query counts as several)."""
+    limit = bucket(state.settings)
+    if limit is None or amount <= 0:
         return
-    wait = buckets.take(principal.token_id, amount)
-    if wait > 0:
-        seconds = max(1, math.ceil(wait))
-        raise RateLimited(
-            f"this token is over its rate limit of {buckets.rate:g} requests a second "
-            f"(bursts of {buckets.burst:g}); retry after {seconds} s",
-            headers={"Retry-After": str(seconds)},
-        )
+    amount = min(amount, limit.burst)
+    async with db.acquire() as con:
+        taken = await limits.take(con, "token", str(principal.token_id), limit, amount)
+    if not taken.granted:
+        raise _over(limit, wait_seconds(taken, limit, amount))

@@ -1,5 +1,6 @@
 """Rate limits on webhook traffic that does not prove its source, per client address and per
-source, in each server process (token buckets, as service/ratelimit.py does per API token).
+source, shared by every server process (token buckets in Postgres, service/store/limits.py, as
+service/ratelimit.py keeps them per API token).
 
 Webhook URLs need no API token, so anyone who knows one can post to it. Two limits hold such
 traffic without ever slowing a tool that signs its deliveries:
@@ -16,26 +17,24 @@ traffic without ever slowing a tool that signs its deliveries:
 
 The client address is the peer of the connection, or, when the peer is a proxy named in
 KPI_FORWARDED_ALLOW_IPS, the address it gives in X-Forwarded-For (uvicorn's proxy headers). An
-IPv6 client is counted by its /64 network, the block one host usually holds. The addresses
-remembered are bounded: past MAX_CLIENTS, the one that was refused longest ago is forgotten.
+IPv6 client is counted by its /64 network, the block one host usually holds. A bucket that
+has refilled is forgotten by the background round (service/background.py), so the addresses
+remembered are those refused lately.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
-import time
-from collections.abc import Callable
 from typing import Literal
 
 from starlette.datastructures import State
 
 from service.config import Settings
+from service.db import Connection
 from service.errors import RateLimited
-from service.ratelimit import TokenBuckets
-
-#: Client addresses whose buckets are kept at most, per process.
-MAX_CLIENTS = 10_000
+from service.store import limits
+from service.store.limits import Bucket
 
 Limit = Literal["client", "source"]
 
@@ -54,95 +53,85 @@ def client_key(host: str | None) -> int:
     return int(address)
 
 
-class RefusalBuckets(TokenBuckets):
-    """Token buckets spent only by refusals, checked before each request, and bounded in
-    number: the least recently refused key is forgotten first (its bucket, refilling the
-    longest, is the likeliest to be full again)."""
-
-    def __init__(
-        self, rate: float, burst: float, max_keys: int = MAX_CLIENTS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
-        super().__init__(rate, burst, clock)
-        self.max_keys = max_keys
-
-    def wait(self, key: int) -> float:
-        """The seconds until `key` may send again (0: now), spending nothing."""
-        bucket = self.buckets.get(key)
-        if bucket is None:
-            return 0.0
-        tokens = min(self.burst, bucket.tokens + (self.clock() - bucket.at) * self.rate)
-        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
-
-    def spend(self, key: int) -> None:
-        """Count one refusal against `key`."""
-        self.take(key)
-        self.buckets[key] = self.buckets.pop(key)  # now the most recently refused
-        while len(self.buckets) > self.max_keys:
-            del self.buckets[next(iter(self.buckets))]
+def client_bucket_key(host: str | None) -> str:
+    """The key of a client address's bucket in the database: its client key, or for no
+    address at all the text it came as (a hash differs between processes)."""
+    try:
+        ipaddress.ip_address(host or "")
+    except ValueError:
+        return f"name:{host or ''}"
+    return str(client_key(host))
 
 
-def _too_many(
-    limit: Limit, over: str, setting: str, buckets: TokenBuckets, wait: float
-) -> RateLimited:
+def _too_many(limit: Limit, over: str, setting: str, bucket: Bucket, wait: float) -> RateLimited:
     """A 429 saying which limit was met, its setting, and when to retry."""
     seconds = max(1, math.ceil(wait))
     return RateLimited(
-        f"{over} (bursts of {buckets.burst:g}; {setting}): retry after {seconds} s",
+        f"{over} (bursts of {bucket.burst:g}; {setting}): retry after {seconds} s",
         headers={"Retry-After": str(seconds)},
         limit=limit,
-        limit_per_second=buckets.rate,
-        limit_burst=buckets.burst,
+        limit_per_second=bucket.rate,
+        limit_burst=bucket.burst,
     )
 
 
 class WebhookGuard:
-    """The process's webhook buckets; either limit is None when turned off (rate 0)."""
+    """The webhook limits' buckets; either is None when turned off (rate 0)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.clients: RefusalBuckets | None = None
-        self.sources: TokenBuckets | None = None
+        self.clients: Bucket | None = None
+        self.sources: Bucket | None = None
         if settings.webhook_client_refusals_per_second > 0:
-            self.clients = RefusalBuckets(
+            self.clients = Bucket(
                 settings.webhook_client_refusals_per_second,
-                settings.webhook_client_refusals_burst,
+                max(settings.webhook_client_refusals_burst, 1.0),
             )
         if settings.webhook_source_rejections_per_second > 0:
-            self.sources = TokenBuckets(
+            self.sources = Bucket(
                 settings.webhook_source_rejections_per_second,
-                settings.webhook_source_rejections_burst,
+                max(settings.webhook_source_rejections_burst, 1.0),
             )
 
-    def check_client(self, host: str | None) -> None:
-        """Let a webhook request from `host` in, or raise a 429 telling when to retry."""
+    async def check_client(self, con: Connection, host: str | None) -> None:
+        """Let a webhook request from `host` in, or raise a 429 telling when to retry;
+        spends nothing."""
         if self.clients is None:
             return
-        wait = self.clients.wait(client_key(host))
-        if wait > 0:
+        left = await limits.tokens_left(con, "client", client_bucket_key(host), self.clients)
+        if left < 1:
             raise _too_many(
                 "client",
                 f"this client address is over the limit of {self.clients.rate:g} webhook "
                 "requests a second refused for not proving a source",
-                "KPI_WEBHOOK_CLIENT_REFUSALS_PER_SECOND", self.clients, wait,
+                "KPI_WEBHOOK_CLIENT_REFUSALS_PER_SECOND", self.clients,
+                (1 - left) / self.clients.rate,
             )  # fmt: skip
 
-    def client_refused(self, host: str | None) -> None:
+    async def client_refused(self, con: Connection, host: str | None) -> None:
         """A webhook request from `host` was refused for not proving a source."""
         if self.clients is not None:
-            self.clients.spend(client_key(host))
+            await limits.take(con, "client", client_bucket_key(host), self.clients, 1.0)
 
-    def check_source_rejection(self, source_id: int, name: str) -> None:
+    async def check_source_rejection(self, con: Connection, source_id: int, name: str) -> None:
         """Let a delivery that failed source `name`'s check be recorded, or raise a 429."""
         if self.sources is None:
             return
-        wait = self.sources.take(source_id)
-        if wait > 0:
+        taken = await limits.take(con, "source", str(source_id), self.sources, 1.0)
+        if not taken.granted:
             raise _too_many(
                 "source",
                 f"source {name!r} is over its limit of {self.sources.rate:g} deliveries a "
                 "second failing its signature check; this one is not recorded",
-                "KPI_WEBHOOK_SOURCE_REJECTIONS_PER_SECOND", self.sources, wait,
+                "KPI_WEBHOOK_SOURCE_REJECTIONS_PER_SECOND", self.sources,
+                (1 - taken.tokens) / self.sources.rate,
             )  # fmt: skip
+
+    async def forget_refilled(self, con: Connection) -> None:
+        """Drop the buckets that have refilled: a missing bucket is a full one."""
+        if self.clients is not None:
+            await limits.forget_full_buckets(con, "client", self.clients)
+        if self.sources is not None:
+            await limits.forget_full_buckets(con, "source", self.sources)
 
 
 def guard(state: State) -> WebhookGuard:

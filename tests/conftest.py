@@ -61,8 +61,23 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def direct_database_url(database_url: str) -> str:
+    """The database of tests that make schemas of their own: straight to Postgres, also in a
+    run through a transaction-mode pooler, whose sessions search their role's schema only
+    (tests/components/through_pgbouncer.py names it in KPI_TEST_DIRECT_DATABASE_URL). Connect
+    to it with DIRECT settings."""
+    return os.environ.get("KPI_TEST_DIRECT_DATABASE_URL") or database_url
+
+
+#: Connection settings for direct_database_url: no pooler between.
+DIRECT = Settings(db_transaction_pooling=False)
+
+
+@pytest.fixture(scope="session")
 async def db_schema(database_url: str) -> AsyncIterator[str]:
-    name = f"kpi_test_{os.getpid()}_{secrets.token_hex(3)}"
+    # A run through a transaction-mode pooler names the schema its role searches (see
+    # tests/components/through_pgbouncer.py): the pooler lets no search path through.
+    name = os.environ.get("KPI_TEST_DB_SCHEMA") or f"kpi_test_{os.getpid()}_{secrets.token_hex(3)}"
     con = await dbmod.connect(database_url, name)
     try:
         await dbmod.migrate(con, name)

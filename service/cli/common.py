@@ -74,7 +74,7 @@ def command_actor(args: argparse.Namespace) -> Actor:
 
 
 async def _with_connection(url: str, settings: Settings, work: Work) -> int:
-    con = await dbmod.connect(url, settings.db_schema)
+    con = await dbmod.connect_for_migrations(settings, url)
     try:
         await dbmod.migrate(con, settings.db_schema)
         await calendars.record(con, settings, utc_now())

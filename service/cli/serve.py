@@ -70,7 +70,7 @@ async def _load_demo(url: str, settings: Settings, args: argparse.Namespace, rec
     from service.usecases.tokens import create_token
 
     host, port = args.host, args.port
-    con = await dbmod.connect(url, settings.db_schema)
+    con = await dbmod.connect_for_migrations(settings, url)
     try:
         await dbmod.migrate(con, settings.db_schema)
         # Counted in units of unequal cost: the bar shows the share done and the ETA.

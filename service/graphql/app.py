@@ -46,7 +46,7 @@ from service.models.enums import Scope
 from service.models.tokens import Principal
 from service.rest.endpoint import JSON, media_type, read_body
 from service.usecases.persisted_queries import PersistedDocuments, PersistedQueryNotFound
-from service.usecases.tokens import authenticate, require, require_unlimited_reads
+from service.usecases.tokens import require, require_unlimited_reads
 from service.web.pages import explorer_response
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,9 @@ async def _document(request: Request, query: object, extensions: object) -> str 
     async with db.acquire() as con:
         # The store is written only for holders of a read token; the request's context takes
         # the principal from here rather than looking the token up again.
-        principal = await authenticate(con, request.headers.get("authorization"))
+        principal = await ratelimit.authenticate(
+            request.app.state, con, request.headers.get("authorization")
+        )
         require(principal, Scope.READ)
         require_unlimited_reads(principal, "the graph")
         request.state.principal = principal
@@ -195,10 +197,11 @@ class GraphQLApp(GraphQL[Context, None]):
         if principal is None:
             db: Database = request.app.state.db
             async with db.acquire() as con:
-                principal = await authenticate(con, request.headers.get("authorization"))
+                principal = await ratelimit.authenticate(
+                    request.app.state, con, request.headers.get("authorization")
+                )
             require(principal, Scope.READ)
             require_unlimited_reads(principal, "the graph")
-        ratelimit.check(request.app.state, principal)
         work: RequestDatabase = request.state.graphql_work
         return Context(request=request, response=response, db=work, principal=principal)
 

@@ -5,7 +5,7 @@ the token's rate limit, and reported in the answer's `extensions.cost`."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema
@@ -44,7 +44,7 @@ class CostLimit(SchemaExtension):
         #: requests counted against the rate limit: the door's one, then the cost's
         self.charged = 1
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         context: Context = ctx.context
         limit = self.settings.graphql_max_cost
@@ -66,7 +66,9 @@ class CostLimit(SchemaExtension):
         requests = requests_for(self.cost, self.settings)
         if requests > 1:
             try:
-                ratelimit.check(context.request.app.state, context.principal, requests - 1)
+                await ratelimit.charge(
+                    context.request.app.state, context.db, context.principal, requests - 1
+                )
             except RateLimited as exc:
                 context.response.status_code = 429
                 context.response.headers.update(exc.headers)

@@ -41,7 +41,7 @@ from service.rest.conditional import conditional
 from service.rest.csv_tables import CsvTable
 from service.store import idempotency as idempotency_store
 from service.usecases import audit
-from service.usecases.tokens import authenticate, require, require_unlimited_reads
+from service.usecases.tokens import require, require_unlimited_reads
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -259,11 +259,13 @@ async def _caller(endpoint: Endpoint, request: Request, db: Database) -> Princip
     if endpoint.scope is None:
         return None
     async with db.acquire() as con:
-        principal = await authenticate(con, request.headers.get("authorization"))
+        # One statement looks the token up and takes one request from its shared bucket.
+        principal = await ratelimit.authenticate(
+            request.app.state, con, request.headers.get("authorization")
+        )
     require(principal, endpoint.scope)
     if endpoint.scope is Scope.READ and not endpoint.team_reads:
         require_unlimited_reads(principal, f"{endpoint.method} {endpoint.path}")
-    ratelimit.check(request.app.state, principal)
     return principal
 
 

@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from service import ratelimit
 from service.db import PoolDatabase
-from service.errors import ServiceUnavailable, Unauthorized
+from service.errors import RateLimited, ServiceUnavailable, Unauthorized
 from service.models.costs import CostIngestResult
 from service.models.enums import Scope
 from service.models.observations import IngestResult
@@ -42,12 +42,7 @@ from service.store import rejections
 from service.store import telemetry as store
 from service.telemetry import CONTENT_TYPE, PENDING, Telemetry
 from service.usecases.ingestion_apply import DeliveryOutcome
-from service.usecases.tokens import (
-    authenticate,
-    bearer_token,
-    require,
-    require_unlimited_reads,
-)
+from service.usecases.tokens import bearer_token, require, require_unlimited_reads
 
 log = logging.getLogger("service.metrics")
 
@@ -167,9 +162,11 @@ async def _authorize(request: Request, recent: RecentTokens) -> Principal:
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT):
             async with request.app.state.db.acquire() as con:
-                principal = await authenticate(con, header)
+                principal = await ratelimit.authenticate(request.app.state, con, header)
     except Unauthorized:
         recent.forget(token)
+        raise
+    except RateLimited:
         raise
     except Exception as exc:
         remembered = recent.recall(token)
@@ -186,7 +183,6 @@ async def _authorize(request: Request, recent: RecentTokens) -> Principal:
             recent.remember(token, principal)
     require(principal, Scope.READ)
     require_unlimited_reads(principal, "the metrics")
-    ratelimit.check(request.app.state, principal)
     return principal
 
 

@@ -72,14 +72,16 @@ async def receive_webhook(call: Call) -> Response:
     guard = webhook_guard.guard(call.request.app.state)
     client = call.request.client.host if call.request.client else None
     try:
-        guard.check_client(client)
+        async with call.connection() as con:
+            await guard.check_client(con, client)
     except RateLimited:
         webhook_rate_limited(call, "client", None)
         raise
     try:
         return await _receive(call, guard, client)
     except (Unauthorized, NotFound, Conflict, RateLimited):
-        guard.client_refused(client)
+        async with call.connection() as con:
+            await guard.client_refused(con, client)
         raise
 
 

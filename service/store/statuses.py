@@ -111,12 +111,3 @@ async def status_of_period(
     """The latest stored status of (KPI, scope) for the period starting at `start`."""
     row = await con.fetchrow(q("status_of_period"), kpi.id, ref.service_id, start)
     return as_status(row, kpi.key, ref.slug) if row is not None else None
-
-
-async def try_leader_lock(con: Connection) -> bool:
-    """Takes the evaluating leader's lock (held by the session) unless another holds it."""
-    return bool(await con.fetchval(q("try_leader_lock")))
-
-
-async def leader_unlock(con: Connection) -> None:
-    await con.execute(q("leader_unlock"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from service.db import Connection, fetch_models, statements
 from service.errors import invalid
@@ -29,8 +30,11 @@ async def insert_token(
 async def token_by_hash(con: Connection, token_hash: bytes) -> Principal | None:
     """The holder of an unrevoked token, None when there is none."""
     row = await con.fetchrow(q("token_by_hash"), token_hash)
-    if row is None:
-        return None
+    return None if row is None else principal_of(row)
+
+
+def principal_of(row: Mapping[str, Any]) -> Principal:
+    """The holder a token row names (id, name, scopes, team slug, read scope)."""
     return Principal(
         row["id"], row["name"], frozenset(Scope(s) for s in row["scopes"]), row["team"],
         ReadScope(row["read_scope"]),

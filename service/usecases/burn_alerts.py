@@ -30,9 +30,9 @@ from service.models.catalog import Kpi
 from service.models.enums import BuiltinMetric, Channel, Direction, KpiKind
 from service.store import burn_alerts as store
 from service.store import kpis as kpi_store
-from service.store import metrics, statuses
+from service.store import leases, metrics
 from service.store import targets as target_store
-from service.usecases import notifications
+from service.usecases import evaluation, notifications
 
 log = logging.getLogger(__name__)
 
@@ -273,16 +273,13 @@ async def evaluate_policies(con: Connection, now: dt.datetime) -> int:
     return changed
 
 
-async def evaluate_due(con: Connection, now: dt.datetime) -> int:
-    """The leader's burn-rate round (nothing, 0, when another process leads)."""
-    if not await statuses.try_leader_lock(con):
+async def evaluate_due(
+    con: Connection, now: dt.datetime, *, holder: str | None = None,
+    lease_seconds: float = evaluation.DEFAULT_LEASE_SECONDS,
+) -> int:  # fmt: skip
+    """The leader's burn-rate round (nothing, 0, when another process holds the leader
+    lease): the same lease as the period evaluation's, taken or renewed here."""
+    holder = holder or evaluation.process_holder()
+    if not await leases.take_lease(con, evaluation.LEADER_LEASE, holder, lease_seconds):
         return 0
-    try:
-        return await evaluate_policies(con, now)
-    finally:
-        try:
-            await statuses.leader_unlock(con)
-        except BaseException:
-            # The lock belongs to the session (see evaluation.evaluate_due).
-            con.terminate()
-            raise
+    return await evaluate_policies(con, now)

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import secrets
+import socket
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,12 +33,25 @@ from service.models.enums import BuiltinMetric, Cadence, Status, TargetScope
 from service.models.observations import SeriesPoint
 from service.models.statuses import KpiStatus, ScopeRef, StatusDriver
 from service.store import kpis as kpi_store
-from service.store import metrics, statuses
+from service.store import leases, metrics, statuses
 from service.store import targets as target_store
 from service.store.metrics import MetricScope
 from service.usecases import calendars, escalation, measure
 
 log = logging.getLogger(__name__)
+
+#: The evaluating leader's lease; each schema has its own lease table, so deployments
+#: sharing a database lead apart.
+LEADER_LEASE = "kpi-evaluation"
+#: How long a lease lasts unless renewed (KPI_LEADER_LEASE_SECONDS sets the app's).
+DEFAULT_LEASE_SECONDS = 90.0
+_INSTANCE = secrets.token_hex(4)
+
+
+def process_holder() -> str:
+    """This process as a lease holder: host, process id, and a part drawn at start (a new
+    process reusing the id is someone else)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_INSTANCE}"
 
 
 async def metric_scope(con: Connection, kpi: Kpi, ref: ScopeRef) -> MetricScope:
@@ -201,31 +218,36 @@ async def evaluate_on_demand(
     return out
 
 
-async def evaluate_due(con: Connection, now: dt.datetime) -> int:
+async def evaluate_due(
+    con: Connection, now: dt.datetime, *, holder: str | None = None,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+) -> int:  # fmt: skip
     """The leader's round: each KPI with a cadence evaluated for its last closed period unless
     stored already, then time-based escalation steps. Returns the statuses stored; does
-    nothing (0) when another process holds the leader lock."""
-    if not await statuses.try_leader_lock(con):
+    nothing (0) when another process holds an unexpired leader lease.
+
+    The lease is a row (no session state, so it holds behind a transaction-mode pooler): taken
+    or renewed at the start of the round and again whenever a third of it has passed, kept
+    between rounds, taken over by another process once it has expired."""
+    holder = holder or process_holder()
+    if not await leases.take_lease(con, LEADER_LEASE, holder, lease_seconds):
         return 0
+    renewed = time.monotonic()
     stored = 0
-    try:
-        ids = await statuses.kpis_with_cadence(con)
-        for kpi in await kpi_store.list_kpis(con, ids=ids):
-            assert kpi.cadence is not None
-            period = periods.last_closed(kpi.cadence, now, calendars.of_kpi(kpi))
-            if await statuses.has_status(con, kpi.id, kpi.cadence, period.start):
-                continue
-            try:
-                stored += len(await evaluate_kpi(con, kpi, period=period, now=now, replace=False))
-            except Exception:
-                log.exception("evaluating %s failed; retried next round", kpi.key)
-        await escalation.advance_waiting(con, now)
-    finally:
+    ids = await statuses.kpis_with_cadence(con)
+    for kpi in await kpi_store.list_kpis(con, ids=ids):
+        assert kpi.cadence is not None
+        if time.monotonic() - renewed > lease_seconds / 3:
+            if not await leases.take_lease(con, LEADER_LEASE, holder, lease_seconds):
+                log.warning("leader lease lost mid-round; another process leads")
+                return stored
+            renewed = time.monotonic()
+        period = periods.last_closed(kpi.cadence, now, calendars.of_kpi(kpi))
+        if await statuses.has_status(con, kpi.id, kpi.cadence, period.start):
+            continue
         try:
-            await statuses.leader_unlock(con)
-        except BaseException:
-            # The lock belongs to the session: a connection that could not let go of it must
-            # not go back to the pool (no other process could lead until it was closed).
-            con.terminate()
-            raise
+            stored += len(await evaluate_kpi(con, kpi, period=period, now=now, replace=False))
+        except Exception:
+            log.exception("evaluating %s failed; retried next round", kpi.key)
+    await escalation.advance_waiting(con, now)
     return stored

@@ -70,7 +70,7 @@ class Rejections:
         """Record the rejection (in its own transaction) and raise the 401; a 429 instead,
         recording nothing, once the source is over its limit of rejections."""
         if self.guard is not None:
-            self.guard.check_source_rejection(src.id, src.name)
+            await self.guard.check_source_rejection(con, src.id, src.name)
         async with con.transaction():
             await store.record_webhook_rejection(
                 con, source_id=src.id, reason=SIGNATURE, client=client,

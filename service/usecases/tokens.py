@@ -77,11 +77,15 @@ def bearer_token(authorization: str | None) -> str:
 async def authenticate(con: Connection, authorization: str | None) -> Principal:
     principal = await tokens.token_by_hash(con, hash_token(bearer_token(authorization)))
     if principal is None:
-        raise Unauthorized(
-            "the token is unknown or revoked",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+        raise unknown_token()
     return principal
+
+
+def unknown_token() -> Unauthorized:
+    return Unauthorized(
+        "the token is unknown or revoked",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 def require(principal: Principal, scope: Scope) -> None:

@@ -62,9 +62,10 @@ class DemoReceiver:
     async def show(self, request: Request) -> Response:
         state = request.app.state
         async with state.db.acquire() as con:
-            principal = await tokens.authenticate(con, request.headers.get("authorization"))
+            principal = await ratelimit.authenticate(
+                state, con, request.headers.get("authorization")
+            )
         tokens.require(principal, Scope.READ)
-        ratelimit.check(state, principal)
         newest_first = list(reversed(self.received))
         return Response(orjson.dumps(newest_first), media_type="application/json")
 

@@ -73,9 +73,3 @@ where kpi_id = $1 and service_id is not distinct from $2 and period_start = $3
 order by evaluated_at desc
 limit 1;
 
--- name: try_leader_lock
--- The evaluating leader's lock, one per schema (deployments sharing a database stay apart).
-select pg_try_advisory_lock(hashtext(current_schema()), hashtext('kpi-evaluation'));
-
--- name: leader_unlock
-select pg_advisory_unlock(hashtext(current_schema()), hashtext('kpi-evaluation'));

@@ -19,10 +19,10 @@ import pytest
 
 from service import db as dbmod
 from service.app import create_app
-from service.config import Settings
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction, Scope
 from service.usecases import catalog, tokens
+from tests.conftest import DIRECT
 
 #: How the series statement of a service's observed KPI begins (its comment in
 #: sql/queries/series.sql); pg_stat_activity keeps a statement's first kilobyte only.
@@ -39,11 +39,11 @@ class Slow:
 
 
 @pytest.fixture(scope="module")
-async def slow(database_url: str) -> AsyncIterator[Slow]:
+async def slow(direct_database_url: str) -> AsyncIterator[Slow]:
     """One service, one observed KPI, a point every 30 s from 1 January 2025 (about 208 days
     of hours)."""
     schema = f"kpi_deadline_{secrets.token_hex(4)}"
-    con = await dbmod.connect(database_url, schema)
+    con = await dbmod.connect(direct_database_url, schema, settings=DIRECT)
     try:
         await dbmod.migrate(con, schema)
         svc = await catalog.create_service(con, service=ServiceIn(slug="erp", name="ERP", tier=2))
@@ -63,7 +63,7 @@ async def slow(database_url: str) -> AsyncIterator[Slow]:
         await con.execute("analyze observation")
         heavy = await tokens.create_token(con, name="heavy", scopes=[Scope.READ])
         light = await tokens.create_token(con, name="light", scopes=[Scope.READ])
-        yield Slow(database_url, schema, {"Authorization": f"Bearer {heavy.token}"},
+        yield Slow(direct_database_url, schema, {"Authorization": f"Bearer {heavy.token}"},
                    {"Authorization": f"Bearer {light.token}"})  # fmt: skip
     finally:
         await con.execute(f'drop schema if exists "{schema}" cascade')
@@ -83,7 +83,8 @@ def series_query(aliases: int) -> str:
 @contextlib.asynccontextmanager
 async def app_on_pool(slow: Slow, pool_size: int, **settings: Any
                       ) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool]]:  # fmt: skip
-    config = Settings(db_schema=slow.schema, rate_limit_per_second=0, **settings)
+    config = DIRECT.model_copy(update={"db_schema": slow.schema, "rate_limit_per_second": 0,
+                                       **settings})  # fmt: skip
     # every connection opened beforehand: a request never waits for one to be set up
     pool = await dbmod.create_pool(slow.url, slow.schema, pool_size, pool_size, settings=config)
     app = create_app(config, db=dbmod.PoolDatabase(pool))
@@ -128,7 +129,7 @@ class Watch:
 
 @contextlib.asynccontextmanager
 async def watching(slow: Slow) -> AsyncIterator[Watch]:
-    con = await dbmod.connect(slow.url, slow.schema)
+    con = await dbmod.connect(slow.url, slow.schema, settings=DIRECT)
     watch = Watch(con)
     task = asyncio.create_task(watch.loop())
     try:

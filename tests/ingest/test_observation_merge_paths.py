@@ -20,6 +20,7 @@ from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
 from service.store import observations
 from service.usecases import catalog
+from tests.conftest import DIRECT
 
 #: Months that get a partition of their own (those near the time of the run).
 HORIZON = partition_horizon(dt.datetime.now(dt.UTC))
@@ -28,11 +29,13 @@ JAN = dt.datetime(2031, 1, 15, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-async def two(database_url: str) -> AsyncIterator[tuple[dbmod.Connection, dbmod.Connection]]:
+async def two(
+    direct_database_url: str,
+) -> AsyncIterator[tuple[dbmod.Connection, dbmod.Connection]]:
     schema = f"kpi_merge_{secrets.token_hex(4)}"
-    first = await dbmod.connect(database_url, schema)
+    first = await dbmod.connect(direct_database_url, schema, settings=DIRECT)
     await dbmod.migrate(first, schema)
-    second = await dbmod.connect(database_url, schema)
+    second = await dbmod.connect(direct_database_url, schema, settings=DIRECT)
     for slug in ("erp", "crm"):
         await catalog.create_service(first, service=ServiceIn(slug=slug, name=slug, tier=2))
     await catalog.create_kpi(first, kpi=KpiIn(

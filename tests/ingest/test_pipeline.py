@@ -27,6 +27,7 @@ from service.app import create_app
 from service.config import Settings
 from service.models.enums import Scope
 from service.usecases import tokens
+from tests.conftest import DIRECT
 from tests.ingest.fixtures import fixture, fixture_bytes
 
 Headers = dict[str, str]
@@ -681,14 +682,16 @@ async def test_a_webhook_id_too_long_to_index_is_kept_as_its_hash_and_still_dedu
 
 
 @pytest.fixture
-async def pool_app(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, dbmod.Connection]]:
+async def pool_app(
+    direct_database_url: str,
+) -> AsyncIterator[tuple[httpx.AsyncClient, dbmod.Connection]]:
     """An app on a fresh schema with a real pool; what it writes is committed."""
     schema = f"kpi_pipeline_{secrets.token_hex(4)}"
-    setup = await dbmod.connect(database_url, schema)
+    setup = await dbmod.connect(direct_database_url, schema, settings=DIRECT)
     pool = None
     try:
         await dbmod.migrate(setup, schema)
-        pool = await dbmod.create_pool(database_url, schema, 1, 5)
+        pool = await dbmod.create_pool(direct_database_url, schema, 1, 5, settings=DIRECT)
         # The published vector's event is of 2021: its signed time is not checked here.
         settings = Settings(db_schema=schema, webhook_event_time_tolerance_seconds=0)
         app = create_app(settings, db=dbmod.PoolDatabase(pool))

@@ -22,6 +22,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from service import db as dbmod
+from service.config import Settings
 from service.embedded import EmbeddedPostgres
 from service.models.enums import Scope
 from service.usecases.catalog_file import CatalogFile, apply_catalog
@@ -61,9 +62,10 @@ class Tokens:
     read: dict[str, str]
 
 
-async def prepare_schema(url: str, schema: str) -> Tokens:
-    """Migrate a fresh schema, add the catalog and the GitHub source, make two tokens."""
-    con = await dbmod.connect(url, schema)
+async def prepare_schema(url: str, schema: str, settings: Settings | None = None) -> Tokens:
+    """Migrate a fresh schema, add the catalog and the GitHub source, make two tokens
+    (connecting as `settings` say, by default the environment's)."""
+    con = await dbmod.connect(url, schema, settings=settings)
     try:
         await dbmod.migrate(con, schema)
         await apply_catalog(con, CatalogFile.model_validate(CATALOG), dry_run=False)

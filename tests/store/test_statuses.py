@@ -1,6 +1,6 @@
 """The KPI status repository on a real Postgres: statuses written once per closed period (or
 replaced when asked), read back typed, one at a time, many at once and as a history; the
-scopes each KPI is evaluated for; the evaluating leader's lock."""
+scopes each KPI is evaluated for."""
 
 from __future__ import annotations
 
@@ -147,17 +147,3 @@ async def test_only_kpis_with_a_cadence_are_listed(con: dbmod.Connection) -> Non
     found = await statuses.kpis_with_cadence(con)
     assert monthly.id in found and never.id not in found
     assert found == sorted(found)
-
-
-async def test_the_leader_lock_is_held_by_one_session(
-    con: dbmod.Connection, database_url: str, db_schema: str
-) -> None:
-    other = await dbmod.connect(database_url, db_schema)
-    try:
-        assert await statuses.try_leader_lock(con)
-        assert not await statuses.try_leader_lock(other)
-        await statuses.leader_unlock(con)
-        assert await statuses.try_leader_lock(other)
-        await statuses.leader_unlock(other)
-    finally:
-        await other.close()

@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -656,53 +655,48 @@ async def test_a_period_not_started_is_refused(api: httpx.AsyncClient, admin: He
     assert when(r.json()[0]["period_start"]) == month(2031, 8)
 
 
-async def test_a_leader_of_another_schema_does_not_hold_back_this_ones(
-    con: dbmod.Connection, api: httpx.AsyncClient, admin: Headers, ingester: Headers,
-    database_url: str, db_schema: str,
+async def test_one_process_leads_until_its_lease_expires_then_another_takes_over(
+    con: dbmod.Connection, api: httpx.AsyncClient, admin: Headers
+) -> None:
+    await make_kpi(api, admin, "orders")
+    await observe(api, admin, "orders", [(dt.datetime(2031, 7, 3, tzinfo=UTC), 1.0)])
+    # Process A leads: it takes the lease (for 60 s) and stores July's status.
+    assert await evaluation.evaluate_due(con, NOW, holder="a", lease_seconds=60) == 1
+    (held,) = await con.fetch("select holder, expires_at - clock_timestamp() as left"
+                              " from leader_lease")  # fmt: skip
+    assert held["holder"] == "a" and dt.timedelta(seconds=59) < held["left"] <= dt.timedelta(
+        seconds=60
+    )
+    # B finds the lease held and does nothing; A renews it round after round.
+    assert await evaluation.evaluate_due(con, NOW, holder="b", lease_seconds=60) == 0
+    assert await evaluation.evaluate_due(con, NOW, holder="a", lease_seconds=60) == 0
+    assert await con.fetchval("select holder from leader_lease") == "a"
+    # A dies without a word: once its lease has expired, B's next round takes it over.
+    await con.execute("update leader_lease set expires_at = clock_timestamp() - interval '1s'")
+    await observe(api, admin, "orders", [(dt.datetime(2031, 8, 3, tzinfo=UTC), 2.0)])
+    september = dt.datetime(2031, 9, 15, 12, 0, tzinfo=UTC)
+    assert await evaluation.evaluate_due(con, september, holder="b", lease_seconds=60) == 1
+    assert await con.fetchval("select holder from leader_lease") == "b"
+    assert await evaluation.evaluate_due(con, september, holder="a", lease_seconds=60) == 0
+
+
+async def test_a_lease_is_kept_per_schema(
+    con: dbmod.Connection, api: httpx.AsyncClient, admin: Headers, database_url: str,
+    db_schema: str,
 ) -> None:  # fmt: skip
     await make_kpi(api, admin, "orders")
     await observe(api, admin, "orders", [(dt.datetime(2031, 7, 3, tzinfo=UTC), 1.0)])
-    # Another deployment in the same database, its tables in another schema, is mid-round.
-    other = await dbmod.connect(database_url, f"{db_schema}_other")
+    # Another deployment in the same database, its tables in another schema, has a leader:
+    # its lease is a row of its own schema, so it does not hold back this one's.
+    other = f"{db_schema}_other"
+    admin_con = await dbmod.connect(database_url, other)
     try:
-        lock = "select pg_try_advisory_lock(hashtext($1), hashtext('kpi-evaluation'))"
-        assert await other.fetchval(lock, f"{db_schema}_other")
-        assert await evaluation.evaluate_due(con, NOW) == 1
-        # While a leader of this schema holds it, a round here does nothing.
-        assert await other.fetchval(lock, db_schema)
-        assert await evaluation.evaluate_due(con, NOW) == 0
+        await dbmod.migrate(admin_con, other)
+        await admin_con.execute(
+            f'insert into "{other}".leader_lease values'
+            " ('kpi-evaluation', 'elsewhere', clock_timestamp() + interval '1 hour')"
+        )
+        assert await evaluation.evaluate_due(con, NOW, holder="here") == 1
     finally:
-        await other.close()
-
-
-class _UnlockFails(asyncpg.Connection):  # type: ignore[misc]
-    """A real connection whose release of the leader lock fails, as a lost or cancelled
-    statement would."""
-
-    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
-        if "pg_advisory_unlock" in query:
-            raise ConnectionResetError("connection lost while releasing the lock")
-        result: str = await super().execute(query, *args, timeout=timeout)
-        return result
-
-
-async def test_a_leader_that_cannot_release_its_lock_closes_its_connection(
-    database_url: str, db_schema: str
-) -> None:
-    leader = await asyncpg.connect(
-        database_url, connection_class=_UnlockFails, server_settings={"search_path": db_schema}
-    )
-    other = await dbmod.connect(database_url, db_schema)
-    try:
-        with pytest.raises(ConnectionResetError):
-            await evaluation.evaluate_due(leader, NOW)
-        # Closed, so the lock went with the session and the next round can lead. The server
-        # ends the terminated session a moment later: wait for the lock (bounded), not a guess.
-        assert leader.is_closed()
-        await other.execute("set lock_timeout = '10s'")
-        lock = "select pg_advisory_lock(hashtext($1), hashtext('kpi-evaluation'))"
-        await other.execute(lock, db_schema)
-        await other.execute("select pg_advisory_unlock_all()")
-    finally:
-        leader.terminate()
-        await other.close()
+        await admin_con.execute(f'drop schema "{other}" cascade')
+        await admin_con.close()
