@@ -42,6 +42,7 @@ from service.models.reviews import QuarterlyReview
 from service.models.sources import Source, SourceIn
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.models.tokens import NewToken, TokenIn, TokenInfo
+from service.rest import examples_gate
 from service.rest.engine import EvaluateIn
 from service.rest.health import Health
 from service.rest.webhooks import DeliveryDetail, ReplayReport
@@ -276,6 +277,7 @@ EXAMPLES: dict[Any, Any] = {
         "service": "checkout",
         "availability": {
             "window": WINDOW, "availability": 99.9368, "outage_minutes": 28.2,
+            "planned_downtime_minutes": 45.0,
             "outage_incidents": 1, "target": 99.95, "target_scope": "tier",
             "target_kpi": "service_availability", "error_budget_remaining": -26.33,
             "burn_rate": 1.2633,
@@ -393,6 +395,7 @@ EXAMPLES: dict[Any, Any] = {
     Health: {"status": "ok"},
 }
 # fmt: on
+EXAMPLES.update(examples_gate.EXAMPLES)
 
 #: The quarter of the review's example.
 QUARTER_WINDOW = {"start": "2026-07-01T00:00:00Z", "end": "2026-10-01T00:00:00Z",
