@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 from strawberry.dataloader import DataLoader
 
 from service.db import Connection, Database
+from service.graphql.gate_loaders import GateLoaders
 from service.kpi.periods import Period
 from service.models.catalog import Kpi, Outcome, Service, Target, Team
 from service.models.enums import Grain
@@ -360,6 +361,7 @@ class Loaders:
         self.changes_of_service: DataLoader[tuple[int, ChangeFilter], list[Change]] = _per_service(
             db, ingest.change_pages_by_service
         )
+        self.gates = GateLoaders(db)
 
 
 R = TypeVar("R", Incident, Change)

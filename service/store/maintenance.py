@@ -67,6 +67,18 @@ async def list_maintenance_windows(
     )
 
 
+async def windows_by_service(
+    con: Connection, service_ids: Sequence[int]
+) -> dict[int, list[MaintenanceWindow]]:
+    """{service id: its windows by start}, in one statement."""
+    found: dict[int, list[MaintenanceWindow]] = {}
+    for w in await list_maintenance_windows(
+        con, service_ids=service_ids, start=None, end=None, limit=None
+    ):
+        found.setdefault(w.service_id, []).append(w)
+    return found
+
+
 async def get_maintenance_window(con: Connection, *, window_id: int) -> MaintenanceWindow:
     row = await con.fetchrow(q("get_maintenance_window"), window_id)
     if row is None:

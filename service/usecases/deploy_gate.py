@@ -4,6 +4,8 @@ budget over the policy's trailing window, and overrides recorded as change annot
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 
 from service.db import Connection
 from service.errors import NotFound
@@ -18,11 +20,14 @@ from service.models.deploy_gate import (
     GateOverrideIn,
 )
 from service.models.enums import ChangeKind
+from service.models.reports import AvailabilityReport
 from service.store import deploy_gate as store
 from service.store import services as service_store
 from service.usecases import reports
 
 DAY = dt.timedelta(days=1)
+#: The trailing window of a service without a policy (its gate allows, with these numbers).
+DEFAULT_DAYS = 30
 
 
 async def put_policy(
@@ -56,11 +61,35 @@ async def gate(
 ) -> DeployGate:
     """Whether a change of `change_type` may go out now (see service/kpi/deploy_gate.py)."""
     sid = (await service_store.get_service(con, slug=service)).id
-    policy = (await store.policies_by_service(con, [sid])).get(sid)
-    days = policy.window_days if policy else 30
-    window = Period(now - days * DAY, now)
-    objective = await reports.availability_kpi(con, policy.kpi if policy else None)
-    report = (await reports.availability_by_service(con, [sid], window, now, objective))[sid]
+    return (await gates_by_service(con, [sid], change_type, now))[sid]
+
+
+async def gates_by_service(
+    con: Connection, service_ids: Sequence[int], change_type: ChangeKind, now: dt.datetime
+) -> dict[int, DeployGate]:
+    """Each service's gate, from one availability read per distinct (window, objective) of
+    their policies, whatever the number of services."""
+    policies = await store.policies_by_service(con, service_ids)
+    groups: dict[tuple[int, str | None], list[int]] = defaultdict(list)
+    for sid in service_ids:
+        policy = policies.get(sid)
+        groups[(policy.window_days, policy.kpi) if policy else (DEFAULT_DAYS, None)].append(sid)
+    slugs = {s.id: s.slug for s in await service_store.services_by_id(con, service_ids)}
+    out: dict[int, DeployGate] = {}
+    for (days, key), ids in groups.items():
+        window = Period(now - days * DAY, now)
+        objective = await reports.availability_kpi(con, key)
+        found = await reports.availability_by_service(con, ids, window, now, objective)
+        for sid in ids:
+            out[sid] = _answer(slugs[sid], policies.get(sid), found[sid], change_type, window,
+                               days)  # fmt: skip
+    return out
+
+
+def _answer(
+    service: str, policy: ErrorBudgetPolicy | None, report: AvailabilityReport,
+    change_type: ChangeKind, window: Period, days: int,
+) -> DeployGate:  # fmt: skip
     budget = deploy_gate.Budget(
         target=report.target / 100, window_seconds=window.seconds,
         spent_seconds=report.outage_minutes * 60,
