@@ -91,6 +91,8 @@ MODELS: dict[type[BaseModel], str] = {
     models.ErrorBudgetPolicy: "ErrorBudgetPolicy", models.DeployGate: "DeployGate",
     models.GateBudget: "GateBudget", models.GateOverrideIn: "GateOverrideIn",
     models.ChangeAnnotation: "ChangeAnnotation",
+    models.MaintenanceWindowSpec: "MaintenanceWindowSpec",
+    models.ErrorBudgetPolicySpec: "ErrorBudgetPolicySpec",
     models.IncidentIn: "IncidentIn", models.IncidentEventIn: "IncidentEventIn",
     models.Incident: "Incident", models.IncidentDetail: "IncidentDetail",
     models.ChangeIn: "ChangeIn", models.CommitIn: "CommitIn", models.Change: "Change",

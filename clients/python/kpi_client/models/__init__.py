@@ -41,10 +41,12 @@ from kpi_client.models.deploy_gate import (
     DeployGate,
     ErrorBudgetPolicy,
     ErrorBudgetPolicyIn,
+    ErrorBudgetPolicySpec,
     GateBudget,
     GateOverrideIn,
     MaintenanceWindow,
     MaintenanceWindowIn,
+    MaintenanceWindowSpec,
 )
 from kpi_client.models.incidents import (
     Change,
@@ -140,6 +142,7 @@ __all__ = [
     "EntityName",
     "ErrorBudgetPolicy",
     "ErrorBudgetPolicyIn",
+    "ErrorBudgetPolicySpec",
     "Escalation",
     "EscalationEvent",
     "EscalationStep",
@@ -174,6 +177,7 @@ __all__ = [
     "KpiTrend",
     "MaintenanceWindow",
     "MaintenanceWindowIn",
+    "MaintenanceWindowSpec",
     "NewToken",
     "Notification",
     "ObservationIn",

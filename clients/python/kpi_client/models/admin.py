@@ -16,6 +16,7 @@ from kpi_client.models.catalog import (
     TargetSpec,
     TeamIn,
 )
+from kpi_client.models.deploy_gate import ErrorBudgetPolicySpec, MaintenanceWindowSpec
 from kpi_client.models.initiatives import InitiativeIn
 from kpi_client.models.sources import SourceIn
 
@@ -81,6 +82,8 @@ class CatalogFile(ApiModel):
     kpis: list[KpiDefinition] = Field(default_factory=list)
     sources: list[SourceIn] = Field(default_factory=list)
     initiatives: list[InitiativeIn] = Field(default_factory=list)
+    maintenance_windows: list[MaintenanceWindowSpec] = Field(default_factory=list)
+    error_budget_policies: list[ErrorBudgetPolicySpec] = Field(default_factory=list)
 
 
 class CatalogChange(ApiModel):

@@ -25,6 +25,12 @@ class MaintenanceWindowIn(ApiModel):
     reason: str
 
 
+class MaintenanceWindowSpec(MaintenanceWindowIn):
+    """A window in a catalog file, naming its service."""
+
+    service: str
+
+
 class MaintenanceWindow(ApiModel):
     id: int
     service: str
@@ -43,6 +49,12 @@ class ErrorBudgetPolicyIn(ApiModel):
     kpi: str | None = None
     window_days: int = 30
     passing_change_types: list[ChangeType] = Field(default_factory=_emergency_types)
+
+
+class ErrorBudgetPolicySpec(ErrorBudgetPolicyIn):
+    """A policy in a catalog file, naming its service."""
+
+    service: str
 
 
 class ErrorBudgetPolicy(ApiModel):
