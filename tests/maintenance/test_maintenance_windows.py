@@ -147,3 +147,29 @@ async def test_scopes_and_unknown_service(
     r = await app.post("/v1/services/nope/maintenance-windows",
                        json=window("11-10T02:00", "11-10T05:00"), headers=admin)  # fmt: skip
     assert r.status_code == 404
+
+
+async def test_planned_downtime_and_availability_as_builtin_kpi_series(
+    app: httpx.AsyncClient, admin: Headers, reader: Headers, clock: Clock
+) -> None:
+    # The worked example as monthly series: November's planned downtime 90 min (1.5 h) and
+    # availability 1 - 0.5 / 720 = 99.930556 %; October had no outage: 0 and 100 %.
+    await add_service(app, admin, "checkout", 1)
+    await send(app, admin, "POST", WINDOWS, window("11-10T02:00", "11-10T05:00"), status=201)
+    clock.at = utc("12-06T09:00")
+    await add_incident(app, admin, "db-1", "checkout", "sev1", "11-10T01:30", "11-10T03:30")
+    for key, metric, unit in (("planned", "planned_downtime", "hours"),
+                              ("avail", "availability", "percent")):  # fmt: skip
+        await send(app, admin, "POST", "/v1/kpis", {
+            "key": key, "name": key.title(), "unit": unit, "direction": "lower_is_better",
+            "kind": "builtin", "metric": metric,
+        }, status=201)  # fmt: skip
+    params = {"service": "checkout", "grain": "month", "from": "2026-10-01T00:00:00Z",
+              "to": "2026-12-01T00:00:00Z"}  # fmt: skip
+    planned = await send(app, reader, "GET", "/v1/kpis/planned/series", params=params)
+    assert [(p["bucket"][:7], p["value"], p["count"]) for p in planned["points"]] == [
+        ("2026-10", 0.0, 0),
+        ("2026-11", pytest.approx(1.5), 1),
+    ]
+    avail = await send(app, reader, "GET", "/v1/kpis/avail/series", params=params)
+    assert [p["value"] for p in avail["points"]] == [100.0, pytest.approx(99.930556, abs=1e-6)]
