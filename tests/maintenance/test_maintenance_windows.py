@@ -173,3 +173,13 @@ async def test_planned_downtime_and_availability_as_builtin_kpi_series(
     ]
     avail = await send(app, reader, "GET", "/v1/kpis/avail/series", params=params)
     assert [p["value"] for p in avail["points"]] == [100.0, pytest.approx(99.930556, abs=1e-6)]
+
+
+async def test_deleting_the_service_takes_its_started_windows(
+    app: httpx.AsyncClient, con: dbmod.Connection, admin: Headers, clock: Clock
+) -> None:
+    await add_service(app, admin, "checkout", 1)
+    await send(app, admin, "POST", WINDOWS, window("11-10T02:00", "11-10T05:00"), status=201)
+    clock.at = utc("12-06T09:00")
+    await send(app, admin, "DELETE", "/v1/services/checkout", status=204)
+    assert await con.fetchval("select count(*) from maintenance_window") == 0
