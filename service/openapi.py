@@ -39,6 +39,10 @@ TAGS: dict[str, str] = {
     "initiatives": "Technology programs: their services, the KPIs they should move, spend "
     "against budget, and the KPIs before and after.",
     "budgets": "Budgets per service, category and whole month or quarter, to compare spend with.",
+    "maintenance": "Maintenance windows: planned downtime per service, announced ahead, left "
+    "out of availability and the error budget.",
+    "gates": "Error-budget policies, the deploy gate CI pipelines ask before releasing, "
+    "and overrides recorded as change annotations.",
     "statuses": "Evaluated KPI statuses against their targets, the scorecard and reports.",
     "reviews": "The quarterly review for leaders: one closed quarter's reads as a printable "
     "HTML document or JSON.",

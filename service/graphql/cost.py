@@ -81,6 +81,7 @@ LIST_SIZES: Mapping[tuple[str, str], int] = {
 REPORT_WEIGHTS: Mapping[str, int] = {
     "status": 10,  # a KPI's status: stored, or evaluated now
     "availability": 10,  # outage intervals merged over the window
+    "deployGate": 10,  # availability over the policy's window
     "incidentStats": 10,  # duration statistics by severity
     "dora": 10,  # the four DORA keys and the rework rate
     "spend": 5,  # cost records spread over days

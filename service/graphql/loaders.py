@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 from strawberry.dataloader import DataLoader
 
 from service.db import Connection, Database
+from service.graphql.gate_loaders import GateLoaders
 from service.graphql.team_loaders import TeamLoaders
 from service.kpi.periods import Period
 from service.models.burn_alerts import BurnAlert, BurnPolicy
@@ -373,6 +374,7 @@ class Loaders:
         self.changes_of_service: DataLoader[tuple[int, ChangeFilter], list[Change]] = _per_service(
             db, ingest.change_pages_by_service
         )
+        self.gates = GateLoaders(db)
 
 
 async def _latest_burn_alerts(con: Connection, kpi_ids: list[int]) -> dict[int, list[BurnAlert]]:

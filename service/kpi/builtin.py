@@ -6,7 +6,10 @@ Definitions (DESIGN):
 - error budget remaining = 1 - outage seconds / budget seconds, the budget being
   (1 - availability target) x window seconds summed over the scope's services; burn rate =
   outage seconds / budget seconds (1 spends exactly the budget over the window);
-- downtime cost = outage hours x the service's revenue per hour, plus explicit estimates;
+- outage inside a maintenance window is planned downtime: left out of availability and the
+  error budget, reported on its own (service/kpi/maintenance.py);
+- downtime cost = outage hours (planned downtime included) x the service's revenue per hour,
+  plus explicit estimates;
 - recurrence rate = recurring incidents / incidents; change failure rate = failures /
   deployments; rework rate = hotfixes, rollbacks and reverts shipped / deployments.
 """
@@ -19,10 +22,13 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Outage:
-    """A service's outage within a window: the merged time down, and the incidents behind it."""
+    """A service's outage within a window: the merged time down outside maintenance windows
+    (what availability and the error budget count), the incidents behind it, and the time
+    down inside maintenance windows (planned downtime, service/kpi/maintenance.py)."""
 
     seconds: float
     incidents: int
+    planned_seconds: float = 0.0
 
     @property
     def hours(self) -> float:
@@ -85,7 +91,11 @@ def error_budget(
 def downtime_cost(
     outages: Mapping[int, Outage], revenue_per_hour: Mapping[int, float], estimates: float | None
 ) -> float:
-    lost = sum(o.hours * revenue_per_hour.get(sid, 0.0) for sid, o in outages.items())
+    # Planned downtime loses revenue as well: the cost counts all the time down.
+    lost = sum(
+        (o.seconds + o.planned_seconds) / 3600 * revenue_per_hour.get(sid, 0.0)
+        for sid, o in outages.items()
+    )
     return lost + (estimates or 0.0)
 
 

@@ -136,6 +136,11 @@ def _error_budget(i: Inputs, unit: str) -> Value:
     return units.rate(budget[0] if budget else None, unit), i.outage_incidents
 
 
+def _planned_downtime(i: Inputs, unit: str) -> Value:
+    planned = sum(o.planned_seconds for o in i.outages.values())
+    return units.duration(planned, unit), i.outage_incidents
+
+
 def _downtime_cost(i: Inputs, unit: str) -> Value:
     # The count is the incidents whose impact started in the window (an outage running on
     # from an earlier window adds to the value, not to the count).
@@ -183,7 +188,8 @@ _AVAILABILITY_TEXT = (
     "1 - merged outage time / (services x bucket time). An outage is an incident at or above "
     "the service's `outage_threshold` (default sev2) from impact start to resolution, and "
     "from each reopening to the next resolution, or to now while open; overlapping outages "
-    "count once, per service, and clip at bucket edges."
+    "count once, per service, and clip at bucket edges. Outage inside the service's "
+    "maintenance windows is planned downtime and left out (see `planned_downtime`)."
 )
 
 METRICS: dict[BuiltinMetric, Metric] = {m.name: m for m in (
@@ -222,8 +228,12 @@ METRICS: dict[BuiltinMetric, Metric] = {m.name: m for m in (
            lambda i, unit: (i.incidents.users_affected or 0.0, i.incidents.incidents)),
     Metric(BuiltinMetric.DOWNTIME_COST,
            _OUTAGE_INPUTS | {Input.INCIDENTS, Input.REVENUE}, UnitFamily.COUNT,
-           _INCIDENT_FILTER, "outage hours x the service's revenue per hour, plus the "
-           "incidents' explicit cost estimates", _downtime_cost),
+           _INCIDENT_FILTER, "outage hours (planned downtime included) x the service's "
+           "revenue per hour, plus the incidents' explicit cost estimates", _downtime_cost),
+    Metric(BuiltinMetric.PLANNED_DOWNTIME, _OUTAGE_INPUTS, UnitFamily.DURATION,
+           _INCIDENT_FILTER, "merged outage time inside the services' maintenance windows, "
+           "summed over the services: the downtime availability and the error budget leave "
+           "out", _planned_downtime),
     Metric(BuiltinMetric.DEPLOYMENT_FREQUENCY, frozenset({Input.CHANGES}), UnitFamily.DEPLOYS,
            _CHANGE_FILTER, "production changes finished in the bucket with a final status "
            "(success, failed, rolled back): their count (`deploys`), or that count per day or "

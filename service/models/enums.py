@@ -84,6 +84,7 @@ class BuiltinMetric(StrEnum):
     RECURRENCE_RATE = "recurrence_rate"
     USERS_AFFECTED = "users_affected"
     DOWNTIME_COST = "downtime_cost"
+    PLANNED_DOWNTIME = "planned_downtime"
     DEPLOYMENT_FREQUENCY = "deployment_frequency"
     LEAD_TIME = "lead_time"
     CHANGE_FAILURE_RATE = "change_failure_rate"

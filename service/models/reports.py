@@ -38,8 +38,16 @@ class Window(BaseModel):
 class AvailabilityReport(BaseModel):
     window: Window
     availability: float | None = Field(description="Percent of the window without outage.")
-    outage_minutes: float = Field(description="Merged outage time (overlaps counted once).")
+    outage_minutes: float = Field(
+        description="Merged outage time (overlaps counted once) outside maintenance windows: "
+        "what availability and the error budget count."
+    )
     outage_incidents: int
+    planned_downtime_minutes: float = Field(
+        default=0.0,
+        description="Merged outage time inside the service's maintenance windows: planned "
+        "downtime, left out of availability and the error budget.",
+    )
     target: float = Field(description="Availability target in percent.")
     target_scope: TargetScope = Field(
         description="Where the target came from: the service's own, its tier's or the global "

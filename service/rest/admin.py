@@ -36,7 +36,9 @@ class ApplyQuery(BaseModel):
 async def apply_catalog(call: Call) -> ApplyReport:
     """Create or update the catalog from a definition; applying it twice changes nothing."""
     async with call.transaction() as con:
-        return await catalog_file.apply_catalog(con, call.body, dry_run=call.query.dry_run)
+        return await catalog_file.apply_catalog(
+            con, call.body, dry_run=call.query.dry_run, now=call.now()
+        )
 
 
 ENDPOINTS = [

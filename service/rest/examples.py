@@ -45,6 +45,7 @@ from service.models.sources import Source, SourceIn
 from service.models.statuses import Escalation, EscalationAction, KpiStatus
 from service.models.teams import DoraTrend, TeamFigures
 from service.models.tokens import NewToken, TokenIn, TokenInfo
+from service.rest import examples_gate
 from service.rest.engine import EvaluateIn
 from service.rest.health import Health
 from service.rest.webhooks import DeliveryDetail, ReplayReport
@@ -374,6 +375,7 @@ EXAMPLES: dict[Any, Any] = {
             "window": WINDOW,
             "availability": 99.9368,
             "outage_minutes": 28.2,
+            "planned_downtime_minutes": 45.0,
             "outage_incidents": 1,
             "target": 99.95,
             "target_scope": "tier",
@@ -610,6 +612,7 @@ EXAMPLES: dict[Any, Any] = {
     Health: {"status": "ok"},
 }
 # fmt: on
+EXAMPLES.update(examples_gate.EXAMPLES)
 
 #: The quarter of the review's example.
 QUARTER_WINDOW = {"start": "2026-07-01T00:00:00Z", "end": "2026-10-01T00:00:00Z",

@@ -23,9 +23,9 @@ from service.kpi.units import as_share
 from service.models.catalog import Kpi, Service, Target
 from service.models.enums import KpiKind, Severity, TargetScope
 from service.store import kpis as kpi_store
+from service.store import maintenance, teams
 from service.store import services as service_store
 from service.store import targets as target_store
-from service.store import teams
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -198,13 +198,20 @@ async def outages(
     con: Connection, scope: MetricScope, windows: Sequence[Period], now: dt.datetime,
     only: MetricFilter = NO_FILTER,
 ) -> list[dict[int, Outage]]:  # fmt: skip
-    """Per window, each service's merged outage seconds (services without outage absent)."""
+    """Per window, each service's merged outage seconds (services without outage absent),
+    the part inside maintenance windows set apart as planned downtime."""
     result: list[dict[int, Outage]] = [{} for _ in windows]
     if not windows or not scope.service_ids:
         return result
     rows = await outage_seconds(con, scope.service_ids, windows, now, only.severities)
+    planned = await maintenance.planned_outage_seconds(
+        con, scope.service_ids, windows, now, only.severities
+    )
     for r in rows:
-        result[r["n"] - 1][r["service_id"]] = Outage(r["seconds"], r["incidents"])
+        inside = planned.get((r["n"] - 1, r["service_id"]), 0.0)
+        result[r["n"] - 1][r["service_id"]] = Outage(
+            max(r["seconds"] - inside, 0.0), r["incidents"], inside
+        )
     return result
 
 

@@ -8,6 +8,7 @@ A dry run applies inside a savepoint, reports, and rolls back, so it validates e
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
@@ -29,12 +30,14 @@ from service.models.catalog import (
     TargetIn,
     TeamIn,
 )
+from service.models.deploy_gate import ErrorBudgetPolicySpec
 from service.models.enums import KpiKind
 from service.models.initiatives import InitiativeIn
 from service.models.instants import Day
+from service.models.maintenance import MaintenanceWindowSpec
 from service.models.sources import SourceIn
 from service.store import sources
-from service.usecases import burn_alerts, catalog
+from service.usecases import burn_alerts, catalog, catalog_gates
 from service.usecases import sources as source_cases
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 from service.usecases.initiatives import INITIATIVES
@@ -81,6 +84,16 @@ class CatalogFile(Body):
     initiatives: list[InitiativeIn] = Field(
         default_factory=list,
         description="Technology programs, applied after services and KPIs (which they link).",
+    )
+    maintenance_windows: list[MaintenanceWindowSpec] = Field(
+        default_factory=list,
+        description="Planned downtime per service, keyed by (service, starts_at): a new one "
+        "must start after now; one that has started may only be repeated unchanged.",
+    )
+    error_budget_policies: list[ErrorBudgetPolicySpec] = Field(
+        default_factory=list,
+        description="Each service's deploy gate policy, given whole (a field left out takes "
+        "its default).",
     )
 
 
@@ -413,6 +426,8 @@ def entry_count(catalog_file: CatalogFile) -> int:
         + len(catalog_file.kpis)
         + len(catalog_file.sources)
         + len(catalog_file.initiatives)
+        + len(catalog_file.maintenance_windows)
+        + len(catalog_file.error_budget_policies)
     )
 
 
@@ -422,6 +437,7 @@ async def apply_catalog(
     *,
     dry_run: bool,
     progress: Callable[[int, int], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> ApplyReport:
     """Apply the file in one transaction. `progress(done, total)` is called as each entry is
     applied (a KPI with its targets and links counts as one entry)."""
@@ -435,6 +451,8 @@ async def apply_catalog(
             progress(done, total)
 
     applier = _Applier(con, on_entry)
+    record, locate = catalog_gates.reporting(applier)
+    clock = now or utc_now()
     steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
         (
             "teams",
@@ -450,6 +468,18 @@ async def apply_catalog(
             "initiatives",
             lambda: applier.keyed(
                 INITIATIVES, catalog_file.initiatives, "initiatives", _comparable_initiative
+            ),
+        ),
+        (
+            "maintenance_windows",
+            lambda: catalog_gates.apply_windows(
+                con, catalog_file.maintenance_windows, clock, record, locate
+            ),
+        ),
+        (
+            "error_budget_policies",
+            lambda: catalog_gates.apply_policies(
+                con, catalog_file.error_budget_policies, record, locate
             ),
         ),
     ]

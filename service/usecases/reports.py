@@ -113,6 +113,7 @@ async def availability_by_service(
             availability=percent(builtin.availability(own, 1, window.seconds)),
             outage_minutes=sum(o.seconds for o in own.values()) / 60,
             outage_incidents=sum(o.incidents for o in own.values()),
+            planned_downtime_minutes=sum(o.planned_seconds for o in own.values()) / 60,
             target=target * 100,
             target_scope=target_scope,
             target_kpi=objective.key if objective else None,

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from service.models.budgets import BudgetIn
-from service.rest import examples
+from service.rest import examples, examples_gate
 from service.rest.webhooks import ALERTMANAGER_DELIVERY
 from tests.clients.conftest import BASE_URL, token_of
 
@@ -157,6 +157,13 @@ async def _seed(gen: ModuleType, client: Any, http: httpx.AsyncClient) -> None:
             headers={"Authorization": f"Bearer {secret}"},
         )
         assert sent.status_code == status, sent.text
+    # A window announced after the app's clock (2031-03-01), and a gate override.
+    window = {**examples_gate.WINDOW_IN, "starts_at": "2031-03-02T02:00:00Z",
+              "ends_at": "2031-03-02T05:00:00Z"}  # fmt: skip
+    await call("create_maintenance_window", slug="checkout",
+               body=model("MaintenanceWindowIn").from_dict(window))  # fmt: skip
+    await call("override_deploy_gate", slug="checkout",
+               body=model("GateOverrideIn").from_dict(examples_gate.OVERRIDE_IN))  # fmt: skip
 
 
 async def test_the_generated_client_calls_every_list_endpoint(
@@ -174,6 +181,8 @@ async def test_the_generated_client_calls_every_list_endpoint(
             "list_kpi_services": {"key": "patch_compliance"}, "list_costs": {}, "list_budgets": {},
             "list_initiatives": {}, "list_burn_alerts": {},
             "list_kpi_burn_alerts": {"key": "patch_compliance"},
+            "list_service_maintenance_windows": {"slug": "checkout"},
+            "list_change_annotations": {"slug": "checkout"},
             "kpi_status_history": {"key": "patch_compliance"}, "list_escalations": {},
             "governance_gaps": {}, "list_incidents": {}, "list_changes": {},
             "list_sources": {}, "list_deliveries": {}, "list_webhook_rejections": {},
@@ -291,3 +300,12 @@ def _check_events_and_admin(got: dict[str, Any]) -> None:
         "rest",
     )
     assert created.before is None
+    ((window,),) = [got["list_service_maintenance_windows"]]
+    assert (window.service, window.starts_at.isoformat()) == (
+        "checkout", "2031-03-02T02:00:00+00:00"
+    )  # fmt: skip
+    ((note,),) = [got["list_change_annotations"]]
+    # No error-budget policy on checkout: the gate allowed, and the override is kept anyway.
+    assert (note.kind, note.reason, note.gate["decision"]) == (
+        "gate_override", "CVE-2026-1234 fix", "allow"
+    )  # fmt: skip

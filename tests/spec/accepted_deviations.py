@@ -66,7 +66,7 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|must be open when reopened_at is given|only allowed for error_budget_remaining"
     # ... and rows that would refer to themselves, in a cycle, or twice.
     r"|cannot refer to itself|cannot depend on itself|that is a cycle|is listed twice"
-    r"|must be after (period_start|effective_from|from)\b"
+    r"|must be after (period_start|effective_from|from|starts_at)\b"
     r"|must be before to|the window must start before its end|give one of service, team"
     r"|required for an observed KPI|(required|only allowed) when kind is"
     r"|an email step needs an e-mail address"

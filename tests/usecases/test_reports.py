@@ -124,7 +124,7 @@ def as_rest(value: Any) -> Any:
 AVAILABILITY = """query($from: DateTime!, $to: DateTime) { service(slug: "shop") {
   availability(from: $from, to: $to) {
     window { start end complete } availability outageMinutes outageIncidents target targetScope
-    targetKpi errorBudgetRemaining burnRate
+    targetKpi errorBudgetRemaining burnRate plannedDowntimeMinutes
   }
 } }"""
 
@@ -169,6 +169,7 @@ async def test_availability_merges_overlapping_outages_against_the_tier_default(
         "availability": pytest.approx(98.75),
         "outageMinutes": pytest.approx(180.0),
         "outageIncidents": 2,
+        "plannedDowntimeMinutes": 0.0,
         "target": pytest.approx(99.9),
         "targetScope": "DEFAULT",
         "targetKpi": None,
@@ -219,6 +220,7 @@ async def test_availability_counts_an_open_outage_up_to_now(
         "availability": pytest.approx(75.0),
         "outageMinutes": pytest.approx(360.0),
         "outageIncidents": 1,
+        "plannedDowntimeMinutes": 0.0,
         "target": pytest.approx(99.9),
         "targetScope": "DEFAULT",
         "targetKpi": None,

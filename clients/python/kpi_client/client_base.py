@@ -19,6 +19,7 @@ from kpi_client.api import (
     burn_alerts,
     catalog,
     costs,
+    deploy_gate,
     escalations,
     incidents,
     initiatives,
@@ -142,6 +143,18 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     list_budgets = Endpoint(budgets.list_budgets)
     get_budget = Endpoint(budgets.get_budget)
     delete_budget = Endpoint(budgets.delete_budget)
+    # Maintenance windows and the deploy gate
+    create_maintenance_window = Endpoint(deploy_gate.create_maintenance_window)
+    list_service_maintenance_windows = Endpoint(deploy_gate.list_service_maintenance_windows)
+    get_maintenance_window = Endpoint(deploy_gate.get_maintenance_window)
+    replace_maintenance_window = Endpoint(deploy_gate.replace_maintenance_window)
+    delete_maintenance_window = Endpoint(deploy_gate.delete_maintenance_window)
+    put_error_budget_policy = Endpoint(deploy_gate.put_error_budget_policy)
+    get_error_budget_policy = Endpoint(deploy_gate.get_error_budget_policy)
+    delete_error_budget_policy = Endpoint(deploy_gate.delete_error_budget_policy)
+    get_deploy_gate = Endpoint(deploy_gate.get_deploy_gate)
+    override_deploy_gate = Endpoint(deploy_gate.override_deploy_gate)
+    list_change_annotations = Endpoint(deploy_gate.list_change_annotations)
     # Incidents and changes
     upsert_incident = Endpoint(incidents.upsert_incident)
     add_incident_event = Endpoint(incidents.add_incident_event)

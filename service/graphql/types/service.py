@@ -24,6 +24,7 @@ from service.graphql.types.common import (
     page_of_list,
     page_size,
 )
+from service.graphql.types.deploy_gate import DeployGate, ErrorBudgetPolicy, MaintenanceWindow
 from service.graphql.types.incident import Change, Incident
 from service.graphql.types.reports import (
     AvailabilityReport,
@@ -40,6 +41,7 @@ from service.models.catalog import Outcome as OutcomeModel
 from service.models.catalog import Service as ServiceModel
 from service.models.enums import ChangeStatus
 from service.models.instants import check_instant
+from service.models.maintenance import MaintenanceWindow as WindowModel
 from service.store.metrics import MetricScope
 from service.usecases import reports
 
@@ -248,6 +250,37 @@ class Service:
         report = await info.context.loaders.availability.load(key)
         assert report is not None
         return convert(AvailabilityReport, report)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Maintenance windows announced for this service, by start; cursor-paginated."
+    )
+    def maintenance_windows(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[MaintenanceWindow]:
+        page_size(first)
+
+        def page(found: list[WindowModel]) -> Connection[MaintenanceWindow]:
+            window = page_of_list(found, first, after)
+            return page_mapped(window, window.nodes, MaintenanceWindow.of)
+
+        return ready(info.context.loaders.gates.maintenance_windows.load(self.id), page)
+
+    @strawberry.field(description="The service's error-budget policy, if it has one.")
+    def error_budget_policy(self, info: Info) -> ErrorBudgetPolicy | None:
+        return ready(info.context.loaders.gates.policy.load(self.id),
+                     lambda p: ErrorBudgetPolicy.of(p) if p else None)  # fmt: skip
+
+    @strawberry.field(
+        description="Whether a change of `changeType` may go out now: allow or freeze from "
+        "the error budget over the policy's window, as GET /v1/services/{slug}/deploy-gate."
+    )
+    def deploy_gate(
+        self, info: Info, change_type: enums.ChangeKind = enums.ChangeKind.DEPLOY
+    ) -> DeployGate:
+        from service.graphql.gate_loaders import GateKey
+
+        key = GateKey(self.id, change_type, info.context.now())
+        return ready(info.context.loaders.gates.gate.load(key), DeployGate.of)
 
     incident_stats = window_report(
         lambda loaders: loaders.incident_stats, IncidentReport,

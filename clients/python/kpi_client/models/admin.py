@@ -17,6 +17,7 @@ from kpi_client.models.catalog import (
     TargetSpec,
     TeamIn,
 )
+from kpi_client.models.deploy_gate import ErrorBudgetPolicySpec, MaintenanceWindowSpec
 from kpi_client.models.initiatives import InitiativeIn
 from kpi_client.models.sources import SourceIn
 
@@ -95,6 +96,8 @@ class CatalogFile(ApiModel):
     kpis: list[KpiDefinition] = Field(default_factory=list)
     sources: list[SourceIn] = Field(default_factory=list)
     initiatives: list[InitiativeIn] = Field(default_factory=list)
+    maintenance_windows: list[MaintenanceWindowSpec] = Field(default_factory=list)
+    error_budget_policies: list[ErrorBudgetPolicySpec] = Field(default_factory=list)
 
 
 class CatalogChange(ApiModel):

@@ -88,6 +88,7 @@ BuiltinMetric = Literal[
     "recurrence_rate",
     "users_affected",
     "downtime_cost",
+    "planned_downtime",
     "deployment_frequency",
     "lead_time",
     "change_failure_rate",

@@ -19,6 +19,7 @@ class AvailabilityReport(ApiModel):
     window: Window
     outage_minutes: float
     outage_incidents: int
+    planned_downtime_minutes: float = 0.0
     target: float
     target_scope: str
     target_kpi: str | None = None

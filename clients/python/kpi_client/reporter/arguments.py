@@ -6,13 +6,13 @@ import argparse
 from typing import Any
 
 from kpi_client.config import URL_ENV
-from kpi_client.reporter import bodies, exit_codes
+from kpi_client.reporter import bodies, exit_codes, gate
 from kpi_client.reporter.ci import CI_NAMES
 from kpi_client.reporter.times import instant_argument
 
 DESCRIPTION = """\
 Report a change (deployment), an observation or an incident to the KPI service from a
-CI/CD pipeline.
+CI/CD pipeline, or ask its deploy gate whether a change may go out.
 
 The service is KPI_URL (or --kpi-url); the token is KPI_TOKEN (scope ingest), read from the
 environment only so that it never shows in a command line or a log. Run ids, commit, links
@@ -39,6 +39,13 @@ earlier report (or --started) otherwise. Finished defaults to now once the statu
 INCIDENT = """\
 Create or update an incident by (source, external id). The external id defaults to the CI
 run and the service, so a later step of the run (resolved) updates the same incident."""
+
+GATE = """\
+Ask the service's deploy gate whether a production change may go out now: exit 0 on allow,
+5 on freeze (the error budget over the policy's window is spent). Hotfixes and rollbacks pass
+a freeze (as the service's error-budget policy lists); --override-reason passes anyway and
+is recorded on the service as a change annotation with the gate's numbers. The token needs
+the read scope, and ingest to record an override."""
 
 OBSERVATION = "Send one point of an observed KPI, at --ts or now."
 SOURCE_HELP = "a source of kind api, or one an admin opened to the API (default api)"
@@ -150,6 +157,20 @@ def _observation(commands: Any) -> None:
     p.set_defaults(build=bodies.observation)
 
 
+def _gate(commands: Any) -> None:
+    p = _subcommand(commands, "gate", "ask the deploy gate (exit 5 on freeze)", GATE)
+    p.add_argument("--service", required=True, help="business service slug")
+    p.add_argument(
+        "--change-type", default="deploy",
+        choices=("deploy", "config", "patch", "rollback", "hotfix"),
+        help="what is going out (default deploy); hotfix and rollback pass a freeze",
+    )  # fmt: skip
+    p.add_argument("--override-reason", metavar="TEXT", help="pass a freeze, recording why")
+    p.add_argument("--reference", metavar="TEXT", help="recorded with an override (default: "
+                   "the CI run's URL)")  # fmt: skip
+    p.set_defaults(build=gate.request, gate=True)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="kpi-report",
@@ -161,4 +182,5 @@ def parser() -> argparse.ArgumentParser:
     _change(commands)
     _observation(commands)
     _incident(commands)
+    _gate(commands)
     return root

@@ -24,7 +24,7 @@ from kpi_client.errors import (
     UnexpectedAnswer,
 )
 from kpi_client.operation import Operation
-from kpi_client.reporter import bodies, dry_run, exit_codes
+from kpi_client.reporter import bodies, dry_run, exit_codes, gate
 from kpi_client.reporter.arguments import parser
 from kpi_client.reporter.ci import CiRun, ci_run
 from kpi_client.retry import RetryPolicy
@@ -101,4 +101,6 @@ def main(
             return exit_codes.SENT
         if not token:
             return _fail(f"no token: set {TOKEN_ENV} (scope ingest)", exit_codes.USAGE)
+        if getattr(args, "gate", False):
+            return gate.run(client, args, ci_run(args.ci, env))
         return _send(client, operation, args.fail_open)
