@@ -14,7 +14,7 @@ from service.models.deploy_gate import (
 )
 from service.models.enums import Scope
 from service.rest.endpoint import Call, Endpoint, path_param
-from service.usecases import deploy_gate
+from service.usecases import deploy_gate, team_scope
 
 
 async def put_error_budget_policy(call: Call) -> ErrorBudgetPolicy:
@@ -43,9 +43,14 @@ async def get_deploy_gate(call: Call) -> DeployGate:
 
 
 async def override_deploy_gate(call: Call) -> ChangeAnnotation:
+    service = path_param(call, "slug")
     async with call.transaction() as con:
+        # A token limited to a team overrides the gate of its own team's services only.
+        limit = await team_scope.write_limit(con, call.principal)
+        if limit is not None:
+            limit.check(service, "slug")
         return await deploy_gate.override(
-            con, service=path_param(call, "slug"), body=call.body,
+            con, service=service, body=call.body,
             created_by=call.principal.name if call.principal else "unknown", now=call.now(),
         )  # fmt: skip
 

@@ -32,7 +32,7 @@ from service.store import burn_alerts as store
 from service.store import kpis as kpi_store
 from service.store import leases, metrics
 from service.store import targets as target_store
-from service.usecases import evaluation, notifications
+from service.usecases import audit, evaluation, notifications
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,10 @@ async def set_policy(
     if found.kind is KpiKind.RATIO:
         await _ratio_sides(con, found)
     stored = BurnPolicy(kpi=kpi, **policy.model_dump())
-    await store.put_policy(con, found.id, stored, now)
+    async with audit.atomic(con):
+        before = await store.get_policy(con, found.id)
+        await store.put_policy(con, found.id, stored, now)
+        await audit.record(con, "burn-policy", kpi, before, stored)
     return stored
 
 
@@ -89,8 +92,11 @@ async def get_policy(con: Connection, *, kpi: str) -> BurnPolicy:
 async def delete_policy(con: Connection, *, kpi: str) -> None:
     """Removes the policy; its firing alerts are resolved by the next round."""
     found = await kpi_store.get_kpi(con, key=kpi)
-    if not await store.delete_policy(con, found.id):
-        raise NotFound(f"KPI {kpi!r} has no burn-rate policy")
+    async with audit.atomic(con):
+        before = await store.get_policy(con, found.id)
+        if not await store.delete_policy(con, found.id):
+            raise NotFound(f"KPI {kpi!r} has no burn-rate policy")
+        await audit.record(con, "burn-policy", kpi, before, None)
 
 
 async def list_alerts(

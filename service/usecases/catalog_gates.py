@@ -15,6 +15,7 @@ from service.store import deploy_gate as gate_store
 from service.store import maintenance
 from service.store import services as service_store
 from service.usecases import deploy_gate
+from service.usecases import maintenance as windows
 
 #: Who a window the catalog file announced was created by.
 CATALOG_AUTHOR = "catalog file"
@@ -70,8 +71,8 @@ async def apply_windows(
                                      reason=spec.reason)  # fmt: skip
         existing = next((w for w in current.get(sid, []) if w.starts_at == spec.starts_at), None)
         if existing is None:
-            await maintenance.create_maintenance_window(
-                con, service_id=sid, window=window, created_by=CATALOG_AUTHOR, now=now
+            await windows.create_window(
+                con, service=spec.service, window=window, created_by=CATALOG_AUTHOR, now=now
             )
             record("create", "maintenance-window", key, {})
             continue
@@ -81,9 +82,7 @@ async def apply_windows(
             if getattr(existing, name) != getattr(window, name)
         }
         if diff:
-            await maintenance.update_maintenance_window(
-                con, window_id=existing.id, window=window, now=now
-            )
+            await windows.replace_window(con, existing.id, window, now)
             record("update", "maintenance-window", key, diff)
         else:
             record("", "maintenance-window", key, {})

@@ -23,7 +23,7 @@ from service.models.enums import ChangeKind
 from service.models.reports import AvailabilityReport
 from service.store import deploy_gate as store
 from service.store import services as service_store
-from service.usecases import reports
+from service.usecases import audit, reports
 
 DAY = dt.timedelta(days=1)
 #: The trailing window of a service without a policy (its gate allows, with these numbers).
@@ -36,10 +36,14 @@ async def put_policy(
     """Set (create or replace) the service's policy."""
     sid = (await service_store.get_service(con, slug=service)).id
     objective = await reports.availability_kpi(con, policy.kpi)
-    await store.put_policy(
-        con, service_id=sid, kpi_id=objective.id if objective else None, policy=policy
-    )
-    return (await store.policies_by_service(con, [sid]))[sid]
+    async with audit.atomic(con):
+        before = (await store.policies_by_service(con, [sid])).get(sid)
+        await store.put_policy(
+            con, service_id=sid, kpi_id=objective.id if objective else None, policy=policy
+        )
+        after = (await store.policies_by_service(con, [sid]))[sid]
+        await audit.record(con, "error-budget-policy", service, before, after)
+    return after
 
 
 async def get_policy(con: Connection, *, service: str) -> ErrorBudgetPolicy:
@@ -52,8 +56,11 @@ async def get_policy(con: Connection, *, service: str) -> ErrorBudgetPolicy:
 
 async def delete_policy(con: Connection, *, service: str) -> None:
     sid = (await service_store.get_service(con, slug=service)).id
-    if not await store.delete_policy(con, service_id=sid):
-        raise NotFound(f"service {service!r} has no error-budget policy")
+    async with audit.atomic(con):
+        before = (await store.policies_by_service(con, [sid])).get(sid)
+        if not await store.delete_policy(con, service_id=sid):
+            raise NotFound(f"service {service!r} has no error-budget policy")
+        await audit.record(con, "error-budget-policy", service, before, None)
 
 
 async def gate(

@@ -10,6 +10,10 @@ from service.db import Connection
 from service.models.maintenance import MaintenanceWindow, MaintenanceWindowIn
 from service.store import maintenance
 from service.store import services as service_store
+from service.usecases import audit
+
+#: The audit trail's name for a maintenance window (keyed by its id).
+KIND = "maintenance-window"
 
 
 async def create_window(
@@ -17,10 +21,13 @@ async def create_window(
     now: dt.datetime,
 ) -> MaintenanceWindow:  # fmt: skip
     sid = (await service_store.get_service(con, slug=service)).id
-    window_id = await maintenance.create_maintenance_window(
-        con, service_id=sid, window=window, created_by=created_by, now=now
-    )
-    return await maintenance.get_maintenance_window(con, window_id=window_id)
+    async with audit.atomic(con):
+        window_id = await maintenance.create_maintenance_window(
+            con, service_id=sid, window=window, created_by=created_by, now=now
+        )
+        created = await maintenance.get_maintenance_window(con, window_id=window_id)
+        await audit.record(con, KIND, str(window_id), None, created)
+    return created
 
 
 async def list_windows(
@@ -42,9 +49,18 @@ async def get_window(con: Connection, window_id: int) -> MaintenanceWindow:
 async def replace_window(
     con: Connection, window_id: int, window: MaintenanceWindowIn, now: dt.datetime
 ) -> MaintenanceWindow:
-    await maintenance.update_maintenance_window(con, window_id=window_id, window=window, now=now)
-    return await maintenance.get_maintenance_window(con, window_id=window_id)
+    async with audit.atomic(con):
+        before = await maintenance.get_maintenance_window(con, window_id=window_id)
+        await maintenance.update_maintenance_window(
+            con, window_id=window_id, window=window, now=now
+        )
+        after = await maintenance.get_maintenance_window(con, window_id=window_id)
+        await audit.record(con, KIND, str(window_id), before, after)
+    return after
 
 
 async def delete_window(con: Connection, window_id: int, now: dt.datetime) -> None:
-    await maintenance.delete_maintenance_window(con, window_id=window_id, now=now)
+    async with audit.atomic(con):
+        before = await maintenance.get_maintenance_window(con, window_id=window_id)
+        await maintenance.delete_maintenance_window(con, window_id=window_id, now=now)
+        await audit.record(con, KIND, str(window_id), before, None)

@@ -148,6 +148,15 @@ async def send_change(
     return await client.post("/v1/changes", json=body, headers=headers)
 
 
+async def send_gate_override(
+    client: httpx.AsyncClient, headers: Headers, service: str, admin: Headers
+) -> httpx.Response:
+    body = {"reason": "CVE fix", "change_type": "deploy"}
+    return await client.post(
+        f"/v1/services/{service}/deploy-gate/overrides", json=body, headers=headers
+    )
+
+
 #: Every ingestion route (operation id) -> its request, and the field its refusal names.
 INGEST_ROUTES: dict[str, tuple[Send, str]] = {
     "ingest_observations": (send_observations, "1.service"),
@@ -156,6 +165,7 @@ INGEST_ROUTES: dict[str, tuple[Send, str]] = {
     "upsert_incident": (send_incident, "service"),
     "add_incident_event": (send_incident_event, "service"),
     "upsert_change": (send_change, "service"),
+    "override_deploy_gate": (send_gate_override, "slug"),
 }
 
 #: What each route stored, counted in SQL: a refused request stores nothing.
@@ -166,6 +176,7 @@ STORED = {
     "upsert_incident": "select count(*) from incident",
     "add_incident_event": "select count(*) from incident_event where step = 'acknowledged'",
     "upsert_change": "select count(*) from change",
+    "override_deploy_gate": "select count(*) from change_annotation",
 }
 
 
