@@ -255,6 +255,15 @@ async def test_deleting_the_policy_resolves_its_firing_alerts(
     (done,) = await alerts(api, reader)
     assert when(done["resolved_at"]) == at(120)
     assert done["resolved_long_burn_rate"] is None  # its rule is gone: nothing was measured
+    # The policy is catalog: set and removed, each in the audit trail with before and after.
+    r = await api.get("/v1/audit", params={"kind": "burn-policy", "key": "availability"},
+                      headers=admin)  # fmt: skip
+    assert [(e["action"], e["actor_name"]) for e in r.json()] == [
+        ("delete", "admin"), ("create", "admin"),
+    ]  # fmt: skip
+    removed, made = r.json()
+    assert (made["before"], made["after"]["objective"]) == (None, 0.999)
+    assert (removed["before"], removed["after"]) == (made["after"], None)
 
 
 async def problem(api: httpx.AsyncClient, admin: Headers, key: str, body: Json) -> Json:
