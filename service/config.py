@@ -141,6 +141,17 @@ class Settings(BaseSettings):
     """First month of the fiscal year (1 January ... 12 December), for the spend forecast."""
     run_rate_months: Annotated[int, Field(ge=1, le=24)] = 3
     """Whole months whose mean spend is the spend forecast's run rate."""
+    prometheus_backfill_days: Annotated[float, Field(ge=0, le=400)] = 30
+    """Days of history a new (or changed) Prometheus SLI is evaluated for by its first
+    rounds."""
+    prometheus_delay_seconds: NonNegative = 60
+    """How long after a bucket's end its Prometheus SLI is first asked for (scrapes and
+    recording rules lag)."""
+    prometheus_gap_after_seconds: NonNegative = 3600
+    """How long after a bucket's end a Prometheus SLI keeps asking for a bucket without
+    samples before leaving it as a gap."""
+    prometheus_timeout_seconds: Seconds = 10
+    """How long a Prometheus query may take before it counts as failed."""
 
     @field_validator("cors_origins", "outbound_allow", mode="before")
     @classmethod

@@ -37,6 +37,7 @@ from service.models.catalog import (
 from service.models.enums import BuiltinMetric, Direction
 from service.store import kpis as kpi_store
 from service.store import links, locks, outcomes, services, targets, teams
+from service.usecases import slis
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -194,6 +195,7 @@ async def create_kpi(con: Connection, *, kpi: KpiIn) -> Kpi:
             con, kpi=kpi, ratio_ids=ratio_ids, availability_id=availability_id
         )
         await _set_escalation_path(con, kpi_id, kpi)
+        await slis.set_sli(con, kpi_id, kpi)
     return Kpi(id=kpi_id, **kpi.model_dump())
 
 
@@ -214,6 +216,7 @@ async def update_kpi(con: Connection, *, key: str, kpi: KpiIn) -> Kpi:
             con, kpi=kpi, ratio_ids=ratio_ids, availability_id=availability_id
         )
         await _set_escalation_path(con, current.id, kpi)
+        await slis.set_sli(con, current.id, kpi)
     return Kpi(id=current.id, **kpi.model_dump())
 
 

@@ -23,7 +23,7 @@ COVERED = {
         "recompute", "tokens", "idempotency", "observations", "series", "metrics", "telemetry",
         "statuses", "escalations", "outbox", "reports", "deliveries", "portal", "sources", "ingest",
         "rejections", "persisted_queries", "clusters", "openslo", "budgets", "money",
-        "initiatives", "backstage",
+        "initiatives", "backstage", "data_sources",
     )
 }  # fmt: skip
 

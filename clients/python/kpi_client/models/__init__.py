@@ -36,6 +36,12 @@ from kpi_client.models.catalog import (
     TeamIn,
 )
 from kpi_client.models.costs import Cost, CostIn, CostIngestResult
+from kpi_client.models.data_sources import (
+    DataSource,
+    DataSourceIn,
+    PrometheusSli,
+    SliState,
+)
 from kpi_client.models.incidents import (
     Change,
     ChangeDetail,
@@ -119,6 +125,8 @@ __all__ = [
     "CostIngestResult",
     "CurrencyAmount",
     "CurrencySpend",
+    "DataSource",
+    "DataSourceIn",
     "DeliveryDetail",
     "DeliveryOutcome",
     "DeliveryRow",
@@ -164,6 +172,7 @@ __all__ = [
     "OutcomeLink",
     "OutcomeLinkIn",
     "OutcomeLinkSpec",
+    "PrometheusSli",
     "QuarterlyReview",
     "RejectionSample",
     "ReplayReport",
@@ -177,6 +186,7 @@ __all__ = [
     "ServiceLink",
     "ServiceReport",
     "ServiceRule",
+    "SliState",
     "Source",
     "SourceIn",
     "SpendReport",
