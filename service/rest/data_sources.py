@@ -44,17 +44,17 @@ CREATE_DOC = (
 )
 ENDPOINTS = [
     Endpoint("GET", "/v1/data-sources", list_data_sources, Scope.ADMIN,
-             "List data sources (no secrets), with their SLIs' state", "data-sources",
+             "List data sources (no secrets), with their SLIs' state", "datasources",
              response=list[DataSource]),
     Endpoint("GET", DATA_SOURCE, get_data_source, Scope.ADMIN, "Get a data source",
-             "data-sources", response=DataSource, errors=(404,)),
+             "datasources", response=DataSource, errors=(404,)),
     Endpoint("POST", "/v1/data-sources", create_data_source, Scope.ADMIN,
-             "Register a data source", "data-sources", body=DataSourceIn, response=DataSource,
+             "Register a data source", "datasources", body=DataSourceIn, response=DataSource,
              status=201, errors=(409, 413, 415, 422), description=CREATE_DOC),
     Endpoint("PUT", DATA_SOURCE, replace_data_source, Scope.ADMIN,
-             "Replace a data source's settings (omit secret to keep it)", "data-sources",
+             "Replace a data source's settings (omit secret to keep it)", "datasources",
              body=DataSourceIn, response=DataSource, errors=(404, 413, 415, 422)),
     Endpoint("DELETE", DATA_SOURCE, delete_data_source, Scope.ADMIN, "Delete a data source",
-             "data-sources", status=204, errors=(404, 409),
+             "datasources", status=204, errors=(404, 409),
              description="Refused (409) while a KPI's SLI uses it."),
 ]  # fmt: skip
