@@ -18,7 +18,8 @@ import pytest
 from service import db as dbmod
 from service import outbound
 from service.config import Settings
-from service.usecases import slis
+from service.errors import ValidationFailed
+from service.usecases import catalog_file, slis
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.graphql.helpers import gql_data
 
@@ -373,3 +374,49 @@ async def test_graphql_shows_the_sli_and_to_admins_the_data_sources(
         only_names = {"query": "{ dataSources { nodes { name } } }"}
         refused = await client.post("/graphql", json=only_names, headers=reader)
         assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+CATALOG = {
+    "data_sources": [{"name": "prom", "url": URL, "auth": "basic", "username": "grafana",
+                      "secret": "pw-1"}],
+    "kpis": [
+        {"key": "checkout_success", "name": "Checkout success", "unit": "share",
+         "direction": "higher_is_better", "kind": "ratio", "numerator": "checkout_good",
+         "denominator": "checkout_requests",
+         "prometheus": {"data_source": "prom", "good_query": GOOD, "total_query": TOTAL,
+                        "bucket": "5m"}},
+        {"key": "checkout_good", "name": "Good", "unit": "requests",
+         "direction": "higher_is_better", "aggregation": "sum"},
+        {"key": "checkout_requests", "name": "Requests", "unit": "requests",
+         "direction": "higher_is_better", "aggregation": "sum"},
+    ],
+}  # fmt: skip
+
+
+async def test_a_catalog_file_applies_data_sources_before_the_kpis_that_use_them(
+    con: dbmod.Connection,
+) -> None:
+    allow = outbound.AllowList.parse(["127.0.0.1"])
+    first = await catalog_file.apply_catalog(
+        con, catalog_file.CatalogFile.model_validate(CATALOG), dry_run=False, allow=allow
+    )
+    assert [(c.action, c.kind, c.key) for c in first.changes] == [
+        ("create", "data-source", "prom"), ("create", "kpi", "checkout_good"),
+        ("create", "kpi", "checkout_requests"), ("create", "kpi", "checkout_success"),
+    ]  # fmt: skip
+    again = await catalog_file.apply_catalog(
+        con, catalog_file.CatalogFile.model_validate(CATALOG), dry_run=False, allow=allow
+    )
+    assert (again.changes, again.unchanged) == ([], 4)
+    changed = {**CATALOG, "data_sources": [{**CATALOG["data_sources"][0], "secret": "pw-2"}]}
+    third = await catalog_file.apply_catalog(
+        con, catalog_file.CatalogFile.model_validate(changed), dry_run=False, allow=allow
+    )
+    assert [(c.key, c.fields) for c in third.changes] == [
+        ("prom", {"secret": ("(hidden)", "(changed)")})
+    ]
+    assert await con.fetchval("select secret from data_source") == "pw-2"
+    refused = catalog_file.CatalogFile.model_validate(CATALOG)
+    with pytest.raises(ValidationFailed) as caught:
+        await catalog_file.apply_catalog(con, refused, dry_run=True)  # no allow-list given
+    assert caught.value.errors[0].pointer == "#/data_sources/0/url"
