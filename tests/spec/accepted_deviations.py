@@ -36,7 +36,7 @@ class AcceptedDeviation:
 RULES_BEYOND_THE_SCHEMA = {
     # A field naming a row (kpi, service, team ...): the row must exist and be of a kind the
     # operation takes.
-    "reference": r"unknown (KPI|service|team|outcome|source|initiative)\b"
+    "reference": r"unknown (KPI|service|team|outcome|source|initiative|data source)\b"
     r"|is builtin: it is computed, not observed|is not a builtin availability KPI"
     r"|has no reporting cadence",
     # README, Security: names are kept in NFC, without control, format or unusual space
@@ -53,7 +53,9 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|the period has not started yet|has not ended yet: a review covers a closed quarter",
     # README, Security: the outbound URL rules of a webhook step.
     "outbound URL": r"step's URL|has a port outside|is not a valid URL|needs a host"
-    r"|must not carry credentials|in its usual form|must not contain spaces",
+    r"|must not carry credentials|in its usual form|must not contain spaces"
+    # ... and of a data source, whose host must be public or in KPI_OUTBOUND_ALLOW.
+    r"|the URL must be an http|the URL's host is a private, loopback",
     # Relations between fields of one request (or its path): an end after its start, one
     # field of several, a field another one makes required, a body naming its path's row, the
     # options a source's kind has.
@@ -69,7 +71,12 @@ RULES_BEYOND_THE_SCHEMA = {
     r"|source needs a secret to verify deliveries|must match the path"
     r"|only service_attribute and change_label take a name"
     r"|needs the name of the attribute or label"
-    r"|budget and currency go together",
+    r"|budget and currency go together"
+    # README, SLIs from Prometheus: a data source's auth takes its username and secret; an
+    # SLI's numerator and denominator are observed sums of its own.
+    r"|(required|only allowed) for basic auth|not used without auth|required for bearer auth"
+    r"|must be an observed KPI with aggregation sum|already writes into its numerator"
+    r"|an SLI needs two KPIs",
 }
 _RULES = re.compile("|".join(f"(?:{rule})" for rule in RULES_BEYOND_THE_SCHEMA.values()))
 
