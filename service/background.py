@@ -1,8 +1,8 @@
-"""Background work every process runs: evaluating KPIs at period close and burn-rate alerts at
-every round (one leader at a time, by a lease row that expires), firing time-based escalation
-steps, and delivering the notification outbox (rows claimed with skip locked, so processes
-share the work without sending twice), and forgetting stored Idempotency-Key answers after a
-day and rate-limit buckets that have refilled."""
+"""Background work every process runs: evaluating Prometheus SLIs into observations, KPIs at
+period close and burn-rate alerts at every round (one leader at a time, by a lease row that
+expires), firing time-based escalation steps, and delivering the notification outbox (rows
+claimed with skip locked, so processes share the work without sending twice), and forgetting
+stored Idempotency-Key answers after a day and rate-limit buckets that have refilled."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from service.clock import Clock
 from service.config import Settings
 from service.db import Database
 from service.store import idempotency, leases
-from service.usecases import burn_alerts, evaluation, notifications
+from service.usecases import burn_alerts, evaluation, notifications, slis
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ async def tick(
 ) -> TickReport:
     """One round: evaluate what is due (if leader), then deliver due notifications."""
     configured = settings.notify_secret.get_secret_value() if settings.notify_secret else None
+    # SLIs first: a period that has just closed is evaluated with its last buckets in.
+    await slis.evaluate_due(db, http, now=now, settings=settings, allow=allow_list(settings))
     async with db.acquire() as con:
         statuses = await evaluation.evaluate_due(
             con, now, lease_seconds=settings.leader_lease_seconds

@@ -177,6 +177,18 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin")
         return value
 
+    prometheus_backfill_days: Annotated[float, Field(ge=0, le=400)] = 30
+    """Days of history a new (or changed) Prometheus SLI is evaluated for by its first
+    rounds."""
+    prometheus_delay_seconds: NonNegative = 60
+    """How long after a bucket's end its Prometheus SLI is first asked for (scrapes and
+    recording rules lag)."""
+    prometheus_gap_after_seconds: NonNegative = 3600
+    """How long after a bucket's end a Prometheus SLI keeps asking for a bucket without
+    samples before leaving it as a gap."""
+    prometheus_timeout_seconds: Seconds = 10
+    """How long a Prometheus query may take before it counts as failed."""
+
     @field_validator("cors_origins", "outbound_allow", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -53,6 +53,7 @@ TAGS: dict[str, str] = {
     "changes": "Changes (deploys, rollbacks ...) and the incidents they caused.",
     "webhooks": "Deliveries from the tools, each signed or authenticated in the tool's own way.",
     "sources": "The tools registered to send webhooks, with their mapping rules.",
+    "datasources": "Prometheus servers that ratio KPIs take good and total events from.",
     "deliveries": "The log of every delivery received, refused deliveries, and replay.",
     "admin": "API tokens and the catalog applied as a whole.",
     "audit": "The audit trail: who changed the catalog, when, how, and what before and after.",

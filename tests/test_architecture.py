@@ -32,7 +32,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("models", ("service.models",)),
     ("adapters", ("service.ingest",)),
     # Repositories and gateways: the I/O to Postgres and to URLs people configure.
-    ("repositories", ("service.store", "service.db", "service.outbound", "service.notify")),
+    (
+        "repositories",
+        (
+            "service.store",
+            "service.db",
+            "service.outbound",
+            "service.notify",
+            "service.datasources",
+        ),
+    ),
     # The rate limits are policy the use cases apply (kept in memory, per process).
     ("use cases", ("service.usecases", "service.ratelimit", "service.webhook_guard")),
     ("interfaces", ("service",)),

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from service.background import allow_list
 from service.cli.common import (
     Subcommands,
     actor_option,
@@ -68,8 +69,9 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
     async def work(con: Connection) -> int:
         with progress_bar(args, "applying catalog") as bar:
             report = await apply_documents(
-                con, catalog, openslo, dry_run=args.dry_run, progress=bar.update
-            )
+                con, catalog, openslo, dry_run=args.dry_run, progress=bar.update,
+                allow=allow_list(settings),
+            )  # fmt: skip
         for change in report.changes:
             print(f"{'would ' if args.dry_run else ''}{change.action} {change.kind} {change.key}")
             for name, (old, new) in change.fields.items():
@@ -87,12 +89,14 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _secrets_from_environment(data: Any) -> Any:
-    """Sources may name an environment variable (secret_env) instead of writing the secret."""
+    """Sources and data sources may name an environment variable (secret_env) instead of
+    writing the secret."""
     if isinstance(data, dict):
-        for i, source in enumerate(data.get("sources") or []):
-            if isinstance(source, dict) and "secret_env" in source:
-                name = source.pop("secret_env")
-                if name not in os.environ:
-                    raise KeyError(f"sources.{i}.secret_env: {name} is not set")
-                source["secret"] = os.environ[name]
+        for section in ("sources", "data_sources"):
+            for i, source in enumerate(data.get(section) or []):
+                if isinstance(source, dict) and "secret_env" in source:
+                    name = source.pop("secret_env")
+                    if name not in os.environ:
+                        raise KeyError(f"{section}.{i}.secret_env: {name} is not set")
+                    source["secret"] = os.environ[name]
     return data

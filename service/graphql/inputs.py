@@ -12,7 +12,10 @@ from pydantic import AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
 from strawberry.experimental.pydantic import input as pydantic_input
 
-from service.graphql.types import common  # noqa: F401  (registers the enums first)
+from service.graphql.types import (
+    common,  # noqa: F401  (registers the enums first)
+    data_source,  # noqa: F401  (and the SLI's bucket)
+)
 from service.models import catalog
 from service.models.initiatives import InitiativeKpiIn
 from service.models.labels import is_labels
@@ -51,6 +54,7 @@ def _optional_instant(info: FieldInfo) -> bool:
 # The inputs a KPI's or an initiative's input nests, which strawberry must know first.
 for nested in (catalog.EscalationStep, catalog.BuiltinFilter, InitiativeKpiIn):
     input_of(nested)
+input_of(catalog.PrometheusSli)
 
 
 @strawberry.input

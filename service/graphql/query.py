@@ -26,6 +26,7 @@ from service.graphql.types.common import (
     page_of_list,
     page_size,
 )
+from service.graphql.types.data_source import DataSource
 from service.graphql.types.delivery import Delivery
 from service.graphql.types.incident import Change, Incident
 from service.graphql.types.initiative import Initiative
@@ -51,7 +52,15 @@ from service.store import outcomes as outcome_store
 from service.store import services as service_store
 from service.store import teams as team_store
 from service.store.metrics import resolve_scope
-from service.usecases import audit, backstage, burn_alerts, clusters, escalation, reports
+from service.usecases import (
+    audit,
+    backstage,
+    burn_alerts,
+    clusters,
+    data_sources,
+    escalation,
+    reports,
+)
 
 N = TypeVar("N")
 R = TypeVar("R")
@@ -196,6 +205,24 @@ class Query:
                        start=check_instant("from", from_), end=check_instant("to", to),
                        before_id=decode_cursor(after))  # fmt: skip
         return await read_page(info, first, AuditEntry.of, read)
+
+    @strawberry.field(
+        description="Data sources KPIs take SLIs from, by id, with their SLIs' state (admin "
+        "scope); cursor-paginated."
+    )
+    async def data_sources(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Page[DataSource]:
+        if not info.context.principal.allows(Scope.ADMIN):
+            raise GraphQLError(
+                "data sources need the 'admin' scope",
+                extensions={"code": "FORBIDDEN", "required_scope": "admin"},
+            )
+        size, since = page_size(first), decode_cursor(after) or 0
+        async with info.context.db.acquire() as con:
+            found = await data_sources.list_data_sources(con)
+        return page(sorted((d for d in found if d.id > since), key=lambda d: d.id), size,
+                    DataSource.of)  # fmt: skip
 
     @strawberry.field(
         description="One team, by slug or by Backstage entity reference (kind and namespace "

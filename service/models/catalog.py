@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
 
 from service.kpi.metrics import FilterPart, filter_problem, unit_problem
 from service.kpi.periods import zone_info
+from service.kpi.sli import BUCKET_SECONDS, PLACEHOLDER
 from service.models.entity_refs import SERVICE_REFS, TEAM_REFS, ServiceRef, TeamRef
 from service.models.enums import (
     Aggregation,
@@ -268,6 +270,50 @@ def iana_zone(name: str) -> str:
     return name
 
 
+# The bucket an SLI's queries are evaluated for, as a Prometheus duration.
+class SliBucket(StrEnum):
+    M1 = "1m"
+    M5 = "5m"
+    M10 = "10m"
+    M15 = "15m"
+    M30 = "30m"
+    H1 = "1h"
+    H2 = "2h"
+    H3 = "3h"
+    H6 = "6h"
+    H12 = "12h"
+    D1 = "1d"
+
+    @property
+    def seconds(self) -> int:
+        return BUCKET_SECONDS[self.value]
+
+
+Query = Annotated[str, StringConstraints(min_length=1, max_length=4000), NoNul]
+
+
+class PrometheusSli(Body):
+    """A ratio KPI's good and total events from PromQL queries, evaluated per bucket."""
+
+    data_source: Slug = Field(description="The name of a data source (POST /v1/data-sources).")
+    good_query: Query = Field(
+        description=f"PromQL giving the good events of one bucket as one series, e.g. "
+        f'`sum(increase(http_requests_total{{code!~"5.."}}[{PLACEHOLDER}]))`; '
+        f"{PLACEHOLDER} is replaced by the bucket (e.g. 1h)."
+    )
+    total_query: Query = Field(
+        description=f"PromQL giving all events of one bucket as one series, e.g. "
+        f"`sum(increase(http_requests_total[{PLACEHOLDER}]))`."
+    )
+    bucket: SliBucket = Field(
+        default=SliBucket.H1,
+        description="The span each evaluation covers; buckets start at UTC midnight.",
+    )
+    service: Slug | None = Field(
+        default=None, description="The service the points are stored for; none: overall."
+    )
+
+
 class KpiIn(Body):
     key: KpiKey
     name: Name
@@ -313,6 +359,12 @@ class KpiIn(Body):
         default_factory=list, max_length=50
     )
     escalation_path: list[EscalationStep] = Field(default_factory=list, max_length=20)
+    prometheus: PrometheusSli | None = Field(
+        default=None,
+        description="For kind=ratio: good and total events from Prometheus queries, stored "
+        "each bucket as observations of the numerator (good) and the denominator (total), "
+        "both observed KPIs with aggregation sum.",
+    )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
@@ -327,6 +379,10 @@ class KpiIn(Body):
         self._check_builtin_fields()
         for side in ("numerator", "denominator"):
             self._check_side(side)
+        if self.prometheus is not None and self.kind is not KpiKind.RATIO:
+            raise FieldProblem("prometheus", "only allowed when kind is ratio")
+        if self.prometheus is not None and self.numerator == self.denominator:
+            raise FieldProblem("denominator", "an SLI needs two KPIs: good and total events")
         return self
 
     def _check_metric(self) -> None:

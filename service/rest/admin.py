@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from service.background import allow_list
 from service.models.enums import Scope
 from service.models.tokens import NewToken, TokenIn, TokenInfo
 from service.rest.endpoint import Call, Endpoint, id_param
@@ -37,7 +38,11 @@ async def apply_catalog(call: Call) -> ApplyReport:
     """Create or update the catalog from a definition; applying it twice changes nothing."""
     async with call.transaction() as con:
         return await catalog_file.apply_catalog(
-            con, call.body, dry_run=call.query.dry_run, now=call.now()
+            con,
+            call.body,
+            dry_run=call.query.dry_run,
+            now=call.now(),
+            allow=allow_list(call.settings),
         )
 
 

@@ -27,6 +27,7 @@ from service.models.catalog import (
     TeamIn,
 )
 from service.models.costs import Cost, CostIn, CostIngestResult
+from service.models.data_sources import DataSource, DataSourceIn
 from service.models.incidents import (
     Change,
     ChangeDetail,
@@ -91,6 +92,7 @@ KPI_IN = {
         {"who": "CTO", "channel": "email", "address": "cto@example.com",
          "after_breached_periods": 2, "after_unacknowledged_minutes": None},
     ],
+    "prometheus": None,
 }  # fmt: skip
 TARGET_IN = {
     "kpi": "service_availability", "service": None, "tier": 1, "value": 99.95,
@@ -679,6 +681,29 @@ def example_of(tp: Any) -> Any:
 
 
 #: What each error status answers, as the problem's detail (and its bad fields).
+DATA_SOURCE_IN = {
+    "name": "prometheus-eu",
+    "kind": "prometheus",
+    "url": "https://prometheus.example.com",
+    "auth": "bearer",
+    "username": None,
+    "secret": "glsa_9c1f7e2b4d",
+}
+EXAMPLES[DataSourceIn] = DATA_SOURCE_IN
+EXAMPLES[DataSource] = {
+    **{k: v for k, v in DATA_SOURCE_IN.items() if k != "secret"},
+    "id": 1, "has_secret": True, "queries_ok": 1440, "queries_failed": 1,
+    "last_success_at": "2026-12-06T10:01:00Z",
+    "last_error": "good-events query: Prometheus answered 503: unavailable: TSDB not ready",
+    "last_error_at": "2026-12-06T09:01:00Z",
+    "slis": [{
+        "kpi": "checkout_success", "next_bucket": "2026-12-06T10:00:00Z",
+        "last_run_at": "2026-12-06T10:01:00Z", "points": 720, "gaps": 0, "last_problem": None,
+        "last_problem_at": None,
+    }],
+}  # fmt: skip
+
+
 PROBLEM_DETAILS: dict[int, str] = {
     202: "no service rule of source alertmanager matches the labels {'service': 'billing'}",
     400: "the body is not valid JSON: expected value at line 1 column 1",

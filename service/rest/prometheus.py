@@ -38,7 +38,7 @@ from service.models.observations import IngestResult
 from service.models.sources import Source
 from service.models.tokens import Principal, hash_token
 from service.rest.endpoint import Call, Endpoint
-from service.store import rejections
+from service.store import data_sources, rejections
 from service.store import telemetry as store
 from service.telemetry import CONTENT_TYPE, PENDING, Telemetry
 from service.usecases.ingestion_apply import DeliveryOutcome
@@ -201,6 +201,7 @@ async def _database_families(call: Call) -> list[Metric]:
                 unmapped = await store.unmapped_deliveries(con)
                 outbox = await store.outbox_backlog(con)
                 rejected = await rejections.webhook_rejection_counts(con)
+                queried = await data_sources.query_counts(con)
     except Exception as exc:
         log.warning("metrics without the database's backlogs", extra={"error": repr(exc)})
         up.add_metric([], 0)
@@ -229,7 +230,20 @@ async def _database_families(call: Call) -> list[Metric]:
     )
     for count in rejected:
         stored.add_metric([count.source, count.kind, count.reason], count.count)
-    return [up, waiting, backlog, stored]
+    return [up, waiting, backlog, stored, _data_source_queries(queried)]
+
+
+def _data_source_queries(counts: list[tuple[str, int, int]]) -> Metric:
+    family = CounterMetricFamily(
+        "kpi_data_source_queries",
+        "Queries the SLI evaluation sent to each data source (GET /v1/data-sources), by "
+        "outcome (answered, failed), since the source was created; read from the database.",
+        labels=["data_source", "outcome"],
+    )
+    for name, answered, failed in counts:
+        family.add_metric([name, "answered"], answered)
+        family.add_metric([name, "failed"], failed)
+    return family
 
 
 async def scrape_metrics(call: Call) -> Response:

@@ -40,7 +40,7 @@ from service.models.enums import BuiltinMetric, Direction
 from service.store import calendars as calendar_store
 from service.store import kpis as kpi_store
 from service.store import links, locks, outcomes, ownership, services, targets, teams
-from service.usecases import audit
+from service.usecases import audit, slis
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -226,6 +226,7 @@ async def create_kpi(con: Connection, *, kpi: KpiIn) -> Kpi:
         )
         await _set_escalation_path(con, kpi_id, kpi)
         await calendar_store.set_kpi_time_zone(con, kpi_id, kpi.time_zone)
+        await slis.set_sli(con, kpi_id, kpi)
     return Kpi(id=kpi_id, **kpi.model_dump())
 
 
@@ -247,6 +248,7 @@ async def update_kpi(con: Connection, *, key: str, kpi: KpiIn) -> Kpi:
         )
         await _set_escalation_path(con, current.id, kpi)
         await calendar_store.set_kpi_time_zone(con, current.id, kpi.time_zone)
+        await slis.set_sli(con, current.id, kpi)
     return Kpi(id=current.id, **kpi.model_dump())
 
 

@@ -7,10 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from service.db import Connection
+from service.outbound import AllowList
 from service.store import openslo as store
 from service.usecases import audit
 from service.usecases.catalog import SERVICES
 from service.usecases.catalog_file import (
+    NO_PRIVATE_HOSTS,
     ApplyReport,
     CatalogApplyChange,
     CatalogFile,
@@ -97,11 +99,15 @@ async def apply_documents(
     *,
     dry_run: bool,
     progress: Callable[[int, int], None] | None = None,
+    allow: AllowList = NO_PRIVATE_HOSTS,
 ) -> ApplyReport:
     """Apply the catalog and the OpenSLO documents of one file in one transaction; an
-    OpenSLO document the service cannot take is a ValidationFailed naming it and its field."""
+    OpenSLO document the service cannot take is a ValidationFailed naming it and its field.
+    Data sources' URLs must be public or under `allow`."""
     if not openslo:
-        return await apply_catalog(con, catalog_file, dry_run=dry_run, progress=progress)
+        return await apply_catalog(
+            con, catalog_file, dry_run=dry_run, progress=progress, allow=allow
+        )
     tiers = {s.slug: s.tier for s in await SERVICES.list(con)}
     tiers.update({s.slug: s.tier for s in catalog_file.services})
     plan = read_openslo(openslo, tiers)
@@ -114,7 +120,9 @@ async def apply_documents(
     report = ApplyReport(dry_run=dry_run, changes=[], unchanged=0)
     try:
         async with con.transaction():
-            applied = await apply_catalog(con, merged, dry_run=False, progress=progress)
+            applied = await apply_catalog(
+                con, merged, dry_run=False, progress=progress, allow=allow
+            )
             kept = await _save_documents(con, plan)
             report.changes = [*applied.changes, *kept]
             kept_total = len(plan.slo_documents) + len(plan.service_documents)

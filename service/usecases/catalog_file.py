@@ -1,6 +1,6 @@
-"""KPI definitions as code: apply a catalog file (teams, services, outcomes, KPIs with their
-targets and links, sources, initiatives) idempotently. Applying never deletes; applying
-twice changes nothing.
+"""KPI definitions as code: apply a catalog file (teams, services, outcomes, data sources,
+KPIs with their targets, links and SLIs, sources, initiatives) idempotently. Applying never
+deletes; applying twice changes nothing.
 An entry that exists is updated with the fields the file gives: a field left out keeps its
 value, a field given as null (or an empty list) clears it.
 A dry run applies inside a savepoint, reports, and rolls back, so it validates exactly alike.
@@ -30,18 +30,24 @@ from service.models.catalog import (
     TargetIn,
     TeamIn,
 )
+from service.models.data_sources import DataSource, DataSourceIn
 from service.models.deploy_gate import ErrorBudgetPolicySpec
 from service.models.enums import KpiKind
 from service.models.initiatives import InitiativeIn
 from service.models.instants import Day
 from service.models.maintenance import MaintenanceWindowSpec
 from service.models.sources import SourceIn
+from service.outbound import AllowList
 from service.store import sources
 from service.usecases import burn_alerts, catalog, catalog_gates
+from service.usecases import data_sources as data_source_cases
 from service.usecases import sources as source_cases
 from service.usecases.catalog import KPIS, OUTCOMES, SERVICES, TEAMS, Collection
 from service.usecases.initiatives import INITIATIVES
 from service.usecases.sources import with_checked_options
+
+#: The allow-list of an apply that names none: public hosts only.
+NO_PRIVATE_HOSTS = AllowList()
 
 
 class TargetSpec(ScopedTarget):
@@ -75,6 +81,11 @@ class CatalogFile(Body):
     teams: list[TeamIn] = Field(default_factory=list)
     services: list[ServiceIn] = Field(default_factory=list)
     outcomes: list[OutcomeIn] = Field(default_factory=list)
+    data_sources: list[DataSourceIn] = Field(
+        default_factory=list,
+        description="Prometheus servers KPIs take SLIs from, applied before the KPIs. In a "
+        "file for `kpi apply`, `secret_env: NAME` reads the secret from the environment.",
+    )
     kpis: list[KpiDefinition] = Field(default_factory=list)
     sources: list[SourceIn] = Field(
         default_factory=list,
@@ -143,8 +154,12 @@ def _diff(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, tuple[A
 
 
 class _Applier:
-    def __init__(self, con: Connection, on_entry: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, con: Connection, on_entry: Callable[[], None] = lambda: None,
+        allow: AllowList = NO_PRIVATE_HOSTS,
+    ) -> None:  # fmt: skip
         self.con = con
+        self.allow = allow
         self.changes: list[CatalogApplyChange] = []
         self.unchanged = 0
         self.where = ""
@@ -242,6 +257,37 @@ class _Applier:
                 await source_cases.update_source(self.con, name=src.name, source=merged)
                 self.changes.append(CatalogApplyChange(action="update", kind="source", key=src.name,
                                            fields=diff))  # fmt: skip
+            else:
+                self.unchanged += 1
+            self.on_entry()
+
+    async def data_sources(self, wanted: Sequence[DataSourceIn]) -> None:
+        """Each created, or replaced when its settings differ (a secret given counts as a
+        change when it differs from the stored one)."""
+        current = {d.name: d for d in await data_source_cases.list_data_sources(self.con)}
+        for i, src in enumerate(wanted):
+            self.where = f"data_sources/{i}"
+            existing = current.get(src.name)
+            if existing is None:
+                await data_source_cases.create_data_source(self.con, src, allow=self.allow)
+                self.changes.append(
+                    CatalogApplyChange(action="create", kind="data-source", key=src.name)
+                )
+                self.on_entry()
+                continue
+            have = existing.model_dump(mode="json", include={"kind", "url", "auth", "username"})
+            merged = kept_fields(_data_source_in(existing), src)
+            want = merged.model_dump(mode="json", include={"kind", "url", "auth", "username"})
+            diff = _diff(have, want)
+            if src.secret is not None and await data_source_cases.secret_differs(
+                self.con, existing.id, src.secret.get_secret_value()
+            ):
+                diff["secret"] = ("(hidden)", "(changed)")
+            if diff:
+                await data_source_cases.replace_data_source(self.con, src.name, merged,
+                                                            allow=self.allow)  # fmt: skip
+                self.changes.append(CatalogApplyChange(
+                    action="update", kind="data-source", key=src.name, fields=diff))  # fmt: skip
             else:
                 self.unchanged += 1
             self.on_entry()
@@ -402,6 +448,13 @@ def _comparable_initiative(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "services": sorted(data.get("services") or [])}
 
 
+def _data_source_in(current: DataSource) -> DataSourceIn:
+    """A stored data source as the request that would keep it (its secret left out: kept)."""
+    return DataSourceIn.model_validate(
+        current.model_dump(include={"name", "kind", "url", "auth", "username"})
+    )
+
+
 def _ratio_refs(k: KpiIn) -> set[str]:
     if k.kind is not KpiKind.RATIO:
         return set()
@@ -424,6 +477,7 @@ def entry_count(catalog_file: CatalogFile) -> int:
         + len(catalog_file.services)
         + len(catalog_file.outcomes)
         + len(catalog_file.kpis)
+        + len(catalog_file.data_sources)
         + len(catalog_file.sources)
         + len(catalog_file.initiatives)
         + len(catalog_file.maintenance_windows)
@@ -438,9 +492,11 @@ async def apply_catalog(
     dry_run: bool,
     progress: Callable[[int, int], None] | None = None,
     now: dt.datetime | None = None,
+    allow: AllowList = NO_PRIVATE_HOSTS,
 ) -> ApplyReport:
     """Apply the file in one transaction. `progress(done, total)` is called as each entry is
-    applied (a KPI with its targets and links counts as one entry)."""
+    applied (a KPI with its targets and links counts as one entry). Data sources' URLs must
+    be public or under `allow`."""
     total = entry_count(catalog_file)
     done = 0
 
@@ -450,7 +506,7 @@ async def apply_catalog(
         if progress is not None:
             progress(done, total)
 
-    applier = _Applier(con, on_entry)
+    applier = _Applier(con, on_entry, allow)
     record, locate = catalog_gates.reporting(applier)
     clock = now or utc_now()
     steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
@@ -462,6 +518,7 @@ async def apply_catalog(
         ),
         ("services", lambda: applier.services(catalog_file.services)),
         ("outcomes", lambda: applier.keyed(OUTCOMES, catalog_file.outcomes, "outcomes")),
+        ("data_sources", lambda: applier.data_sources(catalog_file.data_sources)),
         ("kpis", lambda: applier.kpis(catalog_file.kpis)),
         ("sources", lambda: applier.sources(catalog_file.sources)),
         (

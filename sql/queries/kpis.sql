@@ -10,7 +10,13 @@ select k.id, k.key, k.name, k.strategic_question, k.business_impact, k.unit, k.d
                     'after_breached_periods', e.after_breached_periods,
                     'after_unacknowledged_minutes', e.after_unacknowledged_minutes)
                   order by e.position)
-                 from escalation_step e where e.kpi_id = k.id), '[]') as escalation_path
+                 from escalation_step e where e.kpi_id = k.id), '[]') as escalation_path,
+       (select jsonb_build_object('data_source', ds.name, 'good_query', s.good_query,
+                                  'total_query', s.total_query, 'bucket', s.bucket,
+                                  'service', bs.slug)
+        from kpi_sli s join data_source ds on ds.id = s.data_source_id
+        left join business_service bs on bs.id = s.service_id
+        where s.kpi_id = k.id) as prometheus
 from kpi k
 left join kpi n on n.id = k.numerator_kpi_id
 left join kpi d on d.id = k.denominator_kpi_id

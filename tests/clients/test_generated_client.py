@@ -186,6 +186,7 @@ async def test_the_generated_client_calls_every_list_endpoint(
             "kpi_status_history": {"key": "patch_compliance"}, "list_escalations": {},
             "governance_gaps": {}, "list_incidents": {}, "list_changes": {},
             "list_sources": {}, "list_deliveries": {}, "list_webhook_rejections": {},
+            "list_data_sources": {},
             "list_tokens": {}, "list_notifications": {}, "get_scorecard": {},
             "list_audit_entries": {"kind": "team"},
             "kpi_series": {"key": "patch_compliance", "grain": model("KpiSeriesGrain").MONTH},

@@ -69,6 +69,9 @@ METHODS = {
     "list_deliveries": "list_deliveries", "get_delivery": "get_delivery",
     "list_webhook_rejections": "list_webhook_rejections",
     "replay_delivery": "replay_delivery", "replay_unmapped": "replay_unmapped",
+    "list_data_sources": "list_data_sources", "get_data_source": "get_data_source",
+    "create_data_source": "create_data_source", "replace_data_source": "replace_data_source",
+    "delete_data_source": "delete_data_source",
     "create_token": "create_token", "list_tokens": "list_tokens", "revoke_token": "revoke_token",
     "list_notifications": "list_notifications", "backstage_facts": "get_backstage_facts",
     "list_audit_entries": "list_audit_entries",
@@ -133,6 +136,8 @@ MODELS: dict[type[BaseModel], str] = {
     models.DoraTrend: "DoraTrend",
     models.BurnPolicyIn: "BurnPolicyIn", models.BurnPolicy: "BurnPolicy",
     models.BurnRule: "BurnRuleIn", models.BurnAlert: "BurnAlert",
+    models.DataSourceIn: "DataSourceIn", models.DataSource: "DataSource",
+    models.SliState: "SliState", models.PrometheusSli: "PrometheusSli",
 }  # fmt: skip
 
 

@@ -518,6 +518,7 @@ async def test_kpi_create_get_list_replace_delete(
         "denominator": None,
         "time_zone": None,
         "escalation_path": [full_step(s) for s in ESCALATION],
+        "prometheus": None,
     }
     assert without_id(conversion) == expected
     assert await get_json(client, admin, "/v1/kpis/conversion") == conversion
@@ -555,6 +556,7 @@ async def test_kpi_create_get_list_replace_delete(
         "board_level": False,
         "tags": [],
         "escalation_path": [],
+        "prometheus": None,
     }
     assert await get_json(client, admin, "/v1/kpis") == [conversion, availability, orders]
 

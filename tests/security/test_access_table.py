@@ -264,7 +264,7 @@ async def test_every_query_root_answers_a_read_token_and_refuses_an_ingest_one(
     resp = await client.post("/graphql", json=body, headers=await bearer(con, Scope.READ))
     assert resp.status_code == 200, resp.text
     errors = forbidden_errors(resp.json())
-    if name == "deliveries":  # the delivery log is admin only (README, GraphQL)
+    if name in ("deliveries", "dataSources"):  # admin only (README, GraphQL)
         assert [e["extensions"] for e in errors] == [
             {"code": "FORBIDDEN", "required_scope": "admin"}
         ]
@@ -435,6 +435,15 @@ async def test_secrets_are_never_logged_nor_answered(
                 headers={"Authorization": f"Basic {credentials}"},
             )
         )
+        data_source = {"name": "prom", "url": "http://127.0.0.1:9090", "auth": "basic",
+                       "username": "grafana", "secret": "prom-secret-5e1d0c"}  # fmt: skip
+        secret_values["data source secret"] = data_source["secret"]
+        created = await client.post("/v1/data-sources", json=data_source, headers=admin)
+        assert responses.add(created).status_code == 201, created.text
+        responses.add(await client.get("/v1/data-sources", headers=admin))
+        responses.add(await client.get("/v1/data-sources/prom", headers=admin))
+        responses.add(await client.post("/graphql", headers=admin, json={
+            "query": "{ dataSources { nodes { name username hasSecret } } }"}))  # fmt: skip
         deliveries = responses.add(await client.get("/v1/deliveries", headers=admin)).json()
         assert len(deliveries) >= 2 * len(KINDS)  # applied and invalid; rejections apart:
         rejected = await client.get("/v1/webhook-rejections", headers=admin)

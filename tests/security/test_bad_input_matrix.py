@@ -33,8 +33,10 @@ import pytest
 
 from service import db as dbmod
 from service.config import DEFAULT_MAX_BODY_BYTES, Settings
+from service.models.data_sources import DataSourceIn
 from service.models.enums import Scope
-from service.usecases import tokens
+from service.outbound import AllowList
+from service.usecases import data_sources, tokens
 from service.usecases.costs import MAX_BATCH_RECORDS
 from tests.conftest import app_client
 from tests.security.support import (
@@ -222,6 +224,8 @@ TOKEN_BODY = {"name": "pipeline", "scopes": ["read", "ingest"]}
 BURN_POLICY_BODY = {"objective": 0.999, "rules": [
     {"name": "fast", "severity": "page", "burn_rate": 14.4, "long_window_minutes": 60,
      "short_window_minutes": 5}]}  # fmt: skip
+DATA_SOURCE_BODY = {"name": "prom2", "kind": "prometheus", "url": "http://127.0.0.1:9090",
+                    "auth": "basic", "username": "grafana", "secret": "s3cr3t-prom"}  # fmt: skip
 SOURCE_BODY = {"name": "src2", "kind": "opsgenie", "secret": "s3cr3t-src2", "username": "bot",
                "severity_map": {"P1": "sev1"},
                "service_rules": [{"match": {"ref": "Checkout"}, "service": SERVICE}],
@@ -435,6 +439,16 @@ WRITES: list[Write] = [
           numbers=(("infer_window_minutes", True),),
           texts=(*patterned("name"), *free("secret"), *visible("username")),
           deep_field="username"),
+    Write("data-sources", "POST", "/v1/data-sources", DATA_SOURCE_BODY,
+          required=("name", "url"),
+          wrong_types=(("auth", "digest"), ("kind", "graphite"), ("url", 5), ("secret", ""),
+                       ("url", "ftp://127.0.0.1:9090")),
+          texts=(*patterned("name", "url"), *free("secret"), *visible("username")),
+          deep_field="username"),
+    Write("data-sources-put", "PUT", "/v1/data-sources/prom", {**DATA_SOURCE_BODY, "name": "prom"},
+          required=("name", "url"), wrong_types=(("auth", "digest"),),
+          texts=(*patterned("url"), *free("secret"), *visible("username")),
+          deep_field="username"),
 ]  # fmt: skip
 
 #: Odd text: what each field must either store verbatim or refuse naming itself.
@@ -568,6 +582,8 @@ OVERSIZE_FIELD = {
     "targets-post": "kpi",
     "targets-put": "kpi",
     "sources": "username",
+    "data-sources": "username",
+    "data-sources-put": "username",
     "catalog-apply": "teams.0.name",
     "burn-policy": "rules.0.name",
 }
@@ -668,6 +684,11 @@ async def world(session_con: dbmod.Connection, db_schema: str) -> AsyncIterator[
     try:
         ids = await make_catalog(session_con)
         await make_sources(session_con)
+        await data_sources.create_data_source(
+            session_con,
+            DataSourceIn(name="prom", url="http://127.0.0.1:9090"),
+            allow=AllowList.parse(["127.0.0.1"]),
+        )
         admin = await tokens.create_token(session_con, name="admin", scopes=[Scope.ADMIN])
         reader = await tokens.create_token(session_con, name="reader", scopes=[Scope.READ])
         # One token sends ~2,000 requests, and one client address hundreds of refused
@@ -676,7 +697,7 @@ async def world(session_con: dbmod.Connection, db_schema: str) -> AsyncIterator[
         settings = Settings(
             db_schema=db_schema, rate_limit_per_second=0, body_read_timeout_seconds=1,
             webhook_client_refusals_per_second=0, webhook_source_rejections_per_second=0,
-            webhook_event_time_tolerance_seconds=0,
+            webhook_event_time_tolerance_seconds=0, outbound_allow=["127.0.0.1"],
         )  # fmt: skip
         async with app_client(session_con, settings) as client:
             yield World(

@@ -36,7 +36,7 @@ class AcceptedDeviation:
 RULES_BEYOND_THE_SCHEMA = {
     # A field naming a row (kpi, service, team ...): the row must exist and be of a kind the
     # operation takes.
-    "reference": r"unknown (KPI|service|team|outcome|source|initiative)\b"
+    "reference": r"unknown (KPI|service|team|outcome|source|initiative|data source)\b"
     r"|is builtin: it is computed, not observed|is not a builtin availability KPI"
     r"|has no reporting cadence"
     # a burn-rate policy watches availability and ratio KPIs (README, Burn-rate alerts)
@@ -57,7 +57,9 @@ RULES_BEYOND_THE_SCHEMA = {
     # README, Business calendars: a KPI's time zone is an IANA name the tz database knows.
     "time zone": r"is not an IANA time zone",
     "outbound URL": r"step's URL|has a port outside|is not a valid URL|needs a host"
-    r"|must not carry credentials|in its usual form|must not contain spaces",
+    r"|must not carry credentials|in its usual form|must not contain spaces"
+    # ... and of a data source, whose host must be public or in KPI_OUTBOUND_ALLOW.
+    r"|the URL must be an http|the URL's host is a private, loopback",
     # Relations between fields of one request (or its path): an end after its start, one
     # field of several, a field another one makes required, a body naming its path's row, the
     # options a source's kind has.
@@ -84,7 +86,12 @@ RULES_BEYOND_THE_SCHEMA = {
     # README, Access: a token limited to a team has no admin scope; reads limited to a team
     # need the team.
     r"|a token limited to a team cannot have the admin scope"
-    r"|limiting reads to a team needs `team`",
+    r"|limiting reads to a team needs `team`"
+    # README, SLIs from Prometheus: a data source's auth takes its username and secret; an
+    # SLI's numerator and denominator are observed sums of its own.
+    r"|(required|only allowed) for basic auth|not used without auth|required for bearer auth"
+    r"|must be an observed KPI with aggregation sum|already writes into its numerator"
+    r"|an SLI needs two KPIs",
 }
 _RULES = re.compile("|".join(f"(?:{rule})" for rule in RULES_BEYOND_THE_SCHEMA.values()))
 

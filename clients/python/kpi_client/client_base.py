@@ -19,6 +19,7 @@ from kpi_client.api import (
     burn_alerts,
     catalog,
     costs,
+    data_sources,
     deploy_gate,
     escalations,
     incidents,
@@ -195,6 +196,12 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     list_webhook_rejections = Endpoint(sources.list_webhook_rejections)
     replay_delivery = Endpoint(sources.replay_delivery)
     replay_unmapped = Endpoint(sources.replay_unmapped)
+    # Data sources of SLIs
+    list_data_sources = Endpoint(data_sources.list_data_sources)
+    get_data_source = Endpoint(data_sources.get_data_source)
+    create_data_source = Endpoint(data_sources.create_data_source)
+    replace_data_source = Endpoint(data_sources.replace_data_source)
+    delete_data_source = Endpoint(data_sources.delete_data_source)
     # Administration
     create_token = Endpoint(admin.create_token)
     list_tokens = Endpoint(admin.list_tokens)

@@ -27,6 +27,7 @@ from service.graphql.types.common import (
     page_of_list,
     page_size,
 )
+from service.graphql.types.data_source import PrometheusSli
 from service.graphql.types.reports import KpiStatus, convert, period_report
 from service.models import enums
 from service.models.burn_alerts import BurnAlert as BurnAlertModel
@@ -111,6 +112,9 @@ class Kpi:
         description="For an error budget KPI: the availability KPI whose targets are its "
         "objectives."
     )
+    prometheus: PrometheusSli | None = strawberry.field(
+        description="For a ratio KPI: its good and total events from Prometheus queries."
+    )
 
     @strawberry.field(
         description="Who is told, how and when the KPI stays breached; webhook URLs whole for "
@@ -136,6 +140,7 @@ class Kpi:
         return copied(
             cls, m, model=m, owners=Owners.of(m),
             filter=BuiltinFilter(**m.filter.model_dump()) if m.filter else None,
+            prometheus=PrometheusSli.of(m.prometheus) if m.prometheus else None,
         )  # fmt: skip
 
     @classmethod

@@ -38,6 +38,12 @@ from kpi_client.models.catalog import (
     TeamIn,
 )
 from kpi_client.models.costs import Cost, CostIn, CostIngestResult
+from kpi_client.models.data_sources import (
+    DataSource,
+    DataSourceIn,
+    PrometheusSli,
+    SliState,
+)
 from kpi_client.models.deploy_gate import (
     ChangeAnnotation,
     DeployGate,
@@ -146,6 +152,8 @@ __all__ = [
     "CostIngestResult",
     "CurrencyAmount",
     "CurrencySpend",
+    "DataSource",
+    "DataSourceIn",
     "DeliveryDetail",
     "DeliveryOutcome",
     "DeliveryRow",
@@ -201,6 +209,7 @@ __all__ = [
     "OutcomeLink",
     "OutcomeLinkIn",
     "OutcomeLinkSpec",
+    "PrometheusSli",
     "QuarterlyReview",
     "RejectionSample",
     "ReplayReport",
@@ -214,6 +223,7 @@ __all__ = [
     "ServiceLink",
     "ServiceReport",
     "ServiceRule",
+    "SliState",
     "Source",
     "SourceIn",
     "SpendReport",

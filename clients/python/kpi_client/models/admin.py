@@ -17,6 +17,7 @@ from kpi_client.models.catalog import (
     TargetSpec,
     TeamIn,
 )
+from kpi_client.models.data_sources import DataSourceIn
 from kpi_client.models.deploy_gate import ErrorBudgetPolicySpec, MaintenanceWindowSpec
 from kpi_client.models.initiatives import InitiativeIn
 from kpi_client.models.sources import SourceIn
@@ -93,6 +94,7 @@ class CatalogFile(ApiModel):
     teams: list[TeamIn] = Field(default_factory=list)
     services: list[ServiceIn] = Field(default_factory=list)
     outcomes: list[OutcomeIn] = Field(default_factory=list)
+    data_sources: list[DataSourceIn] = Field(default_factory=list)
     kpis: list[KpiDefinition] = Field(default_factory=list)
     sources: list[SourceIn] = Field(default_factory=list)
     initiatives: list[InitiativeIn] = Field(default_factory=list)

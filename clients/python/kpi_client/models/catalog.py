@@ -23,6 +23,7 @@ from kpi_client.models.base import (
     KpiKind,
     Severity,
 )
+from kpi_client.models.data_sources import PrometheusSli
 
 
 class TeamFields(ApiModel):
@@ -148,6 +149,9 @@ class KpiFields(ApiModel):
     technology_owner: str | None = None
     board_level: bool = False
     tags: list[str] = Field(default_factory=list)
+    prometheus: PrometheusSli | None = Field(
+        default=None, description="For ratio KPIs: good and total events from Prometheus."
+    )
 
 
 class KpiIn(KpiFields):

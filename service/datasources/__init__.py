@@ -1,0 +1,1 @@
+"""Gateways to the data sources SLIs are measured from: Prometheus' HTTP API."""
