@@ -219,15 +219,24 @@ async def test_a_token_request_with_an_unknown_field_is_refused(
 async def test_the_readme_token_request_creates_the_token_it_says(
     client: httpx.AsyncClient, admin: Headers
 ) -> None:
-    """The `POST /v1/tokens` body the README shows next to `kpi token create`, sent as is."""
+    """The `POST /v1/tokens` bodies the README shows (next to `kpi token create`, and the
+    team-limited one), sent as they are."""
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    (body,) = re.findall(r"curl -s http://127\.0\.0\.1:8000/v1/tokens .*?-d '(\{.*?\})'", readme,
-                         flags=re.DOTALL)  # fmt: skip
-    r = await client.post(
-        "/v1/tokens", content=body, headers={**admin, "Content-Type": "application/json"}
-    )
+    bodies = re.findall(r"curl -s http://127\.0\.0\.1:8000/v1/tokens .*?-d '(\{.*?\})'", readme,
+                        flags=re.DOTALL)  # fmt: skip
+    r = await client.post("/v1/teams", json={"slug": "payments", "name": "Payments"},
+                          headers=admin)  # fmt: skip
     assert r.status_code == 201, r.text
-    made = r.json()
+    made = []
+    for body in bodies:
+        r = await client.post(
+            "/v1/tokens", content=body, headers={**admin, "Content-Type": "application/json"}
+        )
+        assert r.status_code == 201, r.text
+        made.append(r.json())
     # Scopes come back sorted and without repeats.
-    assert (made["name"], made["scopes"], made["revoked_at"]) == ("ci", ["ingest", "read"], None)
+    assert [(m["name"], m["scopes"], m["team"], m["revoked_at"]) for m in made] == [
+        ("ci", ["ingest", "read"], None, None),
+        ("payments-ci", ["ingest", "read"], "payments", None),
+    ]
     assert "kpi token create --name ci --scope read --scope ingest" in readme
