@@ -164,6 +164,8 @@ async def test_a_started_window_is_refused_naming_the_field(
     longer = await mutate(app, admin, CHANGE, id=made["id"],
                           input=gwindow("11-10T02:00", "11-10T06:00"))  # fmt: skip
     assert seen(longer) == problem(409, "endsAt", started)
+    # The detail names the field as REST does (the README shows this answer).
+    assert longer["detail"] == f"ends_at: {started}"
     later = await mutate(app, admin, CHANGE, id=made["id"],
                          input=gwindow("11-10T04:00", "11-10T06:00"))  # fmt: skip
     assert seen(later) == problem(409, "startsAt", started)
