@@ -151,6 +151,11 @@ async def test_a_started_window_is_refused_naming_the_field(
     backwards = await mutate(app, admin, ANNOUNCE, service="checkout",
                              input=gwindow("11-10T05:00", "11-10T02:00"))  # fmt: skip
     assert seen(backwards) == problem(422, "endsAt", "must be after starts_at")
+    naive = await mutate(app, admin, ANNOUNCE, service="checkout",
+                         input={**gwindow("11-10T02:00", "11-10T05:00"),
+                                "startsAt": "2026-11-10T02:00:00"})  # fmt: skip
+    assert seen(naive)["status"] == 422
+    assert seen(naive)["field"] == "startsAt"
     unknown = await mutate(app, admin, ANNOUNCE, service="nope",
                            input=gwindow("11-10T02:00", "11-10T05:00"))  # fmt: skip
     assert (unknown["__typename"], unknown["status"]) == ("Problem", 404)
