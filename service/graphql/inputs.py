@@ -32,12 +32,14 @@ def input_of(model: type[BaseModel]) -> Any:
     """The input type of a pydantic model, with all its fields, named after it: TeamIn gives
     TeamInput, EscalationStep gives EscalationStepInput. Made once per model. A field of
     free-form pairs (`Labels`, a JSON object) is a list of LabelInput, which the model reads
-    as pairs."""
+    as pairs; an instant (Instant, optional or not) is a DateTime."""
     name = model.__name__.removesuffix("In") + "Input"
     pairs = [f for f, info in model.model_fields.items() if is_labels(info)]
     annotations: dict[str, Any] = dict.fromkeys(pairs, list[LabelInput] | None)
     for f, info in model.model_fields.items():
-        if _optional_instant(info):
+        if info.annotation is AwareDatetime:
+            annotations[f] = dt.datetime
+        elif _optional_instant(info):
             annotations[f] = dt.datetime | None
     namespace = {"__annotations__": annotations}
     return pydantic_input(model=model, all_fields=True)(type(name, (), namespace))

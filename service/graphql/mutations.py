@@ -1,5 +1,6 @@
 """The GraphQL mutations (scope admin): the catalog written through its use cases
-(service.usecases.catalog, as the REST API writes it), evaluations and escalations.
+(service.usecases.catalog, as the REST API writes it), maintenance windows and error-budget
+policies (service.usecases.maintenance and deploy_gate), evaluations and escalations.
 
 Annotations here are evaluated where they are written (no postponed annotations): the
 resolvers `write_mutation` makes name their input type in theirs."""
@@ -18,6 +19,7 @@ from service.errors import ApiError, blames_client, from_pydantic, refused_value
 from service.graphql.inputs import OutcomeLinkInput, input_of
 from service.graphql.types.burn_alert import BurnPolicy
 from service.graphql.types.common import Deleted, Info, Problem
+from service.graphql.types.deploy_gate import ErrorBudgetPolicy, MaintenanceWindow
 from service.graphql.types.initiative import Initiative
 from service.graphql.types.kpi import Kpi, Target
 from service.graphql.types.outcome import Outcome
@@ -27,9 +29,19 @@ from service.graphql.types.team import Team
 from service.models import catalog as models
 from service.models.audit import Actor, AuditVia
 from service.models.burn_alerts import BurnPolicyIn, BurnRuleIn
+from service.models.deploy_gate import ErrorBudgetPolicyIn
 from service.models.instants import check_instant
+from service.models.maintenance import MaintenanceWindowIn
 from service.models.statuses import EscalationAction
-from service.usecases import audit, burn_alerts, catalog, escalation, evaluation
+from service.usecases import (
+    audit,
+    burn_alerts,
+    catalog,
+    deploy_gate,
+    escalation,
+    evaluation,
+    maintenance,
+)
 from service.usecases.catalog import Collection
 from service.usecases.initiatives import INITIATIVES
 
@@ -55,6 +67,15 @@ InitiativeResult = Annotated[Initiative | Problem, strawberry.union("InitiativeR
 DeleteResult = Annotated[Deleted | Problem, strawberry.union("DeleteResult")]
 BurnPolicyResult = Annotated[BurnPolicy | Problem, strawberry.union("BurnPolicyResult")]
 BurnRuleInput = input_of(BurnRuleIn)
+WindowResult = Annotated[MaintenanceWindow | Problem, strawberry.union("MaintenanceWindowResult")]
+PolicyResult = Annotated[ErrorBudgetPolicy | Problem, strawberry.union("ErrorBudgetPolicyResult")]
+WindowInput = input_of(MaintenanceWindowIn)
+PolicyInput = input_of(ErrorBudgetPolicyIn)
+#: What the maintenance window mutations say of the rules the database keeps.
+IMMUTABLE = (
+    "It must start after now, and cannot be changed or cancelled once started (a Problem "
+    "409 naming the field)."
+)
 
 
 @strawberry.input(description="A KPI's burn-rate policy: its objective and rules.")
@@ -203,6 +224,70 @@ class Mutation:
     async def delete_burn_policy(self, info: Info, kpi: str) -> DeleteResult:
         async def work(con: Connection) -> Deleted:
             await burn_alerts.delete_policy(con, kpi=kpi)
+            return Deleted(ok=True)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Announce planned downtime for the service: outage inside the window is "
+        "left out of availability and the error budget. " + IMMUTABLE
+    )
+    async def announce_maintenance_window(
+        self, info: Info, service: str,
+        input: WindowInput,  # type: ignore[valid-type]
+    ) -> WindowResult:  # fmt: skip
+        async def work(con: Connection) -> MaintenanceWindow:
+            window = _model(MaintenanceWindowIn, input)
+            return MaintenanceWindow.of(await maintenance.create_window(
+                con, service=service, window=window, created_by=info.context.principal.name,
+                now=info.context.now(),
+            ))  # fmt: skip
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Change a maintenance window that has not started. " + IMMUTABLE
+    )
+    async def change_maintenance_window(
+        self, info: Info, id: int,
+        input: WindowInput,  # type: ignore[valid-type]
+    ) -> WindowResult:  # fmt: skip
+        async def work(con: Connection) -> MaintenanceWindow:
+            window = _model(MaintenanceWindowIn, input)
+            changed = await maintenance.replace_window(con, id, window, info.context.now())
+            return MaintenanceWindow.of(changed)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Cancel (delete) a maintenance window that has not started. " + IMMUTABLE
+    )
+    async def cancel_maintenance_window(self, info: Info, id: int) -> DeleteResult:
+        async def work(con: Connection) -> Deleted:
+            await maintenance.delete_window(con, id, info.context.now())
+            return Deleted(ok=True)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Set the service's error-budget policy (what its deploy gate watches and "
+        "when it freezes), replacing any."
+    )
+    async def set_error_budget_policy(
+        self, info: Info, service: str,
+        input: PolicyInput,  # type: ignore[valid-type]
+    ) -> PolicyResult:  # fmt: skip
+        async def work(con: Connection) -> ErrorBudgetPolicy:
+            policy = _model(ErrorBudgetPolicyIn, input)
+            stored = await deploy_gate.put_policy(con, service=service, policy=policy)
+            return ErrorBudgetPolicy.of(stored)
+
+        return await _attempt(info, work)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Remove the service's error-budget policy: its gate allows.")
+    async def delete_error_budget_policy(self, info: Info, service: str) -> DeleteResult:
+        async def work(con: Connection) -> Deleted:
+            await deploy_gate.delete_policy(con, service=service)
             return Deleted(ok=True)
 
         return await _attempt(info, work)  # type: ignore[no-any-return]

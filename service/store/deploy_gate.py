@@ -53,6 +53,18 @@ async def annotations_by_service(
     return [read(ChangeAnnotation, r) for r in rows]
 
 
+async def annotation_pages_by_service(
+    con: Connection, service_ids: Sequence[int], *, after_id: int | None, limit: int
+) -> dict[int, list[ChangeAnnotation]]:
+    """{service id: a page of its annotations}: newest first, those after the annotation
+    `after_id` (None: from the newest), at most `limit` each, in one statement."""
+    rows = await con.fetch(q("annotation_pages_by_service"), list(service_ids), after_id, limit)
+    found: dict[int, list[ChangeAnnotation]] = {}
+    for r in rows:
+        found.setdefault(r["service_id"], []).append(read(ChangeAnnotation, r))
+    return found
+
+
 async def get_annotation(con: Connection, annotation_id: int) -> ChangeAnnotation:
     row = await con.fetchrow(q("get_annotation"), annotation_id)
     if row is None:

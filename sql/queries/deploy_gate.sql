@@ -46,3 +46,22 @@ select a.id, s.slug as service, a.kind, a.change_kind as change_type, a.reason, 
 from change_annotation a
 join business_service s on s.id = a.service_id
 where a.id = $1;
+
+-- name: annotation_pages_by_service
+-- `annotations_by_service` of several services ($1) a page each: newest first, those after
+-- the annotation $2 (null: from the newest) in that order, at most $3 each; one index walk
+-- per service, however many annotations the others have.
+select p.*
+from unnest($1::bigint[]) as wanted(service_id)
+cross join lateral (
+    select a.id, s.slug as service, a.kind, a.change_kind as change_type, a.reason,
+           a.reference, a.gate, a.created_by, a.created_at, a.service_id
+    from change_annotation a
+    join business_service s on s.id = a.service_id
+    where a.service_id = wanted.service_id
+      and ($2::bigint is null
+           or (a.created_at, a.id) < (select c.created_at, c.id
+                                      from change_annotation c where c.id = $2))
+    order by a.created_at desc, a.id desc
+    limit $3
+) p;

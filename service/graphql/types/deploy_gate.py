@@ -62,3 +62,25 @@ class DeployGate:
     def of(cls, m: models.DeployGate) -> DeployGate:
         return cls(change_type=m.change_type, decision=m.decision, reason=m.reason,
                    budget=GateBudget.from_pydantic(m.budget))  # fmt: skip
+
+
+@strawberry.type(
+    description="A note on a service's change timeline: `gate_override` records a change that "
+    "passed a frozen deploy gate anyway, with the reason and the gate's answer at that moment."
+)
+class ChangeAnnotation:
+    id: int
+    kind: str = strawberry.field(description="gate_override.")
+    change_type: ChangeKind
+    reason: str
+    reference: str | None = strawberry.field(description="The pipeline run or change ticket.")
+    gate: DeployGate = strawberry.field(description="The gate's answer when it was recorded.")
+    created_by: str = strawberry.field(description="The name of the token that recorded it.")
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, m: models.ChangeAnnotation) -> ChangeAnnotation:
+        answer = DeployGate.of(models.DeployGate.model_validate(m.gate))
+        return cls(id=m.id, kind=m.kind, change_type=m.change_type, reason=m.reason,
+                   reference=m.reference, gate=answer, created_by=m.created_by,
+                   created_at=m.created_at)  # fmt: skip

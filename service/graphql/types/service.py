@@ -24,7 +24,12 @@ from service.graphql.types.common import (
     page_of_list,
     page_size,
 )
-from service.graphql.types.deploy_gate import DeployGate, ErrorBudgetPolicy, MaintenanceWindow
+from service.graphql.types.deploy_gate import (
+    ChangeAnnotation,
+    DeployGate,
+    ErrorBudgetPolicy,
+    MaintenanceWindow,
+)
 from service.graphql.types.incident import Change, Incident
 from service.graphql.types.reports import (
     AvailabilityReport,
@@ -281,6 +286,21 @@ class Service:
 
         key = GateKey(self.id, change_type, info.context.now())
         return ready(info.context.loaders.gates.gate.load(key), DeployGate.of)
+
+    @strawberry.field(
+        description="The service's change annotations (deploy-gate overrides), newest first; "
+        "cursor-paginated."
+    )
+    async def change_annotations(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[ChangeAnnotation]:
+        from service.graphql.gate_loaders import AnnotationPage
+
+        size = page_size(first)
+        # One more than the page, to know whether more follow.
+        key = AnnotationPage(self.id, decode_cursor(after), size + 1)
+        found = await info.context.loaders.gates.annotations.load(key)
+        return page_by_id([ChangeAnnotation.of(a) for a in found], size, lambda a: a.id)
 
     incident_stats = window_report(
         lambda loaders: loaders.incident_stats, IncidentReport,
