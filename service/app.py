@@ -177,7 +177,6 @@ def create_app(
         con = await dbmod.connect_for_migrations(settings)
         try:
             await dbmod.migrate(con, settings.db_schema)
-            await calendars.record(con, settings, clock())
         finally:
             await con.close()
         pool = await dbmod.create_pool(
@@ -194,6 +193,14 @@ def create_app(
                     + "; ".join(problems)
                     + ": set them on the database role (ALTER ROLE ... SET), see the README"
                 )
+        # The calendar in force is recorded once the pool's sessions are known to see the
+        # schema (through a pooler, only the role's settings give them its search_path).
+        try:
+            async with pool.acquire() as con:
+                await calendars.record(con, settings, clock())
+        except BaseException:
+            await pool.close()
+            raise
         app.state.db = dbmod.PoolDatabase(pool, settings.db_acquire_timeout_seconds)
         stop = asyncio.Event()
         worker = None

@@ -127,7 +127,9 @@ async def test_two_processes_share_one_limit(con: dbmod.Connection, settings: Se
 async def test_rate_zero_turns_limits_off(con: dbmod.Connection, settings: Settings) -> None:
     off = settings.model_copy(update={"rate_limit_per_second": 0, "rate_limit_burst": 1})
     a, _ = await _tokens(con)
+    # Earlier tests that served the app on a pool may have left buckets of their own.
+    before = await con.fetchval("select count(*) from rate_bucket")
     async with app_client(con, off) as client:
         codes = {(await client.get("/v1/teams", headers=a)).status_code for _ in range(20)}
     assert codes == {200}
-    assert await con.fetchval("select count(*) from rate_bucket") == 0
+    assert await con.fetchval("select count(*) from rate_bucket") == before  # none taken
