@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from service import db as dbmod
+from tests.conftest import DIRECT
 
 
 async def test_services_with_a_team_own_it_since_they_were_created(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    direct_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_load = dbmod.load_migrations
     for m in (dbmod.SQL_DIR / "migrations").glob("00*.sql"):
@@ -21,7 +22,8 @@ async def test_services_with_a_team_own_it_since_they_were_created(
             shutil.copy(m, tmp_path / m.name)
     monkeypatch.setattr(dbmod, "load_migrations", lambda: real_load(tmp_path))
     schema = f"kpi_migrate_{secrets.token_hex(4)}"
-    con = await dbmod.connect(database_url, schema)
+    # A schema of its own: straight to Postgres, also in a run through a pooler.
+    con = await dbmod.connect(direct_database_url, schema, settings=DIRECT)
     try:
         await dbmod.migrate(con, schema)
         # The catalog as it stood before 0030: one service with a team, one without.
