@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from service.clock import rfc3339
 from service.config import Settings
 from service.db import Connection
 from service.models.retention import horizons
@@ -64,3 +65,22 @@ async def run_due(
 async def status(con: Connection) -> tuple[RetentionRun | None, dt.datetime | None]:
     """The last round and the oldest observation partition kept."""
     return await store.last_retention_run(con), await store.oldest_observation_partition(con)
+
+
+async def summary(con: Connection, settings: Settings) -> str:
+    """One line for `kpi doctor`: what is kept, the oldest partition, the last round."""
+    last, oldest = await status(con)
+    months = settings.retain_observations_months
+    kept = f"observations {f'{months} month(s)' if months else 'for ever'}"
+    days = settings.retain_deliveries_days
+    kept += f", delivery payloads {f'{days:g} day(s)' if days else 'for ever'}"
+    kept += f", idempotent answers {settings.retain_idempotency_hours:g} hour(s)"
+    first = f"{oldest:%Y-%m}" if oldest is not None else "none"
+    if last is None:
+        return f"retention: {kept}; oldest observation partition {first}; no round yet"
+    return (
+        f"retention: {kept}; oldest observation partition {first}; last round "
+        f"{rfc3339(last.ran_at)}: {last.partitions_dropped} partition(s) and "
+        f"{last.points_dropped} point(s) dropped, {last.payloads_cleared} payload(s) cleared, "
+        f"{last.idempotency_purged} idempotent answer(s) forgotten"
+    )

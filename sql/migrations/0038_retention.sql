@@ -259,3 +259,9 @@ group by 1, 2, 3;
 
 -- Payloads cleared by age are found by their arrival.
 create index delivery_received_at_idx on delivery (received_at) where body is not null;
+
+-- 4. An unmapped delivery nobody will map can be discarded: its payload goes, the row stays
+--    (as 'discarded') with its keys, so a retry of it is still a duplicate.
+alter table delivery drop constraint delivery_status_check;
+alter table delivery add constraint delivery_status_check
+    check (status in ('applied', 'unmapped', 'invalid', 'rejected', 'discarded'));

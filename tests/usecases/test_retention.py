@@ -263,6 +263,12 @@ async def test_only_the_lease_holder_runs_retention(
     last, oldest = await retention.status(con)
     assert last == run
     assert oldest == HORIZON  # April's partition, the oldest kept
+    assert await retention.summary(con, keeping(settings)) == (
+        "retention: observations 4 month(s), delivery payloads 30 day(s), idempotent answers"
+        " 24 hour(s); oldest observation partition 2031-04; last round 2031-08-15T12:00:00Z:"
+        " 1 partition(s) and 1 point(s) dropped, 0 payload(s) cleared, 0 idempotent answer(s)"
+        " forgotten"
+    )
 
 
 async def test_a_roll_up_missing_points_is_built_again_before_its_partition_goes(
@@ -324,6 +330,32 @@ async def test_payloads_expire_but_a_retry_is_still_a_duplicate_and_unmapped_one
                                   headers=admin)  # fmt: skip
         assert replayed.status_code == 200, replayed.text
         assert replayed.json()["status"] == "applied"
+
+
+async def test_an_unmapped_delivery_is_discarded_by_an_admin_with_an_audit_entry(
+    con: dbmod.Connection, settings: Settings, admin: Headers
+) -> None:
+    async with app_client(con, settings) as api:
+        await pagerduty_source(api, admin, mapped=False)
+        unmapped = assert_unmapped(await post_pagerduty(api, fixture_bytes(PD_VECTOR)))
+        delivery_id = unmapped["delivery_id"]
+        r = await api.delete(f"/v1/deliveries/{delivery_id}", headers=admin)
+        assert r.status_code == 204, r.text
+        detail = (await api.get(f"/v1/deliveries/{delivery_id}", headers=admin)).json()
+        assert (detail["status"], detail["body"], detail["headers"]) == ("discarded", None, {})
+        assert detail["detail"].startswith("discarded by admin; was: no business service")
+        # Sent again: a duplicate of the discarded delivery, not a new unmapped one.
+        again = await post_pagerduty(api, fixture_bytes(PD_VECTOR))
+        assert (again.status_code, again.json()["status"]) == (200, "duplicate"), again.text
+        # Only unmapped deliveries are discarded, and only once; an unknown one is a 404.
+        twice = await api.delete(f"/v1/deliveries/{delivery_id}", headers=admin)
+        assert twice.status_code == 409, twice.text
+        assert (await api.delete("/v1/deliveries/999999999", headers=admin)).status_code == 404
+        [entry] = (await api.get("/v1/audit", params={"kind": "delivery",
+                                                        "key": str(delivery_id)},
+                                 headers=admin)).json()  # fmt: skip
+        assert (entry["action"], entry["actor_name"], entry["via"]) == ("update", "admin", "rest")
+        assert (entry["before"]["status"], entry["after"]["status"]) == ("unmapped", "discarded")
 
 
 async def test_idempotent_answers_older_than_their_hours_are_forgotten(
