@@ -57,6 +57,21 @@ async def last_retention_run(con: Connection) -> RetentionRun | None:
     return None if row is None else RetentionRun(**row)
 
 
+class RetentionTotals(BaseModel):
+    """What retention has dropped since its first round, and when it last ran."""
+
+    ran_at: dt.datetime
+    total_partitions: int
+    total_points: int
+    total_payloads: int
+    total_idempotency: int
+
+
+async def retention_totals(con: Connection) -> RetentionTotals | None:
+    row = await con.fetchrow(q("retention_totals"))
+    return None if row is None else RetentionTotals(**row)
+
+
 async def oldest_observation_partition(con: Connection) -> dt.datetime | None:
     """The first instant of the oldest monthly observation partition kept."""
     found: dt.datetime | None = await con.fetchval(q("oldest_observation_partition"))

@@ -234,7 +234,8 @@ begin
 end;
 $$;
 
--- 2. What the last retention round did, for `kpi doctor` and GET /v1/retention.
+-- 2. What the last retention round did, and every round since the first (counters for
+--    /metrics), for `kpi doctor` and /metrics.
 create table retention_run (
     id                   boolean primary key default true check (id),
     ran_at               timestamptz not null,
@@ -242,7 +243,11 @@ create table retention_run (
     partitions_dropped   integer not null,
     points_dropped       bigint not null,
     payloads_cleared     bigint not null,
-    idempotency_purged   bigint not null
+    idempotency_purged   bigint not null,
+    total_partitions     bigint not null,
+    total_points         bigint not null,
+    total_payloads       bigint not null,
+    total_idempotency    bigint not null
 );
 
 -- 3. Backfill: every point written before this migration, per service and day.

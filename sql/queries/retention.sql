@@ -15,19 +15,31 @@ update delivery set body = null, headers = '{}'
 where received_at < $1 and body is not null and status <> 'unmapped';
 
 -- name: record_retention_run
-insert into retention_run (id, ran_at, observations_before, partitions_dropped, points_dropped,
-                           payloads_cleared, idempotency_purged)
-values (true, $1, $2, $3, $4, $5, $6)
+-- The round that just ran, added to the totals since the first.
+insert into retention_run as r (id, ran_at, observations_before, partitions_dropped,
+                                points_dropped, payloads_cleared, idempotency_purged,
+                                total_partitions, total_points, total_payloads,
+                                total_idempotency)
+values (true, $1, $2, $3::integer, $4::bigint, $5::bigint, $6::bigint, $3, $4, $5, $6)
 on conflict (id) do update
     set ran_at = excluded.ran_at, observations_before = excluded.observations_before,
         partitions_dropped = excluded.partitions_dropped,
         points_dropped = excluded.points_dropped, payloads_cleared = excluded.payloads_cleared,
-        idempotency_purged = excluded.idempotency_purged;
+        idempotency_purged = excluded.idempotency_purged,
+        total_partitions = r.total_partitions + excluded.partitions_dropped,
+        total_points = r.total_points + excluded.points_dropped,
+        total_payloads = r.total_payloads + excluded.payloads_cleared,
+        total_idempotency = r.total_idempotency + excluded.idempotency_purged;
 
 -- name: last_retention_run
 select ran_at, observations_before, partitions_dropped, points_dropped, payloads_cleared,
        idempotency_purged
 from retention_run;
+
+-- name: retention_totals
+-- What retention has dropped since its first round, and when it last ran (no row: never).
+select r.ran_at, r.total_partitions, r.total_points, r.total_payloads, r.total_idempotency
+from retention_run r;
 
 -- name: oldest_observation_partition
 -- The oldest monthly observation partition kept, by its first instant (null: none).

@@ -14,14 +14,16 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
+from service import background
 from service import db as dbmod
 from service.config import Settings
 from service.models.retention import horizons
 from service.store import leases
 from service.usecases import calendars, evaluation, retention
-from tests.conftest import app_client
+from tests.conftest import SingleConnectionDatabase, app_client
 from tests.ingest.fixtures import fixture_bytes
 from tests.ingest.test_pipeline import (
     PD_TRIGGERED,
@@ -248,7 +250,7 @@ async def test_points_before_the_horizon_are_refused_naming_them(
 
 
 async def test_only_the_lease_holder_runs_retention(
-    con: dbmod.Connection, settings: Settings, admin: Headers
+    con: dbmod.Connection, settings: Settings, admin: Headers, reader: Headers
 ) -> None:
     async with app_client(con, settings, lambda: NOW) as api:
         await make_kpi(api, admin, "orders")
@@ -263,12 +265,43 @@ async def test_only_the_lease_holder_runs_retention(
     last, oldest = await retention.status(con)
     assert last == run
     assert oldest == HORIZON  # April's partition, the oldest kept
+    async with app_client(con, settings, lambda: NOW) as api:
+        scraped = (await api.get("/metrics", headers=reader)).text
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(scraped) for sample in family.samples
+    }  # fmt: skip
+    assert {what: samples["kpi_retention_dropped_total", (("what", what),)]
+            for what in ("partitions", "points", "payloads", "idempotent_answers")} == {
+        "partitions": 1, "points": 1, "payloads": 0, "idempotent_answers": 0}  # fmt: skip
+    assert samples["kpi_retention_last_round_timestamp_seconds", ()] == NOW.timestamp()
+    # 1 April 2031 00:00 UTC, April's partition.
+    assert samples["kpi_retention_oldest_partition_timestamp_seconds", ()] == 1_932_768_000
     assert await retention.summary(con, keeping(settings)) == (
         "retention: observations 4 month(s), delivery payloads 30 day(s), idempotent answers"
         " 24 hour(s); oldest observation partition 2031-04; last round 2031-08-15T12:00:00Z:"
         " 1 partition(s) and 1 point(s) dropped, 0 payload(s) cleared, 0 idempotent answer(s)"
         " forgotten"
     )
+
+
+async def test_the_background_round_runs_retention_only_while_it_leads(
+    con: dbmod.Connection, settings: Settings, admin: Headers
+) -> None:
+    async with app_client(con, settings, lambda: NOW) as api:
+        await make_kpi(api, admin, "orders")
+        await observe(api, admin, "orders", [(utc(2031, 2, 10, 9), 1.0), (utc(2031, 4, 2), 1.0)])
+    db = SingleConnectionDatabase(con)
+    async with httpx.AsyncClient() as http:
+        # Another process leads: this one's round drops nothing.
+        assert await leases.take_lease(con, evaluation.LEADER_LEASE, "another-process", 60)
+        await background.tick(db, keeping(settings), http, NOW)  # type: ignore[arg-type]
+        assert "observation_2031_02" in await partitions(con)
+        # It stops and gives the lease up: the next round of this one leads and drops.
+        await leases.release_lease(con, evaluation.LEADER_LEASE, "another-process")
+        await background.tick(db, keeping(settings), http, NOW)  # type: ignore[arg-type]
+        assert "observation_2031_02" not in await partitions(con)
+        assert "observation_2031_04" in await partitions(con)
 
 
 async def test_a_roll_up_missing_points_is_built_again_before_its_partition_goes(
