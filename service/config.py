@@ -160,10 +160,12 @@ class Settings(BaseSettings):
     """Whole UTC months of observation points kept before the current one (0: for ever): older
     monthly partitions are dropped whole by the background leader. Series of a day or longer
     keep their figures from the day roll-ups; hour-grain series of those months are gone."""
-    retain_deliveries_days: Annotated[float, Field(ge=0)] = 30
-    """Days a webhook delivery's raw headers and body are kept (0: for ever); the delivery
-    row and its dedupe keys stay, and unmapped deliveries keep their payload until replayed
-    or discarded. At least 3 days: tools retry for up to 48 hours (PagerDuty)."""
+    retain_deliveries_days: Annotated[float, Field(ge=0)] = 0
+    """Days a webhook delivery's raw headers and body are kept (0: for ever, the default: the
+    log is the record of what the tools sent, and `kpi recompute` reads generic-API bodies
+    after an upgrade); the delivery row and its dedupe keys stay, and unmapped deliveries
+    keep their payload until replayed or discarded. At least 3 days: tools retry for up to
+    48 hours (PagerDuty)."""
     retain_idempotency_hours: Annotated[float, Field(ge=1)] = 24
     """Hours a stored answer to a request with an Idempotency-Key is kept for its retries."""
 

@@ -12,11 +12,12 @@ import logging
 from service.clock import rfc3339
 from service.config import Settings
 from service.db import Connection
+from service.kpi.periods import whole_days
 from service.models.retention import horizons
 from service.store import idempotency, leases
 from service.store import retention as store
 from service.store.retention import RetentionRun
-from service.usecases import evaluation
+from service.usecases import calendars, evaluation
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ async def run_due(
             idempotency_purged=purged,
         )  # fmt: skip
         await store.record_retention_run(con, run)
+    if dropped and not whole_days(calendars.organisation()):
+        log.warning(
+            "observation partitions dropped under a calendar whose days are not UTC days: "
+            "series of services, teams and tiers over those months are no longer answered "
+            "(the whole estate's are, from the hour roll-ups)"
+        )
     if dropped or payloads or purged:
         log.info(
             "retention dropped %d observation partitions (%d points) before %s, cleared %d "

@@ -38,7 +38,7 @@ async def test_nothing_to_report_is_exit_0(con: dbmod.Connection, settings: Sett
     assert (code, said[1:]) == (0, ["ok: no stored data breaks the current rules"])
     # What retention keeps (the defaults) and has done, first.
     assert said[0].startswith(
-        "retention: observations for ever, delivery payloads 30 day(s), idempotent answers 24"
+        "retention: observations for ever, delivery payloads for ever, idempotent answers 24"
         " hour(s); oldest observation partition "
     )
     assert said[0].endswith("; no round yet")

@@ -22,7 +22,7 @@ from service import db as dbmod
 from service.config import Settings
 from service.models.retention import horizons
 from service.store import leases
-from service.usecases import calendars, evaluation, retention
+from service.usecases import calendars, evaluation, recompute, retention
 from tests.conftest import SingleConnectionDatabase, app_client
 from tests.ingest.fixtures import fixture_bytes
 from tests.ingest.test_pipeline import (
@@ -236,6 +236,59 @@ async def test_a_calendar_of_utc_days_reads_the_roll_ups_of_expired_months(
         assert await every_series(api, reader) == before
 
 
+async def test_in_a_zoned_calendar_the_estate_keeps_its_figures_and_services_lose_theirs(
+    con: dbmod.Connection, db_schema: str, admin: Headers, reader: Headers,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    berlin = Settings(db_schema=db_schema, time_zone="Europe/Berlin")
+    async with app_client(con, berlin, lambda: NOW) as api:
+        await load_kpis(api, admin)
+        estate = await series(api, reader, "orders", grain="month")
+        service = await series(api, reader, "orders", grain="month", service="checkout")
+        # Berlin's February starts 31 January 23:00 UTC; checkout's orders that month:
+        # 1.5 + 2.5 + 5.0 = 9.0.
+        assert service[0] == ("2031-01-31T23:00:00Z", 9.0, 3)
+    with caplog.at_level("WARNING", logger="service.usecases.retention"):
+        await retention.run_due(con, keeping(berlin), NOW, holder="leader")
+    assert "not UTC days" in caplog.text
+    async with app_client(con, berlin, lambda: NOW) as api:
+        # The whole estate's local months come from the hour roll-ups: unchanged.
+        assert await series(api, reader, "orders", grain="month") == estate
+        # A service's come from its points: only April's are left.
+        assert await series(api, reader, "orders", grain="month", service="checkout") == [
+            ("2031-03-31T22:00:00Z", 4.0, 1)
+        ]
+
+
+async def test_recompute_keeps_statuses_of_periods_reaching_before_the_horizon(
+    con: dbmod.Connection, settings: Settings, admin: Headers
+) -> None:
+    async with app_client(con, settings, lambda: NOW) as api:
+        await make_kpi(api, admin, "orders", cadence="monthly")
+        await observe(api, admin, "orders", [(utc(2031, 3, 10), 2.0), (utc(2031, 4, 10), 3.0),
+                                             (utc(2031, 5, 10), 5.0)])  # fmt: skip
+    for month in (3, 4, 5):
+        await evaluation.evaluate_on_demand(
+            con, kpi="orders", on=utc(2031, month, 15), cadence=None, now=NOW
+        )  # fmt: skip
+    await retention.run_due(con, keeping(settings), NOW, holder="leader")
+    report = await recompute.recompute(con, NOW, keep_before=HORIZON)
+    # March is before the horizon, April's trend compares it with March: both kept as they
+    # were; May (and April before it) is evaluated again.
+    assert report.statuses == 1
+    assert report.notes == [
+        "periods kept as stored (reaching back before the observations' retention horizon, "
+        "2031-04-01T00:00:00Z): 2"
+    ]
+    rows = await con.fetch("select period_start, value, previous_value from kpi_status"
+                           " order by period_start")  # fmt: skip
+    assert [(r["period_start"].month, r["value"], r["previous_value"]) for r in rows] == [
+        (3, 2.0, None),
+        (4, 3.0, 2.0),
+        (5, 5.0, 3.0),
+    ]
+
+
 async def test_points_before_the_horizon_are_refused_naming_them(
     con: dbmod.Connection, settings: Settings, admin: Headers
 ) -> None:
@@ -278,7 +331,7 @@ async def test_only_the_lease_holder_runs_retention(
     # 1 April 2031 00:00 UTC, April's partition.
     assert samples["kpi_retention_oldest_partition_timestamp_seconds", ()] == 1_932_768_000
     assert await retention.summary(con, keeping(settings)) == (
-        "retention: observations 4 month(s), delivery payloads 30 day(s), idempotent answers"
+        "retention: observations 4 month(s), delivery payloads for ever, idempotent answers"
         " 24 hour(s); oldest observation partition 2031-04; last round 2031-08-15T12:00:00Z:"
         " 1 partition(s) and 1 point(s) dropped, 0 payload(s) cleared, 0 idempotent answer(s)"
         " forgotten"
@@ -342,8 +395,10 @@ async def test_payloads_expire_but_a_retry_is_still_a_duplicate_and_unmapped_one
                       applied.json()["delivery_id"], utc(2031, 11, 1, 11))  # fmt: skip
     # 30 days later at noon: the horizon is 1 November 12:00, both are older.
     now = utc(2031, 12, 1, 12)
-    assert horizons(now, settings).deliveries == utc(2031, 11, 1, 12)
-    run = await retention.run_due(con, settings, now, holder="leader")
+    thirty = settings.model_copy(update={"retain_deliveries_days": 30})
+    assert horizons(now, thirty).deliveries == utc(2031, 11, 1, 12)
+    assert horizons(now, settings).deliveries is None  # kept for ever by default
+    run = await retention.run_due(con, thirty, now, holder="leader")
     assert run is not None and run.payloads_cleared == 1
     bodies = dict(await con.fetch("select status, body is not null from delivery"))
     assert bodies == {"unmapped": True, "applied": False}
@@ -423,8 +478,8 @@ def test_settings_that_would_break_a_guarantee_are_refused_at_start() -> None:
     assert Settings(retain_observations_months=3, observation_window_past_days=60)
     with pytest.raises(ValidationError, match="retain_idempotency_hours"):
         Settings(retain_idempotency_hours=0.5)
-    # The defaults: observations for ever, payloads 30 days, idempotent answers a day.
+    # The defaults: observations and payloads for ever, idempotent answers a day.
     defaults = Settings()
     assert (defaults.retain_observations_months, defaults.retain_deliveries_days,
-            defaults.retain_idempotency_hours) == (0, 30, 24)  # fmt: skip
+            defaults.retain_idempotency_hours) == (0, 0, 24)  # fmt: skip
     assert horizons(NOW, defaults).observations is None
