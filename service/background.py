@@ -1,8 +1,9 @@
 """Background work every process runs: evaluating Prometheus SLIs into observations, KPIs at
 period close and burn-rate alerts at every round (one leader at a time, by a lease row that
 expires), firing time-based escalation steps, and delivering the notification outbox (rows
-claimed with skip locked, so processes share the work without sending twice), and forgetting
-stored Idempotency-Key answers after a day and rate-limit buckets that have refilled."""
+claimed with skip locked, so processes share the work without sending twice), retention by the
+leader (expired observation partitions, delivery payloads and Idempotency-Key answers;
+service/usecases/retention.py), and forgetting rate-limit buckets that have refilled."""
 
 from __future__ import annotations
 
@@ -18,13 +19,10 @@ from service import outbound, webhook_guard
 from service.clock import Clock
 from service.config import Settings
 from service.db import Database
-from service.store import idempotency, leases
-from service.usecases import burn_alerts, evaluation, notifications, slis
+from service.store import leases
+from service.usecases import burn_alerts, evaluation, notifications, retention, slis
 
 log = logging.getLogger(__name__)
-
-#: How long a retry may come after its first request and still get the first answer.
-IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,11 @@ async def tick(
             con, now, lease_seconds=settings.leader_lease_seconds
         )
         secret = await notifications.signing_secret(con, configured)
-        await idempotency.purge(con, before=now - IDEMPOTENCY_TTL)
+        try:
+            await retention.run_due(con, settings, now, lease_seconds=settings.leader_lease_seconds)
+        except Exception:
+            # A partition a long read still holds: the next round tries again.
+            log.exception("retention failed; retried next round")
         await webhook_guard.WebhookGuard(settings).forget_refilled(con)
     report = await notifications.deliver_due(
         db, http, secret, now=now, timeout=settings.notify_timeout_seconds,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Largest JSON body accepted by any endpoint (NDJSON streams are bounded per line instead).
@@ -23,6 +23,8 @@ Seconds = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 #: How many requests may come at once before a rate applies: at least one.
 Burst = Annotated[float, Field(ge=1)]
+#: Fewest days a delivery's payload is kept: PagerDuty retries for 48 hours, plus a day.
+MIN_DELIVERY_DAYS = 3
 #: A count of at least one.
 Positive = Annotated[int, Field(ge=1)]
 
@@ -154,6 +156,30 @@ class Settings(BaseSettings):
     """How long the evaluating leader's lease lasts unless renewed (every round renews it):
     once a leader dies, another process leads within this long. Keep it above the pause
     between rounds."""
+    retain_observations_months: Annotated[int, Field(ge=0, le=1200)] = 0
+    """Whole UTC months of observation points kept before the current one (0: for ever): older
+    monthly partitions are dropped whole by the background leader. Series of a day or longer
+    keep their figures from the day roll-ups; hour-grain series of those months are gone."""
+    retain_deliveries_days: Annotated[float, Field(ge=0)] = 0
+    """Days a webhook delivery's raw headers and body are kept (0: for ever, the default: the
+    log is the record of what the tools sent, and `kpi recompute` reads generic-API bodies
+    after an upgrade); the delivery row and its dedupe keys stay, and unmapped deliveries
+    keep their payload until replayed or discarded. At least 3 days: tools retry for up to
+    48 hours (PagerDuty)."""
+    retain_idempotency_hours: Annotated[float, Field(ge=1)] = 24
+    """Hours a stored answer to a request with an Idempotency-Key is kept for its retries."""
+
+    @field_validator("retain_deliveries_days")
+    @classmethod
+    def _after_retries(cls, value: float) -> float:
+        if 0 < value < MIN_DELIVERY_DAYS:
+            raise ValueError(
+                f"must be 0 (for ever) or at least {MIN_DELIVERY_DAYS} days: tools retry a "
+                "delivery for up to 48 hours (PagerDuty) and an operator needs its payload "
+                "after that"
+            )
+        return value
+
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] = 1
     """First month of the fiscal year (1 January ... 12 December), for the spend forecast."""
     run_rate_months: Annotated[int, Field(ge=1, le=24)] = 3
@@ -188,6 +214,21 @@ class Settings(BaseSettings):
     samples before leaving it as a gap."""
     prometheus_timeout_seconds: Seconds = 10
     """How long a Prometheus query may take before it counts as failed."""
+
+    @model_validator(mode="after")
+    def _observations_kept_for_writers(self) -> Settings:
+        """The points writers may still send (ingest tokens, a new Prometheus SLI's backfill)
+        must not be older than what retention drops: a month is at least 28 days."""
+        months = self.retain_observations_months
+        needed = max(self.observation_window_past_days, self.prometheus_backfill_days)
+        if months and months * 28 < needed:
+            raise ValueError(
+                f"KPI_RETAIN_OBSERVATIONS_MONTHS={months} keeps less than the {needed:g} days "
+                "ingest tokens and Prometheus backfills may write "
+                "(KPI_OBSERVATION_WINDOW_PAST_DAYS, KPI_PROMETHEUS_BACKFILL_DAYS): give at "
+                f"least {-(-int(needed) // 28)} months or 0"
+            )
+        return self
 
     @field_validator("cors_origins", "outbound_allow", mode="before")
     @classmethod

@@ -73,11 +73,15 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_recompute(args: argparse.Namespace, settings: Settings) -> int:
+    from service.models.retention import observations_horizon
     from service.usecases.recompute import recompute
 
     async def work(con: Connection) -> int:
         now = dt.datetime.now(dt.UTC)
-        report = await recompute(con, now, dry_run=args.dry_run, progress=print_err)
+        report = await recompute(
+            con, now, dry_run=args.dry_run, progress=print_err,
+            keep_before=observations_horizon(now, settings),
+        )  # fmt: skip
         for line in report.lines():
             print(line)
         return 0

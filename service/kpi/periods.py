@@ -343,6 +343,18 @@ def whole_hours(cal: Calendar) -> bool:
     return True
 
 
+def whole_days(cal: Calendar) -> bool:
+    """Whether every bucket of a day or more of the calendar is made of whole UTC days (the
+    day roll-ups serve it): every zone is UTC all year round and every era starts at a UTC
+    midnight."""
+    for era in cal.eras:
+        if era.since is not None and era.since.astimezone(UTC).timetz() != dt.time(tzinfo=UTC):
+            return False
+        if _offsets(era.rules.tz) != frozenset({0}):
+            return False
+    return True
+
+
 @lru_cache(maxsize=64)
 def _offsets(tz: dt.tzinfo) -> frozenset[int]:
     """The UTC offsets (seconds) a zone took between 1970 and 2100, sampled twice a month."""

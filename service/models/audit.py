@@ -53,7 +53,7 @@ class AuditEntry(BaseModel):
     via: AuditVia
     entity_kind: str = Field(
         description="team, service, outcome, kpi, target, kpi-outcome, kpi-service, source, "
-        "token, initiative, openslo-slo, openslo-service."
+        "token, initiative, openslo-slo, openslo-service, delivery (discarded)."
     )
     entity_key: str = Field(
         description="The entity's slug or key; a target's or token's id; `kpi/outcome` or "

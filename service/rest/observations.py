@@ -130,7 +130,11 @@ class SeriesQuery(BaseModel):
         default=None, alias="from", description="Inclusive start, ISO 8601 with zone."
     )
     to: Instant | None = Field(default=None, description="Exclusive end, ISO 8601 with zone.")
-    grain: Grain = Grain.DAY
+    grain: Grain = Field(
+        default=Grain.DAY,
+        description="Bucket size. `hour` lists no buckets for months whose points retention "
+        "has dropped; day and coarser keep their figures.",
+    )
 
 
 async def kpi_series(call: Call) -> Series:
@@ -189,6 +193,9 @@ ENDPOINTS = [
         "buckets; ratio KPIs divide their sides bucket by bucket (a zero denominator is null). "
         "Scope: one of service, team or tier; else a builtin KPI's own services (those it "
         "applies to, or every one) and every point of an observed KPI. A token whose reads are "
-        "limited to a team names one of its services or teams: another is a 404, none a 403.",
+        "limited to a team names one of its services or teams: another is a 404, none a 403. "
+        "Retention (KPI_RETAIN_OBSERVATIONS_MONTHS): months whose points have expired keep "
+        "their figures at a grain of a day or more (from the day roll-ups), but have no "
+        "buckets at grain `hour`: such a request answers 200 with no points for them.",
     ),
 ]  # fmt: skip

@@ -18,6 +18,7 @@ or rolls back counts nothing.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections import OrderedDict
@@ -38,8 +39,9 @@ from service.models.observations import IngestResult
 from service.models.sources import Source
 from service.models.tokens import Principal, hash_token
 from service.rest.endpoint import Call, Endpoint
-from service.store import data_sources, rejections
+from service.store import data_sources, rejections, retention
 from service.store import telemetry as store
+from service.store.retention import RetentionTotals
 from service.telemetry import CONTENT_TYPE, PENDING, Telemetry
 from service.usecases.ingestion_apply import DeliveryOutcome
 from service.usecases.tokens import bearer_token, require, require_unlimited_reads
@@ -202,6 +204,8 @@ async def _database_families(call: Call) -> list[Metric]:
                 outbox = await store.outbox_backlog(con)
                 rejected = await rejections.webhook_rejection_counts(con)
                 queried = await data_sources.query_counts(con)
+                totals = await retention.retention_totals(con)
+                oldest = await retention.oldest_observation_partition(con)
     except Exception as exc:
         log.warning("metrics without the database's backlogs", extra={"error": repr(exc)})
         up.add_metric([], 0)
@@ -230,7 +234,36 @@ async def _database_families(call: Call) -> list[Metric]:
     )
     for count in rejected:
         stored.add_metric([count.source, count.kind, count.reason], count.count)
-    return [up, waiting, backlog, stored, _data_source_queries(queried)]
+    return [up, waiting, backlog, stored, _data_source_queries(queried),
+            *_retention(totals, oldest)]  # fmt: skip
+
+
+def _retention(totals: RetentionTotals | None, oldest: dt.datetime | None) -> list[Metric]:
+    """What the leader's retention has dropped since its first round, when it last ran, and
+    the oldest observation partition kept; read from the database."""
+    dropped = CounterMetricFamily(
+        "kpi_retention_dropped",
+        "What retention dropped since its first round, by what: observation partitions, "
+        "observation points, delivery payloads (cleared), idempotent answers.",
+        labels=["what"],
+    )
+    last = GaugeMetricFamily(
+        "kpi_retention_last_round_timestamp_seconds",
+        "When the leader last ran retention (absent: never).",
+    )
+    if totals is not None:
+        for what, n in (("partitions", totals.total_partitions), ("points", totals.total_points),
+                        ("payloads", totals.total_payloads),
+                        ("idempotent_answers", totals.total_idempotency)):  # fmt: skip
+            dropped.add_metric([what], n)
+        last.add_metric([], totals.ran_at.timestamp())
+    first = GaugeMetricFamily(
+        "kpi_retention_oldest_partition_timestamp_seconds",
+        "The first instant of the oldest monthly observation partition kept (absent: none).",
+    )
+    if oldest is not None:
+        first.add_metric([], oldest.timestamp())
+    return [dropped, last, first]
 
 
 def _data_source_queries(counts: list[tuple[str, int, int]]) -> Metric:

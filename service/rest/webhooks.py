@@ -144,7 +144,7 @@ async def delete_source(call: Call) -> None:
 
 
 class DeliveryQuery(BaseModel):
-    status: Literal["applied", "unmapped", "invalid", "rejected"] | None = None
+    status: Literal["applied", "unmapped", "invalid", "rejected", "discarded"] | None = None
     source: str | None = None
     before: RowId | None = Field(default=None, description="Page: ids below this.")
     limit: int = Field(default=100, ge=1, le=1000)
@@ -191,6 +191,12 @@ async def replay_delivery(call: Call) -> Response:
     return _answer(outcome)
 
 
+async def discard_delivery(call: Call) -> None:
+    """Discard an unmapped delivery nobody will map (audited)."""
+    async with call.transaction() as con:
+        await ingestion.discard_delivery(con, id_param(call))
+
+
 class ReplayQuery(BaseModel):
     source: str | None = Field(default=None, description="Only this source's deliveries.")
 
@@ -210,6 +216,16 @@ async def replay_unmapped(call: Call) -> ReplayReport:
             bucket = report.applied if outcome.status == "applied" else report.still_unmapped
             bucket.append(delivery_id)
     return report
+
+
+DISCARD_DOC = (
+    "An unmapped delivery nobody will map (a test event, a retired service) is discarded: "
+    "its headers and body are cleared and it stays in the log as `discarded`, with its "
+    "delivery key and body digest, so a retry of it is still a duplicate. Recorded in the "
+    "audit trail (entity `delivery`). Only unmapped deliveries: 409 for the others. "
+    "Unmapped deliveries are otherwise kept, payload and all, whatever "
+    "KPI_RETAIN_DELIVERIES_DAYS says."
+)
 
 
 #: A delivery as an Alertmanager source receives it (each tool sends its own payload).
@@ -256,6 +272,9 @@ ENDPOINTS = [
              "Webhook deliveries refused for not proving their source: counts and samples",
              "deliveries", response=list[WebhookRejections], query=RejectionQuery,
              description=REJECTIONS_DOC),
+    Endpoint("DELETE", "/v1/deliveries/{id:int}", discard_delivery, Scope.ADMIN,
+             "Discard an unmapped delivery", "deliveries", status=204, errors=(404, 409),
+             description=DISCARD_DOC),
     Endpoint("POST", "/v1/deliveries/{id:int}/replay", replay_delivery, Scope.ADMIN,
              "Replay an unmapped delivery", "deliveries", response=DeliveryOutcome,
              errors=(202, 404, 409, 422)),

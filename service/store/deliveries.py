@@ -181,3 +181,8 @@ async def delivery_body(con: Connection, delivery_id: int) -> StoredDelivery:
     data: dict[str, Any] = dict(row.items())
     headers, body = data.pop("headers"), data.pop("body")
     return StoredDelivery(DeliveryRow(**data), dict(headers or {}), body)
+
+
+async def discard_delivery(con: Connection, delivery_id: int, *, detail: str) -> bool:
+    """Discards an unmapped delivery (payload cleared, keys kept); whether it was unmapped."""
+    return await con.fetchval(q("discard_delivery"), delivery_id, detail) is not None

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from service.db import Connection, statements
-from service.kpi.periods import DEFAULT, Calendar
+from service.kpi.periods import DEFAULT, Calendar, whole_days
 from service.models.catalog import Kpi
 from service.models.enums import Grain
 from service.models.observations import SeriesPoint
@@ -31,6 +31,15 @@ def by_days(service_ids: Sequence[int] | None, grain: Grain, start: dt.datetime 
     )  # fmt: skip
 
 
+def by_service_days(
+    cal: Calendar, grain: Grain, start: dt.datetime | None, end: dt.datetime | None
+) -> bool:
+    """Whether the services' day rows answer a series of some services: buckets of whole UTC
+    days in a calendar of UTC days, a window of whole days. They answer it whether or not
+    the points are still kept, so its figures do not change when they expire."""
+    return grain is not Grain.HOUR and _whole_days(start) and _whole_days(end) and whole_days(cal)
+
+
 def aggregation(kpi: Kpi) -> str:
     """An observed KPI's aggregation (every observed KPI has one)."""
     assert kpi.aggregation is not None, kpi.key
@@ -44,6 +53,10 @@ async def observed(
     """An observed KPI's points bucketed by grain (in the calendar, UTC by default) with its
     aggregation: buckets with data only. `service_ids` None takes every point, with or
     without a service."""
+    if service_ids is not None and by_service_days(cal, grain, start, end):
+        return await observed_service_days(
+            con, kpi=kpi, service_ids=service_ids, grain=grain, start=start, end=end, cal=cal
+        )
     if not cal.is_default:
         return await calendars.observed(
             con, kpi_id=kpi.id, aggregation=aggregation(kpi), cal=cal, service_ids=service_ids,
@@ -85,12 +98,18 @@ async def observed_by_service(
     start: dt.datetime | None, end: dt.datetime | None, cal: Calendar = DEFAULT,
 ) -> dict[int, list[SeriesPoint]]:  # fmt: skip
     """`observed` of each service's own points, in one statement."""
+    found: dict[int, list[SeriesPoint]] = {sid: [] for sid in service_ids}
+    if by_service_days(cal, grain, start, end):
+        for sid, point in await observed_service_days_by_service(
+            con, kpi=kpi, service_ids=service_ids, grain=grain, start=start, end=end, cal=cal
+        ):
+            found[sid].append(point)
+        return found
     if not cal.is_default:
         return await calendars.calendar_observed_by_service(
             con, kpi_id=kpi.id, aggregation=aggregation(kpi), cal=cal, service_ids=service_ids,
             grain=grain, start=start, end=end,
         )  # fmt: skip
-    found: dict[int, list[SeriesPoint]] = {sid: [] for sid in service_ids}
     rows = await con.fetch(
         q("observed_by_service"), kpi.id, list(service_ids), grain.value, aggregation(kpi),
         start, end,
@@ -100,6 +119,34 @@ async def observed_by_service(
             SeriesPoint(bucket=r["bucket"], value=r["value"], count=r["count"])
         )
     return found
+
+
+async def observed_service_days(
+    con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
+    start: dt.datetime | None, end: dt.datetime | None, cal: Calendar,
+) -> list[SeriesPoint]:  # fmt: skip
+    """`observed` of some services together from their day rows (see by_service_days)."""
+    rows = await con.fetch(
+        q("observed_service_days"), kpi.id, grain.value, aggregation(kpi), start, end,
+        *calendars.era_args(cal), list(service_ids),
+    )  # fmt: skip
+    return [SeriesPoint(**r) for r in rows]
+
+
+async def observed_service_days_by_service(
+    con: Connection, *, kpi: Kpi, service_ids: Sequence[int], grain: Grain,
+    start: dt.datetime | None, end: dt.datetime | None, cal: Calendar,
+) -> list[tuple[int, SeriesPoint]]:  # fmt: skip
+    """(service id, point) of `observed_by_service` from the services' day rows (see
+    by_service_days)."""
+    rows = await con.fetch(
+        q("observed_service_days_by_service"), kpi.id, grain.value, aggregation(kpi), start,
+        end, *calendars.era_args(cal), list(service_ids),
+    )  # fmt: skip
+    return [
+        (r["service_id"], SeriesPoint(bucket=r["bucket"], value=r["value"], count=r["count"]))
+        for r in rows
+    ]
 
 
 async def observed_overall(

@@ -23,6 +23,7 @@ from service.db import Connection
 from service.models.observation_limits import partition_horizon
 from service.models.urls import is_demo_receiver
 from service.store import doctor as store
+from service.usecases import retention
 
 #: Partitions folded per transaction by --fold-partitions (each holds a few locks to commit).
 FOLD_BATCH = 200
@@ -163,10 +164,12 @@ async def run(
     con: Connection, settings: Settings, now: dt.datetime, say: Callable[[str], None],
     *, fold: bool = False,
 ) -> int:  # fmt: skip
-    """The command: folds first if asked, then reports; 0 when nothing is left, else 1."""
+    """The command: folds first if asked, says what retention keeps and last did, then
+    reports; 0 when nothing is left, else 1."""
     if fold:
         say(f"folded {await fold_partitions(con, settings, now)} partition(s) into "
             "observation_default")  # fmt: skip
+    say(await retention.summary(con, settings))
     findings = await diagnose(con, settings, now)
     for finding in findings:
         for line in finding.lines():

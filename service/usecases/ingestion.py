@@ -25,6 +25,7 @@ from service.models.incidents import (
 from service.models.sources import Source, SourceKind, SourceSecret
 from service.store import deliveries, services, sources
 from service.store import ingest as store
+from service.usecases import audit
 from service.usecases import ingestion_pipeline as pipeline
 from service.usecases.ingestion_apply import DeliveryOutcome, apply_mapped
 from service.usecases.ingestion_pipeline import Received
@@ -53,6 +54,22 @@ async def receive_webhook(
 async def replay_delivery(con: Connection, delivery_id: int) -> DeliveryOutcome:
     """Process an unmapped delivery again (after a service rule or a catalog entry was added)."""
     return await pipeline.replay(con, delivery_id)
+
+
+async def discard_delivery(con: Connection, delivery_id: int) -> None:
+    """Discard an unmapped delivery nobody will map: its payload goes, the delivery stays
+    logged as `discarded` with its keys (a retry of it is still a duplicate), and the audit
+    trail records who discarded it. 404 unknown, 409 not unmapped."""
+    async with audit.atomic(con):
+        before = (await deliveries.delivery_body(con, delivery_id)).row
+        who = audit.current().actor.name
+        if not await deliveries.discard_delivery(
+            con, delivery_id, detail=f"discarded by {who}; was: {before.detail or 'unmapped'}"
+        ):
+            raise Conflict(f"delivery {delivery_id} is {before.status}; only unmapped ones "
+                           "are discarded")  # fmt: skip
+        after = (await deliveries.delivery_body(con, delivery_id)).row
+        await audit.record(con, "delivery", str(delivery_id), before, after)
 
 
 async def unmapped_delivery_ids(con: Connection, *, source: str | None) -> list[int]:

@@ -16,7 +16,8 @@ still under way. Everything needed to rebuild is kept (timelines, deliveries), s
    stretches, explicit and inferred links).
 5. Statuses of unfinished periods are deleted, and every stored closed period is evaluated
    again (replacing the stored statuses, without escalating: escalations and notifications
-   of the past stay as they were).
+   of the past stay as they were), except periods reaching back before the observations'
+   retention horizon (`keep_before`): their points may be gone, so their statuses stay.
 
 It runs in one transaction: all of it or nothing. `dry_run` rolls it back after counting.
 """
@@ -31,7 +32,7 @@ import orjson
 
 from service.clock import rfc3339
 from service.db import Connection
-from service.kpi.periods import Period
+from service.kpi.periods import Period, previous
 from service.models.enums import Cadence
 from service.models.events import ChangeEvent, IncidentEvent
 from service.models.sources import Source
@@ -39,7 +40,7 @@ from service.store import kpis as kpi_store
 from service.store import recompute as store
 from service.store import sources
 from service.store.recompute import IncidentTimeline
-from service.usecases import evaluation
+from service.usecases import calendars, evaluation
 from service.usecases import ingestion_pipeline as pipeline
 
 #: Incidents or changes rebuilt per read.
@@ -82,7 +83,7 @@ class _DryRun(Exception):
 
 async def recompute(
     con: Connection, now: dt.datetime, *, dry_run: bool = False,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Callable[[str], None] = lambda _: None, keep_before: dt.datetime | None = None,
 ) -> RecomputeReport:  # fmt: skip
     """Rebuild incidents, changes, links and statuses (see the module docstring)."""
     report = RecomputeReport()
@@ -98,7 +99,7 @@ async def recompute(
             progress("rebuilding incidents")
             await _rebuild_incidents(con, by_id, report)
             progress("evaluating stored periods again")
-            await _statuses(con, now, report)
+            await _statuses(con, now, report, keep_before)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -191,15 +192,29 @@ async def _rekeyed(
     return kept
 
 
-async def _statuses(con: Connection, now: dt.datetime, report: RecomputeReport) -> None:
+async def _statuses(
+    con: Connection, now: dt.datetime, report: RecomputeReport, keep_before: dt.datetime | None
+) -> None:
     report.unfinished_statuses_deleted = await store.delete_unfinished_statuses(con, now)
     periods = await store.stored_periods(con)
     ids = sorted({r.kpi_id for r in periods})
     kpis = {k.id: k for k in await kpi_store.list_kpis(con, ids=ids)}
+    kept = 0
     for r in periods:
         period = Period(r.period_start, r.period_end)
+        cal = calendars.of_kpi(kpis[r.kpi_id])
+        if keep_before is not None and (
+            previous(Cadence(r.cadence), period, cal).start < keep_before
+        ):
+            kept += 1  # it or the period before it reaches into expired observations
+            continue
         stored = await evaluation.evaluate_kpi(
             con, kpis[r.kpi_id], cadence=Cadence(r.cadence), period=period, now=now,
             replace=True, escalate=False,
         )  # fmt: skip
         report.statuses += len(stored)
+    if kept:
+        report.notes.append(
+            f"periods kept as stored (reaching back before the observations' retention "
+            f"horizon, {rfc3339(keep_before) if keep_before else ''}): {kept}"
+        )

@@ -71,3 +71,11 @@ order by d.id;
 select d.id, s.name as source, d.delivery_key, d.event_type, d.received_at, d.status, d.detail,
        d.applied_at, d.attempts, octet_length(d.body) as body_bytes, d.headers, d.body
 from delivery d join source s on s.id = d.source_id where d.id = $1;
+
+-- name: discard_delivery
+-- An unmapped delivery discarded: status 'discarded', payload cleared, keys kept; the id,
+-- or nothing when it is not unmapped.
+update delivery set status = 'discarded', body = null, headers = '{}', detail = $2,
+                    applied_at = null
+where id = $1 and status = 'unmapped'
+returning id;

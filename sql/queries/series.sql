@@ -133,3 +133,50 @@ from unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::timesta
 join observation_day d on d.kpi_id = w.kpi_id and d.day >= w.start_at and d.day < w.end_at
 group by w.kpi_id, w.grain, w.aggregation, 2
 order by 1, 2;
+
+-- name: observed_service_days
+-- `observed_services` at a grain of a day or more over whole UTC days ($4, $5 midnights or
+-- null), from the services' day rows (observation_service_day), bucketed in a calendar whose
+-- days are UTC days (its eras $6 ... $9, as calendar_bucket takes them): the same figures
+-- once the points have expired.
+select calendar_bucket($2, d.day, $6::timestamptz[], $7::text[], $8::integer[], $9::integer[])
+           as bucket,
+       case $3::text
+           when 'sum' then sum(d.total order by d.day, d.service_id)
+           when 'avg' then sum(d.total order by d.day, d.service_id)
+                           / sum(d.points)::double precision
+           when 'min' then min(d.low)
+           when 'max' then max(d.high)
+           when 'count' then sum(d.points)::double precision
+           when 'last' then (array_agg(d.last_value order by d.last_ts desc, d.service_id desc))[1]
+       end as value,
+       sum(d.points)::bigint as count
+from observation_service_day d
+where d.kpi_id = $1
+  and d.service_id = any($10::bigint[])
+  and d.day >= coalesce($4::timestamptz, '-infinity')
+  and d.day < coalesce($5::timestamptz, 'infinity')
+group by 1
+order by 1;
+
+-- name: observed_service_days_by_service
+-- `observed_service_days`, each service's days bucketed apart.
+select d.service_id,
+       calendar_bucket($2, d.day, $6::timestamptz[], $7::text[], $8::integer[], $9::integer[])
+           as bucket,
+       case $3::text
+           when 'sum' then sum(d.total order by d.day)
+           when 'avg' then sum(d.total order by d.day) / sum(d.points)::double precision
+           when 'min' then min(d.low)
+           when 'max' then max(d.high)
+           when 'count' then sum(d.points)::double precision
+           when 'last' then (array_agg(d.last_value order by d.last_ts desc))[1]
+       end as value,
+       sum(d.points)::bigint as count
+from observation_service_day d
+where d.kpi_id = $1
+  and d.service_id = any($10::bigint[])
+  and d.day >= coalesce($4::timestamptz, '-infinity')
+  and d.day < coalesce($5::timestamptz, 'infinity')
+group by 1, 2
+order by 1, 2;

@@ -69,6 +69,7 @@ METHODS = {
     "list_deliveries": "list_deliveries", "get_delivery": "get_delivery",
     "list_webhook_rejections": "list_webhook_rejections",
     "replay_delivery": "replay_delivery", "replay_unmapped": "replay_unmapped",
+    "discard_delivery": "discard_delivery",
     "list_data_sources": "list_data_sources", "get_data_source": "get_data_source",
     "create_data_source": "create_data_source", "replace_data_source": "replace_data_source",
     "delete_data_source": "delete_data_source",

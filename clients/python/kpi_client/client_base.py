@@ -194,6 +194,7 @@ class ClientBase(ABC, Generic[TransportT, HttpT]):
     list_deliveries = Endpoint(sources.list_deliveries)
     get_delivery = Endpoint(sources.get_delivery)
     list_webhook_rejections = Endpoint(sources.list_webhook_rejections)
+    discard_delivery = Endpoint(sources.discard_delivery)
     replay_delivery = Endpoint(sources.replay_delivery)
     replay_unmapped = Endpoint(sources.replay_unmapped)
     # Data sources of SLIs

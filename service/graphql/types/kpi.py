@@ -217,7 +217,9 @@ class Kpi:
     @strawberry.field(
         description="The KPI's series bucketed by grain (UTC), for a service, a team, a tier "
         "or the fleet: observed points combined by the KPI's aggregation, builtin metrics for "
-        "every bucket up to now (null where undefined), ratios divided bucket by bucket."
+        "every bucket up to now (null where undefined), ratios divided bucket by bucket. "
+        "Months whose points retention has dropped keep their figures at DAY and coarser "
+        "grains and have no buckets at HOUR."
     )
     async def series(
         self, info: Info, service: str | None = None, team: str | None = None,

@@ -82,6 +82,12 @@ def _replay_outcome(response: httpx.Response) -> DeliveryOutcome:
     return DeliveryOutcome.model_validate(data)
 
 
+def discard_delivery(delivery_id: int, *, idempotency_key: str | None = None) -> Operation[None]:
+    """Discards an unmapped delivery nobody will map: its payload is cleared and it stays in
+    the log as `discarded` (a retry of it is still a duplicate)."""
+    return DELIVERIES.delete(delivery_id, idempotency_key)
+
+
 def replay_delivery(
     delivery_id: int, *, idempotency_key: str | None = None
 ) -> Operation[DeliveryOutcome]:

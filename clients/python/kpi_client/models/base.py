@@ -75,7 +75,7 @@ IncidentStep = Literal[
 ChangeKind = Literal["deploy", "config", "patch", "rollback", "hotfix"]
 ChangeStatus = Literal["in_progress", "success", "failed", "rolled_back", "canceled"]
 EscalationState = Literal["open", "acknowledged", "resolved"]
-DeliveryStatus = Literal["applied", "unmapped", "invalid", "rejected"]
+DeliveryStatus = Literal["applied", "unmapped", "invalid", "rejected", "discarded"]
 NotificationState = Literal["pending", "delivered", "failed"]
 BuiltinMetric = Literal[
     "availability",
