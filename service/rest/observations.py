@@ -197,5 +197,6 @@ ENDPOINTS = [
         "Retention (KPI_RETAIN_OBSERVATIONS_MONTHS): months whose points have expired keep "
         "their figures at a grain of a day or more (from the day roll-ups), but have no "
         "buckets at grain `hour`: such a request answers 200 with no points for them.",
+        replica_reads=True,
     ),
 ]  # fmt: skip
