@@ -292,9 +292,9 @@ _UNAVAILABLE = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
-    # The connection was lost in the middle of a statement.
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.ConnectionFailureError,
+    # SQLSTATE class 08: the connection was lost in the middle of a statement, or a pooler
+    # ended it because it lost or could not reach the server (PgBouncer says so with 08P01).
+    asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
 
