@@ -292,9 +292,10 @@ _UNAVAILABLE = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
-    # SQLSTATE class 08: the connection was lost in the middle of a statement, or a pooler
-    # ended it because it lost or could not reach the server (PgBouncer says so with 08P01).
-    asyncpg.exceptions.PostgresConnectionError,
+    # The connection was lost in the middle of a statement, or a pooler ended it, having lost
+    # its server or failing to reach one (PgBouncer: query_wait_timeout, server_login_retry).
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
 

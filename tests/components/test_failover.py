@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -123,9 +123,8 @@ class Writers:
         return sum(a.ok and a.started >= instant for a in self.answers)
 
 
-async def wait_for(condition: object, within: float, what: str) -> float:
+async def wait_for(condition: Callable[[], bool], within: float, what: str) -> float:
     """Seconds until condition() holds, polled every 20 ms; fails past `within`."""
-    assert callable(condition)
     began = time.monotonic()
     while not condition():
         if time.monotonic() - began > within:
