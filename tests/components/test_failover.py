@@ -23,6 +23,8 @@ from service import db as dbmod
 from service.app import create_app
 from service.config import Settings
 from service.errors import PROBLEM_MEDIA_TYPE
+from service.models.enums import Scope
+from service.usecases.tokens import create_token
 from tests.components.replication import ReplicatedPair, replicated_pair
 from tests.reliability import support
 from tests.reliability.support import serving
@@ -50,6 +52,18 @@ def pair() -> Iterator[ReplicatedPair]:
 def tokens(pair: ReplicatedPair) -> support.Tokens:
     """The schema, made through the multi-host URL (migrations honour the attribute too)."""
     return asyncio.run(support.prepare_schema(standby_first_url(pair), SCHEMA))
+
+
+@pytest.fixture(scope="module")
+def admin(pair: ReplicatedPair, tokens: support.Tokens) -> dict[str, str]:
+    async def make() -> str:
+        con = await dbmod.connect(pair.primary.url, SCHEMA)
+        try:
+            return (await create_token(con, name="failover-admin", scopes=[Scope.ADMIN])).token
+        finally:
+            await con.close()
+
+    return {"Authorization": f"Bearer {asyncio.run(make())}"}
 
 
 def standby_first_url(pair: ReplicatedPair) -> str:
@@ -134,7 +148,7 @@ async def wait_for(condition: Callable[[], bool], within: float, what: str) -> f
 
 
 async def test_a_write_sent_to_a_standby_is_answered_503_and_reads_are_served(
-    pair: ReplicatedPair, tokens: support.Tokens
+    pair: ReplicatedPair, tokens: support.Tokens, admin: dict[str, str]
 ) -> None:
     await pair.wait_caught_up()
     # The service's pool pointed at the standby alone (no attribute asked, so it connects;
@@ -156,6 +170,16 @@ async def test_a_write_sent_to_a_standby_is_answered_503_and_reads_are_served(
             assert r.status_code == 503, r.text
             assert r.headers["content-type"] == PROBLEM_MEDIA_TYPE
             assert int(r.headers["retry-after"]) > 0
+        # A GraphQL mutation likewise: 503 with Retry-After, its error saying why.
+        r = await client.post("/graphql", headers=admin, json={
+            "query": 'mutation { upsertTeam(input: {slug: "sre", name: "SRE"}) { __typename } }'
+        })  # fmt: skip
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "5"
+        assert r.json()["errors"][0]["extensions"] == {
+            "code": "DATABASE_UNAVAILABLE",
+            "retryAfter": 5,
+        }
     # The service on both hosts, standby first, writes to the primary.
     async with (
         serving(create_app(settings(both, both))) as base,
