@@ -81,8 +81,14 @@ def _connect_failure(exc: BaseException) -> bool:
     return isinstance(exc, _CONNECT_FAILURES)
 
 
-def _unavailable(exc: BaseException) -> DatabaseUnavailable:
-    return DatabaseUnavailable(f"cannot connect to the database: {type(exc).__name__}: {exc}")
+def _unavailable(exc: BaseException, url: str | None = None) -> DatabaseUnavailable:
+    """The error saying why, and which hosts of `url` were tried (never its password): of a
+    multi-host URL asyncpg reports the last host's failure only."""
+    tried = ", ".join(str(h) for h in db_url.hosts(url)) if url else ""
+    return DatabaseUnavailable(
+        f"cannot connect to the database: {type(exc).__name__}: {exc}"
+        + (f" (hosts tried: {tried})" if tried else "")
+    )
 
 
 class Database(Protocol):
@@ -248,7 +254,7 @@ async def connect(
         )  # fmt: skip
     except Exception as exc:
         if _connect_failure(exc):
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, url) from exc
         raise
     try:
         await _init_connection(con)
@@ -305,7 +311,7 @@ async def create_pool(
         )
     except Exception as exc:
         if _connect_failure(exc):
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, url) from exc
         raise
     return pool
 

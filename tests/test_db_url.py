@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from service import db as dbmod
 from service.db_url import Host, hosts, target_session_attrs
+from tests.reliability.support import free_port
 
 
 @pytest.mark.parametrize(
@@ -47,3 +49,15 @@ def test_several_hosts_ask_for_the_writable_one_unless_told_otherwise(
     url: str, environ: dict[str, str], expected: str | None
 ) -> None:
     assert target_session_attrs(url, environ) == expected
+
+
+async def test_a_failed_connect_names_every_host_tried_and_no_password() -> None:
+    # Two ports nothing listens on: both refuse at once, asyncpg reports the last one only.
+    first, second = free_port(), free_port()
+    url = f"postgresql://kpi:s3cret@127.0.0.1:{first},127.0.0.1:{second}/kpi"
+    with pytest.raises(dbmod.DatabaseUnavailable) as failed:
+        await dbmod.connect(url, timeout=5)
+    message = str(failed.value)
+    assert message.startswith("cannot connect to the database: ConnectionRefusedError")
+    assert message.endswith(f"(hosts tried: 127.0.0.1:{first}, 127.0.0.1:{second})")
+    assert "s3cret" not in message
