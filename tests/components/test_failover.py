@@ -41,6 +41,9 @@ ACQUIRE_TIMEOUT = 3.0
 #: How long the primary stays dead before the standby is promoted.
 DEAD_SECONDS = 1.5
 
+#: How the primary sees its standby: "sync" when it is synchronous.
+SYNC_STATE = "select sync_state from pg_stat_replication"
+
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[ReplicatedPair]:
@@ -210,6 +213,8 @@ async def test_writes_continue_on_the_promoted_standby_and_none_acknowledged_is_
         writers.start()
         try:
             await wait_for(lambda: writers.acknowledged_after(0) >= 10, 30, "first writes")
+            # The standby is synchronous: a commit the primary acknowledged is flushed there.
+            assert await pair.fetchval(pair.primary, SYNC_STATE) == "sync"
             killed = time.monotonic()
             await asyncio.to_thread(pair.kill_primary)
             await asyncio.sleep(DEAD_SECONDS)

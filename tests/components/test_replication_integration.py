@@ -157,6 +157,10 @@ def start_service(env: dict[str, str], directory: Path, name: str) -> ServicePro
     return ServiceProcess(f"http://127.0.0.1:{port}", process, log)
 
 
+#: How the primary sees its standby: "sync" when it is synchronous.
+SYNC_STATE = "select sync_state from pg_stat_replication"
+
+
 @pytest.fixture(scope="module")
 def pair() -> Iterator[ReplicatedPair]:
     with replicated_pair() as built:
@@ -262,6 +266,8 @@ async def test_the_primary_killed_and_the_standby_promoted_loses_no_acknowledged
 
     try:
         await eventually(_now(lambda: acknowledged_since(0) >= 8), within=20, what="writes")
+        # The standby is synchronous: a commit the primary acknowledged is flushed there.
+        assert await pair.fetchval(pair.primary, SYNC_STATE) == "sync"
         killed = time.monotonic()
         await asyncio.to_thread(pair.kill_primary)
         await asyncio.sleep(DEAD_SECONDS)
