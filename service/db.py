@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 import asyncpg
 import orjson
 
+from service import db_url
 from service.config import Settings
 from service.errors import NotFound
 from service.models.stored import M, read
@@ -47,6 +49,13 @@ class DatabaseUnavailable(ConnectionError):
     starting, stopping or recovering. Requests meeting it are answered 503 with Retry-After."""
 
 
+class DatabaseReadOnly(DatabaseUnavailable):
+    """A write met a server that takes none: a standby (in recovery, SQLSTATE 25006), as when
+    the server a connection was made to has been demoted or a pooler still points at the old
+    primary. Nothing was written; the pool's connections are replaced, so that later ones
+    find the primary (target_session_attrs=read-write)."""
+
+
 #: What opening a connection raises while the database is down, restarting or unreachable.
 #: OSError covers refused and reset connections, a missing socket file, name resolution
 #: and timeouts (TimeoutError is an OSError).
@@ -59,6 +68,9 @@ _CONNECT_FAILURES: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.ClientCannotConnectError,
     asyncpg.exceptions.TooManyConnectionsError,
+    # Every host of a multi-host URL answered, none with the session attribute asked
+    # (target_session_attrs=read-write while a failover is under way: no primary yet).
+    asyncpg.exceptions.TargetServerAttributeNotMatched,
 )
 
 
@@ -69,8 +81,14 @@ def _connect_failure(exc: BaseException) -> bool:
     return isinstance(exc, _CONNECT_FAILURES)
 
 
-def _unavailable(exc: BaseException) -> DatabaseUnavailable:
-    return DatabaseUnavailable(f"cannot connect to the database: {type(exc).__name__}: {exc}")
+def _unavailable(exc: BaseException, url: str | None = None) -> DatabaseUnavailable:
+    """The error saying why, and which hosts of `url` were tried (never its password): of a
+    multi-host URL asyncpg reports the last host's failure only."""
+    tried = ", ".join(str(h) for h in db_url.hosts(url)) if url else ""
+    return DatabaseUnavailable(
+        f"cannot connect to the database: {type(exc).__name__}: {exc}"
+        + (f" (hosts tried: {tried})" if tried else "")
+    )
 
 
 class Database(Protocol):
@@ -111,6 +129,13 @@ class PoolDatabase:
             raise
         try:
             yield con
+        except asyncpg.exceptions.ReadOnlySQLTransactionError as exc:
+            # The service opens no read-only transaction of its own: the server is a standby.
+            await self._release(con, failed=True)
+            await self.pool.expire_connections()
+            raise DatabaseReadOnly(
+                "the database server is read-only (a standby): nothing was written"
+            ) from exc
         except asyncpg.InterfaceError as exc:  # InternalClientError is one too
             # The server going away in the middle of a COPY or a rollback can leave the
             # connection's protocol mid-operation, and asyncpg then reports a client-side state
@@ -225,10 +250,11 @@ async def connect(
         con: Connection = await asyncpg.connect(
             url, timeout=limit, server_settings=_server_settings(schema, pooled),
             statement_cache_size=statement_cache_size(settings),
+            target_session_attrs=db_url.target_session_attrs(url, os.environ),
         )  # fmt: skip
     except Exception as exc:
         if _connect_failure(exc):
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, url) from exc
         raise
     try:
         await _init_connection(con)
@@ -281,10 +307,11 @@ async def create_pool(
             statement_cache_size=statement_cache_size(settings),
             init=_init_connection,
             reset=_reset_on_release,
+            target_session_attrs=db_url.target_session_attrs(url, os.environ),
         )
     except Exception as exc:
         if _connect_failure(exc):
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, url) from exc
         raise
     return pool
 

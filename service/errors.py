@@ -292,11 +292,35 @@ _UNAVAILABLE = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
-    # The connection was lost in the middle of a statement.
+    # The connection was lost in the middle of a statement, or a pooler ended it, having lost
+    # its server or failing to reach one (PgBouncer: query_wait_timeout, server_login_retry).
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
+
+
+#: What a request meeting an unreachable database is told, and when to retry (seconds).
+UNAVAILABLE_DETAIL = "the database is not reachable; retry later"
+UNAVAILABLE_RETRY = "5"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is down, out of reach or not taking writes (a
+    failover under way): a 503 with Retry-After in REST and GraphQL alike."""
+    return (
+        isinstance(exc, _UNAVAILABLE)
+        # Using a connection the server has closed meanwhile (e.g. ending the transaction of
+        # a request whose connection was lost: the rollback finds it closed).
+        or (isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc))
+        # A pooled connection told by the server that it is ending (shutdown, 57P01) while
+        # idle, and taken before its close was seen: asyncpg's protocol is still consuming
+        # that unsolicited error and refuses the next statement.
+        or (
+            isinstance(exc, asyncpg.exceptions.InternalClientError)
+            and "another operation" in str(exc)
+        )
+    )
 
 
 #: SQLSTATE class 22 errors that no value of a request can cause, since every date and time
@@ -357,23 +381,9 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
             headers={"Retry-After": "1"},
         )
         return problem_response(error, request.url.path)
-    if (
-        isinstance(exc, _UNAVAILABLE)
-        # Using a connection the server has closed meanwhile (e.g. ending the transaction of
-        # a request whose connection was lost: the rollback finds it closed).
-        or (isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc))
-        # A pooled connection told by the server that it is ending (shutdown, 57P01) while
-        # idle, and taken before its close was seen: asyncpg's protocol is still consuming
-        # that unsolicited error and refuses the next statement.
-        or (
-            isinstance(exc, asyncpg.exceptions.InternalClientError)
-            and "another operation" in str(exc)
-        )
-    ):
+    if database_unavailable(exc):
         log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
-        error = ServiceUnavailable(
-            "the database is not reachable; retry later", headers={"Retry-After": "5"}
-        )
+        error = ServiceUnavailable(UNAVAILABLE_DETAIL, headers={"Retry-After": UNAVAILABLE_RETRY})
     else:
         log.exception("unhandled error", extra={"path": request.url.path})
         error = ApiError("an unexpected error occurred; it has been logged")

@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "service.errors",
             "service.duplicate_keys",
             "service.gc_pause",
+            "service.db_url",
             "service.progress",
             "service.models.enums",
         ),

@@ -4,8 +4,9 @@ service's own failures each with its traceback.
 A bad argument, an unknown field, a value out of range or a refused check is the client's
 error, answered in the response's `errors`: one INFO line per request says how many there were
 and the first one's message (cut short, without the query's text), never a traceback, so a
-client cannot fill the log by sending large bad queries. Anything else is a server error,
-logged at ERROR with its traceback (and masked in the answer by the schema's MaskErrors).
+client cannot fill the log by sending large bad queries. The database out of reach is one
+WARNING line, as in REST. Anything else is a server error, logged at ERROR with its traceback
+(and masked in the answer by the schema's MaskErrors).
 strawberry calls `process_errors` once per request with the errors as raised, before they
 are masked: overriding it is how strawberry documents changing what is logged.
 """
@@ -20,7 +21,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
-from service.errors import ApiError, blames_client
+from service.errors import ApiError, blames_client, database_unavailable
 
 log = logging.getLogger("service.graphql")
 
@@ -52,6 +53,9 @@ def log_errors(errors: Sequence[GraphQLError]) -> None:
     for error in errors:
         if is_client_error(error):
             client.append(error)
+        elif error.original_error is not None and database_unavailable(error.original_error):
+            unavailable = {"graphql_path": error.path, "error": repr(error.original_error)}
+            log.warning("database unavailable", extra=unavailable)
         else:
             log.error(
                 "unexpected GraphQL error",

@@ -20,7 +20,14 @@ from strawberry.extensions import (
 from strawberry.types.graphql import OperationType
 
 from service.config import Settings
-from service.errors import ApiError, blames_client, refused_value
+from service.errors import (
+    UNAVAILABLE_DETAIL,
+    UNAVAILABLE_RETRY,
+    ApiError,
+    blames_client,
+    database_unavailable,
+    refused_value,
+)
 from service.graphql.limits import CostLimit
 from service.graphql.nul_guard import RefuseNulCharacters
 from service.models.enums import Scope
@@ -55,6 +62,16 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if original is not None and database_unavailable(original):
+            # As REST answers it: 503 with Retry-After, nothing of the failed write stored.
+            response = self.execution_context.context.response
+            response.status_code = 503
+            response.headers["Retry-After"] = UNAVAILABLE_RETRY
+            return GraphQLError(
+                UNAVAILABLE_DETAIL, nodes=error.nodes, source=error.source,
+                positions=error.positions, path=error.path,
+                extensions={"code": "DATABASE_UNAVAILABLE", "retryAfter": int(UNAVAILABLE_RETRY)},
+            )  # fmt: skip
         if not isinstance(original, asyncpg.DataError) or not blames_client(original):
             return super().anonymise_error(error)
         refused = refused_value(original)

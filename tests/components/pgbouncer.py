@@ -8,6 +8,7 @@ import contextlib
 import os
 import pwd
 import secrets
+import signal
 import socket
 import subprocess
 import tempfile
@@ -46,18 +47,36 @@ class Bouncer:
     port: int
     upstream: Upstream
     log: Path
+    ini: Path
+    pid: int
 
     def url(self, user: str) -> str:
         """A URL of the upstream database through PgBouncer, as `user`."""
         return f"postgresql://{user}@127.0.0.1:{self.port}/{self.upstream.dbname}"
 
+    def repoint(self, upstream_url: str) -> None:
+        """Send new server connections to `upstream_url`'s server (after a failover): its
+        host and port written into the [databases] entry, then RELOAD (SIGHUP). PgBouncer
+        closes its connections to the old server as they come back."""
+        upstream = Upstream.of(upstream_url)
+        text = self.ini.read_text()
+        line = next(x for x in text.splitlines() if x.startswith("* = "))
+        self.ini.write_text(text.replace(line, _database_line(upstream)))
+        os.kill(self.pid, signal.SIGHUP)
 
-def _config(directory: Path, port: int, upstream: Upstream, users: list[str]) -> Path:
+
+def _database_line(upstream: Upstream) -> str:
+    return f"* = host={upstream.host} port={upstream.port}"
+
+
+def _config(
+    directory: Path, port: int, upstream: Upstream, users: list[str], extra: dict[str, str]
+) -> Path:
     (directory / "userlist.txt").write_text("".join(f'"{u}" ""\n' for u in users))
     ini = directory / "pgbouncer.ini"
     ini.write_text(
         "[databases]\n"
-        f"* = host={upstream.host} port={upstream.port}\n"
+        f"{_database_line(upstream)}\n"
         "[pgbouncer]\n"
         "listen_addr = 127.0.0.1\n"
         f"listen_port = {port}\n"
@@ -69,7 +88,7 @@ def _config(directory: Path, port: int, upstream: Upstream, users: list[str]) ->
         "default_pool_size = 20\n"
         # What the service's own pool does: a server connection goes back as it is, the
         # service keeping no session state.
-        "server_reset_query =\n"
+        "server_reset_query =\n" + "".join(f"{name} = {value}\n" for name, value in extra.items())
     )
     for path in (directory, directory / "userlist.txt", ini):
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -89,22 +108,25 @@ def _wait_for_port(
 
 
 @contextlib.contextmanager
-def pgbouncer(program: str, upstream_url: str, users: list[str]) -> Iterator[Bouncer]:
+def pgbouncer(
+    program: str, upstream_url: str, users: list[str], settings: dict[str, str] | None = None
+) -> Iterator[Bouncer]:
     """PgBouncer in transaction mode in front of `upstream_url`'s server, letting `users` in
-    (trust: the server's own authentication is the one that counts); stopped on exit. Run as
-    root, it drops to `nobody`, as PgBouncer refuses to run as root."""
+    (trust: the server's own authentication is the one that counts), with `settings` added to
+    its [pgbouncer] section; stopped on exit. Run as root, it drops to `nobody`, as PgBouncer
+    refuses to run as root."""
     upstream = Upstream.of(upstream_url)
     with tempfile.TemporaryDirectory(prefix="kpi-pgbouncer-") as tmp:
         directory = Path(tmp)
         port = free_port()
-        ini = _config(directory, port, upstream, users)
+        ini = _config(directory, port, upstream, users, settings or {})
         args = [program, str(ini)]
         if os.geteuid() == 0:
             args[1:1] = ["-u", pwd.getpwnam("nobody").pw_name]
         log = directory / "pgbouncer.log"
         with running(args, log) as process:
             _wait_for_port(port, process, log)
-            yield Bouncer(port, upstream, log)
+            yield Bouncer(port, upstream, log, ini, process.pid)
 
 
 def names(prefix: str) -> tuple[str, str]:
