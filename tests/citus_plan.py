@@ -151,6 +151,8 @@ def parse_plan(text: str) -> Plan:
         placements[table] = Placement(table, kind, column if column not in ("", "-") else None)
     exceptions: dict[tuple[str, str], str] = {}
     for table, constraint, reason in excepted[0]:
+        if (table, constraint) in exceptions:
+            raise ValueError(f"the exception for {table} {constraint} is listed twice")
         exceptions[(table, constraint)] = reason
     return Plan(placements, exceptions)
 

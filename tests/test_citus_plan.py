@@ -102,11 +102,16 @@ async def test_the_catalog_reader_folds_partitions_and_reads_expressions(
             foreign key (tenant_id, reading_id, at)
                 references "{schema}".reading (tenant_id, id, at) on delete set null
         );
+        create table "{schema}".booking (
+            tenant_id bigint not null, during tstzrange not null,
+            constraint booking_no_overlap exclude using gist (during with &&)
+        );
     """)
     catalog = await read_catalog(con, schema)
-    assert set(catalog.columns) == {"tenant", "reading", "note"}
+    assert set(catalog.columns) == {"tenant", "reading", "note", "booking"}
     assert catalog.columns["reading"] == {"tenant_id": True, "id": True, "at": True, "label": False}
     assert sorted(catalog.keys, key=lambda k: k.name) == [
+        Key("booking", "booking_no_overlap", "exclusion constraint", ("during",)),
         Key("reading", "reading_label_uq", "unique index", ("lower(label)", "at")),
         Key("reading", "reading_pkey", "primary key", ("tenant_id", "id", "at")),
         Key("tenant", "tenant_pkey", "primary key", ("id",)),
@@ -116,11 +121,14 @@ async def test_the_catalog_reader_folds_partitions_and_reads_expressions(
             "tenant": Placement("tenant", REFERENCE, None),
             "reading": Placement("reading", DISTRIBUTED, "tenant_id"),
             "note": Placement("note", DISTRIBUTED, "tenant_id"),
+            "booking": Placement("booking", DISTRIBUTED, "tenant_id"),
         }
     )
-    # The expression index lacks tenant_id; the note's key joins tenant_id to tenant_id but
-    # sets it NULL on delete, which Citus refuses; the reading's key to tenant is fine.
+    # The exclusion constraint and the expression index lack tenant_id; the note's key joins
+    # tenant_id to tenant_id but sets it NULL on delete, which Citus refuses; the reading's
+    # key to tenant is fine.
     assert [(v.table, v.constraint) for v in violations(catalog, plan)] == [
+        ("booking", "booking_no_overlap"),
         ("reading", "reading_label_uq"),
         ("note", "note_tenant_id_reading_id_at_fkey"),
     ]
@@ -291,6 +299,8 @@ Some prose | with a pipe.
         parse_plan(text.replace("| distributed |", "| sharded |"))
     with pytest.raises(ValueError, match="found 1 and 0"):
         parse_plan(text.replace("| reason |", "| why |"))
+    with pytest.raises(ValueError, match="point point_pkey is listed twice"):
+        parse_plan(text + "| point | point_pkey | again |\n")
 
 
 def test_a_violation_names_the_table_and_constraint() -> None:
