@@ -271,7 +271,6 @@ def _retention(totals: RetentionTotals | None, oldest: dt.datetime | None) -> li
     return [dropped, last, first]
 
 
-
 def _replica_families(up: GaugeMetricFamily, replicas: ReplicaSet) -> list[Metric]:
     """Each replica's state at its last check (its sample of `up` added), and the reads
     each database served."""
