@@ -48,36 +48,76 @@ from service.store.metrics import MetricScope
 
 WEEK_SECONDS = 7 * 86400
 
-#: The baseline: every figure of one scope and one window in one statement, written for speed.
-#: Outages are merged per service in one window pass: ordered by start, an interval adds only
-#: what reaches past every earlier one of its service. The scope joins business_service (a small
-#: hash), so big scopes hash-join and one service uses the (service_id, time) indexes. MTTR takes
-#: one sort per severity for both percentiles (percentile_cont over an array of fractions), and
-#: its mean as sum / count (avg() also keeps a running sum of squares).
-#: Changes meet their incidents in a join the planner may hash (fleet) or probe (one service),
-#: then are summed per change and once more overall (counting the join key, not the id, so the
-#: incident side can be read from the covering index alone). Seconds come from date_part (float8,
-#: no numeric detour); they may differ from extract(epoch) in the last bit.
+#: The baseline: exactly the figures the service's call returns for a portal's service page
+#: (availability; the count and MTTR mean, median and p90 by severity; the four DORA keys and
+#: rework), by the same rules, in one statement written for speed.
+#: Availability: an incident's outage is its stored stretches (a reopened incident was up in
+#: between), else impact start to resolution; only incidents with stored stretches pay for
+#: unnesting them. The stretches are merged per service in one window pass, ordered by start:
+#: each adds only what reaches past every earlier one. Outage inside a maintenance window is
+#: planned downtime, left out: for the services that have any, the union of their stretches
+#: intersected with the union of their maintenance windows (multiranges) is subtracted.
+#: MTTR takes one sort per severity for both percentiles (percentile_cont over an array of
+#: fractions), and its mean as sum / count (avg() also keeps a running sum of squares).
+#: DORA: changes meet the incidents they caused in a join the planner may hash (fleet) or probe
+#: (one service); a change fails when its status says so, a later rollback undid it, it caused
+#: an incident or it first shipped a commit a revert names; it is rework as a hotfix or rollback
+#: or when it ships a revert; lead time is over every commit it shipped with a known commit
+#: time. Seconds come from date_part (float8, no numeric detour); they may differ from
+#: extract(epoch) in the last bit.
 BASELINE = """
-with reach as (
-    select greatest(i.started_at, $2) as o_start, least(coalesce(i.resolved_at, $4), $3) as o_end,
-           max(least(coalesce(i.resolved_at, $4), $3)) over (
-               partition by i.service_id order by i.started_at
-               rows between unbounded preceding and 1 preceding) as covered
+with stretch as (
+    select i.service_id, i.started_at as o_start, coalesce(i.resolved_at, $4) as o_end
     from incident i
     join business_service s on s.id = i.service_id
-    where s.id = any($1::bigint[])
+    where s.id = any($1::bigint[]) and i.outage is null
       and i.severity <= s.outage_threshold
       and i.started_at < $3 and (i.resolved_at is null or i.resolved_at > $2)
-      and least(coalesce(i.resolved_at, $4), $3) > greatest(i.started_at, $2)
+    union all
+    select i.service_id, lower(o.r), coalesce(upper(o.r), $4)
+    from incident i
+    join business_service s on s.id = i.service_id
+    cross join lateral unnest(i.outage) as o (r)
+    where s.id = any($1::bigint[]) and i.outage is not null
+      and i.severity <= s.outage_threshold
+      and i.started_at < $3 and (i.resolved_at is null or i.resolved_at > $2)
+),
+clipped as (
+    select service_id, greatest(o_start, $2) as c_start, least(o_end, $3) as c_end
+    from stretch
+    where least(o_end, $3) > greatest(o_start, $2)
+),
+reach as (
+    select service_id, c_start, c_end,
+           max(c_end) over (partition by service_id order by c_start
+                            rows between unbounded preceding and 1 preceding) as covered
+    from clipped
 ),
 down as (
-    select coalesce(sum(greatest(o_end - greatest(o_start, coalesce(covered, o_start)),
+    select coalesce(sum(greatest(c_end - greatest(c_start, coalesce(covered, c_start)),
                                  interval '0')), interval '0') as outage
     from reach
 ),
+maintained as (
+    select m.service_id,
+           range_agg(tstzrange(greatest(m.starts_at, $2), least(m.ends_at, $3))) as r
+    from maintenance_window m
+    where m.service_id = any($1::bigint[]) and m.starts_at < $3 and m.ends_at > $2
+    group by m.service_id
+),
+planned as (
+    select coalesce(sum(date_part('epoch', upper(x) - lower(x))), 0) as seconds
+    from (
+        select c.service_id, range_agg(tstzrange(c.c_start, c.c_end)) as r
+        from clipped c
+        where c.service_id in (select service_id from maintained)
+        group by c.service_id
+    ) d
+    join maintained m using (service_id)
+    cross join lateral unnest(d.r * m.r) as x
+),
 mttr as (
-    select severity, count(*) as n, sum(x) / count(*) as mean,
+    select severity, count(*) as incidents, count(x) as n, sum(x) / count(x) as mean,
            percentile_cont(array[0.5, 0.9]) within group (order by x) as pct
     from (
         select i.severity, date_part('epoch', i.resolved_at - i.detected_at) as x
@@ -85,46 +125,76 @@ mttr as (
         join business_service s on s.id = i.service_id
         where s.id = any($1::bigint[])
           and i.started_at >= $2 and i.started_at < $3 and i.severity is not null
-          and i.resolved_at is not null and i.detected_at is not null
     ) t
     group by severity
 ),
-deploy as (
-    select c.kind, c.status, c.finished_at, ct.committed_at,
+deploy as materialized (
+    select c.id, c.kind, c.status, c.finished_at, c.commit_sha,
            count(i.caused_by_change_id) as incidents, count(i.resolved_at) as resolved,
            max(i.resolved_at) as last_resolved
     from change c
     join business_service s on s.id = c.service_id
-    left join commit_time ct on ct.sha = c.commit_sha
     left join incident i on i.caused_by_change_id = c.id
     where s.id = any($1::bigint[])
       and c.is_production and c.status in ('success', 'failed', 'rolled_back')
       and c.finished_at >= $2 and c.finished_at < $3
-    group by c.id, ct.committed_at
+    group by c.id
+),
+shipped as (
+    select d.id, d.finished_at, d.commit_sha as sha from deploy d where d.commit_sha is not null
+    union
+    select d.id, d.finished_at, cc.sha from deploy d join change_commit cc on cc.change_id = d.id
+),
+lead as (
+    select count(*) as lead_n,
+           percentile_cont(0.5) within group (
+               order by date_part('epoch', x.finished_at - ct.committed_at)) as lead_median
+    from shipped x
+    join commit_time ct on ct.sha = x.sha
+),
+undone as (
+    select distinct r.rolled_back_change_id as id
+    from change r join deploy d on d.id = r.rolled_back_change_id
+),
+reverted as (
+    select distinct x.id
+    from shipped x join revert_target t on t.sha = x.sha
+    where first_production_change(t.sha) = x.id
+),
+reverting as (
+    select distinct x.id from shipped x join commit_revert r on r.revert_sha = x.sha
+),
+judged as (
+    select d.*,
+           d.status <> 'success' or d.incidents > 0 or u.id is not null
+           or rd.id is not null as failed,
+           d.kind in ('hotfix', 'rollback') or rg.id is not null as rework
+    from deploy d
+    left join undone u on u.id = d.id
+    left join reverted rd on rd.id = d.id
+    left join reverting rg on rg.id = d.id
 ),
 dora as (
     select count(*) as deployments,
-           count(*) filter (where status <> 'success' or incidents > 0) as failures,
-           count(*) filter (where kind in ('hotfix', 'rollback')) as rework,
-           count(committed_at) as lead_n,
-           percentile_cont(0.5) within group (
-               order by date_part('epoch', finished_at - committed_at)) as lead_median,
+           count(*) filter (where failed) as failures,
+           count(*) filter (where rework) as rework,
            count(*) filter (where incidents > 0 and resolved = incidents) as recovery_n,
            percentile_cont(0.5) within group (
                order by case when incidents > 0 and resolved = incidents
                              then date_part('epoch', last_resolved - finished_at)
                         end) as recovery_median
-    from deploy
+    from judged
 )
-select 1 - date_part('epoch', down.outage)
+select 1 - (date_part('epoch', down.outage) - planned.seconds)
            / (cardinality($1::bigint[]) * date_part('epoch', $3 - $2)) as availability,
        (select coalesce(array_agg(severity order by severity), '{}') from mttr) as severities,
+       (select coalesce(array_agg(incidents order by severity), '{}') from mttr) as incidents,
        (select coalesce(array_agg(n order by severity), '{}') from mttr) as mttr_n,
        (select coalesce(array_agg(mean order by severity), '{}') from mttr) as mttr_mean,
        (select coalesce(array_agg(pct[1] order by severity), '{}') from mttr) as mttr_median,
        (select coalesce(array_agg(pct[2] order by severity), '{}') from mttr) as mttr_p90,
-       dora.*
-from down, dora
+       dora.*, lead.*
+from down, planned, dora, lead
 """
 
 
@@ -133,7 +203,8 @@ class Figures:
     """The numbers both sides compute for one scope and window."""
 
     availability: float | None
-    mttr: dict[str, tuple[int, float | None, float | None, float | None]]
+    #: By severity: incidents, then the n, mean, median and p90 of their resolution times.
+    mttr: dict[str, tuple[int, int, float | None, float | None, float | None]]
     deployments: int
     failures: int
     rework: int
@@ -146,16 +217,17 @@ class Figures:
 async def ours(
     con: dbmod.Connection, scope: MetricScope, window: Period, now: dt.datetime
 ) -> Figures:
-    """The service's path: the three metric reads and the builtin arithmetic."""
+    """The service's path for a portal's service page: the outage read, the incident read
+    narrowed to what the page selects (MTTR by severity, as GraphQL's incidentStats does for
+    that selection), the change read, and the builtin arithmetic."""
     (cell,) = await metrics.outages(con, scope, [window], now)
-    (breakdown,) = await metrics.incidents(con, scope, [window])
+    (breakdown,) = await incidents_asked(con, scope, window)
     (changes,) = await metrics.changes(con, scope, [window])
     return Figures(
         availability=builtin.availability(cell, len(scope.service_ids), window.seconds),
         mttr={
-            str(sev): (f.resolve.n, f.resolve.mean, f.resolve.median, f.resolve.p90)
+            str(sev): (f.incidents, f.resolve.n, f.resolve.mean, f.resolve.median, f.resolve.p90)
             for sev, f in sorted(breakdown.by_severity.items())
-            if f.resolve.n
         },
         deployments=changes.deployments,
         failures=changes.failures,
@@ -167,6 +239,14 @@ async def ours(
     )
 
 
+async def incidents_asked(
+    con: dbmod.Connection, scope: MetricScope, window: Period
+) -> list[metrics.IncidentBreakdown]:
+    return await metrics.incidents(
+        con, scope, [window], figures=metrics.IncidentFigureSet.RESOLUTION_BY_SEVERITY
+    )
+
+
 async def baseline(
     con: dbmod.Connection, scope: MetricScope, window: Period, now: dt.datetime
 ) -> Figures:
@@ -174,9 +254,10 @@ async def baseline(
     return Figures(
         availability=r["availability"] if scope.service_ids else None,
         mttr={
-            sev: (n, mean, median, p90)
-            for sev, n, mean, median, p90 in zip(
+            sev: (count, n, mean, median, p90)
+            for sev, count, n, mean, median, p90 in zip(
                 r["severities"],
+                r["incidents"],
                 r["mttr_n"],
                 r["mttr_mean"],
                 r["mttr_median"],
@@ -204,8 +285,8 @@ def mismatches(a: Figures, b: Figures) -> list[str]:
     if a.mttr.keys() != b.mttr.keys():
         out.append(f"mttr severities: ours {sorted(a.mttr)}, baseline {sorted(b.mttr)}")
     for sev in sorted(a.mttr.keys() & b.mttr.keys()):
-        for label, x, y in zip(("n", "mean", "median", "p90"), a.mttr[sev], b.mttr[sev],
-                               strict=True):  # fmt: skip
+        labels = ("incidents", "n", "mean", "median", "p90")
+        for label, x, y in zip(labels, a.mttr[sev], b.mttr[sev], strict=True):
             if not same_value(x, y):
                 out.append(f"mttr {sev} {label}: ours {x!r}, baseline {y!r}")
     return out
@@ -219,8 +300,8 @@ def describe(f: Figures, window: Period) -> list[str]:
     availability = "n/a" if f.availability is None else f"{f.availability * 100:.5f} %"
     cfr = builtin.ratio(f.failures, f.deployments)
     mttr = ", ".join(
-        f"{sev} {_hours(mean)} (median {_hours(median)}, p90 {_hours(p90)}, n {n})"
-        for sev, (n, mean, median, p90) in f.mttr.items()
+        f"{sev} {_hours(mean)} (median {_hours(median)}, p90 {_hours(p90)}, n {n} of {count})"
+        for sev, (count, n, mean, median, p90) in f.mttr.items()
     )
     return [
         f"availability {availability}",
@@ -257,7 +338,7 @@ async def measure(
     windows = [window]
     for _ in range(repeat):
         t.parts["outages"].append(await _time(lambda: metrics.outages(con, scope, windows, now)))
-        t.parts["incidents"].append(await _time(lambda: metrics.incidents(con, scope, windows)))
+        t.parts["incidents"].append(await _time(lambda: incidents_asked(con, scope, window)))
         t.parts["changes"].append(await _time(lambda: metrics.changes(con, scope, windows)))
         t.ours.append(await _time(lambda: ours(con, scope, window, now)))
         t.baseline.append(await _time(lambda: baseline(con, scope, window, now)))
@@ -279,7 +360,8 @@ async def _explain(con: dbmod.Connection, scope: MetricScope, window: Period,
     statements: list[tuple[str, str, tuple[Any, ...]]] = [
         # Every severity, environment and change kind; no per-window service.
         ("outage_seconds", metrics.q("outage_seconds"), (ids, starts, ends, now, *span, None)),
-        ("incident_stats", metrics.q("incident_stats"), (ids, starts, ends, *span, None, None)),
+        ("incident_resolution_by_severity", metrics.q("incident_resolution_by_severity"),
+         (ids, starts, ends, *span, None, None, None)),
         (
             "change_stats",
             metrics.q("change_stats"),
@@ -293,11 +375,11 @@ async def _explain(con: dbmod.Connection, scope: MetricScope, window: Period,
             print(f"    {r[0]}")
 
 
-async def _case(
+async def case(
     con: dbmod.Connection, label: str, scope: MetricScope, window: Period, now: dt.datetime,
     args: argparse.Namespace,
-) -> list[str]:  # fmt: skip
-    """Times one scope and prints it; the mismatches between the two sides."""
+) -> tuple[list[str], Timings]:  # fmt: skip
+    """Times one scope and prints it; the mismatches between the two sides, the timings."""
     t = await measure(con, scope, window, now, args.repeat)
     mine, theirs = await ours(con, scope, window, now), await baseline(con, scope, window, now)
     ratio = statistics.median(t.ours) / statistics.median(t.baseline)
@@ -311,7 +393,7 @@ async def _case(
         print(f"    {line}")
     if args.explain:
         await _explain(con, scope, window, now)
-    return [f"{label}: {m}" for m in mismatches(mine, theirs)]
+    return [f"{label}: {m}" for m in mismatches(mine, theirs)], t
 
 
 async def _in_window(con: dbmod.Connection, sid: int | None, window: Period) -> tuple[int, int]:
@@ -357,6 +439,48 @@ def _info_from(text: str) -> tuple[dict[str, Any], DatasetInfo, float]:
     return saved["sizes"], DatasetInfo(**data), saved["generated"]
 
 
+async def fill(
+    con: dbmod.Connection, args: argparse.Namespace, end: dt.datetime
+) -> tuple[DatasetInfo, float]:
+    """Generates the data set of `args` (sizes, seed, span) and vacuums it; the seconds taken."""
+    started = time.perf_counter()
+    info = await generate(
+        con, services=args.services, incidents=args.incidents, changes=args.changes,
+        seed=args.seed, end=end, days=args.days,
+    )  # fmt: skip
+    # As a table long in service would be: its pages marked all-visible (both sides may
+    # then read covering indexes alone), not waiting for autovacuum to get to it.
+    await con.execute("vacuum (analyze) incident, change, commit_time")
+    return info, time.perf_counter() - started
+
+
+async def cases(
+    con: dbmod.Connection, info: DatasetInfo, window: Period
+) -> list[tuple[str, MetricScope]]:
+    """The two cases: the service with the most incidents in the window, and the fleet."""
+    busiest = await con.fetchval(
+        "select service_id from incident where service_id is not null "
+        "and started_at >= $1 and started_at < $2 "
+        "group by service_id order by count(*) desc, service_id limit 1",
+        window.start, window.end,
+    )  # fmt: skip
+    slug = (
+        await con.fetchval("select slug from business_service where id = $1", busiest)
+        if busiest is not None
+        else info.service_slugs[0]
+    )
+    one = await metrics.resolve_scope(con, service=slug)
+    fleet = await metrics.resolve_scope(con)
+    one_inc, one_chg = await _in_window(con, one.service_ids[0], window)
+    all_inc, all_chg = await _in_window(con, None, window)
+    return [
+        (f"one service ({slug}: {one_inc:,} incidents, {one_chg:,} production changes in "
+         "the window)", one),
+        (f"fleet ({len(fleet.service_ids):,} services: {all_inc:,} incidents, {all_chg:,} "
+         "production changes in the window)", fleet),
+    ]  # fmt: skip
+
+
 @contextlib.asynccontextmanager
 async def _dataset(
     url: str, args: argparse.Namespace, end: dt.datetime
@@ -382,17 +506,6 @@ async def _dataset(
             await con.close()
         return
 
-    async def fill(con: dbmod.Connection) -> tuple[DatasetInfo, float]:
-        started = time.perf_counter()
-        info = await generate(
-            con, services=args.services, incidents=args.incidents, changes=args.changes,
-            seed=args.seed, end=end, days=args.days,
-        )  # fmt: skip
-        # As a table long in service would be: its pages marked all-visible (both sides may
-        # then read covering indexes alone), not waiting for autovacuum to get to it.
-        await con.execute("vacuum (analyze) incident, change, commit_time")
-        return info, time.perf_counter() - started
-
     if args.keep_schema:
         con = await dbmod.connect(url, args.keep_schema)
         try:
@@ -401,7 +514,7 @@ async def _dataset(
             ):
                 raise SystemExit(f"schema {args.keep_schema!r} exists: reuse or drop it")
             await dbmod.migrate(con, args.keep_schema)
-            info, generated = await fill(con)
+            info, generated = await fill(con, args, end)
             comment = _info_text(info, sizes, generated).replace("'", "''")
             await con.execute(f"comment on schema \"{args.keep_schema}\" is '{comment}'")
             yield con, args.keep_schema, info, generated
@@ -409,7 +522,7 @@ async def _dataset(
             await con.close()
         return
     async with fresh_schema(url) as (con, schema):
-        info, generated = await fill(con)
+        info, generated = await fill(con, args, end)
         yield con, schema, info, generated
 
 
@@ -420,28 +533,7 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
     async with _dataset(url, args, end) as (con, schema, info, generated):
         window = Period(end - dt.timedelta(days=365), end)
         now = end
-        busiest = await con.fetchval(
-            "select service_id from incident where service_id is not null "
-            "and started_at >= $1 and started_at < $2 "
-            "group by service_id order by count(*) desc, service_id limit 1",
-            window.start, window.end,
-        )  # fmt: skip
-        slug = (
-            await con.fetchval("select slug from business_service where id = $1", busiest)
-            if busiest is not None
-            else info.service_slugs[0]
-        )
-        one = await metrics.resolve_scope(con, service=slug)
-        fleet = await metrics.resolve_scope(con)
-        one_inc, one_chg = await _in_window(con, one.service_ids[0], window)
-        all_inc, all_chg = await _in_window(con, None, window)
-        cases = [
-            (f"one service ({slug}: {one_inc:,} incidents, {one_chg:,} production changes in "
-             "the window)", one),
-            (f"fleet ({len(fleet.service_ids):,} services: {all_inc:,} incidents, {all_chg:,} "
-             "production changes in the window)", fleet),
-        ]  # fmt: skip
-
+        both = await cases(con, info, window)
         print(f"kpi-compute: {info.incidents:,} incidents, {info.changes:,} changes, "
               f"{len(info.service_ids):,} services ({len(info.team_slugs)} teams), "
               f"seed {info.seed}, {os.cpu_count()} cores")  # fmt: skip
@@ -450,7 +542,7 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
               f"change; {info.production_changes:,} production changes, {info.commits:,} "
               f"commit times; generated and loaded in {generated:.1f} s")  # fmt: skip
         problems: list[str] = []
-        for n, (label, scope) in enumerate(cases):
+        for n, (label, scope) in enumerate(both):
             session = await _session(url, schema, args)
             try:
                 if n == 0:
@@ -465,7 +557,7 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
                     print(f"  window: {window.start:%Y-%m-%d} .. {window.end:%Y-%m-%d} (one "
                           f"year, now = its end); each case on a connection of its own; "
                           f"timings are the median of {args.repeat} after a warm-up")  # fmt: skip
-                problems += await _case(session, label, scope, window, now, args)
+                problems += (await case(session, label, scope, window, now, args))[0]
             finally:
                 await session.close()
     return report_agreement(problems)

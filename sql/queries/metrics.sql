@@ -126,6 +126,41 @@ join w on inc.started_at >= w.w_start and inc.started_at < w.w_end
 group by grouping sets ((n), (n, severity), (n, service_id))
 order by n, level desc, severity, service_id;
 
+-- name: incident_resolution_by_severity
+-- What a caller asking for MTTR by severity alone needs, and no more: per window and severity
+-- (incidents whose impact started in the window, with a severity), the count, and the count,
+-- mean, median and p90 of resolution times (resolved - detected) in seconds, exactly as
+-- incident_stats gives them at its severity level. Both percentiles come from one sort
+-- (percentile_cont over an array of fractions). $1 .. $8 as in incident_stats.
+with w as (
+    select w_start, w_end, sid, coalesce(g, n)::int as n
+    from unnest($2::timestamptz[], $3::timestamptz[], $7::bigint[], $8::int[])
+         with ordinality as w(w_start, w_end, sid, g, n)
+    where w_start is not null
+),
+inc as (
+    select i.started_at, i.severity, i.service_id,
+           interval_seconds(i.resolved_at - i.detected_at) as ttr
+    from incident i
+    where i.service_id = any($1::bigint[])
+      and i.started_at >= $4 and i.started_at < $5
+      and i.severity is not null
+      and ($6::text[] is null or i.severity = any($6))
+),
+grouped as (
+    select w.n, inc.severity, count(*) as incidents,
+           count(ttr) as ttr_n, sum(ttr) / count(ttr) as ttr_mean,
+           percentile_cont(array[0.5, 0.9]) within group (order by ttr) as ttr_pct
+    from inc
+    join w on inc.started_at >= w.w_start and inc.started_at < w.w_end
+          and (w.sid is null or inc.service_id = w.sid)
+    group by w.n, inc.severity
+)
+select n, severity, incidents, ttr_n, ttr_mean,
+       ttr_pct[1] as ttr_median, ttr_pct[2] as ttr_p90
+from grouped
+order by n, severity;
+
 -- name: change_stats
 -- Per window, DORA over production changes that finished in it with a final status (success,
 -- failed, rolled back): deployments; failures (failed or rolled back, undone by a later
