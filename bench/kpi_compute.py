@@ -8,6 +8,7 @@ same run, over a generated data set (bench.dataset) in a schema of its own.
                           [--seed 1] [--repeat 5] [--days 730] [--end 2026-01-01T00:00:00Z]
                           [--explain] [--no-jit] [--plan-cache-mode auto]
                           [--keep-schema NAME | --reuse-schema NAME]
+                          [--scale N [--scale-out FILE]]
 
 Generating a large data set takes minutes: --keep-schema NAME generates it into schema NAME and
 keeps it; --reuse-schema NAME times a data set kept that way (same sizes, seed and span, or it
@@ -142,8 +143,9 @@ deploy as materialized (
 ),
 shipped as (
     select d.id, d.finished_at, d.commit_sha as sha from deploy d where d.commit_sha is not null
-    union
+    union all
     select d.id, d.finished_at, cc.sha from deploy d join change_commit cc on cc.change_id = d.id
+    where cc.sha is distinct from d.commit_sha
 ),
 lead as (
     select count(*) as lead_n,
@@ -360,8 +362,11 @@ async def _explain(con: dbmod.Connection, scope: MetricScope, window: Period,
     statements: list[tuple[str, str, tuple[Any, ...]]] = [
         # Every severity, environment and change kind; no per-window service.
         ("outage_seconds", metrics.q("outage_seconds"), (ids, starts, ends, now, *span, None)),
-        ("incident_resolution_by_severity", metrics.q("incident_resolution_by_severity"),
-         (ids, starts, ends, *span, None, None, None)),
+        (
+            "incident_resolution_by_severity",
+            metrics.q("incident_resolution_by_severity"),
+            (ids, starts, ends, *span, None, None, None),
+        ),
         (
             "change_stats",
             metrics.q("change_stats"),
@@ -526,10 +531,13 @@ async def _dataset(
         yield con, schema, info, generated
 
 
-async def _bench(url: str, args: argparse.Namespace) -> int:
+def _end(args: argparse.Namespace) -> dt.datetime:
     end = dt.datetime.fromisoformat(args.end.replace("Z", "+00:00"))
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=dt.UTC)
+    return end if end.tzinfo is not None else end.replace(tzinfo=dt.UTC)
+
+
+async def _bench(url: str, args: argparse.Namespace) -> int:
+    end = _end(args)
     async with _dataset(url, args, end) as (con, schema, info, generated):
         window = Period(end - dt.timedelta(days=365), end)
         now = end
@@ -587,12 +595,32 @@ def main(argv: list[str]) -> int:
                       help="generate the data set into schema NAME and keep it")  # fmt: skip
     kept.add_argument("--reuse-schema", metavar="NAME",
                       help="time the data set kept in schema NAME (no generation)")  # fmt: skip
+    p.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="time N sizes of the data set instead, the largest the sizes given and "
+        "each other half the next (5: a factor of 16), into a CSV file and a chart",
+    )
+    p.add_argument(
+        "--scale-out",
+        default="kpi-compute-scale.csv",
+        metavar="FILE",
+        help="the CSV file of --scale; the chart is written beside it (.png)",
+    )
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
+    if args.scale is not None and (args.scale < 2 or args.keep_schema or args.reuse_schema):
+        p.error("--scale needs at least 2 sizes and generates its own data sets")
     outcome = {"code": 0}
 
     async def bench(url: str) -> None:
+        if args.scale is not None:
+            from bench.kpi_compute_scale import sweep
+
+            outcome["code"] = await sweep(url, args, _end(args))
+            return
         outcome["code"] = await _bench(url, args)
 
     run(bench)

@@ -201,14 +201,17 @@ deploy as materialized (
       and c.finished_at >= $4 and c.finished_at < $5
     group by c.id
 ),
+-- Each commit a deployment shipped, once: its own commit, and the other commits sent with it
+-- (change_commit holds a commit once per change), without a per-change union to deduplicate.
 deploy_sha as (
-    select d.id, d.service_id, d.finished_at, s.sha
+    select d.id, d.service_id, d.finished_at, d.commit_sha as sha
     from deploy d
-    cross join lateral (
-        select cc.sha from change_commit cc where cc.change_id = d.id
-        union
-        select d.commit_sha where d.commit_sha is not null
-    ) s
+    where d.commit_sha is not null
+    union all
+    select d.id, d.service_id, d.finished_at, cc.sha
+    from deploy d
+    join change_commit cc on cc.change_id = d.id
+    where cc.sha is distinct from d.commit_sha
 ),
 shipped as (
     select ds.service_id, ds.finished_at,

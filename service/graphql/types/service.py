@@ -56,7 +56,6 @@ F = TypeVar("F", bound=PageFilter)
 if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
 
-    from service.graphql.loaders import Loaders
     from service.graphql.types.initiative import Initiative
     from service.graphql.types.outcome import Outcome
     from service.graphql.types.service_kpi import ServiceKpi
