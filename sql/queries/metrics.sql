@@ -190,7 +190,9 @@ deploy as materialized (
            count(i.caused_by_change_id) as incidents,
            count(i.caused_by_change_id) filter (where i.resolved_at is null) as open,
            max(i.resolved_at) as last_resolved,
-           exists (select from change r where r.rolled_back_change_id = c.id) as undone
+           exists (select from change r
+                   where r.rolled_back_change_id = c.id
+                     and r.rolled_back_change_id is not null) as undone
     from change c
     left join incident i on i.caused_by_change_id = c.id
     where c.service_id = any($1::bigint[])
@@ -213,7 +215,9 @@ deploy_sha as (
     join change_commit cc on cc.change_id = d.id
     where cc.sha is distinct from d.commit_sha
 ),
-shipped as (
+-- Materialized: the commit times are joined for the span's rows (a hash join for a fleet),
+-- not once per row the windows' join is wrongly estimated to leave.
+shipped as materialized (
     select ds.service_id, ds.finished_at,
            interval_seconds(ds.finished_at - ct.committed_at) as lead
     from deploy_sha ds
