@@ -1,8 +1,11 @@
-"""kpi-compute: availability, MTTR by severity and the four DORA keys over one year, for one
-service and for the whole fleet, through the service's own path (service.store.metrics:
-outages + incidents + changes, one-window lists, the scope from resolve_scope) against the
-best single hand-written SQL statement for the same numbers, on the same connection in the
-same run, over a generated data set (bench.dataset) in a schema of its own.
+"""kpi-compute: what a portal's service page asks for (availability, each severity's count and
+MTTR mean, median and p90, the four DORA keys and rework) over one year, for one service and
+for the whole fleet, through the service's own path (service.store.metrics: outages, the
+incident read narrowed to MTTR by severity as GraphQL's incidentStats reads it for that
+selection, changes; the scope from resolve_scope) against the best single hand-written SQL
+statement computing exactly those figures by the same rules, on the same connection in the
+same run, over a generated data set (bench.dataset) in a schema of its own. --scale times
+several sizes into a CSV file and a chart (bench.kpi_compute_scale).
 
     kpi bench kpi-compute [--services 1000] [--incidents 1000000] [--changes 1000000]
                           [--seed 1] [--repeat 5] [--days 730] [--end 2026-01-01T00:00:00Z]
