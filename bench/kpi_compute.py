@@ -1,13 +1,17 @@
-"""kpi-compute: availability, MTTR by severity and the four DORA keys over one year, for one
-service and for the whole fleet, through the service's own path (service.store.metrics:
-outages + incidents + changes, one-window lists, the scope from resolve_scope) against the
-best single hand-written SQL statement for the same numbers, on the same connection in the
-same run, over a generated data set (bench.dataset) in a schema of its own.
+"""kpi-compute: what a portal's service page asks for (availability, each severity's count and
+MTTR mean, median and p90, the four DORA keys and rework) over one year, for one service and
+for the whole fleet, through the service's own path (service.store.metrics: outages, the
+incident read narrowed to MTTR by severity as GraphQL's incidentStats reads it for that
+selection, changes; the scope from resolve_scope) against the best single hand-written SQL
+statement computing exactly those figures by the same rules, on the same connection in the
+same run, over a generated data set (bench.dataset) in a schema of its own. --scale times
+several sizes into a CSV file and a chart (bench.kpi_compute_scale).
 
     kpi bench kpi-compute [--services 1000] [--incidents 1000000] [--changes 1000000]
                           [--seed 1] [--repeat 5] [--days 730] [--end 2026-01-01T00:00:00Z]
                           [--explain] [--no-jit] [--plan-cache-mode auto]
                           [--keep-schema NAME | --reuse-schema NAME]
+                          [--scale N [--scale-out FILE]]
 
 Generating a large data set takes minutes: --keep-schema NAME generates it into schema NAME and
 keeps it; --reuse-schema NAME times a data set kept that way (same sizes, seed and span, or it
@@ -40,6 +44,7 @@ from typing import Any
 
 from bench.dataset import DatasetInfo, generate
 from bench.harness import fresh_schema, report_agreement, run, same_value
+from bench.kpi_compute_baseline import BASELINE
 from service import db as dbmod
 from service.kpi import builtin
 from service.kpi.periods import Period
@@ -48,92 +53,14 @@ from service.store.metrics import MetricScope
 
 WEEK_SECONDS = 7 * 86400
 
-#: The baseline: every figure of one scope and one window in one statement, written for speed.
-#: Outages are merged per service in one window pass: ordered by start, an interval adds only
-#: what reaches past every earlier one of its service. The scope joins business_service (a small
-#: hash), so big scopes hash-join and one service uses the (service_id, time) indexes. MTTR takes
-#: one sort per severity for both percentiles (percentile_cont over an array of fractions), and
-#: its mean as sum / count (avg() also keeps a running sum of squares).
-#: Changes meet their incidents in a join the planner may hash (fleet) or probe (one service),
-#: then are summed per change and once more overall (counting the join key, not the id, so the
-#: incident side can be read from the covering index alone). Seconds come from date_part (float8,
-#: no numeric detour); they may differ from extract(epoch) in the last bit.
-BASELINE = """
-with reach as (
-    select greatest(i.started_at, $2) as o_start, least(coalesce(i.resolved_at, $4), $3) as o_end,
-           max(least(coalesce(i.resolved_at, $4), $3)) over (
-               partition by i.service_id order by i.started_at
-               rows between unbounded preceding and 1 preceding) as covered
-    from incident i
-    join business_service s on s.id = i.service_id
-    where s.id = any($1::bigint[])
-      and i.severity <= s.outage_threshold
-      and i.started_at < $3 and (i.resolved_at is null or i.resolved_at > $2)
-      and least(coalesce(i.resolved_at, $4), $3) > greatest(i.started_at, $2)
-),
-down as (
-    select coalesce(sum(greatest(o_end - greatest(o_start, coalesce(covered, o_start)),
-                                 interval '0')), interval '0') as outage
-    from reach
-),
-mttr as (
-    select severity, count(*) as n, sum(x) / count(*) as mean,
-           percentile_cont(array[0.5, 0.9]) within group (order by x) as pct
-    from (
-        select i.severity, date_part('epoch', i.resolved_at - i.detected_at) as x
-        from incident i
-        join business_service s on s.id = i.service_id
-        where s.id = any($1::bigint[])
-          and i.started_at >= $2 and i.started_at < $3 and i.severity is not null
-          and i.resolved_at is not null and i.detected_at is not null
-    ) t
-    group by severity
-),
-deploy as (
-    select c.kind, c.status, c.finished_at, ct.committed_at,
-           count(i.caused_by_change_id) as incidents, count(i.resolved_at) as resolved,
-           max(i.resolved_at) as last_resolved
-    from change c
-    join business_service s on s.id = c.service_id
-    left join commit_time ct on ct.sha = c.commit_sha
-    left join incident i on i.caused_by_change_id = c.id
-    where s.id = any($1::bigint[])
-      and c.is_production and c.status in ('success', 'failed', 'rolled_back')
-      and c.finished_at >= $2 and c.finished_at < $3
-    group by c.id, ct.committed_at
-),
-dora as (
-    select count(*) as deployments,
-           count(*) filter (where status <> 'success' or incidents > 0) as failures,
-           count(*) filter (where kind in ('hotfix', 'rollback')) as rework,
-           count(committed_at) as lead_n,
-           percentile_cont(0.5) within group (
-               order by date_part('epoch', finished_at - committed_at)) as lead_median,
-           count(*) filter (where incidents > 0 and resolved = incidents) as recovery_n,
-           percentile_cont(0.5) within group (
-               order by case when incidents > 0 and resolved = incidents
-                             then date_part('epoch', last_resolved - finished_at)
-                        end) as recovery_median
-    from deploy
-)
-select 1 - date_part('epoch', down.outage)
-           / (cardinality($1::bigint[]) * date_part('epoch', $3 - $2)) as availability,
-       (select coalesce(array_agg(severity order by severity), '{}') from mttr) as severities,
-       (select coalesce(array_agg(n order by severity), '{}') from mttr) as mttr_n,
-       (select coalesce(array_agg(mean order by severity), '{}') from mttr) as mttr_mean,
-       (select coalesce(array_agg(pct[1] order by severity), '{}') from mttr) as mttr_median,
-       (select coalesce(array_agg(pct[2] order by severity), '{}') from mttr) as mttr_p90,
-       dora.*
-from down, dora
-"""
-
 
 @dataclass(frozen=True)
 class Figures:
     """The numbers both sides compute for one scope and window."""
 
     availability: float | None
-    mttr: dict[str, tuple[int, float | None, float | None, float | None]]
+    #: By severity: incidents, then the n, mean, median and p90 of their resolution times.
+    mttr: dict[str, tuple[int, int, float | None, float | None, float | None]]
     deployments: int
     failures: int
     rework: int
@@ -146,16 +73,17 @@ class Figures:
 async def ours(
     con: dbmod.Connection, scope: MetricScope, window: Period, now: dt.datetime
 ) -> Figures:
-    """The service's path: the three metric reads and the builtin arithmetic."""
+    """The service's path for a portal's service page: the outage read, the incident read
+    narrowed to what the page selects (MTTR by severity, as GraphQL's incidentStats does for
+    that selection), the change read, and the builtin arithmetic."""
     (cell,) = await metrics.outages(con, scope, [window], now)
-    (breakdown,) = await metrics.incidents(con, scope, [window])
+    (breakdown,) = await incidents_asked(con, scope, window)
     (changes,) = await metrics.changes(con, scope, [window])
     return Figures(
         availability=builtin.availability(cell, len(scope.service_ids), window.seconds),
         mttr={
-            str(sev): (f.resolve.n, f.resolve.mean, f.resolve.median, f.resolve.p90)
+            str(sev): (f.incidents, f.resolve.n, f.resolve.mean, f.resolve.median, f.resolve.p90)
             for sev, f in sorted(breakdown.by_severity.items())
-            if f.resolve.n
         },
         deployments=changes.deployments,
         failures=changes.failures,
@@ -167,6 +95,14 @@ async def ours(
     )
 
 
+async def incidents_asked(
+    con: dbmod.Connection, scope: MetricScope, window: Period
+) -> list[metrics.IncidentBreakdown]:
+    return await metrics.incidents(
+        con, scope, [window], figures=metrics.IncidentFigureSet.RESOLUTION_BY_SEVERITY
+    )
+
+
 async def baseline(
     con: dbmod.Connection, scope: MetricScope, window: Period, now: dt.datetime
 ) -> Figures:
@@ -174,9 +110,10 @@ async def baseline(
     return Figures(
         availability=r["availability"] if scope.service_ids else None,
         mttr={
-            sev: (n, mean, median, p90)
-            for sev, n, mean, median, p90 in zip(
+            sev: (count, n, mean, median, p90)
+            for sev, count, n, mean, median, p90 in zip(
                 r["severities"],
+                r["incidents"],
                 r["mttr_n"],
                 r["mttr_mean"],
                 r["mttr_median"],
@@ -204,8 +141,8 @@ def mismatches(a: Figures, b: Figures) -> list[str]:
     if a.mttr.keys() != b.mttr.keys():
         out.append(f"mttr severities: ours {sorted(a.mttr)}, baseline {sorted(b.mttr)}")
     for sev in sorted(a.mttr.keys() & b.mttr.keys()):
-        for label, x, y in zip(("n", "mean", "median", "p90"), a.mttr[sev], b.mttr[sev],
-                               strict=True):  # fmt: skip
+        labels = ("incidents", "n", "mean", "median", "p90")
+        for label, x, y in zip(labels, a.mttr[sev], b.mttr[sev], strict=True):
             if not same_value(x, y):
                 out.append(f"mttr {sev} {label}: ours {x!r}, baseline {y!r}")
     return out
@@ -219,8 +156,8 @@ def describe(f: Figures, window: Period) -> list[str]:
     availability = "n/a" if f.availability is None else f"{f.availability * 100:.5f} %"
     cfr = builtin.ratio(f.failures, f.deployments)
     mttr = ", ".join(
-        f"{sev} {_hours(mean)} (median {_hours(median)}, p90 {_hours(p90)}, n {n})"
-        for sev, (n, mean, median, p90) in f.mttr.items()
+        f"{sev} {_hours(mean)} (median {_hours(median)}, p90 {_hours(p90)}, n {n} of {count})"
+        for sev, (count, n, mean, median, p90) in f.mttr.items()
     )
     return [
         f"availability {availability}",
@@ -257,7 +194,7 @@ async def measure(
     windows = [window]
     for _ in range(repeat):
         t.parts["outages"].append(await _time(lambda: metrics.outages(con, scope, windows, now)))
-        t.parts["incidents"].append(await _time(lambda: metrics.incidents(con, scope, windows)))
+        t.parts["incidents"].append(await _time(lambda: incidents_asked(con, scope, window)))
         t.parts["changes"].append(await _time(lambda: metrics.changes(con, scope, windows)))
         t.ours.append(await _time(lambda: ours(con, scope, window, now)))
         t.baseline.append(await _time(lambda: baseline(con, scope, window, now)))
@@ -279,7 +216,11 @@ async def _explain(con: dbmod.Connection, scope: MetricScope, window: Period,
     statements: list[tuple[str, str, tuple[Any, ...]]] = [
         # Every severity, environment and change kind; no per-window service.
         ("outage_seconds", metrics.q("outage_seconds"), (ids, starts, ends, now, *span, None)),
-        ("incident_stats", metrics.q("incident_stats"), (ids, starts, ends, *span, None, None)),
+        (
+            "incident_resolution_by_severity",
+            metrics.q("incident_resolution_by_severity"),
+            (ids, starts, ends, *span, None, None, None),
+        ),
         (
             "change_stats",
             metrics.q("change_stats"),
@@ -293,11 +234,11 @@ async def _explain(con: dbmod.Connection, scope: MetricScope, window: Period,
             print(f"    {r[0]}")
 
 
-async def _case(
+async def case(
     con: dbmod.Connection, label: str, scope: MetricScope, window: Period, now: dt.datetime,
     args: argparse.Namespace,
-) -> list[str]:  # fmt: skip
-    """Times one scope and prints it; the mismatches between the two sides."""
+) -> tuple[list[str], Timings]:  # fmt: skip
+    """Times one scope and prints it; the mismatches between the two sides, the timings."""
     t = await measure(con, scope, window, now, args.repeat)
     mine, theirs = await ours(con, scope, window, now), await baseline(con, scope, window, now)
     ratio = statistics.median(t.ours) / statistics.median(t.baseline)
@@ -311,7 +252,7 @@ async def _case(
         print(f"    {line}")
     if args.explain:
         await _explain(con, scope, window, now)
-    return [f"{label}: {m}" for m in mismatches(mine, theirs)]
+    return [f"{label}: {m}" for m in mismatches(mine, theirs)], t
 
 
 async def _in_window(con: dbmod.Connection, sid: int | None, window: Period) -> tuple[int, int]:
@@ -357,6 +298,48 @@ def _info_from(text: str) -> tuple[dict[str, Any], DatasetInfo, float]:
     return saved["sizes"], DatasetInfo(**data), saved["generated"]
 
 
+async def fill(
+    con: dbmod.Connection, args: argparse.Namespace, end: dt.datetime
+) -> tuple[DatasetInfo, float]:
+    """Generates the data set of `args` (sizes, seed, span) and vacuums it; the seconds taken."""
+    started = time.perf_counter()
+    info = await generate(
+        con, services=args.services, incidents=args.incidents, changes=args.changes,
+        seed=args.seed, end=end, days=args.days,
+    )  # fmt: skip
+    # As a table long in service would be: its pages marked all-visible (both sides may
+    # then read covering indexes alone), not waiting for autovacuum to get to it.
+    await con.execute("vacuum (analyze) incident, change, commit_time")
+    return info, time.perf_counter() - started
+
+
+async def cases(
+    con: dbmod.Connection, info: DatasetInfo, window: Period
+) -> list[tuple[str, MetricScope]]:
+    """The two cases: the service with the most incidents in the window, and the fleet."""
+    busiest = await con.fetchval(
+        "select service_id from incident where service_id is not null "
+        "and started_at >= $1 and started_at < $2 "
+        "group by service_id order by count(*) desc, service_id limit 1",
+        window.start, window.end,
+    )  # fmt: skip
+    slug = (
+        await con.fetchval("select slug from business_service where id = $1", busiest)
+        if busiest is not None
+        else info.service_slugs[0]
+    )
+    one = await metrics.resolve_scope(con, service=slug)
+    fleet = await metrics.resolve_scope(con)
+    one_inc, one_chg = await _in_window(con, one.service_ids[0], window)
+    all_inc, all_chg = await _in_window(con, None, window)
+    return [
+        (f"one service ({slug}: {one_inc:,} incidents, {one_chg:,} production changes in "
+         "the window)", one),
+        (f"fleet ({len(fleet.service_ids):,} services: {all_inc:,} incidents, {all_chg:,} "
+         "production changes in the window)", fleet),
+    ]  # fmt: skip
+
+
 @contextlib.asynccontextmanager
 async def _dataset(
     url: str, args: argparse.Namespace, end: dt.datetime
@@ -382,17 +365,6 @@ async def _dataset(
             await con.close()
         return
 
-    async def fill(con: dbmod.Connection) -> tuple[DatasetInfo, float]:
-        started = time.perf_counter()
-        info = await generate(
-            con, services=args.services, incidents=args.incidents, changes=args.changes,
-            seed=args.seed, end=end, days=args.days,
-        )  # fmt: skip
-        # As a table long in service would be: its pages marked all-visible (both sides may
-        # then read covering indexes alone), not waiting for autovacuum to get to it.
-        await con.execute("vacuum (analyze) incident, change, commit_time")
-        return info, time.perf_counter() - started
-
     if args.keep_schema:
         con = await dbmod.connect(url, args.keep_schema)
         try:
@@ -401,7 +373,7 @@ async def _dataset(
             ):
                 raise SystemExit(f"schema {args.keep_schema!r} exists: reuse or drop it")
             await dbmod.migrate(con, args.keep_schema)
-            info, generated = await fill(con)
+            info, generated = await fill(con, args, end)
             comment = _info_text(info, sizes, generated).replace("'", "''")
             await con.execute(f"comment on schema \"{args.keep_schema}\" is '{comment}'")
             yield con, args.keep_schema, info, generated
@@ -409,39 +381,21 @@ async def _dataset(
             await con.close()
         return
     async with fresh_schema(url) as (con, schema):
-        info, generated = await fill(con)
+        info, generated = await fill(con, args, end)
         yield con, schema, info, generated
 
 
-async def _bench(url: str, args: argparse.Namespace) -> int:
+def _end(args: argparse.Namespace) -> dt.datetime:
     end = dt.datetime.fromisoformat(args.end.replace("Z", "+00:00"))
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=dt.UTC)
+    return end if end.tzinfo is not None else end.replace(tzinfo=dt.UTC)
+
+
+async def _bench(url: str, args: argparse.Namespace) -> int:
+    end = _end(args)
     async with _dataset(url, args, end) as (con, schema, info, generated):
         window = Period(end - dt.timedelta(days=365), end)
         now = end
-        busiest = await con.fetchval(
-            "select service_id from incident where service_id is not null "
-            "and started_at >= $1 and started_at < $2 "
-            "group by service_id order by count(*) desc, service_id limit 1",
-            window.start, window.end,
-        )  # fmt: skip
-        slug = (
-            await con.fetchval("select slug from business_service where id = $1", busiest)
-            if busiest is not None
-            else info.service_slugs[0]
-        )
-        one = await metrics.resolve_scope(con, service=slug)
-        fleet = await metrics.resolve_scope(con)
-        one_inc, one_chg = await _in_window(con, one.service_ids[0], window)
-        all_inc, all_chg = await _in_window(con, None, window)
-        cases = [
-            (f"one service ({slug}: {one_inc:,} incidents, {one_chg:,} production changes in "
-             "the window)", one),
-            (f"fleet ({len(fleet.service_ids):,} services: {all_inc:,} incidents, {all_chg:,} "
-             "production changes in the window)", fleet),
-        ]  # fmt: skip
-
+        both = await cases(con, info, window)
         print(f"kpi-compute: {info.incidents:,} incidents, {info.changes:,} changes, "
               f"{len(info.service_ids):,} services ({len(info.team_slugs)} teams), "
               f"seed {info.seed}, {os.cpu_count()} cores")  # fmt: skip
@@ -450,7 +404,7 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
               f"change; {info.production_changes:,} production changes, {info.commits:,} "
               f"commit times; generated and loaded in {generated:.1f} s")  # fmt: skip
         problems: list[str] = []
-        for n, (label, scope) in enumerate(cases):
+        for n, (label, scope) in enumerate(both):
             session = await _session(url, schema, args)
             try:
                 if n == 0:
@@ -465,7 +419,7 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
                     print(f"  window: {window.start:%Y-%m-%d} .. {window.end:%Y-%m-%d} (one "
                           f"year, now = its end); each case on a connection of its own; "
                           f"timings are the median of {args.repeat} after a warm-up")  # fmt: skip
-                problems += await _case(session, label, scope, window, now, args)
+                problems += (await case(session, label, scope, window, now, args))[0]
             finally:
                 await session.close()
     return report_agreement(problems)
@@ -495,12 +449,32 @@ def main(argv: list[str]) -> int:
                       help="generate the data set into schema NAME and keep it")  # fmt: skip
     kept.add_argument("--reuse-schema", metavar="NAME",
                       help="time the data set kept in schema NAME (no generation)")  # fmt: skip
+    p.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="time N sizes of the data set instead, the largest the sizes given and "
+        "each other half the next (5: a factor of 16), into a CSV file and a chart",
+    )
+    p.add_argument(
+        "--scale-out",
+        default="kpi-compute-scale.csv",
+        metavar="FILE",
+        help="the CSV file of --scale; the chart is written beside it (.png)",
+    )
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
+    if args.scale is not None and (args.scale < 2 or args.keep_schema or args.reuse_schema):
+        p.error("--scale needs at least 2 sizes and generates its own data sets")
     outcome = {"code": 0}
 
     async def bench(url: str) -> None:
+        if args.scale is not None:
+            from bench.kpi_compute_scale import sweep
+
+            outcome["code"] = await sweep(url, args, _end(args))
+            return
         outcome["code"] = await _bench(url, args)
 
     run(bench)

@@ -311,6 +311,10 @@ class Loaders:
         self.incident_stats: DataLoader[WindowKey, IncidentReport | None] = _per_window(
             db, leader_reports.incident_report_by_service
         )
+        #: The same reports with the resolution times by severity alone (see incidentStats).
+        self.incident_resolution: DataLoader[WindowKey, IncidentReport | None] = _per_window(
+            db, leader_reports.resolution_by_severity_by_service
+        )
         self.dora: DataLoader[WindowKey, DoraReport | None] = _per_window(
             db, leader_reports.dora_by_service
         )

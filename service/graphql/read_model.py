@@ -49,6 +49,11 @@ class Selected:
         return [f for f in self.fields if f.name == name]
 
 
+def selection(info: Info) -> Selected:
+    """The fields a resolver's own field selects (`under(info.field_name)`: below it)."""
+    return Selected(_fields(info.selected_fields))
+
+
 def _nodes(page: Selected) -> Selected:
     """The node fields of a connection's selection: `nodes { ... }` and `edges { node }`."""
     return Selected([*page.under("nodes").fields, *page.under("edges", "node").fields])
@@ -56,7 +61,7 @@ def _nodes(page: Selected) -> Selected:
 
 async def services_page(info: Info, services: Sequence[Service]) -> None:
     """Load what the selected fields of `services` (a page of the `services` field) read."""
-    nodes = _nodes(Selected(_fields(info.selected_fields)).under(info.field_name))
+    nodes = _nodes(selection(info).under(info.field_name))
     if not nodes.fields or not services:
         return
     loaders = info.context.loaders

@@ -10,6 +10,7 @@ A scope is one service, a team's services, a tier's services or the whole fleet.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -180,6 +181,22 @@ async def incident_stats(
     )  # fmt: skip
 
 
+async def incident_resolution_by_severity(
+    con: Connection, service_ids: Sequence[int], windows: Sequence[Period],
+    severities: list[str] | None, window_services: Sequence[int] | None = None,
+    window_groups: Sequence[int] | None = None,
+) -> list[Any]:  # fmt: skip
+    """Rows (n, severity, incidents, ttr_n, ttr_mean, ttr_median, ttr_p90) of resolution
+    times by severity per window, with the arguments of `incident_stats`."""
+    starts, ends = window_arrays(windows)
+    return await _fetch_planned(
+        con, "incident_resolution_by_severity", list(service_ids), starts, ends,
+        *_span(windows), severities,
+        None if window_services is None else list(window_services),
+        None if window_groups is None else list(window_groups),
+    )  # fmt: skip
+
+
 async def change_stats(
     con: Connection, service_ids: Sequence[int], windows: Sequence[Period], only: MetricFilter,
     window_services: Sequence[int] | None, window_groups: Sequence[int] | None = None,
@@ -220,6 +237,17 @@ def _counted(windows: Sequence[Period], window_groups: Sequence[int] | None) -> 
     return len(windows) if window_groups is None else max(window_groups, default=0)
 
 
+class IncidentFigureSet(enum.Enum):
+    """Which incident figures a reading computes."""
+
+    #: Every figure of incident_stats: four durations overall, by severity and by service,
+    #: recurrence, users affected and cost.
+    ALL = "all"
+    #: The count and the resolution times (MTTR) by severity only; every other figure of the
+    #: breakdown is left at its empty value.
+    RESOLUTION_BY_SEVERITY = "resolution_by_severity"
+
+
 @dataclass(frozen=True)
 class IncidentBreakdown:
     overall: IncidentFigures = field(default_factory=IncidentFigures)
@@ -248,15 +276,23 @@ async def incidents(
     con: Connection, scope: MetricScope, windows: Sequence[Period],
     only: MetricFilter = NO_FILTER, window_services: Sequence[int] | None = None,
     window_groups: Sequence[int] | None = None,
+    figures: IncidentFigureSet = IncidentFigureSet.ALL,
 ) -> list[IncidentBreakdown]:  # fmt: skip
     """Per window, incident figures overall, by severity and by service (with
     `window_services`, each window counts that one service's incidents only; with
-    `window_groups`, per group of windows, numbered from 1)."""
+    `window_groups`, per group of windows, numbered from 1); `figures` says which."""
     count = _counted(windows, window_groups)
     overall: list[IncidentFigures] = [IncidentFigures() for _ in range(count)]
     by_severity: list[dict[Severity, IncidentFigures]] = [{} for _ in range(count)]
     by_service: list[dict[int, IncidentFigures]] = [{} for _ in range(count)]
-    if windows and scope.service_ids:
+    if windows and scope.service_ids and figures is IncidentFigureSet.RESOLUTION_BY_SEVERITY:
+        for r in await incident_resolution_by_severity(
+            con, scope.service_ids, windows, only.severities, window_services, window_groups
+        ):
+            by_severity[r["n"] - 1][Severity(r["severity"])] = IncidentFigures(
+                incidents=r["incidents"], resolve=_summary(r, "ttr")
+            )
+    elif windows and scope.service_ids:
         rows = await incident_stats(
             con, scope.service_ids, windows, only.severities, window_services, window_groups
         )
@@ -323,10 +359,17 @@ async def changes_by_service(
 
 async def incidents_by_service(
     con: Connection, service_ids: Sequence[int], windows: Sequence[Period],
-    only: MetricFilter = NO_FILTER,
+    only: MetricFilter = NO_FILTER, figures: IncidentFigureSet = IncidentFigureSet.ALL,
 ) -> dict[int, list[IncidentBreakdown]]:  # fmt: skip
-    """`incidents` of each service apart, in one statement."""
-    return await each_service_apart(incidents, con, service_ids, windows, only)
+    """`incidents` of each service apart, in one statement (`figures`: which)."""
+
+    async def read(
+        con: Connection, scope: MetricScope, windows: Sequence[Period], only: MetricFilter,
+        owners: Sequence[int] | None,
+    ) -> list[IncidentBreakdown]:  # fmt: skip
+        return await incidents(con, scope, windows, only, owners, figures=figures)
+
+    return await each_service_apart(read, con, service_ids, windows, only)
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,41 @@ join w on inc.started_at >= w.w_start and inc.started_at < w.w_end
 group by grouping sets ((n), (n, severity), (n, service_id))
 order by n, level desc, severity, service_id;
 
+-- name: incident_resolution_by_severity
+-- What a caller asking for MTTR by severity alone needs, and no more: per window and severity
+-- (incidents whose impact started in the window, with a severity), the count, and the count,
+-- mean, median and p90 of resolution times (resolved - detected) in seconds, exactly as
+-- incident_stats gives them at its severity level. Both percentiles come from one sort
+-- (percentile_cont over an array of fractions). $1 .. $8 as in incident_stats.
+with w as (
+    select w_start, w_end, sid, coalesce(g, n)::int as n
+    from unnest($2::timestamptz[], $3::timestamptz[], $7::bigint[], $8::int[])
+         with ordinality as w(w_start, w_end, sid, g, n)
+    where w_start is not null
+),
+inc as (
+    select i.started_at, i.severity, i.service_id,
+           interval_seconds(i.resolved_at - i.detected_at) as ttr
+    from incident i
+    where i.service_id = any($1::bigint[])
+      and i.started_at >= $4 and i.started_at < $5
+      and i.severity is not null
+      and ($6::text[] is null or i.severity = any($6))
+),
+grouped as (
+    select w.n, inc.severity, count(*) as incidents,
+           count(ttr) as ttr_n, sum(ttr) / count(ttr) as ttr_mean,
+           percentile_cont(array[0.5, 0.9]) within group (order by ttr) as ttr_pct
+    from inc
+    join w on inc.started_at >= w.w_start and inc.started_at < w.w_end
+          and (w.sid is null or inc.service_id = w.sid)
+    group by w.n, inc.severity
+)
+select n, severity, incidents, ttr_n, ttr_mean,
+       ttr_pct[1] as ttr_median, ttr_pct[2] as ttr_p90
+from grouped
+order by n, severity;
+
 -- name: change_stats
 -- Per window, DORA over production changes that finished in it with a final status (success,
 -- failed, rolled back): deployments; failures (failed or rolled back, undone by a later
@@ -155,7 +190,9 @@ deploy as materialized (
            count(i.caused_by_change_id) as incidents,
            count(i.caused_by_change_id) filter (where i.resolved_at is null) as open,
            max(i.resolved_at) as last_resolved,
-           exists (select from change r where r.rolled_back_change_id = c.id) as undone
+           exists (select from change r
+                   where r.rolled_back_change_id = c.id
+                     and r.rolled_back_change_id is not null) as undone
     from change c
     left join incident i on i.caused_by_change_id = c.id
     where c.service_id = any($1::bigint[])
@@ -166,16 +203,21 @@ deploy as materialized (
       and c.finished_at >= $4 and c.finished_at < $5
     group by c.id
 ),
+-- Each commit a deployment shipped, once: its own commit, and the other commits sent with it
+-- (change_commit holds a commit once per change), without a per-change union to deduplicate.
 deploy_sha as (
-    select d.id, d.service_id, d.finished_at, s.sha
+    select d.id, d.service_id, d.finished_at, d.commit_sha as sha
     from deploy d
-    cross join lateral (
-        select cc.sha from change_commit cc where cc.change_id = d.id
-        union
-        select d.commit_sha where d.commit_sha is not null
-    ) s
+    where d.commit_sha is not null
+    union all
+    select d.id, d.service_id, d.finished_at, cc.sha
+    from deploy d
+    join change_commit cc on cc.change_id = d.id
+    where cc.sha is distinct from d.commit_sha
 ),
-shipped as (
+-- Materialized: the commit times are joined for the span's rows (a hash join for a fleet),
+-- not once per row the windows' join is wrongly estimated to leave.
+shipped as materialized (
     select ds.service_id, ds.finished_at,
            interval_seconds(ds.finished_at - ct.committed_at) as lead
     from deploy_sha ds

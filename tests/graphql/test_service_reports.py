@@ -103,3 +103,44 @@ async def test_reports_of_a_page_are_each_services_own_in_flat_statements(
     assert [c["currency"] for c in nodes[2]["spend"]["currencies"]] == ["EUR"]
     print(f"SQL statements for services with their reports: 3 -> {small}, 9 -> {large}")
     assert small == large
+
+
+MTTR_BY_SEVERITY = f"""incidentStats({WINDOW}) {{
+    window {{ start }} bySeverity {{ severity incidents mttr {{ n mean median p90 }} }}
+}}"""
+
+
+async def test_mttr_by_severity_alone_gives_the_figures_of_the_full_read(
+    api: httpx.AsyncClient,  # noqa: F811
+    con: dbmod.Connection, admin: Headers, reader: Headers,
+) -> None:  # fmt: skip
+    await catalog(api, admin)
+    await services(api, admin, 0, 4)
+    page = f"{{ services(first: 20) {{ nodes {{ slug {MTTR_BY_SEVERITY} }} }} }}"
+    data = await gql(api, reader, page)
+    nodes = data["services"]["nodes"]
+    # s3 was down from 10:00 to 11:30 on 10 February, a sev1 detected at its start: one
+    # incident, resolved 90 minutes after detection (mean, median and p90 of one value).
+    assert nodes[3]["incidentStats"] == {
+        "window": {"start": "2026-02-01T00:00:00Z"},
+        "bySeverity": [{"severity": "SEV1", "incidents": 1,
+                        "mttr": {"n": 1, "mean": 90.0, "median": 90.0, "p90": 90.0}}],
+    }  # fmt: skip
+    assert nodes[0]["incidentStats"]["bySeverity"] == []  # s0 had no incident
+    # Asking for one more figure (the overall count) reads every figure, and the groups by
+    # severity are the same.
+    wider = MTTR_BY_SEVERITY.replace("window { start }", "window { start } overall { incidents }")
+    full = await gql(api, reader, f"{{ services(first: 20) {{ nodes {{ slug {wider} }} }} }}")
+    for narrow, wide in zip(nodes, full["services"]["nodes"], strict=True):
+        assert narrow["incidentStats"]["bySeverity"] == wide["incidentStats"]["bySeverity"]
+    assert full["services"]["nodes"][3]["incidentStats"]["overall"] == {"incidents": 1}
+
+
+def test_the_narrow_read_serves_only_selections_it_can_answer() -> None:
+    from service.graphql.types.service import RESOLUTION_GROUP_FIELDS, RESOLUTION_REPORT_FIELDS
+
+    # What the portal's MTTR-by-severity selection names, and nothing it leaves empty.
+    assert {"window", "bySeverity"} <= RESOLUTION_REPORT_FIELDS
+    assert not {"overall", "byService", "recurrenceRate", "usersAffected",
+                "downtimeCost"} & RESOLUTION_REPORT_FIELDS  # fmt: skip
+    assert not {"mttd", "mtta", "timeToRestore", "service"} & RESOLUTION_GROUP_FIELDS

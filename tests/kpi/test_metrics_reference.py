@@ -292,6 +292,11 @@ async def test_sql_metrics_match_a_python_reference_of_the_definitions(
         ids = sorted(expected_ids)
         got_outages = await metrics.outages(con, scope, windows, NOW)
         got_incidents = await metrics.incidents(con, scope, windows)
+        # The narrow read a caller asking for MTTR by severity alone gets: each severity's
+        # count and resolution times, exactly as the full read gives them, and nothing else.
+        narrow = await metrics.incidents(
+            con, scope, windows, figures=metrics.IncidentFigureSet.RESOLUTION_BY_SEVERITY
+        )
         got_changes = await metrics.changes(con, scope, windows)
         for n, w in enumerate(windows):
             where = f"{scope.kind}[{w.start:%Y-%m-%d}..{w.end:%Y-%m-%d %H:%M}]"
@@ -309,6 +314,14 @@ async def test_sql_metrics_match_a_python_reference_of_the_definitions(
             )
             want_incidents = ref_incidents(t, ids, w, recurring)
             problems += differences(got_incidents[n], want_incidents, f"{where}.incidents")
+            problems += differences(
+                narrow[n],
+                IncidentBreakdown(by_severity={
+                    sev: IncidentFigures(incidents=f.incidents, resolve=f.resolve)
+                    for sev, f in want_incidents.by_severity.items()
+                }),
+                f"{where}.resolution_by_severity",
+            )  # fmt: skip
             want_changes = ref_changes(t, ids, w)
             problems += differences(got_changes[n], want_changes, f"{where}.changes")
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import strawberry
 
 from service.graphql.loaders import ChangeFilter, IncidentFilter, PageFilter, WindowKey, ready
+from service.graphql.read_model import selection
 from service.graphql.types.common import (
     Connection,
     From,
@@ -55,7 +56,6 @@ F = TypeVar("F", bound=PageFilter)
 if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
 
-    from service.graphql.loaders import Loaders
     from service.graphql.types.initiative import Initiative
     from service.graphql.types.outcome import Outcome
     from service.graphql.types.service_kpi import ServiceKpi
@@ -80,21 +80,40 @@ def page_filter(
 
 
 def window_report(
-    report: Callable[[Loaders], DataLoader[WindowKey, Any]], graphql_type: Any, description: str
+    report: Callable[[Info], DataLoader[WindowKey, Any]], graphql_type: Any, description: str
 ) -> Any:
     """A field of a service's report over the window `from` to `to` (default now), which the
-    loader `report` gives."""
+    loader `report` chooses for the field's selection gives."""
 
     async def resolve(
         self: Service, info: Info, from_: From,
         to: dt.datetime | None = None,
     ) -> Any:  # fmt: skip
         _, window, now = await self._window(info, from_, to)
-        found = await report(info.context.loaders).load(WindowKey(self.id, window, now))
+        found = await report(info).load(WindowKey(self.id, window, now))
         assert found is not None
         return convert(graphql_type, found)
 
     return strawberry.field(resolver=resolve, graphql_type=graphql_type, description=description)
+
+
+#: What `incidentStats` may select and still be answered from the resolution times by
+#: severity alone: its fields, and those of each `bySeverity` group.
+RESOLUTION_REPORT_FIELDS = frozenset({"window", "bySeverity", "__typename"})
+RESOLUTION_GROUP_FIELDS = frozenset({"severity", "incidents", "mttr", "__typename"})
+
+
+def incident_stats_loader(info: Info) -> DataLoader[WindowKey, Any]:
+    """The loader of an `incidentStats` field: the resolution times by severity alone when
+    that is all its selection asks for (a portal's MTTR by severity), else every figure."""
+    loaders = info.context.loaders
+    selected = selection(info).under(info.field_name)
+    groups = selected.under("bySeverity")
+    if {f.name for f in selected.fields} <= RESOLUTION_REPORT_FIELDS and {
+        f.name for f in groups.fields
+    } <= RESOLUTION_GROUP_FIELDS:
+        return loaders.incident_resolution
+    return loaders.incident_stats
 
 
 @strawberry.type(description="A business service, as the business sees it.")
@@ -303,17 +322,17 @@ class Service:
         return page_by_id([ChangeAnnotation.of(a) for a in found], size, lambda a: a.id)
 
     incident_stats = window_report(
-        lambda loaders: loaders.incident_stats, IncidentReport,
+        incident_stats_loader, IncidentReport,
         "Incidents whose impact started in the window: MTTD, MTTA, MTTR and time to restore "
         "(mean, median, p90 in minutes) overall and by severity; recurrence, users affected and "
         "downtime cost.",
     )  # fmt: skip
     dora = window_report(
-        lambda loaders: loaders.dora, DoraReport,
+        lambda info: info.context.loaders.dora, DoraReport,
         "The DORA keys over production changes finished in the window, each with its DORA 2023 "
         "band, and the rework rate.",
     )  # fmt: skip
     spend = window_report(
-        lambda loaders: loaders.spend, SpendReport,
+        lambda info: info.context.loaders.spend, SpendReport,
         "Spend in the window per currency and category.",
     )  # fmt: skip

@@ -1,0 +1,64 @@
+"""`kpi bench kpi-compute --scale`: the sizes of a sweep, the growth exponent, and a tiny sweep
+end to end writing its CSV and chart (the figures themselves are not judged)."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.kpi_compute_scale import Point, growth, sweep_sizes
+
+
+def test_a_sweep_halves_from_the_largest_size() -> None:
+    # 5 sizes: 1,000,000 / 2^4 = 62,500 up to 1,000,000, a factor of 16.
+    assert sweep_sizes(1_000_000, 800_000, 5) == [
+        (62_500, 50_000), (125_000, 100_000), (250_000, 200_000), (500_000, 400_000),
+        (1_000_000, 800_000),
+    ]  # fmt: skip
+    with pytest.raises(ValueError):
+        sweep_sizes(1000, 1000, 1)
+
+
+def test_growth_is_the_exponent_between_the_ends() -> None:
+    points = [
+        Point(1000, 1000, 10, "fleet", 500, 10.0, 5.0),
+        Point(2000, 2000, 10, "fleet", 1000, 19.0, 7.0),
+        Point(16000, 16000, 10, "fleet", 8000, 160.0, 20.0),
+    ]
+    # 16 times the size: 16 times the time is k = 1; 4 times (5 -> 20 ms) is k = 0.5.
+    assert growth(points, "fleet", "service") == pytest.approx(1.0)
+    assert growth(points, "fleet", "baseline") == pytest.approx(math.log(4) / math.log(16))
+
+
+def test_a_tiny_sweep_writes_its_csv_and_chart(database_url: str, tmp_path: Path) -> None:
+    if not os.environ.get("CI"):
+        pytest.importorskip("matplotlib")  # installed by .[test]; CI must draw the chart
+    out = tmp_path / "scale.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "bench", "kpi-compute", "--services", "5",
+         "--incidents", "800", "--changes", "800", "--repeat", "1", "--scale", "2",
+         "--scale-out", str(out)],
+        env={**os.environ, "KPI_DATABASE_URL": database_url},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "same numbers: yes" in done.stdout, done.stdout
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    # Two sizes (400 and 800 incidents), each with its one-service and fleet case.
+    assert [(r["incidents"], r["case"]) for r in rows] == [
+        ("400", "one service"), ("400", "fleet"), ("800", "one service"), ("800", "fleet"),
+    ]  # fmt: skip
+    for r in rows:
+        assert float(r["service_ms"]) > 0 and float(r["baseline_ms"]) > 0
+        assert float(r["ratio"]) == pytest.approx(
+            float(r["service_ms"]) / float(r["baseline_ms"]), rel=0.01
+        )
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "time ~ size^" in done.stdout
