@@ -177,7 +177,7 @@ _IDEMPOTENCY_KEY: dict[str, Any] = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
     "description": "Any unique string (a UUID) per logical request, the same on every retry: "
     "a retry gets the first answer (with Idempotent-Replayed: true) and is applied once. The "
-    "same key with a different request is a 409. Kept for 24 hours.",
+    "same key with a different request is a 409. Kept for 24 hours (KPI_RETAIN_IDEMPOTENCY_HOURS).",
 }  # fmt: skip
 _IF_NONE_MATCH: dict[str, Any] = {
     "name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},

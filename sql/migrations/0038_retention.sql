@@ -23,6 +23,9 @@ create table observation_service_day (
     primary key (kpi_id, service_id, day)
 );
 
+-- Whether a service has a history, before it may be deleted (points may be gone).
+create index observation_service_day_service_idx on observation_service_day (service_id);
+
 create function observation_service_day_add() returns trigger
 language plpgsql as $$
 begin

@@ -54,7 +54,9 @@ select key from kpi where availability_kpi_id = $1 order by key;
 select key from kpi where numerator_kpi_id = $1 or denominator_kpi_id = $1 order by key limit 1;
 
 -- name: has_observations_for_kpi
-select exists(select 1 from observation where kpi_id = $1);
+-- Points, or day roll-ups of points retention has dropped (every point adds to its day).
+select exists(select 1 from observation where kpi_id = $1)
+       or exists(select 1 from observation_day where kpi_id = $1);
 
 -- name: insert_kpi
 insert into kpi (key, name, strategic_question, business_impact, unit, direction, aggregation,

@@ -49,7 +49,9 @@ where slug = $1 returning id;
 select id from business_service where slug = $1 for update;
 
 -- name: has_observations_for_service
-select exists(select 1 from observation where service_id = $1);
+-- Points, or day roll-ups of points retention has dropped (every point adds to its day).
+select exists(select 1 from observation where service_id = $1)
+       or exists(select 1 from observation_service_day where service_id = $1);
 
 -- name: delete_service
 delete from business_service where slug = $1 returning id;

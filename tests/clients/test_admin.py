@@ -9,6 +9,7 @@ import httpx
 import pytest
 from kpi_client import (
     AsyncClient,
+    Conflict,
     Forbidden,
     GraphQLError,
     NotFound,
@@ -143,6 +144,24 @@ async def test_deliveries_and_replay(kpi: AsyncClient, asgi: httpx.ASGITransport
     assert [d.id for d in await kpi.list_deliveries(before=delivery_id + 1, limit=1)] == [
         delivery_id
     ]
+
+
+async def test_an_unmapped_delivery_is_discarded(
+    kpi: AsyncClient, asgi: httpx.ASGITransport
+) -> None:
+    await make_catalog(kpi)
+    await kpi.create_source({"name": "am", "kind": "alertmanager", "secret": "am-secret"})
+    async with httpx.AsyncClient(transport=asgi, base_url=BASE_URL) as tool:
+        sent = await tool.post(
+            "/v1/webhooks/am", content=AM_FIRING.read_bytes(),
+            headers={"Authorization": "Bearer am-secret", "Content-Type": "application/json"},
+        )  # fmt: skip
+    delivery_id = json.loads(sent.content)["delivery_id"]
+    await kpi.discard_delivery(delivery_id)
+    (row,) = await kpi.list_deliveries(status="discarded")
+    assert (row.id, row.status, row.body_bytes) == (delivery_id, "discarded", None)
+    with pytest.raises(Conflict):
+        await kpi.discard_delivery(delivery_id)
 
 
 async def test_webhook_rejections_and_a_source_opened_to_the_api(

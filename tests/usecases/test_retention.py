@@ -289,6 +289,23 @@ async def test_recompute_keeps_statuses_of_periods_reaching_before_the_horizon(
     ]
 
 
+async def test_a_kpi_or_service_whose_points_expired_still_has_a_history(
+    con: dbmod.Connection, settings: Settings, admin: Headers
+) -> None:
+    async with app_client(con, settings, lambda: NOW) as api:
+        await make_service(api, admin, "checkout")
+        await make_kpi(api, admin, "orders")
+        await observe(api, admin, "orders", [(utc(2031, 2, 10), 1.0)], "checkout")
+        await retention.run_due(con, keeping(settings), NOW, holder="leader")
+        assert await con.fetchval("select count(*) from observation where kpi_id in"
+                                  " (select id from kpi where key = 'orders')") == 0  # fmt: skip
+        # Its days are still reported: deleting either is refused as before.
+        for path in ("/v1/kpis/orders", "/v1/services/checkout"):
+            r = await api.delete(path, headers=admin)
+            assert r.status_code == 409, r.text
+            assert "has observations" in r.json()["detail"]
+
+
 async def test_points_before_the_horizon_are_refused_naming_them(
     con: dbmod.Connection, settings: Settings, admin: Headers
 ) -> None:
