@@ -59,6 +59,13 @@ def utc_after() -> Iterator[None]:
     calendars.use_settings(Settings())
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The conftest's settings without a rate limit: a test reads hundreds of series within a
+    second or two, more than a token's burst, and how fast depends on the machine."""
+    return settings.model_copy(update={"rate_limit_per_second": 0})
+
+
 def keeping(settings: Settings, months: int = 4, **more: Any) -> Settings:
     return settings.model_copy(update={"retain_observations_months": months, **more})
 
