@@ -25,6 +25,7 @@ COVERED = {
         "rejections", "persisted_queries", "clusters", "openslo", "budgets", "money", "audit",
         "initiatives", "backstage", "ownership", "burn_alerts", "team_scope", "calendars",
         "limits", "leases", "maintenance", "deploy_gate", "data_sources", "retention",
+        "replicas",
     )
 }  # fmt: skip
 
