@@ -26,6 +26,7 @@ from service.errors import ApiError, handle_api_error, handle_http_exception, ha
 from service.graphql.app import GraphQLApp
 from service.graphql.schema import build_schema
 from service.logs import request_id
+from service.replicas import close_replicas, open_replicas
 from service.rest import (
     admin,
     audit,
@@ -202,10 +203,17 @@ def create_app(
             await pool.close()
             raise
         app.state.db = dbmod.PoolDatabase(pool, settings.db_acquire_timeout_seconds)
+        try:
+            app.state.replicas = await open_replicas(app.state.db, settings)
+        except BaseException:
+            await pool.close()
+            raise
         stop = asyncio.Event()
-        worker = None
+        worker = checker = None
         if settings.background:
             worker = asyncio.create_task(background.run(app.state.db, settings, clock, stop))
+        if app.state.replicas is not None:
+            checker = asyncio.create_task(app.state.replicas.run(stop))
         # Everything loaded so far (modules, schema, pool) lives as long as the process: moved
         # out of the collector's sight, it is not traversed again on every collection, which
         # took a large share of the CPU of validating a 5,000-point batch.
@@ -217,6 +225,9 @@ def create_app(
             stop.set()
             if worker is not None:
                 await worker
+            if checker is not None:
+                await checker
+                await close_replicas(app.state.replicas)
             await pool.close()
 
     graphql = GraphQLApp(build_schema(settings))
@@ -251,6 +262,8 @@ def create_app(
     )
     app.state.clock = clock
     app.state.telemetry = telemetry
+    #: Read replicas, when KPI_DATABASE_READ_URL names any (opened with the pool).
+    app.state.replicas = None
     if db is not None:
         app.state.db = db
     return app

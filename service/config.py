@@ -44,6 +44,21 @@ class Settings(BaseSettings):
     """KPI_DATABASE_URL goes through a pooler in transaction mode (PgBouncer): no prepared
     statements are kept and no settings are sent at connect; the role sets the schema, jit and
     work_mem (see the README's section on PgBouncer)."""
+    database_read_url: SecretStr | None = None
+    """Postgres URLs of streaming replicas of KPI_DATABASE_URL, separated by whitespace (a
+    multi-host URL holds commas): GraphQL queries and REST reads of reports, series and lists
+    go to one of them that is up and within KPI_REPLICA_MAX_LAG_BYTES, unless the calling
+    token wrote something a replica has not replayed yet; everything else goes to the primary.
+    With none, every statement goes to KPI_DATABASE_URL."""
+    replica_max_lag_bytes: Annotated[int, Field(ge=0)] = 16 * 1024 * 1024
+    """Most WAL bytes a replica's replay may be behind the primary's current position for
+    reads to go to it; past it they go to the primary. 16 MiB is one WAL segment: a replica
+    keeping up replays within a fraction of that (its lag measured every check is the WAL
+    written since), while one stalled by a long query, a paused replay or a bulk load is past
+    it within seconds under ingestion load."""
+    replica_check_seconds: Seconds = 1
+    """How often each server process measures each replica's replay position against the
+    primary's (and finds a replica down or back)."""
     db_statement_cache_size: Annotated[int, Field(ge=0)] = 100
     """Prepared statements kept per connection (asyncpg's cache); 0 behind a pooler that does
     not carry prepared statements (PgBouncer before 1.21), as KPI_DB_TRANSACTION_POOLING
@@ -169,6 +184,12 @@ class Settings(BaseSettings):
     """The day (in the new zone) from which a changed calendar (zone, first day of the week,
     fiscal year's first month) applies; periods before it keep the calendar they had. With
     none, a change applies from the day the service first starts with it."""
+
+    def database_read_urls(self) -> list[str]:
+        """The replicas' URLs of KPI_DATABASE_READ_URL, in order (none when unset)."""
+        if self.database_read_url is None:
+            return []
+        return self.database_read_url.get_secret_value().split()
 
     @field_validator("time_zone")
     @classmethod

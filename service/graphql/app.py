@@ -44,6 +44,7 @@ from service.graphql.over_http import (
 )
 from service.models.enums import Scope
 from service.models.tokens import Principal
+from service.replicas import replica_set
 from service.rest.endpoint import JSON, media_type, read_body
 from service.usecases.persisted_queries import PersistedDocuments, PersistedQueryNotFound
 from service.usecases.tokens import require, require_unlimited_reads
@@ -134,6 +135,10 @@ async def _checked_body(request: Request, scope: AsgiScope, receive: Receive) ->
             query = await _document(request, parsed.get("query"), parsed.get("extensions"))
             if query is not None:
                 body = orjson.dumps(parsed | {"query": query})
+            mark_query_only(
+                request, query if query is not None else parsed.get("query"),
+                parsed.get("operationName"),
+            )  # fmt: skip
     sent = False
 
     async def replay() -> Message:
@@ -146,22 +151,35 @@ async def _checked_body(request: Request, scope: AsgiScope, receive: Receive) ->
     return Request(scope, replay)
 
 
-def not_a_query(document: str | None, operation_name: str | None) -> bool:
-    """Whether the operation a GET would run is a mutation or subscription (a document that
-    does not parse is left to the ordinary answer)."""
-    if not document:
-        return False
+def operation_type(document: object, operation_name: object) -> OperationType | None:
+    """The type of the operation a request would run; None when it cannot tell (no document,
+    one that does not parse, no operation of that name): the ordinary answer says why."""
+    if not isinstance(document, str) or not document:
+        return None
     try:
         parsed = parse(document)
     except GraphQLError:
-        return False
+        return None
     operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [
         o
         for o in operations
         if operation_name is None or (o.name and o.name.value == operation_name)
     ]
-    return any(o.operation is not OperationType.QUERY for o in chosen[:1])
+    return chosen[0].operation if chosen else None
+
+
+def not_a_query(document: str | None, operation_name: str | None) -> bool:
+    """Whether the operation a GET would run is a mutation or subscription (a document that
+    does not parse is left to the ordinary answer)."""
+    found = operation_type(document, operation_name)
+    return found is not None and found is not OperationType.QUERY
+
+
+def mark_query_only(request: Request, document: object, operation_name: object) -> None:
+    """Note whether the request runs a query only, whose reads may go to a read replica."""
+    found = operation_type(document, operation_name)
+    request.state.graphql_query_only = found is OperationType.QUERY
 
 
 async def _checked_get(request: Request, scope: AsgiScope, receive: Receive) -> Request:
@@ -178,10 +196,13 @@ async def _checked_get(request: Request, scope: AsgiScope, receive: Receive) -> 
         raise MethodNotAllowed(
             "only queries may be sent by GET: send mutations by POST", headers={"Allow": "POST"}
         )
+    mark_query_only(request, query or params.get("query"), params.get("operationName"))
     if query is None:
         return request
     items = [(k, v) for k, v in params.multi_items() if k != "query"] + [("query", query)]
-    return Request({**scope, "query_string": urlencode(items).encode()}, receive)
+    checked = Request({**scope, "query_string": urlencode(items).encode()}, receive)
+    checked.state.graphql_query_only = request.state.graphql_query_only
+    return checked
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -202,7 +223,11 @@ class GraphQLApp(GraphQL[Context, None]):
                 )
             require(principal, Scope.READ)
             require_unlimited_reads(principal, "the graph")
+            request.state.principal = principal
         work: RequestDatabase = request.state.graphql_work
+        replicas = replica_set(request.app.state)
+        if replicas is not None and getattr(request.state, "graphql_query_only", False):
+            work.reads = replicas.reads_for(principal)
         return Context(request=request, response=response, db=work, principal=principal)
 
     async def run_within_deadline(self, request: Request) -> Response:
@@ -266,12 +291,23 @@ class GraphQLApp(GraphQL[Context, None]):
         elif request.method in ("GET", "HEAD"):
             request = await _checked_get(request, scope, receive)
         try:
-            return await self.run_within_deadline(request)
+            response = await self.run_within_deadline(request)
         except StrawberryHTTPException as exc:
             error = error_for_status(exc.status_code, exc.reason)
             if media is not None:
                 raise error from exc
             return problem_response(error, "/graphql")
+        await self.after_write(request)
+        return response
+
+    async def after_write(self, request: Request) -> None:
+        """After a mutation: the token's next reads wait for a replica that replayed it."""
+        replicas = replica_set(request.app.state)
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if replicas is None or principal is None:
+            return
+        if not getattr(request.state, "graphql_query_only", False):
+            await replicas.record_write(principal)
 
     def encode_json(self, data: object) -> str | bytes:
         # The same JSON, several times faster on a large page; what orjson cannot encode

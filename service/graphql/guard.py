@@ -24,6 +24,9 @@ class RequestDatabase:
 
     def __init__(self, db: Database, limit: int) -> None:
         self.db = db
+        #: Where a query's reads go when not to `db` (a read replica); writes (the rate
+        #: limit a costly query takes from) go through `primary`.
+        self.reads: Database | None = None
         self.limit = limit
         self.slots = asyncio.Semaphore(limit)
         #: tasks inside acquire(), with how many acquires each has open
@@ -33,15 +36,23 @@ class RequestDatabase:
         self.most_held = 0
         self.cancelled = False
 
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        return self.acquire_from(self.reads if self.reads is not None else self.db)
+
+    @property
+    def primary(self) -> Database:
+        """The request's door to `db` (the primary) even when its reads go elsewhere."""
+        return PrimaryDoor(self)
+
     @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[Connection]:
+    async def acquire_from(self, db: Database) -> AsyncIterator[Connection]:
         if self.cancelled:
             raise WorkCancelled("the request's deadline has passed")
         task = asyncio.current_task()
         assert task is not None
         self.tasks[task] = self.tasks.get(task, 0) + 1
         try:
-            async with self.slots, self.db.acquire() as con:
+            async with self.slots, db.acquire() as con:
                 self.held += 1
                 self.most_held = max(self.most_held, self.held)
                 try:
@@ -65,3 +76,13 @@ class RequestDatabase:
             if not task.cancelling():
                 task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+class PrimaryDoor:
+    """A RequestDatabase's connections to its primary, counted and cancelled like the rest."""
+
+    def __init__(self, work: RequestDatabase) -> None:
+        self.work = work
+
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        return self.work.acquire_from(self.work.db)

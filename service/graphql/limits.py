@@ -15,9 +15,11 @@ from strawberry.extensions import SchemaExtension
 
 from service import ratelimit
 from service.config import Settings
+from service.db import Database
 from service.errors import RateLimited
 from service.graphql.context import Context
 from service.graphql.cost import CostError, operation_cost
+from service.graphql.guard import RequestDatabase
 
 
 def cost_schema(schema: Schema) -> GraphQLSchema:
@@ -30,6 +32,11 @@ def cost_schema(schema: Schema) -> GraphQLSchema:
 def requests_for(cost: int, settings: Settings) -> int:
     """How many requests a query of this cost counts as against the token's rate limit."""
     return max(1, math.ceil(cost / settings.graphql_cost_per_request))
+
+
+def primary(db: Database) -> Database:
+    """The door to the primary of a request's database (its reads may go to a replica)."""
+    return db.primary if isinstance(db, RequestDatabase) else db
 
 
 class CostLimit(SchemaExtension):
@@ -67,7 +74,10 @@ class CostLimit(SchemaExtension):
         if requests > 1:
             try:
                 await ratelimit.charge(
-                    context.request.app.state, context.db, context.principal, requests - 1
+                    context.request.app.state,
+                    primary(context.db),
+                    context.principal,
+                    requests - 1,
                 )
             except RateLimited as exc:
                 context.response.status_code = 429

@@ -33,6 +33,9 @@ class Principal:
     scopes: frozenset[Scope]
     team: str | None = None
     read_scope: ReadScope = ReadScope.ALL
+    #: The primary's WAL position (bytes from 0/0) after the token's last write, when one
+    #: was recorded (read replicas): its reads go to a replica that has replayed that far.
+    written_lsn: int | None = None
 
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes or Scope.ADMIN in self.scopes

@@ -55,9 +55,10 @@ ENDPOINTS = [
         response=list[Budget], query=CostQuery, errors=(422,),
         description="Budgets overlapping the window [from, to) (dates), ordered by "
         "period_start then id, at most `limit` (default 1,000, at most 10,000).",
+        replica_reads=True,
     ),
     Endpoint("GET", BUDGET, get_budget, Scope.READ, "Get one budget", "budgets",
-             response=Budget, errors=(404,)),
+             response=Budget, errors=(404,), replica_reads=True),
     Endpoint("DELETE", BUDGET, delete_budget, Scope.ADMIN, "Delete a budget", "budgets",
              status=204, errors=(404,)),
 ]  # fmt: skip

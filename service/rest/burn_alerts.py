@@ -76,8 +76,9 @@ ENDPOINTS = [
              description="Its firing alerts are resolved by the next background round."),
     Endpoint("GET", "/v1/kpis/{key}/burn-alerts", list_kpi_burn_alerts, Scope.READ,
              "A KPI's burn-rate alerts", "alerts", response=list[BurnAlert],
-             query=AlertQuery, errors=(404, 422)),
+             query=AlertQuery, errors=(404, 422), replica_reads=True),
     Endpoint("GET", "/v1/burn-alerts", list_burn_alerts, Scope.READ, "List burn-rate alerts",
              "alerts", response=list[BurnAlert], query=AllAlertsQuery, errors=(404, 422),
-             description="Newest first; `state=firing` lists what is burning now."),
+             description="Newest first; `state=firing` lists what is burning now.",
+             replica_reads=True),
 ]  # fmt: skip

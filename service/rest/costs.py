@@ -83,9 +83,10 @@ ENDPOINTS = [
         response=list[Cost], query=CostQuery, errors=(422,),
         description="Records overlapping the window [from, to) (dates), ordered by "
         "period_start then id, at most `limit` (default 1,000, at most 10,000).",
+        replica_reads=True,
     ),
     Endpoint("GET", COST, get_cost, Scope.READ, "Get one cost record", "costs",
-             response=Cost, errors=(404,)),
+             response=Cost, errors=(404,), replica_reads=True),
     Endpoint("PUT", COST, replace_cost, Scope.ADMIN, "Correct a cost record", "costs",
              body=CostIn, response=Cost, errors=(404, 409, 413, 415, 422),
              description="Replaces every field of the record, its service, category, period "

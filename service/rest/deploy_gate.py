@@ -94,5 +94,5 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/services/{slug}/change-annotations", list_change_annotations,
              Scope.READ, "List a service's change annotations", "gates",
              response=list[ChangeAnnotation], query=AnnotationQuery, errors=(404, 422),
-             description="Newest first, at most `limit` (default 100)."),
+             description="Newest first, at most `limit` (default 100).", replica_reads=True),
 ]  # fmt: skip

@@ -36,6 +36,7 @@ from service.errors import (
 from service.models.audit import Actor, AuditVia
 from service.models.enums import Scope
 from service.models.tokens import Principal
+from service.replicas import replica_set
 from service.rest import idempotency, negotiation
 from service.rest.conditional import conditional
 from service.rest.csv_tables import CsvTable
@@ -160,6 +161,9 @@ class Endpoint:
     #: the team's services, another team's service is a 404); any other read refuses such a
     #: token with a 403.
     team_reads: bool = False
+    #: Whether the read may be served by a read replica (KPI_DATABASE_READ_URL): reports,
+    #: series and lists whose handlers only read (a replica refuses writes).
+    replica_reads: bool = False
 
     @property
     def keyed(self) -> bool:
@@ -269,6 +273,16 @@ async def _caller(endpoint: Endpoint, request: Request, db: Database) -> Princip
     return principal
 
 
+def _database(endpoint: Endpoint, request: Request, principal: Principal | None) -> Database:
+    """Where the request's handler gets its connections: a read replica for a replica-eligible
+    read when there are replicas (service/replicas.py), else the primary."""
+    replicas = replica_set(request.app.state)
+    if endpoint.replica_reads and replicas is not None and principal is not None:
+        return replicas.reads_for(principal)
+    db: Database = request.app.state.db
+    return db
+
+
 def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     body_adapter = _adapter(endpoint.body) if endpoint.body is not None else None
     response_adapter = _adapter(endpoint.response) if endpoint.response is not None else None
@@ -281,11 +295,16 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
             return await serve(request, None)
         # What the request changes in the catalog is recorded as this token's doing.
         with audit.acting(Actor(principal.name, principal.token_id), AuditVia.REST):
-            return await serve(request, principal)
+            response = await serve(request, principal)
+        replicas = replica_set(state)
+        if replicas is not None and endpoint.method != "GET" and response.status_code < 400:
+            # Committed by now: the token's next reads wait for a replica that replayed it.
+            await replicas.record_write(principal)
+        return response
 
     async def serve(request: Request, principal: Principal | None) -> Response:
         settings: Settings = request.app.state.settings
-        db: Database = request.app.state.db
+        db = _database(endpoint, request, principal)
         query = _parse_query(endpoint.query, request) if endpoint.query else None
         key = idempotency.key_of(request) if endpoint.keyed and principal else None
         body: Any = None

@@ -205,13 +205,14 @@ ESCALATION = "/v1/escalations/{id:int}"
 ENDPOINTS = [
     Endpoint("GET", "/v1/kpis/{key}/status", kpi_status, Scope.READ,
              "A KPI's status for a period", "statuses", response=KpiStatus, query=PeriodQuery,
-             errors=(404, 409, 422)),
+             errors=(404, 409, 422), replica_reads=True),
     Endpoint("GET", "/v1/kpis/{key}/status-history", kpi_status_history, Scope.READ,
              "A KPI's stored statuses", "statuses", response=list[KpiStatus],
-             query=HistoryQuery, errors=(404, 422), csv=csv_tables.STATUS_HISTORY),
+             query=HistoryQuery, errors=(404, 422), csv=csv_tables.STATUS_HISTORY,
+             replica_reads=True),
     Endpoint("GET", "/v1/scorecard", get_scorecard, Scope.READ, "The board scorecard",
              "statuses", response=Scorecard, query=ScorecardQuery, errors=(422,),
-             csv=csv_tables.SCORECARD),
+             csv=csv_tables.SCORECARD, replica_reads=True),
     Endpoint("POST", "/v1/evaluate", evaluate, Scope.ADMIN, "Evaluate KPIs now", "statuses",
              body=EvaluateIn, response=list[KpiStatus], errors=(404, 413, 415, 422),
              description="Evaluates one KPI (or every KPI with a cadence) for a period, overall "
@@ -219,9 +220,10 @@ ENDPOINTS = [
              "opens, advances or closes escalations. The background evaluation does the same "
              "at each period close without replacing what is stored."),
     Endpoint("GET", "/v1/escalations", list_escalations, Scope.READ, "List escalations",
-             "escalations", response=list[Escalation], query=EscalationQuery, errors=(422,)),
+             "escalations", response=list[Escalation], query=EscalationQuery, errors=(422,),
+             replica_reads=True),
     Endpoint("GET", ESCALATION, get_escalation, Scope.READ, "Get one escalation",
-             "escalations", response=Escalation, errors=(404,)),
+             "escalations", response=Escalation, errors=(404,), replica_reads=True),
     Endpoint("POST", ESCALATION + "/acknowledge", acknowledge_escalation, Scope.ADMIN,
              "Acknowledge an escalation", "escalations", body=EscalationAction,
              response=Escalation, errors=(404, 409, 413, 415, 422)),
@@ -231,7 +233,7 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/services/{slug}/report", service_report, Scope.READ,
              "A service's availability, incidents, DORA and spend", "statuses",
              response=ServiceReport, query=WindowQuery, errors=(404, 422),
-             csv=csv_tables.SERVICE_REPORT, team_reads=True),
+             csv=csv_tables.SERVICE_REPORT, team_reads=True, replica_reads=True),
     Endpoint("GET", "/v1/failure-clusters", failure_clusters, Scope.READ,
              "Where change failures and restore time cluster", "statuses",
              response=FailureClusters, query=ClustersQuery, errors=(422,),
@@ -239,8 +241,8 @@ ENDPOINTS = [
              "the change failure rate counts them) and incidents started in it (with their "
              "restore time), grouped by service, tier, team, change kind, environment, a "
              "service attribute such as vendor, or a change label; the group with the largest "
-             "share of all failures (or of restore time) first."),
+             "share of all failures (or of restore time) first.", replica_reads=True),
     Endpoint("GET", "/v1/governance-gaps", governance_gaps, Scope.READ,
              "KPIs missing owners, cadence, target or escalation path", "statuses",
-             response=list[GovernanceGap]),
+             response=list[GovernanceGap], replica_reads=True),
 ]  # fmt: skip

@@ -48,7 +48,7 @@ from service.models.teams import DoraTrend, TeamFigures
 from service.models.tokens import NewToken, TokenIn, TokenInfo
 from service.rest import examples_gate
 from service.rest.engine import EvaluateIn
-from service.rest.health import Health
+from service.rest.health import Health, Readiness
 from service.rest.webhooks import DeliveryDetail, ReplayReport
 from service.store.deliveries import DeliveryRow
 from service.store.rejections import WebhookRejections
@@ -612,6 +612,13 @@ EXAMPLES: dict[Any, Any] = {
         ],
     },
     Health: {"status": "ok"},
+    Readiness: {
+        "status": "ready",
+        "databases": [
+            {"name": "primary", "reachable": True, "lag_bytes": None, "used": None},
+            {"name": "replica1", "reachable": True, "lag_bytes": 184, "used": True},
+        ],
+    },
 }
 # fmt: on
 EXAMPLES.update(examples_gate.EXAMPLES)

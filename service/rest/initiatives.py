@@ -33,5 +33,6 @@ ENDPOINTS: list[Endpoint] = [
         "expected change (its direction, by at least its size) and a caveat when either side "
         "has fewer periods with data than KPI_INITIATIVE_MIN_PERIODS (default 3), when it is "
         "not delivered, or when the after window has not ended.",
+        replica_reads=True,
     ),
 ]  # fmt: skip

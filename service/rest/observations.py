@@ -190,5 +190,6 @@ ENDPOINTS = [
         "Scope: one of service, team or tier; else a builtin KPI's own services (those it "
         "applies to, or every one) and every point of an observed KPI. A token whose reads are "
         "limited to a team names one of its services or teams: another is a 404, none a 403.",
+        replica_reads=True,
     ),
 ]  # fmt: skip

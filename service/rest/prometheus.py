@@ -37,6 +37,8 @@ from service.models.enums import Scope
 from service.models.observations import IngestResult
 from service.models.sources import Source
 from service.models.tokens import Principal, hash_token
+from service.read_routing import PRIMARY, usable
+from service.replicas import ReplicaSet, replica_set
 from service.rest.endpoint import Call, Endpoint
 from service.store import data_sources, rejections
 from service.store import telemetry as store
@@ -189,12 +191,15 @@ async def _authorize(request: Request, recent: RecentTokens) -> Principal:
 async def _database_families(call: Call) -> list[Metric]:
     up = GaugeMetricFamily(
         "kpi_database_up",
-        "1 when this scrape read the backlogs from the database; 0 when it could not, and "
-        "left them out.",
+        "By database: the primary 1 when this scrape read the backlogs from it, 0 when it "
+        "could not and left them out; a read replica 1 when it answered its last check.",
+        labels=["database"],
     )
+    replicas = replica_set(call.request.app.state)
+    extra = _replica_families(up, replicas) if replicas is not None else []
     if call.request.scope.get(_DATABASE_DOWN):
-        up.add_metric([], 0)
-        return [up]
+        up.add_metric([PRIMARY], 0)
+        return [up, *extra]
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT):
             async with call.connection() as con:
@@ -204,9 +209,9 @@ async def _database_families(call: Call) -> list[Metric]:
                 queried = await data_sources.query_counts(con)
     except Exception as exc:
         log.warning("metrics without the database's backlogs", extra={"error": repr(exc)})
-        up.add_metric([], 0)
-        return [up]
-    up.add_metric([], 1)
+        up.add_metric([PRIMARY], 0)
+        return [up, *extra]
+    up.add_metric([PRIMARY], 1)
     waiting = GaugeMetricFamily(
         "kpi_unmapped_deliveries",
         "Webhook deliveries kept as unmapped, waiting for a replay, by source name and kind.",
@@ -230,7 +235,38 @@ async def _database_families(call: Call) -> list[Metric]:
     )
     for count in rejected:
         stored.add_metric([count.source, count.kind, count.reason], count.count)
-    return [up, waiting, backlog, stored, _data_source_queries(queried)]
+    return [up, waiting, backlog, stored, _data_source_queries(queried), *extra]
+
+
+def _replica_families(up: GaugeMetricFamily, replicas: ReplicaSet) -> list[Metric]:
+    """Each replica's state at its last check (its sample of `up` added), and the reads
+    each database served."""
+    lag = GaugeMetricFamily(
+        "kpi_replica_lag_bytes",
+        "WAL bytes each read replica's replay was behind the primary at its last check "
+        "(absent while either does not answer).",
+        labels=["replica"],
+    )
+    used = GaugeMetricFamily(
+        "kpi_replica_used",
+        "1 when reads go to the replica: it answered its last check within "
+        "KPI_REPLICA_MAX_LAG_BYTES.",
+        labels=["replica"],
+    )
+    for replica in replicas.readings:
+        up.add_metric([replica.name], 1 if replica.reachable else 0)
+        if replica.lag_bytes is not None:
+            lag.add_metric([replica.name], replica.lag_bytes)
+        used.add_metric([replica.name], 1 if usable(replica, replicas.max_lag_bytes) else 0)
+    reads = CounterMetricFamily(
+        "kpi_database_reads",
+        "Connections lent to replica-eligible reads (REST reads of reports, series and lists; "
+        "GraphQL queries), by the database that served them, in this process.",
+        labels=["database"],
+    )
+    for name, count in replicas.reads.items():
+        reads.add_metric([name], count)
+    return [lag, used, reads]
 
 
 def _data_source_queries(counts: list[tuple[str, int, int]]) -> Metric:
@@ -264,16 +300,19 @@ ENDPOINTS = [
         "and latency by route template, ingested points, cost records, events and webhook "
         "deliveries, webhook requests refused by their rate limits, database pool use, "
         "unmapped deliveries, the notification outbox and recorded webhook rejections (the "
-        "last three read from the database when scraped; left out, with kpi_database_up 0, "
-        "when it cannot be reached). A token the database accepted in the last ten minutes still "
-        "opens it while the database is down; another then gets a 503.",
+        "last three read from the database when scraped; left out, with "
+        'kpi_database_up{database="primary"} 0, when it cannot be reached); with read '
+        "replicas, each replica's kpi_database_up, kpi_replica_lag_bytes and kpi_replica_used, "
+        "and kpi_database_reads_total by database. A token the database accepted in the last "
+        "ten minutes still opens it while the database is down; another then gets a 503.",
         response=str, response_media_type="text/plain",
         response_example="# HELP kpi_http_requests_total HTTP requests answered, by route "
         "template, method and status.\n# TYPE kpi_http_requests_total counter\n"
         'kpi_http_requests_total{method="GET",route="/v1/kpis",status="200"} 1.0\n'
-        "# HELP kpi_database_up 1 when this scrape read the backlogs from the database; 0 when "
-        "it could not, and left them out.\n"
-        "# TYPE kpi_database_up gauge\nkpi_database_up 1.0\n",
+        "# HELP kpi_database_up By database: the primary 1 when this scrape read the "
+        "backlogs from it, 0 when it could not and left them out; a read replica 1 when it "
+        "answered its last check.\n"
+        '# TYPE kpi_database_up gauge\nkpi_database_up{database="primary"} 1.0\n',
     ),
 ]  # fmt: skip
 

@@ -48,5 +48,6 @@ ENDPOINTS = [
         "ratio (unit cost) KPIs, the active and delivered initiatives' reviews, governance "
         "gaps and unresolved escalations. As a self-contained HTML document (inline CSS and "
         "SVG, printable to PDF) or as JSON.",
+        replica_reads=True,
     ),
 ]  # fmt: skip

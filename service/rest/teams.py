@@ -60,11 +60,11 @@ ENDPOINTS = [
              "below it, each service counted only for the part of the window its team owned "
              "it: availability as service-minutes (optionally weighted by tier), incident "
              "statistics, the DORA keys (each change counted once, for the team that owned "
-             "its service when it finished), spend and spend per user."),
+             "its service when it finished), spend and spend per user.", replica_reads=True),
     Endpoint("GET", "/v1/teams/{slug}/dora-trend", team_dora_trend, Scope.READ,
              "A team's DORA keys per week, month or quarter", "teams",
              response=DoraTrend, query=TrendQuery, errors=(404, 422), csv=TREND_CSV,
              description="The DORA keys of the team and its sub-teams for each bucket of the "
              "grain overlapping the window, oldest first, with the same roll-up rules as "
-             "GET /v1/teams/{slug}/figures."),
+             "GET /v1/teams/{slug}/figures.", replica_reads=True),
 ]  # fmt: skip

@@ -34,10 +34,11 @@ async def token_by_hash(con: Connection, token_hash: bytes) -> Principal | None:
 
 
 def principal_of(row: Mapping[str, Any]) -> Principal:
-    """The holder a token row names (id, name, scopes, team slug, read scope)."""
+    """The holder a token row names (id, name, scopes, team slug, read scope, and the WAL
+    position after its last write when the row has one)."""
     return Principal(
         row["id"], row["name"], frozenset(Scope(s) for s in row["scopes"]), row["team"],
-        ReadScope(row["read_scope"]),
+        ReadScope(row["read_scope"]), row.get("written_lsn"),
     )  # fmt: skip
 
 

@@ -4,11 +4,14 @@
 
 -- name: token_by_hash_taking
 -- The holder of an unrevoked token and, in the same round trip, `amount` requests taken from
--- its bucket: granted, or refused with the tokens left (the wait is (amount - tokens) / rate).
+-- its bucket: granted, or refused with the tokens left (the wait is (amount - tokens) / rate),
+-- and the WAL position (bytes from 0/0) after the token's last write, if one was recorded.
 -- $1 token hash, $2 rate a second, $3 burst, $4 amount (at most the burst).
 with holder as (
-    select k.id, k.name, k.scopes, t.slug as team, k.read_scope
+    select k.id, k.name, k.scopes, t.slug as team, k.read_scope,
+        pg_wal_lsn_diff(w.lsn, '0/0')::bigint as written_lsn
     from api_token k left join team t on t.id = k.team_id
+        left join token_write_position w on w.token_id = k.id
     where k.token_hash = $1 and k.revoked_at is null
 ), taken as (
     insert into rate_bucket as b (kind, key, tokens, granted, at)
@@ -26,7 +29,7 @@ with holder as (
     returning tokens, granted
 )
 select holder.id, holder.name, holder.scopes, holder.team, holder.read_scope, taken.tokens,
-    taken.granted
+    taken.granted, holder.written_lsn
 from holder left join taken on true;
 
 -- name: take

@@ -9,8 +9,12 @@ where $4::text is null or exists (select 1 from limited)
 returning id, name, scopes, $4::text as team, read_scope, created_at, revoked_at;
 
 -- name: token_by_hash
-select k.id, k.name, k.scopes, t.slug as team, k.read_scope
+-- The holder of an unrevoked token and the WAL position (bytes from 0/0) after its last
+-- write, if one was recorded (read replicas).
+select k.id, k.name, k.scopes, t.slug as team, k.read_scope,
+    pg_wal_lsn_diff(w.lsn, '0/0')::bigint as written_lsn
 from api_token k left join team t on t.id = k.team_id
+    left join token_write_position w on w.token_id = k.id
 where k.token_hash = $1 and k.revoked_at is null;
 
 -- name: list_tokens

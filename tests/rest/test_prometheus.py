@@ -127,7 +127,7 @@ async def test_metrics_needs_a_read_token(client: httpx.AsyncClient, con: dbmod.
     assert refused.json()["required_scope"] == "read"
     for scopes in ((Scope.READ,), (Scope.ADMIN,)):
         samples = await scrape(client, await token(con, *scopes))
-        assert value(samples, "kpi_database_up") == 1
+        assert value(samples, "kpi_database_up", database="primary") == 1
         assert value(samples, "kpi_info", version=_version()) == 1
     # The refusals above were counted like any request, under the route's template.
     samples = await scrape(client, await token(con, Scope.READ))
@@ -257,7 +257,7 @@ async def test_counts_equal_what_was_committed(
     assert sum(v for (n, _), v in after.items() if n == events) == 8
 
     assert value(after, "kpi_unmapped_deliveries", **alerts) == 1
-    assert value(after, "kpi_database_up") == 1
+    assert value(after, "kpi_database_up", database="primary") == 1
 
     requests = "kpi_http_requests_total"
     expected_requests = {
@@ -385,7 +385,7 @@ async def test_pool_gauges(database_url: str, db_schema: str) -> None:
     assert in_use == 0  # read before the scrape takes a connection for the backlogs
     assert value(samples, "kpi_db_pool_max_size") == 3
     assert value(samples, "kpi_db_pool_min_size") == 1
-    assert value(samples, "kpi_database_up") == 1
+    assert value(samples, "kpi_database_up", database="primary") == 1
     # A process of its own: the process collector's metrics are there.
     assert "process_cpu_seconds_total" in names(samples) or sys.platform != "linux"
 
@@ -416,15 +416,17 @@ async def test_metrics_answer_while_the_database_is_down(
     revoked = await tokens.create_token(con, name="gone", scopes=[Scope.READ])
     revoked_headers = {"Authorization": f"Bearer {revoked.token}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://kpi.test") as client:
-        assert value(await scrape(client, seen), "kpi_database_up") == 1
-        assert value(await scrape(client, revoked_headers), "kpi_database_up") == 1
+        assert value(await scrape(client, seen), "kpi_database_up", database="primary") == 1
+        assert (
+            value(await scrape(client, revoked_headers), "kpi_database_up", database="primary") == 1
+        )
         await tokens.revoke_token(con, token_id=revoked.id)
         assert (await client.get("/metrics", headers=revoked_headers)).status_code == 401
 
         db.down = True
         assert (await client.get("/v1/teams", headers=seen)).status_code == 503
         samples = await scrape(client, seen)
-        assert value(samples, "kpi_database_up") == 0
+        assert value(samples, "kpi_database_up", database="primary") == 0
         assert not names(samples) & {"kpi_unmapped_deliveries", "kpi_outbox_notifications"}
         assert value(samples, "kpi_http_requests_total", route="/v1/teams", method="GET",
                      status="503") == 1  # fmt: skip
@@ -437,7 +439,7 @@ async def test_metrics_answer_while_the_database_is_down(
 
         db.down = False
         samples = await scrape(client, unseen)
-        assert value(samples, "kpi_database_up") == 1
+        assert value(samples, "kpi_database_up", database="primary") == 1
         assert value(samples, "kpi_http_requests_total", route="/metrics", method="GET",
                      status="503") == 2  # fmt: skip
 

@@ -75,8 +75,19 @@ class Notification(ApiModel):
     attempt_log: list[Attempt] = Field(default_factory=list)
 
 
+class DatabaseHealth(ApiModel):
+    """One database in /readyz (with read replicas): `primary`, `replica1` ..."""
+
+    name: str
+    reachable: bool
+    lag_bytes: int | None = None
+    used: bool | None = None
+
+
 class Health(ApiModel):
     status: str
+    #: With read replicas only: the primary and each replica as last checked.
+    databases: list[DatabaseHealth] | None = None
 
 
 class KpiDefinition(KpiIn):
