@@ -1,8 +1,9 @@
 """Failover with a multi-host KPI_DATABASE_URL: the service (real uvicorn) names a standby and
 its primary, standby first, with target_session_attrs=read-write, and its connections go to
 the primary. A service whose pool lands on a standby, or on a primary fenced read-only, answers
-what the standby refuses with 503 and Retry-After, in REST and GraphQL, never 500. Then, under
-a steady stream of writes, the primary is killed with SIGKILL and the standby promoted:
+what the standby refuses with 503 and Retry-After, in REST and GraphQL, never 500. With the
+synchronous standby stopped, a commit is not acknowledged (503 at the command timeout). Then,
+under a steady stream of writes, the primary is killed with SIGKILL and the standby promoted:
 requests in between get 503 with Retry-After (none 500, none dropped), the service writes
 again within its pool's timeouts, and every write it acknowledged is found on the new
 primary, row by row.
@@ -227,6 +228,43 @@ async def test_a_primary_fenced_read_only_serves_reads_and_answers_writes_503(
     try:
         assert await support.stored_points(con) == {}
         assert await con.fetchval("select count(*) from team where slug = 'sre'") == 0
+    finally:
+        await con.close()
+
+
+async def test_a_commit_is_acknowledged_only_once_the_synchronous_standby_has_it(
+    pair: ReplicatedPair, tokens: support.Tokens
+) -> None:
+    # The standby stopped: the primary commits locally, then waits for it. The request's
+    # COMMIT is cut off at the command timeout (2 s) and answered 503, never 2xx.
+    app_settings = settings(pair.primary.url, standby_first_url(pair)).model_copy(
+        update={"db_command_timeout_seconds": 2}
+    )
+    await asyncio.to_thread(pair.stop_standby, "fast")
+    try:
+        async with (
+            serving(create_app(app_settings)) as base,
+            httpx.AsyncClient(base_url=base, timeout=30) as client,
+        ):
+            began = time.monotonic()
+            assert_unavailable(await post_batch(client, tokens, "standby-down"))
+            assert 2 <= time.monotonic() - began < 6
+    finally:
+        await asyncio.to_thread(pair.start_standby)
+    await pair.wait_streaming()
+    # Back and synchronous: the same kind of write is acknowledged at once.
+    async with (
+        serving(create_app(app_settings)) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
+        r = await post_batch(client, tokens, "standby-up")
+        assert r.status_code == 200, r.text
+    con = await dbmod.connect(pair.primary.url, SCHEMA)
+    try:
+        # The unacknowledged batch was committed on the primary alone before its wait was
+        # cut off (README, Failover: sending it again is safe).
+        assert set(await support.stored_points(con)) == {"standby-down", "standby-up"}
+        await con.execute("delete from observation")  # the next test counts its own
     finally:
         await con.close()
 
