@@ -282,8 +282,8 @@ async def test_writes_continue_on_the_promoted_standby_and_none_acknowledged_is_
             await wait_for(lambda: writers.acknowledged_after(0) >= 10, 30, "first writes")
             # The standby is synchronous: a commit the primary acknowledged is flushed there.
             assert await pair.fetchval(pair.primary, SYNC_STATE) == "sync"
-            killed = time.monotonic()
             await asyncio.to_thread(pair.kill_primary)
+            killed = time.monotonic()  # every process of the primary gone
             await asyncio.sleep(DEAD_SECONDS)
             promoting = time.monotonic()
             await asyncio.to_thread(pair.promote)
