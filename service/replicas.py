@@ -16,8 +16,10 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
+import asyncpg
 from starlette.datastructures import State
 
 from service import db as dbmod
@@ -36,6 +38,7 @@ from service.read_routing import (
 from service.store import replicas as store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ReplicaSet:
@@ -135,6 +138,8 @@ class ReadDatabase:
     def __init__(self, replicas: ReplicaSet, index: int | None) -> None:
         self.set = replicas
         self.index = index
+        #: The replica whose connection was lent last, if one was.
+        self.lent: int | None = None
 
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[Connection]:
@@ -158,7 +163,40 @@ class ReadDatabase:
             self.index = None
             return None
         self.set.reads[name] += 1
+        self.lent = self.index
         return con
+
+
+#: What a read on a replica may meet that the primary would not: the replica going away
+#: mid-statement (stopped, restarted, crashed) or a statement cancelled for a conflict with
+#: the replay of the primary's changes (SQLSTATE 40001 on a standby).
+_REPLICA_LOST: tuple[type[BaseException], ...] = (
+    DatabaseUnavailable,
+    OSError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+)
+_REPLAY_CONFLICT = asyncpg.exceptions.SerializationError
+
+
+async def read_with_fallback(db: Database, read: Callable[[Database], Awaitable[T]]) -> T:
+    """`read(db)`; when `db` lent a replica's connection and the replica failed under the read
+    (gone, or the statement cancelled by replay), the same read once more on the primary, so a
+    replica stopping under load costs no request. Reads only: running twice is harmless."""
+    try:
+        return await read(db)
+    except (*_REPLICA_LOST, _REPLAY_CONFLICT) as exc:
+        if not isinstance(db, ReadDatabase) or db.lent is None:
+            raise
+        replica = db.lent
+        log.warning("read failed on a replica: read again from the primary",
+                    extra={"replica": replica_name(replica), "error": repr(exc)})  # fmt: skip
+        if not isinstance(exc, _REPLAY_CONFLICT):
+            db.set.mark_down(replica)
+        return await read(ReadDatabase(db.set, None))
 
 
 def replica_set(state: State) -> ReplicaSet | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from service.errors import (
 from service.models.audit import Actor, AuditVia
 from service.models.enums import Scope
 from service.models.tokens import Principal
-from service.replicas import replica_set
+from service.replicas import read_with_fallback, replica_set
 from service.rest import idempotency, negotiation
 from service.rest.conditional import conditional
 from service.rest.csv_tables import CsvTable
@@ -283,6 +284,11 @@ def _database(endpoint: Endpoint, request: Request, principal: Principal | None)
     return db
 
 
+def _run_on(handler: Handler, call: Call) -> Callable[[Database], Awaitable[Any]]:
+    """The handler's call, taking its connections from a given Database."""
+    return lambda db: handler(dataclasses.replace(call, db=db))
+
+
 def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     body_adapter = _adapter(endpoint.body) if endpoint.body is not None else None
     response_adapter = _adapter(endpoint.response) if endpoint.response is not None else None
@@ -323,7 +329,7 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         if endpoint.csv is not None:
             call.wants_csv = negotiation.negotiate(request) == negotiation.CSV
         if key is None or principal is None:
-            response = render(await endpoint.handler(call), call)
+            response = render(await read_with_fallback(db, _run_on(endpoint.handler, call)), call)
             return conditional(request, response) if endpoint.etag else response
         fingerprint = idempotency.fingerprint(request, raw)
         async with db.acquire() as con, con.transaction():

