@@ -4,7 +4,8 @@ Database a replica-eligible read gets (service/read_routing.py says which).
 
 Each server process checks on its own. A replica that fails to answer a check, or a
 connection to it that cannot be had when a read asks, counts as down until a check finds it
-back; its reads go to the primary meanwhile. After a token's write commits, the primary's WAL
+back; its reads go to the primary meanwhile, and a REST read the replica fails under is read
+again from the primary (read_with_fallback). After a token's write commits, the primary's WAL
 position is recorded against the token on the primary (one statement), and the statement
 that looks the token up on its next request reads it back: so read-your-writes holds across
 requests and processes.

@@ -286,7 +286,7 @@ def _database(endpoint: Endpoint, request: Request, principal: Principal | None)
 
 def _run_on(handler: Handler, call: Call) -> Callable[[Database], Awaitable[Any]]:
     """The handler's call, taking its connections from a given Database."""
-    return lambda db: handler(dataclasses.replace(call, db=db))
+    return lambda db: handler(call if db is call.db else dataclasses.replace(call, db=db))
 
 
 def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:

@@ -24,7 +24,7 @@ COVERED = {
         "statuses", "escalations", "outbox", "reports", "deliveries", "portal", "sources", "ingest",
         "rejections", "persisted_queries", "clusters", "openslo", "budgets", "money", "audit",
         "initiatives", "backstage", "ownership", "burn_alerts", "team_scope", "calendars",
-        "limits", "leases", "maintenance", "deploy_gate", "data_sources",
+        "limits", "leases", "maintenance", "deploy_gate", "data_sources", "replicas",
     )
 }  # fmt: skip
 
