@@ -50,10 +50,10 @@ class DatabaseUnavailable(ConnectionError):
 
 
 class DatabaseReadOnly(DatabaseUnavailable):
-    """A write met a server that takes none: a standby (in recovery, SQLSTATE 25006), as when
-    the server a connection was made to has been demoted or a pooler still points at the old
-    primary. Nothing was written; the pool's connections are replaced, so that later ones
-    find the primary (target_session_attrs=read-write)."""
+    """A statement for the primary met a standby (in recovery): a write (SQLSTATE 25006) or a
+    read of an unlogged table (0A000), as when the server a connection was made to has been
+    demoted or a pooler still points at the old primary. Nothing was written; the pool's
+    connections are replaced, so that later ones find the primary (target_session_attrs)."""
 
 
 #: What opening a connection raises while the database is down, restarting or unreachable.
@@ -129,12 +129,17 @@ class PoolDatabase:
             raise
         try:
             yield con
-        except asyncpg.exceptions.ReadOnlySQLTransactionError as exc:
-            # The service opens no read-only transaction of its own: the server is a standby.
+        except _STANDBY_REFUSALS as exc:
+            # The service opens no read-only transaction of its own: a write refused as
+            # read-only met a standby. An unlogged table (rate buckets, write positions)
+            # refused as unsupported did if the server says it is in recovery.
+            standby = isinstance(exc, _READ_ONLY) or await _in_recovery(con)
             await self._release(con, failed=True)
+            if not standby:
+                raise
             await self.pool.expire_connections()
             raise DatabaseReadOnly(
-                "the database server is read-only (a standby): nothing was written"
+                "the database server is a standby (in recovery): nothing was written"
             ) from exc
         except asyncpg.InterfaceError as exc:  # InternalClientError is one too
             # The server going away in the middle of a COPY or a rollback can leave the
@@ -164,6 +169,21 @@ class PoolDatabase:
             )
             return False
         return True
+
+
+_READ_ONLY = asyncpg.exceptions.ReadOnlySQLTransactionError  # 25006
+#: What a standby answers a statement the service sends its primary: a write (25006), or a
+#: read of an unlogged table, which recovery cannot serve (0A000).
+_STANDBY_REFUSALS = (_READ_ONLY, asyncpg.exceptions.FeatureNotSupportedError)
+
+
+async def _in_recovery(con: Connection) -> bool:
+    """Whether the server of a connection that just failed a statement is a standby; False
+    when it cannot even say."""
+    try:
+        return bool(await con.fetchval("select pg_is_in_recovery()", timeout=2))
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+        return False
 
 
 def _is_lost(con: Connection) -> bool:
@@ -289,12 +309,14 @@ async def _reset_on_release(con: Connection) -> None:
 
 
 async def create_pool(
-    url: str, schema: str, min_size: int, max_size: int, *, settings: Settings | None = None
-) -> asyncpg.Pool:
+    url: str, schema: str, min_size: int, max_size: int, *, settings: Settings | None = None,
+    hosts_wanted: str = db_url.WRITABLE,
+) -> asyncpg.Pool:  # fmt: skip
     """The app's pool. Timeouts come from `settings` (else the environment): connecting
     (KPI_DB_CONNECT_TIMEOUT_SECONDS) and each statement (KPI_DB_COMMAND_TIMEOUT_SECONDS);
     behind a transaction-mode pooler (KPI_DB_TRANSACTION_POOLING) no statement is kept
-    prepared and nothing but the time zone is sent at connect."""
+    prepared and nothing but the time zone is sent at connect. Of a URL naming several hosts
+    without saying which it wants, the pool asks `hosts_wanted` (the primary, by default)."""
     settings = settings or Settings()
     try:
         pool: asyncpg.Pool = await asyncpg.create_pool(
@@ -307,7 +329,7 @@ async def create_pool(
             statement_cache_size=statement_cache_size(settings),
             init=_init_connection,
             reset=_reset_on_release,
-            target_session_attrs=db_url.target_session_attrs(url, os.environ),
+            target_session_attrs=db_url.target_session_attrs(url, os.environ, hosts_wanted),
         )
     except Exception as exc:
         if _connect_failure(exc):

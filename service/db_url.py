@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 #: accepts writes, so that after a failover new connections find the promoted standby and
 #: never settle on a standby (whose writes would fail) or on no host in particular.
 WRITABLE = "read-write"
+#: What a URL of several read replicas asks of its hosts: one in recovery, a standby.
+STANDBY = "standby"
 #: The libpq environment variable asyncpg also reads for it.
 ENV_TARGET_SESSION_ATTRS = "PGTARGETSESSIONATTRS"
 
@@ -58,12 +60,14 @@ def hosts(url: str) -> list[Host]:
     ]
 
 
-def target_session_attrs(url: str, environ: Mapping[str, str]) -> str | None:
+def target_session_attrs(
+    url: str, environ: Mapping[str, str], wanted: str = WRITABLE
+) -> str | None:
     """What asyncpg is to be told to ask of the hosts: None (asyncpg reads the URL and the
     environment itself) unless the URL names several hosts and neither it nor
-    PGTARGETSESSIONATTRS says which, when it is WRITABLE."""
+    PGTARGETSESSIONATTRS says which, when it is `wanted` (WRITABLE, or STANDBY for replicas)."""
     if len(hosts(url)) < 2 or environ.get(ENV_TARGET_SESSION_ATTRS):
         return None
     if "target_session_attrs" in parse_qs(urlsplit(url).query):
         return None
-    return WRITABLE
+    return wanted

@@ -24,6 +24,7 @@ import asyncpg
 from starlette.datastructures import State
 
 from service import db as dbmod
+from service import db_url
 from service.config import Settings
 from service.db import Connection, Database, DatabaseUnavailable, PoolDatabase
 from service.models.tokens import Principal
@@ -215,8 +216,9 @@ async def open_replicas(primary: Database, settings: Settings) -> ReplicaSet | N
     try:
         for url in urls:
             pool = await dbmod.create_pool(
-                url, settings.db_schema, 0, settings.pool_max_size, settings=settings
-            )
+                url, settings.db_schema, 0, settings.pool_max_size, settings=settings,
+                hosts_wanted=db_url.STANDBY,
+            )  # fmt: skip
             pools.append(PoolDatabase(pool, settings.db_acquire_timeout_seconds))
     except BaseException:
         await asyncio.gather(*(p.pool.close() for p in pools))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from service import db as dbmod
-from service.db_url import Host, hosts, target_session_attrs
+from service.db_url import STANDBY, Host, hosts, target_session_attrs
 from tests.reliability.support import free_port
 
 
@@ -49,6 +49,11 @@ def test_several_hosts_ask_for_the_writable_one_unless_told_otherwise(
     url: str, environ: dict[str, str], expected: str | None
 ) -> None:
     assert target_session_attrs(url, environ) == expected
+
+
+def test_several_replicas_ask_for_a_standby() -> None:
+    assert target_session_attrs("postgresql://r1,r2/kpi", {}, STANDBY) == "standby"
+    assert target_session_attrs("postgresql://r1/kpi", {}, STANDBY) is None
 
 
 async def test_a_failed_connect_names_every_host_tried_and_no_password() -> None:

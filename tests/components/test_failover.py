@@ -1,9 +1,12 @@
 """Failover with a multi-host KPI_DATABASE_URL: the service (real uvicorn) names a standby and
-its primary, standby first, with target_session_attrs=read-write. Its connections go to the
-primary; a write sent to the standby is answered 503, never 500. Then, under a steady stream of
-writes, the primary is killed with SIGKILL and the standby promoted: requests in between get
-503 with Retry-After (none 500, none dropped), the service writes again within its pool's
-timeouts, and every write it acknowledged is found on the new primary, row by row.
+its primary, standby first, with target_session_attrs=read-write, and its connections go to
+the primary. A service whose pool lands on a standby, or on a primary fenced read-only, answers
+what the standby refuses with 503 and Retry-After, in REST and GraphQL, never 500. With the
+synchronous standby stopped, a commit is not acknowledged (503 at the command timeout). Then,
+under a steady stream of writes, the primary is killed with SIGKILL and the standby promoted:
+requests in between get 503 with Retry-After (none 500, none dropped), the service writes
+again within its pool's timeouts, and every write it acknowledged is found on the new
+primary, row by row.
 
 The pair is the test's own (tests/components/replication.py): a primary and a synchronous
 streaming standby on free ports, so a commit acknowledged by the primary is on the standby.
@@ -150,53 +153,117 @@ async def wait_for(condition: Callable[[], bool], within: float, what: str) -> f
     return time.monotonic() - began
 
 
-async def test_a_write_sent_to_a_standby_is_answered_503_and_reads_are_served(
-    pair: ReplicatedPair, tokens: support.Tokens, admin: dict[str, str]
+async def post_batch(
+    client: httpx.AsyncClient, tokens: support.Tokens, name: str
+) -> httpx.Response:
+    return await client.post(
+        "/v1/observations", content=support.json_batch(name, BATCH_POINTS),
+        headers={**tokens.ingest, "Content-Type": "application/json"},
+    )  # fmt: skip
+
+
+def assert_unavailable(r: httpx.Response) -> None:
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert r.headers["retry-after"] == "5"
+
+
+async def test_a_standby_taken_for_the_primary_answers_503_and_the_attribute_finds_the_primary(
+    pair: ReplicatedPair, tokens: support.Tokens
 ) -> None:
     await pair.wait_caught_up()
     # The service's pool pointed at the standby alone (no attribute asked, so it connects;
-    # it migrates through both): it reads what the primary wrote, and a write is refused by
-    # the standby, answered as unavailable.
+    # it migrates through both hosts). Looking a token up reads a table a standby cannot
+    # serve (unlogged), and a write is refused: each request is answered as unavailable.
     both = standby_first_url(pair)
     async with (
         serving(create_app(settings(pair.standby.url, both))) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as client,
     ):
+        assert_unavailable(await client.get("/v1/services", headers=tokens.read))
+        for attempt in ("first", "second"):  # the pool's replaced connections meet it again
+            assert_unavailable(await post_batch(client, tokens, attempt))
+    # The service on both hosts, standby first, writes to the primary.
+    async with (
+        serving(create_app(settings(both, both))) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
+        r = await post_batch(client, tokens, "through-both")
+        assert r.status_code == 200, r.text
+        assert r.json()["inserted"] == BATCH_POINTS
+    con = await dbmod.connect(pair.primary.url, SCHEMA)
+    try:
+        assert set(await support.stored_points(con)) == {"through-both"}
+        await con.execute("delete from observation")  # the next test counts its own
+    finally:
+        await con.close()
+
+
+async def test_a_primary_fenced_read_only_serves_reads_and_answers_writes_503(
+    pair: ReplicatedPair, tokens: support.Tokens, admin: dict[str, str]
+) -> None:
+    # A primary fenced for a switchover refuses writes (default_transaction_read_only), here
+    # for one role only. Reads are served; REST writes and GraphQL mutations get 503.
+    await pair.execute(pair.primary, "create role fenced login superuser")
+    await pair.execute(pair.primary, f"alter role fenced set search_path = {SCHEMA}")
+    await pair.execute(pair.primary, "alter role fenced set default_transaction_read_only = on")
+    fenced = f"postgresql://fenced@127.0.0.1:{pair.primary.port}/postgres"
+    async with (
+        serving(create_app(settings(fenced, standby_first_url(pair)))) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
         r = await client.get("/v1/services", headers=tokens.read)
         assert r.status_code == 200, r.text
         assert [s["slug"] for s in r.json()] == [support.SERVICE]
-        for attempt in ("first", "second"):  # the pool's replaced connections meet it again
-            r = await client.post(
-                "/v1/observations", content=support.json_batch(attempt, BATCH_POINTS),
-                headers={**tokens.ingest, "Content-Type": "application/json"},
-            )  # fmt: skip
-            assert r.status_code == 503, r.text
-            assert r.headers["content-type"] == PROBLEM_MEDIA_TYPE
-            assert int(r.headers["retry-after"]) > 0
-        # A GraphQL mutation likewise: 503 with Retry-After, its error saying why.
+        assert_unavailable(await post_batch(client, tokens, "fenced"))
         r = await client.post("/graphql", headers=admin, json={
             "query": 'mutation { upsertTeam(input: {slug: "sre", name: "SRE"}) { __typename } }'
         })  # fmt: skip
         assert r.status_code == 503, r.text
         assert r.headers["retry-after"] == "5"
         assert r.json()["errors"][0]["extensions"] == {
-            "code": "DATABASE_UNAVAILABLE",
-            "retryAfter": 5,
-        }
-    # The service on both hosts, standby first, writes to the primary.
-    async with (
-        serving(create_app(settings(both, both))) as base,
-        httpx.AsyncClient(base_url=base, timeout=30) as client,
-    ):
-        r = await client.post(
-            "/v1/observations", content=support.json_batch("through-both", BATCH_POINTS),
-            headers={**tokens.ingest, "Content-Type": "application/json"},
-        )  # fmt: skip
-        assert r.status_code == 200, r.text
-        assert r.json()["inserted"] == BATCH_POINTS
+            "code": "DATABASE_UNAVAILABLE", "retryAfter": 5
+        }  # fmt: skip
     con = await dbmod.connect(pair.primary.url, SCHEMA)
     try:
-        assert set(await support.stored_points(con)) == {"through-both"}
+        assert await support.stored_points(con) == {}
+        assert await con.fetchval("select count(*) from team where slug = 'sre'") == 0
+    finally:
+        await con.close()
+
+
+async def test_a_commit_is_acknowledged_only_once_the_synchronous_standby_has_it(
+    pair: ReplicatedPair, tokens: support.Tokens
+) -> None:
+    # The standby stopped: the primary commits locally, then waits for it. The request's
+    # COMMIT is cut off at the command timeout (2 s) and answered 503, never 2xx.
+    app_settings = settings(pair.primary.url, standby_first_url(pair)).model_copy(
+        update={"db_command_timeout_seconds": 2}
+    )
+    await asyncio.to_thread(pair.stop_standby, "fast")
+    try:
+        async with (
+            serving(create_app(app_settings)) as base,
+            httpx.AsyncClient(base_url=base, timeout=30) as client,
+        ):
+            began = time.monotonic()
+            assert_unavailable(await post_batch(client, tokens, "standby-down"))
+            assert 2 <= time.monotonic() - began < 6
+    finally:
+        await asyncio.to_thread(pair.start_standby)
+    await pair.wait_streaming()
+    # Back and synchronous: the same kind of write is acknowledged at once.
+    async with (
+        serving(create_app(app_settings)) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
+        r = await post_batch(client, tokens, "standby-up")
+        assert r.status_code == 200, r.text
+    con = await dbmod.connect(pair.primary.url, SCHEMA)
+    try:
+        # The unacknowledged batch was committed on the primary alone before its wait was
+        # cut off (README, Failover: sending it again is safe).
+        assert set(await support.stored_points(con)) == {"standby-down", "standby-up"}
         await con.execute("delete from observation")  # the next test counts its own
     finally:
         await con.close()
@@ -215,8 +282,8 @@ async def test_writes_continue_on_the_promoted_standby_and_none_acknowledged_is_
             await wait_for(lambda: writers.acknowledged_after(0) >= 10, 30, "first writes")
             # The standby is synchronous: a commit the primary acknowledged is flushed there.
             assert await pair.fetchval(pair.primary, SYNC_STATE) == "sync"
-            killed = time.monotonic()
             await asyncio.to_thread(pair.kill_primary)
+            killed = time.monotonic()  # every process of the primary gone
             await asyncio.sleep(DEAD_SECONDS)
             promoting = time.monotonic()
             await asyncio.to_thread(pair.promote)
