@@ -26,14 +26,53 @@ from service.usecases import tokens
 #: (.ci/run runs them in one of its two PostgreSQL passes only).
 COMPONENTS_MARKER = "components"
 
+#: A test reaches PostgreSQL when its fixture closure holds one of these (every fixture built on
+#: them, such as `client` or `admin`, brings them along), or when it carries DATABASE_MARKER: it
+#: starts a server, or the service, by itself. KPI_TEST_DATABASE_ONLY=1 deselects every other
+#: test: .ci/run's pass on the second server would run them exactly as the first pass did.
+#: tests/test_database_selection.py fails on a test that mentions a database yet is left out.
+DATABASE_FIXTURES = frozenset(
+    {"database_url", "direct_database_url", "db_schema", "session_con", "con"}
+)
+DATABASE_MARKER = "database"
+
+#: Every item collected, before any deselection (read by tests/test_database_selection.py).
+COLLECTED_ITEMS = pytest.StashKey[list[pytest.Item]]()
+#: What the selection left out and why, for the line printed after collection.
+LEFT_OUT = pytest.StashKey[dict[str, int]]()
+
+
+def touches_database(item: pytest.Item) -> bool:
+    """Whether the test reaches PostgreSQL; an item that is not a plain test function counts
+    as one that does."""
+    if item.get_closest_marker(DATABASE_MARKER) or not isinstance(item, pytest.Function):
+        return True
+    return not DATABASE_FIXTURES.isdisjoint(item.fixturenames)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("KPI_TEST_COMPONENTS", "1") != "0":
-        return
-    deselected = [item for item in items if item.get_closest_marker(COMPONENTS_MARKER)]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker(COMPONENTS_MARKER)]
+    config.stash[COLLECTED_ITEMS] = list(items)
+    reasons: dict[str, list[pytest.Item]] = {}
+    if os.environ.get("KPI_TEST_COMPONENTS", "1") == "0":
+        reasons["components (KPI_TEST_COMPONENTS=0)"] = [
+            item for item in items if item.get_closest_marker(COMPONENTS_MARKER)
+        ]
+    if os.environ.get("KPI_TEST_DATABASE_ONLY", "0") == "1":
+        components = {id(item) for group in reasons.values() for item in group}
+        reasons["touching no PostgreSQL (KPI_TEST_DATABASE_ONLY=1)"] = [
+            item for item in items if id(item) not in components and not touches_database(item)
+        ]
+    left_out = {id(item) for group in reasons.values() for item in group}
+    if left_out:
+        config.hook.pytest_deselected(items=[item for item in items if id(item) in left_out])
+        items[:] = [item for item in items if id(item) not in left_out]
+    config.stash[LEFT_OUT] = {reason: len(group) for reason, group in reasons.items() if group}
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    return [
+        f"deselected {count}: {reason}" for reason, count in config.stash.get(LEFT_OUT, {}).items()
+    ]
 
 
 class SingleConnectionDatabase:

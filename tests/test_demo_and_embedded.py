@@ -187,6 +187,7 @@ async def test_demo_graph_answers_the_readme_query(
     assert abs(march["value"] - statistics.fmean(patch[2026])) < 1e-9
 
 
+@pytest.mark.database  # starts an embedded Postgres of its own
 async def test_embedded_postgres_starts_migrates_and_stops() -> None:
     with tempfile.TemporaryDirectory(prefix="kpi-embedded-") as tmp:
         server = EmbeddedPostgres(Path(tmp), delete_on_exit=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from service import db as dbmod
 from service.web.demo_receiver import receiver_url
@@ -165,6 +166,7 @@ async def test_the_demo_notifies_its_own_receiver_and_reaches_nothing_off_the_ma
         await admin.close()
 
 
+@pytest.mark.database  # the commands start the embedded Postgres in KPI_DATA_DIR
 def test_embedded_postgres_without_runtime_dir_warnings_started_or_joined(
     tmp_path: Path,
 ) -> None:

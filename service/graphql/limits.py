@@ -4,6 +4,7 @@ the token's rate limit, and reported in the answer's `extensions.cost`."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,7 +27,15 @@ def cost_schema(schema: Schema) -> GraphQLSchema:
     """The graphql-core schema the cost is computed over, built from the printed SDL: the
     same types, fields, arguments and defaults (enum values come as their names, instants
     as their text)."""
-    return build_graphql_schema(schema.as_str())
+    return _schema_of_sdl(schema.as_str())
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_of_sdl(sdl: str) -> GraphQLSchema:
+    # Parsing and building take most of an app's start: every app of a process (the test
+    # suite makes one per test) serves the same SDL, so the schema is built once and only
+    # read afterwards.
+    return build_graphql_schema(sdl)
 
 
 def requests_for(cost: int, settings: Settings) -> int:

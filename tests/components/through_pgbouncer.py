@@ -9,8 +9,9 @@ role whose settings carry the test schema and the service's session settings (Pg
 refuses them at connect), and runs pytest with KPI_DATABASE_URL pointing through PgBouncer as
 that role, KPI_DB_TRANSACTION_POOLING=true (no prepared statements, nothing sent at connect)
 and KPI_TEST_DB_SCHEMA naming the schema; tests that make schemas of their own connect
-straight to Postgres (KPI_TEST_DIRECT_DATABASE_URL, see tests/conftest.py). Its exit status
-is pytest's.
+straight to Postgres (KPI_TEST_DIRECT_DATABASE_URL, see tests/conftest.py). Tests that touch no
+PostgreSQL are deselected (KPI_TEST_DATABASE_ONLY=1): they would run as they do without
+PgBouncer. Its exit status is pytest's.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main(args: list[str]) -> int:
                 "KPI_TEST_DB_SCHEMA": schema,
                 "KPI_TEST_DIRECT_DATABASE_URL": direct,
                 "KPI_TEST_COMPONENTS": "0",
+                "KPI_TEST_DATABASE_ONLY": "1",
             }
             return subprocess.run([sys.executable, "-m", "pytest", *args], env=env).returncode
     finally:

@@ -234,6 +234,7 @@ def private_postgres() -> Iterator[str]:
         yield url
 
 
+@pytest.mark.database  # private_postgres is a server of its own
 async def test_the_record_keeps_its_size_on_disk(private_postgres: str) -> None:
     """With a pool of its own, each rejection committed: the tables' files (TOAST and indexes
     included) do not grow once the ring is full, as updates in place reuse the room of the

@@ -30,6 +30,9 @@ from service.errors import PROBLEM_MEDIA_TYPE
 from tests.reliability import support
 from tests.reliability.support import KPI, OwnPostgres, Tokens
 
+#: The database is a server of the tests' own (own_postgres), not a fixture of tests/conftest.py.
+pytestmark = pytest.mark.database
+
 #: Longest any request may take to be answered, during the outage included.
 ANSWER_WITHIN = 6.0
 #: Longest the app may take to serve again once the database accepts connections.
