@@ -189,10 +189,10 @@ async def test_expired_partitions_are_dropped_and_day_or_longer_series_keep_thei
 
 
 async def test_a_calendar_of_utc_days_reads_the_roll_ups_of_expired_months(
-    con: dbmod.Connection, db_schema: str, admin: Headers, reader: Headers
+    con: dbmod.Connection, settings: Settings, admin: Headers, reader: Headers
 ) -> None:
     # Weeks from Sunday, fiscal years from April: buckets of whole UTC days still.
-    cal = Settings(db_schema=db_schema, week_start="sunday", fiscal_year_start_month=4)
+    cal = settings.model_copy(update={"week_start": "sunday", "fiscal_year_start_month": 4})
     async with app_client(con, cal, lambda: NOW) as api:
         await load_kpis(api, admin)
         before = await every_series(api, reader)
@@ -210,10 +210,10 @@ async def test_a_calendar_of_utc_days_reads_the_roll_ups_of_expired_months(
 
 
 async def test_in_a_zoned_calendar_the_estate_keeps_its_figures_and_services_lose_theirs(
-    con: dbmod.Connection, db_schema: str, admin: Headers, reader: Headers,
+    con: dbmod.Connection, settings: Settings, admin: Headers, reader: Headers,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    berlin = Settings(db_schema=db_schema, time_zone="Europe/Berlin")
+    berlin = settings.model_copy(update={"time_zone": "Europe/Berlin"})
     async with app_client(con, berlin, lambda: NOW) as api:
         await load_kpis(api, admin)
         estate = await series(api, reader, "orders", grain="month")
