@@ -278,6 +278,16 @@ class ReplicatedPair:
             within,
         )
 
+    async def restore(self) -> None:
+        """The standby running, replaying, synchronous again, streaming and caught up,
+        whatever was done to it."""
+        if not self.standby.running():
+            self.start_standby()
+        await self.resume_replay()
+        await self.set_synchronous(True)
+        await self.wait_streaming()
+        await self.wait_caught_up()
+
     async def _until(self, server: Server, sql: str, within: float = 30) -> None:
         deadline = time.monotonic() + within
         while not await self.fetchval(server, sql):

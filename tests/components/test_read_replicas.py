@@ -74,12 +74,7 @@ async def caught_up(world: World) -> AsyncIterator[World]:
     try:
         yield world
     finally:
-        if not world.pair.standby.running():
-            world.pair.start_standby()
-        await world.pair.resume_replay()
-        await world.pair.set_synchronous(True)
-        await world.pair.wait_streaming()
-        await world.pair.wait_caught_up()
+        await world.pair.restore()
 
 
 def settings_for(world: World, **more: Any) -> Settings:
@@ -319,10 +314,7 @@ async def test_reads_answer_from_the_primary_while_the_replica_is_down(
     assert found[("kpi_database_up", "replica1")] == 0
     assert ("kpi_replica_lag_bytes", "replica1") not in found
 
-    world.pair.start_standby()
-    await world.pair.set_synchronous(True)
-    await world.pair.wait_streaming()
-    await world.pair.wait_caught_up()
+    await world.pair.restore()
     await until_used(client, True, "the replica back")
     assert await reads_during(client, world, sees(client, world.reader, before + 2)) == (0, 1)
 
