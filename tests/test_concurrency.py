@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import secrets
 from collections.abc import AsyncIterator
 
 import pytest
 
 from service import db as dbmod
 from service.errors import Conflict, ValidationFailed
-from service.models.catalog import KpiIn, ServiceIn
-from service.models.enums import Aggregation, Direction
+from service.models.catalog import ServiceIn
 from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
 from service.store import observations
 from service.usecases import catalog
+from tests.fresh_schema import Two, two_connections
 
 #: Months that get a partition of their own (those near the time of the run).
 HORIZON = partition_horizon(dt.datetime.now(dt.UTC))
@@ -25,21 +24,9 @@ JAN = dt.datetime(2031, 1, 15, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-async def two(database_url: str) -> AsyncIterator[tuple[dbmod.Connection, dbmod.Connection]]:
-    schema = f"kpi_conc_{secrets.token_hex(4)}"
-    first = await dbmod.connect(database_url, schema)
-    await dbmod.migrate(first, schema)
-    second = await dbmod.connect(database_url, schema)
-    await catalog.create_service(first, service=ServiceIn(slug="erp", name="ERP", tier=2))
-    await catalog.create_kpi(first, kpi=KpiIn(
-        key="orders", name="Orders", unit="n", direction=Direction.HIGHER_IS_BETTER,
-        aggregation=Aggregation.SUM))  # fmt: skip
-    try:
-        yield first, second
-    finally:
-        await first.execute(f'drop schema if exists "{schema}" cascade')
-        await first.close()
-        await second.close()
+async def two(database_url: str) -> AsyncIterator[Two]:
+    async with two_connections(database_url, "kpi_conc", services=("erp",)) as both:
+        yield both
 
 
 async def _points(*points: ObservationIn) -> AsyncIterator[list[observations.Numbered]]:

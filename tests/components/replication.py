@@ -15,12 +15,8 @@ off and shared_buffers is small. Losing the operating system (not a process) wou
 killing a server process does not, since its writes are in the kernel's page cache. Run as root,
 the servers run as the `postgres` (else `nobody`) user, as PostgreSQL refuses to run as root.
 
-Use it once per module, since building the pair takes a few seconds:
-
-    @pytest.fixture(scope="module")
-    def pair() -> Iterator[ReplicatedPair]:
-        with replicated_pair() as built:
-            yield built
+Building the pair takes a few seconds: the `pair` fixture (tests/components/conftest.py) makes
+one per test module.
 """
 
 from __future__ import annotations
@@ -42,13 +38,15 @@ import asyncpg
 import pytest
 
 from tests.components.support import in_ci
-from tests.reliability.support import free_port
+from tests.reliability.support import Answer, free_port
 
 #: Debian's PostgreSQL 15 programs (the package postgresql-15).
 BIN = Path("/usr/lib/postgresql/15/bin")
 #: The standby's application_name, which the primary's synchronous_standby_names names.
 STANDBY_NAME = "standby1"
 SLOT = "standby1_slot"
+#: How the primary sees its standby: "sync" when it is synchronous.
+SYNC_STATE = "select sync_state from pg_stat_replication"
 
 #: Settings of both servers (the standby inherits them with the base backup).
 SERVER_SETTINGS = {
@@ -132,6 +130,19 @@ class Server:
         return pid is not None and _alive(pid)
 
 
+@dataclass(frozen=True)
+class Failover:
+    """When (time.monotonic()) the primary was dead, its standby's promotion began and ended."""
+
+    killed: float
+    promoting: float
+    promoted: float
+
+    def while_down(self, answers: list[Answer]) -> list[Answer]:
+        """The answers to requests sent after the kill and answered before the promotion."""
+        return [a for a in answers if a.started > self.killed and a.ended < self.promoting]
+
+
 @dataclass
 class ReplicatedPair:
     """A primary and its streaming standby (see the module docstring)."""
@@ -185,6 +196,17 @@ class ReplicatedPair:
     def promote(self) -> None:
         """Promote the standby (pg_ctl promote, waiting until it accepts writes)."""
         self.run("pg_ctl", "-D", str(self.standby.pgdata), "-w", "-t", "60", "promote")
+
+    async def fail_over(self, dead_seconds: float) -> Failover:
+        """Check the standby is synchronous (a commit the primary acknowledged is flushed
+        there), kill the primary, leave it dead `dead_seconds`, then promote the standby."""
+        assert await self.fetchval(self.primary, SYNC_STATE) == "sync"
+        await asyncio.to_thread(self.kill_primary)
+        killed = time.monotonic()  # every process of the primary gone
+        await asyncio.sleep(dead_seconds)
+        promoting = time.monotonic()
+        await asyncio.to_thread(self.promote)
+        return Failover(killed, promoting, time.monotonic())
 
     def close(self) -> None:
         for server in (self.standby, self.primary):
@@ -255,6 +277,16 @@ class ReplicatedPair:
             f"'{STANDBY_NAME}' and state = 'streaming')",
             within,
         )
+
+    async def restore(self) -> None:
+        """The standby running, replaying, synchronous again, streaming and caught up,
+        whatever was done to it."""
+        if not self.standby.running():
+            self.start_standby()
+        await self.resume_replay()
+        await self.set_synchronous(True)
+        await self.wait_streaming()
+        await self.wait_caught_up()
 
     async def _until(self, server: Server, sql: str, within: float = 30) -> None:
         deadline = time.monotonic() + within
@@ -358,10 +390,3 @@ def _print_logs(pair: ReplicatedPair) -> None:
     for path in (pair.directory / "commands.out", pair.primary.log, pair.standby.log):
         if path.exists():
             print(f"--- {path.name}\n{path.read_text()[-4000:]}")
-
-
-@pytest.fixture(scope="module")
-def replication_pair() -> Iterator[ReplicatedPair]:
-    """A primary and its standby for one test module."""
-    with replicated_pair() as pair:
-        yield pair

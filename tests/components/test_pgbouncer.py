@@ -10,12 +10,10 @@ the README says to do behind PgBouncer, since PgBouncer refuses them as startup 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -26,7 +24,7 @@ from service.usecases import evaluation
 from tests.components.pgbouncer import Bouncer, Upstream, pgbouncer, pooled_role
 from tests.components.support import program
 from tests.reliability import support
-from tests.reliability.support import serving
+from tests.reliability.support import served
 
 pytestmark = pytest.mark.components
 
@@ -58,15 +56,6 @@ async def pooled(database_url: str) -> AsyncIterator[Pooled]:
         upstream_user = Upstream.of(database_url).user
         with pgbouncer(found, database_url, [role, upstream_user]) as bouncer:
             yield Pooled(bouncer, role, schema)
-
-
-@contextlib.asynccontextmanager
-async def served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        serving(create_app(settings)) as base,
-        httpx.AsyncClient(base_url=base, timeout=30) as client,
-    ):
-        yield client
 
 
 async def test_the_service_runs_behind_pgbouncer_in_transaction_mode(pooled: Pooled) -> None:

@@ -10,10 +10,9 @@ of /metrics (each app counts from zero).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +21,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import db as dbmod
-from service.app import create_app
 from service.config import Settings
 from service.models.enums import Scope
 from service.usecases.tokens import create_token
-from tests.components.replication import ReplicatedPair, replicated_pair
+from tests.components.replication import ReplicatedPair
 from tests.components.support import eventually
 from tests.reliability import support
 from tests.reliability.support import BASE, KPI
@@ -49,12 +47,6 @@ class World:
     schema: str
     writer: dict[str, str]  # admin scope: writes and reads
     reader: dict[str, str]  # read scope, never writes
-
-
-@pytest.fixture(scope="module")
-def pair() -> Iterator[ReplicatedPair]:
-    with replicated_pair() as built:
-        yield built
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +74,7 @@ async def caught_up(world: World) -> AsyncIterator[World]:
     try:
         yield world
     finally:
-        if not world.pair.standby.running():
-            world.pair.start_standby()
-        await world.pair.resume_replay()
-        await world.pair.set_synchronous(True)
-        await world.pair.wait_streaming()
-        await world.pair.wait_caught_up()
+        await world.pair.restore()
 
 
 def settings_for(world: World, **more: Any) -> Settings:
@@ -98,18 +85,11 @@ def settings_for(world: World, **more: Any) -> Settings:
     )  # fmt: skip
 
 
-@contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        support.serving(create_app(settings)) as base,
-        httpx.AsyncClient(base_url=base, timeout=30) as client,
-    ):
-        yield client
-
-
 @pytest.fixture
 async def client(caught_up: World) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(settings_for(caught_up)) as c:
+    """A client of the service, once it reads from the replica."""
+    async with support.served(settings_for(caught_up)) as c:
+        await until_used(c, True, "the replica in use")
         yield c
 
 
@@ -132,10 +112,7 @@ async def services_seen(client: httpx.AsyncClient, headers: dict[str, str]) -> s
 
 
 async def write_points(client: httpx.AsyncClient, world: World, name: str, count: int) -> None:
-    resp = await client.post(
-        "/v1/observations", content=support.json_batch(name, count),
-        headers={**world.writer, "Content-Type": "application/json"},
-    )  # fmt: skip
+    resp = await support.post_batch(client, world.writer, name, count)
     assert resp.status_code == 200, resp.text
     assert resp.json()["inserted"] == count
 
@@ -153,11 +130,26 @@ async def metrics(client: httpx.AsyncClient, world: World) -> dict[tuple[str, st
     return found
 
 
-async def reads(client: httpx.AsyncClient, world: World) -> tuple[float, float]:
+Reads = tuple[float, float]
+
+
+async def reads(client: httpx.AsyncClient, world: World) -> Reads:
     """Reads served so far by (primary, replica1)."""
     found = await metrics(client, world)
     name = "kpi_database_reads_total"
     return found.get((name, "primary"), 0.0), found.get((name, "replica1"), 0.0)
+
+
+async def reads_during(client: httpx.AsyncClient, world: World, do: Awaitable[None]) -> Reads:
+    """Reads served by (primary, replica1) while `do` ran."""
+    before = await reads(client, world)
+    await do
+    after = await reads(client, world)
+    return after[0] - before[0], after[1] - before[1]
+
+
+async def sees(client: httpx.AsyncClient, headers: dict[str, str], points: int) -> None:
+    assert await points_seen(client, headers) == points
 
 
 async def replica_health(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -198,7 +190,6 @@ async def test_rest_and_graphql_reads_by_a_token_that_never_wrote_go_to_the_repl
     client: httpx.AsyncClient, caught_up: World
 ) -> None:
     world = caught_up
-    await until_used(client, True, "the replica in use")
     before = await points_seen(client, world.reader)
     assert before == await primary_points(world)
     await world.pair.pause_replay()
@@ -211,13 +202,15 @@ async def test_rest_and_graphql_reads_by_a_token_that_never_wrote_go_to_the_repl
     # The primary has the 5 points and the service; the replica, paused, has neither.
     assert await primary_points(world) == before + 5
     await until_used(client, True, "the replica still in use (a few KiB behind)")
-    reads_before = await reads(client, world)
-    assert await points_seen(client, world.reader) == before
-    assert "replica-proof" not in await services_seen(client, world.reader)
-    primary, replica = await reads(client, world)
+
+    async def neither_seen() -> None:
+        await sees(client, world.reader, before)
+        assert "replica-proof" not in await services_seen(client, world.reader)
+
     # One connection for the series read, one for the GraphQL query's one list: both from
     # the replica, none from the primary.
-    assert (primary - reads_before[0], replica - reads_before[1]) == (0, 2)
+    assert await reads_during(client, world, neither_seen()) == (0, 2)
+    primary, _ = await reads(client, world)
 
     await world.pair.resume_replay()
     await world.pair.wait_caught_up()
@@ -230,17 +223,17 @@ async def test_a_token_reads_its_own_writes_from_the_primary_until_the_replica_r
     client: httpx.AsyncClient, caught_up: World
 ) -> None:
     world = caught_up
-    await until_used(client, True, "the replica in use")
     before = await points_seen(client, world.writer)
     await world.pair.pause_replay()
     await write_points(client, world, "own-writes", 4)
-    reads_before = await reads(client, world)
-    # The writer sees its 4 points: its read went to the primary. The reader, who wrote
-    # nothing, reads the replica, which has not replayed them.
-    assert await points_seen(client, world.writer) == before + 4
-    assert await points_seen(client, world.reader) == before
-    primary, replica = await reads(client, world)
-    assert (primary - reads_before[0], replica - reads_before[1]) == (1, 1)
+
+    async def each_seen() -> None:
+        # The writer sees its 4 points: its read went to the primary. The reader, who wrote
+        # nothing, reads the replica, which has not replayed them.
+        await sees(client, world.writer, before + 4)
+        await sees(client, world.reader, before)
+
+    assert await reads_during(client, world, each_seen()) == (1, 1)
     # Also in GraphQL, and also in another server process (a second app: the position of
     # the write is on the primary, not in the first app's memory).
     created = await client.post(
@@ -248,7 +241,7 @@ async def test_a_token_reads_its_own_writes_from_the_primary_until_the_replica_r
         headers=world.writer,
     )  # fmt: skip
     assert created.status_code == 201, created.text
-    async with serving(settings_for(world)) as other:
+    async with support.served(settings_for(world)) as other:
         await until_used(other, True, "the other process using the replica")
         assert "own-writes" in await services_seen(other, world.writer)
         assert "own-writes" not in await services_seen(other, world.reader)
@@ -272,7 +265,7 @@ async def test_reads_go_to_the_primary_while_the_replica_is_past_the_lag_bound(
 ) -> None:
     world = caught_up
     bound = 64 * 1024
-    async with serving(settings_for(world, replica_max_lag_bytes=bound)) as client:
+    async with support.served(settings_for(world, replica_max_lag_bytes=bound)) as client:
         await until_used(client, True, "the replica in use")
         before = await points_seen(client, world.reader)
         await world.pair.pause_replay()
@@ -287,20 +280,15 @@ async def test_reads_go_to_the_primary_while_the_replica_is_past_the_lag_bound(
         health = await until_used(client, False, "the replica past the bound")
         assert health["reachable"] is True
         assert health["lag_bytes"] > bound
-        reads_before = await reads(client, world)
-        assert await points_seen(client, world.reader) == before + 3  # the primary's
-        primary, replica = await reads(client, world)
-        assert (primary - reads_before[0], replica - reads_before[1]) == (1, 0)
+        # The primary's.
+        assert await reads_during(client, world, sees(client, world.reader, before + 3)) == (1, 0)
         found = await metrics(client, world)
         assert found[("kpi_replica_used", "replica1")] == 0
         assert found[("kpi_replica_lag_bytes", "replica1")] > bound
 
         await world.pair.resume_replay()
         await until_used(client, True, "the replica back within the bound")
-        reads_before = await reads(client, world)
-        assert await points_seen(client, world.reader) == before + 3
-        primary, replica = await reads(client, world)
-        assert (primary - reads_before[0], replica - reads_before[1]) == (0, 1)
+        assert await reads_during(client, world, sees(client, world.reader, before + 3)) == (0, 1)
     await world.pair.execute(world.pair.primary, "drop table lag_filler")
 
 
@@ -308,7 +296,6 @@ async def test_reads_answer_from_the_primary_while_the_replica_is_down(
     client: httpx.AsyncClient, caught_up: World
 ) -> None:
     world = caught_up
-    await until_used(client, True, "the replica in use")
     before = await points_seen(client, world.reader)
     assert (await reads(client, world))[1] == 1
     # With the only synchronous standby stopped, commits on the primary would wait for it.
@@ -321,31 +308,21 @@ async def test_reads_answer_from_the_primary_while_the_replica_is_down(
     health = await until_used(client, False, "the replica seen down")
     assert health == {"name": "replica1", "reachable": False, "lag_bytes": None, "used": False}
     await write_points(client, world, "replica-down", 2)
-    primary_before, replica_before = await reads(client, world)
-    assert await points_seen(client, world.reader) == before + 2
-    primary, replica = await reads(client, world)
-    assert (primary - primary_before, replica - replica_before) == (1, 0)
+    assert await reads_during(client, world, sees(client, world.reader, before + 2)) == (1, 0)
     found = await metrics(client, world)
     assert found[("kpi_database_up", "primary")] == 1
     assert found[("kpi_database_up", "replica1")] == 0
     assert ("kpi_replica_lag_bytes", "replica1") not in found
 
-    world.pair.start_standby()
-    await world.pair.set_synchronous(True)
-    await world.pair.wait_streaming()
-    await world.pair.wait_caught_up()
+    await world.pair.restore()
     await until_used(client, True, "the replica back")
-    primary_before, replica_before = await reads(client, world)
-    assert await points_seen(client, world.reader) == before + 2
-    primary, replica = await reads(client, world)
-    assert (primary - primary_before, replica - replica_before) == (0, 1)
+    assert await reads_during(client, world, sees(client, world.reader, before + 2)) == (0, 1)
 
 
 async def test_reads_under_load_all_answer_while_the_replica_stops(
     client: httpx.AsyncClient, caught_up: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     world = caught_up
-    await until_used(client, True, "the replica in use")
     expected = await points_seen(client, world.reader)
     statuses: list[int] = []
     stopping = asyncio.Event()
@@ -386,7 +363,6 @@ async def test_readyz_and_metrics_report_each_database_with_its_lag(
     client: httpx.AsyncClient, caught_up: World
 ) -> None:
     world = caught_up
-    await until_used(client, True, "the replica in use")
     for _ in range(3):
         await points_seen(client, world.reader)
     await world.pair.pause_replay()
@@ -422,7 +398,7 @@ async def test_readyz_and_metrics_report_each_database_with_its_lag(
 async def test_without_read_urls_nothing_about_replicas_is_done(caught_up: World) -> None:
     world = caught_up
     settings = settings_for(world).model_copy(update={"database_read_url": None})
-    async with serving(settings) as client:
+    async with support.served(settings) as client:
         resp = await client.get("/readyz")
         assert resp.json() == {"status": "ready"}
         con = await dbmod.connect(world.pair.primary.url, world.schema)

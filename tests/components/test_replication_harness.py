@@ -4,19 +4,11 @@ is killed the promoted standby holds every acknowledged write and takes new ones
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.components.replication import STANDBY_NAME, ReplicatedPair, replicated_pair
+from tests.components.replication import STANDBY_NAME, ReplicatedPair
 
 pytestmark = pytest.mark.components
-
-
-@pytest.fixture(scope="module")
-def pair() -> Iterator[ReplicatedPair]:
-    with replicated_pair() as built:
-        yield built
 
 
 async def test_the_standby_is_synchronous_and_replays_writes(pair: ReplicatedPair) -> None:

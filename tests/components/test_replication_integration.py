@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -34,11 +34,10 @@ import pytest
 
 from service import db as dbmod
 from service.config import Settings
-from service.errors import PROBLEM_MEDIA_TYPE
 from service.models.enums import Scope
 from service.usecases.tokens import create_token
 from tests.components.pgbouncer import Bouncer, create_pooled_role, names, pgbouncer
-from tests.components.replication import ReplicatedPair, replicated_pair
+from tests.components.replication import ReplicatedPair
 from tests.components.support import eventually, program
 from tests.reliability import support
 
@@ -173,16 +172,6 @@ def start_service(env: dict[str, str], directory: Path, name: str) -> ServicePro
     return ServiceProcess(f"http://127.0.0.1:{port}", process, log)
 
 
-#: How the primary sees its standby: "sync" when it is synchronous.
-SYNC_STATE = "select sync_state from pg_stat_replication"
-
-
-@pytest.fixture(scope="module")
-def pair() -> Iterator[ReplicatedPair]:
-    with replicated_pair() as built:
-        yield built
-
-
 @pytest.fixture(scope="module")
 async def cluster(pair: ReplicatedPair) -> AsyncIterator[Cluster]:
     found = program("pgbouncer", package="pgbouncer")
@@ -236,10 +225,7 @@ async def until_replica_used(cluster: Cluster, used: bool, what: str) -> None:
 async def post_points(
     client: httpx.AsyncClient, token: dict[str, str], name: str, count: int
 ) -> None:
-    r = await client.post(
-        "/v1/observations", content=support.json_batch(name, count),
-        headers={**token, "Content-Type": "application/json"},
-    )  # fmt: skip
+    r = await support.post_batch(client, token, name, count)
     assert r.status_code == 200, r.text
     assert r.json()["inserted"] == count
 
@@ -296,102 +282,39 @@ async def test_a_tokens_rate_limit_holds_across_both_processes(cluster: Cluster)
     assert all(19 <= w <= 20 for w in waits), waits
 
 
-@dataclasses.dataclass
-class Answer:
-    name: str
-    started: float
-    ended: float
-    status: int | None  # None: no HTTP answer at all
-    content_type: str = ""
-    retry_after: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
-
-
-async def _write_until(
-    stop: asyncio.Event, client: httpx.AsyncClient, token: dict[str, str], writer: str,
-    answers: list[Answer],
-) -> None:  # fmt: skip
-    sequence = 0
-    while not stop.is_set():
-        name = f"{writer}-{sequence}"
-        sequence += 1
-        started = time.monotonic()
-        try:
-            r = await client.post(
-                "/v1/observations", content=support.json_batch(name, BATCH_POINTS),
-                headers={**token, "Content-Type": "application/json"},
-            )  # fmt: skip
-        except httpx.HTTPError:
-            answers.append(Answer(name, started, time.monotonic(), None))
-        else:
-            answers.append(Answer(name, started, time.monotonic(), r.status_code,
-                                  r.headers.get("content-type", ""),
-                                  r.headers.get("retry-after")))  # fmt: skip
-        await asyncio.sleep(0.1)
-
-
 async def test_the_primary_killed_and_the_standby_promoted_loses_no_acknowledged_write(
     cluster: Cluster,
 ) -> None:
     pair = cluster.pair
     # Four writers, two to each process, each with a token of its own (each bucket holds 40
     # writes, more than one writer sends here).
-    writers = [await cluster.new_token(f"writer-{n}", Scope.INGEST) for n in range(4)]
-    answers: list[Answer] = []
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(_write_until(stop, cluster.clients[n % 2], token, f"w{n}", answers))
-        for n, token in enumerate(writers)
-    ]
-
-    def acknowledged_since(instant: float) -> int:
-        return sum(a.ok and a.started >= instant for a in answers)
-
+    tokens = [await cluster.new_token(f"writer-{n}", Scope.INGEST) for n in range(4)]
+    # Each writer waits 0.1 s after an answer.
+    writers = support.Writers(
+        [(cluster.clients[n % 2], token) for n, token in enumerate(tokens)], BATCH_POINTS, 0.1
+    )
+    writers.start()
     try:
-        await eventually(_now(lambda: acknowledged_since(0) >= 8), within=20, what="writes")
-        # The standby is synchronous: a commit the primary acknowledged is flushed there.
-        assert await pair.fetchval(pair.primary, SYNC_STATE) == "sync"
-        await asyncio.to_thread(pair.kill_primary)
-        killed = time.monotonic()  # every process of the primary gone
-        await asyncio.sleep(DEAD_SECONDS)
-        promoting = time.monotonic()
-        await asyncio.to_thread(pair.promote)
+        await support.wait_for(lambda: writers.acknowledged_after(0) >= 8, 20, "writes")
+        failover = await pair.fail_over(DEAD_SECONDS)
         # PgBouncer 1.18 knows one host per database: point it at the new primary, RELOAD.
         cluster.bouncer.repoint(pair.standby.url)
         repointed = time.monotonic()
-        await eventually(
-            _now(lambda: acknowledged_since(repointed) >= 4), within=15,
-            what="writes acknowledged through PgBouncer on the new primary",
+        back = await support.wait_for(
+            lambda: writers.acknowledged_after(repointed) >= 4, 15,
+            "writes acknowledged through PgBouncer on the new primary",
         )  # fmt: skip
-        back = time.monotonic() - repointed
     finally:
-        stop.set()
-        await asyncio.gather(*tasks)
+        await writers.stop()
+    answers = writers.answers
 
-    # Every request was answered: 200, or 503 problem+json with Retry-After (never a 500).
-    assert {a.status for a in answers} <= {200, 503}, [a for a in answers if a.status != 200][:5]
-    for a in answers:
-        if a.status == 503:
-            assert a.content_type == PROBLEM_MEDIA_TYPE and int(a.retry_after or 0) > 0, a
+    support.assert_answered_or_unavailable(answers)
     # With the primary dead, nothing was acknowledged.
-    between = [a for a in answers if a.started > killed and a.ended < promoting]
+    between = failover.while_down(answers)
     assert between and all(a.status == 503 for a in between), between[:5]
     # Every acknowledged batch is on the new primary as sent; no batch is half there.
-    con = await dbmod.connect(pair.standby.url, cluster.schema)
-    try:
-        assert await con.fetchval("select not pg_is_in_recovery()")
-        stored = await support.stored_points(con)
-    finally:
-        await con.close()
-    for a in answers:
-        got = stored.get(a.name, {})
-        if a.ok:
-            assert got == {i: support.value_of(a.name, i) for i in range(BATCH_POINTS)}, a.name
-        else:
-            assert len(got) in (0, BATCH_POINTS), f"batch {a.name} is half stored: {len(got)}"
+    stored = await support.points_on_primary(pair.standby.url, cluster.schema)
+    support.assert_batches_whole(stored, answers, BATCH_POINTS)
     acknowledged = sum(a.ok for a in answers)
     print(
         f"\nfailover through PgBouncer: {len(answers)} writes over 2 processes, {acknowledged} "
@@ -430,12 +353,3 @@ async def test_the_leader_lease_moves_when_its_holder_is_killed(cluster: Cluster
     took = time.monotonic() - killed
     assert took <= LEASE_SECONDS + ROUND_SECONDS + 3
     print(f"\nleader lease taken over {took:.2f} s after its holder was killed")
-
-
-def _now(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    """`condition` (a plain function) as the coroutine function `eventually` polls."""
-
-    async def check() -> bool:
-        return bool(condition())
-
-    return check

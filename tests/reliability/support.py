@@ -1,5 +1,6 @@
 """What the reliability tests share: a catalog to write into, requests whose effect can be
-checked row by row, and a PostgreSQL server of the test's own that it may stop and start."""
+checked row by row, writers and probes recording every answer under load, and a PostgreSQL
+server of the test's own that it may stop and start."""
 
 from __future__ import annotations
 
@@ -13,17 +14,21 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
+import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
 from service import db as dbmod
+from service.app import create_app
 from service.config import Settings
 from service.embedded import EmbeddedPostgres
+from service.errors import PROBLEM_MEDIA_TYPE
 from service.models.enums import Scope
 from service.usecases.catalog_file import CatalogFile, apply_catalog
 from service.usecases.tokens import create_token
@@ -125,6 +130,138 @@ async def stored_points(con: dbmod.Connection) -> dict[str, dict[int, float]]:
     for row in rows:
         found.setdefault(row["request"], {})[row["i"]] = row["value"]
     return found
+
+
+async def post_batch(
+    client: httpx.AsyncClient, headers: dict[str, str], request: str, count: int
+) -> httpx.Response:
+    """The `count` points of `request` posted as one JSON batch."""
+    return await client.post(
+        "/v1/observations", content=json_batch(request, count),
+        headers={**headers, "Content-Type": "application/json"},
+    )  # fmt: skip
+
+
+async def points_on_primary(url: str, schema: str) -> dict[str, dict[int, float]]:
+    """stored_points in `schema` at `url`, which must be a primary (as a promoted standby
+    is), not a server in recovery."""
+    con = await dbmod.connect(url, schema)
+    try:
+        assert await con.fetchval("select not pg_is_in_recovery()")
+        return await stored_points(con)
+    finally:
+        await con.close()
+
+
+def assert_batches_whole(
+    stored: dict[str, dict[int, float]], answers: list[Answer], count: int
+) -> None:
+    """Every batch of `count` points acknowledged is stored exactly as sent (stored_points);
+    any other is stored whole or not at all."""
+    for a in answers:
+        got = stored.get(a.name, {})
+        if a.ok:
+            expected = {i: value_of(a.name, i) for i in range(count)}
+            assert got == expected, f"acknowledged batch {a.name} is not stored as sent"
+        else:
+            assert len(got) in (0, count), f"batch {a.name} is half stored: {len(got)}"
+
+
+# Requests under load, answer by answer -----------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Answer:
+    name: str
+    started: float
+    ended: float
+    status: int | None  # None: no HTTP answer at all
+    content_type: str = ""
+    retry_after: str | None = None
+    detail: str = ""
+    kind: str = "write"  # or what else was asked: "read", "ready"
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+async def answer(
+    name: str, send: Awaitable[httpx.Response], kind: str = "write", within: float = 30
+) -> Answer:
+    """How and when `send` was answered; no answer within `within` seconds counts as none."""
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(within):
+            r = await send
+    except (httpx.HTTPError, TimeoutError) as exc:
+        return Answer(name, started, time.monotonic(), None, detail=repr(exc), kind=kind)
+    return Answer(
+        name, started, time.monotonic(), r.status_code, r.headers.get("content-type", ""),
+        r.headers.get("retry-after"), r.text[:300], kind,
+    )  # fmt: skip
+
+
+class Writers:
+    """One loop per (client, headers) posting batches of `count` points, named w<loop>-<n>, a
+    pause after each answer, every answer recorded in `answers`, until stopped."""
+
+    def __init__(
+        self, senders: list[tuple[httpx.AsyncClient, dict[str, str]]], count: int, pause: float
+    ) -> None:
+        self.senders, self.count, self.pause = senders, count, pause
+        self.answers: list[Answer] = []
+        self.stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._write(f"w{n}", client, headers))
+            for n, (client, headers) in enumerate(self.senders)
+        ]
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        await asyncio.gather(*self._tasks)
+
+    async def _write(self, prefix: str, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        sequence = 0
+        while not self.stopping.is_set():
+            name = f"{prefix}-{sequence}"
+            sequence += 1
+            self.answers.append(await answer(name, post_batch(client, headers, name, self.count)))
+            await asyncio.sleep(self.pause)
+
+    def acknowledged_after(self, instant: float) -> int:
+        """Writes sent at `instant` or later and acknowledged."""
+        return sum(a.kind == "write" and a.ok and a.started >= instant for a in self.answers)
+
+
+async def wait_for(
+    condition: Callable[[], bool], within: float, what: str, poll: float = 0.05
+) -> float:
+    """Seconds until condition() holds, polled every `poll` seconds; fails past `within`."""
+    began = time.monotonic()
+    while not condition():
+        if time.monotonic() - began > within:
+            pytest.fail(f"{what}: not within {within} s")
+        await asyncio.sleep(poll)
+    return time.monotonic() - began
+
+
+def assert_answered_or_unavailable(answers: list[Answer]) -> None:
+    """Every request got an HTTP answer: 200, or 503 problem+json with Retry-After (never a
+    500, never a dropped connection)."""
+    unexpected = [a for a in answers if a.status not in (200, 503)]
+    assert not unexpected, unexpected[:5]
+    for a in answers:
+        if a.status == 503:
+            assert a.content_type == PROBLEM_MEDIA_TYPE, a
+            assert a.retry_after is not None and int(a.retry_after) > 0, a
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,3 +390,13 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the service of `settings`, served as `serving` does."""
+    async with (
+        serving(create_app(settings)) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
+        yield client

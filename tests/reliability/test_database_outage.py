@@ -11,20 +11,18 @@ again: the machine's shared server is never touched.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from service import db as dbmod
-from service.app import create_app
 from service.config import Settings
 from service.errors import PROBLEM_MEDIA_TYPE
 from tests.reliability import support
@@ -56,99 +54,40 @@ def own_postgres() -> Iterator[OwnPostgres]:
             server.close()
 
 
-@dataclasses.dataclass
-class Answer:
-    kind: str  # "write", "read", "ready"
-    name: str
-    started: float
-    ended: float
-    status: int | None  # None: no HTTP answer at all
-    content_type: str = ""
-    retry_after: str | None = None
-    detail: str = ""
-
-    @property
-    def seconds(self) -> float:
-        return self.ended - self.started
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
 class Traffic:
-    """Writers posting JSON batches, a reader of the KPI's series and a /readyz prober, each
-    recording every answer, until stopped."""
+    """WRITERS writers posting JSON batches, a reader of the KPI's series and a /readyz
+    prober, each recording every answer in `answers` and pausing 50 ms after it (the prober
+    200 ms), until stopped."""
 
     def __init__(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
         self.client = client
         self.tokens = tokens
-        self.answers: list[Answer] = []
-        self.stopping = asyncio.Event()
+        self.writers = support.Writers([(client, tokens.ingest)] * WRITERS, BATCH_POINTS, 0.05)
+        self.answers = self.writers.answers
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        loops = [self._writer(n) for n in range(WRITERS)] + [self._reader(), self._prober()]
-        self._tasks = [asyncio.create_task(loop) for loop in loops]
+        self.writers.start()
+        self._tasks = [asyncio.create_task(self._reader()), asyncio.create_task(self._prober())]
 
     async def stop(self) -> None:
-        self.stopping.set()
+        await self.writers.stop()
         await asyncio.gather(*self._tasks)
 
-    async def _record(self, kind: str, name: str, send: Awaitable[httpx.Response]) -> None:
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(30):
-                resp = await send
-        except (httpx.HTTPError, TimeoutError) as exc:
-            answer = Answer(kind, name, started, time.monotonic(), None, detail=repr(exc))
-        else:
-            answer = Answer(
-                kind, name, started, time.monotonic(), resp.status_code,
-                resp.headers.get("content-type", ""), resp.headers.get("retry-after"),
-                resp.text[:300],
-            )  # fmt: skip
-        self.answers.append(answer)
-        await asyncio.sleep(0.05)
-
-    async def _writer(self, number: int) -> None:
-        sequence = 0
-        while not self.stopping.is_set():
-            name = f"w{number}-{sequence}"
-            sequence += 1
-            send = self.client.post(
-                "/v1/observations",
-                content=support.json_batch(name, BATCH_POINTS),
-                headers={**self.tokens.ingest, "Content-Type": "application/json"},
-            )
-            await self._record("write", name, send)
-
     async def _reader(self) -> None:
-        while not self.stopping.is_set():
+        while not self.writers.stopping.is_set():
             send = self.client.get(f"/v1/kpis/{KPI}/series?grain=day", headers=self.tokens.read)
-            await self._record("read", "series", send)
+            self.answers.append(await support.answer("series", send, kind="read"))
+            await asyncio.sleep(0.05)
 
     async def _prober(self) -> None:
-        while not self.stopping.is_set():
-            await self._record("ready", "readyz", self.client.get("/readyz"))
-            await asyncio.sleep(0.15)
-
-    def acknowledged_writes(self) -> int:
-        return sum(a.ok for a in self.answers if a.kind == "write")
+        while not self.writers.stopping.is_set():
+            self.answers.append(await support.answer("readyz", self.client.get("/readyz"), "ready"))
+            await asyncio.sleep(0.2)
 
     def all_kinds_ok_after(self, instant: float) -> bool:
         kinds = {a.kind for a in self.answers if a.started >= instant and a.ok}
         return kinds == {"write", "read", "ready"}
-
-
-async def _wait_for(condition: Callable[[], bool], within: float, what: str) -> float:
-    """Seconds until condition() holds, polling; fails after `within` seconds."""
-    began = time.monotonic()
-    while not condition():
-        if time.monotonic() - began > within:
-            pytest.fail(f"{what}: not within {within} s")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - began
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
@@ -162,14 +101,13 @@ async def test_requests_during_an_outage_get_503_and_the_pool_recovers(
         rate_limit_per_second=0, pool_min_size=2, pool_max_size=6,
     )  # fmt: skip
     try:
-        async with (
-            support.serving(create_app(settings)) as base,
-            httpx.AsyncClient(base_url=base, timeout=30) as client,
-        ):
+        async with support.served(settings) as client:
             traffic = Traffic(client, tokens)
             traffic.start()
             try:
-                await _wait_for(lambda: traffic.acknowledged_writes() >= 3, 30, "first writes")
+                await support.wait_for(
+                    lambda: traffic.writers.acknowledged_after(0) >= 3, 30, "first writes"
+                )
                 stop_began = time.monotonic()
                 await asyncio.to_thread(own_postgres.stop, mode)
                 down = time.monotonic()
@@ -177,7 +115,7 @@ async def test_requests_during_an_outage_get_503_and_the_pool_recovers(
                 start_began = time.monotonic()
                 await asyncio.to_thread(own_postgres.start)
                 up = time.monotonic()
-                recovery = await _wait_for(
+                recovery = await support.wait_for(
                     lambda: traffic.all_kinds_ok_after(up), RECOVER_WITHIN, "recovery"
                 )
                 await asyncio.sleep(0.5)
@@ -190,8 +128,7 @@ async def test_requests_during_an_outage_get_503_and_the_pool_recovers(
     answers = traffic.answers
 
     # Never a 500, never a hang, never a dropped connection.
-    unexpected = [a for a in answers if a.status not in (200, 503)]
-    assert not unexpected, unexpected[:5]
+    support.assert_answered_or_unavailable(answers)
     slow = [a for a in answers if a.seconds > ANSWER_WITHIN]
     assert not slow, slow[:5]
 
@@ -215,14 +152,8 @@ async def test_requests_during_an_outage_get_503_and_the_pool_recovers(
         await con.close()
         await support.drop_schema(own_postgres.url, schema)
     writes = [a for a in answers if a.kind == "write"]
+    support.assert_batches_whole(stored, writes, BATCH_POINTS)
     acknowledged = [a for a in writes if a.ok]
-    for a in writes:
-        got = stored.get(a.name, {})
-        if a.ok:
-            expected = {i: support.value_of(a.name, i) for i in range(BATCH_POINTS)}
-            assert got == expected, f"acknowledged batch {a.name} is not stored as sent"
-        else:
-            assert len(got) in (0, BATCH_POINTS), f"batch {a.name} is half stored: {len(got)}"
     rows = sum(len(v) for v in stored.values())
     assert rows >= len(acknowledged) * BATCH_POINTS
 

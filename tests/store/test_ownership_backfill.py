@@ -3,29 +3,14 @@ creation, so its past is reported against that team."""
 
 from __future__ import annotations
 
-import secrets
-import shutil
-from pathlib import Path
-
-import pytest
-
-from service import db as dbmod
-from tests.conftest import DIRECT
+from tests.store.migrations_before import schema_before
 
 
 async def test_services_with_a_team_own_it_since_they_were_created(
-    direct_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    direct_database_url: str,
 ) -> None:
-    real_load = dbmod.load_migrations
-    for m in (dbmod.SQL_DIR / "migrations").glob("00*.sql"):
-        if int(m.name[:4]) < 30:
-            shutil.copy(m, tmp_path / m.name)
-    monkeypatch.setattr(dbmod, "load_migrations", lambda: real_load(tmp_path))
-    schema = f"kpi_migrate_{secrets.token_hex(4)}"
-    # A schema of its own: straight to Postgres, also in a run through a pooler.
-    con = await dbmod.connect(direct_database_url, schema, settings=DIRECT)
-    try:
-        await dbmod.migrate(con, schema)
+    async with schema_before(direct_database_url, 30) as before:
+        con = before.con
         # The catalog as it stood before 0030: one service with a team, one without.
         team_id = await con.fetchval(
             "insert into team (slug, name) values ('shop-team', 'Shop') returning id"
@@ -35,8 +20,7 @@ async def test_services_with_a_team_own_it_since_they_were_created(
             " ('shop', 'Shop', 2, $1, '2025-06-01T00:00:00Z'), ('docs', 'Docs', 4, null, now())",
             team_id,
         )
-        monkeypatch.setattr(dbmod, "load_migrations", real_load)
-        assert "0030_service_ownership" in await dbmod.migrate(con, schema)
+        assert "0030_service_ownership" in await before.migrate_rest()
         rows = await con.fetch(
             "select s.slug, t.slug as team, o.valid_from::text, o.valid_to"
             " from service_ownership o join business_service s on s.id = o.service_id"
@@ -46,6 +30,3 @@ async def test_services_with_a_team_own_it_since_they_were_created(
             {"slug": "shop", "team": "shop-team", "valid_from": "2025-06-01 00:00:00+00",
              "valid_to": None}
         ]  # fmt: skip
-    finally:
-        await con.execute(f'drop schema if exists "{schema}" cascade')
-        await con.close()

@@ -3,29 +3,14 @@ of services keep their figures once those points expire."""
 
 from __future__ import annotations
 
-import secrets
-import shutil
-from pathlib import Path
-
-import pytest
-
-from service import db as dbmod
-from tests.conftest import DIRECT
+from tests.store.migrations_before import schema_before
 
 
 async def test_points_stored_before_the_migration_are_rolled_up_per_service_and_day(
-    direct_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    direct_database_url: str,
 ) -> None:
-    real_load = dbmod.load_migrations
-    for m in (dbmod.SQL_DIR / "migrations").glob("00*.sql"):
-        if int(m.name[:4]) < 38:
-            shutil.copy(m, tmp_path / m.name)
-    monkeypatch.setattr(dbmod, "load_migrations", lambda: real_load(tmp_path))
-    schema = f"kpi_migrate_{secrets.token_hex(4)}"
-    # A schema of its own: straight to Postgres, also in a run through a pooler.
-    con = await dbmod.connect(direct_database_url, schema, settings=DIRECT)
-    try:
-        await dbmod.migrate(con, schema)
+    async with schema_before(direct_database_url, 38) as before:
+        con = before.con
         # Points as they stood before 0038 (in the default partition: no month was made).
         await con.execute(
             "insert into observation (kpi_id, service_id, ts, value, dimensions) values"
@@ -36,8 +21,7 @@ async def test_points_stored_before_the_migration_are_rolled_up_per_service_and_
             " (1, 8, '2031-02-10T23:59:59Z', 0.25, '{}'),"
             " (1, null, '2031-02-10T12:00:00Z', 100.0, '{}')"
         )
-        monkeypatch.setattr(dbmod, "load_migrations", real_load)
-        assert "0038_retention" in await dbmod.migrate(con, schema)
+        assert "0038_retention" in await before.migrate_rest()
         rows = await con.fetch(
             "select service_id, day::text, points, total, low, high, last_ts::text,"
             " last_dimensions::text, last_value from observation_service_day order by 1, 2"
@@ -66,6 +50,3 @@ async def test_points_stored_before_the_migration_are_rolled_up_per_service_and_
             " where day = '2031-02-10T00:00:00Z' order by 1"
         )
         assert [tuple(r) for r in rows] == [(7, 3, 10.0, 6.0, 6.0), (8, 2, 0.75, 0.5, 0.25)]
-    finally:
-        await con.execute(f'drop schema if exists "{schema}" cascade')
-        await con.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pydantic
@@ -31,19 +30,11 @@ from service.usecases import calendars, evaluation
 from service.usecases.catalog_file import CatalogFile, apply_catalog
 from tests.conftest import app_client
 from tests.graphql.helpers import gql_data
+from tests.usecases.rest_series import Headers, make_kpi, observe, series, utc
 
-Headers = dict[str, str]
 UTC = dt.UTC
 #: Mid-November 2026: October is the last closed month.
 NOW = dt.datetime(2026, 11, 15, 12, tzinfo=UTC)
-
-
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
-
-
-def iso(ts: dt.datetime) -> str:
-    return ts.isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture(autouse=True)
@@ -51,32 +42,6 @@ def utc_after() -> Iterator[None]:
     """The process's calendar goes back to the default after each test."""
     yield
     calendars.use_settings(Settings())
-
-
-async def make_kpi(api: httpx.AsyncClient, admin: Headers, key: str, **fields: Any) -> None:
-    body = {
-        "key": key, "name": f"KPI {key}", "unit": "count", "direction": "higher_is_better",
-        "aggregation": "sum", **fields,
-    }  # fmt: skip
-    r = await api.post("/v1/kpis", json=body, headers=admin)
-    assert r.status_code == 201, r.text
-
-
-async def observe(
-    api: httpx.AsyncClient, admin: Headers, key: str, points: list[tuple[dt.datetime, float]],
-    service: str | None = None,
-) -> None:  # fmt: skip
-    body = [{"kpi": key, "service": service, "ts": iso(ts), "value": v} for ts, v in points]
-    r = await api.post("/v1/observations", json=body, headers=admin)
-    assert r.status_code == 200, r.text
-
-
-async def series(
-    api: httpx.AsyncClient, headers: Headers, key: str, **params: str
-) -> list[tuple[str, float | None, int]]:
-    r = await api.get(f"/v1/kpis/{key}/series", params=params, headers=headers)
-    assert r.status_code == 200, r.text
-    return [(p["bucket"], p["value"], p["count"]) for p in r.json()["points"]]
 
 
 async def make_checkout(api: httpx.AsyncClient, admin: Headers) -> None:

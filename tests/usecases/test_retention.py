@@ -34,22 +34,14 @@ from tests.ingest.test_pipeline import (
     replace_source,
     rule,
 )
+from tests.usecases.rest_series import Headers, make_kpi, observe, series, utc
 
-Headers = dict[str, str]
 Json = dict[str, Any]
 UTC = dt.UTC
 #: Mid-August 2031. With four months kept, the horizon is 1 April 2031: February and March
 #: go, April to August stay.
 NOW = dt.datetime(2031, 8, 15, 12, tzinfo=UTC)
 HORIZON = dt.datetime(2031, 4, 1, tzinfo=UTC)
-
-
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
-
-
-def iso(ts: dt.datetime) -> str:
-    return ts.isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture(autouse=True)
@@ -70,36 +62,10 @@ def keeping(settings: Settings, months: int = 4, **more: Any) -> Settings:
     return settings.model_copy(update={"retain_observations_months": months, **more})
 
 
-async def make_kpi(api: httpx.AsyncClient, admin: Headers, key: str, **fields: Any) -> None:
-    body = {
-        "key": key, "name": f"KPI {key}", "unit": "count", "direction": "higher_is_better",
-        "aggregation": "sum", **fields,
-    }  # fmt: skip
-    r = await api.post("/v1/kpis", json=body, headers=admin)
-    assert r.status_code == 201, r.text
-
-
 async def make_service(api: httpx.AsyncClient, admin: Headers, slug: str) -> None:
     body = {"slug": slug, "name": f"Service {slug}", "tier": 2}
     r = await api.post("/v1/services", json=body, headers=admin)
     assert r.status_code == 201, r.text
-
-
-async def observe(
-    api: httpx.AsyncClient, admin: Headers, key: str, points: list[tuple[dt.datetime, float]],
-    service: str | None = None,
-) -> None:  # fmt: skip
-    body = [{"kpi": key, "service": service, "ts": iso(ts), "value": v} for ts, v in points]
-    r = await api.post("/v1/observations", json=body, headers=admin)
-    assert r.status_code == 200, r.text
-
-
-async def series(
-    api: httpx.AsyncClient, headers: Headers, key: str, **params: str
-) -> list[tuple[str, float | None, int]]:
-    r = await api.get(f"/v1/kpis/{key}/series", params=params, headers=headers)
-    assert r.status_code == 200, r.text
-    return [(p["bucket"], p["value"], p["count"]) for p in r.json()["points"]]
 
 
 async def partitions(con: dbmod.Connection) -> set[str]:
@@ -223,10 +189,10 @@ async def test_expired_partitions_are_dropped_and_day_or_longer_series_keep_thei
 
 
 async def test_a_calendar_of_utc_days_reads_the_roll_ups_of_expired_months(
-    con: dbmod.Connection, db_schema: str, admin: Headers, reader: Headers
+    con: dbmod.Connection, settings: Settings, admin: Headers, reader: Headers
 ) -> None:
     # Weeks from Sunday, fiscal years from April: buckets of whole UTC days still.
-    cal = Settings(db_schema=db_schema, week_start="sunday", fiscal_year_start_month=4)
+    cal = settings.model_copy(update={"week_start": "sunday", "fiscal_year_start_month": 4})
     async with app_client(con, cal, lambda: NOW) as api:
         await load_kpis(api, admin)
         before = await every_series(api, reader)
@@ -244,10 +210,10 @@ async def test_a_calendar_of_utc_days_reads_the_roll_ups_of_expired_months(
 
 
 async def test_in_a_zoned_calendar_the_estate_keeps_its_figures_and_services_lose_theirs(
-    con: dbmod.Connection, db_schema: str, admin: Headers, reader: Headers,
+    con: dbmod.Connection, settings: Settings, admin: Headers, reader: Headers,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    berlin = Settings(db_schema=db_schema, time_zone="Europe/Berlin")
+    berlin = settings.model_copy(update={"time_zone": "Europe/Berlin"})
     async with app_client(con, berlin, lambda: NOW) as api:
         await load_kpis(api, admin)
         estate = await series(api, reader, "orders", grain="month")

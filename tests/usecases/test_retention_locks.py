@@ -5,7 +5,6 @@ round gives up whole and the next one drops it."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import time
 from collections.abc import AsyncIterator
 
@@ -14,32 +13,20 @@ import pytest
 
 from service import db as dbmod
 from service.config import Settings
-from service.models.catalog import KpiIn
-from service.models.enums import Aggregation, Direction
 from service.models.observation_limits import partition_horizon
 from service.models.observations import ObservationIn
 from service.store import observations
-from service.usecases import catalog, retention
+from service.usecases import retention
+from tests.fresh_schema import Two, two_connections
 
 #: Four months kept on 15 August 2031: February goes, April stays.
 NOW = dt.datetime(2031, 8, 15, 12, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-async def two(database_url: str) -> AsyncIterator[tuple[dbmod.Connection, dbmod.Connection]]:
-    schema = f"kpi_retention_{secrets.token_hex(4)}"
-    first = await dbmod.connect(database_url, schema)
-    await dbmod.migrate(first, schema)
-    second = await dbmod.connect(database_url, schema)
-    await catalog.create_kpi(first, kpi=KpiIn(
-        key="orders", name="Orders", unit="n", direction=Direction.HIGHER_IS_BETTER,
-        aggregation=Aggregation.SUM))  # fmt: skip
-    try:
-        yield first, second
-    finally:
-        await first.execute(f'drop schema if exists "{schema}" cascade')
-        await first.close()
-        await second.close()
+async def two(database_url: str) -> AsyncIterator[Two]:
+    async with two_connections(database_url, "kpi_retention") as both:
+        yield both
 
 
 async def _points() -> AsyncIterator[list[observations.Numbered]]:
