@@ -64,6 +64,17 @@ REACH_NO_DATABASE = {
         "counts the cases; the other tests of the file send them",
     "tests/test_architecture.py::test_layer_table_places_modules_where_the_walkthrough_says":
         "`service.cli` is a module name in the table",
+    "tests/test_db_url.py::test_hosts_are_read_in_the_order_they_are_tried":
+        "reads URLs, with no connection",
+    "tests/test_db_url.py::test_a_host_prints_as_it_is_written": "the same",
+    "tests/test_db_url.py::test_several_hosts_ask_for_the_writable_one_unless_told_otherwise":
+        "the same, with the environment's PGTARGETSESSIONATTRS",
+    "tests/test_db_url.py::test_several_replicas_ask_for_a_standby":
+        "reads URLs, with no connection",
+    "tests/test_db_url.py::test_a_failed_connect_names_every_host_tried_and_no_password":
+        "connects to free ports",
+    "tests/test_read_routing.py::test_replicas_are_named_in_the_order_of_the_setting_and_split_on_whitespace":
+        "reads the setting's URLs, with no connection",
     "tests/test_first_run.py::test_the_network_guard_notices_lookups_and_connections_off_the_machine":
         "its process opens sockets, with no app",
     "tests/test_database_selection.py::test_the_reader_follows_helpers_and_reads_strings":

@@ -29,7 +29,7 @@ from tests.components.replication import ReplicatedPair
 from tests.reliability import support
 from tests.reliability.support import served
 
-pytestmark = pytest.mark.components
+pytestmark = [pytest.mark.components, pytest.mark.database]  # starts its own PostgreSQL
 
 SCHEMA = "kpi_failover"
 WRITERS = 3

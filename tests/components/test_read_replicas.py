@@ -29,7 +29,7 @@ from tests.components.support import eventually
 from tests.reliability import support
 from tests.reliability.support import BASE, KPI
 
-pytestmark = pytest.mark.components
+pytestmark = [pytest.mark.components, pytest.mark.database]  # starts its own PostgreSQL
 
 #: How often the apps here measure the replica: often, so the tests wait little.
 CHECK_SECONDS = 0.2

@@ -8,7 +8,7 @@ import pytest
 
 from tests.components.replication import STANDBY_NAME, ReplicatedPair
 
-pytestmark = pytest.mark.components
+pytestmark = [pytest.mark.components, pytest.mark.database]  # starts its own PostgreSQL
 
 
 async def test_the_standby_is_synchronous_and_replays_writes(pair: ReplicatedPair) -> None:

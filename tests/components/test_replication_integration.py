@@ -41,7 +41,7 @@ from tests.components.replication import ReplicatedPair
 from tests.components.support import eventually, program
 from tests.reliability import support
 
-pytestmark = pytest.mark.components
+pytestmark = [pytest.mark.components, pytest.mark.database]  # starts its own PostgreSQL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Each token's bucket: 40 requests at once, then one every 20 s (0.05 a second).

@@ -15,6 +15,8 @@ from typing import Any
 
 import schemathesis
 
+from tests.spec.seed import source_auth
+
 #: Every operation of the spec.
 EVERY = "*"
 
@@ -154,6 +156,18 @@ ACCEPTED_DEVIATIONS: list[AcceptedDeviation] = [
         "is a 422 naming the member at fault (README, What happens to a delivery).",
         explains=lambda _, r: (
             r.status_code == 422 and re.search(r"is not a valid \w+ delivery", r.text) is not None
+        ),
+    ),
+    AcceptedDeviation(
+        check="ignored_auth",
+        operations=("POST /v1/webhooks/{source}",),
+        reason="The webhook operation lists the credentials of every source kind as "
+        "alternatives, and OpenAPI's security requirements are met by any one of them: the "
+        "test sends each delivery with its source's own credential (seed.source_auth), so a "
+        "delivery holding it is accepted whatever the generated credentials of the other kinds "
+        "hold (README, Sources: each kind proves its deliveries its own way).",
+        explains=lambda case, r: (
+            r.status_code < 300 and bool(source_auth(str(case.path_parameters.get("source"))))
         ),
     ),
     AcceptedDeviation(
