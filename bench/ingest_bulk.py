@@ -38,6 +38,9 @@ from service.usecases.tokens import create_token
 #: The first point's instant: midnight 80 days before the run, so that the default 100,000
 #: points a minute apart stay inside the window ingest tokens may write in (90 days back).
 START = dt.datetime.combine(dt.date.today() - dt.timedelta(days=80), dt.time(), dt.UTC)
+#: The most points a minute apart from START that stay before tomorrow's end (ingest tokens
+#: may write a day ahead): 81 days of minutes.
+MOST_POINTS = 81 * 24 * 60
 KPI = "bench_latency"
 SERVICES = ("svc-a", "svc-b")
 #: Bytes per piece of the NDJSON body as the client sends it.
@@ -280,6 +283,8 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
+    if args.batches * args.batch_size > MOST_POINTS:
+        p.error(f"at most {MOST_POINTS:,} points (a minute apart, inside the ingest window)")
     if args.scale is not None and (args.scale < 2 or args.batches >> (args.scale - 1) < 1):
         p.error("--scale needs at least 2 sizes and --batches of at least 2^(N-1)")
     if args.scale is None:

@@ -53,3 +53,14 @@ def test_a_sweep_needs_batches_to_halve() -> None:
     # 4 >> 3 = 0 batches at the smallest size: refused before any database is touched.
     assert done.returncode == 2
     assert "--scale needs at least 2 sizes" in done.stderr
+
+
+def test_points_must_fit_the_ingest_window() -> None:
+    # 24 batches of 5,000 = 120,000 points a minute apart from 80 days back: more than the
+    # 81 x 1,440 = 116,640 minutes before tomorrow's end that an ingest token may write.
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "bench", "ingest-bulk", "--batches", "24"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "at most 116,640 points" in done.stderr
