@@ -6,6 +6,7 @@ and case, the CSV file, the growth exponent and the chart (PNG, drawn with matpl
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,13 @@ def growth(points: Sequence[Point], case: str, side: str) -> float:
     return math.log(getattr(last, ms) / getattr(first, ms)) / math.log(last.size / first.size)
 
 
+def step_growth(points: Sequence[Point], case: str, side: str) -> list[float]:
+    """The exponent between each size and the next: a step above 1 grows worse than linearly
+    there, whatever the ends say."""
+    mine = sorted((p for p in points if p.case == case), key=lambda p: p.size)
+    return [growth([a, b], case, side) for a, b in itertools.pairwise(mine)]
+
+
 def write_chart(sweep: Sweep, points: Sequence[Point], path: Path) -> None:
     """Time against size, both axes logarithmic, one panel per case, both sides in each."""
     import matplotlib
@@ -113,6 +121,9 @@ def report(sweep: Sweep, points: Sequence[Point], out: Path) -> None:
     for case in cases(points):
         print(f"  {case}: time ~ size^{growth(points, case, 'service'):.2f} ({sweep.service}), "
               f"size^{growth(points, case, 'baseline'):.2f} ({sweep.baseline})")  # fmt: skip
+        for side, name in (("service", sweep.service), ("baseline", sweep.baseline)):
+            steps = " ".join(f"{k:.2f}" for k in step_growth(points, case, side))
+            print(f"    {name}, size to the next: ^{steps}")
     chart = out.with_suffix(".png")
     try:
         write_chart(sweep, points, chart)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.scale import Point, Sweep, growth, halving_sizes, write_csv
+from bench.scale import Point, Sweep, growth, halving_sizes, step_growth, write_csv
 
 SWEEP = Sweep(
     bench="demo",
@@ -44,6 +44,11 @@ def test_growth_is_the_exponent_between_the_ends() -> None:
     # Flat is 0; twice the time over 16 times the size is log 2 / log 16 = 0.25.
     assert growth(points, "other", "service") == pytest.approx(0.0)
     assert growth(points, "other", "baseline") == pytest.approx(0.25)
+    # Step by step: 10 -> 19 ms over twice the size is log2(1.9) = 0.926; 19 -> 160 ms over
+    # 8 times is log(160 / 19) / log 8 = 1.025, a step a little worse than linear.
+    assert step_growth(points, "fleet", "service") == pytest.approx(
+        [math.log2(1.9), math.log(160 / 19) / math.log(8)]
+    )
 
 
 def test_the_csv_has_the_sweeps_columns_then_the_times(tmp_path: Path) -> None:
