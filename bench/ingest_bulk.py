@@ -228,13 +228,14 @@ async def measure(
 async def ready_server(
     url: str, args: argparse.Namespace
 ) -> AsyncIterator[tuple[dbmod.Connection, str, str]]:
-    """A fresh schema with the services, the KPI and the day partitions of `--batches`
+    """A fresh schema with the services, the KPI and the monthly partitions of `--batches`
     batches (so no run pays for creating them), `kpi serve` on it and an ingest token."""
     async with fresh_schema(url) as (con, schema):
         token = await _prepare(con)
+        days = args.batches * args.batch_size // (24 * 60) + 1
         await con.execute(
             "select ensure_observation_partitions($1, '-infinity', 'infinity')",
-            [START, START + dt.timedelta(minutes=args.batches * args.batch_size)],
+            [START + dt.timedelta(days=d) for d in range(days + 1)],  # every month it spans
         )
         async with running_server(url, schema, args.workers) as base:
             yield con, base, token
