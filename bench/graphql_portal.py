@@ -6,6 +6,7 @@ same query shape, in the same run.
     kpi bench graphql-portal [--services 100] [--periods 6] [--seed 1] [--page 100]
                              [--requests 200] [--rounds 5] [--concurrency 4]
                              [--concurrent-requests 200] [--workers 1] [--no-postgraphile]
+                             [--scale N [--scale-out FILE]]
 
 The data (service teams, tiers, KPIs shared by every service and KPIs of their own, targets
 global, per tier and per service, escalation steps, outcome links, and stored statuses for
@@ -501,7 +502,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @contextlib.contextmanager
-def _server_env() -> Iterator[None]:
+def server_env() -> Iterator[None]:
     """The server inherits this process's environment: no rate limits, no background work."""
     saved = {k: os.environ.get(k) for k in ("KPI_RATE_LIMIT_PER_SECOND", "KPI_BACKGROUND")}
     os.environ.update({"KPI_RATE_LIMIT_PER_SECOND": "0", "KPI_BACKGROUND": "false"})
@@ -513,6 +514,32 @@ def _server_env() -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def page_sides(token: str, page: int) -> tuple[Side, Side]:
+    """Our side and PostGraphile's asking for the same page, not yet started."""
+    variables = {"first": page}
+    ours = Side("ours", "", orjson.dumps({"query": OUR_QUERY, "variables": variables}),
+                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                [])  # fmt: skip
+    theirs = Side("postgraphile", "",
+                  orjson.dumps({"query": POSTGRAPHILE_QUERY, "variables": variables}),
+                  {"Content-Type": "application/json"}, [])  # fmt: skip
+    return ours, theirs
+
+
+async def start_servers(stack: contextlib.AsyncExitStack, url: str, schema: str, workers: int,
+                        ours: Side, theirs: Side | None) -> None:  # fmt: skip
+    """`kpi serve` (and PostGraphile unless `theirs` is None) on the schema until the stack
+    closes; sets each side's endpoint and server processes."""
+    with server_env():
+        base = await stack.enter_async_context(running_server(url, schema, workers))
+    ours.endpoint = f"{base}/graphql"
+    master, children = server_processes(int(base.rsplit(":", 1)[1]))
+    ours.pids = [p for p in (master, *children) if p is not None]
+    if theirs is not None:
+        theirs.endpoint, pid = await stack.enter_async_context(running_postgraphile(url, schema))
+        theirs.pids = [pid]
 
 
 async def _bench(url: str, args: argparse.Namespace) -> int:
@@ -535,24 +562,10 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
             f"cores: {os.cpu_count()}; ours: kpi serve --workers {args.workers}; baseline: "
             f"PostGraphile 4, one Node {node_version()} process; both pools of 10 connections"
         )
-        ours = Side("ours", "", orjson.dumps({"query": OUR_QUERY, "variables": variables}),
-                    {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                    [])  # fmt: skip
-        theirs = Side("postgraphile", "",
-                      orjson.dumps({"query": POSTGRAPHILE_QUERY, "variables": variables}),
-                      {"Content-Type": "application/json"}, [])  # fmt: skip
+        ours, theirs = page_sides(token, args.page)
         sides = [ours, theirs] if with_pg else [ours]
         async with contextlib.AsyncExitStack() as stack:
-            with _server_env():
-                base = await stack.enter_async_context(running_server(url, schema, args.workers))
-            ours.endpoint = f"{base}/graphql"
-            master, workers = server_processes(int(base.rsplit(":", 1)[1]))
-            ours.pids = [p for p in (master, *workers) if p is not None]
-            if with_pg:
-                theirs.endpoint, pid = await stack.enter_async_context(
-                    running_postgraphile(url, schema)
-                )
-                theirs.pids = [pid]
+            await start_servers(stack, url, schema, args.workers, ours, theirs if with_pg else None)
             found, size = await answer(ours)
             mine = ours_projected(found)
             n_kpis = sum(len(s[4]) for s in mine)
@@ -639,12 +652,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-postgraphile", action="store_true",
                         help="our side only (no node/npm needed)")  # fmt: skip
+    parser.add_argument(
+        "--scale", type=int, metavar="N",
+        help="time N catalog sizes instead, the largest --services services and each other "
+        "half the next (5: a factor of 16), into a CSV file and a chart",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scale-out", default="graphql-portal-scale.csv", metavar="FILE",
+        help="the CSV file of --scale; the chart is written beside it (.png)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if not 1 <= args.page <= 100 or args.services < 1 or args.periods < 1 or args.rounds < 1:
         parser.error("need 1 <= --page <= 100, and at least one service, period and round")
+    if args.scale is not None and (
+        args.scale < 2 or args.no_postgraphile or args.services >> (args.scale - 1) < 1
+    ):
+        parser.error("--scale needs at least 2 sizes, PostGraphile, and --services of at "
+                     "least 2^(N-1)")  # fmt: skip
     code = [0]
 
     async def bench(url: str) -> None:
+        if args.scale is not None:
+            from bench.graphql_portal_scale import sweep
+
+            code[0] = await sweep(url, args)
+            return
         code[0] = await _bench(url, args)
 
     run(bench)

@@ -4,6 +4,7 @@ distinct rows into the same table, measured in the same run on the same database
 
     kpi bench ingest-bulk [--batches 20] [--batch-size 5000] [--workers 2] [--clients 2]
                           [--duplicate-every 20] [--repeat 3]
+                          [--scale N [--scale-out FILE]]
 
 Every `--duplicate-every`-th point of a batch repeats the key of an earlier point of the same
 batch with another value: the server drops the earlier one (the last duplicate wins), and the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import time
@@ -36,6 +38,9 @@ from service.usecases.tokens import create_token
 #: The first point's instant: midnight 80 days before the run, so that the default 100,000
 #: points a minute apart stay inside the window ingest tokens may write in (90 days back).
 START = dt.datetime.combine(dt.date.today() - dt.timedelta(days=80), dt.time(), dt.UTC)
+#: The most points a minute apart from START that stay before tomorrow's end (ingest tokens
+#: may write a day ahead): 81 days of minutes.
+MOST_POINTS = 81 * 24 * 60
 KPI = "bench_latency"
 SERVICES = ("svc-a", "svc-b")
 #: Bytes per piece of the NDJSON body as the client sends it.
@@ -172,8 +177,20 @@ async def check_stored(con: dbmod.Connection, rows: dict[tuple[str, str], float]
         )
 
 
-async def _bench(url: str, args: argparse.Namespace) -> None:
-    total = args.batches * args.batch_size
+@dataclass
+class Measured:
+    """The fastest run of each path over `--repeat` rounds, every run checked."""
+
+    rows: dict[tuple[str, str], float]  # the distinct rows
+    results: dict[str, Timing]  # the HTTP paths
+    copy_s: float  # raw COPY
+
+
+async def measure(
+    con: dbmod.Connection, base: str, token: str, args: argparse.Namespace
+) -> Measured:
+    """`--batches` batches of `--batch-size` points through both HTTP paths and raw COPY,
+    side by side `--repeat` times, the table emptied before and checked after each run."""
     rows = distinct_rows(all_points(args))
     batches = [
         orjson.dumps(batch_points(b, args.batch_size, args.duplicate_every))
@@ -187,33 +204,50 @@ async def _bench(url: str, args: argparse.Namespace) -> None:
         if name not in results or timing.seconds < results[name].seconds:
             results[name] = timing
 
-    async with fresh_schema(url) as (con, schema):
-        token = await _prepare(con)
-        # Partitions exist before any timing, so neither side pays for creating them.
-        await con.execute(
-            "select ensure_observation_partitions($1, '-infinity', 'infinity')",
-            [START, START + dt.timedelta(minutes=total)],
-        )
-        async with running_server(url, schema, args.workers) as base:
-            # Warm-up: every worker's connections and statements.
-            await http_batches(base, token, batches[:1] * 2 * args.workers, 2 * args.workers)
-            await http_ndjson(base, token, pieces[:1])
-            # Rounds of the three side by side; the fastest run of each counts.
-            for _ in range(args.repeat):
-                await con.execute("truncate observation, observation_revision")
-                keep("HTTP JSON batches", await http_batches(base, token, batches, args.clients))
-                await check_stored(con, rows)
-                await con.execute("truncate observation, observation_revision")
-                keep("HTTP NDJSON stream", await http_ndjson(base, token, pieces))
-                await check_stored(con, rows)
-                await con.execute("truncate observation, observation_revision")
-                copies.append(await copy_baseline(con, rows))
-                await check_stored(con, rows)
-    copy_s = min(copies)
-    baseline = len(rows) / copy_s
+    # Warm-up: every worker's connections and statements.
+    await http_batches(base, token, batches[:1] * 2 * args.workers, 2 * args.workers)
+    await http_ndjson(base, token, pieces[:1])
+    # Rounds of the three side by side; the fastest run of each counts.
+    for _ in range(args.repeat):
+        await con.execute("truncate observation, observation_revision")
+        keep("HTTP JSON batches", await http_batches(base, token, batches, args.clients))
+        await check_stored(con, rows)
+        await con.execute("truncate observation, observation_revision")
+        keep("HTTP NDJSON stream", await http_ndjson(base, token, pieces))
+        await check_stored(con, rows)
+        await con.execute("truncate observation, observation_revision")
+        copies.append(await copy_baseline(con, rows))
+        await check_stored(con, rows)
     for name, timing in results.items():
         if timing.points != len(rows):
             raise SystemExit(f"{name}: the server counted {timing.points} distinct points")
+    return Measured(rows, results, min(copies))
+
+
+@contextlib.asynccontextmanager
+async def ready_server(
+    url: str, args: argparse.Namespace
+) -> AsyncIterator[tuple[dbmod.Connection, str, str]]:
+    """A fresh schema with the services, the KPI and the monthly partitions of `--batches`
+    batches (so no run pays for creating them), `kpi serve` on it and an ingest token."""
+    async with fresh_schema(url) as (con, schema):
+        token = await _prepare(con)
+        days = args.batches * args.batch_size // (24 * 60) + 1
+        await con.execute(
+            "select ensure_observation_partitions($1, '-infinity', 'infinity')",
+            [START + dt.timedelta(days=d) for d in range(days + 1)],  # every month it spans
+        )
+        async with running_server(url, schema, args.workers) as base:
+            yield con, base, token
+
+
+async def _bench(url: str, args: argparse.Namespace) -> None:
+    total = args.batches * args.batch_size
+    async with ready_server(url, args) as (con, base, token):
+        measured = await measure(con, base, token, args)
+    rows, results = measured.rows, measured.results
+    copy_s = measured.copy_s
+    baseline = len(rows) / copy_s
 
     print(f"ingest-bulk: {total} points ({len(rows)} distinct, {total - len(rows)} duplicates "
           f"dropped), batches of {args.batch_size}, {args.clients} concurrent clients, "
@@ -238,5 +272,30 @@ def main(argv: list[str]) -> int:
         "--duplicate-every", type=int, default=20,
         help="every N-th point of a batch repeats an earlier key (0: no duplicates)",
     )  # fmt: skip
+    p.add_argument(
+        "--scale", type=int, metavar="N",
+        help="time N sizes instead, the largest --batches batches and each other half the "
+        "batches of the next (5: a factor of 16), into a CSV file and a chart",
+    )  # fmt: skip
+    p.add_argument(
+        "--scale-out", default="ingest-bulk-scale.csv", metavar="FILE",
+        help="the CSV file of --scale; the chart is written beside it (.png)",
+    )  # fmt: skip
     args = p.parse_args(argv)
-    return run(lambda url: _bench(url, args))
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    if args.batches * args.batch_size > MOST_POINTS:
+        p.error(f"at most {MOST_POINTS:,} points (a minute apart, inside the ingest window)")
+    if args.scale is not None and (args.scale < 2 or args.batches >> (args.scale - 1) < 1):
+        p.error("--scale needs at least 2 sizes and --batches of at least 2^(N-1)")
+    if args.scale is None:
+        return run(lambda url: _bench(url, args))
+    from bench.ingest_bulk_scale import sweep
+
+    outcome = {"code": 0}
+
+    async def scaled(url: str) -> None:
+        outcome["code"] = await sweep(url, args)
+
+    run(scaled)
+    return outcome["code"]

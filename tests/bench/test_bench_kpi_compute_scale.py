@@ -1,10 +1,10 @@
-"""`kpi bench kpi-compute --scale`: the sizes of a sweep, the growth exponent, and a tiny sweep
-end to end writing its CSV and chart (the figures themselves are not judged)."""
+"""`kpi bench kpi-compute --scale`: the sizes of its sweep, and a tiny sweep end to end writing
+its CSV and chart (the figures themselves are not judged). What every sweep shares (halving,
+growth exponent, CSV) is tested in test_bench_scale.py."""
 
 from __future__ import annotations
 
 import csv
-import math
 import os
 import subprocess
 import sys
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.kpi_compute_scale import Point, growth, sweep_sizes
+from bench.kpi_compute_scale import sweep_sizes
 
 
 def test_a_sweep_halves_from_the_largest_size() -> None:
@@ -23,17 +23,6 @@ def test_a_sweep_halves_from_the_largest_size() -> None:
     ]  # fmt: skip
     with pytest.raises(ValueError):
         sweep_sizes(1000, 1000, 1)
-
-
-def test_growth_is_the_exponent_between_the_ends() -> None:
-    points = [
-        Point(1000, 1000, 10, "fleet", 500, 10.0, 5.0),
-        Point(2000, 2000, 10, "fleet", 1000, 19.0, 7.0),
-        Point(16000, 16000, 10, "fleet", 8000, 160.0, 20.0),
-    ]
-    # 16 times the size: 16 times the time is k = 1; 4 times (5 -> 20 ms) is k = 0.5.
-    assert growth(points, "fleet", "service") == pytest.approx(1.0)
-    assert growth(points, "fleet", "baseline") == pytest.approx(math.log(4) / math.log(16))
 
 
 def test_a_tiny_sweep_writes_its_csv_and_chart(database_url: str, tmp_path: Path) -> None:
