@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REACH_NO_DATABASE = {
     "tests/backstage/test_fact_retriever.py::test_the_retriever_type_checks_against_tech_insights":
         "runs npm's type check with the environment",
+    "tests/bench/test_bench_ingest_bulk_scale.py::test_a_sweep_needs_batches_to_halve":
+        "the benchmark refuses its arguments before connecting",
+    "tests/bench/test_bench_ingest_bulk_scale.py::test_points_must_fit_the_ingest_window":
+        "the same",
     "tests/clients/test_reporter.py::test_dry_run_shows_the_request_with_the_token_hidden":
         "`environ` is the CI variables handed to the reporter",
     "tests/clients/test_reporter.py::test_github_actions_defaults": "the same",
