@@ -4,15 +4,12 @@ growth exponent, CSV) is tested in test_bench_scale.py."""
 
 from __future__ import annotations
 
-import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.kpi_compute_scale import sweep_sizes
+from tests.bench.tiny_sweep import run_tiny_sweep
 
 
 def test_a_sweep_halves_from_the_largest_size() -> None:
@@ -26,28 +23,14 @@ def test_a_sweep_halves_from_the_largest_size() -> None:
 
 
 def test_a_tiny_sweep_writes_its_csv_and_chart(database_url: str, tmp_path: Path) -> None:
-    if not os.environ.get("CI"):
-        pytest.importorskip("matplotlib")  # installed by .[test]; CI must draw the chart
-    out = tmp_path / "scale.csv"
-    done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "bench", "kpi-compute", "--services", "5",
-         "--incidents", "800", "--changes", "800", "--repeat", "1", "--scale", "2",
-         "--scale-out", str(out)],
-        env={**os.environ, "KPI_DATABASE_URL": database_url},
-        capture_output=True, text=True, timeout=300, check=False,
+    stdout, rows = run_tiny_sweep(
+        ["kpi-compute", "--services", "5", "--incidents", "800", "--changes", "800",
+         "--repeat", "1", "--scale", "2"],
+        database_url, tmp_path,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "same numbers: yes" in done.stdout, done.stdout
-    with out.open() as f:
-        rows = list(csv.DictReader(f))
+    assert "same numbers: yes" in stdout, stdout
     # Two sizes (400 and 800 incidents), each with its one-service and fleet case.
     assert [(r["incidents"], r["case"]) for r in rows] == [
         ("400", "one service"), ("400", "fleet"), ("800", "one service"), ("800", "fleet"),
     ]  # fmt: skip
-    for r in rows:
-        assert float(r["service_ms"]) > 0 and float(r["baseline_ms"]) > 0
-        assert float(r["ratio"]) == pytest.approx(
-            float(r["service_ms"]) / float(r["baseline_ms"]), rel=0.01
-        )
-    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "time ~ size^" in done.stdout
+    assert "time ~ size^" in stdout
