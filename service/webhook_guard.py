@@ -33,7 +33,8 @@ from starlette.datastructures import State
 from service.config import Settings
 from service.db import Connection
 from service.errors import RateLimited
-from service.store import limits
+from service.models.sources import SourceSecret
+from service.store import limits, sources
 from service.store.limits import Bucket
 
 Limit = Literal["client", "source"]
@@ -97,8 +98,27 @@ class WebhookGuard:
         spends nothing."""
         if self.clients is None:
             return
-        left = await limits.tokens_left(con, "client", client_bucket_key(host), self.clients)
-        if left < 1:
+        self._refuse_client(
+            await limits.tokens_left(con, "client", client_bucket_key(host), self.clients)
+        )
+
+    async def source_for_client(
+        self, con: Connection, host: str | None, name: str
+    ) -> SourceSecret | None:
+        """check_client, and the source named `name` with its secret (None: no such source),
+        read in the same round trip."""
+        if self.clients is None:
+            return await sources.find_source_with_secret(con, name=name)
+        found, left = await sources.webhook_source_with_client_tokens(
+            con, name=name, client_key=client_bucket_key(host), rate=self.clients.rate,
+            burst=self.clients.burst,
+        )  # fmt: skip
+        self._refuse_client(left)
+        return found
+
+    def _refuse_client(self, left: float) -> None:
+        """The 429 of a client address whose bucket holds `left` tokens, when under one."""
+        if self.clients is not None and left < 1:
             raise _too_many(
                 "client",
                 f"this client address is over the limit of {self.clients.rate:g} webhook "

@@ -22,7 +22,7 @@ from service.errors import (
 )
 from service.models.catalog import RowId
 from service.models.enums import Scope
-from service.models.sources import Source, SourceIn
+from service.models.sources import Source, SourceIn, SourceSecret
 from service.rest.endpoint import Call, Endpoint, id_param, path_param, read_body
 from service.rest.prometheus import delivery_received, events_applied, webhook_rate_limited
 from service.store import deliveries, sources
@@ -71,21 +71,25 @@ async def receive_webhook(call: Call) -> Response:
     """A delivery from a tool; nothing acknowledged is lost."""
     guard = webhook_guard.guard(call.request.app.state)
     client = call.request.client.host if call.request.client else None
+    name = path_param(call, "source")
     try:
+        # The client's limit and the source, in one round trip, before the body is read.
         async with call.connection() as con:
-            await guard.check_client(con, client)
+            found = await guard.source_for_client(con, client, name)
     except RateLimited:
         webhook_rate_limited(call, "client", None)
         raise
     try:
-        return await _receive(call, guard, client)
+        return await _receive(call, guard, client, found)
     except (Unauthorized, NotFound, Conflict, RateLimited):
         async with call.connection() as con:
             await guard.client_refused(con, client)
         raise
 
 
-async def _receive(call: Call, guard: webhook_guard.WebhookGuard, client: str | None) -> Response:
+async def _receive(
+    call: Call, guard: webhook_guard.WebhookGuard, client: str | None, found: SourceSecret | None
+) -> Response:
     name = path_param(call, "source")
     raw = await read_body(call.request, call.settings.max_body_bytes)
     received = Received(
@@ -97,8 +101,8 @@ async def _receive(call: Call, guard: webhook_guard.WebhookGuard, client: str | 
     )
     rejections = Rejections(call.settings.webhook_rejection_samples, guard)
     tolerance = dt.timedelta(seconds=call.settings.webhook_event_time_tolerance_seconds)
+    source = ingestion.webhook_source(found, name)
     async with call.connection() as con:
-        source = await ingestion.webhook_source(con, name)
         try:
             outcome = await ingestion.receive_webhook(
                 con, source, received, rejections, signed_time_tolerance=tolerance

@@ -38,9 +38,31 @@ _PARSED_MAX = 256
 
 
 async def get_source_with_secret(con: Connection, *, name: str) -> SourceSecret:
-    row = await con.fetchrow(q("get_source_with_secret"), name)
-    if row is None:
+    found = await find_source_with_secret(con, name=name)
+    if found is None:
         raise NotFound(f"no source {name!r}")
+    return found
+
+
+async def find_source_with_secret(con: Connection, *, name: str) -> SourceSecret | None:
+    row = await con.fetchrow(q("get_source_with_secret"), name)
+    return None if row is None else _parsed(dict(row.items()))
+
+
+async def webhook_source_with_client_tokens(
+    con: Connection, *, name: str, client_key: str, rate: float, burst: float
+) -> tuple[SourceSecret | None, float]:
+    """The source named `name` with its secret (None: no such source), and the tokens left in
+    the bucket of a webhook client address (limits.tokens_left's), in one round trip."""
+    row = dict(
+        await con.fetchrow(q("webhook_source_with_client_tokens"), name, client_key, rate, burst)
+    )
+    tokens = float(row.pop("client_tokens"))
+    return (None if row["id"] is None else _parsed(row)), tokens
+
+
+def _parsed(row: dict[str, Any]) -> SourceSecret:
+    """The source of a row read with its secret, validated once per content of the row."""
     key = orjson.dumps(list(row.values()))
     found = _PARSED.get(key)
     if found is None:

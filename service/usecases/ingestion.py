@@ -32,9 +32,11 @@ from service.usecases.ingestion_pipeline import Received
 from service.usecases.ingestion_rejections import Rejections
 
 
-async def webhook_source(con: Connection, name: str) -> SourceSecret:
-    """The source a webhook URL names, with its secret; the generic API's have no webhooks."""
-    source = await sources.get_source_with_secret(con, name=name)
+def webhook_source(source: SourceSecret | None, name: str) -> SourceSecret:
+    """The source a webhook URL names, as read with its secret (None: there is none): a 404
+    when there is none, a 409 for the generic API's (they have no webhooks)."""
+    if source is None:
+        raise NotFound(f"no source {name!r}")
     if source.source.kind is SourceKind.API:
         raise Conflict(f"source {name!r} is the generic API: use /v1/incidents, /v1/changes")
     return source
