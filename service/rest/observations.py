@@ -36,12 +36,10 @@ _batch = TypeAdapter(list[ObservationIn])
 _point = TypeAdapter(ObservationIn)
 
 
-async def _json_batch(call: Call) -> list[Numbered]:
-    raw = await read_body(call.request, call.settings.max_body_bytes)
+def _json_batch(call: Call, raw: bytes) -> list[Numbered]:
     refuse_duplicate_keys(raw)
     try:
-        with gc_paused():
-            points = _batch.validate_json(raw)
+        points = _batch.validate_json(raw)
     except ValidationError as exc:
         raise from_pydantic(exc) from exc
     limit = call.settings.max_batch_points
@@ -130,9 +128,18 @@ async def ingest_observations(call: Call) -> IngestResult:
     """Store a batch atomically; answered only after commit. Re-sending changes nothing.
     Tokens without the admin scope write only inside the window around now."""
     kind = check_media_type(call.request, (JSON, NDJSON))
+    if kind == NDJSON:  # a stream of any length is copied as it arrives
+        return await _store(call, kind, _ndjson_stream(call))
     # A JSON batch is read and validated before a connection is taken, so a slow upload
-    # holds none; an NDJSON stream of any length is copied as it arrives.
-    chunks = _once(await _json_batch(call)) if kind == JSON else _ndjson_stream(call)
+    # holds none. From its validation to its commit, its points are alive: a collection
+    # meanwhile would walk every one of them to free none of them (about 6% of the worker's
+    # CPU for a 5,000-point batch), so none runs until they are gone.
+    raw = await read_body(call.request, call.settings.max_body_bytes)
+    with gc_paused():
+        return await _store(call, kind, _once(_json_batch(call, raw)))
+
+
+async def _store(call: Call, kind: str, chunks: AsyncIterator[list[Numbered]]) -> IngestResult:
     backfill = call.principal is not None and call.principal.allows(Scope.ADMIN)
     async with call.transaction() as con:
         limit = await team_scope.write_limit(con, call.principal)
