@@ -246,14 +246,14 @@ async def _merge_stream(
             if problem is not None:
                 continue
             with gc_paused():
-                records = _stage_records(chunk, keys)
+                records, columns = _stage_records(chunk, keys)
             instants = [r[3] for r in records]
             first_ts, last_ts = min(instants), max(instants)
             _months((first_ts, last_ts) if _same_month(first_ts, last_ts) else instants, months)
             span = [min(first_ts, span[0]), max(last_ts, span[1])] if span else [first_ts, last_ts]
             # The COPY runs while the next chunk is read and validated.
             copying = asyncio.ensure_future(
-                con.copy_records_to_table("obs_stage", records=records, columns=_STAGE_COLUMNS)
+                con.copy_records_to_table("obs_stage", records=records, columns=columns)
             )
         if copying is not None:
             await copying
@@ -288,14 +288,24 @@ async def _insert_fresh_stage(con: Connection) -> int | None:
         return None
 
 
-def _stage_records(chunk: list[Numbered], keys: _Keys) -> list[tuple[Any, ...]]:
+def _stage_records(
+    chunk: list[Numbered], keys: _Keys
+) -> tuple[list[tuple[Any, ...]], tuple[str, ...]]:
+    """The chunk's rows for the staging table, and their columns: without dimensions and
+    source when no point of the chunk has them (the stage's defaults say as much)."""
     kpi_ids = {key: kpi[0] for key, kpi in keys.kpis.items()}
     service_ids = keys.services
+    if any(p.dimensions or p.source is not None for _, p in chunk):
+        return [
+            (i, kpi_ids[p.kpi], None if p.service is None else service_ids[p.service], p.ts,
+             p.value, p.dimensions, p.source)
+            for i, p in chunk
+        ], _STAGE_COLUMNS  # fmt: skip
     return [
         (i, kpi_ids[p.kpi], None if p.service is None else service_ids[p.service], p.ts,
-         p.value, p.dimensions, p.source)
+         p.value)
         for i, p in chunk
-    ]  # fmt: skip
+    ], _STAGE_COLUMNS[:5]  # fmt: skip
 
 
 def _result(points: int, inserted: int, updated: int) -> IngestResult:

@@ -59,7 +59,7 @@ create temporary table obs_stage (
     service_id  bigint,
     ts          timestamptz not null,
     value       double precision not null,
-    dimensions  jsonb not null,
+    dimensions  jsonb not null default '{}',
     source      text
 ) on commit drop;
 

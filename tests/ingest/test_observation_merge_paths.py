@@ -163,3 +163,19 @@ async def test_a_stream_meeting_a_stored_point_after_all_is_merged(
     assert await _ingest(a, *chunks) == (2, 1, 1, 0)
     assert [r[2:] for r in await _rows(a)] == [(2.0, 2), (3.0, 1)]
     assert await a.fetch("select value from observation_revision") == [(1.0,)]
+
+
+async def test_a_stream_keeps_dimensions_and_sources_of_the_chunks_that_have_them(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, _ = two
+    tagged = ObservationIn(
+        kpi="orders", service="erp", ts=JAN, value=1.0, dimensions={"region": "eu"}, source="x"
+    )
+    assert await _ingest(a, [tagged], [_point(1, 2.0)], [_point(2, 3.0, None)]) == (3, 3, 0, 0)
+    rows = await a.fetch("select dimensions, source, value from observation order by ts")
+    assert [tuple(r) for r in rows] == [
+        ({"region": "eu"}, "x", 1.0),
+        ({}, None, 2.0),
+        ({}, None, 3.0),
+    ]
