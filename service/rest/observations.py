@@ -133,7 +133,9 @@ async def ingest_observations(call: Call) -> IngestResult:
     # A JSON batch is read and validated before a connection is taken, so a slow upload
     # holds none. From its validation to its commit, its points are alive: a collection
     # meanwhile would walk every one of them to free none of them (about 6% of the worker's
-    # CPU for a 5,000-point batch), so none runs until they are gone.
+    # CPU for a 5,000-point batch), so none runs until they are gone. That includes any wait
+    # for another writer's day locks: the worker's other requests collect nothing meanwhile,
+    # and what they leave is collected once the batch commits.
     raw = await read_body(call.request, call.settings.max_body_bytes)
     with gc_paused():
         return await _store(call, kind, _once(_json_batch(call, raw)))
