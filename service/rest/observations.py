@@ -36,12 +36,10 @@ _batch = TypeAdapter(list[ObservationIn])
 _point = TypeAdapter(ObservationIn)
 
 
-async def _json_batch(call: Call) -> list[Numbered]:
-    raw = await read_body(call.request, call.settings.max_body_bytes)
+def _json_batch(call: Call, raw: bytes) -> list[Numbered]:
     refuse_duplicate_keys(raw)
     try:
-        with gc_paused():
-            points = _batch.validate_json(raw)
+        points = _batch.validate_json(raw)
     except ValidationError as exc:
         raise from_pydantic(exc) from exc
     limit = call.settings.max_batch_points
@@ -87,27 +85,63 @@ async def _ndjson_stream(call: Call) -> AsyncIterator[list[Numbered]]:
                 raise PayloadTooLarge(f"an NDJSON line is over the {limit}-byte limit", limit=limit)
             numbered.append((index, line))
         refuse_duplicate_keys_in_lines(numbered)
-        with gc_paused():
-            for at, line in numbered:
-                try:
-                    chunk.append((at, _point.validate_json(line)))
-                except ValidationError as exc:
-                    raise from_pydantic(exc, prefix=[at]) from exc
-                if len(chunk) >= NDJSON_CHUNK:
-                    full.append(chunk)
-                    chunk = []
+        for at, point in _validated_lines(numbered):
+            chunk.append((at, point))
+            if len(chunk) >= NDJSON_CHUNK:
+                full.append(chunk)
+                chunk = []
         for ready in full:
             yield ready
     yield chunk
+
+
+def _validated_lines(numbered: list[tuple[int, bytes]]) -> list[Numbered]:
+    """The lines' points, validated as one JSON array: a fifth less CPU a point than a call
+    a line. Each line must then be one object (it starts with `{` and ends with `}`);
+    joined by newlines, which no JSON string holds unescaped, a line can only run on into
+    the next inside an array, which no point has; so as many valid points as lines are the
+    lines' own. Otherwise, or when a line is bad, the lines are validated one by one, and
+    the 422 names the first bad line alone, as it would had they come one at a time."""
+    if not numbered:
+        return []
+    with gc_paused():
+        if all(line[:1] == b"{" and line.rstrip()[-1:] == b"}" for _, line in numbered):
+            try:
+                points = _batch.validate_json(
+                    b"[" + b",\n".join(line for _, line in numbered) + b"]"
+                )
+            except ValidationError:
+                pass
+            else:
+                if len(points) == len(numbered):
+                    return [(at, point) for (at, _), point in zip(numbered, points, strict=True)]
+        checked: list[Numbered] = []
+        for at, line in numbered:
+            try:
+                checked.append((at, _point.validate_json(line)))
+            except ValidationError as exc:
+                raise from_pydantic(exc, prefix=[at]) from exc
+        return checked
 
 
 async def ingest_observations(call: Call) -> IngestResult:
     """Store a batch atomically; answered only after commit. Re-sending changes nothing.
     Tokens without the admin scope write only inside the window around now."""
     kind = check_media_type(call.request, (JSON, NDJSON))
+    if kind == NDJSON:  # a stream of any length is copied as it arrives
+        return await _store(call, kind, _ndjson_stream(call))
     # A JSON batch is read and validated before a connection is taken, so a slow upload
-    # holds none; an NDJSON stream of any length is copied as it arrives.
-    chunks = _once(await _json_batch(call)) if kind == JSON else _ndjson_stream(call)
+    # holds none. From its validation to its commit, its points are alive: a collection
+    # meanwhile would walk every one of them to free none of them (about 6% of the worker's
+    # CPU for a 5,000-point batch), so none runs until they are gone. That includes any wait
+    # for another writer's day locks: the worker's other requests collect nothing meanwhile,
+    # and what they leave is collected once the batch commits.
+    raw = await read_body(call.request, call.settings.max_body_bytes)
+    with gc_paused():
+        return await _store(call, kind, _once(_json_batch(call, raw)))
+
+
+async def _store(call: Call, kind: str, chunks: AsyncIterator[list[Numbered]]) -> IngestResult:
     backfill = call.principal is not None and call.principal.allows(Scope.ADMIN)
     async with call.transaction() as con:
         limit = await team_scope.write_limit(con, call.principal)

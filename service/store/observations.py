@@ -5,7 +5,8 @@ before its first write it waits for any other request writing points of the same
 (one advisory lock per KPI-day, taken in one order, so crossed writers queue, not deadlock).
 A request of one chunk (every JSON batch) drops its duplicates here and is merged straight
 from arrays; a longer stream is copied into a staging table chunk by chunk, each COPY running
-while the next chunk is read, and merged once at the end.
+while the next chunk is read, and merged once at the end (plainly inserted when none of its
+KPIs has a point stored in its time span).
 """
 
 from __future__ import annotations
@@ -85,6 +86,17 @@ def _months(instants: Iterable[dt.datetime], into: dict[tuple[int, int], dt.date
         into.setdefault((utc.year, utc.month), utc)
 
 
+def _kpi_days(rows: Iterable[tuple[Any, ...]]) -> tuple[list[int], list[dt.datetime]]:
+    """One (KPI id, instant) of each KPI and UTC day among the rows (in _COLUMNS order):
+    their day locks, without sending every point's instant to be locked."""
+    days: dict[tuple[int, dt.date], dt.datetime] = {}
+    for row in rows:
+        ts = row[2]
+        utc = ts if ts.tzinfo is dt.UTC else ts.astimezone(dt.UTC)
+        days.setdefault((row[0], utc.date()), ts)
+    return [kpi_id for kpi_id, _ in days], list(days.values())
+
+
 async def _non_empty(chunks: AsyncIterable[list[Numbered]]) -> AsyncIterator[list[Numbered]]:
     async for chunk in chunks:
         if chunk:
@@ -125,7 +137,7 @@ async def _merge_chunk(con: Connection, chunk: list[Numbered], horizon: Horizon)
     months: dict[tuple[int, int], dt.datetime] = {}
     _months((first, last) if _same_month(first, last) else instants, months)
     await ensure_partitions(con, months.values(), horizon)
-    await lock_days(con, [row[0] for row in distinct.values()], instants)
+    await lock_days(con, *_kpi_days(distinct.values()))
     kpis = {row[0] for row in distinct.values()}
     stored = await _stored_keys(con, kpis, first, last, len(distinct))
     if stored is not None:
@@ -161,13 +173,18 @@ async def _copy_new(
     meanwhile (then the caller merges the whole batch)."""
     with gc_paused():
         new = [row for key, row in distinct.items() if key not in stored]
+        columns: tuple[str, ...] = _COLUMNS
+        if not any(row[4] or row[5] is not None for row in new):
+            # No dimensions and no source: the columns' defaults ('{}', null) say as much,
+            # without encoding and parsing them for every row.
+            new, columns = [row[:4] for row in new], _COLUMNS[:4]
     try:
         # New points are copied (COPY inserts in bulk; INSERT ... ON CONFLICT goes row by
         # row). The day locks keep other writers of these points out until we commit; should
         # a point be stored meanwhile all the same, the COPY fails and the whole batch is
         # merged by the caller.
         async with con.transaction():
-            await con.copy_records_to_table("observation", records=new, columns=_COLUMNS)
+            await con.copy_records_to_table("observation", records=new, columns=columns)
     except (UniqueViolationError, DeadlockDetectedError):
         return None
     if len(new) == len(distinct):
@@ -207,6 +224,7 @@ async def _merge_stream(
 ) -> IngestResult:
     keys = _Keys()
     months: dict[tuple[int, int], dt.datetime] = {}
+    span: list[dt.datetime] = []  # the first and last instant so far
     problem: ValidationFailed | None = None
     copying: asyncio.Task[Any] | None = None
 
@@ -228,11 +246,14 @@ async def _merge_stream(
             if problem is not None:
                 continue
             with gc_paused():
-                records = _stage_records(chunk, keys)
-            _months((r[3] for r in records), months)
+                records, columns = _stage_records(chunk, keys)
+            instants = [r[3] for r in records]
+            first_ts, last_ts = min(instants), max(instants)
+            _months((first_ts, last_ts) if _same_month(first_ts, last_ts) else instants, months)
+            span = [min(first_ts, span[0]), max(last_ts, span[1])] if span else [first_ts, last_ts]
             # The COPY runs while the next chunk is read and validated.
             copying = asyncio.ensure_future(
-                con.copy_records_to_table("obs_stage", records=records, columns=_STAGE_COLUMNS)
+                con.copy_records_to_table("obs_stage", records=records, columns=columns)
             )
         if copying is not None:
             await copying
@@ -244,19 +265,47 @@ async def _merge_stream(
         raise problem
     await ensure_partitions(con, months.values(), horizon)
     await lock_stage_days(con)
-    points, inserted, updated = await merge_stage(con)
+    kpi_ids = {kpi_id for kpi_id, _ in keys.kpis.values()}
+    fresh = None
+    if not await stored_points_between(con, kpi_ids, span[0], span[1], 1):
+        fresh = await _insert_fresh_stage(con)
+    if fresh is not None:
+        points, inserted, updated = fresh, fresh, 0
+    else:
+        points, inserted, updated = await merge_stage(con)
     await drop_stage(con)
     return _result(points, inserted, updated)
 
 
-def _stage_records(chunk: list[Numbered], keys: _Keys) -> list[tuple[Any, ...]]:
+async def _insert_fresh_stage(con: Connection) -> int | None:
+    """The staged points inserted, when none of the stream's KPIs has a point stored in its
+    time span (a plain INSERT skips the conflict checks and the count of revisions): how
+    many; None when a point was stored meanwhile all the same (as _copy_new)."""
+    try:
+        async with con.transaction():
+            return await insert_stage(con)
+    except (UniqueViolationError, DeadlockDetectedError):
+        return None
+
+
+def _stage_records(
+    chunk: list[Numbered], keys: _Keys
+) -> tuple[list[tuple[Any, ...]], tuple[str, ...]]:
+    """The chunk's rows for the staging table, and their columns: without dimensions and
+    source when no point of the chunk has them (the stage's defaults say as much)."""
     kpi_ids = {key: kpi[0] for key, kpi in keys.kpis.items()}
     service_ids = keys.services
+    if any(p.dimensions or p.source is not None for _, p in chunk):
+        return [
+            (i, kpi_ids[p.kpi], None if p.service is None else service_ids[p.service], p.ts,
+             p.value, p.dimensions, p.source)
+            for i, p in chunk
+        ], _STAGE_COLUMNS  # fmt: skip
     return [
         (i, kpi_ids[p.kpi], None if p.service is None else service_ids[p.service], p.ts,
-         p.value, p.dimensions, p.source)
+         p.value)
         for i, p in chunk
-    ]  # fmt: skip
+    ], _STAGE_COLUMNS[:5]  # fmt: skip
 
 
 def _result(points: int, inserted: int, updated: int) -> IngestResult:
@@ -320,6 +369,12 @@ async def merge_stage(con: Connection) -> tuple[int, int, int]:
     """Merge the staged points; how many points there were, inserted and updated."""
     written = await con.fetchrow(q("merge_stage"))
     return written["points"], written["inserted"], written["updated"]
+
+
+async def insert_stage(con: Connection) -> int:
+    """Insert the staged points, none of which is stored; how many there were."""
+    status: str = await con.execute(q("insert_stage"))
+    return int(status.rsplit(" ", 1)[1])  # "INSERT 0 <rows>"
 
 
 async def drop_stage(con: Connection) -> None:

@@ -59,7 +59,7 @@ create temporary table obs_stage (
     service_id  bigint,
     ts          timestamptz not null,
     value       double precision not null,
-    dimensions  jsonb not null,
+    dimensions  jsonb not null default '{}',
     source      text
 ) on commit drop;
 
@@ -85,3 +85,12 @@ written as (
 select (select count(*) from incoming) as points,
        (select count(*) from written where revision = 1) as inserted,
        (select count(*) from written where revision > 1) as updated;
+
+-- name: insert_stage
+-- The staged points when none of them is stored (the store found no point of their KPIs in
+-- their time span, under the day locks): the last point of each key, inserted as they are.
+insert into observation (kpi_id, service_id, ts, value, dimensions, source)
+select distinct on (kpi_id, service_id, ts, dimensions)
+       kpi_id, service_id, ts, value, dimensions, source
+from obs_stage
+order by kpi_id, service_id, ts, dimensions, ord desc;

@@ -131,3 +131,51 @@ async def test_a_stream_reports_a_later_invalid_point_before_an_unknown_kpi(
         await _ingest(a, [_point(0, 1.0)], [ObservationIn(kpi="nope", ts=JAN, value=1.0)])
     assert caught.value.errors[0].field == "1.kpi"
     assert await _rows(a) == []
+
+
+async def test_a_stream_into_an_empty_span_is_inserted_with_its_last_duplicates(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, _ = two
+    chunks = [
+        [_point(0, 1.0), _point(1, 1.0)],
+        [_point(1, 3.0)],
+        [_point(0, 4.0), _point(2, 1, None)],
+    ]
+    assert await _ingest(a, *chunks) == (3, 3, 0, 0)
+    assert [r[2:] for r in await _rows(a)] == [(4.0, 1), (3.0, 1), (1.0, 1)]
+    assert await a.fetch("select value from observation_revision") == []
+
+
+async def test_a_stream_meeting_a_stored_point_after_all_is_merged(
+    two: tuple[dbmod.Connection, dbmod.Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = two
+    await _ingest(a, [_point(0, 1.0)])
+
+    async def nothing_stored(*args: object) -> list[tuple[object, ...]]:
+        return []
+
+    # As if the point had been stored after the look for stored points: the insert of the
+    # stage fails on it, and the stage is merged instead.
+    monkeypatch.setattr(observations, "stored_points_between", nothing_stored)
+    chunks = [[_point(0, 2.0), _point(1, 1.0)], [_point(1, 3.0)]]
+    assert await _ingest(a, *chunks) == (2, 1, 1, 0)
+    assert [r[2:] for r in await _rows(a)] == [(2.0, 2), (3.0, 1)]
+    assert await a.fetch("select value from observation_revision") == [(1.0,)]
+
+
+async def test_a_stream_keeps_dimensions_and_sources_of_the_chunks_that_have_them(
+    two: tuple[dbmod.Connection, dbmod.Connection],
+) -> None:
+    a, _ = two
+    tagged = ObservationIn(
+        kpi="orders", service="erp", ts=JAN, value=1.0, dimensions={"region": "eu"}, source="x"
+    )
+    assert await _ingest(a, [tagged], [_point(1, 2.0)], [_point(2, 3.0, None)]) == (3, 3, 0, 0)
+    rows = await a.fetch("select dimensions, source, value from observation order by ts")
+    assert [tuple(r) for r in rows] == [
+        ({"region": "eu"}, "x", 1.0),
+        ({}, None, 2.0),
+        ({}, None, 3.0),
+    ]

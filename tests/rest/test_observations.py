@@ -419,6 +419,23 @@ async def test_ndjson_pointer_is_line_number_minus_one_even_after_blank_lines(
     assert await count_rows(con) == 0
 
 
+async def test_ndjson_lines_are_validated_each_on_its_own(
+    client: httpx.AsyncClient, con: dbmod.Connection, admin: dict[str, str]
+) -> None:
+    """Lines are validated together, but a line holding two points, or a line that is a
+    point only together with the next, is refused as it would be alone."""
+    await make_catalog(client, admin)
+    a = b'{"kpi":"orders","ts":"2024-01-01T00:00:00Z","value":1}'
+    b = b'{"kpi":"orders","ts":"2024-01-01T01:00:00Z","value":2}'
+    for body in (
+        a + b"\n" + a + b"," + b + b"\n" + b,  # line 2 holds two points
+        a + b'\n{"kpi":"orders","source":"x}\n{y","ts":"2024-01-01T01:00:00Z","value":2}',
+    ):
+        resp = await client.post(OBS, content=body, headers={**admin, **NDJSON})
+        assert pointers(problem(resp, 422)) == ["#/1"]
+    assert await count_rows(con) == 0
+
+
 async def test_ndjson_is_not_bound_by_max_batch_points(
     con: dbmod.Connection, db_schema: str, admin: dict[str, str]
 ) -> None:
