@@ -224,7 +224,7 @@ async def _explain(con: dbmod.Connection, scope: MetricScope, window: Period,
         (
             "change_stats",
             metrics.q("change_stats"),
-            (ids, starts, ends, *span, None, None, None),
+            (ids, starts, ends, *span, None, None, None, None),
         ),
         ("baseline", BASELINE, (ids, window.start, window.end, now)),
     ]

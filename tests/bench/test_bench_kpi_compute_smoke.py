@@ -49,6 +49,16 @@ def test_kept_schema_is_timed_again_without_generating(database_url: str) -> Non
         ]
         assert figures[0] == figures[1] and figures[0], figures
 
+        # --explain prints the plan of each statement timed, the service's three and the
+        # baseline, for both cases, with the arguments each statement takes.
+        explained = _bench(database_url, *SIZES, "--reuse-schema", schema, "--explain")
+        assert explained.returncode == 0, explained.stderr[-3000:]
+        for name in ("outage_seconds", "incident_resolution_by_severity", "change_stats",
+                     "baseline"):  # fmt: skip
+            for kind in ("service", "fleet"):
+                assert f"EXPLAIN ANALYZE {name} ({kind}):" in explained.stdout, explained.stdout
+        assert explained.stdout.count("Execution Time:") == 8, explained.stdout
+
         other = _bench(database_url, "--services", "21", *SIZES[2:], "--reuse-schema", schema)
         assert other.returncode != 0 and "holds another data set" in other.stderr, other.stderr
         again = _bench(database_url, *SIZES, "--keep-schema", schema)
