@@ -52,6 +52,7 @@ from bench.harness import (
     running_server,
 )
 from bench.load import server_processes
+from bench.scale import add_scale_options
 from service import db as dbmod
 from service.kpi import periods
 from service.models.enums import Cadence, Scope
@@ -652,14 +653,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-postgraphile", action="store_true",
                         help="our side only (no node/npm needed)")  # fmt: skip
-    parser.add_argument(
-        "--scale", type=int, metavar="N",
-        help="time N catalog sizes instead, the largest --services services and each other "
-        "half the next (5: a factor of 16), into a CSV file and a chart",
-    )  # fmt: skip
-    parser.add_argument(
-        "--scale-out", default="graphql-portal-scale.csv", metavar="FILE",
-        help="the CSV file of --scale; the chart is written beside it (.png)",
+    add_scale_options(
+        parser, "graphql-portal",
+        "catalog sizes instead, the largest --services services and each other half the next",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if not 1 <= args.page <= 100 or args.services < 1 or args.periods < 1 or args.rounds < 1:

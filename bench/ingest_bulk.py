@@ -29,6 +29,7 @@ import httpx
 import orjson
 
 from bench.harness import fresh_schema, run, running_server
+from bench.scale import add_scale_options
 from service import db as dbmod
 from service.models.catalog import KpiIn, ServiceIn
 from service.models.enums import Aggregation, Direction, Scope
@@ -272,14 +273,9 @@ def main(argv: list[str]) -> int:
         "--duplicate-every", type=int, default=20,
         help="every N-th point of a batch repeats an earlier key (0: no duplicates)",
     )  # fmt: skip
-    p.add_argument(
-        "--scale", type=int, metavar="N",
-        help="time N sizes instead, the largest --batches batches and each other half the "
-        "batches of the next (5: a factor of 16), into a CSV file and a chart",
-    )  # fmt: skip
-    p.add_argument(
-        "--scale-out", default="ingest-bulk-scale.csv", metavar="FILE",
-        help="the CSV file of --scale; the chart is written beside it (.png)",
+    add_scale_options(
+        p, "ingest-bulk",
+        "sizes instead, the largest --batches batches and each other half the batches of the next",
     )  # fmt: skip
     args = p.parse_args(argv)
     if args.repeat < 1:

@@ -45,6 +45,7 @@ from typing import Any
 from bench.dataset import DatasetInfo, generate
 from bench.harness import fresh_schema, report_agreement, run, same_value
 from bench.kpi_compute_baseline import BASELINE
+from bench.scale import add_scale_options
 from service import db as dbmod
 from service.kpi import builtin
 from service.kpi.periods import Period
@@ -449,19 +450,10 @@ def main(argv: list[str]) -> int:
                       help="generate the data set into schema NAME and keep it")  # fmt: skip
     kept.add_argument("--reuse-schema", metavar="NAME",
                       help="time the data set kept in schema NAME (no generation)")  # fmt: skip
-    p.add_argument(
-        "--scale",
-        type=int,
-        metavar="N",
-        help="time N sizes of the data set instead, the largest the sizes given and "
-        "each other half the next (5: a factor of 16), into a CSV file and a chart",
-    )
-    p.add_argument(
-        "--scale-out",
-        default="kpi-compute-scale.csv",
-        metavar="FILE",
-        help="the CSV file of --scale; the chart is written beside it (.png)",
-    )
+    add_scale_options(
+        p, "kpi-compute",
+        "sizes of the data set instead, the largest the sizes given and each other half the next",
+    )  # fmt: skip
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")

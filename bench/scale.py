@@ -5,12 +5,27 @@ and case, the CSV file, the growth exponent and the chart (PNG, drawn with matpl
 
 from __future__ import annotations
 
+import argparse
 import csv
 import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def add_scale_options(parser: argparse.ArgumentParser, bench: str, sizes: str) -> None:
+    """A benchmark's `--scale N` and `--scale-out FILE` (default `<bench>-scale.csv`); `sizes`
+    says which sizes N counts, for the help text."""
+    parser.add_argument(
+        "--scale", type=int, metavar="N",
+        help=f"time N {sizes} (5: a factor of 16), into a CSV file and a chart",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scale-out", default=f"{bench}-scale.csv", metavar="FILE",
+        help="the CSV file of --scale; the chart is written beside it (.png)",
+    )  # fmt: skip
+
 
 #: The columns every sweep's CSV ends with.
 TIME_COLUMNS = ("service_ms", "baseline_ms", "ratio")
