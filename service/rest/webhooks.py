@@ -80,7 +80,7 @@ async def receive_webhook(call: Call) -> Response:
         webhook_rate_limited(call, "client", None)
         raise
     try:
-        return await _receive(call, guard, client, found)
+        return await _receive(call, guard, client, name, found)
     except (Unauthorized, NotFound, Conflict, RateLimited):
         async with call.connection() as con:
             await guard.client_refused(con, client)
@@ -88,9 +88,9 @@ async def receive_webhook(call: Call) -> Response:
 
 
 async def _receive(
-    call: Call, guard: webhook_guard.WebhookGuard, client: str | None, found: SourceSecret | None
-) -> Response:
-    name = path_param(call, "source")
+    call: Call, guard: webhook_guard.WebhookGuard, client: str | None, name: str,
+    found: SourceSecret | None,
+) -> Response:  # fmt: skip
     raw = await read_body(call.request, call.settings.max_body_bytes)
     received = Received(
         headers={k.lower(): v for k, v in call.request.headers.items()},

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,10 +79,18 @@ class _Keys:
         return found
 
 
-def _months(instants: Iterable[dt.datetime], into: dict[tuple[int, int], dt.datetime]) -> None:
-    """One instant of each UTC month among `instants` (the partitions they need)."""
-    for ts in instants:
-        utc = ts if ts.tzinfo is dt.UTC else ts.astimezone(dt.UTC)
+def _utc(ts: dt.datetime) -> dt.datetime:
+    return ts if ts.tzinfo is dt.UTC else ts.astimezone(dt.UTC)
+
+
+def _months(
+    instants: Sequence[dt.datetime], first: dt.datetime, last: dt.datetime,
+    into: dict[tuple[int, int], dt.datetime],
+) -> None:  # fmt: skip
+    """One instant of each UTC month among `instants`, the earliest `first` and the latest
+    `last` (the partitions they need): only the two ends when they share a month."""
+    for ts in (first, last) if _same_month(first, last) else instants:
+        utc = _utc(ts)
         into.setdefault((utc.year, utc.month), utc)
 
 
@@ -92,8 +100,7 @@ def _kpi_days(rows: Iterable[tuple[Any, ...]]) -> tuple[list[int], list[dt.datet
     days: dict[tuple[int, dt.date], dt.datetime] = {}
     for row in rows:
         ts = row[2]
-        utc = ts if ts.tzinfo is dt.UTC else ts.astimezone(dt.UTC)
-        days.setdefault((row[0], utc.date()), ts)
+        days.setdefault((row[0], _utc(ts).date()), ts)
     return [kpi_id for kpi_id, _ in days], list(days.values())
 
 
@@ -135,7 +142,7 @@ async def _merge_chunk(con: Connection, chunk: list[Numbered], horizon: Horizon)
     instants = [row[2] for row in distinct.values()]
     first, last = min(instants), max(instants)
     months: dict[tuple[int, int], dt.datetime] = {}
-    _months((first, last) if _same_month(first, last) else instants, months)
+    _months(instants, first, last, months)
     await ensure_partitions(con, months.values(), horizon)
     await lock_days(con, *_kpi_days(distinct.values()))
     kpis = {row[0] for row in distinct.values()}
@@ -195,7 +202,7 @@ async def _copy_new(
 
 
 def _same_month(first: dt.datetime, last: dt.datetime) -> bool:
-    a, b = first.astimezone(dt.UTC), last.astimezone(dt.UTC)
+    a, b = _utc(first), _utc(last)
     return (a.year, a.month) == (b.year, b.month)
 
 
@@ -249,7 +256,7 @@ async def _merge_stream(
                 records, columns = _stage_records(chunk, keys)
             instants = [r[3] for r in records]
             first_ts, last_ts = min(instants), max(instants)
-            _months((first_ts, last_ts) if _same_month(first_ts, last_ts) else instants, months)
+            _months(instants, first_ts, last_ts, months)
             span = [min(first_ts, span[0]), max(last_ts, span[1])] if span else [first_ts, last_ts]
             # The COPY runs while the next chunk is read and validated.
             copying = asyncio.ensure_future(
